@@ -1,0 +1,52 @@
+//! Compiles the hand-written protos in `proto/` with protox (pure Rust, no `protoc`) and generates
+//! prost messages plus tonic client stubs, and server stubs when the `emulator` feature is on.
+
+use std::{env, error::Error, path::PathBuf};
+
+const PROTOS: &[&str] = &[
+    "yandex/cloud/validation.proto",
+    "yandex/cloud/api/operation.proto",
+    "yandex/cloud/operation/operation.proto",
+    "yandex/cloud/operation/operation_service.proto",
+    "yandex/cloud/access/access.proto",
+    "yandex/cloud/iam/v1/service_account.proto",
+    "yandex/cloud/iam/v1/service_account_service.proto",
+    "yandex/cloud/iam/v1/api_key.proto",
+    "yandex/cloud/iam/v1/api_key_service.proto",
+    "yandex/cloud/iam/v1/iam_token_service.proto",
+    "yandex/cloud/resourcemanager/v1/folder.proto",
+    "yandex/cloud/resourcemanager/v1/folder_service.proto",
+    "yandex/cloud/resourcemanager/v1/cloud.proto",
+    "yandex/cloud/resourcemanager/v1/cloud_service.proto",
+    "yandex/cloud/endpoint/api_endpoint.proto",
+    "yandex/cloud/endpoint/api_endpoint_service.proto",
+    "google/protobuf/empty.proto",
+    "google/rpc/status.proto",
+    "google/rpc/error_details.proto",
+];
+
+/// Messages that carry secrets: their `Debug` is written by hand in `src/proto/redact.rs`.
+const SECRET_MESSAGES: &[&str] = &[
+    ".yandex.cloud.iam.v1.CreateApiKeyResponse",
+    ".yandex.cloud.iam.v1.CreateIamTokenRequest",
+    ".yandex.cloud.iam.v1.CreateIamTokenResponse",
+];
+
+fn main() -> Result<(), Box<dyn Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let out = PathBuf::from(env::var("OUT_DIR")?);
+
+    let mut compiler = protox::Compiler::new(["proto"])?;
+    compiler.include_imports(true);
+    compiler.open_files(PROTOS)?;
+    // The encoded set keeps the `yandex.cloud` options; the library reads its rules from it.
+    std::fs::write(out.join("yc_iam_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+
+    tonic_prost_build::configure()
+        .build_server(env::var_os("CARGO_FEATURE_EMULATOR").is_some())
+        .btree_map(".")
+        .skip_debug(SECRET_MESSAGES.iter().copied())
+        .include_file("yc_iam_proto.rs")
+        .compile_fds(compiler.file_descriptor_set())?;
+    Ok(())
+}
