@@ -4,3 +4,8 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod proto;
+
+/// The README's examples, compiled as doc tests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
