@@ -299,13 +299,13 @@ fn cases(desc: &MessageDescriptor) -> Vec<Case> {
                     );
                 }
             }
-            Kind::Message(inner) if inner.full_name() == "google.protobuf.Timestamp" => {
-                if rule(&field, "value").is_some() {
-                    for seconds in [-1, 4_291_747_200] {
-                        let mut t = DynamicMessage::new(inner.clone());
-                        t.set_field_by_name("seconds", Value::I64(seconds));
-                        push(&mut out, &field, "value", with(&base, &field, Value::Message(t)));
-                    }
+            Kind::Message(inner)
+                if inner.full_name() == "google.protobuf.Timestamp" && rule(&field, "value").is_some() =>
+            {
+                for seconds in [-1, 4_291_747_200] {
+                    let mut t = DynamicMessage::new(inner.clone());
+                    t.set_field_by_name("seconds", Value::I64(seconds));
+                    push(&mut out, &field, "value", with(&base, &field, Value::Message(t)));
                 }
             }
             Kind::Message(inner) if is_ours(&inner) => {
