@@ -4,6 +4,9 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod proto;
+mod validate;
+
+pub use validate::{Validate, Violation};
 
 /// The README's examples, compiled as doc tests so they cannot drift from the API.
 #[cfg(doctest)]
