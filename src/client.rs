@@ -323,6 +323,12 @@ mod tests {
         assert!(Client::builder().with_endpoint("http://localhost:1").build().is_ok());
         let err = Client::builder().with_endpoint("http://example.com:80").build().err();
         assert_eq!(err.map(|e| e.kind()), Some(crate::ErrorKind::Config));
-        assert!(Client::builder().with_endpoint("http://example.com:80").with_allow_insecure(true).build().is_ok());
+        assert!(
+            Client::builder()
+                .with_endpoint("http://example.com:80")
+                .with_allow_insecure(true)
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -125,11 +125,6 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_boxed_source(mut self, source: Box<dyn StdError + Send + Sync + 'static>) -> Self {
-        self.inner.source = Some(source);
-        self
-    }
-
     pub(crate) fn with_code(mut self, code: Code) -> Self {
         self.inner.code = Some(code);
         self
@@ -158,8 +153,10 @@ impl Error {
         let mut message = status.message().to_owned();
         // A status made on this side (it has a source: hyper, h2, the connector) means the
         // connection failed, not that the server answered.
-        if matches!(code, Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled)
-            && StdError::source(&status).is_some()
+        if matches!(
+            code,
+            Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
+        ) && StdError::source(&status).is_some()
         {
             kind = ErrorKind::Transport;
         }
@@ -336,7 +333,10 @@ mod tests {
 
     #[test]
     fn request_info_detail_gives_the_server_request_id() {
-        let info = rpc::RequestInfo { request_id: "req-1".into(), serving_data: String::new() };
+        let info = rpc::RequestInfo {
+            request_id: "req-1".into(),
+            serving_data: String::new(),
+        };
         let details = rpc::Status {
             code: 14,
             message: "down".into(),

@@ -3,8 +3,8 @@
 
 pub use crate::proto::yandex::cloud::{
     access::{
-        AccessBinding, AccessBindingAction, AccessBindingDelta, AccessBindingsOperationResult, SetAccessBindingsMetadata,
-        Subject, UpdateAccessBindingsMetadata,
+        AccessBinding, AccessBindingAction, AccessBindingDelta, AccessBindingsOperationResult,
+        SetAccessBindingsMetadata, Subject, UpdateAccessBindingsMetadata,
     },
     iam::v1::{
         ApiKey, CreateServiceAccountMetadata, DeleteApiKeyMetadata, DeleteServiceAccountMetadata, ServiceAccount,
@@ -23,7 +23,10 @@ impl AccessBinding {
     pub fn new(role_id: impl Into<String>, subject_type: impl Into<String>, subject_id: impl Into<String>) -> Self {
         AccessBinding {
             role_id: role_id.into(),
-            subject: Some(access::Subject { id: subject_id.into(), r#type: subject_type.into() }),
+            subject: Some(access::Subject {
+                id: subject_id.into(),
+                r#type: subject_type.into(),
+            }),
         }
     }
 
@@ -36,11 +39,17 @@ impl AccessBinding {
 impl AccessBindingDelta {
     /// Adds `binding`.
     pub fn add(binding: AccessBinding) -> Self {
-        AccessBindingDelta { action: AccessBindingAction::Add as i32, access_binding: Some(binding) }
+        AccessBindingDelta {
+            action: AccessBindingAction::Add as i32,
+            access_binding: Some(binding),
+        }
     }
 
     /// Removes `binding`.
     pub fn remove(binding: AccessBinding) -> Self {
-        AccessBindingDelta { action: AccessBindingAction::Remove as i32, access_binding: Some(binding) }
+        AccessBindingDelta {
+            action: AccessBindingAction::Remove as i32,
+            access_binding: Some(binding),
+        }
     }
 }

@@ -86,7 +86,14 @@ pub(crate) struct Poller {
 impl Poller {
     pub(crate) fn new(client: Client, raw: RawOperation, hint: Option<Duration>) -> Self {
         let timeout = client.operation_timeout();
-        Poller { client, raw, since: Instant::now(), not_found: 0, hint, timeout }
+        Poller {
+            client,
+            raw,
+            since: Instant::now(),
+            not_found: 0,
+            hint,
+            timeout,
+        }
     }
 
     pub(crate) fn raw(&self) -> &RawOperation {
@@ -102,10 +109,14 @@ impl Poller {
         if self.raw.done {
             return Ok(true);
         }
-        let request = GetOperationRequest { operation_id: self.raw.id.clone() };
+        let request = GetOperationRequest {
+            operation_id: self.raw.id.clone(),
+        };
         let result = self
             .client
-            .call(&GET_OPERATION, request, |ch, req| async move { OperationServiceClient::new(ch).get(req).await })
+            .call(&GET_OPERATION, request, |ch, req| async move {
+                OperationServiceClient::new(ch).get(req).await
+            })
             .await;
         match result {
             Ok(reply) => {
@@ -165,7 +176,10 @@ pub struct Operation<R, M> {
 
 impl<R: OperationPayload, M: OperationPayload> Operation<R, M> {
     pub(crate) fn new(client: Client, raw: RawOperation, hint: Option<Duration>) -> Self {
-        Operation { poller: Poller::new(client, raw, hint), _types: PhantomData }
+        Operation {
+            poller: Poller::new(client, raw, hint),
+            _types: PhantomData,
+        }
     }
 
     /// The operation id.
@@ -227,8 +241,12 @@ impl<R: OperationPayload, M: OperationPayload> Operation<R, M> {
                     .with_operation_id(id))
             }
             Some(operation::Result::Response(any)) => unpack::<R>(&any).map_err(|why| {
-                Error::new(ErrorKind::Other, "unexpected operation response", format!("the response {why}"))
-                    .with_operation_id(id)
+                Error::new(
+                    ErrorKind::Other,
+                    "unexpected operation response",
+                    format!("the response {why}"),
+                )
+                .with_operation_id(id)
             }),
             // An operation that succeeds with Empty may carry no response at all.
             None if R::TYPE_NAME == <() as OperationPayload>::TYPE_NAME => Ok(R::default()),

@@ -55,7 +55,10 @@ impl<T: Send + 'static> Paginator<T> {
                 Err(e) => Some((Err(e), None)),
             }
         });
-        Paginator { pages: pages.boxed(), buffer: VecDeque::new() }
+        Paginator {
+            pages: pages.boxed(),
+            buffer: VecDeque::new(),
+        }
     }
 
     /// The same list as a stream of pages.
@@ -64,7 +67,9 @@ impl<T: Send + 'static> Paginator<T> {
         if buffer.is_empty() {
             pages
         } else {
-            futures_util::stream::once(async move { Ok(Vec::from(buffer)) }).chain(pages).boxed()
+            futures_util::stream::once(async move { Ok(Vec::from(buffer)) })
+                .chain(pages)
+                .boxed()
         }
     }
 }
@@ -90,7 +95,9 @@ impl<T: Unpin> Stream for Paginator<T> {
 
 impl<T> fmt::Debug for Paginator<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Paginator").field("buffered", &self.buffer.len()).finish_non_exhaustive()
+        f.debug_struct("Paginator")
+            .field("buffered", &self.buffer.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,7 +113,10 @@ mod tests {
             let start: usize = token.parse().unwrap_or(0);
             let end = (start + 7).min(20);
             let next = if end < 20 { end.to_string() } else { String::new() };
-            Ok(Page { items: (start..end).collect(), next_page_token: next })
+            Ok(Page {
+                items: (start..end).collect(),
+                next_page_token: next,
+            })
         });
         let items: Vec<usize> = stream.try_collect().await.unwrap_or_default();
         assert_eq!(items, (0..20).collect::<Vec<_>>());

@@ -46,7 +46,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy that never retries: every call makes exactly one attempt.
     pub fn disabled() -> Self {
-        RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
     }
 
     /// The number of attempts, the first included (at least 1).
@@ -69,7 +72,11 @@ impl RetryPolicy {
 
     /// The factor the backoff grows by after each attempt (at least 1).
     pub fn with_multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() { multiplier.max(1.0) } else { 1.0 };
+        self.multiplier = if multiplier.is_finite() {
+            multiplier.max(1.0)
+        } else {
+            1.0
+        };
         self
     }
 
@@ -138,6 +145,10 @@ mod tests {
         assert!(p.next_delay(&unavailable, 1, Duration::ZERO).is_some());
         assert!(p.next_delay(&not_found, 1, Duration::ZERO).is_none());
         assert!(p.next_delay(&unavailable, 5, Duration::ZERO).is_none());
-        assert!(RetryPolicy::disabled().next_delay(&unavailable, 1, Duration::ZERO).is_none());
+        assert!(
+            RetryPolicy::disabled()
+                .next_delay(&unavailable, 1, Duration::ZERO)
+                .is_none()
+        );
     }
 }

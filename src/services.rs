@@ -5,7 +5,7 @@ mod api_keys;
 mod operations;
 mod service_accounts;
 
-pub use access_bindings::{Clouds, Folders};
+pub use access_bindings::{AccessBindingsOperation, Clouds, Folders};
 pub use api_keys::{ApiKeys, CreateApiKey, CreatedApiKey, UpdateApiKey};
 pub use operations::Operations;
 pub use service_accounts::{CreateServiceAccount, ServiceAccounts, UpdateServiceAccount};

@@ -94,11 +94,6 @@ impl Credentials {
     pub(crate) fn kind(&self) -> &Kind {
         &self.kind
     }
-
-    /// True when the credentials yield IAM tokens that must be obtained and refreshed.
-    pub(crate) fn exchanges_tokens(&self) -> bool {
-        matches!(*self.kind, Kind::OAuth(_) | Kind::AuthorizedKey(_) | Kind::Metadata { .. })
-    }
 }
 
 impl Default for Credentials {

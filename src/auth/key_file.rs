@@ -53,17 +53,23 @@ impl AuthorizedKey {
         let id = id.into();
         let service_account_id = service_account_id.into();
         if id.is_empty() || service_account_id.is_empty() {
-            return Err(Error::credentials("the authorized key has no key id or service account id"));
+            return Err(Error::credentials(
+                "the authorized key has no key id or service account id",
+            ));
         }
         let pem = private_key_pem.expose_secret();
         // Newer key files put a line of text before the PEM; the PEM starts at its armour.
         let start = pem
             .find("-----BEGIN")
             .ok_or_else(|| Error::credentials(format!("authorized key {id}: the private key is not PEM")))?;
-        let key = EncodingKey::from_rsa_pem(pem[start..].as_bytes()).map_err(|_| {
+        let key = EncodingKey::from_rsa_pem(&pem.as_bytes()[start..]).map_err(|_| {
             Error::credentials(format!("authorized key {id}: the private key is not an RSA key in PEM"))
         })?;
-        Ok(AuthorizedKey { id, service_account_id, key: Arc::new(key) })
+        Ok(AuthorizedKey {
+            id,
+            service_account_id,
+            key: Arc::new(key),
+        })
     }
 
     /// A key from the JSON text of an authorized key file.
@@ -107,8 +113,12 @@ impl AuthorizedKey {
     pub(crate) fn jwt(&self, audience: &str, now_unix: i64) -> Result<SecretString, Error> {
         let mut header = Header::new(Algorithm::PS256);
         header.kid = Some(self.id.clone());
-        let claims =
-            Claims { iss: &self.service_account_id, aud: audience, iat: now_unix, exp: now_unix + JWT_LIFETIME_SECS };
+        let claims = Claims {
+            iss: &self.service_account_id,
+            aud: audience,
+            iat: now_unix,
+            exp: now_unix + JWT_LIFETIME_SECS,
+        };
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map(SecretString::from)
             .map_err(|_| Error::credentials(format!("cannot sign a JWT with authorized key {}", self.id)))

@@ -71,7 +71,10 @@ pub(crate) async fn fetch_token(addr: &str) -> Result<(SecretString, Duration), 
     if parsed.access_token.is_empty() {
         return Err(Error::credentials("the metadata service returned an empty token"));
     }
-    Ok((SecretString::from(parsed.access_token), Duration::from_secs(parsed.expires_in)))
+    Ok((
+        SecretString::from(parsed.access_token),
+        Duration::from_secs(parsed.expires_in),
+    ))
 }
 
 /// The body once the whole response is in `buf`, or `None` when more bytes are needed.
@@ -88,12 +91,16 @@ fn complete_body(buf: &[u8], eof: bool) -> Result<Option<Vec<u8>>, Error> {
         return Err(Error::credentials("the metadata service answer is not HTTP"));
     }
     if status != "200" {
-        return Err(Error::credentials(format!("the metadata service answered HTTP {status}")));
+        return Err(Error::credentials(format!(
+            "the metadata service answered HTTP {status}"
+        )));
     }
     let mut content_length = None;
     let mut chunked = false;
     for line in lines {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             content_length = value.parse::<usize>().ok();
@@ -144,7 +151,10 @@ mod tests {
         let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
         assert_eq!(complete_body(plain, false).ok().flatten().as_deref(), Some(&b"{}"[..]));
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
-        assert_eq!(complete_body(chunked, false).ok().flatten().as_deref(), Some(&b"{}"[..]));
+        assert_eq!(
+            complete_body(chunked, false).ok().flatten().as_deref(),
+            Some(&b"{}"[..])
+        );
         let partial = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{}";
         assert!(matches!(complete_body(partial, false), Ok(None)));
         assert!(complete_body(b"HTTP/1.1 404 Not Found\r\n\r\n", true).is_err());

@@ -82,8 +82,16 @@ impl TokenCache {
 
     fn store(&self, fetched: Fetched) -> SecretString {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let lifetime = if fetched.lifetime.is_zero() { DEFAULT_LIFETIME } else { fetched.lifetime };
-        state.current = Some(Cached { token: fetched.token.clone(), obtained: Instant::now(), lifetime });
+        let lifetime = if fetched.lifetime.is_zero() {
+            DEFAULT_LIFETIME
+        } else {
+            fetched.lifetime
+        };
+        state.current = Some(Cached {
+            token: fetched.token.clone(),
+            obtained: Instant::now(),
+            lifetime,
+        });
         state.next_try = None;
         fetched.token
     }
@@ -148,7 +156,10 @@ mod tests {
     use super::*;
 
     fn fetched(token: &str, secs: u64) -> Fetched {
-        Fetched { token: SecretString::from(token.to_owned()), lifetime: Duration::from_secs(secs) }
+        Fetched {
+            token: SecretString::from(token.to_owned()),
+            lifetime: Duration::from_secs(secs),
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -170,7 +181,14 @@ mod tests {
             }));
         }
         for t in tasks {
-            assert_eq!(t.await.ok().and_then(Result::ok).map(|s| s.expose_secret().to_owned()).as_deref(), Some("t1"));
+            assert_eq!(
+                t.await
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|s| s.expose_secret().to_owned())
+                    .as_deref(),
+                Some("t1")
+            );
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }

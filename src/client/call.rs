@@ -34,11 +34,21 @@ pub(crate) struct Method {
 
 impl Method {
     pub(crate) const fn read(service: ServiceId, what: &'static str) -> Self {
-        Method { service, what, mutating: false, auth: true }
+        Method {
+            service,
+            what,
+            mutating: false,
+            auth: true,
+        }
     }
 
     pub(crate) const fn mutate(service: ServiceId, what: &'static str) -> Self {
-        Method { service, what, mutating: true, auth: true }
+        Method {
+            service,
+            what,
+            mutating: true,
+            auth: true,
+        }
     }
 
     pub(crate) const fn without_auth(self) -> Self {
@@ -54,7 +64,12 @@ pub(crate) type Reply<T> = tonic::Response<T>;
 
 impl Client {
     /// Validates `request`, then sends it with retries per the client's policy.
-    pub(crate) async fn call<Req, Resp, F, Fut>(&self, method: &Method, request: Req, f: F) -> Result<Reply<Resp>, Error>
+    pub(crate) async fn call<Req, Resp, F, Fut>(
+        &self,
+        method: &Method,
+        request: Req,
+        f: F,
+    ) -> Result<Reply<Resp>, Error>
     where
         Req: Validate + Clone,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
@@ -62,7 +77,8 @@ impl Client {
     {
         validate(method, &request)?;
         let idempotency_key = method.mutating.then(new_id);
-        self.call_validated(method, &request, idempotency_key.as_deref(), self.retry_policy(), &f).await
+        self.call_validated(method, &request, idempotency_key.as_deref(), self.retry_policy(), &f)
+            .await
     }
 
     /// The retry loop around [`attempt`](Self::attempt), for an already validated request.
@@ -132,7 +148,11 @@ impl Client {
             let fut = f(channel, req);
             let outcome = match timeout {
                 Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| {
-                    Error::new(ErrorKind::Timeout, method.what, format!("no answer within {}", fmt_duration(t)))
+                    Error::new(
+                        ErrorKind::Timeout,
+                        method.what,
+                        format!("no answer within {}", fmt_duration(t)),
+                    )
                 })?,
                 None => fut.await,
             };
@@ -192,7 +212,9 @@ impl Client {
                 }
                 _ => return Err(Error::credentials("these credentials do not exchange tokens")),
             };
-            let request = CreateIamTokenRequest { identity: Some(identity) };
+            let request = CreateIamTokenRequest {
+                identity: Some(identity),
+            };
             let reply = self
                 .call(&CREATE_IAM_TOKEN, request, |ch, req| async move {
                     IamTokenServiceClient::new(ch).create(req).await
@@ -205,7 +227,10 @@ impl Client {
                 .and_then(|ts| std::time::SystemTime::try_from(ts).ok())
                 .and_then(|at| at.duration_since(std::time::SystemTime::now()).ok())
                 .unwrap_or_default();
-            Ok(Fetched { token: SecretString::from(reply.iam_token), lifetime })
+            Ok(Fetched {
+                token: SecretString::from(reply.iam_token),
+                lifetime,
+            })
         })
     }
 }
@@ -242,7 +267,11 @@ fn insert(md: &mut MetadataMap, name: &'static str, value: &str) -> Result<(), E
 }
 
 pub(crate) fn fmt_duration(d: Duration) -> String {
-    if d.as_millis() < 1000 { format!("{} ms", d.as_millis()) } else { format!("{:.1} s", d.as_secs_f64()) }
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// The `x-operation-poll-interval` header (seconds, possibly fractional), if sent.

@@ -37,7 +37,11 @@ impl ServiceId {
             ServiceId::Operation => "operation.api.cloud.yandex.net",
             ServiceId::Endpoint => "api.cloud.yandex.net",
         };
-        Target { tls: true, host: host.to_owned(), port: 443 }
+        Target {
+            tls: true,
+            host: host.to_owned(),
+            port: 443,
+        }
     }
 }
 
@@ -59,7 +63,9 @@ impl Target {
         } else if let Some(rest) = endpoint.strip_prefix("http://") {
             (false, rest)
         } else if endpoint.contains("://") {
-            return Err(Error::config(format!("endpoint {endpoint:?} must use http:// or https://")));
+            return Err(Error::config(format!(
+                "endpoint {endpoint:?} must use http:// or https://"
+            )));
         } else {
             (true, endpoint)
         };
@@ -77,7 +83,11 @@ impl Target {
                         p => (host, parse_port(endpoint, p.strip_prefix(':').unwrap_or("x"))?),
                     }
                 }
-                None => return Err(Error::config(format!("endpoint {endpoint:?} has an unclosed IPv6 address"))),
+                None => {
+                    return Err(Error::config(format!(
+                        "endpoint {endpoint:?} has an unclosed IPv6 address"
+                    )));
+                }
             }
         } else {
             match rest.rsplit_once(':') {
@@ -88,7 +98,11 @@ impl Target {
         if host.is_empty() {
             return Err(Error::config(format!("endpoint {endpoint:?} has no host")));
         }
-        Ok(Target { tls, host: host.to_ascii_lowercase(), port })
+        Ok(Target {
+            tls,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
     }
 
     /// A discovered bare `host:port`, reached with the security of the endpoint it came from.
@@ -126,7 +140,8 @@ impl Target {
 }
 
 fn parse_port(endpoint: &str, port: &str) -> Result<u16, Error> {
-    port.parse::<u16>().map_err(|_| Error::config(format!("endpoint {endpoint:?} has an invalid port")))
+    port.parse::<u16>()
+        .map_err(|_| Error::config(format!("endpoint {endpoint:?} has an invalid port")))
 }
 
 /// The addresses `ApiEndpointService.List` returned, by endpoint id.
@@ -150,27 +165,21 @@ impl Discovered {
 const LIST_ENDPOINTS: Method = Method::read(ServiceId::Endpoint, "cannot discover the API endpoints").without_auth();
 
 impl Client {
-    /// Asks the configured endpoint where the services are (all pages).
-    pub(super) async fn discover(&self) -> Result<Discovered, Error> {
-        let mut by_id = HashMap::new();
-        let mut page_token = String::new();
-        loop {
-            let request = ListApiEndpointsRequest { page_size: 0, page_token: page_token.clone() };
-            // Boxed: discovery is itself a call, and calls resolve endpoints.
-            let fut: futures_util::future::BoxFuture<'_, _> =
-                Box::pin(self.call(&LIST_ENDPOINTS, request, |ch, req| async move {
-                    ApiEndpointServiceClient::new(ch).list(req).await
-                }));
-            let response = fut.await?.into_inner();
-            for ep in response.endpoints {
-                by_id.insert(ep.id, ep.address);
-            }
-            if response.next_page_token.is_empty() || response.next_page_token == page_token {
-                break;
-            }
-            page_token = response.next_page_token;
-        }
-        Ok(Discovered { by_id })
+    /// Asks the configured endpoint where the services are. Boxed: discovery is itself a call,
+    /// and calls resolve endpoints.
+    pub(super) fn discover(&self) -> futures_util::future::BoxFuture<'_, Result<Discovered, Error>> {
+        Box::pin(async move {
+            let reply = self
+                .call(
+                    &LIST_ENDPOINTS,
+                    ListApiEndpointsRequest::default(),
+                    |ch, req| async move { ApiEndpointServiceClient::new(ch).list(req).await },
+                )
+                .await?
+                .into_inner();
+            let by_id = reply.endpoints.into_iter().map(|ep| (ep.id, ep.address)).collect();
+            Ok(Discovered { by_id })
+        })
     }
 }
 

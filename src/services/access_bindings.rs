@@ -53,14 +53,22 @@ macro_rules! access_binding_methods {
             let resource_id = resource_id.into();
             Paginator::new(move |page_token| {
                 let client = client.clone();
-                let request =
-                    ListAccessBindingsRequest { resource_id: resource_id.clone(), page_size: super::PAGE_SIZE, page_token };
+                let request = ListAccessBindingsRequest {
+                    resource_id: resource_id.clone(),
+                    page_size: super::PAGE_SIZE,
+                    page_token,
+                };
                 async move {
                     let reply = client
-                        .call(&$list, request, |ch, r| async move { $stub::new(ch).list_access_bindings(r).await })
+                        .call(&$list, request, |ch, r| async move {
+                            $stub::new(ch).list_access_bindings(r).await
+                        })
                         .await?
                         .into_inner();
-                    Ok(Page { items: reply.access_bindings, next_page_token: reply.next_page_token })
+                    Ok(Page {
+                        items: reply.access_bindings,
+                        next_page_token: reply.next_page_token,
+                    })
                 }
             })
         }
@@ -71,10 +79,15 @@ macro_rules! access_binding_methods {
             resource_id: impl Into<String>,
             deltas: Vec<AccessBindingDelta>,
         ) -> Result<AccessBindingsOperation<UpdateAccessBindingsMetadata>, Error> {
-            let request = UpdateAccessBindingsRequest { resource_id: resource_id.into(), access_binding_deltas: deltas };
+            let request = UpdateAccessBindingsRequest {
+                resource_id: resource_id.into(),
+                access_binding_deltas: deltas,
+            };
             let reply = self
                 .client
-                .call(&$update, request, |ch, r| async move { $stub::new(ch).update_access_bindings(r).await })
+                .call(&$update, request, |ch, r| async move {
+                    $stub::new(ch).update_access_bindings(r).await
+                })
                 .await?;
             let hint = poll_interval(reply.metadata());
             Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
@@ -86,10 +99,15 @@ macro_rules! access_binding_methods {
             resource_id: impl Into<String>,
             bindings: Vec<AccessBinding>,
         ) -> Result<AccessBindingsOperation<SetAccessBindingsMetadata>, Error> {
-            let request = SetAccessBindingsRequest { resource_id: resource_id.into(), access_bindings: bindings };
+            let request = SetAccessBindingsRequest {
+                resource_id: resource_id.into(),
+                access_bindings: bindings,
+            };
             let reply = self
                 .client
-                .call(&$set, request, |ch, r| async move { $stub::new(ch).set_access_bindings(r).await })
+                .call(&$set, request, |ch, r| async move {
+                    $stub::new(ch).set_access_bindings(r).await
+                })
                 .await?;
             let hint = poll_interval(reply.metadata());
             Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
@@ -105,8 +123,12 @@ impl Folders {
     /// The folder with this id.
     pub async fn get(&self, id: impl Into<String>) -> Result<Folder, Error> {
         let request = GetFolderRequest { folder_id: id.into() };
-        let reply =
-            self.client.call(&GET_FOLDER, request, |ch, r| async move { FolderServiceClient::new(ch).get(r).await }).await?;
+        let reply = self
+            .client
+            .call(&GET_FOLDER, request, |ch, r| async move {
+                FolderServiceClient::new(ch).get(r).await
+            })
+            .await?;
         Ok(reply.into_inner())
     }
 
@@ -124,15 +146,26 @@ impl Folders {
             };
             async move {
                 let reply = client
-                    .call(&LIST_FOLDERS, request, |ch, r| async move { FolderServiceClient::new(ch).list(r).await })
+                    .call(&LIST_FOLDERS, request, |ch, r| async move {
+                        FolderServiceClient::new(ch).list(r).await
+                    })
                     .await?
                     .into_inner();
-                Ok(Page { items: reply.folders, next_page_token: reply.next_page_token })
+                Ok(Page {
+                    items: reply.folders,
+                    next_page_token: reply.next_page_token,
+                })
             }
         })
     }
 
-    access_binding_methods!(FolderServiceClient, "folder", LIST_FOLDER_BINDINGS, SET_FOLDER_BINDINGS, UPDATE_FOLDER_BINDINGS);
+    access_binding_methods!(
+        FolderServiceClient,
+        "folder",
+        LIST_FOLDER_BINDINGS,
+        SET_FOLDER_BINDINGS,
+        UPDATE_FOLDER_BINDINGS
+    );
 }
 
 impl Clouds {
@@ -143,8 +176,12 @@ impl Clouds {
     /// The cloud with this id.
     pub async fn get(&self, id: impl Into<String>) -> Result<Cloud, Error> {
         let request = GetCloudRequest { cloud_id: id.into() };
-        let reply =
-            self.client.call(&GET_CLOUD, request, |ch, r| async move { CloudServiceClient::new(ch).get(r).await }).await?;
+        let reply = self
+            .client
+            .call(&GET_CLOUD, request, |ch, r| async move {
+                CloudServiceClient::new(ch).get(r).await
+            })
+            .await?;
         Ok(reply.into_inner())
     }
 
@@ -153,16 +190,31 @@ impl Clouds {
         let client = self.client.clone();
         Paginator::new(move |page_token| {
             let client = client.clone();
-            let request = ListCloudsRequest { page_size: super::PAGE_SIZE, page_token, ..Default::default() };
+            let request = ListCloudsRequest {
+                page_size: super::PAGE_SIZE,
+                page_token,
+                ..Default::default()
+            };
             async move {
                 let reply = client
-                    .call(&LIST_CLOUDS, request, |ch, r| async move { CloudServiceClient::new(ch).list(r).await })
+                    .call(&LIST_CLOUDS, request, |ch, r| async move {
+                        CloudServiceClient::new(ch).list(r).await
+                    })
                     .await?
                     .into_inner();
-                Ok(Page { items: reply.clouds, next_page_token: reply.next_page_token })
+                Ok(Page {
+                    items: reply.clouds,
+                    next_page_token: reply.next_page_token,
+                })
             }
         })
     }
 
-    access_binding_methods!(CloudServiceClient, "cloud", LIST_CLOUD_BINDINGS, SET_CLOUD_BINDINGS, UPDATE_CLOUD_BINDINGS);
+    access_binding_methods!(
+        CloudServiceClient,
+        "cloud",
+        LIST_CLOUD_BINDINGS,
+        SET_CLOUD_BINDINGS,
+        UPDATE_CLOUD_BINDINGS
+    );
 }

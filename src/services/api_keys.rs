@@ -46,7 +46,10 @@ impl CreateApiKey {
     /// A key for service account `service_account_id`.
     pub fn new(service_account_id: impl Into<String>) -> Self {
         CreateApiKey {
-            request: CreateApiKeyRequest { service_account_id: service_account_id.into(), ..Default::default() },
+            request: CreateApiKeyRequest {
+                service_account_id: service_account_id.into(),
+                ..Default::default()
+            },
         }
     }
 
@@ -93,7 +96,13 @@ pub struct UpdateApiKey {
 impl UpdateApiKey {
     /// A change to API key `id`.
     pub fn new(id: impl Into<String>) -> Self {
-        UpdateApiKey { request: UpdateApiKeyRequest { api_key_id: id.into(), ..Default::default() }, paths: Vec::new() }
+        UpdateApiKey {
+            request: UpdateApiKeyRequest {
+                api_key_id: id.into(),
+                ..Default::default()
+            },
+            paths: Vec::new(),
+        }
     }
 
     fn touch(&mut self, path: &'static str) {
@@ -126,8 +135,9 @@ impl UpdateApiKey {
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateApiKeyRequest {
         let mut request = self.request;
-        request.update_mask =
-            Some(prost_types::FieldMask { paths: self.paths.iter().map(|p| (*p).to_owned()).collect() });
+        request.update_mask = Some(prost_types::FieldMask {
+            paths: self.paths.iter().map(|p| (*p).to_owned()).collect(),
+        });
         request
     }
 }
@@ -160,7 +170,10 @@ impl ApiKeys {
     /// The API key with this id.
     pub async fn get(&self, id: impl Into<String>) -> Result<ApiKey, Error> {
         let request = GetApiKeyRequest { api_key_id: id.into() };
-        let reply = self.client.call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await }).await?;
+        let reply = self
+            .client
+            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
+            .await?;
         Ok(reply.into_inner())
     }
 
@@ -176,9 +189,14 @@ impl ApiKeys {
                 page_token,
             };
             async move {
-                let reply = client.call(&LIST, request, |ch, r| async move { Stub::new(ch).list(r).await }).await?;
+                let reply = client
+                    .call(&LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
+                    .await?;
                 let reply = reply.into_inner();
-                Ok(Page { items: reply.api_keys, next_page_token: reply.next_page_token })
+                Ok(Page {
+                    items: reply.api_keys,
+                    next_page_token: reply.next_page_token,
+                })
             }
         })
     }
@@ -188,13 +206,21 @@ impl ApiKeys {
         let client = self.client.clone();
         Paginator::new(move |page_token| {
             let client = client.clone();
-            let request = ListApiKeyScopesRequest { page_size: super::PAGE_SIZE, page_token };
+            let request = ListApiKeyScopesRequest {
+                page_size: super::PAGE_SIZE,
+                page_token,
+            };
             async move {
                 let reply = client
-                    .call(&LIST_SCOPES, request, |ch, r| async move { Stub::new(ch).list_scopes(r).await })
+                    .call(&LIST_SCOPES, request, |ch, r| async move {
+                        Stub::new(ch).list_scopes(r).await
+                    })
                     .await?;
                 let reply = reply.into_inner();
-                Ok(Page { items: reply.scopes, next_page_token: reply.next_page_token })
+                Ok(Page {
+                    items: reply.scopes,
+                    next_page_token: reply.next_page_token,
+                })
             }
         })
     }
@@ -216,15 +242,23 @@ impl ApiKeys {
         let mut ambiguous = false;
         loop {
             attempts += 1;
-            match self.client.attempt(&CREATE, &request, Some(&idempotency_key), &call).await {
+            match self
+                .client
+                .attempt(&CREATE, &request, Some(&idempotency_key), &call)
+                .await
+            {
                 Ok(reply) => {
                     let reply = reply.into_inner();
                     let Some(api_key) = reply.api_key.clone() else {
                         return Err(Error::new(ErrorKind::Other, CREATE.what, "the answer holds no api key"));
                     };
-                    let created = CreatedApiKey { api_key, secret: SecretString::from(reply.secret.clone()) };
+                    let created = CreatedApiKey {
+                        api_key,
+                        secret: SecretString::from(reply.secret.clone()),
+                    };
                     if ambiguous {
-                        self.remove_orphans(&request, &before, Some(&created.api_key.id)).await?;
+                        self.remove_orphans(&request, &before, Some(&created.api_key.id))
+                            .await?;
                     }
                     return Ok(created);
                 }
@@ -248,7 +282,10 @@ impl ApiKeys {
     }
 
     async fn key_ids(&self, service_account_id: &str) -> Result<HashSet<String>, Error> {
-        self.list(service_account_id.to_owned()).map_ok(|k| k.id).try_collect().await
+        self.list(service_account_id.to_owned())
+            .map_ok(|k| k.id)
+            .try_collect()
+            .await
     }
 
     /// Deletes the keys that appeared since `before`, match the request, and are not `keep`.
@@ -283,7 +320,9 @@ impl ApiKeys {
     pub async fn update(&self, request: UpdateApiKey) -> Result<Operation<ApiKey, UpdateApiKeyMetadata>, Error> {
         let reply = self
             .client
-            .call(&UPDATE, request.into_request(), |ch, r| async move { Stub::new(ch).update(r).await })
+            .call(&UPDATE, request.into_request(), |ch, r| async move {
+                Stub::new(ch).update(r).await
+            })
             .await?;
         let hint = poll_interval(reply.metadata());
         Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
@@ -292,7 +331,10 @@ impl ApiKeys {
     /// Deletes an API key.
     pub async fn delete(&self, id: impl Into<String>) -> Result<Operation<(), DeleteApiKeyMetadata>, Error> {
         let request = DeleteApiKeyRequest { api_key_id: id.into() };
-        let reply = self.client.call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await }).await?;
+        let reply = self
+            .client
+            .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
+            .await?;
         let hint = poll_interval(reply.metadata());
         Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
     }

@@ -26,8 +26,13 @@ impl Operations {
 
     /// The operation as it is now.
     pub async fn get(&self, id: impl Into<String>) -> Result<RawOperation, Error> {
-        let request = GetOperationRequest { operation_id: id.into() };
-        let reply = self.client.call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await }).await?;
+        let request = GetOperationRequest {
+            operation_id: id.into(),
+        };
+        let reply = self
+            .client
+            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
+            .await?;
         Ok(reply.into_inner())
     }
 
@@ -42,8 +47,13 @@ impl Operations {
 
     /// Asks the server to cancel the operation; returns it as it is after the request.
     pub async fn cancel(&self, id: impl Into<String>) -> Result<RawOperation, Error> {
-        let request = CancelOperationRequest { operation_id: id.into() };
-        let reply = self.client.call(&CANCEL, request, |ch, r| async move { Stub::new(ch).cancel(r).await }).await?;
+        let request = CancelOperationRequest {
+            operation_id: id.into(),
+        };
+        let reply = self
+            .client
+            .call(&CANCEL, request, |ch, r| async move { Stub::new(ch).cancel(r).await })
+            .await?;
         Ok(reply.into_inner())
     }
 }

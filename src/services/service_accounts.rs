@@ -84,7 +84,10 @@ impl UpdateServiceAccount {
     /// A change to service account `id`.
     pub fn new(id: impl Into<String>) -> Self {
         UpdateServiceAccount {
-            request: UpdateServiceAccountRequest { service_account_id: id.into(), ..Default::default() },
+            request: UpdateServiceAccountRequest {
+                service_account_id: id.into(),
+                ..Default::default()
+            },
             paths: Vec::new(),
         }
     }
@@ -126,8 +129,9 @@ impl UpdateServiceAccount {
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateServiceAccountRequest {
         let mut request = self.request;
-        request.update_mask =
-            Some(prost_types::FieldMask { paths: self.paths.iter().map(|p| (*p).to_owned()).collect() });
+        request.update_mask = Some(prost_types::FieldMask {
+            paths: self.paths.iter().map(|p| (*p).to_owned()).collect(),
+        });
         request
     }
 }
@@ -139,8 +143,13 @@ impl ServiceAccounts {
 
     /// The service account with this id.
     pub async fn get(&self, id: impl Into<String>) -> Result<ServiceAccount, Error> {
-        let request = GetServiceAccountRequest { service_account_id: id.into() };
-        let reply = self.client.call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await }).await?;
+        let request = GetServiceAccountRequest {
+            service_account_id: id.into(),
+        };
+        let reply = self
+            .client
+            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
+            .await?;
         Ok(reply.into_inner())
     }
 
@@ -164,9 +173,14 @@ impl ServiceAccounts {
                 filter: filter.clone(),
             };
             async move {
-                let reply = client.call(&LIST, request, |ch, r| async move { Stub::new(ch).list(r).await }).await?;
+                let reply = client
+                    .call(&LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
+                    .await?;
                 let reply = reply.into_inner();
-                Ok(Page { items: reply.service_accounts, next_page_token: reply.next_page_token })
+                Ok(Page {
+                    items: reply.service_accounts,
+                    next_page_token: reply.next_page_token,
+                })
             }
         })
     }
@@ -182,7 +196,9 @@ impl ServiceAccounts {
         let name = name.into();
         let valid = !name.is_empty()
             && name.len() <= 63
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !valid {
             return Err(Error::invalid_input(
                 "cannot find service account",
@@ -209,7 +225,9 @@ impl ServiceAccounts {
     ) -> Result<Operation<ServiceAccount, CreateServiceAccountMetadata>, Error> {
         let reply = self
             .client
-            .call(&CREATE, request.into_request(), |ch, r| async move { Stub::new(ch).create(r).await })
+            .call(&CREATE, request.into_request(), |ch, r| async move {
+                Stub::new(ch).create(r).await
+            })
             .await?;
         let hint = poll_interval(reply.metadata());
         Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
@@ -225,18 +243,23 @@ impl ServiceAccounts {
         if request.name.is_empty() && !request.service_account_id.is_empty() {
             request.name = self.get(request.service_account_id.clone()).await?.name;
         }
-        let reply = self.client.call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await }).await?;
+        let reply = self
+            .client
+            .call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await })
+            .await?;
         let hint = poll_interval(reply.metadata());
         Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
     }
 
     /// Deletes a service account.
-    pub async fn delete(
-        &self,
-        id: impl Into<String>,
-    ) -> Result<Operation<(), DeleteServiceAccountMetadata>, Error> {
-        let request = DeleteServiceAccountRequest { service_account_id: id.into() };
-        let reply = self.client.call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await }).await?;
+    pub async fn delete(&self, id: impl Into<String>) -> Result<Operation<(), DeleteServiceAccountMetadata>, Error> {
+        let request = DeleteServiceAccountRequest {
+            service_account_id: id.into(),
+        };
+        let reply = self
+            .client
+            .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
+            .await?;
         let hint = poll_interval(reply.metadata());
         Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
     }
