@@ -227,3 +227,13 @@ async fn endpoint_discovery_needs_no_token_and_points_at_the_emulator() {
         .expect_err("unknown");
     assert_eq!(err.code(), Code::NotFound);
 }
+
+#[test]
+fn builder_debug_shows_no_token_or_key() {
+    let builder = Emulator::builder()
+        .with_iam_token("t1.very-secret")
+        .with_oauth_token("y0_very-secret")
+        .with_tls("cert", "-----BEGIN PRIVATE KEY----- very-secret");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains("very-secret"), "{shown}");
+}

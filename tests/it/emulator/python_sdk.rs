@@ -12,11 +12,27 @@ const CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/emulator/tls/ca.
 async fn run_flow(emu: &Emulator, endpoint: String, name: &str, extra: &[&str]) {
     let python = std::env::var("YC_IAM_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let mut command = Command::new(python);
-    command.args([SCRIPT, "--endpoint", &endpoint, "--folder-id", DEFAULT_FOLDER_ID, "--name", name]).args(extra);
-    let output = tokio::task::spawn_blocking(move || command.output()).await.expect("join").expect("python runs");
+    command
+        .args([
+            SCRIPT,
+            "--endpoint",
+            &endpoint,
+            "--folder-id",
+            DEFAULT_FOLDER_ID,
+            "--name",
+            name,
+        ])
+        .args(extra);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "flow.py failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "flow.py failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(stdout.lines().any(|l| l == "OK"), "{stdout}");
 
     let snapshot = emu.snapshot();
