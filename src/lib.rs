@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(feature = "emulator")]
+pub mod emulator;
 pub mod proto;
 mod validate;
 

@@ -2,5 +2,6 @@
 
 mod client;
 mod descriptors;
+mod emulator;
 mod validation;
 mod wire;
