@@ -322,7 +322,10 @@ impl ApiKeys {
     /// change the scopes, the current ones are read first and sent unchanged.
     pub async fn update(&self, request: UpdateApiKey) -> Result<Operation<ApiKey, UpdateApiKeyMetadata>, Error> {
         let mut request = request.into_request();
-        let touches_scopes = request.update_mask.as_ref().is_some_and(|m| m.paths.iter().any(|p| p == "scopes"));
+        let touches_scopes = request
+            .update_mask
+            .as_ref()
+            .is_some_and(|m| m.paths.iter().any(|p| p == "scopes"));
         if !touches_scopes && request.scopes.is_empty() {
             // Check everything else before reading anything.
             let mut probe = request.clone();
@@ -330,8 +333,10 @@ impl ApiKeys {
             validate(&UPDATE, &probe)?;
             request.scopes = self.get(request.api_key_id.clone()).await?.scopes;
         }
-        let reply =
-            self.client.call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await }).await?;
+        let reply = self
+            .client
+            .call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await })
+            .await?;
         let hint = poll_interval(reply.metadata());
         Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
     }

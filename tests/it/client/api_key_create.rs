@@ -16,7 +16,11 @@ async fn retried_create_with_a_dropped_response_leaves_one_live_key() {
 
     let created = client
         .api_keys()
-        .create(CreateApiKey::new(&sa.id).scopes(["yc.ai.languageModels.execute"]).description("for the bot"))
+        .create(
+            CreateApiKey::new(&sa.id)
+                .scopes(["yc.ai.languageModels.execute"])
+                .description("for the bot"),
+        )
         .await
         .expect("the create is retried to success");
 
@@ -32,7 +36,12 @@ async fn retried_create_with_a_dropped_response_leaves_one_live_key() {
         .with_credentials(Credentials::api_key(created.secret.expose_secret()))
         .build()
         .expect("client");
-    let listed: Vec<_> = with_key.api_keys().list(&sa.id).try_collect().await.expect("the secret authenticates");
+    let listed: Vec<_> = with_key
+        .api_keys()
+        .list(&sa.id)
+        .try_collect()
+        .await
+        .expect("the secret authenticates");
     assert_eq!(listed.len(), 1);
 }
 
@@ -41,10 +50,23 @@ async fn other_keys_of_the_service_account_are_left_alone() {
     let emu = emulator().await;
     let client = client(&emu);
     let sa = create_sa(&client, "keeps-old-keys").await;
-    let old = client.api_keys().create(CreateApiKey::new(&sa.id).description("old")).await.expect("old key");
+    let old = client
+        .api_keys()
+        .create(CreateApiKey::new(&sa.id).description("old"))
+        .await
+        .expect("old key");
     emu.set_fault(KEY_CREATE, Fault::DropResponseAfterApply { n: 1 });
-    let new = client.api_keys().create(CreateApiKey::new(&sa.id).description("new")).await.expect("new key");
-    let mut live: Vec<_> = emu.snapshot().live_keys_of(&sa.id).iter().map(|k| k.id.clone()).collect();
+    let new = client
+        .api_keys()
+        .create(CreateApiKey::new(&sa.id).description("new"))
+        .await
+        .expect("new key");
+    let mut live: Vec<_> = emu
+        .snapshot()
+        .live_keys_of(&sa.id)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
     live.sort();
     let mut expected = vec![old.api_key.id, new.api_key.id];
     expected.sort();

@@ -46,7 +46,11 @@ async fn key_emulator() -> Emulator {
 }
 
 fn client_with(emu: &Emulator, credentials: Credentials) -> Client {
-    Client::builder().with_endpoint(emu.endpoint()).with_credentials(credentials).build().expect("client builds")
+    Client::builder()
+        .with_endpoint(emu.endpoint())
+        .with_credentials(credentials)
+        .build()
+        .expect("client builds")
 }
 
 #[tokio::test]
@@ -54,8 +58,15 @@ async fn static_iam_token_completes_a_call() {
     let emu = emulator().await;
     let folder = client(&emu).folders().get(FOLDER).await.expect("get folder");
     assert_eq!(folder.id, FOLDER);
-    let sent = emu.journal().into_iter().find(|e| e.method.ends_with("FolderService/Get")).expect("journaled");
-    assert_eq!(sent.header("authorization"), Some(format!("Bearer {}", yc_iam::emulator::DEFAULT_IAM_TOKEN).as_str()));
+    let sent = emu
+        .journal()
+        .into_iter()
+        .find(|e| e.method.ends_with("FolderService/Get"))
+        .expect("journaled");
+    assert_eq!(
+        sent.header("authorization"),
+        Some(format!("Bearer {}", yc_iam::emulator::DEFAULT_IAM_TOKEN).as_str())
+    );
 }
 
 #[tokio::test]
@@ -67,8 +78,16 @@ async fn oauth_token_is_exchanged_once_and_reused() {
     }
     assert_eq!(calls(&emu, TOKEN_CREATE).len(), 1);
     let exchange = &calls(&emu, TOKEN_CREATE)[0];
-    assert_eq!(exchange.header("authorization"), None, "no authorization on IamTokenService.Create");
-    let get = emu.journal().into_iter().rfind(|e| e.method.ends_with("FolderService/Get")).expect("journaled");
+    assert_eq!(
+        exchange.header("authorization"),
+        None,
+        "no authorization on IamTokenService.Create"
+    );
+    let get = emu
+        .journal()
+        .into_iter()
+        .rfind(|e| e.method.ends_with("FolderService/Get"))
+        .expect("journaled");
     assert!(get.header("authorization").is_some_and(|v| v.starts_with("Bearer t1.")));
 }
 
@@ -81,9 +100,16 @@ async fn authorized_key_files_in_both_spellings_with_and_without_preamble_comple
             let credentials = Credentials::from_json(&key_file(camel, preamble, &private))
                 .unwrap_or_else(|e| panic!("camel={camel} preamble={preamble}: {e}"));
             let client = client_with(&emu, credentials);
-            let token = client.iam_token().await.unwrap_or_else(|e| panic!("camel={camel} preamble={preamble}: {e}"));
+            let token = client
+                .iam_token()
+                .await
+                .unwrap_or_else(|e| panic!("camel={camel} preamble={preamble}: {e}"));
             assert!(token.expose_secret().starts_with("t1."));
-            client.folders().get(FOLDER).await.unwrap_or_else(|e| panic!("camel={camel} preamble={preamble}: {e}"));
+            client
+                .folders()
+                .get(FOLDER)
+                .await
+                .unwrap_or_else(|e| panic!("camel={camel} preamble={preamble}: {e}"));
         }
     }
     assert_eq!(calls(&emu, TOKEN_CREATE).len(), 4);
@@ -105,7 +131,11 @@ async fn authorized_key_file_is_read_from_disk() {
 async fn jwt_signed_by_another_key_is_rejected() {
     let emu = key_emulator().await;
     let credentials = Credentials::from_json(&key_file(false, false, &fixture("other.pem"))).expect("key parses");
-    let err = client_with(&emu, credentials).folders().get(FOLDER).await.expect_err("a foreign key is refused");
+    let err = client_with(&emu, credentials)
+        .folders()
+        .get(FOLDER)
+        .await
+        .expect_err("a foreign key is refused");
     assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
     assert!(calls(&emu, "/yandex.cloud.resourcemanager.v1.FolderService/Get").is_empty());
 }
@@ -149,7 +179,11 @@ async fn metadata_service_token_is_fetched_through_yc_metadata_addr() {
     let request = server.await.expect("metadata server");
     assert!(request.starts_with("GET /computeMetadata/v1/instance/service-accounts/default/token HTTP/1.1\r\n"));
     assert!(request.to_ascii_lowercase().contains("metadata-flavor: google\r\n"));
-    let get = emu.journal().into_iter().rfind(|e| e.method.ends_with("FolderService/Get")).expect("journaled");
+    let get = emu
+        .journal()
+        .into_iter()
+        .rfind(|e| e.method.ends_with("FolderService/Get"))
+        .expect("journaled");
     assert_eq!(get.header("authorization"), Some("Bearer t1.from-metadata"));
 }
 
@@ -158,10 +192,26 @@ async fn api_key_is_sent_as_api_key() {
     let emu = emulator().await;
     let admin = client(&emu);
     let sa = create_sa(&admin, "api-key-user").await;
-    let created = admin.api_keys().create(CreateApiKey::new(&sa.id)).await.expect("create key");
+    let created = admin
+        .api_keys()
+        .create(CreateApiKey::new(&sa.id))
+        .await
+        .expect("create key");
     let with_key = client_with(&emu, Credentials::api_key(created.secret.expose_secret()));
-    let keys: Vec<_> = with_key.api_keys().list(&sa.id).try_collect().await.expect("list with the api key");
+    let keys: Vec<_> = with_key
+        .api_keys()
+        .list(&sa.id)
+        .try_collect()
+        .await
+        .expect("list with the api key");
     assert_eq!(keys.len(), 1);
-    let sent = emu.journal().into_iter().rfind(|e| e.method.ends_with("ApiKeyService/List")).expect("journaled");
-    assert_eq!(sent.header("authorization"), Some(format!("Api-Key {}", created.secret.expose_secret()).as_str()));
+    let sent = emu
+        .journal()
+        .into_iter()
+        .rfind(|e| e.method.ends_with("ApiKeyService/List"))
+        .expect("journaled");
+    assert_eq!(
+        sent.header("authorization"),
+        Some(format!("Api-Key {}", created.secret.expose_secret()).as_str())
+    );
 }

@@ -24,7 +24,11 @@ async fn non_default_endpoint_is_discovered_once_per_client() {
     client.api_keys().create(CreateApiKey::new(&sa.id)).await.expect("key");
     assert_eq!(calls(&emu, ENDPOINT_LIST).len(), 1);
     let list = &calls(&emu, ENDPOINT_LIST)[0];
-    assert_eq!(list.header("authorization"), None, "no authorization on ApiEndpointService");
+    assert_eq!(
+        list.header("authorization"),
+        None,
+        "no authorization on ApiEndpointService"
+    );
 
     let other = super::client(&emu);
     other.folders().get(FOLDER).await.expect("second client");
@@ -42,6 +46,10 @@ async fn service_overrides_skip_discovery() {
         .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
         .build()
         .expect("client");
-    client.folders().get(FOLDER).await.expect("get folder through the override");
+    client
+        .folders()
+        .get(FOLDER)
+        .await
+        .expect("get folder through the override");
     assert!(calls(&emu, ENDPOINT_LIST).is_empty());
 }

@@ -10,7 +10,11 @@ use super::{FOLDER, builder, client, create_sa, emulator, start};
 async fn server_errors_carry_request_ids_and_read_as_one_line() {
     let emu = emulator().await;
     let client = client(&emu);
-    let err = client.service_accounts().get("ajenosuchaccount0001").await.expect_err("not found");
+    let err = client
+        .service_accounts()
+        .get("ajenosuchaccount0001")
+        .await
+        .expect_err("not found");
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.code(), Some(tonic::Code::NotFound));
     assert!(err.server_request_id().is_some_and(|id| !id.is_empty()), "{err:?}");
@@ -29,8 +33,8 @@ async fn errors_and_debug_output_never_show_secrets() {
     const OAUTH: &str = "y0_super-secret-oauth-token";
     const API_KEY: &str = "AQVNsuper-secret-api-key";
     let emu = start(Emulator::builder().with_iam_token(IAM)).await;
-    let pem = std::fs::read_to_string(format!("{}/tests/fixtures/keys/sa.pem", env!("CARGO_MANIFEST_DIR")))
-        .expect("fixture");
+    let pem =
+        std::fs::read_to_string(format!("{}/tests/fixtures/keys/sa.pem", env!("CARGO_MANIFEST_DIR"))).expect("fixture");
     let key = AuthorizedKey::new("ajekey", "ajesa", pem.clone().into()).expect("key");
     let pem_body: String = pem.lines().nth(1).expect("a line of the key").to_owned();
 
@@ -44,10 +48,17 @@ async fn errors_and_debug_output_never_show_secrets() {
     let mut shown = Vec::new();
     for credentials in kinds {
         shown.push(format!("{credentials:?}"));
-        let client = Client::builder().with_endpoint(emu.endpoint()).with_credentials(credentials).build().expect("client");
+        let client = Client::builder()
+            .with_endpoint(emu.endpoint())
+            .with_credentials(credentials)
+            .build()
+            .expect("client");
         shown.push(format!("{client:?}"));
         let err = client.folders().get(FOLDER).await.expect_err("refused");
-        assert!(matches!(err.kind(), ErrorKind::Unauthenticated | ErrorKind::Credentials), "{err}");
+        assert!(
+            matches!(err.kind(), ErrorKind::Unauthenticated | ErrorKind::Credentials),
+            "{err}"
+        );
         shown.push(err.to_string());
         shown.push(format!("{err:?}"));
         let mut source = std::error::Error::source(&err);
@@ -60,7 +71,10 @@ async fn errors_and_debug_output_never_show_secrets() {
     shown.push(format!("{key:?}"));
 
     // A created key's secret stays out of Debug too.
-    let admin = builder(&emu).with_credentials(Credentials::iam_token(IAM)).build().expect("client");
+    let admin = builder(&emu)
+        .with_credentials(Credentials::iam_token(IAM))
+        .build()
+        .expect("client");
     let sa = create_sa(&admin, "secret-keeper").await;
     let created = admin.api_keys().create(CreateApiKey::new(&sa.id)).await.expect("key");
     shown.push(format!("{created:?}"));

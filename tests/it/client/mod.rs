@@ -23,7 +23,6 @@ use yc_iam::{
 pub(crate) const FOLDER: &str = DEFAULT_FOLDER_ID;
 
 pub(crate) const SA_CREATE: &str = "/yandex.cloud.iam.v1.ServiceAccountService/Create";
-pub(crate) const SA_GET: &str = "/yandex.cloud.iam.v1.ServiceAccountService/Get";
 pub(crate) const SA_LIST: &str = "/yandex.cloud.iam.v1.ServiceAccountService/List";
 pub(crate) const KEY_CREATE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Create";
 pub(crate) const TOKEN_CREATE: &str = "/yandex.cloud.iam.v1.IamTokenService/Create";

@@ -15,7 +15,14 @@ async fn twenty_five_hundred_service_accounts_stream_exactly_once() {
     futures_util::stream::iter(names.clone())
         .map(|name| {
             let client = client.clone();
-            async move { client.service_accounts().create(CreateServiceAccount::new(FOLDER, name)).await?.wait().await }
+            async move {
+                client
+                    .service_accounts()
+                    .create(CreateServiceAccount::new(FOLDER, name))
+                    .await?
+                    .wait()
+                    .await
+            }
         })
         .buffer_unordered(32)
         .try_collect::<Vec<_>>()
@@ -23,13 +30,24 @@ async fn twenty_five_hundred_service_accounts_stream_exactly_once() {
         .expect("all created");
     emu.clear_journal();
 
-    let listed: Vec<_> = client.service_accounts().list(FOLDER).try_collect().await.expect("listed");
+    let listed: Vec<_> = client
+        .service_accounts()
+        .list(FOLDER)
+        .try_collect()
+        .await
+        .expect("listed");
     assert_eq!(listed.len(), 2500);
     let unique: HashSet<_> = listed.iter().map(|sa| sa.name.clone()).collect();
     assert_eq!(unique, names.into_iter().collect::<HashSet<_>>());
     assert!(calls(&emu, SA_LIST).len() >= 3, "more than one page was fetched");
 
-    let pages: Vec<_> = client.service_accounts().list(FOLDER).into_pages().try_collect().await.expect("pages");
+    let pages: Vec<_> = client
+        .service_accounts()
+        .list(FOLDER)
+        .into_pages()
+        .try_collect()
+        .await
+        .expect("pages");
     assert_eq!(pages.iter().map(Vec::len).sum::<usize>(), 2500);
 }
 
@@ -39,9 +57,24 @@ async fn short_names_are_found_without_the_filter() {
     let client = client(&emu);
     super::create_sa(&client, "ab").await;
     super::create_sa(&client, "abc").await;
-    let short = client.service_accounts().find_by_name(FOLDER, "ab").await.expect("find");
+    let short = client
+        .service_accounts()
+        .find_by_name(FOLDER, "ab")
+        .await
+        .expect("find");
     assert_eq!(short.map(|sa| sa.name).as_deref(), Some("ab"));
-    let long = client.service_accounts().find_by_name(FOLDER, "abc").await.expect("find");
+    let long = client
+        .service_accounts()
+        .find_by_name(FOLDER, "abc")
+        .await
+        .expect("find");
     assert_eq!(long.map(|sa| sa.name).as_deref(), Some("abc"));
-    assert!(client.service_accounts().find_by_name(FOLDER, "zz").await.expect("find").is_none());
+    assert!(
+        client
+            .service_accounts()
+            .find_by_name(FOLDER, "zz")
+            .await
+            .expect("find")
+            .is_none()
+    );
 }

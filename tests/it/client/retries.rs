@@ -32,20 +32,43 @@ async fn unavailable_and_resource_exhausted_are_retried_to_success() {
 #[tokio::test]
 async fn attempts_are_bounded() {
     let emu = emulator().await;
-    emu.set_fault(SA_LIST, Fault::FailFirst { n: 10, code: Code::Unavailable });
-    let client = builder(&emu).with_retry(RetryPolicy::default().with_max_attempts(3)).build().expect("client");
-    let err = client.service_accounts().find_by_name(FOLDER, "nobody-here").await.expect_err("fails");
+    emu.set_fault(
+        SA_LIST,
+        Fault::FailFirst {
+            n: 10,
+            code: Code::Unavailable,
+        },
+    );
+    let client = builder(&emu)
+        .with_retry(RetryPolicy::default().with_max_attempts(3))
+        .build()
+        .expect("client");
+    let err = client
+        .service_accounts()
+        .find_by_name(FOLDER, "nobody-here")
+        .await
+        .expect_err("fails");
     assert_eq!(err.code(), Some(Code::Unavailable));
     assert_eq!(calls(&emu, SA_LIST).len(), 3);
 }
 
 #[tokio::test]
 async fn with_retries_disabled_the_call_fails_with_that_code() {
-    for (code, kind) in [(Code::Unavailable, ErrorKind::Unavailable), (Code::ResourceExhausted, ErrorKind::Unavailable)] {
+    for (code, kind) in [
+        (Code::Unavailable, ErrorKind::Unavailable),
+        (Code::ResourceExhausted, ErrorKind::Unavailable),
+    ] {
         let emu = emulator().await;
         emu.set_fault(SA_LIST, Fault::FailFirst { n: 1, code });
-        let client = builder(&emu).with_retry(RetryPolicy::disabled()).build().expect("client");
-        let err = client.service_accounts().find_by_name(FOLDER, "nobody-here").await.expect_err("fails");
+        let client = builder(&emu)
+            .with_retry(RetryPolicy::disabled())
+            .build()
+            .expect("client");
+        let err = client
+            .service_accounts()
+            .find_by_name(FOLDER, "nobody-here")
+            .await
+            .expect_err("fails");
         assert_eq!(err.code(), Some(code));
         assert_eq!(err.kind(), kind);
         assert!(err.is_retryable());
@@ -60,9 +83,19 @@ async fn retry_info_delay_is_honoured() {
     // Warm up: discovery and the channel, so only the retried call is timed.
     let client = client(&emu);
     client.folders().get(FOLDER).await.expect("warm up");
-    emu.set_fault(SA_LIST, Fault::FailFirst { n: 1, code: Code::ResourceExhausted });
+    emu.set_fault(
+        SA_LIST,
+        Fault::FailFirst {
+            n: 1,
+            code: Code::ResourceExhausted,
+        },
+    );
     let start = Instant::now();
-    client.service_accounts().find_by_name(FOLDER, "nobody-here").await.expect("retried to success");
+    client
+        .service_accounts()
+        .find_by_name(FOLDER, "nobody-here")
+        .await
+        .expect("retried to success");
     let waited = start.elapsed();
     let lists = calls(&emu, SA_LIST);
     assert_eq!(lists.len(), 2);

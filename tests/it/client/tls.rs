@@ -41,7 +41,11 @@ async fn client_trusting_the_test_ca_succeeds_and_one_that_does_not_fails() {
     assert_eq!(folder.id, FOLDER);
 
     let untrusting = tls_client(emu.endpoint(), None);
-    let err = untrusting.folders().get(FOLDER).await.expect_err("an unknown CA is refused");
+    let err = untrusting
+        .folders()
+        .get(FOLDER)
+        .await
+        .expect_err("an unknown CA is refused");
     assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
     let mut chain = Vec::new();
     let mut source: Option<&dyn std::error::Error> = Some(&err);
@@ -50,19 +54,33 @@ async fn client_trusting_the_test_ca_succeeds_and_one_that_does_not_fails() {
         source = s.source();
     }
     let chain = chain.join(" | ").to_lowercase();
-    assert!(chain.contains("certificate") || chain.contains("unknownissuer"), "{chain}");
+    assert!(
+        chain.contains("certificate") || chain.contains("unknownissuer"),
+        "{chain}"
+    );
 }
 
 #[test]
 fn plaintext_to_a_non_loopback_host_is_refused_unless_allowed() {
-    let err = Client::builder().with_endpoint("http://iam.example.com:8080").build().expect_err("refused");
+    let err = Client::builder()
+        .with_endpoint("http://iam.example.com:8080")
+        .build()
+        .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(!err.is_invalid_input());
     assert!(err.to_string().contains("loopback"), "{err}");
-    let override_err =
-        Client::builder().with_service_endpoint("iam", "http://10.0.0.1:80").build().expect_err("refused too");
+    let override_err = Client::builder()
+        .with_service_endpoint("iam", "http://10.0.0.1:80")
+        .build()
+        .expect_err("refused too");
     assert_eq!(override_err.kind(), ErrorKind::Config);
-    assert!(Client::builder().with_endpoint("http://iam.example.com:8080").with_allow_insecure(true).build().is_ok());
+    assert!(
+        Client::builder()
+            .with_endpoint("http://iam.example.com:8080")
+            .with_allow_insecure(true)
+            .build()
+            .is_ok()
+    );
     assert!(Client::builder().with_endpoint("http://127.0.0.1:8080").build().is_ok());
     assert!(Client::builder().with_endpoint("http://[::1]:8080").build().is_ok());
 }

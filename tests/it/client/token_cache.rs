@@ -52,7 +52,13 @@ async fn refresh_that_fails_while_the_token_is_valid_does_not_fail_calls() {
     let (emu, client) = setup().await;
     client.folders().get(FOLDER).await.expect("first call");
     tokio::time::advance(Duration::from_secs(61 * 60)).await;
-    emu.set_fault(TOKEN_CREATE, Fault::FailFirst { n: 1000, code: tonic::Code::Unavailable });
+    emu.set_fault(
+        TOKEN_CREATE,
+        Fault::FailFirst {
+            n: 1000,
+            code: tonic::Code::Unavailable,
+        },
+    );
     client.folders().get(FOLDER).await.expect("the old token still serves");
     assert!(calls(&emu, TOKEN_CREATE).len() >= 2, "a refresh was attempted");
     emu.clear_faults();

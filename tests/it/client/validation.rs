@@ -17,7 +17,11 @@ use yc_iam::{
 
 use super::{FOLDER, client, emulator};
 
-type Case = (&'static str, &'static str, Pin<Box<dyn Future<Output = Result<(), Error>>>>);
+type Case = (
+    &'static str,
+    &'static str,
+    Pin<Box<dyn Future<Output = Result<(), Error>>>>,
+);
 
 fn long(n: usize) -> String {
     "a".repeat(n)
@@ -25,7 +29,10 @@ fn long(n: usize) -> String {
 
 fn too_late() -> Timestamp {
     // 2106-01-01: after the last instant the rules allow (2105-12-31T23:59:59.999999999Z).
-    Timestamp { seconds: 4_291_747_200, nanos: 0 }
+    Timestamp {
+        seconds: 4_291_747_200,
+        nanos: 0,
+    }
 }
 
 fn labels(n: usize) -> Vec<(String, String)> {
@@ -35,7 +42,10 @@ fn labels(n: usize) -> Vec<(String, String)> {
 fn binding(role: &str, subject: Option<(&str, &str)>) -> AccessBinding {
     AccessBinding {
         role_id: role.to_owned(),
-        subject: subject.map(|(t, id)| Subject { r#type: t.to_owned(), id: id.to_owned() }),
+        subject: subject.map(|(t, id)| Subject {
+            r#type: t.to_owned(),
+            id: id.to_owned(),
+        }),
     }
 }
 
@@ -52,9 +62,17 @@ macro_rules! case {
 
 async fn list_bindings(c: Client, folder: bool, id: String) -> Result<(), Error> {
     if folder {
-        c.folders().list_access_bindings(id).try_collect::<Vec<_>>().await.map(|_| ())
+        c.folders()
+            .list_access_bindings(id)
+            .try_collect::<Vec<_>>()
+            .await
+            .map(|_| ())
     } else {
-        c.clouds().list_access_bindings(id).try_collect::<Vec<_>>().await.map(|_| ())
+        c.clouds()
+            .list_access_bindings(id)
+            .try_collect::<Vec<_>>()
+            .await
+            .map(|_| ())
     }
 }
 
@@ -94,59 +112,303 @@ fn cases(c: &Client) -> Vec<Case> {
     case!(v, c, "service_account_id", "required", c.service_accounts().get(""));
     case!(v, c, "service_account_id", "length", c.service_accounts().get(long(51)));
     case!(v, c, "service_account_id", "required", c.service_accounts().delete(""));
-    case!(v, c, "service_account_id", "length", c.service_accounts().delete(long(51)));
-    case!(v, c, "folder_id", "required", c.service_accounts().list("").try_collect::<Vec<_>>());
-    case!(v, c, "folder_id", "length", c.service_accounts().list(long(51)).try_collect::<Vec<_>>());
-    case!(v, c, "filter", "length", c.service_accounts().list_filtered(FOLDER, long(1001)).try_collect::<Vec<_>>());
+    case!(
+        v,
+        c,
+        "service_account_id",
+        "length",
+        c.service_accounts().delete(long(51))
+    );
+    case!(
+        v,
+        c,
+        "folder_id",
+        "required",
+        c.service_accounts().list("").try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "folder_id",
+        "length",
+        c.service_accounts().list(long(51)).try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "filter",
+        "length",
+        c.service_accounts()
+            .list_filtered(FOLDER, long(1001))
+            .try_collect::<Vec<_>>()
+    );
     // ServiceAccountService.Create
-    case!(v, c, "folder_id", "required", c.service_accounts().create(create("", "ok-name")));
-    case!(v, c, "folder_id", "length", c.service_accounts().create(create(&long(51), "ok-name")));
-    case!(v, c, "name", "required", c.service_accounts().create(create(FOLDER, "")));
-    case!(v, c, "name", "pattern", c.service_accounts().create(create(FOLDER, "Bad_Name")));
-    case!(v, c, "description", "length", c.service_accounts().create(create(FOLDER, "ok").description(long(257))));
-    case!(v, c, "labels", "size", c.service_accounts().create(create(FOLDER, "ok").labels(labels(65))));
-    case!(v, c, "labels[\"\"]", "map_key", c.service_accounts().create(create(FOLDER, "ok").label("", "v")));
-    case!(v, c, "labels[\"Key\"]", "map_key", c.service_accounts().create(create(FOLDER, "ok").label("Key", "v")));
-    case!(v, c, "labels[\"k\"]", "length", c.service_accounts().create(create(FOLDER, "ok").label("k", long(64))));
-    case!(v, c, "labels[\"k\"]", "pattern", c.service_accounts().create(create(FOLDER, "ok").label("k", "UPPER")));
-    case!(v, c, "expires_at", "value", c.service_accounts().create(create(FOLDER, "ok").expires_at(too_late())));
+    case!(
+        v,
+        c,
+        "folder_id",
+        "required",
+        c.service_accounts().create(create("", "ok-name"))
+    );
+    case!(
+        v,
+        c,
+        "folder_id",
+        "length",
+        c.service_accounts().create(create(&long(51), "ok-name"))
+    );
+    case!(
+        v,
+        c,
+        "name",
+        "required",
+        c.service_accounts().create(create(FOLDER, ""))
+    );
+    case!(
+        v,
+        c,
+        "name",
+        "pattern",
+        c.service_accounts().create(create(FOLDER, "Bad_Name"))
+    );
+    case!(
+        v,
+        c,
+        "description",
+        "length",
+        c.service_accounts().create(create(FOLDER, "ok").description(long(257)))
+    );
+    case!(
+        v,
+        c,
+        "labels",
+        "size",
+        c.service_accounts().create(create(FOLDER, "ok").labels(labels(65)))
+    );
+    case!(
+        v,
+        c,
+        "labels[\"\"]",
+        "map_key",
+        c.service_accounts().create(create(FOLDER, "ok").label("", "v"))
+    );
+    case!(
+        v,
+        c,
+        "labels[\"Key\"]",
+        "map_key",
+        c.service_accounts().create(create(FOLDER, "ok").label("Key", "v"))
+    );
+    case!(
+        v,
+        c,
+        "labels[\"k\"]",
+        "length",
+        c.service_accounts().create(create(FOLDER, "ok").label("k", long(64)))
+    );
+    case!(
+        v,
+        c,
+        "labels[\"k\"]",
+        "pattern",
+        c.service_accounts().create(create(FOLDER, "ok").label("k", "UPPER"))
+    );
+    case!(
+        v,
+        c,
+        "expires_at",
+        "value",
+        c.service_accounts().create(create(FOLDER, "ok").expires_at(too_late()))
+    );
     // ServiceAccountService.Update
-    case!(v, c, "service_account_id", "required", c.service_accounts().update(upd("").name("ok-name")));
-    case!(v, c, "service_account_id", "length", c.service_accounts().update(upd(&long(51)).name("ok-name")));
-    case!(v, c, "name", "pattern", c.service_accounts().update(upd("ajesa").name("Bad_Name")));
-    case!(v, c, "description", "length", c.service_accounts().update(upd("ajesa").description(long(257))));
-    case!(v, c, "labels", "size", c.service_accounts().update(upd("ajesa").labels(labels(65))));
-    case!(v, c, "labels[\"Key\"]", "map_key", c.service_accounts().update(upd("ajesa").labels([("Key", "v")])));
-    case!(v, c, "labels[\"k\"]", "length", c.service_accounts().update(upd("ajesa").labels([("k".to_owned(), long(64))])));
-    case!(v, c, "labels[\"k\"]", "pattern", c.service_accounts().update(upd("ajesa").labels([("k", "UPPER")])));
-    case!(v, c, "expires_at", "value", c.service_accounts().update(upd("ajesa").expires_at(too_late())));
+    case!(
+        v,
+        c,
+        "service_account_id",
+        "required",
+        c.service_accounts().update(upd("").name("ok-name"))
+    );
+    case!(
+        v,
+        c,
+        "service_account_id",
+        "length",
+        c.service_accounts().update(upd(&long(51)).name("ok-name"))
+    );
+    case!(
+        v,
+        c,
+        "name",
+        "pattern",
+        c.service_accounts().update(upd("ajesa").name("Bad_Name"))
+    );
+    case!(
+        v,
+        c,
+        "description",
+        "length",
+        c.service_accounts().update(upd("ajesa").description(long(257)))
+    );
+    case!(
+        v,
+        c,
+        "labels",
+        "size",
+        c.service_accounts().update(upd("ajesa").labels(labels(65)))
+    );
+    case!(
+        v,
+        c,
+        "labels[\"Key\"]",
+        "map_key",
+        c.service_accounts().update(upd("ajesa").labels([("Key", "v")]))
+    );
+    case!(
+        v,
+        c,
+        "labels[\"k\"]",
+        "length",
+        c.service_accounts()
+            .update(upd("ajesa").labels([("k".to_owned(), long(64))]))
+    );
+    case!(
+        v,
+        c,
+        "labels[\"k\"]",
+        "pattern",
+        c.service_accounts().update(upd("ajesa").labels([("k", "UPPER")]))
+    );
+    case!(
+        v,
+        c,
+        "expires_at",
+        "value",
+        c.service_accounts().update(upd("ajesa").expires_at(too_late()))
+    );
 
     // ApiKeyService
     case!(v, c, "api_key_id", "required", c.api_keys().get(""));
     case!(v, c, "api_key_id", "length", c.api_keys().get(long(51)));
     case!(v, c, "api_key_id", "required", c.api_keys().delete(""));
     case!(v, c, "api_key_id", "length", c.api_keys().delete(long(51)));
-    case!(v, c, "service_account_id", "length", c.api_keys().list(long(51)).try_collect::<Vec<_>>());
-    case!(v, c, "service_account_id", "length", c.api_keys().create(CreateApiKey::new(long(51))));
-    case!(v, c, "description", "length", c.api_keys().create(CreateApiKey::new("ajesa").description(long(257))));
-    case!(v, c, "expires_at", "value", c.api_keys().create(CreateApiKey::new("ajesa").expires_at(too_late())));
+    case!(
+        v,
+        c,
+        "service_account_id",
+        "length",
+        c.api_keys().list(long(51)).try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "service_account_id",
+        "length",
+        c.api_keys().create(CreateApiKey::new(long(51)))
+    );
+    case!(
+        v,
+        c,
+        "description",
+        "length",
+        c.api_keys().create(CreateApiKey::new("ajesa").description(long(257)))
+    );
+    case!(
+        v,
+        c,
+        "expires_at",
+        "value",
+        c.api_keys().create(CreateApiKey::new("ajesa").expires_at(too_late()))
+    );
     let scopes: Vec<String> = (0..101).map(|i| format!("s{i}")).collect();
-    case!(v, c, "scopes", "size", c.api_keys().create(CreateApiKey::new("ajesa").scopes(scopes)));
-    case!(v, c, "scopes", "unique", c.api_keys().create(CreateApiKey::new("ajesa").scopes(["a", "a"])));
-    case!(v, c, "scopes[0]", "length", c.api_keys().create(CreateApiKey::new("ajesa").scopes([long(257)])));
-    case!(v, c, "api_key_id", "required", c.api_keys().update(UpdateApiKey::new("").description("d")));
-    case!(v, c, "api_key_id", "length", c.api_keys().update(UpdateApiKey::new(long(51)).description("d")));
-    case!(v, c, "description", "length", c.api_keys().update(UpdateApiKey::new("ajek").description(long(257))));
-    case!(v, c, "scopes", "size", c.api_keys().update(UpdateApiKey::new("ajek").scopes(Vec::<String>::new())));
-    case!(v, c, "scopes", "unique", c.api_keys().update(UpdateApiKey::new("ajek").scopes(["a", "a"])));
-    case!(v, c, "scopes[0]", "length", c.api_keys().update(UpdateApiKey::new("ajek").scopes([long(257)])));
-    case!(v, c, "expires_at", "value", c.api_keys().update(UpdateApiKey::new("ajek").expires_at(too_late())));
+    case!(
+        v,
+        c,
+        "scopes",
+        "size",
+        c.api_keys().create(CreateApiKey::new("ajesa").scopes(scopes))
+    );
+    case!(
+        v,
+        c,
+        "scopes",
+        "unique",
+        c.api_keys().create(CreateApiKey::new("ajesa").scopes(["a", "a"]))
+    );
+    case!(
+        v,
+        c,
+        "scopes[0]",
+        "length",
+        c.api_keys().create(CreateApiKey::new("ajesa").scopes([long(257)]))
+    );
+    case!(
+        v,
+        c,
+        "api_key_id",
+        "required",
+        c.api_keys().update(UpdateApiKey::new("").description("d"))
+    );
+    case!(
+        v,
+        c,
+        "api_key_id",
+        "length",
+        c.api_keys().update(UpdateApiKey::new(long(51)).description("d"))
+    );
+    case!(
+        v,
+        c,
+        "description",
+        "length",
+        c.api_keys().update(UpdateApiKey::new("ajek").description(long(257)))
+    );
+    case!(
+        v,
+        c,
+        "scopes",
+        "size",
+        c.api_keys()
+            .update(UpdateApiKey::new("ajek").scopes(Vec::<String>::new()))
+    );
+    case!(
+        v,
+        c,
+        "scopes",
+        "unique",
+        c.api_keys().update(UpdateApiKey::new("ajek").scopes(["a", "a"]))
+    );
+    case!(
+        v,
+        c,
+        "scopes[0]",
+        "length",
+        c.api_keys().update(UpdateApiKey::new("ajek").scopes([long(257)]))
+    );
+    case!(
+        v,
+        c,
+        "expires_at",
+        "value",
+        c.api_keys().update(UpdateApiKey::new("ajek").expires_at(too_late()))
+    );
 
     // FolderService and CloudService: the resources
     case!(v, c, "folder_id", "required", c.folders().get(""));
     case!(v, c, "folder_id", "length", c.folders().get(long(51)));
-    case!(v, c, "cloud_id", "required", c.folders().list("").try_collect::<Vec<_>>());
-    case!(v, c, "cloud_id", "length", c.folders().list(long(51)).try_collect::<Vec<_>>());
+    case!(
+        v,
+        c,
+        "cloud_id",
+        "required",
+        c.folders().list("").try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "cloud_id",
+        "length",
+        c.folders().list(long(51)).try_collect::<Vec<_>>()
+    );
     case!(v, c, "cloud_id", "required", c.clouds().get(""));
     case!(v, c, "cloud_id", "length", c.clouds().get(long(51)));
 
@@ -155,35 +417,141 @@ fn cases(c: &Client) -> Vec<Case> {
     for f in [true, false] {
         case!(v, c, "resource_id", "required", list_bindings(c, f, String::new()));
         case!(v, c, "resource_id", "length", list_bindings(c, f, long(65)));
-        case!(v, c, "resource_id", "required", update_bindings(c, f, "", add(ok_binding())));
-        case!(v, c, "resource_id", "length", update_bindings(c, f, &long(65), add(ok_binding())));
-        case!(v, c, "access_binding_deltas", "size", update_bindings(c, f, "res", Vec::new()));
+        case!(
+            v,
+            c,
+            "resource_id",
+            "required",
+            update_bindings(c, f, "", add(ok_binding()))
+        );
+        case!(
+            v,
+            c,
+            "resource_id",
+            "length",
+            update_bindings(c, f, &long(65), add(ok_binding()))
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas",
+            "size",
+            update_bindings(c, f, "res", Vec::new())
+        );
         let deltas: Vec<_> = (0..1001).map(|_| AccessBindingDelta::add(ok_binding())).collect();
-        case!(v, c, "access_binding_deltas", "size", update_bindings(c, f, "res", deltas));
-        let unspecified = AccessBindingDelta { action: 0, access_binding: Some(ok_binding()) };
-        case!(v, c, "access_binding_deltas[0].action", "required", update_bindings(c, f, "res", vec![unspecified]));
-        let none = AccessBindingDelta { action: 1, access_binding: None };
-        case!(v, c, "access_binding_deltas[0].access_binding", "required", update_bindings(c, f, "res", vec![none]));
-        case!(v, c, "access_binding_deltas[0].access_binding.role_id", "required",
-            update_bindings(c, f, "res", add(binding("", sa))));
-        case!(v, c, "access_binding_deltas[0].access_binding.role_id", "length",
-            update_bindings(c, f, "res", add(binding(&long(65), sa))));
-        case!(v, c, "access_binding_deltas[0].access_binding.subject", "required",
-            update_bindings(c, f, "res", add(binding("viewer", None))));
-        case!(v, c, "access_binding_deltas[0].access_binding.subject.id", "required",
-            update_bindings(c, f, "res", add(binding("viewer", Some(("serviceAccount", ""))))));
-        case!(v, c, "access_binding_deltas[0].access_binding.subject.id", "length",
-            update_bindings(c, f, "res", add(binding("viewer", Some(("serviceAccount", long(101).as_str()))))));
-        case!(v, c, "access_binding_deltas[0].access_binding.subject.type", "required",
-            update_bindings(c, f, "res", add(binding("viewer", Some(("", "ajesa"))))));
-        case!(v, c, "access_binding_deltas[0].access_binding.subject.type", "length",
-            update_bindings(c, f, "res", add(binding("viewer", Some((long(101).as_str(), "ajesa"))))));
-        case!(v, c, "resource_id", "required", set_bindings(c, f, "", vec![ok_binding()]));
-        case!(v, c, "resource_id", "length", set_bindings(c, f, &long(65), vec![ok_binding()]));
+        case!(
+            v,
+            c,
+            "access_binding_deltas",
+            "size",
+            update_bindings(c, f, "res", deltas)
+        );
+        let unspecified = AccessBindingDelta {
+            action: 0,
+            access_binding: Some(ok_binding()),
+        };
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].action",
+            "required",
+            update_bindings(c, f, "res", vec![unspecified])
+        );
+        let none = AccessBindingDelta {
+            action: 1,
+            access_binding: None,
+        };
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding",
+            "required",
+            update_bindings(c, f, "res", vec![none])
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding.role_id",
+            "required",
+            update_bindings(c, f, "res", add(binding("", sa)))
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding.role_id",
+            "length",
+            update_bindings(c, f, "res", add(binding(&long(65), sa)))
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding.subject",
+            "required",
+            update_bindings(c, f, "res", add(binding("viewer", None)))
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding.subject.id",
+            "required",
+            update_bindings(c, f, "res", add(binding("viewer", Some(("serviceAccount", "")))))
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding.subject.id",
+            "length",
+            update_bindings(
+                c,
+                f,
+                "res",
+                add(binding("viewer", Some(("serviceAccount", long(101).as_str()))))
+            )
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding.subject.type",
+            "required",
+            update_bindings(c, f, "res", add(binding("viewer", Some(("", "ajesa")))))
+        );
+        case!(
+            v,
+            c,
+            "access_binding_deltas[0].access_binding.subject.type",
+            "length",
+            update_bindings(c, f, "res", add(binding("viewer", Some((long(101).as_str(), "ajesa")))))
+        );
+        case!(
+            v,
+            c,
+            "resource_id",
+            "required",
+            set_bindings(c, f, "", vec![ok_binding()])
+        );
+        case!(
+            v,
+            c,
+            "resource_id",
+            "length",
+            set_bindings(c, f, &long(65), vec![ok_binding()])
+        );
         let bindings: Vec<_> = (0..1001).map(|_| ok_binding()).collect();
         case!(v, c, "access_bindings", "size", set_bindings(c, f, "res", bindings));
-        case!(v, c, "access_bindings[0].role_id", "required", set_bindings(c, f, "res", vec![binding("", sa)]));
-        case!(v, c, "access_bindings[0].subject", "required", set_bindings(c, f, "res", vec![binding("viewer", None)]));
+        case!(
+            v,
+            c,
+            "access_bindings[0].role_id",
+            "required",
+            set_bindings(c, f, "res", vec![binding("", sa)])
+        );
+        case!(
+            v,
+            c,
+            "access_bindings[0].subject",
+            "required",
+            set_bindings(c, f, "res", vec![binding("viewer", None)])
+        );
     }
 
     // OperationService
@@ -211,7 +579,11 @@ async fn every_rule_broken_fails_locally_naming_field_and_rule() {
             .expect("the violation is the source");
         assert_eq!((violation.field(), violation.rule()), (field, rule));
     }
-    assert!(emu.journal().is_empty(), "nothing reached the emulator: {:?}", emu.journal());
+    assert!(
+        emu.journal().is_empty(),
+        "nothing reached the emulator: {:?}",
+        emu.journal()
+    );
 }
 
 #[tokio::test]
@@ -224,9 +596,16 @@ async fn an_oauth_token_too_long_for_the_exchange_is_refused_locally() {
         .expect("client");
     let err = client.folders().get(FOLDER).await.expect_err("refused");
     assert!(err.is_invalid_input(), "{err}");
-    assert!(err.to_string().contains("invalid yandex_passport_oauth_token:"), "{err}");
+    assert!(
+        err.to_string().contains("invalid yandex_passport_oauth_token:"),
+        "{err}"
+    );
     assert!(err.to_string().contains("(rule length"), "{err}");
     assert!(!err.to_string().contains(&long(4001)), "the token is not shown");
     // Discovery happened (it needs no token), but no token exchange and no call.
-    assert!(emu.journal().iter().all(|e| e.method.ends_with("ApiEndpointService/List")));
+    assert!(
+        emu.journal()
+            .iter()
+            .all(|e| e.method.ends_with("ApiEndpointService/List"))
+    );
 }
