@@ -170,6 +170,10 @@ async fn shutdown_does_not_wait_for_idle_clients() {
     create_account(&mut c, "idle-client").await;
     let started = std::time::Instant::now();
     emu.shutdown().await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     drop(c);
 }
