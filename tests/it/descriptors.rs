@@ -85,9 +85,7 @@ fn parse_facts() -> Facts {
             service = None;
             current_enum = Some(e.to_string());
         } else if let Some(list) = line.strip_prefix("reserved numbers: ") {
-            let numbers = list
-                .split(',')
-                .map(|n| n.trim().parse().unwrap());
+            let numbers = list.split(',').map(|n| n.trim().parse().unwrap());
             facts.reserved.insert(message.clone().unwrap(), numbers.collect());
         } else if let Some(oneof) = between(line, "oneof `", '`') {
             if line.contains("exactly_one=true") {
