@@ -284,6 +284,7 @@ enum KeyDecision {
     },
 }
 
+#[allow(deprecated)] // keys made with the deprecated single `scope` field count too
 fn decide_key(
     p: &Provision,
     account: Option<&ServiceAccount>,
