@@ -190,6 +190,17 @@ impl Provision {
         self
     }
 
+    /// Runs the flow: after it, the service account exists, has the roles, and the key file
+    /// holds a live key with the requested scopes.
+    pub async fn run(&self, client: &crate::Client) -> Result<Report, ProvisionError> {
+        flow::execute(self, client, false).await
+    }
+
+    /// Looks at what is there and reports what [`Provision::run`] would change, changing nothing.
+    pub async fn plan(&self, client: &crate::Client) -> Result<Report, ProvisionError> {
+        flow::execute(self, client, true).await
+    }
+
     /// Where the roles are granted.
     pub fn grant_target(&self) -> Grant {
         self.grant

@@ -42,10 +42,10 @@ impl CliError {
         Self::usage(chain(err))
     }
 
-    #[cfg(any())]
     /// An API error: exit 2 only when it was refused locally before sending; with its ids.
+    /// Its `Display` is already the whole story (the gRPC status underneath is not repeated).
     pub(crate) fn api(context: Option<&str>, err: &yc_iam::Error) -> Self {
-        let text = chain(err);
+        let text = one_line(&err.to_string());
         let message = match context {
             Some(c) => format!("{c}: {text}"),
             None => text,
@@ -64,7 +64,6 @@ impl CliError {
         this
     }
 
-    #[cfg(any())]
     /// Adds the ids an API error carries.
     pub(crate) fn add_ids(&mut self, err: &yc_iam::Error) {
         let ids = [
@@ -109,7 +108,11 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         }
         source = s.source();
     }
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+    one_line(&message)
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl From<std::io::Error> for CliError {
