@@ -3,6 +3,9 @@
 
 use std::{env, error::Error, path::PathBuf};
 
+#[path = "build/validation.rs"]
+mod validation;
+
 const PROTOS: &[&str] = &[
     "yandex/cloud/validation.proto",
     "yandex/cloud/api/operation.proto",
@@ -34,6 +37,7 @@ const SECRET_MESSAGES: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=build");
     let out = PathBuf::from(env::var("OUT_DIR")?);
 
     let mut compiler = protox::Compiler::new(["proto"])?;
@@ -41,6 +45,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     compiler.open_files(PROTOS)?;
     // The encoded set keeps the `yandex.cloud` options; the library reads its rules from it.
     std::fs::write(out.join("yc_iam_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    std::fs::write(
+        out.join("yc_iam_validate.rs"),
+        validation::generate(&compiler.descriptor_pool())?,
+    )?;
 
     tonic_prost_build::configure()
         .build_server(env::var_os("CARGO_FEATURE_EMULATOR").is_some())

@@ -5,7 +5,30 @@
 
 pub mod config;
 pub mod proto;
+mod validate;
+
+mod auth;
+mod client;
+mod error;
+pub mod model;
+mod operation;
+mod paginate;
 pub mod provision;
+mod retry;
+mod services;
+
+pub use auth::{AuthorizedKey, Credentials};
+pub use client::{Client, ClientBuilder, DEFAULT_ENDPOINT};
+pub use error::{Error, ErrorKind};
+pub use operation::{Operation, OperationPayload};
+pub use paginate::Paginator;
+pub use retry::RetryPolicy;
+pub use secrecy::{self, ExposeSecret, SecretString};
+pub use services::{
+    AccessBindingsOperation, ApiKeys, Clouds, CreateApiKey, CreateServiceAccount, CreatedApiKey, Folders, Operations,
+    ServiceAccounts, UpdateApiKey, UpdateServiceAccount,
+};
+pub use validate::{Validate, Violation};
 
 /// The README's examples, compiled as doc tests so they cannot drift from the API.
 #[cfg(doctest)]

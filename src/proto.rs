@@ -3,6 +3,7 @@
 #![allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 
 include!(concat!(env!("OUT_DIR"), "/yc_iam_proto.rs"));
+include!(concat!(env!("OUT_DIR"), "/yc_iam_validate.rs"));
 
 mod redact;
 

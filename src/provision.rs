@@ -12,15 +12,12 @@
 //!    then delete the key the file held before and every key an earlier, killed run made for this
 //!    file whose secret never reached it. Such keys are recognised by a marker in their description.
 
-#[cfg(any())]
 mod flow;
 mod key_file;
-#[cfg(any())]
 mod report;
 mod rules;
 
 pub use key_file::{KeyFileError, StoredKey, write_private_file};
-#[cfg(any())]
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
     InvalidInput, check_description, check_id, check_labels, check_role, check_scope, check_service_account_name,
@@ -77,7 +74,7 @@ impl Grant {
 /// What to provision. Defaults fit AI Studio: role [`DEFAULT_ROLE`], scope [`DEFAULT_SCOPE`], key
 /// file [`DEFAULT_OUTPUT`].
 ///
-/// ```ignore
+/// ```no_run
 /// # async fn example(client: &yc_iam::Client) -> Result<(), Box<dyn std::error::Error>> {
 /// use yc_iam::provision::Provision;
 ///

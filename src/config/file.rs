@@ -124,14 +124,6 @@ impl YcConfig {
             }
             Some(_) => return Err(invalid("profiles", "expected a mapping of profile names")),
         }
-        if let Some(current) = &current {
-            if !profiles.is_empty() && !profiles.contains_key(current) {
-                return Err(invalid(
-                    "current",
-                    &format!("names profile {current:?}, which is not in `profiles`"),
-                ));
-            }
-        }
         Ok(Self {
             path: path.to_owned(),
             current,
@@ -167,7 +159,19 @@ impl YcConfig {
                     self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
                 },
             }),
-            None => Ok(self.current.as_deref().and_then(|c| self.profiles.get(c))),
+            None => match self.current.as_deref() {
+                Some(current) if !self.profiles.is_empty() => {
+                    self.profiles
+                        .get(current)
+                        .map(Some)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            path: self.path.clone(),
+                            key: "current".to_owned(),
+                            problem: format!("names profile {current:?}, which is not in `profiles`"),
+                        })
+                }
+                _ => Ok(None),
+            },
         }
     }
 }
@@ -266,7 +270,11 @@ mod tests {
             err.contains("profiles.a.service-account-key: missing field `service_account_id`"),
             "{err}"
         );
-        let err = parse("current: b\nprofiles:\n  a: {}\n").unwrap_err().to_string();
+        let err = parse("current: b\nprofiles:\n  a: {}\n")
+            .unwrap()
+            .profile(None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("current: names profile \"b\""), "{err}");
         let err = parse("profiles: [").unwrap_err().to_string();
         assert!(err.ends_with("not valid YAML"), "{err}");

@@ -67,10 +67,10 @@ pub(super) async fn execute(p: &Provision, client: &Client, dry_run: bool) -> Re
             })
         })
     });
-    if let (Some(sa), false) = (&account, dry_run) {
-        if !roles_added.is_empty() {
-            roles_added = add_bindings(client, &grant, &sa.id, &roles_added).await?;
-        }
+    if let (Some(sa), false) = (&account, dry_run)
+        && !roles_added.is_empty()
+    {
+        roles_added = add_bindings(client, &grant, &sa.id, &roles_added).await?;
     }
 
     // 3. The key.
@@ -87,14 +87,13 @@ pub(super) async fn execute(p: &Provision, client: &Client, dry_run: bool) -> Re
     let decision = decide_key(p, account.as_ref(), stored.as_ref(), &keys, &scopes, now);
     let file_key_id = stored.as_ref().map(|k| k.id.clone());
     let mut to_delete: Vec<String> = Vec::new();
-    if let (Some(marker), Some(sa)) = (&marker, &account) {
+    if let Some(marker) = &marker {
         // Keys an earlier run made for this file whose secret never reached it.
         for key in &keys {
             if key.description.ends_with(marker.as_str()) && Some(&key.id) != file_key_id.as_ref() {
                 to_delete.push(key.id.clone());
             }
         }
-        let _ = sa;
     }
     let mut report = Report {
         dry_run,

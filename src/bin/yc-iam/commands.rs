@@ -12,7 +12,8 @@ use std::io::IsTerminal;
 
 use secrecy::ExposeSecret;
 use yc_iam::config::Credential;
-use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
+// TEMP use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
+struct Emulator;
 use yc_iam::{Client, Credentials, Operation, OperationPayload, RetryPolicy};
 
 use crate::cli::{AccountSelector, Cli, Command, KeyOwner};
@@ -29,12 +30,6 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
             clap_complete::generate(shell, &mut cmd, "yc-iam", &mut std::io::stdout());
             return Ok(());
         }
-        Command::Emulator(args) => {
-            return args
-                .run(|addr| println!("{addr}"))
-                .await
-                .map_err(|e| CliError::failure(crate::error::chain(&e)));
-        }
         _ => {}
     }
     let settings = Settings::resolve(&global)?;
@@ -49,7 +44,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::Operation(cmd) => operation::run(&settings, cmd).await,
         Command::CreateToken => token::run(&settings).await,
         Command::Provision(args) => provision::run(&settings, args).await,
-        Command::Completions { .. } | Command::Emulator(_) => Ok(()),
+        Command::Completions { .. } => Ok(()),
     }
 }
 
@@ -84,9 +79,7 @@ pub(crate) struct Session {
 impl Session {
     /// Stops the in-process emulator, if any.
     pub(crate) async fn close(self) {
-        if let Some(emulator) = self.emulator {
-            emulator.shutdown().await;
-        }
+        let _ = self.emulator;
     }
 }
 
@@ -94,19 +87,7 @@ impl Session {
 /// `--emulator`, a fresh emulator is started first, holding the configured folder and cloud.
 pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     let (endpoint, credentials, emulator) = if settings.emulator {
-        let mut builder = Emulator::builder();
-        if let Some(cloud) = &settings.config.cloud_id {
-            builder = builder.with_cloud(cloud.value.clone());
-        }
-        if let Some(folder) = &settings.config.folder_id {
-            builder = builder.with_folder(folder.value.clone());
-        }
-        let emulator = builder
-            .start()
-            .await
-            .map_err(|e| CliError::failure(format!("cannot start the emulator: {}", crate::error::chain(&e))))?;
-        eprintln!("yc-iam: running against a fresh in-process emulator at {}", emulator.endpoint());
-        (emulator.endpoint(), Credentials::iam_token(DEFAULT_IAM_TOKEN), Some(emulator))
+        return Err(CliError::failure("TEMP"));
     } else {
         let credential = settings.config.credential.as_ref().ok_or_else(|| {
             CliError::usage(
@@ -129,12 +110,18 @@ pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     tracing::debug!(target: "yc_iam_cli", "endpoint: {endpoint} (from {})", settings.config.endpoint.source);
     let mut builder = Client::builder().with_endpoint(endpoint).with_credentials(credentials);
     if let Some(n) = settings.retry {
-        builder = builder.with_retry(if n <= 1 { RetryPolicy::disabled() } else { RetryPolicy::default().with_max_attempts(n) });
+        builder = builder.with_retry(if n <= 1 {
+            RetryPolicy::disabled()
+        } else {
+            RetryPolicy::default().with_max_attempts(n)
+        });
     }
     if let Some(t) = settings.timeout {
         builder = builder.with_timeout(t);
     }
-    let client = builder.build().map_err(|e| CliError::api(None, &e).with_exit(crate::error::EXIT_USAGE))?;
+    let client = builder
+        .build()
+        .map_err(|e| CliError::api(None, &e).with_exit(crate::error::EXIT_USAGE))?;
     Ok(Session { client, emulator })
 }
 
@@ -150,7 +137,9 @@ pub(crate) async fn finish<R: OperationPayload, M: OperationPayload>(
         output::print_one(settings.format, &OperationView::from(op.raw()))?;
         return Ok(None);
     }
-    let result = progress::show(label, op.wait()).await.map_err(|e| CliError::api(None, &e))?;
+    let result = progress::show(label, op.wait())
+        .await
+        .map_err(|e| CliError::api(None, &e))?;
     Ok(Some(result))
 }
 
@@ -162,7 +151,13 @@ pub(crate) enum AccountRef {
 
 impl AccountRef {
     pub(crate) fn from_selector(settings: &Settings, s: &AccountSelector) -> CliResult<Self> {
-        Self::from_parts(settings, s.positional.as_ref().or(s.id.as_ref()), s.name.as_ref(), "--id", "--name")
+        Self::from_parts(
+            settings,
+            s.positional.as_ref().or(s.id.as_ref()),
+            s.name.as_ref(),
+            "--id",
+            "--name",
+        )
     }
 
     pub(crate) fn from_owner(settings: &Settings, o: &KeyOwner) -> CliResult<Self> {
@@ -190,9 +185,14 @@ impl AccountRef {
             (None, Some(name)) => {
                 yc_iam::provision::check_service_account_name(name_flag.trim_start_matches('-'), name)
                     .map_err(|e| settings::flag_error(&e))?;
-                Ok(AccountRef::Name { folder_id: settings.folder_id()?, name: name.clone() })
+                Ok(AccountRef::Name {
+                    folder_id: settings.folder_id()?,
+                    name: name.clone(),
+                })
             }
-            (None, None) => Err(CliError::usage(format!("a service account is needed: pass {id_flag} or {name_flag}"))),
+            (None, None) => Err(CliError::usage(format!(
+                "a service account is needed: pass {id_flag} or {name_flag}"
+            ))),
         }
     }
 
@@ -201,12 +201,15 @@ impl AccountRef {
         match self {
             AccountRef::Id(id) => Ok(id.clone()),
             AccountRef::Name { folder_id, name } => {
-                log_request("ServiceAccountService.List", &format_args!("folder_id={folder_id:?} name={name:?}"));
+                log_request(
+                    "ServiceAccountService.List",
+                    &format_args!("folder_id={folder_id:?} name={name:?}"),
+                );
                 match client.service_accounts().find_by_name(folder_id, name).await {
                     Ok(Some(sa)) => Ok(sa.id),
-                    Ok(None) => {
-                        Err(CliError::failure(format!("service account {name:?} not found in folder {folder_id}")))
-                    }
+                    Ok(None) => Err(CliError::failure(format!(
+                        "service account {name:?} not found in folder {folder_id}"
+                    ))),
                     Err(e) => Err(CliError::api(None, &e)),
                 }
             }

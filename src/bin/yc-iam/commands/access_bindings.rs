@@ -39,7 +39,11 @@ impl Resource {
     }
 }
 
-const COLUMNS: &[output::Column] = &[("ROLE ID", "role_id"), ("SUBJECT TYPE", "subject.type"), ("SUBJECT ID", "subject.id")];
+const COLUMNS: &[output::Column] = &[
+    ("ROLE ID", "role_id"),
+    ("SUBJECT TYPE", "subject.type"),
+    ("SUBJECT ID", "subject.id"),
+];
 const DELTA_COLUMNS: &[output::Column] = &[
     ("ACTION", "action"),
     ("ROLE ID", "access_binding.role_id"),
@@ -75,10 +79,14 @@ pub(crate) async fn run(settings: &Settings, resource: Resource, cmd: AccessBind
 }
 
 async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add: bool) -> CliResult {
+    let format = settings.format;
     let id = resource.id(settings, args.id.as_ref())?;
     check_role("role", &args.role).map_err(|e| flag_error(&e))?;
     let subject = match &args.subject {
-        Some(s) => SubjectRef::Given { kind: s.kind.clone(), id: s.id.clone() },
+        Some(s) => SubjectRef::Given {
+            kind: s.kind.clone(),
+            id: s.id.clone(),
+        },
         None if args.owner.service_account_id.is_some() || args.owner.service_account_name.is_some() => {
             SubjectRef::Account(AccountRef::from_owner(settings, &args.owner)?)
         }
@@ -94,7 +102,11 @@ async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add:
         SubjectRef::Account(account) => ("serviceAccount".to_owned(), account.id(&session.client).await?),
     };
     let binding = AccessBinding::new(&args.role, kind, subject_id);
-    let delta = if add { AccessBindingDelta::add(binding) } else { AccessBindingDelta::remove(binding) };
+    let delta = if add {
+        AccessBindingDelta::add(binding)
+    } else {
+        AccessBindingDelta::remove(binding)
+    };
     let method = format!("{}.UpdateAccessBindings", resource.name());
     log_request(&method, &delta);
     let op = match resource {
@@ -102,12 +114,19 @@ async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add:
         Resource::Cloud => session.client.clouds().update_access_bindings(&id, vec![delta]).await,
     }
     .map_err(|e| CliError::api(None, &e))?;
-    let label = if add { "adding access binding" } else { "removing access binding" };
+    let label = if add {
+        "adding access binding"
+    } else {
+        "removing access binding"
+    };
     if let Some(result) = finish(settings, op, label).await? {
         log_response(&method, &result);
         let deltas: Vec<DeltaView> = result.effective_deltas.iter().map(Into::into).collect();
         if deltas.is_empty() && format == Format::Text {
-            println!("no change: the binding was {}", if add { "already there" } else { "not there" });
+            println!(
+                "no change: the binding was {}",
+                if add { "already there" } else { "not there" }
+            );
         } else {
             output::print_list(format, &deltas, DELTA_COLUMNS)?;
         }

@@ -34,7 +34,11 @@ pub(crate) fn expiry(e: &Expiry) -> CliResult<Option<OffsetDateTime>> {
         (Some(at), _) => (at, "expires-at"),
         (None, Some(d)) => {
             let d = time::Duration::try_from(d).map_err(|_| CliError::usage("invalid --expires-in: too long"))?;
-            (now.checked_add(d).ok_or_else(|| CliError::usage("invalid --expires-in: too long"))?, "expires-in")
+            (
+                now.checked_add(d)
+                    .ok_or_else(|| CliError::usage("invalid --expires-in: too long"))?,
+                "expires-in",
+            )
         }
         (None, None) => return Ok(None),
     };
@@ -43,7 +47,10 @@ pub(crate) fn expiry(e: &Expiry) -> CliResult<Option<OffsetDateTime>> {
 }
 
 pub(crate) fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.unix_timestamp(), nanos: i32::try_from(at.nanosecond()).unwrap_or(0) }
+    prost_types::Timestamp {
+        seconds: at.unix_timestamp(),
+        nanos: i32::try_from(at.nanosecond()).unwrap_or(0),
+    }
 }
 
 fn check_scopes(scopes: &[String]) -> CliResult {
@@ -63,7 +70,13 @@ fn check_scopes(scopes: &[String]) -> CliResult {
 pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
     let format = settings.format;
     match cmd {
-        ApiKeyCommand::Create { owner, scopes, scope, description, expiry: e } => {
+        ApiKeyCommand::Create {
+            owner,
+            scopes,
+            scope,
+            description,
+            expiry: e,
+        } => {
             let account = AccountRef::from_owner(settings, &owner)?;
             let mut all = scopes;
             all.extend(scope);
@@ -82,11 +95,23 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 request = request.expires_at(to_timestamp(at));
             }
             log_request("ApiKeyService.Create", &request);
-            let created = session.client.api_keys().create(request).await.map_err(|e| CliError::api(None, &e))?;
+            let created = session
+                .client
+                .api_keys()
+                .create(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             log_response("ApiKeyService.Create", &created);
             use secrecy::ExposeSecret;
-            let shape = Created { api_key: ApiKeyView::from(&created.api_key), secret: created.secret.expose_secret() };
-            let doc_format = if format == Format::Json { Format::Json } else { Format::Yaml };
+            let shape = Created {
+                api_key: ApiKeyView::from(&created.api_key),
+                secret: created.secret.expose_secret(),
+            };
+            let doc_format = if format == Format::Json {
+                Format::Json
+            } else {
+                Format::Yaml
+            };
             output::write_document(&mut std::io::stdout().lock(), doc_format, &shape)?;
             session.close().await;
         }
@@ -94,7 +119,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             check_id("<ID>", &id)?;
             let session = connect(settings).await?;
             log_request("ApiKeyService.Get", &id);
-            let key = session.client.api_keys().get(&id).await.map_err(|e| CliError::api(None, &e))?;
+            let key = session
+                .client
+                .api_keys()
+                .get(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             output::print_one(format, &ApiKeyView::from(&key))?;
             session.close().await;
         }
@@ -103,13 +133,23 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             let session = connect(settings).await?;
             let id = account.id(&session.client).await?;
             log_request("ApiKeyService.List", &id);
-            let keys: Vec<_> =
-                session.client.api_keys().list(&id).try_collect().await.map_err(|e| CliError::api(None, &e))?;
+            let keys: Vec<_> = session
+                .client
+                .api_keys()
+                .list(&id)
+                .try_collect()
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             let views: Vec<ApiKeyView> = keys.iter().map(Into::into).collect();
             output::print_list(format, &views, COLUMNS)?;
             session.close().await;
         }
-        ApiKeyCommand::Update { id, description, scopes, expiry: e } => {
+        ApiKeyCommand::Update {
+            id,
+            description,
+            scopes,
+            expiry: e,
+        } => {
             check_id("<ID>", &id)?;
             if !scopes.is_empty() {
                 check_scopes(&scopes)?;
@@ -119,7 +159,9 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             }
             let expires = expiry(&e)?;
             if description.is_none() && scopes.is_empty() && expires.is_none() {
-                return Err(CliError::usage("nothing to change: pass --description, --scopes or --expires-at"));
+                return Err(CliError::usage(
+                    "nothing to change: pass --description, --scopes or --expires-at",
+                ));
             }
             let mut request = UpdateApiKey::new(&id);
             if let Some(d) = description {
@@ -133,7 +175,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             }
             let session = connect(settings).await?;
             log_request("ApiKeyService.Update", &request);
-            let op = session.client.api_keys().update(request).await.map_err(|e| CliError::api(None, &e))?;
+            let op = session
+                .client
+                .api_keys()
+                .update(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             if let Some(key) = finish(settings, op, "updating API key").await? {
                 output::print_one(format, &ApiKeyView::from(&key))?;
             }
@@ -143,7 +190,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             check_id("<ID>", &id)?;
             let session = connect(settings).await?;
             log_request("ApiKeyService.Delete", &id);
-            let op = session.client.api_keys().delete(&id).await.map_err(|e| CliError::api(None, &e))?;
+            let op = session
+                .client
+                .api_keys()
+                .delete(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             if finish(settings, op, "deleting API key").await?.is_some() {
                 if format == Format::Text {
                     println!("deleted API key {id}");
@@ -156,8 +208,13 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
         ApiKeyCommand::ListScopes => {
             let session = connect(settings).await?;
             log_request("ApiKeyService.ListScopes", &());
-            let scopes: Vec<String> =
-                session.client.api_keys().list_scopes().try_collect().await.map_err(|e| CliError::api(None, &e))?;
+            let scopes: Vec<String> = session
+                .client
+                .api_keys()
+                .list_scopes()
+                .try_collect()
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             if format == Format::Text {
                 for s in &scopes {
                     println!("{s}");

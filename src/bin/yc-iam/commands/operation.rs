@@ -16,7 +16,14 @@ pub(crate) async fn run(settings: &Settings, cmd: OperationCommand) -> CliResult
     };
     check_id("<ID>", id)?;
     let session = connect(settings).await?;
-    log_request(if wait { "OperationService.Get (wait)" } else { "OperationService.Get" }, id);
+    log_request(
+        if wait {
+            "OperationService.Get (wait)"
+        } else {
+            "OperationService.Get"
+        },
+        id,
+    );
     let op = if wait {
         progress::show("waiting for operation", session.client.operations().wait(id)).await
     } else {

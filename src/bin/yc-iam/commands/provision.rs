@@ -42,13 +42,21 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         p = p.grant_on_cloud(cloud.clone());
     }
     let to_stdout = args.output == Path::new("-");
-    p = if to_stdout { p.output_to_caller() } else { p.output_file(args.output.clone()) };
+    p = if to_stdout {
+        p.output_to_caller()
+    } else {
+        p.output_file(args.output.clone())
+    };
     p.validate().map_err(|e| flag_error(&e))?;
 
     let session = connect(settings).await?;
     let label = if args.dry_run { "planning" } else { "provisioning" };
     let work = async {
-        if args.dry_run { p.plan(&session.client).await } else { p.run(&session.client).await }
+        if args.dry_run {
+            p.plan(&session.client).await
+        } else {
+            p.run(&session.client).await
+        }
     };
     let report = progress::show(label, work).await.map_err(|e| {
         let invalid = e.is_invalid_input();
@@ -79,7 +87,11 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
             },
             secret: key.secret.expose_secret(),
         };
-        let f = if settings.format == Format::Json { Format::Json } else { Format::Yaml };
+        let f = if settings.format == Format::Json {
+            Format::Json
+        } else {
+            Format::Yaml
+        };
         output::write_document(&mut std::io::stdout().lock(), f, &doc)?;
         eprint!("{}", text(&report, &args.output));
         return Ok(());
@@ -195,7 +207,11 @@ fn view(r: &Report, output: &Path) -> ReportView {
         service_account: AccountView {
             id: r.service_account.as_ref().map(|sa| sa.id.clone()),
             name: r.name.clone(),
-            folder_id: r.service_account.as_ref().map(|sa| sa.folder_id.clone()).unwrap_or_default(),
+            folder_id: r
+                .service_account
+                .as_ref()
+                .map(|sa| sa.folder_id.clone())
+                .unwrap_or_default(),
             action: sa_action,
         },
         bindings: BindingsView {
@@ -219,11 +235,18 @@ fn text(r: &Report, output: &Path) -> String {
         Some(id) => format!("{} ({id})", v.service_account.name),
         None => v.service_account.name.clone(),
     };
-    let sa_state = if r.service_account_created { would("created", "will be created") } else { "exists".to_owned() };
+    let sa_state = if r.service_account_created {
+        would("created", "will be created")
+    } else {
+        "exists".to_owned()
+    };
     lines.push(("service account".into(), format!("{sa}: {sa_state}")));
     let on = format!("on {} {}", v.bindings.resource_type, v.bindings.resource_id);
     for role in &v.bindings.added {
-        lines.push(("role".into(), format!("{role} {on}: {}", would("added", "will be added"))));
+        lines.push((
+            "role".into(),
+            format!("{role} {on}: {}", would("added", "will be added")),
+        ));
     }
     for role in &v.bindings.present {
         lines.push(("role".into(), format!("{role} {on}: present")));
@@ -232,9 +255,17 @@ fn text(r: &Report, output: &Path) -> String {
         KeyAction::Kept { key } => format!("{} in {}: kept (valid, scopes match)", key.id, output.display()),
         KeyAction::Created { key, reason, replaces } => {
             let id = key.as_ref().map(|k| k.id.clone()).unwrap_or_else(|| "new key".into());
-            let dest = if output == Path::new("-") { "printed to stdout".to_owned() } else { format!("written to {}", output.display()) };
+            let dest = if output == Path::new("-") {
+                "printed to stdout".to_owned()
+            } else {
+                format!("written to {}", output.display())
+            };
             let mut s = if r.dry_run {
-                format!("a new key will be created and written to {} ({})", output.display(), reason.describe())
+                format!(
+                    "a new key will be created and written to {} ({})",
+                    output.display(),
+                    reason.describe()
+                )
             } else {
                 format!("{id}: created, {dest} ({})", reason.describe())
             };
@@ -247,7 +278,14 @@ fn text(r: &Report, output: &Path) -> String {
     };
     lines.push(("api key".into(), key_line));
     for id in &r.keys_deleted {
-        lines.push(("deleted key".into(), if r.dry_run { format!("{id}: will be deleted") } else { format!("{id}: deleted") }));
+        lines.push((
+            "deleted key".into(),
+            if r.dry_run {
+                format!("{id}: will be deleted")
+            } else {
+                format!("{id}: deleted")
+            },
+        ));
     }
     for (id, why) in &r.keys_not_deleted {
         lines.push(("warning".into(), format!("key {id} could not be deleted: {why}")));

@@ -10,12 +10,21 @@ use crate::error::{CliError, CliResult};
 use crate::output::{self, ServiceAccountView};
 use crate::settings::{Settings, flag_error};
 
-const COLUMNS: &[output::Column] = &[("ID", "id"), ("NAME", "name"), ("STATUS", "status"), ("CREATED AT", "created_at")];
+const COLUMNS: &[output::Column] = &[
+    ("ID", "id"),
+    ("NAME", "name"),
+    ("STATUS", "status"),
+    ("CREATED AT", "created_at"),
+];
 
 pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliResult {
     let format = settings.format;
     match cmd {
-        ServiceAccountCommand::Create { name, description, labels } => {
+        ServiceAccountCommand::Create {
+            name,
+            description,
+            labels,
+        } => {
             check_service_account_name("name", &name).map_err(|e| flag_error(&e))?;
             if let Some(d) = &description {
                 check_description("description", d).map_err(|e| flag_error(&e))?;
@@ -30,7 +39,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
             }
             let session = connect(settings).await?;
             log_request("ServiceAccountService.Create", &request);
-            let op = session.client.service_accounts().create(request).await.map_err(|e| CliError::api(None, &e))?;
+            let op = session
+                .client
+                .service_accounts()
+                .create(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             if let Some(sa) = finish(settings, op, "creating service account").await? {
                 output::print_one(format, &ServiceAccountView::from(&sa))?;
             }
@@ -41,7 +55,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
             let session = connect(settings).await?;
             let id = account.id(&session.client).await?;
             log_request("ServiceAccountService.Get", &id);
-            let sa = session.client.service_accounts().get(&id).await.map_err(|e| CliError::api(None, &e))?;
+            let sa = session
+                .client
+                .service_accounts()
+                .get(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             log_response("ServiceAccountService.Get", &sa);
             output::print_one(format, &ServiceAccountView::from(&sa))?;
             session.close().await;
@@ -61,7 +80,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
             output::print_list(format, &views, COLUMNS)?;
             session.close().await;
         }
-        ServiceAccountCommand::Update { account, new_name, description, labels } => {
+        ServiceAccountCommand::Update {
+            account,
+            new_name,
+            description,
+            labels,
+        } => {
             let account = AccountRef::from_selector(settings, &account)?;
             if let Some(n) = &new_name {
                 check_service_account_name("new-name", n).map_err(|e| flag_error(&e))?;
@@ -70,7 +94,9 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
                 check_description("description", d).map_err(|e| flag_error(&e))?;
             }
             if new_name.is_none() && description.is_none() && labels.is_none() {
-                return Err(CliError::usage("nothing to change: pass --new-name, --description or --labels"));
+                return Err(CliError::usage(
+                    "nothing to change: pass --new-name, --description or --labels",
+                ));
             }
             let session = connect(settings).await?;
             let id = account.id(&session.client).await?;
@@ -79,8 +105,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
                 Some(n) => request = request.name(n),
                 // The API requires the name in every update: keep the current one.
                 None => {
-                    let current =
-                        session.client.service_accounts().get(&id).await.map_err(|e| CliError::api(None, &e))?;
+                    let current = session
+                        .client
+                        .service_accounts()
+                        .get(&id)
+                        .await
+                        .map_err(|e| CliError::api(None, &e))?;
                     request = request.name(current.name);
                 }
             }
@@ -91,7 +121,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
                 request = request.labels(l);
             }
             log_request("ServiceAccountService.Update", &request);
-            let op = session.client.service_accounts().update(request).await.map_err(|e| CliError::api(None, &e))?;
+            let op = session
+                .client
+                .service_accounts()
+                .update(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             if let Some(sa) = finish(settings, op, "updating service account").await? {
                 output::print_one(format, &ServiceAccountView::from(&sa))?;
             }
@@ -102,7 +137,12 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
             let session = connect(settings).await?;
             let id = account.id(&session.client).await?;
             log_request("ServiceAccountService.Delete", &id);
-            let op = session.client.service_accounts().delete(&id).await.map_err(|e| CliError::api(None, &e))?;
+            let op = session
+                .client
+                .service_accounts()
+                .delete(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
             if finish(settings, op, "deleting service account").await?.is_some() {
                 if format == crate::cli::Format::Text {
                     println!("deleted service account {id}");

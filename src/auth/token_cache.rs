@@ -1,0 +1,208 @@
+//! The IAM-token cache: one exchange at a time, refreshed ahead of expiry, and an old token kept
+//! while it is still valid if a refresh fails.
+
+use std::{future::Future, sync::Mutex, time::Duration};
+
+use secrecy::SecretString;
+use tokio::time::Instant;
+
+use crate::Error;
+
+/// A token is refreshed once it is this old, even if it lives longer (Yandex advises hourly).
+const MAX_AGE: Duration = Duration::from_secs(3600);
+/// Lifetime assumed when the source does not say.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// A token this close to expiry is not sent any more.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+/// After a failed refresh-ahead, the next try waits this long (the old token stays in use).
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
+
+/// A freshly obtained token and how long it lives.
+pub(crate) struct Fetched {
+    pub(crate) token: SecretString,
+    pub(crate) lifetime: Duration,
+}
+
+struct Cached {
+    token: SecretString,
+    obtained: Instant,
+    lifetime: Duration,
+}
+
+impl Cached {
+    fn expires(&self) -> Instant {
+        self.obtained + self.lifetime
+    }
+
+    fn usable(&self, now: Instant) -> bool {
+        now + EXPIRY_MARGIN < self.expires()
+    }
+
+    /// Refresh by one hour of age or when a tenth of the lifetime is left, whichever is first.
+    fn needs_refresh(&self, now: Instant) -> bool {
+        let age = now.saturating_duration_since(self.obtained);
+        age >= MAX_AGE || self.expires().saturating_duration_since(now) <= self.lifetime / 10
+    }
+}
+
+#[derive(Default)]
+struct State {
+    current: Option<Cached>,
+    next_try: Option<Instant>,
+}
+
+/// One per client; shared by all its calls.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    state: Mutex<State>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+enum Look {
+    Fresh(SecretString),
+    Stale(SecretString),
+    Missing,
+}
+
+impl TokenCache {
+    fn look(&self, now: Instant) -> Look {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match &state.current {
+            Some(c) if c.usable(now) && !c.needs_refresh(now) => Look::Fresh(c.token.clone()),
+            Some(c) if c.usable(now) => {
+                if state.next_try.is_some_and(|t| now < t) {
+                    Look::Fresh(c.token.clone())
+                } else {
+                    Look::Stale(c.token.clone())
+                }
+            }
+            _ => Look::Missing,
+        }
+    }
+
+    fn store(&self, fetched: Fetched) -> SecretString {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let lifetime = if fetched.lifetime.is_zero() {
+            DEFAULT_LIFETIME
+        } else {
+            fetched.lifetime
+        };
+        state.current = Some(Cached {
+            token: fetched.token.clone(),
+            obtained: Instant::now(),
+            lifetime,
+        });
+        state.next_try = None;
+        fetched.token
+    }
+
+    fn note_failure(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.next_try = Some(Instant::now() + RETRY_AFTER_FAILURE);
+    }
+
+    /// A token to send now. `fetch` is called at most once at a time across all callers.
+    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<SecretString, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched, Error>>,
+    {
+        match self.look(Instant::now()) {
+            Look::Fresh(token) => Ok(token),
+            Look::Stale(old) => {
+                // Refresh ahead: whoever gets the lock refreshes; everyone else keeps using the
+                // still-valid token instead of waiting.
+                let Ok(_guard) = self.refresh.try_lock() else {
+                    return Ok(old);
+                };
+                match self.look(Instant::now()) {
+                    Look::Fresh(token) => return Ok(token),
+                    Look::Missing => {}
+                    Look::Stale(_) => {}
+                }
+                match fetch().await {
+                    Ok(fetched) => Ok(self.store(fetched)),
+                    Err(err) => {
+                        self.note_failure();
+                        match self.look(Instant::now()) {
+                            Look::Fresh(token) | Look::Stale(token) => Ok(token),
+                            Look::Missing => Err(err),
+                        }
+                    }
+                }
+            }
+            Look::Missing => {
+                // No usable token: wait for the one exchange in flight, or make it.
+                let _guard = self.refresh.lock().await;
+                if let Look::Fresh(token) | Look::Stale(token) = self.look(Instant::now()) {
+                    return Ok(token);
+                }
+                let fetched = fetch().await?;
+                Ok(self.store(fetched))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    fn fetched(token: &str, secs: u64) -> Fetched {
+        Fetched {
+            token: SecretString::from(token.to_owned()),
+            lifetime: Duration::from_secs(secs),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_exchange() {
+        let cache = Arc::new(TokenCache::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let cache = cache.clone();
+            let calls = calls.clone();
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get(|| async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(fetched("t1", 43_200))
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(
+                t.await
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|s| s.expose_secret().to_owned())
+                    .as_deref(),
+                Some("t1")
+            );
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn token_is_refreshed_after_an_hour_and_kept_when_refresh_fails() {
+        let cache = TokenCache::default();
+        let first = cache.get(|| async { Ok(fetched("a", 43_200)) }).await.ok();
+        assert_eq!(first.map(|s| s.expose_secret().to_owned()).as_deref(), Some("a"));
+        tokio::time::advance(Duration::from_secs(3601)).await;
+        let failed = cache.get(|| async { Err(Error::credentials("down")) }).await.ok();
+        assert_eq!(failed.map(|s| s.expose_secret().to_owned()).as_deref(), Some("a"));
+        tokio::time::advance(Duration::from_secs(11)).await;
+        let refreshed = cache.get(|| async { Ok(fetched("b", 43_200)) }).await.ok();
+        assert_eq!(refreshed.map(|s| s.expose_secret().to_owned()).as_deref(), Some("b"));
+    }
+}

@@ -1,0 +1,23 @@
+//! One handle per API service: ergonomic requests in, model types, operations and streams out.
+
+mod access_bindings;
+mod api_keys;
+mod operations;
+mod service_accounts;
+
+pub use access_bindings::{AccessBindingsOperation, Clouds, Folders};
+pub use api_keys::{ApiKeys, CreateApiKey, CreatedApiKey, UpdateApiKey};
+pub use operations::Operations;
+pub use service_accounts::{CreateServiceAccount, ServiceAccounts, UpdateServiceAccount};
+
+/// The page size every list call asks for (the largest the API accepts).
+const PAGE_SIZE: i64 = 1000;
+
+/// Turns `(key, value)` pairs into a proto label map.
+fn label_map<K, V>(labels: impl IntoIterator<Item = (K, V)>) -> std::collections::BTreeMap<String, String>
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+}

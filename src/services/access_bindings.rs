@@ -1,0 +1,220 @@
+//! `yandex.cloud.resourcemanager.v1.FolderService` and `CloudService`: the resources and their
+//! access bindings.
+
+use crate::{
+    Client, Error, Operation, Paginator,
+    client::{Method, ServiceId, poll_interval},
+    paginate::Page,
+    proto::yandex::cloud::{
+        access::{
+            AccessBinding, AccessBindingDelta, AccessBindingsOperationResult, ListAccessBindingsRequest,
+            SetAccessBindingsMetadata, SetAccessBindingsRequest, UpdateAccessBindingsMetadata,
+            UpdateAccessBindingsRequest,
+        },
+        resourcemanager::v1::{
+            Cloud, Folder, GetCloudRequest, GetFolderRequest, ListCloudsRequest, ListFoldersRequest,
+            cloud_service_client::CloudServiceClient, folder_service_client::FolderServiceClient,
+        },
+    },
+};
+
+const RM: ServiceId = ServiceId::ResourceManager;
+const GET_FOLDER: Method = Method::read(RM, "cannot get folder");
+const LIST_FOLDERS: Method = Method::read(RM, "cannot list folders");
+const LIST_FOLDER_BINDINGS: Method = Method::read(RM, "cannot list access bindings of folder");
+const SET_FOLDER_BINDINGS: Method = Method::mutate(RM, "cannot set access bindings of folder");
+const UPDATE_FOLDER_BINDINGS: Method = Method::mutate(RM, "cannot update access bindings of folder");
+const GET_CLOUD: Method = Method::read(RM, "cannot get cloud");
+const LIST_CLOUDS: Method = Method::read(RM, "cannot list clouds");
+const LIST_CLOUD_BINDINGS: Method = Method::read(RM, "cannot list access bindings of cloud");
+const SET_CLOUD_BINDINGS: Method = Method::mutate(RM, "cannot set access bindings of cloud");
+const UPDATE_CLOUD_BINDINGS: Method = Method::mutate(RM, "cannot update access bindings of cloud");
+
+/// The operation that changes access bindings; its response lists the effective changes.
+pub type AccessBindingsOperation<M> = Operation<AccessBindingsOperationResult, M>;
+
+/// Folders: `client.folders()`.
+#[derive(Debug, Clone)]
+pub struct Folders {
+    client: Client,
+}
+
+/// Clouds: `client.clouds()`.
+#[derive(Debug, Clone)]
+pub struct Clouds {
+    client: Client,
+}
+
+macro_rules! access_binding_methods {
+    ($stub:ident, $what:literal, $list:ident, $set:ident, $update:ident) => {
+        #[doc = concat!("Every access binding of a ", $what, ", as a stream.")]
+        pub fn list_access_bindings(&self, resource_id: impl Into<String>) -> Paginator<AccessBinding> {
+            let client = self.client.clone();
+            let resource_id = resource_id.into();
+            Paginator::new(move |page_token| {
+                let client = client.clone();
+                let request = ListAccessBindingsRequest {
+                    resource_id: resource_id.clone(),
+                    page_size: super::PAGE_SIZE,
+                    page_token,
+                };
+                async move {
+                    let reply = client
+                        .call(&$list, request, |ch, r| async move {
+                            $stub::new(ch).list_access_bindings(r).await
+                        })
+                        .await?
+                        .into_inner();
+                    Ok(Page {
+                        items: reply.access_bindings,
+                        next_page_token: reply.next_page_token,
+                    })
+                }
+            })
+        }
+
+        #[doc = concat!("Adds and removes access bindings of a ", $what, " (at most 1000 deltas per call).")]
+        pub async fn update_access_bindings(
+            &self,
+            resource_id: impl Into<String>,
+            deltas: Vec<AccessBindingDelta>,
+        ) -> Result<AccessBindingsOperation<UpdateAccessBindingsMetadata>, Error> {
+            let request = UpdateAccessBindingsRequest {
+                resource_id: resource_id.into(),
+                access_binding_deltas: deltas,
+            };
+            let reply = self
+                .client
+                .call(&$update, request, |ch, r| async move {
+                    $stub::new(ch).update_access_bindings(r).await
+                })
+                .await?;
+            let hint = poll_interval(reply.metadata());
+            Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+        }
+
+        #[doc = concat!("Replaces all access bindings of a ", $what, ".")]
+        pub async fn set_access_bindings(
+            &self,
+            resource_id: impl Into<String>,
+            bindings: Vec<AccessBinding>,
+        ) -> Result<AccessBindingsOperation<SetAccessBindingsMetadata>, Error> {
+            let request = SetAccessBindingsRequest {
+                resource_id: resource_id.into(),
+                access_bindings: bindings,
+            };
+            let reply = self
+                .client
+                .call(&$set, request, |ch, r| async move {
+                    $stub::new(ch).set_access_bindings(r).await
+                })
+                .await?;
+            let hint = poll_interval(reply.metadata());
+            Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+        }
+    };
+}
+
+impl Folders {
+    pub(crate) fn new(client: Client) -> Self {
+        Folders { client }
+    }
+
+    /// The folder with this id.
+    pub async fn get(&self, id: impl Into<String>) -> Result<Folder, Error> {
+        let request = GetFolderRequest { folder_id: id.into() };
+        let reply = self
+            .client
+            .call(&GET_FOLDER, request, |ch, r| async move {
+                FolderServiceClient::new(ch).get(r).await
+            })
+            .await?;
+        Ok(reply.into_inner())
+    }
+
+    /// Every folder of a cloud, as a stream.
+    pub fn list(&self, cloud_id: impl Into<String>) -> Paginator<Folder> {
+        let client = self.client.clone();
+        let cloud_id = cloud_id.into();
+        Paginator::new(move |page_token| {
+            let client = client.clone();
+            let request = ListFoldersRequest {
+                cloud_id: cloud_id.clone(),
+                page_size: super::PAGE_SIZE,
+                page_token,
+                filter: String::new(),
+            };
+            async move {
+                let reply = client
+                    .call(&LIST_FOLDERS, request, |ch, r| async move {
+                        FolderServiceClient::new(ch).list(r).await
+                    })
+                    .await?
+                    .into_inner();
+                Ok(Page {
+                    items: reply.folders,
+                    next_page_token: reply.next_page_token,
+                })
+            }
+        })
+    }
+
+    access_binding_methods!(
+        FolderServiceClient,
+        "folder",
+        LIST_FOLDER_BINDINGS,
+        SET_FOLDER_BINDINGS,
+        UPDATE_FOLDER_BINDINGS
+    );
+}
+
+impl Clouds {
+    pub(crate) fn new(client: Client) -> Self {
+        Clouds { client }
+    }
+
+    /// The cloud with this id.
+    pub async fn get(&self, id: impl Into<String>) -> Result<Cloud, Error> {
+        let request = GetCloudRequest { cloud_id: id.into() };
+        let reply = self
+            .client
+            .call(&GET_CLOUD, request, |ch, r| async move {
+                CloudServiceClient::new(ch).get(r).await
+            })
+            .await?;
+        Ok(reply.into_inner())
+    }
+
+    /// Every cloud the caller can see, as a stream.
+    pub fn list(&self) -> Paginator<Cloud> {
+        let client = self.client.clone();
+        Paginator::new(move |page_token| {
+            let client = client.clone();
+            let request = ListCloudsRequest {
+                page_size: super::PAGE_SIZE,
+                page_token,
+                ..Default::default()
+            };
+            async move {
+                let reply = client
+                    .call(&LIST_CLOUDS, request, |ch, r| async move {
+                        CloudServiceClient::new(ch).list(r).await
+                    })
+                    .await?
+                    .into_inner();
+                Ok(Page {
+                    items: reply.clouds,
+                    next_page_token: reply.next_page_token,
+                })
+            }
+        })
+    }
+
+    access_binding_methods!(
+        CloudServiceClient,
+        "cloud",
+        LIST_CLOUD_BINDINGS,
+        SET_CLOUD_BINDINGS,
+        UPDATE_CLOUD_BINDINGS
+    );
+}
