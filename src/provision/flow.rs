@@ -27,11 +27,17 @@ pub(super) async fn execute(p: &Provision, client: &Client, dry_run: bool) -> Re
     let scopes = dedup(&p.scopes);
     // Read the key file before anything is sent: a file that is not a key file is bad input.
     let (stored, marker) = match &p.output {
-        KeyOutput::File(path) => (StoredKey::read(path)?, Some(marker_for(path))),
+        KeyOutput::File(path) => {
+            if !dry_run {
+                super::key_file::clean_temporaries(path);
+            }
+            (StoredKey::read(path)?, Some(marker_for(path)))
+        }
         KeyOutput::Caller => (None, None),
     };
 
     // 1. The service account.
+    tracing::debug!("→ ServiceAccountService.List folder_id={:?} name={:?}", p.folder_id, p.name);
     let found = client
         .service_accounts()
         .find_by_name(&p.folder_id, &p.name)
@@ -48,6 +54,7 @@ pub(super) async fn execute(p: &Provision, client: &Client, dry_run: bool) -> Re
 
     // 2. The bindings.
     let grant = p.grant_target();
+    tracing::debug!("→ {}.ListAccessBindings resource_id={:?}", grant.kind(), grant.id());
     let existing: Vec<AccessBinding> = match &grant {
         Grant::Folder(id) => client.folders().list_access_bindings(id).try_collect().await,
         Grant::Cloud(id) => client.clouds().list_access_bindings(id).try_collect().await,
@@ -74,6 +81,9 @@ pub(super) async fn execute(p: &Provision, client: &Client, dry_run: bool) -> Re
     }
 
     // 3. The key.
+    if let Some(sa) = &account {
+        tracing::debug!("→ ApiKeyService.List service_account_id={:?}", sa.id);
+    }
     let keys: Vec<ApiKey> = match &account {
         Some(sa) => client
             .api_keys()
@@ -151,11 +161,13 @@ pub(super) async fn execute(p: &Provision, client: &Client, dry_run: bool) -> Re
         if let Some(at) = p.expires_at {
             request = request.expires_at(to_timestamp(at));
         }
+        tracing::debug!("→ ApiKeyService.Create {request:?}");
         let created = client
             .api_keys()
             .create(request)
             .await
             .map_err(api(format!("cannot create an API key for service account {}", sa.id)))?;
+        tracing::debug!("← ApiKeyService.Create {created:?}");
         let stored = stored_from(&created.api_key, created.secret);
         match &p.output {
             KeyOutput::File(path) => {
@@ -192,6 +204,7 @@ async fn create_account(p: &Provision, client: &Client) -> Result<ServiceAccount
     if let Some(d) = &p.description {
         request = request.description(d.clone());
     }
+    tracing::debug!("→ ServiceAccountService.Create {request:?}");
     let result = match client.service_accounts().create(request).await {
         Ok(op) => op.wait().await,
         Err(e) => Err(e),
@@ -242,6 +255,7 @@ async fn add_bindings(
     let step = format!("cannot add access bindings on {} {}", grant.kind(), grant.id());
     let mut effective = Vec::new();
     for chunk in deltas.chunks(MAX_DELTAS) {
+        tracing::debug!("→ {}.UpdateAccessBindings resource_id={:?} deltas={chunk:?}", grant.kind(), grant.id());
         let op = match grant {
             Grant::Folder(id) => client.folders().update_access_bindings(id, chunk.to_vec()).await,
             Grant::Cloud(id) => client.clouds().update_access_bindings(id, chunk.to_vec()).await,
@@ -265,6 +279,7 @@ async fn add_bindings(
 }
 
 async fn delete_key(client: &Client, id: &str) -> Result<(), crate::Error> {
+    tracing::debug!("→ ApiKeyService.Delete api_key_id={id:?}");
     let result = match client.api_keys().delete(id).await {
         Ok(op) => op.wait().await.map(drop),
         Err(e) => Err(e),

@@ -33,7 +33,7 @@ pub(crate) enum Format {
     Json,
 }
 
-/// Flags accepted before or after the subcommand.
+/// Flags accepted before or after the subcommand (credentials: before it).
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct GlobalArgs {
     /// Output format.
@@ -66,17 +66,19 @@ pub(crate) struct GlobalArgs {
     /// Return the operation at once instead of waiting for it (mutating commands).
     #[arg(long = "async", global = true)]
     pub(crate) async_: bool,
+    // Credentials are given before the subcommand (`yc-iam --token … sa list`); they are not
+    // global, so the `emulator` subcommand keeps its own `--token`.
     /// OAuth or IAM token (visible to other users: prefer YC_TOKEN) [env: YC_TOKEN].
-    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    #[arg(long, value_name = "TOKEN")]
     pub(crate) token: Option<String>,
     /// IAM token (visible to other users: prefer YC_IAM_TOKEN) [env: YC_IAM_TOKEN].
-    #[arg(long, global = true, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN")]
     pub(crate) iam_token: Option<String>,
     /// Service-account authorized key file (JSON) [env: YC_SERVICE_ACCOUNT_KEY_FILE].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub(crate) service_account_key: Option<PathBuf>,
     /// API key (visible to other users: prefer YC_API_KEY) [env: YC_API_KEY].
-    #[arg(long, global = true, value_name = "KEY")]
+    #[arg(long, value_name = "KEY")]
     pub(crate) api_key: Option<String>,
 }
 
