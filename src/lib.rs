@@ -4,6 +4,8 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod config;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 pub mod proto;
 mod validate;
 

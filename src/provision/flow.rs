@@ -37,7 +37,11 @@ pub(super) async fn execute(p: &Provision, client: &Client, dry_run: bool) -> Re
     };
 
     // 1. The service account.
-    tracing::debug!("→ ServiceAccountService.List folder_id={:?} name={:?}", p.folder_id, p.name);
+    tracing::debug!(
+        "→ ServiceAccountService.List folder_id={:?} name={:?}",
+        p.folder_id,
+        p.name
+    );
     let found = client
         .service_accounts()
         .find_by_name(&p.folder_id, &p.name)
@@ -255,7 +259,11 @@ async fn add_bindings(
     let step = format!("cannot add access bindings on {} {}", grant.kind(), grant.id());
     let mut effective = Vec::new();
     for chunk in deltas.chunks(MAX_DELTAS) {
-        tracing::debug!("→ {}.UpdateAccessBindings resource_id={:?} deltas={chunk:?}", grant.kind(), grant.id());
+        tracing::debug!(
+            "→ {}.UpdateAccessBindings resource_id={:?} deltas={chunk:?}",
+            grant.kind(),
+            grant.id()
+        );
         let op = match grant {
             Grant::Folder(id) => client.folders().update_access_bindings(id, chunk.to_vec()).await,
             Grant::Cloud(id) => client.clouds().update_access_bindings(id, chunk.to_vec()).await,

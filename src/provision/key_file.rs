@@ -229,7 +229,9 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// Removes temporary files a killed earlier write left beside `path` (they may hold a secret).
 pub(crate) fn clean_temporaries(path: &Path) {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return };
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),

@@ -12,8 +12,7 @@ use std::io::IsTerminal;
 
 use secrecy::ExposeSecret;
 use yc_iam::config::Credential;
-// TEMP use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
-struct Emulator;
+use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::{Client, Credentials, Operation, OperationPayload, RetryPolicy};
 
 use crate::cli::{AccountSelector, Cli, Command, KeyOwner};
@@ -30,6 +29,12 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
             clap_complete::generate(shell, &mut cmd, "yc-iam", &mut std::io::stdout());
             return Ok(());
         }
+        Command::Emulator(args) => {
+            return args
+                .run(|addr| println!("{addr}"))
+                .await
+                .map_err(|e| CliError::failure(format!("emulator: {}", crate::error::chain(&e))));
+        }
         _ => {}
     }
     let settings = Settings::resolve(&global)?;
@@ -44,7 +49,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::Operation(cmd) => operation::run(&settings, cmd).await,
         Command::CreateToken => token::run(&settings).await,
         Command::Provision(args) => provision::run(&settings, args).await,
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Emulator(_) => Ok(()),
     }
 }
 
@@ -79,7 +84,9 @@ pub(crate) struct Session {
 impl Session {
     /// Stops the in-process emulator, if any.
     pub(crate) async fn close(self) {
-        let _ = self.emulator;
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
     }
 }
 
@@ -87,7 +94,26 @@ impl Session {
 /// `--emulator`, a fresh emulator is started first, holding the configured folder and cloud.
 pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     let (endpoint, credentials, emulator) = if settings.emulator {
-        return Err(CliError::failure("TEMP"));
+        let mut builder = Emulator::builder();
+        if let Some(cloud) = &settings.config.cloud_id {
+            builder = builder.with_cloud(cloud.value.clone());
+        }
+        if let Some(folder) = &settings.config.folder_id {
+            builder = builder.with_folder(folder.value.clone());
+        }
+        let emulator = builder
+            .start()
+            .await
+            .map_err(|e| CliError::failure(format!("cannot start the emulator: {}", crate::error::chain(&e))))?;
+        eprintln!(
+            "yc-iam: running against a fresh in-process emulator at {}",
+            emulator.endpoint()
+        );
+        (
+            emulator.endpoint(),
+            Credentials::iam_token(DEFAULT_IAM_TOKEN),
+            Some(emulator),
+        )
     } else {
         let credential = settings.config.credential.as_ref().ok_or_else(|| {
             CliError::usage(

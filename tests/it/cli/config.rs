@@ -28,9 +28,12 @@ fn write_profile(h: &Harness, home: &str) -> std::path::PathBuf {
 }
 
 async fn harness() -> Harness {
-    let public = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/sa.pub.pem")).unwrap();
+    let public =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/sa.pub.pem")).unwrap();
     Harness::with(
-        yc_iam::emulator::Emulator::builder().with_folder(PROFILE_FOLDER).with_authorized_key(KEY_ID, KEY_SA, public),
+        yc_iam::emulator::Emulator::builder()
+            .with_folder(PROFILE_FOLDER)
+            .with_authorized_key(KEY_ID, KEY_SA, public),
     )
     .await
 }
@@ -63,7 +66,12 @@ async fn a_flag_beats_the_environment_which_beats_the_profile() {
     assert_eq!(folder_of(&r.success().stdout), FOLDER);
     // The endpoint came from the profile; so did the credentials: a JWT signed with the embedded
     // key was exchanged for an IAM token.
-    assert!(h.emu.journal().iter().any(|e| e.method.ends_with("IamTokenService/Create")));
+    assert!(
+        h.emu
+            .journal()
+            .iter()
+            .any(|e| e.method.ends_with("IamTokenService/Create"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,12 +90,18 @@ async fn credentials_follow_the_same_precedence() {
     assert!(r.stderr.contains("unauthenticated"), "{}", r.stderr);
     // A good token flag beats the bad environment (with a warning about secrets on the command line).
     let mut cmd = bare_command(&home);
-    cmd.args(["--iam-token", yc_iam::emulator::DEFAULT_IAM_TOKEN, "sa", "list"]).env("YC_IAM_TOKEN", "t1.not-a-valid-token");
+    cmd.args(["--iam-token", yc_iam::emulator::DEFAULT_IAM_TOKEN, "sa", "list"])
+        .env("YC_IAM_TOKEN", "t1.not-a-valid-token");
     let r = run(cmd).await;
     r.success();
-    assert!(r.stderr.contains("warning: a secret passed with --iam-token"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: a secret passed with --iam-token"),
+        "{}",
+        r.stderr
+    );
     // `--profile` and `YC_PROFILE` pick a profile; the flag wins.
     let mut cmd = bare_command(&home);
-    cmd.args(["--profile", "test", "sa", "list"]).env("YC_PROFILE", "missing");
+    cmd.args(["--profile", "test", "sa", "list"])
+        .env("YC_PROFILE", "missing");
     run(cmd).await.success();
 }

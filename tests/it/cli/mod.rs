@@ -38,7 +38,10 @@ impl Harness {
             .start()
             .await
             .expect("emulator starts");
-        Self { emu, dir: tempfile::tempdir().expect("temp dir") }
+        Self {
+            emu,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub(crate) fn path(&self, name: &str) -> PathBuf {
@@ -49,7 +52,8 @@ impl Harness {
     /// endpoint and token in the environment.
     pub(crate) fn command(&self) -> Command {
         let mut cmd = bare_command(self.dir.path());
-        cmd.env("YC_ENDPOINT", self.emu.endpoint()).env("YC_IAM_TOKEN", DEFAULT_IAM_TOKEN);
+        cmd.env("YC_ENDPOINT", self.emu.endpoint())
+            .env("YC_IAM_TOKEN", DEFAULT_IAM_TOKEN);
         cmd
     }
 
@@ -77,12 +81,16 @@ impl Harness {
         let sa = accounts[0];
         let bound = snap.access_bindings.get(FOLDER).into_iter().flatten().any(|b| {
             b.role_id == "ai.languageModels.user"
-                && b.subject.as_ref().is_some_and(|s| s.r#type == "serviceAccount" && s.id == sa.id)
+                && b.subject
+                    .as_ref()
+                    .is_some_and(|s| s.r#type == "serviceAccount" && s.id == sa.id)
         });
         assert!(bound, "the role is bound for {name}");
         let live = snap.live_keys_of(&sa.id);
         assert_eq!(live.len(), 1, "exactly one live key for {name}: {live:?}");
-        let stored = StoredKey::read(&self.path(file)).expect("key file readable").expect("key file exists");
+        let stored = StoredKey::read(&self.path(file))
+            .expect("key file readable")
+            .expect("key file exists");
         assert_eq!(stored.id, live[0].id, "the file holds the live key");
         assert_eq!(stored.service_account_id, sa.id);
         self.assert_secret_accepted(&stored, &sa.id).await;
@@ -97,7 +105,11 @@ impl Harness {
             .with_credentials(yc_iam::Credentials::api_key(stored.secret.expose_secret()))
             .build()
             .unwrap();
-        let sa = client.service_accounts().get(sa_id).await.expect("the key's secret is accepted");
+        let sa = client
+            .service_accounts()
+            .get(sa_id)
+            .await
+            .expect("the key's secret is accepted");
         assert_eq!(sa.id, sa_id);
     }
 }
@@ -123,7 +135,13 @@ pub(crate) struct Run {
 
 impl Run {
     pub(crate) fn success(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "expected success; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(0),
+            "expected success; stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
@@ -134,7 +152,10 @@ impl Run {
 }
 
 pub(crate) async fn run(mut cmd: Command) -> Run {
-    let output: Output = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("binary runs");
+    let output: Output = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("binary runs");
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -8,11 +8,19 @@ use super::{FOLDER, Harness, run};
 async fn a_fresh_provision_creates_everything_and_writes_a_private_key_file_even_under_umask_000() {
     let h = Harness::start().await;
     // The shell sets the umask, then becomes the binary.
-    let mut cmd = h.command();
+    let cmd = h.command();
     let program = cmd.get_program().to_owned();
     let mut sh = std::process::Command::new("/bin/sh");
     sh.arg("-c").arg("umask 000; exec \"$0\" \"$@\"").arg(program);
-    sh.args(["provision", "--folder-id", FOLDER, "--name", "sa-api", "--output", "api-key.yaml"]);
+    sh.args([
+        "provision",
+        "--folder-id",
+        FOLDER,
+        "--name",
+        "sa-api",
+        "--output",
+        "api-key.yaml",
+    ]);
     for (k, v) in cmd.get_envs() {
         match v {
             Some(v) => sh.env(k, v),
@@ -28,7 +36,9 @@ async fn a_fresh_provision_creates_everything_and_writes_a_private_key_file_even
     let mode = std::fs::metadata(h.path("api-key.yaml")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     h.assert_provisioned("sa-api", "api-key.yaml").await;
-    let stored = yc_iam::provision::StoredKey::read(&h.path("api-key.yaml")).unwrap().unwrap();
+    let stored = yc_iam::provision::StoredKey::read(&h.path("api-key.yaml"))
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.scopes, vec!["yc.ai.languageModels.execute"]);
     // The secret is in the file only: not on stdout or stderr.
     use yc_iam::ExposeSecret;
@@ -52,7 +62,11 @@ fn mutating_calls(h: &Harness) -> usize {
     h.emu
         .journal()
         .iter()
-        .filter(|e| ["/Create", "/Update", "/Delete", "/UpdateAccessBindings"].iter().any(|m| e.method.ends_with(m)))
+        .filter(|e| {
+            ["/Create", "/Update", "/Delete", "/UpdateAccessBindings"]
+                .iter()
+                .any(|m| e.method.ends_with(m))
+        })
         .filter(|e| !e.method.contains("IamTokenService"))
         .count()
 }
@@ -71,7 +85,9 @@ async fn a_dry_run_on_a_fresh_folder_prints_the_plan_and_changes_nothing() {
     assert!(snap.api_keys.is_empty());
     assert!(!h.path("api-key.yaml").exists());
     // In JSON the plan says the same.
-    let r = h.provision("sa-api", "api-key.yaml", &["--dry-run", "--format", "json"]).await;
+    let r = h
+        .provision("sa-api", "api-key.yaml", &["--dry-run", "--format", "json"])
+        .await;
     let plan: serde_json::Value = serde_json::from_str(&r.success().stdout).unwrap();
     assert_eq!(plan["dry_run"], true);
     assert_eq!(plan["service_account"]["action"], "create");
@@ -90,14 +106,21 @@ async fn rotate_leaves_exactly_one_live_key_the_new_one_in_the_file() {
     let new = h.assert_provisioned("sa-api", "api-key.yaml").await;
     assert_ne!(new, old);
     let snap = h.emu.snapshot();
-    assert!(snap.api_keys.iter().any(|k| k.api_key.id == old && !k.live), "the old key is deleted");
+    assert!(
+        snap.api_keys.iter().any(|k| k.api_key.id == old && !k.live),
+        "the old key is deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_key_in_the_file_is_replaced() {
     let h = Harness::start().await;
-    h.provision("sa-api", "api-key.yaml", &["--expires-in", "1s"]).await.success();
-    let old = yc_iam::provision::StoredKey::read(&h.path("api-key.yaml")).unwrap().unwrap();
+    h.provision("sa-api", "api-key.yaml", &["--expires-in", "1s"])
+        .await
+        .success();
+    let old = yc_iam::provision::StoredKey::read(&h.path("api-key.yaml"))
+        .unwrap()
+        .unwrap();
     assert!(old.expires_at.is_some());
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let r = h.provision("sa-api", "api-key.yaml", &[]).await;
@@ -121,7 +144,9 @@ async fn a_two_character_name_works_although_the_list_filter_cannot_find_it() {
 async fn changed_scopes_replace_the_key_and_output_dash_prints_it_once() {
     let h = Harness::start().await;
     h.provision("sa-api", "api-key.yaml", &[]).await.success();
-    let r = h.provision("sa-api", "api-key.yaml", &["--scope", "yc.ai.foundationModels.execute"]).await;
+    let r = h
+        .provision("sa-api", "api-key.yaml", &["--scope", "yc.ai.foundationModels.execute"])
+        .await;
     r.success();
     assert!(r.stdout.contains("other scopes"), "{}", r.stdout);
     h.assert_provisioned("sa-api", "api-key.yaml").await;
@@ -142,7 +167,16 @@ async fn roles_can_be_granted_on_the_cloud_and_several_roles_at_once() {
         .provision(
             "sa-cloud",
             "cloud.yaml",
-            &["--cloud-id", super::CLOUD, "--role", "ai.languageModels.user", "--role", "ai.models.user", "--format", "json"],
+            &[
+                "--cloud-id",
+                super::CLOUD,
+                "--role",
+                "ai.languageModels.user",
+                "--role",
+                "ai.models.user",
+                "--format",
+                "json",
+            ],
         )
         .await;
     let report: serde_json::Value = serde_json::from_str(&r.success().stdout).unwrap();
@@ -151,5 +185,11 @@ async fn roles_can_be_granted_on_the_cloud_and_several_roles_at_once() {
     let snap = h.emu.snapshot();
     let sa = snap.service_account_named("sa-cloud").unwrap();
     let on_cloud = snap.access_bindings.get(super::CLOUD).cloned().unwrap_or_default();
-    assert_eq!(on_cloud.iter().filter(|b| b.subject.as_ref().is_some_and(|s| s.id == sa.id)).count(), 2);
+    assert_eq!(
+        on_cloud
+            .iter()
+            .filter(|b| b.subject.as_ref().is_some_and(|s| s.id == sa.id))
+            .count(),
+        2
+    );
 }

@@ -1,0 +1,135 @@
+//! Authentication: the `authorization` header of every call, and the credentials
+//! `IamTokenService.Create` exchanges for IAM tokens (OAuth tokens, service-account JWTs).
+
+use http::HeaderMap;
+use jsonwebtoken::{Algorithm, Validation};
+use prost_types::Timestamp;
+use serde::Deserialize;
+use tokio::time::Duration;
+use tonic::Status;
+
+use super::errors::unauthenticated;
+use super::state::{State, TokenRec};
+use super::{EMULATOR_USER_ID, Inner, Principal, clock, ids, lock};
+
+/// The audience of service-account JWTs.
+pub(crate) const JWT_AUDIENCE: &str = "https://iam.api.cloud.yandex.net/iam/v1/tokens";
+/// Lifetime of issued IAM tokens.
+pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// Longest JWT lifetime accepted (`exp - iat`).
+const MAX_JWT_LIFETIME: i64 = 3600;
+
+/// Establishes who is calling from the `authorization` header.
+pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Principal, Status> {
+    let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+        return Err(unauthenticated(
+            "The request is unauthenticated: authorization header is missing",
+        ));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| unauthenticated("The authorization header is malformed"))?;
+    let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
+    let credential = credential.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        if inner.iam_tokens.iter().any(|t| t == credential) {
+            return Ok(Principal::User(EMULATOR_USER_ID.to_owned()));
+        }
+        let state = lock(&inner.state);
+        return match state.tokens.get(credential) {
+            Some(rec) if !inner.clock.is_past(&rec.expires_at.into()) => Ok(if rec.subject == EMULATOR_USER_ID {
+                Principal::User(rec.subject.clone())
+            } else {
+                Principal::ServiceAccount(rec.subject.clone())
+            }),
+            Some(_) => Err(unauthenticated("The token has expired")),
+            None => Err(unauthenticated("The token is invalid")),
+        };
+    }
+    if scheme.eq_ignore_ascii_case("api-key") {
+        let mut state = lock(&inner.state);
+        let now = inner.clock.now();
+        let clock = inner.clock;
+        let key = state
+            .api_keys
+            .values_mut()
+            .find(|k| !k.deleted && k.secret == credential);
+        return match key {
+            Some(k) if k.expires_at.is_some_and(|e| clock.is_past(&e.into())) => {
+                Err(unauthenticated("The API key has expired"))
+            }
+            Some(k) => {
+                k.last_used_at = Some((&now).into());
+                Ok(Principal::ServiceAccount(k.service_account_id.clone()))
+            }
+            None => Err(unauthenticated("The API key is invalid")),
+        };
+    }
+    Err(unauthenticated(
+        "Unsupported authorization scheme; use Bearer or Api-Key",
+    ))
+}
+
+/// Issues an IAM token for `subject`, valid for 12 hours.
+pub(crate) fn issue_token(inner: &Inner, state: &mut State, subject: &str) -> (String, Timestamp) {
+    let token = ids::iam_token(&mut lock(&inner.rng));
+    let expires_at = clock::add(&inner.clock.now(), TOKEN_LIFETIME);
+    let clock = inner.clock;
+    state.tokens.retain(|_, rec| !clock.is_past(&rec.expires_at.into()));
+    state.tokens.insert(
+        token.clone(),
+        TokenRec {
+            subject: subject.to_owned(),
+            expires_at: (&expires_at).into(),
+        },
+    );
+    (token, expires_at)
+}
+
+/// The subject an OAuth token stands for.
+pub(crate) fn check_oauth(inner: &Inner, oauth_token: &str) -> Result<String, Status> {
+    if inner.oauth_tokens.iter().any(|t| t == oauth_token) {
+        Ok(EMULATOR_USER_ID.to_owned())
+    } else {
+        Err(unauthenticated("The OAuth token is invalid or expired"))
+    }
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    iat: i64,
+    exp: i64,
+}
+
+/// The service account a JWT is signed for, after checking its key, signature and claims.
+pub(crate) fn check_jwt(inner: &Inner, jwt: &str) -> Result<String, Status> {
+    let invalid = |why: &str| unauthenticated(format!("The JWT is invalid: {why}"));
+    let header = jsonwebtoken::decode_header(jwt).map_err(|_| invalid("malformed"))?;
+    if header.alg != Algorithm::PS256 {
+        return Err(invalid("only PS256 is accepted"));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("kid is missing"))?;
+    let key = inner
+        .authorized_keys
+        .iter()
+        .find(|k| k.key_id == kid)
+        .ok_or_else(|| invalid("unknown key id"))?;
+    let mut validation = Validation::new(Algorithm::PS256);
+    validation.set_audience(&[JWT_AUDIENCE]);
+    validation.set_issuer(&[key.service_account_id.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss"]);
+    let data = jsonwebtoken::decode::<Claims>(jwt, &key.decoding_key, &validation).map_err(|e| {
+        use jsonwebtoken::errors::ErrorKind;
+        match e.kind() {
+            ErrorKind::InvalidSignature => invalid("signature does not match the key"),
+            ErrorKind::ExpiredSignature => invalid("expired"),
+            ErrorKind::InvalidAudience => invalid("wrong aud"),
+            ErrorKind::InvalidIssuer => invalid("iss is not the key's service account"),
+            _ => invalid("claims or signature rejected"),
+        }
+    })?;
+    if data.claims.exp - data.claims.iat > MAX_JWT_LIFETIME {
+        return Err(invalid("exp - iat exceeds 3600 seconds"));
+    }
+    Ok(key.service_account_id.clone())
+}

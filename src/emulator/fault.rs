@@ -1,0 +1,148 @@
+//! Fault injection: per-method rules that fail, drop or delay calls, for testing retries.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Duration;
+use tonic::Code;
+
+/// The method key that applies a fault to every method without a fault of its own.
+pub const ALL_METHODS: &str = "*";
+
+/// A fault injected into calls of one method.
+///
+/// Methods are named by their gRPC path, e.g. `/yandex.cloud.iam.v1.ServiceAccountService/Create`,
+/// or [`ALL_METHODS`] for every method.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Fail the first `n` calls with `code` (UNAVAILABLE or RESOURCE_EXHAUSTED; the latter
+    /// carries `google.rpc.RetryInfo`), then serve normally.
+    FailFirst {
+        /// How many calls fail.
+        n: u32,
+        /// The status code they fail with.
+        code: Code,
+    },
+    /// Fail a fraction `rate` (0.0–1.0) of calls with `code`, chosen by a generator seeded with
+    /// `seed`, so a run is reproducible.
+    FailRate {
+        /// Fraction of calls that fail.
+        rate: f64,
+        /// Seed of the random generator.
+        seed: u64,
+        /// The status code they fail with.
+        code: Code,
+    },
+    /// Apply the first `n` calls, then lose their responses: the caller sees UNAVAILABLE although
+    /// the change happened (a retry with the same `idempotency-key` gets the original result).
+    DropResponseAfterApply {
+        /// How many responses are lost.
+        n: u32,
+    },
+    /// Delay every response by this long (measured with `tokio::time`).
+    Delay(Duration),
+}
+
+/// What the layer does with one call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Action {
+    Serve,
+    Fail(Code),
+    DropAfterApply,
+    Delay(Duration),
+}
+
+#[derive(Debug)]
+struct Rule {
+    fault: Fault,
+    calls: u64,
+    rng: fastrand::Rng,
+}
+
+/// The faults configured per method, with their counters.
+#[derive(Debug, Default)]
+pub(crate) struct FaultTable {
+    rules: BTreeMap<String, Rule>,
+}
+
+impl FaultTable {
+    pub(crate) fn set(&mut self, method: &str, fault: Fault) {
+        let seed = match &fault {
+            Fault::FailRate { seed, .. } => *seed,
+            _ => 0,
+        };
+        self.rules.insert(
+            method.to_owned(),
+            Rule {
+                fault,
+                calls: 0,
+                rng: fastrand::Rng::with_seed(seed),
+            },
+        );
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    /// Decides the fate of one call of `method`, counting it.
+    pub(crate) fn decide(&mut self, method: &str) -> Action {
+        let key = if self.rules.contains_key(method) {
+            method
+        } else {
+            ALL_METHODS
+        };
+        let Some(rule) = self.rules.get_mut(key) else {
+            return Action::Serve;
+        };
+        rule.calls += 1;
+        match &rule.fault {
+            Fault::FailFirst { n, code } if rule.calls <= u64::from(*n) => Action::Fail(*code),
+            Fault::FailRate { rate, code, .. } if rule.rng.f64() < *rate => Action::Fail(*code),
+            Fault::DropResponseAfterApply { n } if rule.calls <= u64::from(*n) => Action::DropAfterApply,
+            Fault::Delay(d) => Action::Delay(*d),
+            _ => Action::Serve,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_first_then_serve_and_specific_rules_win() {
+        let mut t = FaultTable::default();
+        t.set(
+            "/a",
+            Fault::FailFirst {
+                n: 2,
+                code: Code::Unavailable,
+            },
+        );
+        t.set(ALL_METHODS, Fault::Delay(Duration::from_millis(5)));
+        assert_eq!(t.decide("/a"), Action::Fail(Code::Unavailable));
+        assert_eq!(t.decide("/a"), Action::Fail(Code::Unavailable));
+        assert_eq!(t.decide("/a"), Action::Serve);
+        assert_eq!(t.decide("/b"), Action::Delay(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn fail_rate_is_reproducible_for_a_seed() {
+        let run = || {
+            let mut t = FaultTable::default();
+            t.set(
+                "/a",
+                Fault::FailRate {
+                    rate: 0.5,
+                    seed: 7,
+                    code: Code::Unavailable,
+                },
+            );
+            (0..64).map(|_| t.decide("/a") == Action::Serve).collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run());
+        assert!(first.iter().any(|s| *s) && first.iter().any(|s| !*s));
+    }
+}

@@ -1,0 +1,145 @@
+//! The tower layer in front of every service: journals the call, injects faults, authenticates,
+//! and stamps `x-request-id` / `x-server-trace-id` and `google.rpc.RequestInfo` on the answer,
+//! so the services themselves stay plain.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use tonic::Status;
+use tonic::body::Body;
+use tower::{Layer, Service};
+
+use super::errors::{add_request_info, injected};
+use super::fault::Action;
+use super::journal::{JournalEntry, unframe};
+use super::{Inner, MAX_MESSAGE_SIZE, lock};
+
+/// Methods callable without `authorization`.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "/yandex.cloud.iam.v1.IamTokenService/",
+    "/yandex.cloud.endpoint.ApiEndpointService/",
+];
+
+#[derive(Clone)]
+pub(crate) struct EmulatorLayer {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl<S> Layer<S> for EmulatorLayer {
+    type Service = EmulatorService<S>;
+
+    fn layer(&self, service: S) -> Self::Service {
+        EmulatorService {
+            inner: self.inner.clone(),
+            service,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct EmulatorService<S> {
+    inner: Arc<Inner>,
+    service: S,
+}
+
+impl<S> Service<Request<Body>> for EmulatorService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.service.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The ready service handles this call; a fresh clone waits for the next poll_ready.
+        let clone = self.service.clone();
+        let service = std::mem::replace(&mut self.service, clone);
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let trace_id = uuid::Uuid::new_v4().to_string();
+            let response = match handle(&inner, service, request).await {
+                Ok(response) => response,
+                Err(status) => status.into_http(),
+            };
+            Ok(finish(response, &request_id, &trace_id))
+        })
+    }
+}
+
+async fn handle<S>(inner: &Inner, mut service: S, request: Request<Body>) -> Result<Response<Body>, Status>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
+{
+    let method = request.uri().path().to_owned();
+    let (mut parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, MAX_MESSAGE_SIZE + 5).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return Err(Status::resource_exhausted(format!(
+                    "request message is larger than the limit of {MAX_MESSAGE_SIZE} bytes"
+                )));
+            }
+            return Err(Status::cancelled("request body could not be read"));
+        }
+    };
+    lock(&inner.journal).push(JournalEntry {
+        method: method.clone(),
+        metadata: parts.headers.clone(),
+        request: unframe(&bytes),
+    });
+
+    let action = lock(&inner.faults).decide(&method);
+    match action {
+        Action::Fail(code) => return Err(injected(code)),
+        Action::Delay(delay) => tokio::time::sleep(delay).await,
+        Action::Serve | Action::DropAfterApply => {}
+    }
+
+    if !PUBLIC_PREFIXES.iter().any(|p| method.starts_with(p)) {
+        let principal = inner.authenticate(&parts.headers)?;
+        parts.extensions.insert(principal);
+    }
+
+    let request = Request::from_parts(parts, Body::new(Full::new(bytes)));
+    let response = match service.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if action == Action::DropAfterApply {
+        return Err(Status::unavailable(
+            "the connection was reset before the response was sent (injected fault)",
+        ));
+    }
+    Ok(response)
+}
+
+/// Stamps the ids on a response, and `RequestInfo` on an error status sent in the headers.
+fn finish(mut response: Response<Body>, request_id: &str, trace_id: &str) -> Response<Body> {
+    let failed = Status::from_header_map(response.headers()).filter(|s| s.code() != tonic::Code::Ok);
+    if let Some(status) = failed {
+        let status = add_request_info(&status, request_id, trace_id);
+        if status.add_header(response.headers_mut()).is_err() {
+            tracing::debug!("cannot encode error details");
+        }
+    }
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(trace_id) {
+        headers.insert("x-server-trace-id", value);
+    }
+    response
+}

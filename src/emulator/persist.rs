@@ -1,0 +1,51 @@
+//! The state file: loaded on start, saved (atomically, mode 0600) after changes and on shutdown.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::state::State;
+use super::{EmulatorError, Inner, lock, temp_path};
+
+/// Reads the state file; a missing file is an empty state.
+pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
+    let wrap = |source: Box<dyn std::error::Error + Send + Sync>| EmulatorError::State {
+        path: path.to_owned(),
+        source,
+    };
+    match tokio::fs::read(path).await {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(State::default()),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| wrap(Box::new(e))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+        Err(e) => Err(wrap(Box::new(e))),
+    }
+}
+
+/// Writes the current state to `path` through a temporary file and a rename.
+pub(crate) async fn save(inner: &Inner, path: &Path) -> std::io::Result<()> {
+    let json = {
+        let state = lock(&inner.state);
+        serde_json::to_vec_pretty(&*state).map_err(std::io::Error::other)?
+    };
+    let tmp = temp_path(path);
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut file = options.open(&tmp).await?;
+        file.write_all(&json).await?;
+        file.sync_all().await?;
+    }
+    tokio::fs::rename(&tmp, path).await
+}
+
+/// Saves after every change notification until aborted.
+pub(crate) async fn saver(inner: Arc<Inner>, path: std::path::PathBuf) {
+    loop {
+        inner.changed.notified().await;
+        if let Err(error) = save(&inner, &path).await {
+            tracing::warn!(%error, path = %path.display(), "cannot save emulator state");
+        }
+    }
+}

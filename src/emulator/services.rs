@@ -1,0 +1,150 @@
+//! The gRPC services, each a plain implementation of a generated server trait, and the helpers
+//! they share: validation, idempotency, operations.
+
+use std::sync::Arc;
+
+use prost_types::Any;
+use tonic::transport::Server;
+use tonic::transport::server::Router;
+use tonic::{Request, Response, Status};
+use tower::layer::util::{Identity, Stack};
+
+use super::errors::invalid_argument;
+use super::layer::EmulatorLayer;
+use super::state::{AnyRec, IdemRec, OpRec, OpResult, State};
+use super::{EMULATOR_USER_ID, EmulatorError, Inner, MAX_MESSAGE_SIZE, Principal, clock};
+use crate::Validate;
+use crate::proto::yandex::cloud::endpoint::api_endpoint_service_server::ApiEndpointServiceServer;
+use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyServiceServer;
+use crate::proto::yandex::cloud::iam::v1::iam_token_service_server::IamTokenServiceServer;
+use crate::proto::yandex::cloud::iam::v1::service_account_service_server::ServiceAccountServiceServer;
+use crate::proto::yandex::cloud::operation::Operation;
+use crate::proto::yandex::cloud::operation::operation_service_server::OperationServiceServer;
+use crate::proto::yandex::cloud::resourcemanager::v1::cloud_service_server::CloudServiceServer;
+use crate::proto::yandex::cloud::resourcemanager::v1::folder_service_server::FolderServiceServer;
+
+mod api_key;
+mod endpoint;
+mod iam_token;
+mod operation;
+mod resource_manager;
+mod service_account;
+
+/// All services behind the emulator layer, with TLS if configured.
+pub(crate) fn router(
+    inner: &Arc<Inner>,
+    tls: Option<&(Vec<u8>, Vec<u8>)>,
+) -> Result<Router<Stack<EmulatorLayer, Identity>>, EmulatorError> {
+    let mut server = Server::builder();
+    if let Some((cert, key)) = tls {
+        let identity = tonic::transport::Identity::from_pem(cert, key);
+        server = server
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(EmulatorError::Tls)?;
+    }
+    let svc = |i: &Arc<Inner>| Svc { inner: i.clone() };
+    let router = server
+        .http2_max_header_list_size(64 * 1024)
+        .layer(EmulatorLayer { inner: inner.clone() })
+        .add_service(ApiEndpointServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(IamTokenServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(ServiceAccountServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(ApiKeyServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(
+            FolderServiceServer::new(resource_manager::Folders(svc(inner))).max_decoding_message_size(MAX_MESSAGE_SIZE),
+        )
+        .add_service(
+            CloudServiceServer::new(resource_manager::Clouds(svc(inner))).max_decoding_message_size(MAX_MESSAGE_SIZE),
+        )
+        .add_service(OperationServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE));
+    Ok(router)
+}
+
+/// The one service value; each generated trait is implemented on it in its own module.
+#[derive(Clone)]
+pub(crate) struct Svc {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Checks a request against the rules of its proto: INVALID_ARGUMENT naming the field.
+pub(crate) fn validate<M: Validate>(message: &M) -> Result<(), Status> {
+    message
+        .validate()
+        .map_err(|v| invalid_argument(v.field(), &v.to_string()))
+}
+
+/// Who made the call (set by the layer).
+pub(crate) fn principal<T>(request: &Request<T>) -> Principal {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(|| Principal::User(EMULATOR_USER_ID.to_owned()))
+}
+
+/// The state key of the call's `idempotency-key`, if it sent one.
+pub(crate) fn idempotency_key<T>(request: &Request<T>, method: &str) -> Option<String> {
+    let key = request.metadata().get("idempotency-key")?.to_str().ok()?.trim();
+    (!key.is_empty()).then(|| format!("{method} {key}"))
+}
+
+/// What a mutation produced: the operation's description, metadata and response.
+pub(crate) struct Outcome {
+    pub(crate) description: String,
+    pub(crate) metadata: Any,
+    pub(crate) response: Any,
+}
+
+impl Svc {
+    /// Runs a mutation that answers with an operation, honouring `idempotency-key`: a repeated key
+    /// returns the operation the first call started, without applying anything again.
+    pub(crate) fn operation<T>(
+        &self,
+        request: &Request<T>,
+        method: &str,
+        apply: impl FnOnce(&Inner, &mut State) -> Result<Outcome, Status>,
+    ) -> Result<Response<Operation>, Status> {
+        let inner = &*self.inner;
+        let principal = principal(request);
+        let key = idempotency_key(request, method);
+        let op = inner.mutate(|state| {
+            if let Some(key) = &key
+                && let Some(IdemRec::Operation { operation_id }) = state.idempotency.get(key)
+                && let Some(op) = state.operations.get(operation_id)
+            {
+                return Ok(op.render(&inner.clock));
+            }
+            let outcome = apply(inner, state)?;
+            let id = inner.new_id("aje");
+            let now = inner.clock.now();
+            let record = OpRec {
+                id: id.clone(),
+                description: outcome.description,
+                created_at: (&now).into(),
+                created_by: principal.subject_id().to_owned(),
+                done_at: (&clock::add(&now, inner.op_delay)).into(),
+                metadata: AnyRec::from_proto(&outcome.metadata),
+                result: OpResult::Response(AnyRec::from_proto(&outcome.response)),
+            };
+            let rendered = record.render(&inner.clock);
+            state.operations.insert(id.clone(), record);
+            if let Some(key) = key {
+                state.idempotency.insert(key, IdemRec::Operation { operation_id: id });
+            }
+            Ok(rendered)
+        })?;
+        Ok(self.operation_response(op))
+    }
+
+    /// An operation as a response, with `x-operation-poll-interval` if configured.
+    pub(crate) fn operation_response(&self, op: Operation) -> Response<Operation> {
+        let mut response = Response::new(op);
+        if let Some(interval) = self.inner.poll_interval {
+            let secs = interval.as_secs().max(1).to_string();
+            if let Ok(value) = secs.parse() {
+                response.metadata_mut().insert("x-operation-poll-interval", value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,232 @@
+//! `ServiceAccountService`: service accounts in folders, names unique within the cloud.
+
+use prost_types::Any;
+use tonic::{Request, Response, Status};
+
+use super::{Outcome, Svc, validate};
+use crate::emulator::errors::{already_exists, invalid_argument, not_found, pack, permission_denied};
+use crate::emulator::page::page;
+use crate::emulator::state::{SaRec, State};
+use crate::proto::yandex::cloud::iam::v1::service_account_service_server::ServiceAccountService;
+use crate::proto::yandex::cloud::iam::v1::{
+    CreateServiceAccountMetadata, CreateServiceAccountRequest, DeleteServiceAccountMetadata,
+    DeleteServiceAccountRequest, GetServiceAccountRequest, ListServiceAccountsRequest, ListServiceAccountsResponse,
+    ServiceAccount, UpdateServiceAccountMetadata, UpdateServiceAccountRequest,
+};
+use crate::proto::yandex::cloud::operation::Operation;
+
+const SERVICE: &str = "/yandex.cloud.iam.v1.ServiceAccountService/";
+
+/// An `Any` holding `google.protobuf.Empty`.
+pub(crate) fn empty_any() -> Any {
+    Any {
+        type_url: "type.googleapis.com/google.protobuf.Empty".to_owned(),
+        value: Vec::new(),
+    }
+}
+
+/// PERMISSION_DENIED unless the folder exists: the real API does not reveal unknown folders.
+pub(crate) fn require_folder(state: &State, folder_id: &str) -> Result<(), Status> {
+    if state.folders.contains_key(folder_id) {
+        Ok(())
+    } else {
+        Err(permission_denied(format!("Permission denied to folder {folder_id}")))
+    }
+}
+
+pub(crate) fn require_service_account<'a>(state: &'a State, id: &str) -> Result<&'a SaRec, Status> {
+    state
+        .service_accounts
+        .get(id)
+        .ok_or_else(|| not_found(format!("Service account {id} not found")))
+}
+
+/// ALREADY_EXISTS if another service account in the folder's cloud has `name`.
+fn require_unique_name(state: &State, folder_id: &str, name: &str, except: &str) -> Result<(), Status> {
+    let cloud = state.folders.get(folder_id).map(|f| f.cloud_id.as_str());
+    let taken = state.service_accounts.values().any(|sa| {
+        sa.id != except && sa.name == name && state.folders.get(&sa.folder_id).map(|f| f.cloud_id.as_str()) == cloud
+    });
+    if taken {
+        Err(already_exists(format!(
+            "Service account with name {name} already exists"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// The value of a `name="…"` filter; the API accepts only 3–63 character names in it.
+fn name_filter(filter: &str) -> Result<Option<String>, Status> {
+    let filter = filter.trim();
+    if filter.is_empty() {
+        return Ok(None);
+    }
+    let bad = || {
+        invalid_argument(
+            "filter",
+            "filter must look like name=\"<name>\" with a 3-63 character name",
+        )
+    };
+    let rest = filter.strip_prefix("name").ok_or_else(bad)?.trim_start();
+    let rest = rest.strip_prefix('=').ok_or_else(bad)?.trim_start();
+    let value = rest
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .ok_or_else(bad)?;
+    let len = value.chars().count();
+    if !(3..=63).contains(&len) || value.contains('"') {
+        return Err(bad());
+    }
+    Ok(Some(value.to_owned()))
+}
+
+#[tonic::async_trait]
+impl ServiceAccountService for Svc {
+    async fn get(&self, request: Request<GetServiceAccountRequest>) -> Result<Response<ServiceAccount>, Status> {
+        let request = request.into_inner();
+        validate(&request)?;
+        self.inner
+            .read(|state| require_service_account(state, &request.service_account_id).map(SaRec::to_proto))
+            .map(Response::new)
+    }
+
+    async fn list(
+        &self,
+        request: Request<ListServiceAccountsRequest>,
+    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
+        let request = request.into_inner();
+        validate(&request)?;
+        let name = name_filter(&request.filter)?;
+        let items = self.inner.read(|state| {
+            require_folder(state, &request.folder_id)?;
+            Ok::<_, Status>(
+                state
+                    .service_accounts
+                    .values()
+                    .filter(|sa| sa.folder_id == request.folder_id && name.as_ref().is_none_or(|n| &sa.name == n))
+                    .map(|sa| (sa.id.clone(), sa.to_proto()))
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        let (service_accounts, next_page_token) = page(items, request.page_size, &request.page_token)?;
+        Ok(Response::new(ListServiceAccountsResponse {
+            service_accounts,
+            next_page_token,
+        }))
+    }
+
+    async fn create(&self, request: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let method = format!("{SERVICE}Create");
+        let body = request.get_ref().clone();
+        self.operation(&request, &method, |inner, state| {
+            require_folder(state, &body.folder_id)?;
+            require_unique_name(state, &body.folder_id, &body.name, "")?;
+            let id = inner.new_id("aje");
+            let record = SaRec {
+                id: id.clone(),
+                folder_id: body.folder_id.clone(),
+                name: body.name.clone(),
+                description: body.description.clone(),
+                labels: body.labels.clone(),
+                created_at: (&inner.clock.now()).into(),
+                expires_at: body.expires_at.as_ref().map(Into::into),
+            };
+            let account = record.to_proto();
+            state.service_accounts.insert(id.clone(), record);
+            Ok(Outcome {
+                description: "Create service account".to_owned(),
+                metadata: pack(
+                    "yandex.cloud.iam.v1.CreateServiceAccountMetadata",
+                    &CreateServiceAccountMetadata { service_account_id: id },
+                ),
+                response: pack("yandex.cloud.iam.v1.ServiceAccount", &account),
+            })
+        })
+    }
+
+    async fn update(&self, request: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let method = format!("{SERVICE}Update");
+        let body = request.get_ref().clone();
+        self.operation(&request, &method, |_inner, state| {
+            let current = require_service_account(state, &body.service_account_id)?.clone();
+            let paths: Vec<String> = match &body.update_mask {
+                Some(mask) if !mask.paths.is_empty() => mask.paths.clone(),
+                _ => vec![
+                    "name".into(),
+                    "description".into(),
+                    "labels".into(),
+                    "expires_at".into(),
+                ],
+            };
+            let mut updated = current.clone();
+            for (i, path) in paths.iter().enumerate() {
+                match path.as_str() {
+                    "name" => updated.name = body.name.clone(),
+                    "description" => updated.description = body.description.clone(),
+                    "labels" => updated.labels = body.labels.clone(),
+                    "expires_at" => updated.expires_at = body.expires_at.as_ref().map(Into::into),
+                    _ => return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field")),
+                }
+            }
+            if updated.name != current.name {
+                require_unique_name(state, &updated.folder_id, &updated.name, &updated.id)?;
+            }
+            let account = updated.to_proto();
+            state.service_accounts.insert(updated.id.clone(), updated);
+            Ok(Outcome {
+                description: "Update service account".to_owned(),
+                metadata: pack(
+                    "yandex.cloud.iam.v1.UpdateServiceAccountMetadata",
+                    &UpdateServiceAccountMetadata {
+                        service_account_id: body.service_account_id.clone(),
+                    },
+                ),
+                response: pack("yandex.cloud.iam.v1.ServiceAccount", &account),
+            })
+        })
+    }
+
+    async fn delete(&self, request: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let method = format!("{SERVICE}Delete");
+        let id = request.get_ref().service_account_id.clone();
+        self.operation(&request, &method, |_inner, state| {
+            require_service_account(state, &id)?;
+            state.service_accounts.remove(&id);
+            for key in state.api_keys.values_mut().filter(|k| k.service_account_id == id) {
+                key.deleted = true;
+            }
+            for bindings in state.bindings.values_mut() {
+                bindings.retain(|b| !(b.subject_type == "serviceAccount" && b.subject_id == id));
+            }
+            Ok(Outcome {
+                description: "Delete service account".to_owned(),
+                metadata: pack(
+                    "yandex.cloud.iam.v1.DeleteServiceAccountMetadata",
+                    &DeleteServiceAccountMetadata {
+                        service_account_id: id.clone(),
+                    },
+                ),
+                response: empty_any(),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_filters_accept_three_to_sixty_three_characters() {
+        assert_eq!(name_filter("").ok(), Some(None));
+        assert_eq!(name_filter("name=\"abc\"").ok(), Some(Some("abc".into())));
+        assert_eq!(name_filter(" name = \"abc\" ").ok(), Some(Some("abc".into())));
+        for bad in ["name=\"ab\"", "name=abc", "id=\"abc\"", "name=\"abc", "name=\"a\"b\""] {
+            assert!(name_filter(bad).is_err(), "{bad}");
+        }
+    }
+}

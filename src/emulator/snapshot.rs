@@ -1,0 +1,76 @@
+//! A read-only copy of the emulator's state, for tests and audits.
+
+use std::collections::BTreeMap;
+
+use super::clock::Clock;
+use super::state::State;
+use crate::proto::yandex::cloud::access::AccessBinding;
+use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
+use crate::proto::yandex::cloud::operation::Operation;
+use crate::proto::yandex::cloud::resourcemanager::v1::{Cloud, Folder};
+
+/// The emulator's state at one moment.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Every cloud.
+    pub clouds: Vec<Cloud>,
+    /// Every folder.
+    pub folders: Vec<Folder>,
+    /// Every live service account.
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Access bindings by resource (folder or cloud) id.
+    pub access_bindings: BTreeMap<String, Vec<AccessBinding>>,
+    /// Every API key ever created, with whether it is still live.
+    pub api_keys: Vec<ApiKeyState>,
+    /// Every operation, as `OperationService.Get` would show it now.
+    pub operations: Vec<Operation>,
+}
+
+/// An API key (its masked secret only) and whether it is live (not deleted).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiKeyState {
+    /// The key as `ApiKeyService.Get` shows it.
+    pub api_key: ApiKey,
+    /// False once the key (or its service account) was deleted.
+    pub live: bool,
+}
+
+impl Snapshot {
+    /// The live API keys of one service account.
+    pub fn live_keys_of(&self, service_account_id: &str) -> Vec<&ApiKey> {
+        self.api_keys
+            .iter()
+            .filter(|k| k.live && k.api_key.service_account_id == service_account_id)
+            .map(|k| &k.api_key)
+            .collect()
+    }
+
+    /// The live service account with this name, in any folder.
+    pub fn service_account_named(&self, name: &str) -> Option<&ServiceAccount> {
+        self.service_accounts.iter().find(|sa| sa.name == name)
+    }
+}
+
+pub(crate) fn take(state: &State, clock: &Clock) -> Snapshot {
+    Snapshot {
+        clouds: state.clouds.values().map(|c| c.to_proto()).collect(),
+        folders: state.folders.values().map(|f| f.to_proto()).collect(),
+        service_accounts: state.service_accounts.values().map(|s| s.to_proto()).collect(),
+        access_bindings: state
+            .bindings
+            .iter()
+            .map(|(resource, set)| (resource.clone(), set.iter().map(|b| b.to_proto()).collect()))
+            .collect(),
+        api_keys: state
+            .api_keys
+            .values()
+            .map(|k| ApiKeyState {
+                api_key: k.to_proto(),
+                live: !k.deleted,
+            })
+            .collect(),
+        operations: state.operations.values().map(|o| o.render(clock)).collect(),
+    }
+}

@@ -1,0 +1,14 @@
+//! The emulator on its own: every behaviour driven through the raw generated client stubs, not the
+//! facade, so its fidelity to the real API is tested independently of our client.
+
+mod access_bindings;
+mod api_keys;
+mod auth;
+mod faults;
+mod headers;
+mod operations;
+mod robustness;
+mod service_accounts;
+mod state;
+mod support;
+mod tls;

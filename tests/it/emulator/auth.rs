@@ -1,0 +1,229 @@
+//! Authentication: bearer tokens, OAuth and JWT exchange, API keys, public endpoint discovery.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use tonic::Code;
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_OAUTH_TOKEN, Emulator};
+use yc_iam::proto::yandex::cloud::endpoint::{GetApiEndpointRequest, ListApiEndpointsRequest};
+use yc_iam::proto::yandex::cloud::iam::v1::create_iam_token_request::Identity;
+use yc_iam::proto::yandex::cloud::iam::v1::{
+    CreateApiKeyRequest, CreateIamTokenRequest, DeleteApiKeyRequest, ListServiceAccountsRequest,
+};
+
+use super::support::{Auth, clients, clients_with, create_account, wait};
+
+const SA_KEY: &str = include_str!("../../fixtures/keys/sa.pem");
+const SA_PUB: &str = include_str!("../../fixtures/keys/sa.pub.pem");
+const OTHER_KEY: &str = include_str!("../../fixtures/keys/other.pem");
+const KEY_ID: &str = "ajekeyid000000000001";
+const SA_ID: &str = "ajesa000000000000001";
+
+fn list_request() -> ListServiceAccountsRequest {
+    ListServiceAccountsRequest {
+        folder_id: DEFAULT_FOLDER_ID.into(),
+        ..Default::default()
+    }
+}
+
+fn jwt(private_pem: &str, kid: &str, iss: &str, lifetime: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let mut header = Header::new(Algorithm::PS256);
+    header.kid = Some(kid.into());
+    let claims = serde_json::json!({
+        "iss": iss,
+        "aud": "https://iam.api.cloud.yandex.net/iam/v1/tokens",
+        "iat": now,
+        "exp": now + lifetime,
+    });
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("key"),
+    )
+    .expect("sign")
+}
+
+async fn exchange(emu: &Emulator, identity: Identity) -> Result<String, tonic::Status> {
+    let mut c = clients(emu).await;
+    let response = c
+        .tokens
+        .create(CreateIamTokenRequest {
+            identity: Some(identity),
+        })
+        .await?
+        .into_inner();
+    Ok(response.iam_token)
+}
+
+#[tokio::test]
+async fn calls_without_a_valid_token_are_unauthenticated() {
+    let emu = Emulator::builder().start().await.expect("start");
+    for auth in [Auth::none(), Auth::bearer("t1.wrong"), Auth::api_key("AQVNnot-a-key")] {
+        let mut c = clients_with(&emu, auth).await;
+        let err = c.accounts.list(list_request()).await.expect_err("unauthenticated");
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+}
+
+#[tokio::test]
+async fn configured_token_is_accepted_and_the_default_is_not() {
+    let emu = Emulator::builder()
+        .with_iam_token("t1.configured")
+        .start()
+        .await
+        .expect("start");
+    let mut ok = clients_with(&emu, Auth::bearer("t1.configured")).await;
+    ok.accounts.list(list_request()).await.expect("accepted");
+    let mut default = clients(&emu).await;
+    let err = default
+        .accounts
+        .list(list_request())
+        .await
+        .expect_err("default token not configured");
+    assert_eq!(err.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn oauth_token_is_exchanged_for_a_twelve_hour_iam_token_that_works() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let response = c
+        .tokens
+        .create(CreateIamTokenRequest {
+            identity: Some(Identity::YandexPassportOauthToken(DEFAULT_OAUTH_TOKEN.into())),
+        })
+        .await
+        .expect("exchange")
+        .into_inner();
+    assert!(response.iam_token.starts_with("t1."), "token shape");
+    let expires = response.expires_at.expect("expiry").seconds;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    assert!((expires - now - 12 * 3600).abs() < 60, "12 hours");
+    let mut authed = clients_with(&emu, Auth::bearer(&response.iam_token)).await;
+    authed
+        .accounts
+        .list(list_request())
+        .await
+        .expect("issued token accepted");
+
+    let err = exchange(&emu, Identity::YandexPassportOauthToken("y0_wrong".into()))
+        .await
+        .expect_err("bad oauth");
+    assert_eq!(err.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn jwt_signed_with_the_authorized_key_is_exchanged() {
+    let emu = Emulator::builder()
+        .with_authorized_key(KEY_ID, SA_ID, SA_PUB)
+        .start()
+        .await
+        .expect("start");
+    let token = exchange(&emu, Identity::Jwt(jwt(SA_KEY, KEY_ID, SA_ID, 3600)))
+        .await
+        .expect("exchange");
+    let mut authed = clients_with(&emu, Auth::bearer(&token)).await;
+    authed
+        .accounts
+        .list(list_request())
+        .await
+        .expect("issued token accepted");
+}
+
+#[tokio::test]
+async fn jwt_signed_by_another_key_or_with_wrong_claims_is_unauthenticated() {
+    let emu = Emulator::builder()
+        .with_authorized_key(KEY_ID, SA_ID, SA_PUB)
+        .start()
+        .await
+        .expect("start");
+    let cases = [
+        ("another key", jwt(OTHER_KEY, KEY_ID, SA_ID, 3600)),
+        ("unknown kid", jwt(SA_KEY, "ajeunknownkey0000001", SA_ID, 3600)),
+        ("wrong issuer", jwt(SA_KEY, KEY_ID, "ajeotheraccount00001", 3600)),
+        ("lifetime over an hour", jwt(SA_KEY, KEY_ID, SA_ID, 3601 + 60)),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (why, token) in cases {
+        let err = exchange(&emu, Identity::Jwt(token)).await.expect_err(why);
+        assert_eq!(err.code(), Code::Unauthenticated, "{why}");
+    }
+}
+
+#[tokio::test]
+async fn api_key_secret_authenticates_until_the_key_is_deleted() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "key-holder").await;
+    let created = c
+        .keys
+        .create(CreateApiKeyRequest {
+            service_account_id: sa.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("create key")
+        .into_inner();
+    let mut by_key = clients_with(&emu, Auth::api_key(&created.secret)).await;
+    by_key.accounts.list(list_request()).await.expect("api key accepted");
+
+    let key_id = created.api_key.expect("key").id;
+    let op = c
+        .keys
+        .delete(DeleteApiKeyRequest { api_key_id: key_id })
+        .await
+        .expect("delete")
+        .into_inner();
+    wait(&mut c, op).await;
+    let err = by_key.accounts.list(list_request()).await.expect_err("deleted key");
+    assert_eq!(err.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn endpoint_discovery_needs_no_token_and_points_at_the_emulator() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients_with(&emu, Auth::none()).await;
+    let list = c
+        .endpoints
+        .list(ListApiEndpointsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    let own = format!("127.0.0.1:{}", emu.addr().port());
+    for id in [
+        "iam",
+        "resource-manager",
+        "resourcemanager",
+        "operation",
+        "ai-foundation-models",
+    ] {
+        let endpoint = list
+            .endpoints
+            .iter()
+            .find(|e| e.id == id)
+            .unwrap_or_else(|| panic!("{id} listed"));
+        assert_eq!(endpoint.address, own);
+    }
+    let iam = c
+        .endpoints
+        .get(GetApiEndpointRequest {
+            api_endpoint_id: "iam".into(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(iam.address, own);
+    let err = c
+        .endpoints
+        .get(GetApiEndpointRequest {
+            api_endpoint_id: "nope".into(),
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.code(), Code::NotFound);
+}

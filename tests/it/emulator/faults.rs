@@ -1,0 +1,138 @@
+//! Fault injection: fail first N, seeded fail rate, drop after apply, delay; RetryInfo.
+
+use std::time::Duration;
+
+use tonic::Code;
+use yc_iam::emulator::{ALL_METHODS, DEFAULT_FOLDER_ID, Emulator, Fault};
+use yc_iam::proto::google::rpc::{RequestInfo, RetryInfo};
+use yc_iam::proto::yandex::cloud::iam::v1::{CreateServiceAccountRequest, ListServiceAccountsRequest};
+
+use super::support::{clients, detail, with_idempotency_key};
+
+const CREATE: &str = "/yandex.cloud.iam.v1.ServiceAccountService/Create";
+const LIST: &str = "/yandex.cloud.iam.v1.ServiceAccountService/List";
+
+fn create(name: &str) -> CreateServiceAccountRequest {
+    CreateServiceAccountRequest {
+        folder_id: DEFAULT_FOLDER_ID.into(),
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn list() -> ListServiceAccountsRequest {
+    ListServiceAccountsRequest {
+        folder_id: DEFAULT_FOLDER_ID.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn first_calls_fail_with_unavailable_then_succeed() {
+    let emu = Emulator::builder()
+        .with_fault(
+            LIST,
+            Fault::FailFirst {
+                n: 2,
+                code: Code::Unavailable,
+            },
+        )
+        .start()
+        .await
+        .expect("start");
+    let mut c = clients(&emu).await;
+    for _ in 0..2 {
+        let err = c.accounts.list(list()).await.expect_err("injected");
+        assert_eq!(err.code(), Code::Unavailable);
+        assert!(detail::<RequestInfo>(&err, "google.rpc.RequestInfo").is_some());
+    }
+    c.accounts.list(list()).await.expect("third call served");
+    assert_eq!(emu.journal().len(), 3, "failed calls are journaled too");
+}
+
+#[tokio::test]
+async fn resource_exhausted_carries_retry_info() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(
+        LIST,
+        Fault::FailFirst {
+            n: 1,
+            code: Code::ResourceExhausted,
+        },
+    );
+    let mut c = clients(&emu).await;
+    let err = c.accounts.list(list()).await.expect_err("injected");
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    let retry: RetryInfo = detail(&err, "google.rpc.RetryInfo").expect("RetryInfo");
+    assert!(retry.retry_delay.is_some());
+    emu.set_fault(
+        LIST,
+        Fault::FailFirst {
+            n: 1,
+            code: Code::Unavailable,
+        },
+    );
+    emu.clear_faults();
+    c.accounts.list(list()).await.expect("faults cleared");
+}
+
+#[tokio::test]
+async fn fail_rate_is_reproducible_for_a_seed() {
+    async fn outcomes(seed: u64) -> Vec<bool> {
+        let fault = Fault::FailRate {
+            rate: 0.5,
+            seed,
+            code: Code::Unavailable,
+        };
+        let emu = Emulator::builder()
+            .with_fault(ALL_METHODS, fault)
+            .start()
+            .await
+            .expect("start");
+        let mut c = clients(&emu).await;
+        let mut out = Vec::new();
+        for _ in 0..24 {
+            out.push(c.accounts.list(list()).await.is_ok());
+        }
+        out
+    }
+    let first = outcomes(7).await;
+    assert_eq!(first, outcomes(7).await);
+    assert!(first.contains(&true) && first.contains(&false), "{first:?}");
+}
+
+#[tokio::test]
+async fn dropped_response_was_applied_and_a_retry_with_the_same_key_gets_it() {
+    let emu = Emulator::builder()
+        .with_fault(CREATE, Fault::DropResponseAfterApply { n: 1 })
+        .start()
+        .await
+        .expect("start");
+    let mut c = clients(&emu).await;
+    let key = "d7c1e2f3-0a4b-4c5d-8e9f-001122334455";
+    let err = c
+        .accounts
+        .create(with_idempotency_key(create("dropped"), key))
+        .await
+        .expect_err("dropped");
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(emu.snapshot().service_accounts.len(), 1, "the change was applied");
+    let op = c
+        .accounts
+        .create(with_idempotency_key(create("dropped"), key))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(emu.snapshot().operations.len(), 1);
+    assert_eq!(op.id, emu.snapshot().operations[0].id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn delayed_responses_arrive_after_the_delay() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(LIST, Fault::Delay(Duration::from_secs(5)));
+    let mut c = clients(&emu).await;
+    let started = tokio::time::Instant::now();
+    c.accounts.list(list()).await.expect("served late");
+    assert!(started.elapsed() >= Duration::from_secs(5));
+}

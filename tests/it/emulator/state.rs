@@ -1,0 +1,135 @@
+//! The state file: everything created before a restart is there after it.
+
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
+use yc_iam::proto::yandex::cloud::access::{
+    AccessBinding, AccessBindingAction, AccessBindingDelta, ListAccessBindingsRequest, Subject,
+    UpdateAccessBindingsRequest,
+};
+use yc_iam::proto::yandex::cloud::iam::v1::{CreateApiKeyRequest, GetApiKeyRequest, GetServiceAccountRequest};
+use yc_iam::proto::yandex::cloud::operation::GetOperationRequest;
+
+use super::support::{Auth, clients, clients_with, create_account, wait};
+
+#[tokio::test]
+async fn restart_with_the_state_file_keeps_every_resource() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let emu = Emulator::builder()
+        .with_folder(DEFAULT_FOLDER_ID)
+        .with_state_file(&path)
+        .start()
+        .await
+        .expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "persistent").await;
+    let created = c
+        .keys
+        .create(CreateApiKeyRequest {
+            service_account_id: sa.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("key")
+        .into_inner();
+    let key = created.api_key.expect("key");
+    let delta = AccessBindingDelta {
+        action: AccessBindingAction::Add as i32,
+        access_binding: Some(AccessBinding {
+            role_id: "ai.languageModels.user".into(),
+            subject: Some(Subject {
+                id: sa.id.clone(),
+                r#type: "serviceAccount".into(),
+            }),
+        }),
+    };
+    let op = c
+        .folders
+        .update_access_bindings(UpdateAccessBindingsRequest {
+            resource_id: DEFAULT_FOLDER_ID.into(),
+            access_binding_deltas: vec![delta],
+        })
+        .await
+        .expect("bind")
+        .into_inner();
+    let op = wait(&mut c, op).await;
+    let before = emu.snapshot();
+    drop(c);
+    emu.shutdown().await;
+
+    let emu = Emulator::builder()
+        .with_folder(DEFAULT_FOLDER_ID)
+        .with_state_file(&path)
+        .start()
+        .await
+        .expect("restart");
+    let mut c = clients(&emu).await;
+    let got = c
+        .accounts
+        .get(GetServiceAccountRequest {
+            service_account_id: sa.id.clone(),
+        })
+        .await
+        .expect("sa");
+    assert_eq!(got.into_inner(), sa);
+    let got = c
+        .keys
+        .get(GetApiKeyRequest {
+            api_key_id: key.id.clone(),
+        })
+        .await
+        .expect("key")
+        .into_inner();
+    assert_eq!(got, key);
+    let bindings = c
+        .folders
+        .list_access_bindings(ListAccessBindingsRequest {
+            resource_id: DEFAULT_FOLDER_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("bindings")
+        .into_inner();
+    assert_eq!(bindings.access_bindings.len(), 1);
+    let again = c
+        .operations
+        .get(GetOperationRequest {
+            operation_id: op.id.clone(),
+        })
+        .await
+        .expect("op")
+        .into_inner();
+    assert_eq!(again, op);
+    let mut by_key = clients_with(&emu, Auth::api_key(&created.secret)).await;
+    by_key
+        .accounts
+        .get(GetServiceAccountRequest {
+            service_account_id: sa.id.clone(),
+        })
+        .await
+        .expect("secret works");
+
+    let after = emu.snapshot();
+    assert_eq!(after.service_accounts, before.service_accounts);
+    assert_eq!(after.access_bindings, before.access_bindings);
+    assert_eq!(after.folders, before.folders);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("state file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_an_error_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    std::fs::write(&path, b"{ not json").expect("write");
+    let err = Emulator::builder()
+        .with_state_file(&path)
+        .start()
+        .await
+        .expect_err("corrupt");
+    assert!(err.to_string().contains("state"), "{err}");
+}
