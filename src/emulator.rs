@@ -66,6 +66,8 @@ pub const DEFAULT_CLOUD_ID: &str = "b1gemulatorcloud0001";
 pub const DEFAULT_FOLDER_ID: &str = "b1gemulatorfolder001";
 /// The largest request message accepted (4 MiB); larger ones fail with RESOURCE_EXHAUSTED.
 pub const MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+/// How many calls the journal keeps; older ones are forgotten, so a long-running emulator stays small.
+pub const JOURNAL_CAPACITY: usize = 10_000;
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +123,7 @@ pub(crate) struct AuthorizedKey {
 }
 
 /// Configures and starts an [`Emulator`]; see [`Emulator::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmulatorBuilder {
     listen: SocketAddr,
     clouds: Vec<String>,
@@ -134,6 +136,32 @@ pub struct EmulatorBuilder {
     faults: Vec<(String, Fault)>,
     tls: Option<(Vec<u8>, Vec<u8>)>,
     state_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens and the TLS key are secrets: only their count or presence is shown.
+        f.debug_struct("EmulatorBuilder")
+            .field("listen", &self.listen)
+            .field("clouds", &self.clouds)
+            .field("folders", &self.folders)
+            .field("iam_tokens", &self.iam_tokens.len())
+            .field("oauth_tokens", &self.oauth_tokens.len())
+            .field(
+                "authorized_keys",
+                &self
+                    .authorized_keys
+                    .iter()
+                    .map(|(id, sa, _)| (id, sa))
+                    .collect::<Vec<_>>(),
+            )
+            .field("op_delay", &self.op_delay)
+            .field("poll_interval", &self.poll_interval)
+            .field("faults", &self.faults)
+            .field("tls", &self.tls.is_some())
+            .field("state_file", &self.state_file)
+            .finish()
+    }
 }
 
 impl Default for EmulatorBuilder {
@@ -307,7 +335,7 @@ impl EmulatorBuilder {
             clock,
             state: Mutex::new(state),
             faults: Mutex::new(faults),
-            journal: Mutex::new(Vec::new()),
+            journal: Mutex::new(std::collections::VecDeque::new()),
             rng: Mutex::new(fastrand::Rng::new()),
             iam_tokens: if self.iam_tokens.is_empty() {
                 vec![DEFAULT_IAM_TOKEN.to_owned()]
@@ -436,9 +464,9 @@ impl Emulator {
         self.endpoint.clone()
     }
 
-    /// Every call received so far, in order.
+    /// The calls received so far, in order (the last [`JOURNAL_CAPACITY`]).
     pub fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.inner.journal).clone()
+        lock(&self.inner.journal).iter().cloned().collect()
     }
 
     /// Forgets the calls journaled so far.
@@ -517,7 +545,7 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     pub(crate) state: Mutex<State>,
     pub(crate) faults: Mutex<FaultTable>,
-    pub(crate) journal: Mutex<Vec<JournalEntry>>,
+    pub(crate) journal: Mutex<std::collections::VecDeque<JournalEntry>>,
     pub(crate) rng: Mutex<fastrand::Rng>,
     pub(crate) iam_tokens: Vec<String>,
     pub(crate) oauth_tokens: Vec<String>,

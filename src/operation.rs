@@ -182,6 +182,12 @@ impl<R: OperationPayload, M: OperationPayload> Operation<R, M> {
         }
     }
 
+    /// Resumes an operation received elsewhere (e.g. from `client.operations().get(id)`), with
+    /// the response and metadata types the caller expects; [`wait`](Self::wait) checks them.
+    pub fn from_raw(client: &Client, raw: RawOperation) -> Self {
+        Operation::new(client.clone(), raw, None)
+    }
+
     /// The operation id.
     pub fn id(&self) -> &str {
         &self.poller.raw().id

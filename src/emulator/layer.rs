@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 use super::errors::{add_request_info, injected};
 use super::fault::Action;
 use super::journal::{JournalEntry, unframe};
-use super::{Inner, MAX_MESSAGE_SIZE, lock};
+use super::{Inner, JOURNAL_CAPACITY, MAX_MESSAGE_SIZE, lock};
 
 /// Methods callable without `authorization`.
 const PUBLIC_PREFIXES: &[&str] = &[
@@ -94,11 +94,17 @@ where
             return Err(Status::cancelled("request body could not be read"));
         }
     };
-    lock(&inner.journal).push(JournalEntry {
-        method: method.clone(),
-        metadata: parts.headers.clone(),
-        request: unframe(&bytes),
-    });
+    {
+        let mut journal = lock(&inner.journal);
+        if journal.len() >= JOURNAL_CAPACITY {
+            journal.pop_front();
+        }
+        journal.push_back(JournalEntry {
+            method: method.clone(),
+            metadata: parts.headers.clone(),
+            request: unframe(&bytes),
+        });
+    }
 
     let action = lock(&inner.faults).decide(&method);
     match action {

@@ -317,12 +317,25 @@ impl ApiKeys {
     }
 
     /// Changes an API key.
+    ///
+    /// The API's rules ask for at least one scope in every update; when the request does not
+    /// change the scopes, the current ones are read first and sent unchanged.
     pub async fn update(&self, request: UpdateApiKey) -> Result<Operation<ApiKey, UpdateApiKeyMetadata>, Error> {
+        let mut request = request.into_request();
+        let touches_scopes = request
+            .update_mask
+            .as_ref()
+            .is_some_and(|m| m.paths.iter().any(|p| p == "scopes"));
+        if !touches_scopes && request.scopes.is_empty() {
+            // Check everything else before reading anything.
+            let mut probe = request.clone();
+            probe.scopes = vec!["unchanged".to_owned()];
+            validate(&UPDATE, &probe)?;
+            request.scopes = self.get(request.api_key_id.clone()).await?.scopes;
+        }
         let reply = self
             .client
-            .call(&UPDATE, request.into_request(), |ch, r| async move {
-                Stub::new(ch).update(r).await
-            })
+            .call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await })
             .await?;
         let hint = poll_interval(reply.metadata());
         Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))

@@ -2,7 +2,7 @@
 
 use crate::{
     Client, Error, Operation, Paginator,
-    client::{Method, ServiceId, poll_interval},
+    client::{Method, ServiceId, poll_interval, validate},
     paginate::Page,
     proto::yandex::cloud::iam::v1::{
         CreateServiceAccountMetadata, CreateServiceAccountRequest, DeleteServiceAccountMetadata,
@@ -240,7 +240,11 @@ impl ServiceAccounts {
         request: UpdateServiceAccount,
     ) -> Result<Operation<ServiceAccount, UpdateServiceAccountMetadata>, Error> {
         let mut request = request.into_request();
-        if request.name.is_empty() && !request.service_account_id.is_empty() {
+        if request.name.is_empty() {
+            // Check everything else before reading anything.
+            let mut probe = request.clone();
+            probe.name = "unchanged".to_owned();
+            validate(&UPDATE, &probe)?;
             request.name = self.get(request.service_account_id.clone()).await?.name;
         }
         let reply = self

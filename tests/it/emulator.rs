@@ -7,6 +7,7 @@ mod auth;
 mod faults;
 mod headers;
 mod operations;
+mod python_sdk;
 mod robustness;
 mod service_accounts;
 mod state;

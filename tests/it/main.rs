@@ -1,6 +1,7 @@
 //! The one integration-test binary: every suite is a module here, so the crate links once.
 
 mod cli;
+mod client;
 mod descriptors;
 mod emulator;
 mod validation;

@@ -1,0 +1,88 @@
+//! Issue 3, point 9: errors carry the server's request ids, and no secret shows in any error or
+//! `Debug` output.
+
+use secrecy::ExposeSecret as _;
+use yc_iam::{AuthorizedKey, Client, CreateApiKey, Credentials, ErrorKind, emulator::Emulator};
+
+use super::{FOLDER, builder, client, create_sa, emulator, start};
+
+#[tokio::test]
+async fn server_errors_carry_request_ids_and_read_as_one_line() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let err = client
+        .service_accounts()
+        .get("ajenosuchaccount0001")
+        .await
+        .expect_err("not found");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.code(), Some(tonic::Code::NotFound));
+    assert!(err.server_request_id().is_some_and(|id| !id.is_empty()), "{err:?}");
+    assert!(err.server_trace_id().is_some(), "{err:?}");
+    let sent = emu.journal().pop().expect("journaled");
+    assert_eq!(err.client_request_id(), sent.header("x-client-request-id"));
+    let shown = err.to_string();
+    assert!(shown.starts_with("cannot get service account: not found: "), "{shown}");
+    assert!(!shown.contains('\n'));
+    assert!(std::error::Error::source(&err).is_some(), "the status is the source");
+}
+
+#[tokio::test]
+async fn errors_and_debug_output_never_show_secrets() {
+    const IAM: &str = "t1.super-secret-iam-token";
+    const OAUTH: &str = "y0_super-secret-oauth-token";
+    const API_KEY: &str = "AQVNsuper-secret-api-key";
+    let emu = start(Emulator::builder().with_iam_token(IAM)).await;
+    let pem =
+        std::fs::read_to_string(format!("{}/tests/fixtures/keys/sa.pem", env!("CARGO_MANIFEST_DIR"))).expect("fixture");
+    let key = AuthorizedKey::new("ajekey", "ajesa", pem.clone().into()).expect("key");
+    let pem_body: String = pem.lines().nth(1).expect("a line of the key").to_owned();
+
+    let kinds = [
+        Credentials::iam_token("t1.wrong-but-secret"),
+        Credentials::oauth_token(OAUTH),
+        Credentials::authorized_key(key.clone()),
+        Credentials::api_key(API_KEY),
+    ];
+    let secrets = [IAM, "t1.wrong-but-secret", OAUTH, API_KEY, pem_body.as_str(), "eyJ"];
+    let mut shown = Vec::new();
+    for credentials in kinds {
+        shown.push(format!("{credentials:?}"));
+        let client = Client::builder()
+            .with_endpoint(emu.endpoint())
+            .with_credentials(credentials)
+            .build()
+            .expect("client");
+        shown.push(format!("{client:?}"));
+        let err = client.folders().get(FOLDER).await.expect_err("refused");
+        assert!(
+            matches!(err.kind(), ErrorKind::Unauthenticated | ErrorKind::Credentials),
+            "{err}"
+        );
+        shown.push(err.to_string());
+        shown.push(format!("{err:?}"));
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            shown.push(s.to_string());
+            shown.push(format!("{s:?}"));
+            source = s.source();
+        }
+    }
+    shown.push(format!("{key:?}"));
+
+    // A created key's secret stays out of Debug too.
+    let admin = builder(&emu)
+        .with_credentials(Credentials::iam_token(IAM))
+        .build()
+        .expect("client");
+    let sa = create_sa(&admin, "secret-keeper").await;
+    let created = admin.api_keys().create(CreateApiKey::new(&sa.id)).await.expect("key");
+    shown.push(format!("{created:?}"));
+    let key_secret = created.secret.expose_secret().to_owned();
+
+    for text in &shown {
+        for secret in secrets.iter().copied().chain([key_secret.as_str()]) {
+            assert!(!text.contains(secret), "{secret:?} shows in {text}");
+        }
+    }
+}

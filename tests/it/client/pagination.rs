@@ -1,0 +1,80 @@
+//! Issue 3, point 7: a long list arrives as a stream, every item exactly once.
+
+use std::collections::HashSet;
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use yc_iam::CreateServiceAccount;
+
+use super::{FOLDER, SA_LIST, calls, client, emulator};
+
+#[tokio::test]
+async fn twenty_five_hundred_service_accounts_stream_exactly_once() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let names: Vec<String> = (0..2500).map(|i| format!("sa-{i:04}")).collect();
+    futures_util::stream::iter(names.clone())
+        .map(|name| {
+            let client = client.clone();
+            async move {
+                client
+                    .service_accounts()
+                    .create(CreateServiceAccount::new(FOLDER, name))
+                    .await?
+                    .wait()
+                    .await
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("all created");
+    emu.clear_journal();
+
+    let listed: Vec<_> = client
+        .service_accounts()
+        .list(FOLDER)
+        .try_collect()
+        .await
+        .expect("listed");
+    assert_eq!(listed.len(), 2500);
+    let unique: HashSet<_> = listed.iter().map(|sa| sa.name.clone()).collect();
+    assert_eq!(unique, names.into_iter().collect::<HashSet<_>>());
+    assert!(calls(&emu, SA_LIST).len() >= 3, "more than one page was fetched");
+
+    let pages: Vec<_> = client
+        .service_accounts()
+        .list(FOLDER)
+        .into_pages()
+        .try_collect()
+        .await
+        .expect("pages");
+    assert_eq!(pages.iter().map(Vec::len).sum::<usize>(), 2500);
+}
+
+#[tokio::test]
+async fn short_names_are_found_without_the_filter() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    super::create_sa(&client, "ab").await;
+    super::create_sa(&client, "abc").await;
+    let short = client
+        .service_accounts()
+        .find_by_name(FOLDER, "ab")
+        .await
+        .expect("find");
+    assert_eq!(short.map(|sa| sa.name).as_deref(), Some("ab"));
+    let long = client
+        .service_accounts()
+        .find_by_name(FOLDER, "abc")
+        .await
+        .expect("find");
+    assert_eq!(long.map(|sa| sa.name).as_deref(), Some("abc"));
+    assert!(
+        client
+            .service_accounts()
+            .find_by_name(FOLDER, "zz")
+            .await
+            .expect("find")
+            .is_none()
+    );
+}
