@@ -162,3 +162,18 @@ async fn every_change_reaches_the_state_file_without_a_shutdown() {
         .expect("restart");
     assert!(emu.snapshot().service_account_named("saved-early").is_some());
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_idle_clients() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    create_account(&mut c, "idle-client").await;
+    let started = std::time::Instant::now();
+    emu.shutdown().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(c);
+}
