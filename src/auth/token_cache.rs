@@ -101,6 +101,12 @@ impl TokenCache {
         state.next_try = Some(Instant::now() + RETRY_AFTER_FAILURE);
     }
 
+    /// Forgets the cached token (the server refused it), so the next call obtains a new one.
+    pub(crate) fn invalidate(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *state = State::default();
+    }
+
     /// A token to send now. `fetch` is called at most once at a time across all callers.
     pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<SecretString, Error>
     where
