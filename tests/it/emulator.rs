@@ -9,6 +9,7 @@ mod fuzz;
 mod headers;
 mod operations;
 mod python_sdk;
+mod resources;
 mod robustness;
 mod service_accounts;
 mod state;
