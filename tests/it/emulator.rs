@@ -4,6 +4,7 @@
 mod access_bindings;
 mod api_keys;
 mod auth;
+mod cli;
 mod faults;
 mod fuzz;
 mod headers;
