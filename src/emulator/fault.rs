@@ -39,8 +39,12 @@ pub enum Fault {
         /// How many responses are lost.
         n: u32,
     },
-    /// Delay every response by this long (measured with `tokio::time`).
+    /// Delay every call by this long (measured with `tokio::time`) before it is handled: a caller
+    /// that gives up meanwhile leaves nothing applied.
     Delay(Duration),
+    /// Apply every call at once but delay its response by this long: a caller that gives up and
+    /// retries with the same `idempotency-key` finds its change made.
+    DelayResponseAfterApply(Duration),
 }
 
 /// What the layer does with one call.
@@ -50,6 +54,7 @@ pub(crate) enum Action {
     Fail(Code),
     DropAfterApply,
     Delay(Duration),
+    DelayAfterApply(Duration),
 }
 
 #[derive(Debug)]
@@ -101,6 +106,7 @@ impl FaultTable {
             Fault::FailRate { rate, code, .. } if rule.rng.f64() < *rate => Action::Fail(*code),
             Fault::DropResponseAfterApply { n } if rule.calls <= u64::from(*n) => Action::DropAfterApply,
             Fault::Delay(d) => Action::Delay(*d),
+            Fault::DelayResponseAfterApply(d) => Action::DelayAfterApply(*d),
             _ => Action::Serve,
         }
     }
