@@ -110,6 +110,9 @@ where
     match action {
         Action::Fail(code) => return Err(injected(code)),
         Action::Delay(delay) => tokio::time::sleep(delay).await,
+        Action::Operation(fault) => {
+            parts.extensions.insert(fault);
+        }
         Action::Serve | Action::DropAfterApply | Action::DelayAfterApply(_) => {}
     }
 
@@ -133,7 +136,7 @@ where
             tokio::time::sleep(delay).await;
             Ok(response)
         }
-        Action::Serve | Action::Fail(_) | Action::Delay(_) => Ok(response),
+        Action::Serve | Action::Fail(_) | Action::Delay(_) | Action::Operation(_) => Ok(response),
     }
 }
 

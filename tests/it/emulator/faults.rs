@@ -210,3 +210,43 @@ async fn a_caller_that_gives_up_on_a_delayed_call_leaves_nothing_applied() {
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert!(emu.snapshot().service_accounts.is_empty());
 }
+
+#[tokio::test]
+async fn a_failed_operation_ends_with_its_error_and_applies_nothing() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(
+        CREATE,
+        Fault::FailOperation {
+            code: Code::FailedPrecondition,
+        },
+    );
+    let mut c = clients(&emu).await;
+    let op = c
+        .accounts
+        .create(create("refused-sa"))
+        .await
+        .expect("the call itself is accepted")
+        .into_inner();
+    let done = super::support::wait(&mut c, op).await;
+    let Some(yc_iam::proto::yandex::cloud::operation::operation::Result::Error(status)) = done.result else {
+        panic!("the operation ends with an error: {done:?}");
+    };
+    assert_eq!(status.code, Code::FailedPrecondition as i32);
+    let listed = c.accounts.list(list()).await.expect("list").into_inner();
+    assert!(listed.service_accounts.is_empty(), "nothing was created");
+}
+
+#[tokio::test]
+async fn a_wrong_operation_response_is_an_any_of_another_type() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(CREATE, Fault::WrongOperationResponse);
+    let mut c = clients(&emu).await;
+    let op = c.accounts.create(create("odd-sa")).await.expect("create").into_inner();
+    let done = super::support::wait(&mut c, op).await;
+    assert_eq!(
+        super::support::response_of(&done).type_url,
+        "type.googleapis.com/google.protobuf.Empty"
+    );
+    let listed = c.accounts.list(list()).await.expect("list").into_inner();
+    assert_eq!(listed.service_accounts.len(), 1, "the change itself was applied");
+}
