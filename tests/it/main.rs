@@ -3,5 +3,6 @@
 mod client;
 mod descriptors;
 mod emulator;
+mod props;
 mod validation;
 mod wire;
