@@ -5,6 +5,7 @@ mod access_bindings;
 mod api_keys;
 mod auth;
 mod faults;
+mod fuzz;
 mod headers;
 mod operations;
 mod python_sdk;
