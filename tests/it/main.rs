@@ -5,5 +5,6 @@ mod client;
 mod descriptors;
 mod emulator;
 mod props;
+mod reliability;
 mod validation;
 mod wire;

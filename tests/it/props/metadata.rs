@@ -33,7 +33,13 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 
 /// A length or chunk size: small, any, or at the edge of the integer range.
 fn number() -> impl Strategy<Value = u64> {
-    prop_oneof![0u64..300, any::<u64>(), Just(u64::MAX), Just(u64::MAX - 1), Just(u64::from(u32::MAX))]
+    prop_oneof![
+        0u64..300,
+        any::<u64>(),
+        Just(u64::MAX),
+        Just(u64::MAX - 1),
+        Just(u64::from(u32::MAX))
+    ]
 }
 
 /// The bytes a broken or hostile metadata service answers with.
@@ -90,7 +96,10 @@ async fn metadata_server(answer: Vec<u8>) -> std::net::SocketAddr {
 
 #[test]
 fn metadata_answers_of_any_shape_end_in_a_token_or_an_error() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let emu = rt.block_on(Emulator::builder().start()).expect("start");
     let mut runner = TestRunner::new(super::config(4));
     let (ok, err) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
@@ -126,5 +135,8 @@ fn metadata_answers_of_any_shape_end_in_a_token_or_an_error() {
         panic!("{failure}");
     }
     let (ok, err) = (ok.get(), err.get());
-    println!("metadata answers: {} cases, {ok} used the token, {err} failed cleanly", ok + err);
+    println!(
+        "metadata answers: {} cases, {ok} used the token, {err} failed cleanly",
+        ok + err
+    );
 }

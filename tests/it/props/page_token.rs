@@ -11,19 +11,24 @@ use yc_iam::proto::yandex::cloud::iam::v1::service_account_service_client::Servi
 use yc_iam::proto::yandex::cloud::iam::v1::{
     CreateServiceAccountRequest, ListApiKeyScopesRequest, ListServiceAccountsRequest,
 };
+use yc_iam::proto::yandex::cloud::resourcemanager::v1::ListFoldersRequest;
 use yc_iam::proto::yandex::cloud::resourcemanager::v1::cloud_service_client::CloudServiceClient;
 use yc_iam::proto::yandex::cloud::resourcemanager::v1::folder_service_client::FolderServiceClient;
-use yc_iam::proto::yandex::cloud::resourcemanager::v1::ListFoldersRequest;
 
 fn bearer(mut request: Request<()>) -> Result<Request<()>, Status> {
-    let value = format!("Bearer {DEFAULT_IAM_TOKEN}").parse().map_err(|_| Status::internal("header"))?;
+    let value = format!("Bearer {DEFAULT_IAM_TOKEN}")
+        .parse()
+        .map_err(|_| Status::internal("header"))?;
     request.metadata_mut().insert("authorization", value);
     Ok(request)
 }
 
 /// A token: arbitrary text, hex of arbitrary bytes, or a real token with a few characters changed.
 fn token(real: Vec<String>) -> impl Strategy<Value = String> {
-    let mutated = (proptest::sample::select(real), proptest::collection::vec((any::<prop::sample::Index>(), any::<char>()), 1..4))
+    let mutated = (
+        proptest::sample::select(real),
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<char>()), 1..4),
+    )
         .prop_map(|(token, edits)| {
             let mut chars: Vec<char> = token.chars().collect();
             for (at, c) in edits {
@@ -63,7 +68,10 @@ fn check(result: Result<(), Status>, token: &str, size: i64) -> Result<(), TestC
 
 #[test]
 fn list_calls_answer_any_page_token_with_a_page_or_invalid_argument() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (emu, real_tokens) = rt.block_on(async {
         let emu = Emulator::builder().start().await.expect("start");
         let channel = tonic::transport::Endpoint::from_shared(emu.endpoint())
@@ -106,7 +114,11 @@ fn list_calls_answer_any_page_token_with_a_page_or_invalid_argument() {
         (emu, tokens)
     });
     let channel = rt
-        .block_on(tonic::transport::Endpoint::from_shared(emu.endpoint()).expect("endpoint").connect())
+        .block_on(
+            tonic::transport::Endpoint::from_shared(emu.endpoint())
+                .expect("endpoint")
+                .connect(),
+        )
         .expect("connect");
 
     let mut runner = TestRunner::new(super::config(4));
