@@ -41,6 +41,18 @@ pub enum Fault {
     },
     /// Delay every response by this long (measured with `tokio::time`).
     Delay(Duration),
+    /// Apply a fraction `rate` (0.0–1.0) of calls, then lose their responses (as
+    /// [`Fault::DropResponseAfterApply`]), chosen by a generator seeded with `seed`.
+    DropRate {
+        /// Fraction of calls whose response is lost.
+        rate: f64,
+        /// Seed of the random generator.
+        seed: u64,
+    },
+    /// Several faults at once: each call asks them in order and the first that triggers decides
+    /// (each keeps its own counter and generator). E.g. a burst of RESOURCE_EXHAUSTED in front of
+    /// a steady rate of UNAVAILABLE.
+    Any(Vec<Fault>),
 }
 
 /// What the layer does with one call.
@@ -57,6 +69,51 @@ struct Rule {
     fault: Fault,
     calls: u64,
     rng: fastrand::Rng,
+    /// The rules of a [`Fault::Any`], in order.
+    inner: Vec<Rule>,
+}
+
+impl Rule {
+    fn new(fault: Fault) -> Self {
+        let seed = match &fault {
+            Fault::FailRate { seed, .. } | Fault::DropRate { seed, .. } => *seed,
+            _ => 0,
+        };
+        let inner = match &fault {
+            Fault::Any(faults) => faults.iter().cloned().map(Rule::new).collect(),
+            _ => Vec::new(),
+        };
+        Rule {
+            fault,
+            calls: 0,
+            rng: fastrand::Rng::with_seed(seed),
+            inner,
+        }
+    }
+
+    /// Decides the fate of one call, counting it.
+    fn decide(&mut self) -> Action {
+        self.calls += 1;
+        match &self.fault {
+            Fault::FailFirst { n, code } if self.calls <= u64::from(*n) => Action::Fail(*code),
+            Fault::FailRate { rate, code, .. } if self.rng.f64() < *rate => Action::Fail(*code),
+            Fault::DropResponseAfterApply { n } if self.calls <= u64::from(*n) => Action::DropAfterApply,
+            Fault::DropRate { rate, .. } if self.rng.f64() < *rate => Action::DropAfterApply,
+            Fault::Delay(d) => Action::Delay(*d),
+            Fault::Any(_) => {
+                // Every inner rule sees every call, so counters and generators stay independent.
+                let mut action = Action::Serve;
+                for rule in &mut self.inner {
+                    let inner = rule.decide();
+                    if action == Action::Serve {
+                        action = inner;
+                    }
+                }
+                action
+            }
+            _ => Action::Serve,
+        }
+    }
 }
 
 /// The faults configured per method, with their counters.
@@ -67,18 +124,7 @@ pub(crate) struct FaultTable {
 
 impl FaultTable {
     pub(crate) fn set(&mut self, method: &str, fault: Fault) {
-        let seed = match &fault {
-            Fault::FailRate { seed, .. } => *seed,
-            _ => 0,
-        };
-        self.rules.insert(
-            method.to_owned(),
-            Rule {
-                fault,
-                calls: 0,
-                rng: fastrand::Rng::with_seed(seed),
-            },
-        );
+        self.rules.insert(method.to_owned(), Rule::new(fault));
     }
 
     pub(crate) fn clear(&mut self) {
@@ -92,16 +138,9 @@ impl FaultTable {
         } else {
             ALL_METHODS
         };
-        let Some(rule) = self.rules.get_mut(key) else {
-            return Action::Serve;
-        };
-        rule.calls += 1;
-        match &rule.fault {
-            Fault::FailFirst { n, code } if rule.calls <= u64::from(*n) => Action::Fail(*code),
-            Fault::FailRate { rate, code, .. } if rule.rng.f64() < *rate => Action::Fail(*code),
-            Fault::DropResponseAfterApply { n } if rule.calls <= u64::from(*n) => Action::DropAfterApply,
-            Fault::Delay(d) => Action::Delay(*d),
-            _ => Action::Serve,
+        match self.rules.get_mut(key) {
+            Some(rule) => rule.decide(),
+            None => Action::Serve,
         }
     }
 }
@@ -144,5 +183,25 @@ mod tests {
         let first = run();
         assert_eq!(first, run());
         assert!(first.iter().any(|s| *s) && first.iter().any(|s| !*s));
+    }
+
+    #[test]
+    fn any_asks_every_fault_in_order_and_drop_rate_drops() {
+        let mut t = FaultTable::default();
+        t.set(
+            "/a",
+            Fault::Any(vec![
+                Fault::FailFirst {
+                    n: 2,
+                    code: Code::ResourceExhausted,
+                },
+                Fault::DropRate { rate: 1.0, seed: 3 },
+            ]),
+        );
+        assert_eq!(t.decide("/a"), Action::Fail(Code::ResourceExhausted));
+        assert_eq!(t.decide("/a"), Action::Fail(Code::ResourceExhausted));
+        assert_eq!(t.decide("/a"), Action::DropAfterApply);
+        t.set("/b", Fault::DropRate { rate: 0.0, seed: 3 });
+        assert_eq!(t.decide("/b"), Action::Serve);
     }
 }
