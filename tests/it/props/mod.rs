@@ -7,8 +7,10 @@
 
 mod authorized_key;
 mod endpoint;
+mod inputs;
 mod metadata;
 mod page_token;
+mod profile;
 
 use proptest::test_runner::Config;
 

@@ -13,17 +13,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use std::path::Path;
+
+use futures_util::StreamExt as _;
 use tonic::Code;
 use yc_iam::emulator::{ALL_METHODS, DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault};
-use yc_iam::model::{AccessBinding, AccessBindingDelta};
-use yc_iam::{Client, CreateApiKey, CreateServiceAccount, Credentials, ErrorKind, ExposeSecret as _, RetryPolicy, SecretString};
+use yc_iam::model::AccessBinding;
+use yc_iam::provision::{Provision, StoredKey};
+use yc_iam::{Client, Credentials, ErrorKind, ExposeSecret as _, RetryPolicy, SecretString};
 
 const FOLDER: &str = DEFAULT_FOLDER_ID;
 const CONCURRENCY: usize = 32;
 const ROLES: [&str; 2] = ["ai.languageModels.user", "viewer"];
 const SCOPES: [&str; 1] = ["yc.ai.languageModels.execute"];
-/// A flow step is tried again after the client gave up on it, at most this often.
+/// A flow is run again after the client gave up on one of its calls, at most this often.
 const STEP_TRIES: usize = 40;
 const UNAVAILABLE_RATE: f64 = 0.30;
 const DROP_RATE: f64 = 0.05;
@@ -43,7 +46,7 @@ struct Outcome {
 /// Counters of what the flows had to get through.
 #[derive(Default)]
 struct Tally {
-    step_retries: AtomicUsize,
+    reruns: AtomicUsize,
     already_exists: AtomicUsize,
 }
 
@@ -68,76 +71,45 @@ fn faults(seed: u64, burst: bool) -> Fault {
     Fault::Any(rules)
 }
 
-/// Retries `step` after the client gave up on it (its own retries exhausted), up to `STEP_TRIES`.
-async fn persist<T, F, Fut>(tally: &Tally, what: &str, mut step: F) -> Result<T, String>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, yc_iam::Error>>,
-{
+/// The library's provisioning flow (`yc_iam::provision`), run again — as a person would rerun the
+/// command — whenever a run fails because the client gave up on a call, up to `STEP_TRIES` runs.
+async fn flow(client: &Client, tally: &Tally, dir: &Path, name: String) -> Result<Outcome, String> {
+    let file = dir.join(format!("{name}.yaml"));
+    let plan = Provision::new(FOLDER, name.clone())
+        .description("fault soak")
+        .roles(ROLES)
+        .scopes(SCOPES)
+        .key_description("fault soak")
+        .output_file(&file);
     let mut last = String::new();
-    for _ in 0..STEP_TRIES {
-        match step().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_invalid_input() => return Err(format!("{what}: {e}")),
+    for run in 0..STEP_TRIES {
+        match plan.run(client).await {
+            Ok(report) => {
+                tally.reruns.fetch_add(run, Ordering::Relaxed);
+                let stored = StoredKey::read(&file)
+                    .map_err(|e| format!("{name}: {e}"))?
+                    .ok_or_else(|| format!("{name}: no key file after a successful run"))?;
+                let service_account_id = report
+                    .service_account
+                    .map(|sa| sa.id)
+                    .ok_or_else(|| format!("{name}: the report names no service account"))?;
+                return Ok(Outcome {
+                    name,
+                    service_account_id,
+                    api_key_id: stored.id,
+                    secret: stored.secret,
+                });
+            }
+            Err(e) if e.is_invalid_input() => return Err(format!("{name}: {e}")),
             Err(e) => {
-                tally.step_retries.fetch_add(1, Ordering::Relaxed);
+                if e.api_error().is_some_and(|a| a.kind() == ErrorKind::AlreadyExists) {
+                    tally.already_exists.fetch_add(1, Ordering::Relaxed);
+                }
                 last = e.to_string();
             }
         }
     }
-    Err(format!("{what}: still failing after {STEP_TRIES} tries: {last}"))
-}
-
-/// The provisioning flow through the facade: find or create the account, add the missing
-/// bindings, create one key.
-async fn flow(client: &Client, tally: &Tally, name: String) -> Result<Outcome, String> {
-    let sa = persist(tally, "service account", || async {
-        if let Some(sa) = client.service_accounts().find_by_name(FOLDER, name.clone()).await? {
-            return Ok(sa);
-        }
-        let created = client
-            .service_accounts()
-            .create(CreateServiceAccount::new(FOLDER, name.clone()).description("fault soak"))
-            .await;
-        match created {
-            Ok(op) => op.wait().await,
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                // An earlier attempt was applied after all; the next try finds it.
-                tally.already_exists.fetch_add(1, Ordering::Relaxed);
-                Err(e)
-            }
-            Err(e) => Err(e),
-        }
-    })
-    .await?;
-
-    persist(tally, "bindings", || async {
-        let current: Vec<AccessBinding> = client.folders().list_access_bindings(FOLDER).try_collect().await?;
-        let missing: Vec<AccessBindingDelta> = ROLES
-            .iter()
-            .map(|role| AccessBinding::service_account(*role, sa.id.clone()))
-            .filter(|b| !current.contains(b))
-            .map(AccessBindingDelta::add)
-            .collect();
-        if !missing.is_empty() {
-            client.folders().update_access_bindings(FOLDER, missing).await?.wait().await?;
-        }
-        Ok(())
-    })
-    .await?;
-
-    let key = persist(tally, "api key", || {
-        client
-            .api_keys()
-            .create(CreateApiKey::new(sa.id.clone()).scopes(SCOPES).description("fault soak"))
-    })
-    .await?;
-    Ok(Outcome {
-        name,
-        service_account_id: sa.id,
-        api_key_id: key.api_key.id,
-        secret: key.secret,
-    })
+    Err(format!("{name}: still failing after {STEP_TRIES} runs: {last}"))
 }
 
 async fn soak(flows: usize) {
@@ -181,13 +153,15 @@ async fn soak(flows: usize) {
     };
 
     let tally = Arc::new(Tally::default());
+    let dir = tempfile::tempdir().expect("a scratch directory for the key files");
     let started = Instant::now();
     let names: Vec<String> = (0..flows).map(|i| format!("soak-{i:04}")).collect();
     let results: Vec<Result<Outcome, String>> = futures_util::stream::iter(names.clone())
         .map(|name| {
             let client = client.clone();
             let tally = tally.clone();
-            async move { flow(&client, &tally, name).await }
+            let dir = dir.path().to_owned();
+            async move { flow(&client, &tally, &dir, name).await }
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -199,16 +173,29 @@ async fn soak(flows: usize) {
     let journal_calls = emu.journal().len();
 
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(failures.is_empty(), "{} of {flows} flows failed; first: {:?}", failures.len(), failures.first());
+    assert!(
+        failures.is_empty(),
+        "{} of {flows} flows failed; first: {:?}",
+        failures.len(),
+        failures.first()
+    );
     let outcomes: Vec<Outcome> = results.into_iter().filter_map(Result::ok).collect();
 
     // The audit.
     let after = emu.snapshot();
-    let in_folder: Vec<_> = after.service_accounts.iter().filter(|sa| sa.folder_id == FOLDER).collect();
+    let in_folder: Vec<_> = after
+        .service_accounts
+        .iter()
+        .filter(|sa| sa.folder_id == FOLDER)
+        .collect();
     let sa_names: BTreeSet<&str> = in_folder.iter().map(|sa| sa.name.as_str()).collect();
     assert_eq!(in_folder.len(), flows, "exactly one service account per flow");
     assert_eq!(sa_names.len(), flows, "no duplicate names");
-    assert_eq!(sa_names, names.iter().map(String::as_str).collect(), "exactly the requested names");
+    assert_eq!(
+        sa_names,
+        names.iter().map(String::as_str).collect(),
+        "exactly the requested names"
+    );
     let by_name: BTreeMap<&str, &str> = in_folder.iter().map(|sa| (sa.name.as_str(), sa.id.as_str())).collect();
 
     let bindings: Vec<String> = after
@@ -222,9 +209,17 @@ async fn soak(flows: usize) {
     assert_eq!(bindings.len(), distinct.len(), "no duplicate bindings");
     let mut expected = baseline.clone();
     for o in &outcomes {
-        assert_eq!(by_name.get(o.name.as_str()), Some(&o.service_account_id.as_str()), "{} is the account found", o.name);
+        assert_eq!(
+            by_name.get(o.name.as_str()),
+            Some(&o.service_account_id.as_str()),
+            "{} is the account found",
+            o.name
+        );
         for role in ROLES {
-            expected.insert(format!("{:?}", AccessBinding::service_account(role, o.service_account_id.clone())));
+            expected.insert(format!(
+                "{:?}",
+                AccessBinding::service_account(role, o.service_account_id.clone())
+            ));
         }
     }
     assert_eq!(distinct, expected, "exactly the requested bindings");
@@ -236,9 +231,17 @@ async fn soak(flows: usize) {
         let keys = after.live_keys_of(&o.service_account_id);
         assert_eq!(keys.len(), 1, "{} has exactly one live key", o.name);
         let key = keys[0];
-        assert_eq!(key.id, o.api_key_id, "{}'s live key is the one whose secret the flow holds", o.name);
+        assert_eq!(
+            key.id, o.api_key_id,
+            "{}'s live key is the one whose secret the flow holds",
+            o.name
+        );
         let secret = o.secret.expose_secret();
-        assert!(key.masked_secret.ends_with(&secret[secret.len() - 6..]), "{}: the secret matches the key", o.name);
+        assert!(
+            key.masked_secret.ends_with(&secret[secret.len() - 6..]),
+            "{}: the secret matches the key",
+            o.name
+        );
         assert_eq!(key.scopes, SCOPES, "{}: the requested scopes", o.name);
     }
     // Every secret held really opens its key.
@@ -251,20 +254,27 @@ async fn soak(flows: usize) {
                     .with_credentials(Credentials::api_key(o.secret.expose_secret()))
                     .build()
                     .expect("client");
-                by_key.api_keys().get(o.api_key_id.clone()).await.map(|k| k.id == o.api_key_id)
+                by_key
+                    .api_keys()
+                    .get(o.api_key_id.clone())
+                    .await
+                    .map(|k| k.id == o.api_key_id)
             }
         })
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
-    assert!(checks.iter().all(|c| matches!(c, Ok(true))), "every secret authenticates as its key");
+    assert!(
+        checks.iter().all(|c| matches!(c, Ok(true))),
+        "every secret authenticates as its key"
+    );
 
-    let step_retries = tally.step_retries.load(Ordering::Relaxed);
+    let reruns = tally.reruns.load(Ordering::Relaxed);
     let already = tally.already_exists.load(Ordering::Relaxed);
     println!(
         "fault soak: {flows} flows at concurrency {CONCURRENCY} through one client in {:.1} s; faults: {:.0}% UNAVAILABLE, \
          {:.0}% applied-then-dropped, {bursts} bursts of {BURST_CALLS} RESOURCE_EXHAUSTED; last {journal_calls} calls journaled; \
-         {step_retries} steps retried after the client gave up ({already} ALREADY_EXISTS); audit: {} service accounts, \
+         {reruns} flows rerun after the client gave up on a call ({already} of them on ALREADY_EXISTS); audit: {} service accounts, \
          {} bindings ({} requested), {} live keys each opened by its secret, {dead} keys deleted by reconciliation, \
          0 duplicates, 0 orphans",
         elapsed.as_secs_f64(),
