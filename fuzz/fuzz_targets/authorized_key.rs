@@ -1,4 +1,5 @@
-//! Authorized key files (`yc iam key create` JSON): any text is parsed into a key or rejected
+//! Authorized key files (`yc iam key create` JSON), through the library's `AuthorizedKey` and the
+//! CLI's `ServiceAccountKey`: any text is parsed into a key or rejected
 //! with an error, never a panic. Half the inputs are raw text; the other half are split into the
 //! three fields and wrapped in valid JSON, so the PEM and RSA parsing behind it is reached too.
 
@@ -26,6 +27,10 @@ fuzz_target!(|data: &[u8]| {
         let case = if mode % 4 == 1 { ("service_account_id", "private_key") } else { ("serviceAccountId", "privateKey") };
         serde_json::json!({ "id": id, case.0: sa, case.1: pem }).to_string()
     };
+    // The CLI's check of the same file, which keeps the document for the credentials.
+    if let Err(problem) = yc_iam::config::ServiceAccountKey::from_json(&json) {
+        assert!(!problem.contains("PRIVATE KEY"), "an error quotes the key: {problem}");
+    }
     match yc_iam::AuthorizedKey::from_json(&json) {
         Ok(key) => {
             assert!(!key.id().is_empty() && !key.service_account_id().is_empty());
