@@ -331,4 +331,35 @@ mod tests {
                 .is_ok()
         );
     }
+
+    #[cfg(feature = "emulator")]
+    #[tokio::test]
+    async fn one_channel_serves_every_service_at_the_same_address() {
+        use crate::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator};
+        let emu = Emulator::builder().start().await.expect("the emulator starts");
+        let client = Client::builder()
+            .with_endpoint(emu.endpoint())
+            .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
+            .build()
+            .expect("client");
+        client.folders().get(DEFAULT_FOLDER_ID).await.expect("resource manager");
+        client
+            .api_keys()
+            .get("ajenokey")
+            .await
+            .expect_err("iam answers not found");
+        client
+            .operations()
+            .get("ajenoop")
+            .await
+            .expect_err("operation answers not found");
+        let channels = client.inner.channels.lock().map(|c| c.len()).unwrap_or_default();
+        assert_eq!(
+            channels, 1,
+            "discovery, IAM, resource manager and operations share one channel"
+        );
+        let clone = client.clone();
+        clone.folders().get(DEFAULT_FOLDER_ID).await.expect("a clone reuses it");
+        assert_eq!(client.inner.channels.lock().map(|c| c.len()).unwrap_or_default(), 1);
+    }
 }

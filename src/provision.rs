@@ -273,6 +273,15 @@ impl Provision {
                     "is a directory, not a file",
                 ));
             }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dir.is_dir()
+            {
+                return Err(InvalidInput::new(
+                    "output",
+                    path.display().to_string(),
+                    format!("directory {} does not exist", dir.display()),
+                ));
+            }
         }
         Ok(())
     }

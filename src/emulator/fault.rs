@@ -39,8 +39,12 @@ pub enum Fault {
         /// How many responses are lost.
         n: u32,
     },
-    /// Delay every response by this long (measured with `tokio::time`).
+    /// Delay every call by this long (measured with `tokio::time`) before it is handled: a caller
+    /// that gives up meanwhile leaves nothing applied.
     Delay(Duration),
+    /// Apply every call at once but delay its response by this long: a caller that gives up and
+    /// retries with the same `idempotency-key` finds its change made.
+    DelayResponseAfterApply(Duration),
     /// Apply a fraction `rate` (0.0–1.0) of calls, then lose their responses (as
     /// [`Fault::DropResponseAfterApply`]), chosen by a generator seeded with `seed`.
     DropRate {
@@ -49,6 +53,15 @@ pub enum Fault {
         /// Seed of the random generator.
         seed: u64,
     },
+    /// Accept every long-running call but let its operation end (after the operation delay) with
+    /// `error` = `code` and apply nothing, like a change the cloud refuses after starting it.
+    FailOperation {
+        /// The code of the operation's `error`.
+        code: Code,
+    },
+    /// Apply every long-running call but put an `Any` of `google.protobuf.Empty` in its
+    /// operation's `response`, so a client meets a response of the wrong type.
+    WrongOperationResponse,
     /// Several faults at once: each call asks them in order and the first that triggers decides
     /// (each keeps its own counter and generator). E.g. a burst of RESOURCE_EXHAUSTED in front of
     /// a steady rate of UNAVAILABLE.
@@ -62,6 +75,16 @@ pub(crate) enum Action {
     Fail(Code),
     DropAfterApply,
     Delay(Duration),
+    DelayAfterApply(Duration),
+    /// Handled by the service: see [`OperationFault`].
+    Operation(OperationFault),
+}
+
+/// A fault that the operation-starting service applies, handed to it in the request extensions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum OperationFault {
+    Fail(Code),
+    WrongResponse,
 }
 
 #[derive(Debug)]
@@ -100,6 +123,9 @@ impl Rule {
             Fault::DropResponseAfterApply { n } if self.calls <= u64::from(*n) => Action::DropAfterApply,
             Fault::DropRate { rate, .. } if self.rng.f64() < *rate => Action::DropAfterApply,
             Fault::Delay(d) => Action::Delay(*d),
+            Fault::DelayResponseAfterApply(d) => Action::DelayAfterApply(*d),
+            Fault::FailOperation { code } => Action::Operation(OperationFault::Fail(*code)),
+            Fault::WrongOperationResponse => Action::Operation(OperationFault::WrongResponse),
             Fault::Any(_) => {
                 // Every inner rule sees every call, so counters and generators stay independent.
                 let mut action = Action::Serve;

@@ -298,7 +298,8 @@ impl ApiKeys {
                 && Some(key.id.as_str()) != keep
                 && key.description == request.description
                 && key.scopes == request.scopes
-                && key.expires_at == request.expires_at;
+                // The server may store the expiry with less precision than was sent.
+                && key.expires_at.as_ref().map(|t| t.seconds) == request.expires_at.as_ref().map(|t| t.seconds);
             if ours {
                 tracing::debug!(api_key_id = %key.id, "deleting an api key whose secret was lost");
                 match self.delete(key.id.clone()).await {

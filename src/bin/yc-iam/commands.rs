@@ -31,7 +31,9 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         }
         Command::Emulator(args) => {
             return args
-                .run(|addr| println!("{addr}"))
+                .run(|addr| {
+                    let _ = output::write_stdout(&format!("{addr}\n"));
+                })
                 .await
                 .map_err(|e| CliError::failure(format!("emulator: {}", crate::error::chain(&e))));
         }

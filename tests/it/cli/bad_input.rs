@@ -303,6 +303,18 @@ const CASES: &[Case] = &[
         &[P, "--folder-id", F, "--name", "sa-api", "--output", "notes.yaml"],
         "exists but is not an API-key file",
     ),
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "sa-api",
+            "--output",
+            "no/such/dir/key.yaml",
+        ],
+        "directory no/such/dir does not exist",
+    ),
     // Configuration and key files.
     Case {
         args: &["sa", "list", "--folder-id", F],

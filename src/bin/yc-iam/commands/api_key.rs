@@ -198,7 +198,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 .map_err(|e| CliError::api(None, &e))?;
             if finish(settings, op, "deleting API key").await?.is_some() {
                 if format == Format::Text {
-                    println!("deleted API key {id}");
+                    output::write_stdout(&format!("deleted API key {id}\n"))?;
                 } else {
                     output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
                 }
@@ -217,7 +217,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 .map_err(|e| CliError::api(None, &e))?;
             if format == Format::Text {
                 for s in &scopes {
-                    println!("{s}");
+                    output::write_stdout(&format!("{s}\n"))?;
                 }
             } else {
                 output::print_one(format, &scopes)?;
