@@ -195,3 +195,21 @@ fn list_calls_answer_any_page_token_with_a_page_or_invalid_argument() {
     let cases = cases.get();
     println!("page tokens: {cases} cases over 5 list methods, every answer a page or INVALID_ARGUMENT");
 }
+
+proptest! {
+    #![proptest_config(super::config(1))]
+
+    #[test]
+    fn the_decoder_refuses_anything_but_its_own_tokens(token in any::<String>(), key in any::<String>()) {
+        // Arbitrary text: refused unless it is even-length hex.
+        if yc_iam::emulator::fuzz_page_token(&token) {
+            prop_assert!(token.len() % 2 == 0 && token.is_ascii(), "{:?}", token);
+        }
+        // The shape the emulator hands out: hex of `ycemu1:` and the last key.
+        let real: String = format!("ycemu1:{key}").bytes().map(|b| format!("{b:02x}")).collect();
+        prop_assert!(yc_iam::emulator::fuzz_page_token(&real));
+        // Without the prefix it is refused.
+        let bare: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        prop_assert!(!yc_iam::emulator::fuzz_page_token(&bare) || key.starts_with("ycemu1:"));
+    }
+}

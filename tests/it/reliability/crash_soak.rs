@@ -122,7 +122,12 @@ async fn soak(moments: usize) {
                 *seen.entry((scenario, left_behind(&h, &name, &file))).or_default() += 1;
                 h.emu.clear_faults();
                 let again = h.provision(&name, &file, &[]).await;
-                assert_eq!(again.code, Some(0), "rerun after a kill at {at:?} ({scenario:?}): {}", again.stderr);
+                assert_eq!(
+                    again.code,
+                    Some(0),
+                    "rerun after a kill at {at:?} ({scenario:?}): {}",
+                    again.stderr
+                );
                 h.assert_provisioned(&name, &file).await;
                 let temporary: Vec<String> = std::fs::read_dir(h.dir.path())
                     .expect("scratch dir")
