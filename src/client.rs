@@ -260,6 +260,14 @@ impl Client {
         &self.inner.retry
     }
 
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
+    pub(crate) fn tokens(&self) -> &TokenCache {
+        &self.inner.tokens
+    }
+
     /// The address a service is reached at: an override, the known address for the default
     /// endpoint, or the discovered one (single flight, once per client).
     async fn target(&self, service: ServiceId) -> Result<Target, Error> {
