@@ -214,7 +214,10 @@ async fn create_account(p: &Provision, client: &Client) -> Result<ServiceAccount
         Err(e) => Err(e),
     };
     match result {
-        Ok(sa) => Ok(sa),
+        Ok(sa) => {
+            tracing::debug!("← ServiceAccountService.Create {sa:?}");
+            Ok(sa)
+        }
         Err(e) if e.kind() == ErrorKind::AlreadyExists || e.code() == Some(tonic::Code::AlreadyExists) => {
             // Created by a run that was killed before it could wait (or by a concurrent run):
             // it shows up once its operation is done.
@@ -270,6 +273,7 @@ async fn add_bindings(
         }
         .map_err(api(step.clone()))?;
         let result = op.wait().await.map_err(api(step.clone()))?;
+        tracing::debug!("← UpdateAccessBindings {result:?}");
         effective.extend(
             result
                 .effective_deltas

@@ -10,8 +10,6 @@ mod token;
 
 use std::io::IsTerminal;
 
-use secrecy::ExposeSecret;
-use yc_iam::config::Credential;
 use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::{Client, Credentials, Operation, OperationPayload, RetryPolicy};
 
@@ -122,20 +120,19 @@ pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
                 "no credentials: set YC_TOKEN, YC_IAM_TOKEN, YC_SERVICE_ACCOUNT_KEY_FILE or YC_API_KEY, or configure a yc profile",
             )
         })?;
-        let credentials = match &credential.value {
-            Credential::IamToken(t) => Credentials::iam_token(t.expose_secret()),
-            Credential::OAuthToken(t) => Credentials::oauth_token(t.expose_secret()),
-            Credential::ServiceAccountKey(key) => Credentials::from_json(key.json().expose_secret()).map_err(|e| {
-                CliError::usage(format!("invalid service-account key (from {}): {e}", credential.source))
-            })?,
-            Credential::ApiKey(k) => Credentials::api_key(k.expose_secret()),
-            Credential::MetadataService => Credentials::metadata_service(),
-            _ => return Err(CliError::usage("unsupported credentials")),
-        };
+        let credentials = credential
+            .value
+            .to_credentials()
+            .map_err(|e| CliError::usage(format!("invalid service-account key (from {}): {e}", credential.source)))?;
         tracing::debug!(target: "yc_iam_cli", "credentials: {} from {}", credential.value.kind(), credential.source);
         (settings.config.endpoint.value.clone(), credentials, None)
     };
-    tracing::debug!(target: "yc_iam_cli", "endpoint: {endpoint} (from {})", settings.config.endpoint.source);
+    let origin = if settings.emulator {
+        "--emulator".to_owned()
+    } else {
+        settings.config.endpoint.source.to_string()
+    };
+    tracing::debug!(target: "yc_iam_cli", "endpoint: {endpoint} (from {origin})");
     let mut builder = Client::builder().with_endpoint(endpoint).with_credentials(credentials);
     if let Some(n) = settings.retry {
         builder = builder.with_retry(if n <= 1 {

@@ -327,6 +327,11 @@ const CASES: &[Case] = &[
         says: "config.yaml: profiles.default.service-account-key: missing field `private_key`",
     },
     Case {
+        args: &["sa", "list", "--folder-id", F],
+        env: &[("HOME", "home-bad-pem"), ("YC_IAM_TOKEN", "")],
+        says: "invalid service-account key (from ",
+    },
+    Case {
         args: &["sa", "list", "--profile", "nope"],
         env: &[("HOME", "home-good")],
         says: "no profile named \"nope\"",
@@ -366,6 +371,10 @@ async fn bad_inputs_give_one_clear_line_exit_2_and_send_nothing() {
     config(
         "home-bad-key",
         "current: default\nprofiles:\n  default:\n    service-account-key:\n      id: k\n      service_account_id: s\n",
+    );
+    config(
+        "home-bad-pem",
+        "current: default\nprofiles:\n  default:\n    service-account-key:\n      id: k\n      service_account_id: s\n      private_key: \"-----BEGIN PRIVATE KEY-----\\nnot a key\\n-----END PRIVATE KEY-----\\n\"\n",
     );
     config(
         "home-good",
