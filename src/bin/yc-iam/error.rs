@@ -122,7 +122,11 @@ impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             // The reader has gone (`| head`): stop quietly, like other Unix tools.
-            return Self { exit: 0, message: String::new(), ids: Vec::new() };
+            return Self {
+                exit: 0,
+                message: String::new(),
+                ids: Vec::new(),
+            };
         }
         Self::failure(format!("cannot write output: {e}"))
     }

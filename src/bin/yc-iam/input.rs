@@ -204,3 +204,29 @@ mod tests {
         assert!(parse_timestamp("tomorrow").is_err());
     }
 }
+
+#[cfg(test)]
+mod no_panic {
+    use super::*;
+
+    /// Random strings over an alphabet rich in separators and edge characters never panic a parser.
+    #[test]
+    fn parsers_never_panic_on_random_input() {
+        let alphabet: Vec<char> = "az09:=,.-_ \t\n\"'\\/@{}[]é😀dhmswT+Z".chars().collect();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let len = rng.usize(0..40);
+            let s: String = (0..len).map(|_| alphabet[rng.usize(..alphabet.len())]).collect();
+            let _ = parse_labels(&s);
+            let _ = parse_subject(&s);
+            let _ = parse_timestamp(&s);
+            let _ = parse_duration(&s);
+            let _ = yc_iam::provision::check_service_account_name("name", &s);
+            let _ = yc_iam::provision::check_role("role", &s);
+            let _ = yc_iam::provision::check_id("id", &s);
+            let _ = yc_iam::provision::StoredKey::from_yaml(&s);
+            let _ = yc_iam::config::YcConfig::parse(&s, std::path::Path::new("c.yaml"));
+        }
+        let _ = parse_duration(&"9".repeat(400));
+    }
+}
