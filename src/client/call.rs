@@ -92,7 +92,7 @@ impl Client {
                 Ok(reply) => return Ok(reply),
                 Err(err) => match policy.next_delay(&err, attempts, start.elapsed()) {
                     Some(delay) => {
-                        tracing::debug!(what = method.what, attempts, ?delay, error = %err, "retrying");
+                        tracing::debug!(call = method.what.trim_start_matches("cannot "), attempts, ?delay, error = %err, "retrying");
                         tokio::time::sleep(delay).await;
                     }
                     None => return Err(err),
