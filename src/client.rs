@@ -35,6 +35,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// sent, carries `x-client-request-id`, `x-client-trace-id`, `user-agent` and (when mutating)
 /// `idempotency-key`, and is retried on transient failures per the [`RetryPolicy`].
 ///
+/// Building needs no runtime; calls run on Tokio (channels are opened on first use, on the
+/// runtime of that call).
+///
 /// # Example
 ///
 /// ```no_run

@@ -92,7 +92,7 @@ impl Client {
                 Ok(reply) => return Ok(reply),
                 Err(err) => match policy.next_delay(&err, attempts, start.elapsed()) {
                     Some(delay) => {
-                        tracing::debug!(what = method.what, attempts, ?delay, error = %err, "retrying");
+                        tracing::debug!(call = method.what.trim_start_matches("cannot "), attempts, ?delay, error = %err, "retrying");
                         tokio::time::sleep(delay).await;
                     }
                     None => return Err(err),
@@ -115,6 +115,7 @@ impl Client {
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let request_id = new_id();
+        let started = Instant::now();
         let result = async {
             let target = self.target(method.service).await?;
             let channel = self.channel(&target)?;
@@ -157,6 +158,15 @@ impl Client {
             result
         }
         .await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(_) => {
+                tracing::debug!(call = method.what.trim_start_matches("cannot "), %request_id, elapsed_ms, "call succeeded")
+            }
+            Err(e) => {
+                tracing::debug!(call = method.what.trim_start_matches("cannot "), %request_id, elapsed_ms, error = %e, "call failed")
+            }
+        }
         result.map_err(|mut e| {
             e.set_client_request_id(&request_id);
             e
