@@ -65,9 +65,26 @@ fn init_debug_log() {
         .try_init();
 }
 
-/// Logs a request before it is sent (`--debug`).
+/// The `authorization` header every call carries, masked: the scheme, never the credential.
+static AUTHORIZATION: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Logs a request before it is sent (`--debug`), with its masked `authorization` header.
 pub(crate) fn log_request(method: &str, request: &dyn std::fmt::Debug) {
-    tracing::debug!(target: "yc_iam_cli", "→ {method} {request:?}");
+    let authorization = AUTHORIZATION.get().copied().unwrap_or("none");
+    tracing::debug!(target: "yc_iam_cli", "→ {method} authorization={authorization:?} {request:?}");
+}
+
+fn masked_authorization(settings: &Settings) -> &'static str {
+    use yc_iam::config::Credential;
+    if settings.emulator {
+        return "Bearer t1.***";
+    }
+    match settings.config.credential.as_ref().map(|c| &c.value) {
+        Some(Credential::ApiKey(_)) => "Api-Key ***",
+        Some(Credential::IamToken(_)) => "Bearer t1.***",
+        Some(_) => "Bearer t1.*** (an IAM token the client obtains with these credentials)",
+        None => "none",
+    }
 }
 
 /// Logs a response (`--debug`).
@@ -147,6 +164,13 @@ pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     let client = builder
         .build()
         .map_err(|e| CliError::api(None, &e).with_exit(crate::error::EXIT_USAGE))?;
+    let authorization = *AUTHORIZATION.get_or_init(|| masked_authorization(settings));
+    tracing::debug!(
+        target: "yc_iam_cli",
+        "metadata on every call: authorization={authorization:?} x-client-trace-id={:?} \
+         x-client-request-id=<new per attempt> idempotency-key=<one per mutating call>",
+        client.trace_id()
+    );
     Ok(Session { client, emulator })
 }
 
