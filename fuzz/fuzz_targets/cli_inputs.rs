@@ -1,5 +1,5 @@
 //! The values people type: the CLI's parsers (`--labels`, `--subject`, `--expires-at`,
-//! `--expires-in`, `--timeout`, compiled from the binary's own source file) and the library's input
+//! `--expires-in`, `--timeout`, in `yc_iam::provision`) and the library's input
 //! rules (names, ids, roles, scopes, labels, descriptions). Never a panic, and whatever they accept
 //! the API's proto rules accept too.
 
@@ -14,9 +14,7 @@ use yc_iam::provision::{
     check_description, check_id, check_labels, check_role, check_scope, check_service_account_name,
 };
 
-#[path = "../../src/bin/yc-iam/input.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod input;
+use yc_iam::provision as input;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

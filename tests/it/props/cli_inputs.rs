@@ -1,6 +1,5 @@
 //! The CLI's parsers of typed values — `--labels`, `--subject`, `--expires-at`, `--expires-in` and
-//! `--timeout` — compiled here from the binary's own source file, since they live in the binary:
-//! they never panic, parse what is well formed to the value meant, refuse the rest with a reason,
+//! `--timeout`, in `yc_iam::provision` — never panic, parse what is well formed to the value meant, refuse the rest with a reason,
 //! and whatever they accept the API's proto rules accept too.
 
 use std::collections::BTreeMap;
@@ -13,11 +12,7 @@ use yc_iam::Validate as _;
 use yc_iam::model::{AccessBinding, AccessBindingDelta};
 use yc_iam::proto::yandex::cloud::access::UpdateAccessBindingsRequest;
 
-#[path = "../../../src/bin/yc-iam/input.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod input;
-
-use input::{parse_duration, parse_labels, parse_subject, parse_timestamp};
+use yc_iam::provision::{parse_duration, parse_labels, parse_subject, parse_timestamp};
 
 fn label_key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_-]{0,20}"
