@@ -15,6 +15,7 @@ pub(crate) mod token_cache;
 pub use credentials::Credentials;
 pub use key_file::AuthorizedKey;
 
+pub(crate) use authorize::static_authorization;
 pub(crate) use credentials::Kind as CredentialsKind;
 use key_file::AUDIENCE;
 use metadata::fetch_token as fetch_metadata_token;

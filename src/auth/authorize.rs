@@ -21,16 +21,12 @@ const CREATE_IAM_TOKEN: Method =
 impl Client {
     /// The `authorization` value for the configured credentials, if any.
     pub(crate) async fn authorization(&self) -> Result<Option<AsciiMetadataValue>, Error> {
-        let value = match self.credentials().kind() {
-            CredentialsKind::None => return Ok(None),
-            CredentialsKind::ApiKey(secret) => format!("Api-Key {}", secret.expose_secret()),
-            CredentialsKind::IamToken(token) => format!("Bearer {}", token.expose_secret()),
-            _ => format!("Bearer {}", self.cached_iam_token().await?.expose_secret()),
-        };
-        let mut value = AsciiMetadataValue::try_from(value)
-            .map_err(|_| Error::credentials("the credentials contain characters not allowed in a header"))?;
-        value.set_sensitive(true);
-        Ok(Some(value))
+        match self.credentials().kind() {
+            CredentialsKind::None => Ok(None),
+            // Built once, when the client was built.
+            CredentialsKind::ApiKey(_) | CredentialsKind::IamToken(_) => Ok(self.static_authorization().cloned()),
+            _ => header_value(format!("Bearer {}", self.cached_iam_token().await?.expose_secret())).map(Some),
+        }
     }
 
     async fn cached_iam_token(&self) -> Result<SecretString, Error> {
@@ -102,4 +98,21 @@ fn into_credentials_error(err: Error) -> Error {
             e.with_source(err)
         }
     }
+}
+
+/// The `authorization` value of static credentials (an IAM token or an API key), if they are.
+pub(crate) fn static_authorization(credentials: &crate::Credentials) -> Result<Option<AsciiMetadataValue>, Error> {
+    match credentials.kind() {
+        CredentialsKind::ApiKey(secret) => header_value(format!("Api-Key {}", secret.expose_secret())).map(Some),
+        CredentialsKind::IamToken(token) => header_value(format!("Bearer {}", token.expose_secret())).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// A sensitive header value (never indexed by HPACK, masked in `Debug`).
+fn header_value(text: String) -> Result<AsciiMetadataValue, Error> {
+    let mut value = AsciiMetadataValue::try_from(text)
+        .map_err(|_| Error::credentials("the credentials contain characters not allowed in a header"))?;
+    value.set_sensitive(true);
+    Ok(value)
 }

@@ -117,12 +117,11 @@ impl Client {
         let request_id = new_id();
         let started = Instant::now();
         let result = async {
-            let target = self.target(method.service).await?;
-            let channel = self.channel(&target)?;
+            let channel = self.service_channel(method.service).await?;
             let mut req = tonic::Request::new(request.clone());
             let md = req.metadata_mut();
             insert(md, "x-client-request-id", &request_id)?;
-            insert(md, "x-client-trace-id", self.trace_id())?;
+            md.insert("x-client-trace-id", self.trace_value().clone());
             if let Some(key) = idempotency_key {
                 insert(md, "idempotency-key", key)?;
             }
