@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod config;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod proto;
@@ -14,6 +15,7 @@ mod error;
 pub mod model;
 mod operation;
 mod paginate;
+pub mod provision;
 mod retry;
 mod services;
 

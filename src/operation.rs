@@ -148,9 +148,10 @@ impl Poller {
     /// Polls until done or the timeout passes.
     pub(crate) async fn wait_done(&mut self) -> Result<(), Error> {
         let deadline = self.since + self.timeout;
-        while !self.poll().await? {
-            let pause = self.next_pause();
-            if Instant::now() + pause > deadline {
+        // The operation was just received: pause before the first poll rather than ask at once.
+        while !self.raw.done {
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     "operation did not finish in time",
@@ -158,7 +159,9 @@ impl Poller {
                 )
                 .with_operation_id(self.raw.id.clone()));
             }
-            tokio::time::sleep(pause).await;
+            // The last pause is shortened so the final poll happens at the deadline.
+            tokio::time::sleep(self.next_pause().min(deadline - now)).await;
+            self.poll().await?;
         }
         Ok(())
     }

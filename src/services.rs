@@ -10,9 +10,6 @@ pub use api_keys::{ApiKeys, CreateApiKey, CreatedApiKey, UpdateApiKey};
 pub use operations::Operations;
 pub use service_accounts::{CreateServiceAccount, ServiceAccounts, UpdateServiceAccount};
 
-/// The page size every list call asks for (the largest the API accepts).
-const PAGE_SIZE: i64 = 1000;
-
 /// Turns `(key, value)` pairs into a proto label map.
 fn label_map<K, V>(labels: impl IntoIterator<Item = (K, V)>) -> std::collections::BTreeMap<String, String>
 where

@@ -94,6 +94,14 @@ impl Credentials {
     pub(crate) fn kind(&self) -> &Kind {
         &self.kind
     }
+
+    /// True when the credentials yield IAM tokens that are obtained and cached.
+    pub(crate) fn exchanges_tokens(&self) -> bool {
+        matches!(
+            *self.kind,
+            Kind::OAuth(_) | Kind::AuthorizedKey(_) | Kind::Metadata { .. }
+        )
+    }
 }
 
 impl Default for Credentials {

@@ -134,7 +134,10 @@ fn decode_chunked(mut body: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         if size == 0 {
             return Ok(Some(out));
         }
-        if body.len() < size + 2 {
+        let Some(needed) = size.checked_add(2) else {
+            return Err(Error::credentials("the metadata service sent a bad chunk"));
+        };
+        if body.len() < needed {
             return Ok(None);
         }
         out.extend_from_slice(&body[..size]);

@@ -101,6 +101,12 @@ impl TokenCache {
         state.next_try = Some(Instant::now() + RETRY_AFTER_FAILURE);
     }
 
+    /// Forgets the cached token (the server refused it), so the next call obtains a new one.
+    pub(crate) fn invalidate(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *state = State::default();
+    }
+
     /// A token to send now. `fetch` is called at most once at a time across all callers.
     pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<SecretString, Error>
     where
@@ -204,5 +210,33 @@ mod tests {
         tokio::time::advance(Duration::from_secs(11)).await;
         let refreshed = cache.get(|| async { Ok(fetched("b", 43_200)) }).await.ok();
         assert_eq!(refreshed.map(|s| s.expose_secret().to_owned()).as_deref(), Some("b"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn token_is_refreshed_when_a_tenth_of_its_life_is_left() {
+        let cache = TokenCache::default();
+        let get = |name: &'static str| cache.get(move || async move { Ok(fetched(name, 1000)) });
+        assert_eq!(
+            get("a").await.ok().map(|s| s.expose_secret().to_owned()).as_deref(),
+            Some("a")
+        );
+        tokio::time::advance(Duration::from_secs(850)).await;
+        assert_eq!(
+            get("b").await.ok().map(|s| s.expose_secret().to_owned()).as_deref(),
+            Some("a")
+        );
+        tokio::time::advance(Duration::from_secs(55)).await;
+        assert_eq!(
+            get("c").await.ok().map(|s| s.expose_secret().to_owned()).as_deref(),
+            Some("c")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_token_is_not_used_when_the_refresh_fails() {
+        let cache = TokenCache::default();
+        assert!(cache.get(|| async { Ok(fetched("a", 100)) }).await.is_ok());
+        tokio::time::advance(Duration::from_secs(200)).await;
+        assert!(cache.get(|| async { Err(Error::credentials("down")) }).await.is_err());
     }
 }

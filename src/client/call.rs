@@ -156,7 +156,16 @@ impl Client {
                 })?,
                 None => fut.await,
             };
-            outcome.map_err(|status| Error::from_status(method.what, status))
+            let result = outcome.map_err(|status| Error::from_status(method.what, status));
+            if let Err(e) = &result
+                && method.auth
+                && e.kind() == ErrorKind::Unauthenticated
+                && self.inner.credentials.exchanges_tokens()
+            {
+                // A revoked or otherwise refused token: the next call gets a fresh one.
+                self.inner.tokens.invalidate();
+            }
+            result
         }
         .await;
         result.map_err(|mut e| {

@@ -51,11 +51,11 @@ macro_rules! access_binding_methods {
         pub fn list_access_bindings(&self, resource_id: impl Into<String>) -> Paginator<AccessBinding> {
             let client = self.client.clone();
             let resource_id = resource_id.into();
-            Paginator::new(move |page_token| {
+            Paginator::new(move |page_token, page_size| {
                 let client = client.clone();
                 let request = ListAccessBindingsRequest {
                     resource_id: resource_id.clone(),
-                    page_size: super::PAGE_SIZE,
+                    page_size,
                     page_token,
                 };
                 async move {
@@ -134,15 +134,21 @@ impl Folders {
 
     /// Every folder of a cloud, as a stream.
     pub fn list(&self, cloud_id: impl Into<String>) -> Paginator<Folder> {
+        self.list_filtered(cloud_id, "")
+    }
+
+    /// The folders of a cloud that match a filter such as `name="default"`, as a stream.
+    pub fn list_filtered(&self, cloud_id: impl Into<String>, filter: impl Into<String>) -> Paginator<Folder> {
         let client = self.client.clone();
         let cloud_id = cloud_id.into();
-        Paginator::new(move |page_token| {
+        let filter = filter.into();
+        Paginator::new(move |page_token, page_size| {
             let client = client.clone();
             let request = ListFoldersRequest {
                 cloud_id: cloud_id.clone(),
-                page_size: super::PAGE_SIZE,
+                page_size,
                 page_token,
-                filter: String::new(),
+                filter: filter.clone(),
             };
             async move {
                 let reply = client
@@ -187,13 +193,22 @@ impl Clouds {
 
     /// Every cloud the caller can see, as a stream.
     pub fn list(&self) -> Paginator<Cloud> {
+        self.list_filtered("", "")
+    }
+
+    /// The clouds of an organization (all visible ones if empty) that match a filter such as
+    /// `name="my-cloud"` (none if empty), as a stream.
+    pub fn list_filtered(&self, organization_id: impl Into<String>, filter: impl Into<String>) -> Paginator<Cloud> {
         let client = self.client.clone();
-        Paginator::new(move |page_token| {
+        let organization_id = organization_id.into();
+        let filter = filter.into();
+        Paginator::new(move |page_token, page_size| {
             let client = client.clone();
             let request = ListCloudsRequest {
-                page_size: super::PAGE_SIZE,
+                page_size,
                 page_token,
-                ..Default::default()
+                filter: filter.clone(),
+                organization_id: organization_id.clone(),
             };
             async move {
                 let reply = client

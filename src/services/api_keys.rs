@@ -181,11 +181,11 @@ impl ApiKeys {
     pub fn list(&self, service_account_id: impl Into<String>) -> Paginator<ApiKey> {
         let client = self.client.clone();
         let service_account_id = service_account_id.into();
-        Paginator::new(move |page_token| {
+        Paginator::new(move |page_token, page_size| {
             let client = client.clone();
             let request = ListApiKeysRequest {
                 service_account_id: service_account_id.clone(),
-                page_size: super::PAGE_SIZE,
+                page_size,
                 page_token,
             };
             async move {
@@ -204,12 +204,9 @@ impl ApiKeys {
     /// Every scope an API key may be given, as a stream.
     pub fn list_scopes(&self) -> Paginator<String> {
         let client = self.client.clone();
-        Paginator::new(move |page_token| {
+        Paginator::new(move |page_token, page_size| {
             let client = client.clone();
-            let request = ListApiKeyScopesRequest {
-                page_size: super::PAGE_SIZE,
-                page_token,
-            };
+            let request = ListApiKeyScopesRequest { page_size, page_token };
             async move {
                 let reply = client
                     .call(&LIST_SCOPES, request, |ch, r| async move {
@@ -301,7 +298,8 @@ impl ApiKeys {
                 && Some(key.id.as_str()) != keep
                 && key.description == request.description
                 && key.scopes == request.scopes
-                && key.expires_at == request.expires_at;
+                // The server may store the expiry with less precision than was sent.
+                && key.expires_at.as_ref().map(|t| t.seconds) == request.expires_at.as_ref().map(|t| t.seconds);
             if ours {
                 tracing::debug!(api_key_id = %key.id, "deleting an api key whose secret was lost");
                 match self.delete(key.id.clone()).await {

@@ -164,11 +164,11 @@ impl ServiceAccounts {
         let client = self.client.clone();
         let folder_id = folder_id.into();
         let filter = filter.into();
-        Paginator::new(move |page_token| {
+        Paginator::new(move |page_token, page_size| {
             let client = client.clone();
             let request = ListServiceAccountsRequest {
                 folder_id: folder_id.clone(),
-                page_size: super::PAGE_SIZE,
+                page_size,
                 page_token,
                 filter: filter.clone(),
             };

@@ -4,10 +4,13 @@
 mod access_bindings;
 mod api_keys;
 mod auth;
+mod cli;
 mod faults;
+mod fuzz;
 mod headers;
 mod operations;
 mod python_sdk;
+mod resources;
 mod robustness;
 mod service_accounts;
 mod state;

@@ -24,7 +24,19 @@ async fn server_errors_carry_request_ids_and_read_as_one_line() {
     let shown = err.to_string();
     assert!(shown.starts_with("cannot get service account: not found: "), "{shown}");
     assert!(!shown.contains('\n'));
-    assert!(std::error::Error::source(&err).is_some(), "the status is the source");
+    // The same id arrives as `google.rpc.RequestInfo` in the status details.
+    let status = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<tonic::Status>())
+        .expect("the status is the source");
+    let details = <yc_iam::proto::google::rpc::Status as prost::Message>::decode(status.details()).expect("details");
+    let info = details
+        .details
+        .iter()
+        .find(|d| d.type_url.ends_with("/google.rpc.RequestInfo"))
+        .map(|d| <yc_iam::proto::google::rpc::RequestInfo as prost::Message>::decode(d.value.as_slice()))
+        .expect("RequestInfo")
+        .expect("decodes");
+    assert_eq!(err.server_request_id(), Some(info.request_id.as_str()));
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod errors;
 mod metadata;
 mod operations;
 mod pagination;
+mod reconcile;
 mod retries;
 mod tls;
 mod token_cache;

@@ -174,3 +174,35 @@ async fn operation_metadata_is_typed() {
     let sa = op.wait().await.expect("done");
     assert_eq!(meta.service_account_id, sa.id);
 }
+
+#[tokio::test]
+async fn failed_operation_becomes_an_error_with_its_id_and_status() {
+    let emu = start(Emulator::builder()).await;
+    let client = client(&emu);
+    // A done operation that failed, as OperationService.Get would return it.
+    let raw = yc_iam::model::RawOperation {
+        id: "ajefailedop00000001".into(),
+        done: true,
+        result: Some(yc_iam::proto::yandex::cloud::operation::operation::Result::Error(
+            yc_iam::proto::google::rpc::Status {
+                code: Code::FailedPrecondition as i32,
+                message: "Folder is being deleted".into(),
+                details: Vec::new(),
+            },
+        )),
+        ..Default::default()
+    };
+    let op = Operation::<yc_iam::model::ServiceAccount, ()>::from_raw(&client, raw);
+    assert!(op.is_done());
+    let err = op.wait().await.expect_err("failed");
+    assert_eq!(err.kind(), ErrorKind::OperationFailed);
+    assert_eq!(err.code(), Some(Code::FailedPrecondition));
+    assert_eq!(err.operation_id(), Some("ajefailedop00000001"));
+    assert_eq!(err.message(), "Folder is being deleted");
+    assert_eq!(
+        err.to_string(),
+        "operation failed: failed precondition: Folder is being deleted (operation ajefailedop00000001)"
+    );
+    assert!(!err.is_invalid_input());
+    assert!(emu.journal().is_empty(), "a done operation is not polled");
+}

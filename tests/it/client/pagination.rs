@@ -49,6 +49,17 @@ async fn twenty_five_hundred_service_accounts_stream_exactly_once() {
         .await
         .expect("pages");
     assert_eq!(pages.iter().map(Vec::len).sum::<usize>(), 2500);
+
+    emu.clear_journal();
+    let small: Vec<_> = client
+        .service_accounts()
+        .list(FOLDER)
+        .with_page_size(100)
+        .try_collect()
+        .await
+        .expect("small pages");
+    assert_eq!(small.iter().map(|sa| sa.id.clone()).collect::<HashSet<_>>().len(), 2500);
+    assert_eq!(calls(&emu, SA_LIST).len(), 25, "2,500 in pages of 100");
 }
 
 #[tokio::test]

@@ -103,3 +103,50 @@ async fn retry_info_delay_is_honoured() {
     assert!(waited >= Duration::from_millis(200), "waited only {waited:?}");
     assert!(waited < Duration::from_millis(400), "waited {waited:?}");
 }
+
+#[tokio::test]
+async fn connection_failures_are_retried_until_the_server_is_up() {
+    // A free port, with nothing listening on it yet.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let client = yc_iam::Client::builder()
+        .with_endpoint(format!("http://{addr}"))
+        .with_credentials(yc_iam::Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN))
+        .with_retry(
+            RetryPolicy::default()
+                .with_max_attempts(20)
+                .with_initial_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_millis(100)),
+        )
+        .build()
+        .expect("client");
+    let server = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        super::start(yc_iam::emulator::Emulator::builder().with_listen(addr)).await
+    });
+    let folder = client
+        .folders()
+        .get(FOLDER)
+        .await
+        .expect("retried until the server answered");
+    assert_eq!(folder.id, FOLDER);
+    let emu = server.await.expect("server task");
+    assert_eq!(calls(&emu, super::ENDPOINT_LIST).len(), 1);
+}
+
+#[tokio::test]
+async fn connection_failure_without_retries_is_a_transport_error() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let client = yc_iam::Client::builder()
+        .with_endpoint(format!("http://{addr}"))
+        .with_retry(RetryPolicy::disabled())
+        .build()
+        .expect("client");
+    let err = client.folders().get(FOLDER).await.expect_err("nothing listens");
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
+    assert!(err.is_retryable());
+    assert!(err.client_request_id().is_some());
+}

@@ -2,10 +2,10 @@
 //! once through the public API: each fails locally, naming the field and the rule, and the
 //! emulator receives nothing.
 //!
-//! Rules on fields the library fills itself (`page_size`, `page_token`, the deprecated
-//! `CreateApiKeyRequest.scope`, `CreateIamTokenRequest.jwt` and its `exactly_one` oneof, the
-//! `filter` of folder and cloud lists, `ListCloudsRequest.organization_id`) cannot be broken
-//! through the facade; the rules themselves are tested message by message in `validation.rs`.
+//! Rules on fields only the library or the server fill (`page_token`, which comes from the
+//! server; the deprecated `CreateApiKeyRequest.scope`, never sent; `CreateIamTokenRequest.jwt`,
+//! a short JWT the library signs, and its `exactly_one` oneof, always one) cannot be broken through
+//! the facade; the rules themselves are tested message by message in `validation.rs`.
 
 use std::{future::Future, pin::Pin};
 
@@ -392,6 +392,63 @@ fn cases(c: &Client) -> Vec<Case> {
         c.api_keys().update(UpdateApiKey::new("ajek").expires_at(too_late()))
     );
 
+    // Page sizes, on every list call
+    case!(
+        v,
+        c,
+        "page_size",
+        "value",
+        c.service_accounts()
+            .list(FOLDER)
+            .with_page_size(1001)
+            .try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "page_size",
+        "value",
+        c.api_keys().list("ajesa").with_page_size(-1).try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "page_size",
+        "value",
+        c.api_keys().list_scopes().with_page_size(1001).try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "page_size",
+        "value",
+        c.folders()
+            .list("b1gcloud")
+            .with_page_size(1001)
+            .try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "page_size",
+        "value",
+        c.clouds().list().with_page_size(1001).try_collect::<Vec<_>>()
+    );
+    let l = |c: Client| {
+        c.folders()
+            .list_access_bindings(FOLDER)
+            .with_page_size(1001)
+            .try_collect::<Vec<_>>()
+    };
+    case!(v, c, "page_size", "value", l(c));
+    let l = |c: Client| {
+        c.clouds()
+            .list_access_bindings("b1gcloud")
+            .with_page_size(1001)
+            .try_collect::<Vec<_>>()
+    };
+    case!(v, c, "page_size", "value", l(c));
+
     // FolderService and CloudService: the resources
     case!(v, c, "folder_id", "required", c.folders().get(""));
     case!(v, c, "folder_id", "length", c.folders().get(long(51)));
@@ -408,6 +465,29 @@ fn cases(c: &Client) -> Vec<Case> {
         "cloud_id",
         "length",
         c.folders().list(long(51)).try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "filter",
+        "length",
+        c.folders()
+            .list_filtered("b1gcloud", long(1001))
+            .try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "filter",
+        "length",
+        c.clouds().list_filtered("", long(1001)).try_collect::<Vec<_>>()
+    );
+    case!(
+        v,
+        c,
+        "organization_id",
+        "length",
+        c.clouds().list_filtered(long(51), "").try_collect::<Vec<_>>()
     );
     case!(v, c, "cloud_id", "required", c.clouds().get(""));
     case!(v, c, "cloud_id", "length", c.clouds().get(long(51)));

@@ -237,3 +237,17 @@ fn builder_debug_shows_no_token_or_key() {
     let shown = format!("{builder:?}");
     assert!(!shown.contains("very-secret"), "{shown}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn issued_tokens_expire_after_twelve_hours() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let token = exchange(&emu, Identity::YandexPassportOauthToken(DEFAULT_OAUTH_TOKEN.into()))
+        .await
+        .expect("token");
+    let mut authed = clients_with(&emu, Auth::bearer(&token)).await;
+    tokio::time::advance(std::time::Duration::from_secs(12 * 3600 - 60)).await;
+    authed.accounts.list(list_request()).await.expect("still valid");
+    tokio::time::advance(std::time::Duration::from_secs(61)).await;
+    let err = authed.accounts.list(list_request()).await.expect_err("expired");
+    assert_eq!(err.code(), Code::Unauthenticated);
+}

@@ -5,7 +5,9 @@ use std::time::Duration;
 use tonic::Code;
 use yc_iam::emulator::{ALL_METHODS, DEFAULT_FOLDER_ID, Emulator, Fault};
 use yc_iam::proto::google::rpc::{RequestInfo, RetryInfo};
-use yc_iam::proto::yandex::cloud::iam::v1::{CreateServiceAccountRequest, ListServiceAccountsRequest};
+use yc_iam::proto::yandex::cloud::iam::v1::{
+    CreateApiKeyRequest, CreateServiceAccountRequest, ListServiceAccountsRequest,
+};
 
 use super::support::{clients, detail, with_idempotency_key};
 
@@ -135,4 +137,36 @@ async fn delayed_responses_arrive_after_the_delay() {
     let started = tokio::time::Instant::now();
     c.accounts.list(list()).await.expect("served late");
     assert!(started.elapsed() >= Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn retried_key_creation_after_a_lost_response_leaves_one_key() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = super::support::create_account(&mut c, "retried-key").await;
+    emu.set_fault(
+        "/yandex.cloud.iam.v1.ApiKeyService/Create",
+        Fault::DropResponseAfterApply { n: 1 },
+    );
+    let request = CreateApiKeyRequest {
+        service_account_id: sa.id.clone(),
+        ..Default::default()
+    };
+    let key = "6a1f0e2d-3c4b-4a59-8e7f-0123456789ab";
+    let err = c
+        .keys
+        .create(with_idempotency_key(request.clone(), key))
+        .await
+        .expect_err("lost");
+    assert_eq!(err.code(), Code::Unavailable);
+    let created = c
+        .keys
+        .create(with_idempotency_key(request, key))
+        .await
+        .expect("retry")
+        .into_inner();
+    let live = emu.snapshot();
+    let live = live.live_keys_of(&sa.id);
+    assert_eq!(live.len(), 1);
+    assert_eq!(Some(live[0]), created.api_key.as_ref());
 }

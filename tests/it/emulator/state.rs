@@ -133,3 +133,47 @@ async fn a_corrupt_state_file_is_an_error_at_start() {
         .expect_err("corrupt");
     assert!(err.to_string().contains("state"), "{err}");
 }
+
+#[tokio::test]
+async fn every_change_reaches_the_state_file_without_a_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let emu = Emulator::builder().with_state_file(&path).start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "saved-early").await;
+    let mut saved = false;
+    for _ in 0..500 {
+        if std::fs::read_to_string(&path).is_ok_and(|text| text.contains(&sa.id)) {
+            saved = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        saved,
+        "the new account is in the state file while the emulator still runs"
+    );
+    // Dropped without shutdown, as after a crash: a new emulator still finds the account.
+    drop(emu);
+    let emu = Emulator::builder()
+        .with_state_file(&path)
+        .start()
+        .await
+        .expect("restart");
+    assert!(emu.snapshot().service_account_named("saved-early").is_some());
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_idle_clients() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    create_account(&mut c, "idle-client").await;
+    let started = std::time::Instant::now();
+    emu.shutdown().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(c);
+}

@@ -73,7 +73,16 @@ pub(crate) async fn clients(emu: &Emulator) -> Clients {
 }
 
 pub(crate) async fn clients_with(emu: &Emulator, auth: Auth) -> Clients {
-    let channel = channel(emu).await;
+    clients_at(&emu.endpoint(), auth).await
+}
+
+/// Clients of the emulator at `endpoint` (for example one running as a separate process).
+pub(crate) async fn clients_at(endpoint: &str, auth: Auth) -> Clients {
+    let channel = Endpoint::from_shared(endpoint.to_owned())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
     let authed = |c: &Channel| InterceptedService::new(c.clone(), auth.clone());
     Clients {
         accounts: ServiceAccountServiceClient::new(authed(&channel)),

@@ -1,0 +1,341 @@
+//! The command line as typed: clap definitions only. Values that need more than clap's syntax
+//! checks (ids, names that may also come from the environment) are checked later, in one place.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use time::OffsetDateTime;
+
+use crate::input;
+
+/// Provision Yandex Cloud service accounts, role bindings and API keys.
+#[derive(Debug, Parser)]
+#[command(name = "yc-iam", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 success, 1 failure, 2 invalid input or usage (nothing was sent).")]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum Format {
+    /// Aligned text for people.
+    #[default]
+    Text,
+    /// YAML, stable for machines.
+    Yaml,
+    /// JSON, stable for machines.
+    Json,
+}
+
+/// Flags accepted before or after the subcommand (credentials: before it).
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct GlobalArgs {
+    /// Output format.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<Format>,
+    /// API endpoint (`host:port` for TLS, `http://127.0.0.1:PORT` for a local emulator) [env: YC_ENDPOINT].
+    #[arg(long, global = true, value_name = "ENDPOINT")]
+    pub(crate) endpoint: Option<String>,
+    /// Profile of the yc config file to use [env: YC_PROFILE].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+    /// Folder to work in [env: YC_FOLDER_ID].
+    #[arg(long, global = true, value_name = "ID")]
+    pub(crate) folder_id: Option<String>,
+    /// Cloud to work in; for `provision`, grant the roles on this cloud instead of the folder [env: YC_CLOUD_ID].
+    #[arg(long, global = true, value_name = "ID")]
+    pub(crate) cloud_id: Option<String>,
+    /// Attempts per call for transient failures (1 disables retries).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) retry: Option<u32>,
+    /// Timeout per call attempt, e.g. `30s`, `2m`.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = input::parse_duration)]
+    pub(crate) timeout: Option<Duration>,
+    /// Log requests and responses (secrets masked) on stderr.
+    #[arg(long, global = true)]
+    pub(crate) debug: bool,
+    /// Run against a fresh in-process emulator (nothing leaves the machine).
+    #[arg(long, global = true)]
+    pub(crate) emulator: bool,
+    /// Return the operation at once instead of waiting for it (mutating commands).
+    #[arg(long = "async", global = true)]
+    pub(crate) async_: bool,
+    // Credentials are given before the subcommand (`yc-iam --token … sa list`); they are not
+    // global, so the `emulator` subcommand keeps its own `--token`.
+    /// OAuth or IAM token (visible to other users: prefer YC_TOKEN) [env: YC_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+    /// IAM token (visible to other users: prefer YC_IAM_TOKEN) [env: YC_IAM_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) iam_token: Option<String>,
+    /// Service-account authorized key file (JSON) [env: YC_SERVICE_ACCOUNT_KEY_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) service_account_key: Option<PathBuf>,
+    /// API key (visible to other users: prefer YC_API_KEY) [env: YC_API_KEY].
+    #[arg(long, value_name = "KEY")]
+    pub(crate) api_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Service accounts.
+    #[command(subcommand, name = "service-account", visible_alias = "sa")]
+    ServiceAccount(ServiceAccountCommand),
+    /// API keys of service accounts.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Access bindings of a folder.
+    #[command(subcommand)]
+    Folder(AccessBindingCommand),
+    /// Access bindings of a cloud.
+    #[command(subcommand)]
+    Cloud(AccessBindingCommand),
+    /// Operations.
+    #[command(subcommand)]
+    Operation(OperationCommand),
+    /// Print an IAM token for the configured credentials.
+    CreateToken,
+    /// Create (or keep) a service account, its role bindings and an API key in a file.
+    Provision(ProvisionArgs),
+    /// Run the emulator as a server.
+    Emulator(yc_iam::emulator::EmulatorArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Which service account: an id (positional or `--id`) or a name in the folder.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct AccountSelector {
+    /// Service-account id.
+    #[arg(value_name = "ID", conflicts_with_all = ["id", "name"])]
+    pub(crate) positional: Option<String>,
+    /// Service-account id.
+    #[arg(long, conflicts_with = "name")]
+    pub(crate) id: Option<String>,
+    /// Service-account name (looked up in the folder).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServiceAccountCommand {
+    /// Create a service account.
+    Create {
+        /// Name: 2–63 lowercase letters, digits, hyphens.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Labels, `k=v,k2=v2`.
+        #[arg(long, value_name = "K=V,...", value_parser = input::parse_labels)]
+        labels: Option<BTreeMap<String, String>>,
+    },
+    /// Show a service account.
+    Get(AccountSelector),
+    /// List the service accounts of the folder.
+    List,
+    /// Change a service account.
+    Update {
+        #[command(flatten)]
+        account: AccountSelector,
+        /// New name.
+        #[arg(long, value_name = "NAME")]
+        new_name: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// New labels (replace all), `k=v,…`.
+        #[arg(long, value_name = "K=V,...", value_parser = input::parse_labels)]
+        labels: Option<BTreeMap<String, String>>,
+    },
+    /// Delete a service account.
+    Delete(AccountSelector),
+}
+
+/// The service account an API key or binding is about.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct KeyOwner {
+    /// Service-account id.
+    #[arg(long, value_name = "ID", conflicts_with = "service_account_name")]
+    pub(crate) service_account_id: Option<String>,
+    /// Service-account name (looked up in the folder).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) service_account_name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiKeyCommand {
+    /// Create an API key; prints the secret once, in the shape of `yc iam api-key create`.
+    Create {
+        #[command(flatten)]
+        owner: KeyOwner,
+        /// Scopes, comma-separated.
+        #[arg(long, value_name = "A,B", value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// A scope (repeatable).
+        #[arg(long, value_name = "SCOPE")]
+        scope: Vec<String>,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        expiry: Expiry,
+    },
+    /// Show an API key.
+    Get {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// List the API keys of a service account.
+    List {
+        #[command(flatten)]
+        owner: KeyOwner,
+    },
+    /// Change an API key.
+    Update {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// New scopes, comma-separated.
+        #[arg(long, value_name = "A,B", value_delimiter = ',')]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        expiry: Expiry,
+    },
+    /// Delete an API key.
+    Delete {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// List the scopes API keys can have.
+    ListScopes,
+}
+
+/// `--expires-at` or `--expires-in`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct Expiry {
+    /// Expiry time, RFC 3339 (`2030-01-01T00:00:00Z`).
+    #[arg(long, value_name = "TIME", value_parser = input::parse_timestamp, conflicts_with = "expires_in")]
+    pub(crate) expires_at: Option<OffsetDateTime>,
+    /// Expiry from now: `90d`, `12h`, `30m`, `1w`.
+    #[arg(long, value_name = "DURATION", value_parser = input::parse_duration)]
+    pub(crate) expires_in: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccessBindingCommand {
+    /// Grant a role to a subject.
+    AddAccessBinding(BindingArgs),
+    /// Revoke a role from a subject.
+    RemoveAccessBinding(BindingArgs),
+    /// List the access bindings.
+    ListAccessBindings {
+        /// Resource id (default: --folder-id / --cloud-id).
+        #[arg(value_name = "ID")]
+        id: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BindingArgs {
+    /// Resource id (default: --folder-id / --cloud-id).
+    #[arg(value_name = "ID")]
+    pub(crate) id: Option<String>,
+    /// Role, e.g. `ai.languageModels.user`.
+    #[arg(long, value_name = "ROLE")]
+    pub(crate) role: String,
+    /// Subject `TYPE:ID` (`serviceAccount:…`, `userAccount:…`, `federatedUser:…`, `group:…`,
+    /// `system:allUsers`, `system:allAuthenticatedUsers`, `system:group:organization:<id>:users`,
+    /// `system:group:federation:<id>:users`).
+    #[arg(long, value_name = "TYPE:ID", value_parser = input::parse_subject, conflicts_with_all = ["service_account_id", "service_account_name"])]
+    pub(crate) subject: Option<input::SubjectArg>,
+    #[command(flatten)]
+    pub(crate) owner: KeyOwner,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OperationCommand {
+    /// Show an operation.
+    Get {
+        /// Operation id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Wait for an operation to finish and show it.
+    Wait {
+        /// Operation id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProvisionArgs {
+    /// Service-account name (2–63 lowercase letters, digits, hyphens).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+    /// Description of a new service account.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Labels of a new service account, `k=v,…`.
+    #[arg(long, value_name = "K=V,...", value_parser = input::parse_labels)]
+    pub(crate) labels: Option<BTreeMap<String, String>>,
+    /// Role to grant (repeatable) [default: ai.languageModels.user].
+    #[arg(long, value_name = "ROLE")]
+    pub(crate) role: Vec<String>,
+    /// API-key scope (repeatable) [default: yc.ai.languageModels.execute].
+    #[arg(long, value_name = "SCOPE")]
+    pub(crate) scope: Vec<String>,
+    /// API-key scopes, comma-separated.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub(crate) scopes: Vec<String>,
+    /// Description of a new key.
+    #[arg(long)]
+    pub(crate) key_description: Option<String>,
+    #[command(flatten)]
+    pub(crate) expiry: Expiry,
+    /// Key file (`-` prints the key, secret included, to stdout).
+    #[arg(long, value_name = "FILE", default_value = yc_iam::provision::DEFAULT_OUTPUT)]
+    pub(crate) output: PathBuf,
+    /// Make a new key even if the kept one is valid, write it, then delete the old one.
+    #[arg(long)]
+    pub(crate) rotate: bool,
+    /// Print the plan without changing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        let a = Cli::try_parse_from(["yc-iam", "--format", "json", "sa", "list"]).unwrap();
+        let b = Cli::try_parse_from(["yc-iam", "sa", "list", "--format", "json"]).unwrap();
+        assert_eq!(a.global.format, Some(Format::Json));
+        assert_eq!(b.global.format, Some(Format::Json));
+    }
+}

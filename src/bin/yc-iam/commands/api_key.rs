@@ -1,0 +1,229 @@
+//! `yc-iam api-key create|get|list|update|delete|list-scopes`.
+
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use time::OffsetDateTime;
+use yc_iam::provision::{check_description, check_expiry, check_scope};
+use yc_iam::{CreateApiKey, UpdateApiKey};
+
+use super::{AccountRef, connect, finish, log_request, log_response};
+use crate::cli::{ApiKeyCommand, Expiry, Format};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, ApiKeyView};
+use crate::settings::{Settings, check_id, flag_error};
+
+const COLUMNS: &[output::Column] = &[
+    ("ID", "id"),
+    ("SCOPES", "scopes"),
+    ("DESCRIPTION", "description"),
+    ("CREATED AT", "created_at"),
+    ("EXPIRES AT", "expires_at"),
+];
+
+/// The yc shape of `api-key create` output: the key, then the secret (shown only now).
+#[derive(Serialize)]
+struct Created<'a> {
+    api_key: ApiKeyView,
+    secret: &'a str,
+}
+
+/// `--expires-at` or now + `--expires-in`, checked.
+pub(crate) fn expiry(e: &Expiry) -> CliResult<Option<OffsetDateTime>> {
+    let now = OffsetDateTime::now_utc();
+    let (at, field) = match (e.expires_at, e.expires_in) {
+        (Some(at), _) => (at, "expires-at"),
+        (None, Some(d)) => {
+            let d = time::Duration::try_from(d).map_err(|_| CliError::usage("invalid --expires-in: too long"))?;
+            (
+                now.checked_add(d)
+                    .ok_or_else(|| CliError::usage("invalid --expires-in: too long"))?,
+                "expires-in",
+            )
+        }
+        (None, None) => return Ok(None),
+    };
+    check_expiry(field, at, now).map_err(|e| flag_error(&e))?;
+    Ok(Some(at))
+}
+
+pub(crate) fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.unix_timestamp(),
+        nanos: i32::try_from(at.nanosecond()).unwrap_or(0),
+    }
+}
+
+fn check_scopes(scopes: &[String]) -> CliResult {
+    for s in scopes {
+        check_scope("scopes", s).map_err(|e| flag_error(&e))?;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(dup) = scopes.iter().find(|s| !seen.insert(s.as_str())) {
+        return Err(CliError::usage(format!("invalid --scopes {dup:?}: given twice")));
+    }
+    if scopes.len() > 100 {
+        return Err(CliError::usage("invalid --scopes: at most 100 scopes"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
+    let format = settings.format;
+    match cmd {
+        ApiKeyCommand::Create {
+            owner,
+            scopes,
+            scope,
+            description,
+            expiry: e,
+        } => {
+            let account = AccountRef::from_owner(settings, &owner)?;
+            let mut all = scopes;
+            all.extend(scope);
+            check_scopes(&all)?;
+            if let Some(d) = &description {
+                check_description("description", d).map_err(|e| flag_error(&e))?;
+            }
+            let expires = expiry(&e)?;
+            let session = connect(settings).await?;
+            let id = account.id(&session.client).await?;
+            let mut request = CreateApiKey::new(&id).scopes(all);
+            if let Some(d) = description {
+                request = request.description(d);
+            }
+            if let Some(at) = expires {
+                request = request.expires_at(to_timestamp(at));
+            }
+            log_request("ApiKeyService.Create", &request);
+            let created = session
+                .client
+                .api_keys()
+                .create(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            log_response("ApiKeyService.Create", &created);
+            use secrecy::ExposeSecret;
+            let shape = Created {
+                api_key: ApiKeyView::from(&created.api_key),
+                secret: created.secret.expose_secret(),
+            };
+            let doc_format = if format == Format::Json {
+                Format::Json
+            } else {
+                Format::Yaml
+            };
+            output::write_document(&mut std::io::stdout().lock(), doc_format, &shape)?;
+            session.close().await;
+        }
+        ApiKeyCommand::Get { id } => {
+            check_id("<ID>", &id)?;
+            let session = connect(settings).await?;
+            log_request("ApiKeyService.Get", &id);
+            let key = session
+                .client
+                .api_keys()
+                .get(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            output::print_one(format, &ApiKeyView::from(&key))?;
+            session.close().await;
+        }
+        ApiKeyCommand::List { owner } => {
+            let account = AccountRef::from_owner(settings, &owner)?;
+            let session = connect(settings).await?;
+            let id = account.id(&session.client).await?;
+            log_request("ApiKeyService.List", &id);
+            let keys: Vec<_> = session
+                .client
+                .api_keys()
+                .list(&id)
+                .try_collect()
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            let views: Vec<ApiKeyView> = keys.iter().map(Into::into).collect();
+            output::print_list(format, &views, COLUMNS)?;
+            session.close().await;
+        }
+        ApiKeyCommand::Update {
+            id,
+            description,
+            scopes,
+            expiry: e,
+        } => {
+            check_id("<ID>", &id)?;
+            if !scopes.is_empty() {
+                check_scopes(&scopes)?;
+            }
+            if let Some(d) = &description {
+                check_description("description", d).map_err(|e| flag_error(&e))?;
+            }
+            let expires = expiry(&e)?;
+            if description.is_none() && scopes.is_empty() && expires.is_none() {
+                return Err(CliError::usage(
+                    "nothing to change: pass --description, --scopes or --expires-at",
+                ));
+            }
+            let mut request = UpdateApiKey::new(&id);
+            if let Some(d) = description {
+                request = request.description(d);
+            }
+            if !scopes.is_empty() {
+                request = request.scopes(scopes);
+            }
+            if let Some(at) = expires {
+                request = request.expires_at(to_timestamp(at));
+            }
+            let session = connect(settings).await?;
+            log_request("ApiKeyService.Update", &request);
+            let op = session
+                .client
+                .api_keys()
+                .update(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            if let Some(key) = finish(settings, op, "updating API key").await? {
+                output::print_one(format, &ApiKeyView::from(&key))?;
+            }
+            session.close().await;
+        }
+        ApiKeyCommand::Delete { id } => {
+            check_id("<ID>", &id)?;
+            let session = connect(settings).await?;
+            log_request("ApiKeyService.Delete", &id);
+            let op = session
+                .client
+                .api_keys()
+                .delete(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            if finish(settings, op, "deleting API key").await?.is_some() {
+                if format == Format::Text {
+                    println!("deleted API key {id}");
+                } else {
+                    output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
+                }
+            }
+            session.close().await;
+        }
+        ApiKeyCommand::ListScopes => {
+            let session = connect(settings).await?;
+            log_request("ApiKeyService.ListScopes", &());
+            let scopes: Vec<String> = session
+                .client
+                .api_keys()
+                .list_scopes()
+                .try_collect()
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            if format == Format::Text {
+                for s in &scopes {
+                    println!("{s}");
+                }
+            } else {
+                output::print_one(format, &scopes)?;
+            }
+            session.close().await;
+        }
+    }
+    Ok(())
+}

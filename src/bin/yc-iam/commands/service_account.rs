@@ -1,0 +1,157 @@
+//! `yc-iam service-account create|get|list|update|delete` (alias `sa`).
+
+use futures_util::TryStreamExt;
+use yc_iam::provision::{check_description, check_service_account_name};
+use yc_iam::{CreateServiceAccount, UpdateServiceAccount};
+
+use super::{AccountRef, connect, finish, log_request, log_response};
+use crate::cli::ServiceAccountCommand;
+use crate::error::{CliError, CliResult};
+use crate::output::{self, ServiceAccountView};
+use crate::settings::{Settings, flag_error};
+
+const COLUMNS: &[output::Column] = &[
+    ("ID", "id"),
+    ("NAME", "name"),
+    ("STATUS", "status"),
+    ("CREATED AT", "created_at"),
+];
+
+pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliResult {
+    let format = settings.format;
+    match cmd {
+        ServiceAccountCommand::Create {
+            name,
+            description,
+            labels,
+        } => {
+            check_service_account_name("name", &name).map_err(|e| flag_error(&e))?;
+            if let Some(d) = &description {
+                check_description("description", d).map_err(|e| flag_error(&e))?;
+            }
+            let folder_id = settings.folder_id()?;
+            let mut request = CreateServiceAccount::new(&folder_id, &name);
+            if let Some(d) = description {
+                request = request.description(d);
+            }
+            if let Some(labels) = labels {
+                request = request.labels(labels);
+            }
+            let session = connect(settings).await?;
+            log_request("ServiceAccountService.Create", &request);
+            let op = session
+                .client
+                .service_accounts()
+                .create(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            if let Some(sa) = finish(settings, op, "creating service account").await? {
+                output::print_one(format, &ServiceAccountView::from(&sa))?;
+            }
+            session.close().await;
+        }
+        ServiceAccountCommand::Get(selector) => {
+            let account = AccountRef::from_selector(settings, &selector)?;
+            let session = connect(settings).await?;
+            let id = account.id(&session.client).await?;
+            log_request("ServiceAccountService.Get", &id);
+            let sa = session
+                .client
+                .service_accounts()
+                .get(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            log_response("ServiceAccountService.Get", &sa);
+            output::print_one(format, &ServiceAccountView::from(&sa))?;
+            session.close().await;
+        }
+        ServiceAccountCommand::List => {
+            let folder_id = settings.folder_id()?;
+            let session = connect(settings).await?;
+            log_request("ServiceAccountService.List", &folder_id);
+            let accounts: Vec<_> = session
+                .client
+                .service_accounts()
+                .list(&folder_id)
+                .try_collect()
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            let views: Vec<ServiceAccountView> = accounts.iter().map(Into::into).collect();
+            output::print_list(format, &views, COLUMNS)?;
+            session.close().await;
+        }
+        ServiceAccountCommand::Update {
+            account,
+            new_name,
+            description,
+            labels,
+        } => {
+            let account = AccountRef::from_selector(settings, &account)?;
+            if let Some(n) = &new_name {
+                check_service_account_name("new-name", n).map_err(|e| flag_error(&e))?;
+            }
+            if let Some(d) = &description {
+                check_description("description", d).map_err(|e| flag_error(&e))?;
+            }
+            if new_name.is_none() && description.is_none() && labels.is_none() {
+                return Err(CliError::usage(
+                    "nothing to change: pass --new-name, --description or --labels",
+                ));
+            }
+            let session = connect(settings).await?;
+            let id = account.id(&session.client).await?;
+            let mut request = UpdateServiceAccount::new(&id);
+            match new_name {
+                Some(n) => request = request.name(n),
+                // The API requires the name in every update: keep the current one.
+                None => {
+                    let current = session
+                        .client
+                        .service_accounts()
+                        .get(&id)
+                        .await
+                        .map_err(|e| CliError::api(None, &e))?;
+                    request = request.name(current.name);
+                }
+            }
+            if let Some(d) = description {
+                request = request.description(d);
+            }
+            if let Some(l) = labels {
+                request = request.labels(l);
+            }
+            log_request("ServiceAccountService.Update", &request);
+            let op = session
+                .client
+                .service_accounts()
+                .update(request)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            if let Some(sa) = finish(settings, op, "updating service account").await? {
+                output::print_one(format, &ServiceAccountView::from(&sa))?;
+            }
+            session.close().await;
+        }
+        ServiceAccountCommand::Delete(selector) => {
+            let account = AccountRef::from_selector(settings, &selector)?;
+            let session = connect(settings).await?;
+            let id = account.id(&session.client).await?;
+            log_request("ServiceAccountService.Delete", &id);
+            let op = session
+                .client
+                .service_accounts()
+                .delete(&id)
+                .await
+                .map_err(|e| CliError::api(None, &e))?;
+            if finish(settings, op, "deleting service account").await?.is_some() {
+                if format == crate::cli::Format::Text {
+                    println!("deleted service account {id}");
+                } else {
+                    output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
+                }
+            }
+            session.close().await;
+        }
+    }
+    Ok(())
+}

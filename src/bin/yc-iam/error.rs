@@ -1,0 +1,122 @@
+//! How a failed command is reported: one line saying what failed and why (the error and its
+//! sources, joined), then the ids a support request needs, and the exit code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Exit code 2: invalid input or usage; nothing was sent.
+pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code 1: anything else.
+pub(crate) const EXIT_FAILURE: u8 = 1;
+
+#[derive(Debug)]
+pub(crate) struct CliError {
+    exit: u8,
+    message: String,
+    ids: Vec<(&'static str, String)>,
+}
+
+pub(crate) type CliResult<T = ()> = Result<T, CliError>;
+
+impl CliError {
+    /// Invalid input or usage (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            exit: EXIT_USAGE,
+            message: message.into(),
+            ids: Vec::new(),
+        }
+    }
+
+    /// Any other failure (exit 1).
+    pub(crate) fn failure(message: impl Into<String>) -> Self {
+        Self {
+            exit: EXIT_FAILURE,
+            message: message.into(),
+            ids: Vec::new(),
+        }
+    }
+
+    /// Invalid input, from an error and its sources.
+    pub(crate) fn invalid(err: &(dyn std::error::Error + 'static)) -> Self {
+        Self::usage(chain(err))
+    }
+
+    /// An API error: exit 2 only when it was refused locally before sending; with its ids.
+    /// Its `Display` is already the whole story (the gRPC status underneath is not repeated).
+    pub(crate) fn api(context: Option<&str>, err: &yc_iam::Error) -> Self {
+        let text = one_line(&err.to_string());
+        let message = match context {
+            Some(c) => format!("{c}: {text}"),
+            None => text,
+        };
+        let exit = if err.is_invalid_input() {
+            EXIT_USAGE
+        } else {
+            EXIT_FAILURE
+        };
+        let mut this = Self {
+            exit,
+            message,
+            ids: Vec::new(),
+        };
+        this.add_ids(err);
+        this
+    }
+
+    /// Adds the ids an API error carries.
+    pub(crate) fn add_ids(&mut self, err: &yc_iam::Error) {
+        let ids = [
+            ("client-request-id", err.client_request_id()),
+            ("server-request-id", err.server_request_id()),
+            ("server-trace-id", err.server_trace_id()),
+            ("operation-id", err.operation_id()),
+        ];
+        for (label, id) in ids {
+            if let Some(id) = id.filter(|id| !id.is_empty()) {
+                self.ids.push((label, id.to_owned()));
+            }
+        }
+    }
+
+    pub(crate) fn with_exit(mut self, exit: u8) -> Self {
+        self.exit = exit;
+        self
+    }
+
+    /// Prints the error to stderr and returns the exit code.
+    pub(crate) fn report(&self) -> ExitCode {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {}", self.message);
+        for (label, id) in &self.ids {
+            let _ = writeln!(err, "{label}: {id}");
+        }
+        ExitCode::from(self.exit)
+    }
+}
+
+/// The error and its sources joined with `: `, skipping a source whose text the previous
+/// message already ends with, and flattening any line breaks.
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    one_line(&message)
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        Self::failure(format!("cannot write output: {e}"))
+    }
+}

@@ -1,0 +1,415 @@
+//! Rendering results: `text` for people (aligned fields, tables), `yaml` and `json` for machines.
+//! The machine shapes are the view structs below (snake_case keys, RFC 3339 times, empty fields
+//! left out) and are documented in the README.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+use serde_norway::Value as Yaml;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::Format;
+use yc_iam::proto::yandex::cloud::access::{AccessBinding, AccessBindingDelta, AccessBindingsOperationResult};
+use yc_iam::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
+use yc_iam::proto::yandex::cloud::operation::{Operation, operation};
+
+/// Formats a protobuf timestamp as RFC 3339.
+pub(crate) fn timestamp(ts: Option<&prost_types::Timestamp>) -> Option<String> {
+    let ts = ts?;
+    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
+    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()
+}
+
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+pub(crate) struct ServiceAccountView {
+    pub(crate) id: String,
+    pub(crate) folder_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created_at: Option<String>,
+    pub(crate) name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) description: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_authenticated_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) expires_at: Option<String>,
+    pub(crate) status: String,
+}
+
+impl From<&ServiceAccount> for ServiceAccountView {
+    fn from(sa: &ServiceAccount) -> Self {
+        Self {
+            id: sa.id.clone(),
+            folder_id: sa.folder_id.clone(),
+            created_at: timestamp(sa.created_at.as_ref()),
+            name: sa.name.clone(),
+            description: sa.description.clone(),
+            labels: sa.labels.clone(),
+            last_authenticated_at: timestamp(sa.last_authenticated_at.as_ref()),
+            expires_at: timestamp(sa.expires_at.as_ref()),
+            status: sa.status().as_str_name().to_owned(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct ApiKeyView {
+    pub(crate) id: String,
+    pub(crate) service_account_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created_at: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_used_at: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) expires_at: Option<String>,
+}
+
+impl From<&ApiKey> for ApiKeyView {
+    // Keys made before `scopes` existed carry their one scope in the deprecated field.
+    #[allow(deprecated)]
+    fn from(k: &ApiKey) -> Self {
+        let mut scopes = k.scopes.clone();
+        if scopes.is_empty() && !k.scope.is_empty() {
+            scopes.push(k.scope.clone());
+        }
+        Self {
+            id: k.id.clone(),
+            service_account_id: k.service_account_id.clone(),
+            created_at: timestamp(k.created_at.as_ref()),
+            description: k.description.clone(),
+            last_used_at: timestamp(k.last_used_at.as_ref()),
+            scopes,
+            expires_at: timestamp(k.expires_at.as_ref()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct SubjectView {
+    pub(crate) id: String,
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct AccessBindingView {
+    pub(crate) role_id: String,
+    pub(crate) subject: SubjectView,
+}
+
+impl From<&AccessBinding> for AccessBindingView {
+    fn from(b: &AccessBinding) -> Self {
+        let (id, kind) = b
+            .subject
+            .as_ref()
+            .map(|s| (s.id.clone(), s.r#type.clone()))
+            .unwrap_or_default();
+        Self {
+            role_id: b.role_id.clone(),
+            subject: SubjectView { id, kind },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct DeltaView {
+    pub(crate) action: String,
+    pub(crate) access_binding: AccessBindingView,
+}
+
+impl From<&AccessBindingDelta> for DeltaView {
+    fn from(d: &AccessBindingDelta) -> Self {
+        let binding = d.access_binding.clone().unwrap_or_default();
+        Self {
+            action: d.action().as_str_name().to_owned(),
+            access_binding: (&binding).into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct ErrorView {
+    pub(crate) code: i32,
+    pub(crate) message: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct OperationView {
+    pub(crate) id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created_at: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) created_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) modified_at: Option<String>,
+    pub(crate) done: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) metadata: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) response: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<ErrorView>,
+}
+
+impl From<&Operation> for OperationView {
+    fn from(op: &Operation) -> Self {
+        let (response, error) = match &op.result {
+            Some(operation::Result::Response(any)) => (Some(any_to_value(any)), None),
+            Some(operation::Result::Error(status)) => (
+                None,
+                Some(ErrorView {
+                    code: status.code,
+                    message: status.message.clone(),
+                }),
+            ),
+            None => (None, None),
+        };
+        Self {
+            id: op.id.clone(),
+            description: op.description.clone(),
+            created_at: timestamp(op.created_at.as_ref()),
+            created_by: op.created_by.clone(),
+            modified_at: timestamp(op.modified_at.as_ref()),
+            done: op.done,
+            metadata: op.metadata.as_ref().map(any_to_value),
+            response,
+            error,
+        }
+    }
+}
+
+/// Decodes the `Any` payloads the services in this crate put in operations; anything else is
+/// shown by its type URL.
+fn any_to_value(any: &prost_types::Any) -> Value {
+    use prost::Message;
+    let type_name = any.type_url.rsplit('/').next().unwrap_or_default();
+    let decoded = match type_name {
+        "yandex.cloud.iam.v1.ServiceAccount" => ServiceAccount::decode(any.value.as_slice())
+            .ok()
+            .and_then(|v| to_value(&ServiceAccountView::from(&v))),
+        "yandex.cloud.iam.v1.ApiKey" => ApiKey::decode(any.value.as_slice())
+            .ok()
+            .and_then(|v| to_value(&ApiKeyView::from(&v))),
+        "yandex.cloud.access.AccessBindingsOperationResult" => {
+            AccessBindingsOperationResult::decode(any.value.as_slice())
+                .ok()
+                .and_then(|v| {
+                    let deltas: Vec<DeltaView> = v.effective_deltas.iter().map(Into::into).collect();
+                    to_value(&serde_json::json!({ "effective_deltas": deltas }))
+                })
+        }
+        "google.protobuf.Empty" => Some(Value::Object(Default::default())),
+        // Every metadata message of these services is one id field (number 1) or two.
+        _ if type_name.ends_with("Metadata") => IdMetadata::decode(any.value.as_slice()).ok().map(|m| {
+            let mut map = serde_json::Map::new();
+            if !m.first.is_empty() {
+                map.insert(metadata_key(type_name).to_owned(), Value::String(m.first));
+            }
+            Value::Object(map)
+        }),
+        _ => None,
+    };
+    let mut value = decoded.unwrap_or_else(|| Value::Object(Default::default()));
+    if let Value::Object(map) = &mut value {
+        map.insert("@type".to_owned(), Value::String(type_name.to_owned()));
+    }
+    value
+}
+
+fn metadata_key(type_name: &str) -> &'static str {
+    if type_name.contains("ServiceAccount") {
+        "service_account_id"
+    } else if type_name.contains("ApiKey") {
+        "api_key_id"
+    } else {
+        "resource_id"
+    }
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct IdMetadata {
+    #[prost(string, tag = "1")]
+    first: String,
+}
+
+fn to_value<T: Serialize>(v: &T) -> Option<Value> {
+    serde_json::to_value(v).ok()
+}
+
+/// A column of a text table: header and the dotted path of the value (`subject.type`).
+pub(crate) type Column = (&'static str, &'static str);
+
+/// Converts to a YAML value, which keeps the struct's field order (unlike `serde_json::Value`).
+fn ordered<T: Serialize + ?Sized>(value: &T) -> Yaml {
+    serde_norway::to_value(value).unwrap_or(Yaml::Null)
+}
+
+/// Prints one value: aligned `key: value` lines in text, a document in yaml/json.
+pub(crate) fn print_one<T: Serialize>(format: Format, value: &T) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Text => out.write_all(text_of(value).as_bytes()),
+        _ => write_document(&mut out, format, value),
+    }
+}
+
+/// The text rendering of one value.
+pub(crate) fn text_of<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut text = String::new();
+    text_fields(&ordered(value), 0, &mut text);
+    text
+}
+
+/// Prints a list: a table with `columns` in text, a sequence in yaml/json.
+pub(crate) fn print_list<T: Serialize>(format: Format, items: &[T], columns: &[Column]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Text => {
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|item| {
+                    let value = ordered(item);
+                    columns
+                        .iter()
+                        .map(|(_, path)| scalar(lookup(&value, path).unwrap_or(&Yaml::Null)))
+                        .collect()
+                })
+                .collect();
+            out.write_all(table(columns, &rows).as_bytes())
+        }
+        _ => write_document(&mut out, format, &items),
+    }
+}
+
+fn lookup<'a>(value: &'a Yaml, path: &str) -> Option<&'a Yaml> {
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+pub(crate) fn write_document<T: Serialize + ?Sized>(
+    out: &mut impl Write,
+    format: Format,
+    value: &T,
+) -> std::io::Result<()> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(value)
+            .map(|t| t + "\n")
+            .map_err(std::io::Error::other)?,
+        _ => serde_norway::to_string(value).map_err(std::io::Error::other)?,
+    };
+    out.write_all(text.as_bytes())
+}
+
+fn scalar(v: &Yaml) -> String {
+    match v {
+        Yaml::Null => String::new(),
+        Yaml::String(s) => s.clone(),
+        Yaml::Bool(b) => b.to_string(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Sequence(items) => items.iter().map(scalar).collect::<Vec<_>>().join(","),
+        Yaml::Mapping(map) => map
+            .iter()
+            .map(|(k, v)| format!("{}={}", scalar(k), scalar(v)))
+            .collect::<Vec<_>>()
+            .join(","),
+        Yaml::Tagged(t) => scalar(&t.value),
+    }
+}
+
+/// `key: value` lines with the values aligned; nested mappings indented under their key.
+fn text_fields(value: &Yaml, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    let Yaml::Mapping(map) = value else {
+        out.push_str(&format!("{pad}{}\n", scalar(value)));
+        return;
+    };
+    let width = map.keys().map(|k| scalar(k).chars().count()).max().unwrap_or(0) + 1;
+    for (key, v) in map {
+        let key = scalar(key);
+        match v {
+            Yaml::Mapping(inner) if !inner.is_empty() => {
+                out.push_str(&format!("{pad}{key}:\n"));
+                text_fields(v, indent + 2, out);
+            }
+            Yaml::Sequence(items) if items.iter().any(Yaml::is_mapping) => {
+                out.push_str(&format!("{pad}{key}:\n"));
+                for item in items {
+                    text_fields(item, indent + 2, out);
+                }
+            }
+            _ => out.push_str(&format!(
+                "{pad}{:<width$} {}\n",
+                format!("{key}:"),
+                scalar(v),
+                width = width
+            )),
+        }
+    }
+}
+
+/// A table with upper-case headers and left-aligned columns separated by two spaces.
+pub(crate) fn table(columns: &[Column], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = columns.iter().map(|(h, _)| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  ", w = *w));
+            }
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(columns.iter().map(|(h, _)| h.to_string()).collect());
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_aligned() {
+        let t = table(
+            &[("ID", "/id"), ("NAME", "/name")],
+            &[vec!["a".into(), "sa-api".into()], vec!["abcdef".into(), "x".into()]],
+        );
+        assert_eq!(t, "ID      NAME\na       sa-api\nabcdef  x\n");
+    }
+
+    #[test]
+    fn text_fields_are_aligned() {
+        let mut s = String::new();
+        text_fields(
+            &ordered(&serde_json::json!({"id": "x", "folder_id": "f", "labels": {"a": "b"}})),
+            0,
+            &mut s,
+        );
+        assert_eq!(s, "folder_id: f\nid:        x\nlabels:\n  a: b\n");
+    }
+}

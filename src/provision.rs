@@ -1,0 +1,384 @@
+//! The provisioning flow: a service account, its roles on a folder (or cloud), and a scoped API
+//! key kept in a file. Safe to re-run (a second run changes nothing) and safe to kill (a run
+//! killed at any point and run again ends in the same state as one uninterrupted run).
+//!
+//! The steps, each of which first looks at what is there:
+//! 1. find the service account by name in the folder (names shorter than the List filter accepts
+//!    are matched over the listing), create it if missing, wait;
+//! 2. read the resource's access bindings, add only the missing `(role, serviceAccount)` pairs in
+//!    one `UpdateAccessBindings` (batches of ≤ 1000), wait;
+//! 3. keep the key in the key file if it still exists for this account with the requested scopes
+//!    and has not expired; otherwise create one and write the file at once (atomically, 0600);
+//!    then delete the key the file held before and every key an earlier, killed run made for this
+//!    file whose secret never reached it. Such keys are recognised by a marker in their description.
+
+mod flow;
+mod key_file;
+mod report;
+mod rules;
+
+pub use key_file::{KeyFileError, StoredKey, write_private_file};
+pub use report::{KeyAction, KeyReason, ProvisionError, Report};
+pub use rules::{
+    InvalidInput, check_description, check_id, check_labels, check_role, check_scope, check_service_account_name,
+};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+/// The role AI Studio's text models need.
+pub const DEFAULT_ROLE: &str = "ai.languageModels.user";
+/// The API-key scope for AI Studio's text models.
+pub const DEFAULT_SCOPE: &str = "yc.ai.languageModels.execute";
+/// The default key file.
+pub const DEFAULT_OUTPUT: &str = "api-key.yaml";
+
+/// Where the new key's secret goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOutput {
+    /// A key file (YAML in the shape of `yc iam api-key create` output), kept between runs.
+    File(PathBuf),
+    /// Returned to the caller in the report (the CLI's `--output -`). No key can be kept between
+    /// runs, so every run creates a key.
+    Caller,
+}
+
+/// Where the roles are granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// On the folder of the service account.
+    Folder(String),
+    /// On a cloud.
+    Cloud(String),
+}
+
+impl Grant {
+    /// `folder` or `cloud`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Grant::Folder(_) => "folder",
+            Grant::Cloud(_) => "cloud",
+        }
+    }
+
+    /// The resource id.
+    pub fn id(&self) -> &str {
+        match self {
+            Grant::Folder(id) | Grant::Cloud(id) => id,
+        }
+    }
+}
+
+/// What to provision. Defaults fit AI Studio: role [`DEFAULT_ROLE`], scope [`DEFAULT_SCOPE`], key
+/// file [`DEFAULT_OUTPUT`].
+///
+/// ```no_run
+/// # async fn example(client: &yc_iam::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use yc_iam::provision::Provision;
+///
+/// let report = Provision::new("b1gexample0000000000", "sa-api").output_file("api-key.yaml").run(client).await?;
+/// println!("{}", if report.changed() { "changed" } else { "up to date" });
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Provision {
+    /// Folder of the service account.
+    pub folder_id: String,
+    /// Service-account name.
+    pub name: String,
+    /// Description for a new service account.
+    pub description: Option<String>,
+    /// Labels for a new service account.
+    pub labels: BTreeMap<String, String>,
+    /// Roles to grant (duplicates ignored).
+    pub roles: Vec<String>,
+    /// API-key scopes (duplicates ignored).
+    pub scopes: Vec<String>,
+    /// Description for a new key (the marker is appended).
+    pub key_description: Option<String>,
+    /// Expiry for a new key.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Where to grant the roles; the folder unless set to a cloud.
+    pub grant: Option<Grant>,
+    /// Where the key goes.
+    pub output: KeyOutput,
+    /// Make a new key even when the kept one is valid, then delete the old one.
+    pub rotate: bool,
+}
+
+impl Provision {
+    /// AI Studio defaults for a service account `name` in `folder_id`.
+    pub fn new(folder_id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            folder_id: folder_id.into(),
+            name: name.into(),
+            description: None,
+            labels: BTreeMap::new(),
+            roles: vec![DEFAULT_ROLE.to_owned()],
+            scopes: vec![DEFAULT_SCOPE.to_owned()],
+            key_description: None,
+            expires_at: None,
+            grant: None,
+            output: KeyOutput::File(PathBuf::from(DEFAULT_OUTPUT)),
+            rotate: false,
+        }
+    }
+
+    /// Sets the service account's description.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// Sets the service account's labels.
+    pub fn labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// Replaces the roles.
+    pub fn roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replaces the scopes.
+    pub fn scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the new key's description.
+    pub fn key_description(mut self, text: impl Into<String>) -> Self {
+        self.key_description = Some(text.into());
+        self
+    }
+
+    /// Sets the new key's expiry.
+    pub fn expires_at(mut self, at: OffsetDateTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Grants the roles on a cloud instead of the folder.
+    pub fn grant_on_cloud(mut self, cloud_id: impl Into<String>) -> Self {
+        self.grant = Some(Grant::Cloud(cloud_id.into()));
+        self
+    }
+
+    /// Keeps the key in this file.
+    pub fn output_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.output = KeyOutput::File(path.into());
+        self
+    }
+
+    /// Returns the new key's secret in the report instead of writing a file.
+    pub fn output_to_caller(mut self) -> Self {
+        self.output = KeyOutput::Caller;
+        self
+    }
+
+    /// Rotates the key.
+    pub fn rotate(mut self, rotate: bool) -> Self {
+        self.rotate = rotate;
+        self
+    }
+
+    /// Runs the flow: after it, the service account exists, has the roles, and the key file
+    /// holds a live key with the requested scopes.
+    pub async fn run(&self, client: &crate::Client) -> Result<Report, ProvisionError> {
+        flow::execute(self, client, false).await
+    }
+
+    /// Looks at what is there and reports what [`Provision::run`] would change, changing nothing.
+    pub async fn plan(&self, client: &crate::Client) -> Result<Report, ProvisionError> {
+        flow::execute(self, client, true).await
+    }
+
+    /// Where the roles are granted.
+    pub fn grant_target(&self) -> Grant {
+        self.grant
+            .clone()
+            .unwrap_or_else(|| Grant::Folder(self.folder_id.clone()))
+    }
+
+    /// Checks every input locally, naming the input and the rule it breaks.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        check_id("folder-id", &self.folder_id)?;
+        check_service_account_name("name", &self.name)?;
+        if let Some(d) = &self.description {
+            check_description("description", d)?;
+        }
+        check_labels("labels", &self.labels)?;
+        if self.roles.is_empty() {
+            return Err(InvalidInput::new("role", "", "at least one role is needed"));
+        }
+        for role in &self.roles {
+            check_role("role", role)?;
+        }
+        if self.roles.len() > 1000 {
+            return Err(InvalidInput::new(
+                "role",
+                format!("{} roles", self.roles.len()),
+                "at most 1000 roles",
+            ));
+        }
+        if self.scopes.is_empty() {
+            return Err(InvalidInput::new("scope", "", "at least one scope is needed"));
+        }
+        for scope in &self.scopes {
+            check_scope("scope", scope)?;
+        }
+        if dedup(&self.scopes).len() > 100 {
+            return Err(InvalidInput::new(
+                "scope",
+                format!("{} scopes", self.scopes.len()),
+                "at most 100 scopes",
+            ));
+        }
+        if let Some(d) = &self.key_description {
+            check_description("key-description", d)?;
+            if d.chars().count() > 256 - MARKER_LEN {
+                return Err(InvalidInput::new(
+                    "key-description",
+                    d,
+                    format!(
+                        "must be at most {} characters long (room is kept for a marker)",
+                        256 - MARKER_LEN
+                    ),
+                ));
+            }
+        }
+        if let Some(at) = self.expires_at {
+            check_expiry("expires-at", at, OffsetDateTime::now_utc())?;
+        }
+        if let Some(Grant::Cloud(id) | Grant::Folder(id)) = &self.grant {
+            check_id("cloud-id", id)?;
+        }
+        if let KeyOutput::File(path) = &self.output {
+            if path.as_os_str().is_empty() || path.file_name().is_none() {
+                return Err(InvalidInput::new(
+                    "output",
+                    path.display().to_string(),
+                    "must name a file",
+                ));
+            }
+            if path.is_dir() {
+                return Err(InvalidInput::new(
+                    "output",
+                    path.display().to_string(),
+                    "is a directory, not a file",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an expiry: in the future and no later than the API accepts (end of 2105).
+pub fn check_expiry(field: &str, at: OffsetDateTime, now: OffsetDateTime) -> Result<(), InvalidInput> {
+    let shown = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    if at <= now {
+        return Err(InvalidInput::new(field, shown, "must be in the future"));
+    }
+    if at > time::macros::datetime!(2105-12-31 23:59:59.999999999 UTC) {
+        return Err(InvalidInput::new(
+            field,
+            shown,
+            "must be no later than 2105-12-31T23:59:59Z",
+        ));
+    }
+    Ok(())
+}
+
+/// The input order with duplicates dropped.
+fn dedup(items: &[String]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    items.iter().filter(|i| seen.insert(i.as_str())).cloned().collect()
+}
+
+/// Length of the marker appended to key descriptions, including the separating space.
+const MARKER_LEN: usize = " [yc-iam:00000000]".len();
+
+/// The marker a key made for `path` carries at the end of its description: a fingerprint of the
+/// file's absolute path, so keys made for other files are never touched.
+fn marker_for(path: &Path) -> String {
+    let absolute = absolute(path);
+    // FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in absolute.to_string_lossy().as_bytes() {
+        hash ^= u32::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("[yc-iam:{hash:08x}]")
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    let name = path.file_name().map(ToOwned::to_owned).unwrap_or_default();
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::canonicalize(&parent) {
+        Ok(dir) => dir.join(name),
+        Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+    }
+}
+
+/// A description carrying `marker`, within the API's 256 characters.
+fn with_marker(description: Option<&str>, marker: &str) -> String {
+    match description.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => format!("{d} {marker}"),
+        None => format!("made by yc-iam provision {marker}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fit_ai_studio_and_validate() {
+        let p = Provision::new("b1gexample0000000000", "sa-api");
+        assert_eq!(p.roles, vec![DEFAULT_ROLE]);
+        assert_eq!(p.scopes, vec![DEFAULT_SCOPE]);
+        assert_eq!(p.output, KeyOutput::File(PathBuf::from("api-key.yaml")));
+        assert_eq!(p.grant_target(), Grant::Folder("b1gexample0000000000".into()));
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn validation_names_the_input() {
+        let p = Provision::new("b1g", "Bad");
+        assert_eq!(p.validate().unwrap_err().field, "name");
+        let p = Provision::new("b1g x", "sa");
+        assert_eq!(p.validate().unwrap_err().field, "folder-id");
+        let past = OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let err = Provision::new("b1g", "sa").expires_at(past).validate().unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.rule.as_str()),
+            ("expires-at", "must be in the future")
+        );
+        let err = Provision::new("b1g", "sa")
+            .key_description("x".repeat(250))
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field, "key-description");
+    }
+
+    #[test]
+    fn markers_depend_on_the_file_and_fit_the_description() {
+        let a = marker_for(Path::new("/tmp/a/api-key.yaml"));
+        let b = marker_for(Path::new("/tmp/b/api-key.yaml"));
+        assert_ne!(a, b);
+        assert_eq!(a.len() + 1, MARKER_LEN);
+        let d = with_marker(Some(&"x".repeat(256 - MARKER_LEN)), &a);
+        assert_eq!(d.chars().count(), 256);
+        assert!(d.ends_with(&a));
+    }
+}

@@ -1,0 +1,306 @@
+//! The API-key file: YAML shaped like `yc iam api-key create` output, written atomically with
+//! mode 0600 so that a reader never sees half a file and nobody else can read the secret.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A key as stored in the key file: the `api_key` block and the `secret`.
+#[derive(Clone)]
+pub struct StoredKey {
+    /// The key id.
+    pub id: String,
+    /// The service account that owns the key.
+    pub service_account_id: String,
+    /// When the key was created (RFC 3339), as the server said.
+    pub created_at: Option<String>,
+    /// The key's scopes.
+    pub scopes: Vec<String>,
+    /// When the key expires, if it does.
+    pub expires_at: Option<OffsetDateTime>,
+    /// The secret (`Authorization: Api-Key <secret>`).
+    pub secret: SecretString,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("id", &self.id)
+            .field("service_account_id", &self.service_account_id)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileShape {
+    api_key: ApiKeyShape,
+    secret: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ApiKeyShape {
+    id: String,
+    service_account_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+}
+
+/// Why a key file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyFileError {
+    /// Reading, writing or renaming failed.
+    #[error("{}: {action}", path.display())]
+    Io {
+        /// The key file.
+        path: PathBuf,
+        /// What was being done (`cannot read`, `cannot write`…).
+        action: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file exists but is not a key file this tool can use; it is left alone.
+    #[error("{}: exists but is not an API-key file ({problem}); move it away or choose another --output", path.display())]
+    NotAKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl StoredKey {
+    /// Renders the file's YAML text (contains the secret).
+    pub fn to_yaml(&self) -> String {
+        let shape = FileShape {
+            api_key: ApiKeyShape {
+                id: self.id.clone(),
+                service_account_id: self.service_account_id.clone(),
+                created_at: self.created_at.clone(),
+                scopes: self.scopes.clone(),
+                expires_at: self.expires_at.and_then(|t| t.format(&Rfc3339).ok()),
+            },
+            secret: self.secret.expose_secret().to_owned(),
+        };
+        // Plain strings and lists only: serialization cannot fail.
+        serde_norway::to_string(&shape).unwrap_or_default()
+    }
+
+    /// Parses a key file's text.
+    pub fn from_yaml(text: &str) -> Result<Self, String> {
+        let shape: FileShape = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+        if shape.api_key.id.trim().is_empty() {
+            return Err("api_key.id is empty".into());
+        }
+        if shape.secret.trim().is_empty() {
+            return Err("secret is empty".into());
+        }
+        let expires_at = match shape
+            .api_key
+            .expires_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(text) => Some(
+                OffsetDateTime::parse(text, &Rfc3339)
+                    .map_err(|_| format!("api_key.expires_at {text:?} is not RFC 3339"))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            id: shape.api_key.id,
+            service_account_id: shape.api_key.service_account_id,
+            created_at: shape.api_key.created_at,
+            scopes: shape.api_key.scopes,
+            expires_at,
+            secret: SecretString::from(shape.secret),
+        })
+    }
+
+    /// Reads the key file at `path`: `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> Result<Option<Self>, KeyFileError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(KeyFileError::NotAKeyFile {
+                    path: path.to_owned(),
+                    problem: "not UTF-8 text".into(),
+                });
+            }
+            Err(source) => {
+                return Err(KeyFileError::Io {
+                    path: path.to_owned(),
+                    action: "cannot read",
+                    source,
+                });
+            }
+        };
+        Self::from_yaml(&text)
+            .map(Some)
+            .map_err(|problem| KeyFileError::NotAKeyFile {
+                path: path.to_owned(),
+                problem,
+            })
+    }
+
+    /// Writes the key file atomically with mode 0600 (see [`write_private_file`]).
+    pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
+        write_private_file(path, self.to_yaml().as_bytes())
+    }
+}
+
+/// Writes `contents` to `path` so that readers see the old file or the whole new one, never a
+/// part: a temporary file in the same directory, created with mode 0600 (set explicitly, so the
+/// umask does not matter), written, flushed to disk, then renamed over `path`; the directory is
+/// synced so the rename survives a crash. Temporary files left by a killed earlier run are removed.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyFileError> {
+    let io = |action: &'static str| {
+        move |source| KeyFileError::Io {
+            path: path.to_owned(),
+            action,
+            source,
+        }
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| KeyFileError::Io {
+            path: path.to_owned(),
+            action: "cannot write",
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+        })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let prefix = format!(".{name}.tmp-");
+    remove_stale_temporaries(&dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}-{:08x}", std::process::id(), fastrand::u32(..)));
+    let result = (|| {
+        let mut file = open_private(&tmp).map_err(io("cannot create a temporary file beside"))?;
+        file.write_all(contents).map_err(io("cannot write"))?;
+        file.sync_all().map_err(io("cannot flush"))?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(io("cannot replace"))?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            // Best effort: some file systems cannot sync a directory.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(unix)]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The umask can only take bits away from 0600, but a umask such as 0277 would leave the
+    // owner unable to write; set the mode outright.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// Removes temporary files a killed earlier write left beside `path` (they may hold a secret).
+pub(crate) fn clean_temporaries(path: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    remove_stale_temporaries(&dir, &format!(".{name}.tmp-"));
+}
+
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(|n| n.starts_with(prefix)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> StoredKey {
+        StoredKey {
+            id: "ajekey".into(),
+            service_account_id: "ajesa".into(),
+            created_at: Some("2026-01-02T03:04:05Z".into()),
+            scopes: vec!["yc.ai.languageModels.execute".into()],
+            expires_at: Some(time::macros::datetime!(2027-01-01 0:00 UTC)),
+            secret: SecretString::from("AQVNsecret"),
+        }
+    }
+
+    #[test]
+    fn the_file_has_the_yc_shape_and_reads_back() {
+        let text = key().to_yaml();
+        let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(doc["api_key"]["id"].as_str(), Some("ajekey"));
+        assert_eq!(doc["api_key"]["expires_at"].as_str(), Some("2027-01-01T00:00:00Z"));
+        assert_eq!(doc["secret"].as_str(), Some("AQVNsecret"));
+        let back = StoredKey::from_yaml(&text).unwrap();
+        assert_eq!(back.scopes, key().scopes);
+        assert_eq!(back.expires_at, key().expires_at);
+        assert!(!format!("{back:?}").contains("AQVN"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_private_and_replace_the_old_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api-key.yaml");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::write(dir.path().join(".api-key.yaml.tmp-1-dead"), "stale").unwrap();
+        key().write(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(StoredKey::read(&path).unwrap().unwrap().id, "ajekey");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("api-key.yaml")]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.yaml");
+        std::fs::write(&path, "hello: world\n").unwrap();
+        let err = StoredKey::read(&path).unwrap_err().to_string();
+        assert!(err.contains("exists but is not an API-key file"), "{err}");
+        assert_eq!(StoredKey::read(&dir.path().join("absent")).unwrap().map(|k| k.id), None);
+    }
+}

@@ -1,0 +1,153 @@
+//! What a run did (or, for a dry run, would do), and why it failed.
+
+use super::{Grant, InvalidInput, KeyFileError, StoredKey};
+use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
+
+/// The outcome of [`Provision::run`](super::Provision::run) or the plan of
+/// [`Provision::plan`](super::Provision::plan).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Report {
+    /// True for a plan: nothing was changed.
+    pub dry_run: bool,
+    /// The service account's name.
+    pub name: String,
+    /// The service account (absent only in a plan that would create it).
+    pub service_account: Option<ServiceAccount>,
+    /// Whether the service account was (or would be) created.
+    pub service_account_created: bool,
+    /// Where the roles are granted.
+    pub grant: Grant,
+    /// Roles that were (or would be) added for the account.
+    pub roles_added: Vec<String>,
+    /// Roles the account already had there.
+    pub roles_present: Vec<String>,
+    /// What happened to the key.
+    pub key: KeyAction,
+    /// Keys that were (or would be) deleted: the key the file held before a rotation or
+    /// replacement, and keys a killed earlier run made whose secret never reached the file.
+    pub keys_deleted: Vec<String>,
+    /// Keys that could not be deleted (id and reason); the run still succeeded.
+    pub keys_not_deleted: Vec<(String, String)>,
+    /// The new key with its secret, when the output is the caller rather than a file.
+    pub secret_for_caller: Option<StoredKey>,
+}
+
+impl Report {
+    /// Whether anything was (or would be) changed.
+    pub fn changed(&self) -> bool {
+        self.service_account_created
+            || !self.roles_added.is_empty()
+            || !matches!(self.key, KeyAction::Kept { .. })
+            || !self.keys_deleted.is_empty()
+    }
+}
+
+/// What happened to the key.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum KeyAction {
+    /// The key in the file is still good and was kept.
+    Kept {
+        /// The key.
+        key: ApiKey,
+    },
+    /// A key was (or would be) created; absent in a plan.
+    Created {
+        /// The new key (absent in a plan).
+        key: Option<ApiKey>,
+        /// Why a new key was needed.
+        reason: KeyReason,
+        /// The key it replaces, if the file held one of this account's keys.
+        replaces: Option<String>,
+    },
+}
+
+/// Why a new key was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyReason {
+    /// There was no key file.
+    NoKeyFile,
+    /// The key goes to the caller, so there is nothing to keep.
+    OutputToCaller,
+    /// The file holds a key of another service account.
+    OtherAccount,
+    /// The file's key no longer exists.
+    KeyGone,
+    /// The file's key has other scopes than requested.
+    ScopesDiffer,
+    /// The file's key has expired.
+    Expired,
+    /// Rotation was asked for.
+    Rotate,
+}
+
+impl KeyReason {
+    /// A short phrase for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyReason::NoKeyFile => "no key file yet",
+            KeyReason::OutputToCaller => "the key is printed, not kept",
+            KeyReason::OtherAccount => "the key file holds another service account's key",
+            KeyReason::KeyGone => "the key in the file no longer exists",
+            KeyReason::ScopesDiffer => "the key in the file has other scopes",
+            KeyReason::Expired => "the key in the file has expired",
+            KeyReason::Rotate => "rotation requested",
+        }
+    }
+}
+
+/// Why a run failed. `is_invalid_input()` separates bad input (nothing was sent) from failures
+/// of the API or the file system.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// An input breaks a rule; nothing was sent.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The key file cannot be read, is not a key file, or cannot be written.
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    /// An API call failed.
+    #[error("{step}")]
+    Api {
+        /// The step, e.g. `cannot create service account "sa-api"`.
+        step: String,
+        /// The API error, with its request ids.
+        #[source]
+        source: crate::Error,
+    },
+    /// The key was created but its secret could not be written; the key was deleted again
+    /// (`deleted`) or is left for the next run to delete (it carries the marker).
+    #[error("created key {key_id} but could not write it{}", if *deleted { " (the key was deleted again)" } else { "" })]
+    KeyNotWritten {
+        /// The key that was created.
+        key_id: String,
+        /// Whether it was deleted again.
+        deleted: bool,
+        /// The write error.
+        #[source]
+        source: KeyFileError,
+    },
+}
+
+impl ProvisionError {
+    /// True when the input was at fault and nothing was sent (CLI exit code 2).
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            ProvisionError::Invalid(_) => true,
+            ProvisionError::KeyFile(KeyFileError::NotAKeyFile { .. }) => true,
+            ProvisionError::KeyFile(_) | ProvisionError::KeyNotWritten { .. } => false,
+            ProvisionError::Api { source, .. } => source.is_invalid_input(),
+        }
+    }
+
+    /// The API error, for its request ids.
+    pub fn api_error(&self) -> Option<&crate::Error> {
+        match self {
+            ProvisionError::Api { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

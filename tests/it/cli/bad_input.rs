@@ -1,0 +1,426 @@
+//! Bad input across the commands: each gives one clear line naming what is wrong, exit code 2,
+//! no panic, and nothing reaches the emulator. An unreachable endpoint is a failure (exit 1).
+
+use super::{FOLDER, Harness};
+
+struct Case {
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    /// A phrase the one error line must contain.
+    says: &'static str,
+}
+
+const fn case(args: &'static [&'static str], says: &'static str) -> Case {
+    Case { args, env: &[], says }
+}
+
+const P: &str = "provision";
+const F: &str = FOLDER;
+
+const CASES: &[Case] = &[
+    // Service-account names.
+    case(
+        &[P, "--folder-id", F, "--name", "Sa-api"],
+        "invalid --name \"Sa-api\": must start with a lowercase Latin letter",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "a"],
+        "invalid --name \"a\": must be 2 to 63 characters long",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "1sa"],
+        "must start with a lowercase Latin letter",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa_api"],
+        "may contain only lowercase Latin letters, digits and hyphens",
+    ),
+    case(&[P, "--folder-id", F, "--name", "sa-"], "must not end with a hyphen"),
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "a234567890123456789012345678901234567890123456789012345678901234",
+        ],
+        "must be 2 to 63 characters long",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", ""],
+        "invalid --name \"\": must not be empty",
+    ),
+    case(
+        &["sa", "create", "--folder-id", F, "--name", "Bad"],
+        "invalid --name \"Bad\"",
+    ),
+    // Folder and other ids.
+    case(
+        &[P, "--folder-id", "b1g folder", "--name", "sa-api"],
+        "invalid --folder-id \"b1g folder\"",
+    ),
+    case(
+        &[
+            P,
+            "--folder-id",
+            "b1g012345678901234567890123456789012345678901234567",
+            "--name",
+            "sa-api",
+        ],
+        "at most 50 characters",
+    ),
+    case(
+        &[P, "--folder-id", "", "--name", "sa-api"],
+        "invalid --folder-id \"\": must not be empty",
+    ),
+    case(&[P, "--name", "sa-api"], "no folder: pass --folder-id"),
+    case(&["sa", "get", "aje/../x"], "invalid --id \"aje/../x\""),
+    case(&["sa", "get"], "a service account is needed: pass --id or --name"),
+    case(&["operation", "get", "op id"], "invalid <ID> \"op id\""),
+    case(&["api-key", "delete", "key;rm"], "invalid <ID> \"key;rm\""),
+    // Roles.
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--role", "ai..user"],
+        "invalid --role \"ai..user\": has an empty segment",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--role", "ai.user!"],
+        "invalid --role \"ai.user!\"",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--role", ""],
+        "invalid --role \"\": must not be empty",
+    ),
+    case(
+        &[
+            "folder",
+            "add-access-binding",
+            F,
+            "--role",
+            "a b",
+            "--subject",
+            "userAccount:x",
+        ],
+        "invalid --role \"a b\"",
+    ),
+    // Subjects.
+    case(
+        &[
+            "folder",
+            "add-access-binding",
+            F,
+            "--role",
+            "viewer",
+            "--subject",
+            "robot:x",
+        ],
+        "unknown subject type \"robot\"",
+    ),
+    case(
+        &[
+            "folder",
+            "add-access-binding",
+            F,
+            "--role",
+            "viewer",
+            "--subject",
+            "ajeabc",
+        ],
+        "expected TYPE:ID",
+    ),
+    case(
+        &[
+            "folder",
+            "add-access-binding",
+            F,
+            "--role",
+            "viewer",
+            "--subject",
+            "serviceAccount:",
+        ],
+        "the serviceAccount id is empty",
+    ),
+    case(
+        &[
+            "folder",
+            "add-access-binding",
+            F,
+            "--role",
+            "viewer",
+            "--subject",
+            "system:everyone",
+        ],
+        "system subjects are allUsers",
+    ),
+    case(
+        &[
+            "cloud",
+            "add-access-binding",
+            "b1gcloud",
+            "--role",
+            "viewer",
+            "--subject",
+            "system:group:organization::users",
+        ],
+        "is empty",
+    ),
+    case(
+        &["folder", "remove-access-binding", F, "--role", "viewer"],
+        "a subject is needed",
+    ),
+    // Scopes.
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--scope", "yc..x"],
+        "invalid --scope \"yc..x\"",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--scopes", "a,,b"],
+        "invalid --scope \"\": must not be empty",
+    ),
+    case(
+        &["api-key", "create", "--service-account-id", "aje1", "--scopes", "a b"],
+        "invalid --scopes \"a b\"",
+    ),
+    case(
+        &["api-key", "create", "--service-account-id", "aje1", "--scopes", "a,a"],
+        "invalid --scopes \"a\": given twice",
+    ),
+    // Labels.
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--labels", "env"],
+        "expected key=value pairs",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--labels", "Env=x"],
+        "label keys must start with a lowercase",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--labels", "a=1,a=2"],
+        "label key \"a\" is given twice",
+    ),
+    case(
+        &[
+            "sa",
+            "create",
+            "--folder-id",
+            F,
+            "--name",
+            "sa-x",
+            "--labels",
+            "env=a b",
+        ],
+        "label values may contain only",
+    ),
+    // Timestamps and durations.
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--expires-at", "tomorrow"],
+        "expected an RFC 3339 time",
+    ),
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "sa-api",
+            "--expires-at",
+            "2020-01-01T00:00:00Z",
+        ],
+        "invalid --expires-at \"2020-01-01T00:00:00Z\": must be in the future",
+    ),
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "sa-api",
+            "--expires-at",
+            "2200-01-01T00:00:00Z",
+        ],
+        "must be no later than 2105",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--expires-in", "90"],
+        "a unit is missing after 90",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--expires-in", "0d"],
+        "longer than zero",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--expires-in", "12x"],
+        "expected a duration",
+    ),
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "sa-api",
+            "--expires-in",
+            "1d",
+            "--expires-at",
+            "2030-01-01T00:00:00Z",
+        ],
+        "cannot be used with",
+    ),
+    case(&["sa", "list", "--folder-id", F, "--timeout", "5"], "a unit is missing"),
+    // Formats and usage.
+    case(
+        &["sa", "list", "--folder-id", F, "--format", "xml"],
+        "invalid value 'xml' for '--format <FORMAT>'",
+    ),
+    case(
+        &["sa", "list", "--folder-id", F, "--retry", "0"],
+        "invalid value '0' for '--retry <N>'",
+    ),
+    case(&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+    case(&["sa", "list", "--frob"], "unexpected argument '--frob'"),
+    case(
+        &[P, "--folder-id", F],
+        "the following required arguments were not provided: --name <NAME>",
+    ),
+    // Other text inputs.
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "sa-api",
+            "--key-description",
+            "line\nbreak",
+        ],
+        "must not contain control characters",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--output", "."],
+        "invalid --output",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--output", "notes.yaml"],
+        "exists but is not an API-key file",
+    ),
+    // Configuration and key files.
+    Case {
+        args: &["sa", "list", "--folder-id", F],
+        env: &[("HOME", "home-bad-yaml"), ("YC_IAM_TOKEN", "")],
+        says: "config.yaml: not valid YAML",
+    },
+    Case {
+        args: &["sa", "list", "--folder-id", F],
+        env: &[("HOME", "home-bad-key"), ("YC_IAM_TOKEN", "")],
+        says: "config.yaml: profiles.default.service-account-key: missing field `private_key`",
+    },
+    Case {
+        args: &["sa", "list", "--profile", "nope"],
+        env: &[("HOME", "home-good")],
+        says: "no profile named \"nope\"",
+    },
+    Case {
+        args: &["sa", "list", "--folder-id", F],
+        env: &[("YC_IAM_TOKEN", ""), ("YC_SERVICE_ACCOUNT_KEY_FILE", "missing.json")],
+        says: "$YC_SERVICE_ACCOUNT_KEY_FILE missing.json: cannot read",
+    },
+    case(
+        &["--service-account-key", "notes.yaml", "sa", "list", "--folder-id", F],
+        "--service-account-key notes.yaml: not valid JSON",
+    ),
+    Case {
+        args: &["sa", "list", "--folder-id", F],
+        env: &[("YC_IAM_TOKEN", "")],
+        says: "no credentials",
+    },
+    Case {
+        args: &["sa", "list", "--folder-id", F],
+        env: &[("YC_ENDPOINT", "not an endpoint")],
+        says: "invalid endpoint",
+    },
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_give_one_clear_line_exit_2_and_send_nothing() {
+    assert!(CASES.len() >= 40);
+    let h = Harness::start().await;
+    std::fs::write(h.path("notes.yaml"), "hello: world\n").unwrap();
+    let config = |home: &str, text: &str| {
+        let dir = h.path(home).join(".config/yandex-cloud");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.yaml"), text).unwrap();
+    };
+    config("home-bad-yaml", "profiles: [\n");
+    config(
+        "home-bad-key",
+        "current: default\nprofiles:\n  default:\n    service-account-key:\n      id: k\n      service_account_id: s\n",
+    );
+    config(
+        "home-good",
+        "current: default\nprofiles:\n  default:\n    folder-id: b1gx\n",
+    );
+    h.emu.clear_journal();
+    let mut failures = Vec::new();
+    for c in CASES {
+        let mut cmd = h.command();
+        cmd.args(c.args);
+        for (k, v) in c.env {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let r = super::run(cmd).await;
+        let lines = r.stderr_lines();
+        let ok = r.code == Some(2)
+            && lines.len() == 1
+            && lines[0].starts_with("error: ")
+            && lines[0].contains(c.says)
+            && !r.stderr.contains("panicked")
+            && r.stdout.is_empty();
+        if !ok {
+            failures.push(format!("{:?}: exit {:?}, stderr {:?}", c.args, r.code, r.stderr));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let journal = h.emu.journal();
+    assert!(
+        journal.is_empty(),
+        "bad input reached the emulator: {:?}",
+        journal.iter().map(|e| &e.method).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_is_a_failure_with_exit_1() {
+    let h = Harness::start().await;
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let r = h
+        .run(&[
+            "sa",
+            "list",
+            "--folder-id",
+            FOLDER,
+            "--endpoint",
+            &endpoint,
+            "--retry",
+            "2",
+        ])
+        .await;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let first = r.stderr_lines()[0];
+    assert!(first.starts_with("error: "), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"));
+}
