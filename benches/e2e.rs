@@ -4,6 +4,9 @@
 //! cargo bench --bench e2e -- wait [--flows N]          (2) the flow with operations that take 1 s
 //! cargo bench --bench e2e -- bulk [--endpoint URL] [--flows N] [--concurrency C]
 //!                                                      (4) many flows over one client
+//! cargo bench --bench e2e -- overhead [--rounds N]     (1) facade vs stubs, rounds alternated
+//! cargo bench --bench e2e -- profile [--facade|--stubs] [--flows N]
+//!                                                      a plain loop of flows to run under callgrind
 //! ```
 //! With no mode (as plain `cargo bench` runs it) both run once, small.
 
@@ -17,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{emulator, facade, facade_flow, run_concurrent, runtime, unique_name};
+use common::{Stubs, emulator, facade, facade_flow, run_concurrent, runtime, stub_flow, unique_name};
 
 const GET_OPERATION: &str = "/yandex.cloud.operation.OperationService/Get";
 
@@ -87,6 +90,81 @@ async fn bulk(endpoint: Option<String>, flows: usize, concurrency: usize) {
     }
 }
 
+/// (1) Facade against stubs, alternating rounds so that a change in the machine's load hits
+/// both alike: per round, 200 sequential flows and 1,000 flows at concurrency 64 for each. Each
+/// variant has its own emulator, so neither sees a store the other filled. Prints medians.
+async fn overhead(rounds: usize) {
+    let stub_emu = emulator(Duration::ZERO).await;
+    let facade_emu = emulator(Duration::ZERO).await;
+    let stubs = Stubs::connect(&stub_emu.endpoint()).await;
+    let client = facade(&facade_emu.endpoint());
+    facade_flow(&client, unique_name("ow")).await.expect("warm-up flow");
+    stub_flow(&stubs, unique_name("ow"), Duration::ZERO).await.expect("warm-up flow");
+    let (mut seq_s, mut seq_f, mut bulk_s, mut bulk_f) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..200 {
+            stub_flow(&stubs, unique_name("os"), Duration::ZERO).await.expect("flow");
+        }
+        seq_s.push(start.elapsed().as_secs_f64() / 200.0);
+        let start = Instant::now();
+        for _ in 0..200 {
+            facade_flow(&client, unique_name("of")).await.expect("flow");
+        }
+        seq_f.push(start.elapsed().as_secs_f64() / 200.0);
+        let s = stubs.clone();
+        let took = run_concurrent(1_000, 64, move |_| {
+            let s = s.clone();
+            async move {
+                stub_flow(&s, unique_name("obs"), Duration::ZERO).await.expect("flow");
+            }
+        })
+        .await;
+        bulk_s.push(1_000.0 / took.as_secs_f64());
+        let c = client.clone();
+        let took = run_concurrent(1_000, 64, move |_| {
+            let c = c.clone();
+            async move {
+                facade_flow(&c, unique_name("obf")).await.expect("flow");
+            }
+        })
+        .await;
+        bulk_f.push(1_000.0 / took.as_secs_f64());
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (ss, sf, bs, bf) = (median(&mut seq_s), median(&mut seq_f), median(&mut bulk_s), median(&mut bulk_f));
+    println!(
+        "overhead: sequential flow: stubs {:.0} µs, facade {:.0} µs, facade/stubs time {:.2} (median of {rounds} rounds)",
+        ss * 1e6,
+        sf * 1e6,
+        sf / ss
+    );
+    println!(
+        "overhead: 1,000 flows at 64: stubs {bs:.0} flows/s, facade {bf:.0} flows/s, facade/stubs throughput {:.2}",
+        bf / bs
+    );
+    stub_emu.shutdown().await;
+    facade_emu.shutdown().await;
+}
+
+/// A plain loop of sequential flows, to run under `valgrind --tool=callgrind`.
+async fn profile(use_stubs: bool, flows: usize) {
+    let emu = emulator(Duration::ZERO).await;
+    let stubs = Stubs::connect(&emu.endpoint()).await;
+    let client = facade(&emu.endpoint());
+    for _ in 0..flows {
+        if use_stubs {
+            stub_flow(&stubs, unique_name("p"), Duration::ZERO).await.expect("flow");
+        } else {
+            facade_flow(&client, unique_name("p")).await.expect("flow");
+        }
+    }
+    emu.shutdown().await;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let number = |name: &str, default: usize| arg(&args, name).and_then(|v| v.parse().ok()).unwrap_or(default);
@@ -98,8 +176,10 @@ fn main() {
             number("--flows", 1_000),
             number("--concurrency", 64),
         )),
+        Some("overhead") => rt.block_on(overhead(number("--rounds", 7))),
+        Some("profile") => rt.block_on(profile(args.iter().any(|a| a == "--stubs"), number("--flows", 200))),
         Some(other) if !other.starts_with('-') => {
-            eprintln!("unknown mode {other:?}: expected wait or bulk");
+            eprintln!("unknown mode {other:?}: expected wait, bulk, overhead or profile");
             std::process::exit(2);
         }
         _ => {
