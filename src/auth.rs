@@ -6,6 +6,7 @@
 //! [`TokenCache`](token_cache::TokenCache) per client, which refreshes them ahead of expiry with
 //! one exchange at a time however many calls wait.
 
+mod authorize;
 mod credentials;
 mod key_file;
 mod metadata;
@@ -14,6 +15,7 @@ pub(crate) mod token_cache;
 pub use credentials::Credentials;
 pub use key_file::AuthorizedKey;
 
+pub(crate) use authorize::static_authorization;
 pub(crate) use credentials::Kind as CredentialsKind;
-pub(crate) use key_file::AUDIENCE;
-pub(crate) use metadata::fetch_token as fetch_metadata_token;
+use key_file::AUDIENCE;
+use metadata::fetch_token as fetch_metadata_token;

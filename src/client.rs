@@ -10,7 +10,10 @@ use std::{
     time::Duration,
 };
 
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::{
+    metadata::AsciiMetadataValue,
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
+};
 
 pub(crate) use call::{Method, fmt_duration, new_id, poll_interval, validate};
 pub(crate) use endpoints::ServiceId;
@@ -18,7 +21,7 @@ use endpoints::{Discovered, Target};
 
 use crate::{
     Credentials, Error, RetryPolicy,
-    auth::token_cache::TokenCache,
+    auth::{static_authorization, token_cache::TokenCache},
     services::{ApiKeys, Clouds, Folders, Operations, ServiceAccounts},
 };
 
@@ -34,6 +37,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// and the discovered endpoints). Every call is validated against the proto rules before it is
 /// sent, carries `x-client-request-id`, `x-client-trace-id`, `user-agent` and (when mutating)
 /// `idempotency-key`, and is retried on transient failures per the [`RetryPolicy`].
+///
+/// Building needs no runtime; calls run on Tokio (channels are opened on first use, on the
+/// runtime of that call).
 ///
 /// # Example
 ///
@@ -70,11 +76,16 @@ struct Inner {
     ca_pems: Vec<Vec<u8>>,
     allow_insecure: bool,
     credentials: Credentials,
+    /// The `authorization` value of static credentials, built once.
+    static_authorization: Option<AsciiMetadataValue>,
     tokens: TokenCache,
     retry: RetryPolicy,
     timeout: Option<Duration>,
     operation_timeout: Duration,
     trace_id: String,
+    trace_value: AsciiMetadataValue,
+    /// The channel each service was resolved to, after its first call.
+    resolved: Mutex<HashMap<ServiceId, Channel>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -195,6 +206,10 @@ impl ClientBuilder {
                 return Err(Error::config("the extra CA is not a PEM certificate"));
             }
         }
+        let static_authorization = static_authorization(&self.credentials)?;
+        let trace_id = uuid::Uuid::new_v4().to_string();
+        let trace_value = AsciiMetadataValue::try_from(trace_id.as_str())
+            .map_err(|_| Error::config("the trace id is not a valid header value"))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
@@ -205,11 +220,14 @@ impl ClientBuilder {
                 ca_pems: self.ca_pems,
                 allow_insecure: self.allow_insecure,
                 credentials: self.credentials,
+                static_authorization,
                 tokens: TokenCache::default(),
                 retry: self.retry,
                 timeout: self.timeout,
                 operation_timeout: self.operation_timeout,
-                trace_id: uuid::Uuid::new_v4().to_string(),
+                trace_id,
+                trace_value,
+                resolved: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -258,6 +276,43 @@ impl Client {
 
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
+    pub(crate) fn tokens(&self) -> &TokenCache {
+        &self.inner.tokens
+    }
+
+    pub(crate) fn static_authorization(&self) -> Option<&AsciiMetadataValue> {
+        self.inner.static_authorization.as_ref()
+    }
+
+    pub(crate) fn trace_value(&self) -> &AsciiMetadataValue {
+        &self.inner.trace_value
+    }
+
+    /// The channel for a service: resolved on its first call, then reused as is.
+    async fn service_channel(&self, service: ServiceId) -> Result<Channel, Error> {
+        let cached = self
+            .inner
+            .resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&service)
+            .cloned();
+        if let Some(channel) = cached {
+            return Ok(channel);
+        }
+        let channel = self.channel(&self.target(service).await?)?;
+        self.inner
+            .resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(service, channel.clone());
+        Ok(channel)
     }
 
     /// The address a service is reached at: an override, the known address for the default
@@ -330,5 +385,36 @@ mod tests {
                 .build()
                 .is_ok()
         );
+    }
+
+    #[cfg(feature = "emulator")]
+    #[tokio::test]
+    async fn one_channel_serves_every_service_at_the_same_address() {
+        use crate::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator};
+        let emu = Emulator::builder().start().await.expect("the emulator starts");
+        let client = Client::builder()
+            .with_endpoint(emu.endpoint())
+            .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
+            .build()
+            .expect("client");
+        client.folders().get(DEFAULT_FOLDER_ID).await.expect("resource manager");
+        client
+            .api_keys()
+            .get("ajenokey")
+            .await
+            .expect_err("iam answers not found");
+        client
+            .operations()
+            .get("ajenoop")
+            .await
+            .expect_err("operation answers not found");
+        let channels = client.inner.channels.lock().map(|c| c.len()).unwrap_or_default();
+        assert_eq!(
+            channels, 1,
+            "discovery, IAM, resource manager and operations share one channel"
+        );
+        let clone = client.clone();
+        clone.folders().get(DEFAULT_FOLDER_ID).await.expect("a clone reuses it");
+        assert_eq!(client.inner.channels.lock().map(|c| c.len()).unwrap_or_default(), 1);
     }
 }

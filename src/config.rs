@@ -12,6 +12,8 @@
 //! let file = YcConfig::load_default()?;
 //! let settings = resolve(Layer::default(), env, file.as_ref())?;
 //! println!("endpoint {} (from {})", settings.endpoint.value, settings.endpoint.source);
+//! let client = settings.client_builder().expect("credentials").build();
+//! # let _ = client;
 //! # Ok(())
 //! # }
 //! ```
@@ -27,8 +29,8 @@ pub use resolve::{Credential, Layer, Resolved, Settings, Source, load_key_file, 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// The default API endpoint, used when no layer names one.
-pub const DEFAULT_ENDPOINT: &str = "api.cloud.yandex.net:443";
+/// The default API endpoint, used when no layer names one (the client's default).
+pub const DEFAULT_ENDPOINT: &str = crate::DEFAULT_ENDPOINT;
 
 /// A service-account authorized key (the JSON `yc iam key create` writes), checked for the fields
 /// a JWT needs. The whole document is kept as JSON text in a redacting type.

@@ -56,6 +56,13 @@ use clock::Clock;
 use fault::FaultTable;
 use state::{CloudRec, FolderRec, State};
 
+/// Whether the emulator accepts `token` as a page token: the entry point of the fuzz targets
+/// and property tests for the page-token decoder, which must reject garbage without panicking.
+#[doc(hidden)]
+pub fn fuzz_page_token(token: &str) -> bool {
+    page::decode(token).is_ok()
+}
+
 /// The IAM token accepted when the builder was given no IAM token.
 pub const DEFAULT_IAM_TOKEN: &str = "t1.emulator-default-token";
 /// The OAuth token exchanged by `IamTokenService.Create` when the builder was given no OAuth token.

@@ -202,6 +202,27 @@ impl Error {
         err.with_source(status)
     }
 
+    /// A copy without the source (which need not be cloneable), for sharing one failure with
+    /// several callers.
+    pub(crate) fn shallow_clone(&self) -> Self {
+        let i = &self.inner;
+        Error {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                what: i.what.clone(),
+                code: i.code,
+                message: i.message.clone(),
+                local: i.local,
+                operation_id: i.operation_id.clone(),
+                client_request_id: i.client_request_id.clone(),
+                server_request_id: i.server_request_id.clone(),
+                server_trace_id: i.server_trace_id.clone(),
+                retry_delay: i.retry_delay,
+                source: None,
+            }),
+        }
+    }
+
     /// The broad class of this error.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind

@@ -13,10 +13,12 @@
 //!    file whose secret never reached it. Such keys are recognised by a marker in their description.
 
 mod flow;
+mod input;
 mod key_file;
 mod report;
 mod rules;
 
+pub use input::{SubjectArg, parse_duration, parse_labels, parse_subject, parse_timestamp};
 pub use key_file::{KeyFileError, StoredKey, write_private_file};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
@@ -271,6 +273,15 @@ impl Provision {
                     "output",
                     path.display().to_string(),
                     "is a directory, not a file",
+                ));
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dir.is_dir()
+            {
+                return Err(InvalidInput::new(
+                    "output",
+                    path.display().to_string(),
+                    format!("directory {} does not exist", dir.display()),
                 ));
             }
         }

@@ -52,9 +52,14 @@ impl AuthorizedKey {
         use secrecy::ExposeSecret as _;
         let id = id.into();
         let service_account_id = service_account_id.into();
-        if id.is_empty() || service_account_id.is_empty() {
+        // The ids go into messages: check their shape first, so a mangled file (a PEM pasted
+        // into `id`, say) cannot print a secret.
+        if !is_id(&id) {
+            return Err(Error::credentials("the authorized key's id is not a key id"));
+        }
+        if !is_id(&service_account_id) {
             return Err(Error::credentials(
-                "the authorized key has no key id or service account id",
+                "the authorized key's service_account_id is not a service account id",
             ));
         }
         let pem = private_key_pem.expose_secret();
@@ -125,6 +130,14 @@ impl AuthorizedKey {
     }
 }
 
+/// Yandex Cloud ids are 20 lowercase letters and digits; a little more is accepted.
+fn is_id(text: &str) -> bool {
+    (1..=50).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl fmt::Debug for AuthorizedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizedKey")
@@ -132,5 +145,25 @@ impl fmt::Debug for AuthorizedKey {
             .field("service_account_id", &self.service_account_id)
             .field("private_key", &"***")
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_in_the_id_fields_is_not_echoed() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----";
+        for json in [
+            serde_json::json!({"id": pem, "service_account_id": "ajesa", "private_key": "junk"}),
+            serde_json::json!({"id": "ajekey", "service_account_id": pem, "private_key": "junk"}),
+        ] {
+            let err = AuthorizedKey::from_json(&json.to_string())
+                .err()
+                .map(|e| format!("{e} {e:?}"));
+            let shown = err.unwrap_or_default();
+            assert!(!shown.is_empty() && !shown.contains("MIIEsecret"), "{shown}");
+        }
     }
 }

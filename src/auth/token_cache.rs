@@ -49,6 +49,9 @@ impl Cached {
 struct State {
     current: Option<Cached>,
     next_try: Option<Instant>,
+    /// Counts exchanges that failed with no usable token, and the last such failure.
+    failures: u64,
+    last_failure: Option<Error>,
 }
 
 /// One per client; shared by all its calls.
@@ -65,8 +68,12 @@ enum Look {
 }
 
 impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn look(&self, now: Instant) -> Look {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = self.lock();
         match &state.current {
             Some(c) if c.usable(now) && !c.needs_refresh(now) => Look::Fresh(c.token.clone()),
             Some(c) if c.usable(now) => {
@@ -81,7 +88,7 @@ impl TokenCache {
     }
 
     fn store(&self, fetched: Fetched) -> SecretString {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         let lifetime = if fetched.lifetime.is_zero() {
             DEFAULT_LIFETIME
         } else {
@@ -97,13 +104,13 @@ impl TokenCache {
     }
 
     fn note_failure(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         state.next_try = Some(Instant::now() + RETRY_AFTER_FAILURE);
     }
 
     /// Forgets the cached token (the server refused it), so the next call obtains a new one.
     pub(crate) fn invalidate(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         *state = State::default();
     }
 
@@ -139,12 +146,30 @@ impl TokenCache {
             }
             Look::Missing => {
                 // No usable token: wait for the one exchange in flight, or make it.
+                let failures_before = self.lock().failures;
                 let _guard = self.refresh.lock().await;
                 if let Look::Fresh(token) | Look::Stale(token) = self.look(Instant::now()) {
                     return Ok(token);
                 }
-                let fetched = fetch().await?;
-                Ok(self.store(fetched))
+                // The exchange this caller waited for failed: share its error rather than
+                // queue one more exchange per waiting call.
+                {
+                    let state = self.lock();
+                    if state.failures != failures_before
+                        && let Some(err) = &state.last_failure
+                    {
+                        return Err(err.shallow_clone());
+                    }
+                }
+                match fetch().await {
+                    Ok(fetched) => Ok(self.store(fetched)),
+                    Err(err) => {
+                        let mut state = self.lock();
+                        state.failures += 1;
+                        state.last_failure = Some(err.shallow_clone());
+                        Err(err)
+                    }
+                }
             }
         }
     }
@@ -238,5 +263,31 @@ mod tests {
         assert!(cache.get(|| async { Ok(fetched("a", 100)) }).await.is_ok());
         tokio::time::advance(Duration::from_secs(200)).await;
         assert!(cache.get(|| async { Err(Error::credentials("down")) }).await.is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_waiting_on_a_failed_exchange_share_its_error() {
+        let cache = Arc::new(TokenCache::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get(|| async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err::<Fetched, _>(Error::credentials("iam is down"))
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            let err = t.await.ok().and_then(Result::err).map(|e| e.to_string());
+            assert_eq!(err.as_deref(), Some("cannot obtain credentials: iam is down"));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A later call tries again.
+        assert!(cache.get(|| async { Ok(fetched("a", 100)) }).await.is_ok());
     }
 }

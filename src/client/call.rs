@@ -3,8 +3,6 @@
 
 use std::{future::Future, time::Duration};
 
-use futures_util::future::BoxFuture;
-use secrecy::{ExposeSecret as _, SecretString};
 use tokio::time::Instant;
 use tonic::{
     metadata::{AsciiMetadataValue, MetadataMap},
@@ -12,13 +10,7 @@ use tonic::{
 };
 
 use super::endpoints::ServiceId;
-use crate::{
-    Client, Error, ErrorKind, RetryPolicy, Validate,
-    auth::{AUDIENCE, CredentialsKind, fetch_metadata_token, token_cache::Fetched},
-    proto::yandex::cloud::iam::v1::{
-        CreateIamTokenRequest, create_iam_token_request::Identity, iam_token_service_client::IamTokenServiceClient,
-    },
-};
+use crate::{Client, Error, ErrorKind, RetryPolicy, Validate};
 
 /// What the client needs to know about an RPC to send it.
 #[derive(Debug, Clone, Copy)]
@@ -55,9 +47,6 @@ impl Method {
         Method { auth: false, ..self }
     }
 }
-
-const CREATE_IAM_TOKEN: Method =
-    Method::read(ServiceId::Iam, "cannot exchange credentials for an IAM token").without_auth();
 
 /// The per-attempt metadata the caller may want to read back (e.g. the poll interval).
 pub(crate) type Reply<T> = tonic::Response<T>;
@@ -103,7 +92,7 @@ impl Client {
                 Ok(reply) => return Ok(reply),
                 Err(err) => match policy.next_delay(&err, attempts, start.elapsed()) {
                     Some(delay) => {
-                        tracing::debug!(what = method.what, attempts, ?delay, error = %err, "retrying");
+                        tracing::debug!(call = method.what.trim_start_matches("cannot "), attempts, ?delay, error = %err, "retrying");
                         tokio::time::sleep(delay).await;
                     }
                     None => return Err(err),
@@ -126,13 +115,13 @@ impl Client {
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let request_id = new_id();
+        let started = Instant::now();
         let result = async {
-            let target = self.target(method.service).await?;
-            let channel = self.channel(&target)?;
+            let channel = self.service_channel(method.service).await?;
             let mut req = tonic::Request::new(request.clone());
             let md = req.metadata_mut();
             insert(md, "x-client-request-id", &request_id)?;
-            insert(md, "x-client-trace-id", self.trace_id())?;
+            md.insert("x-client-trace-id", self.trace_value().clone());
             if let Some(key) = idempotency_key {
                 insert(md, "idempotency-key", key)?;
             }
@@ -168,94 +157,19 @@ impl Client {
             result
         }
         .await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(_) => {
+                tracing::debug!(call = method.what.trim_start_matches("cannot "), %request_id, elapsed_ms, "call succeeded")
+            }
+            Err(e) => {
+                tracing::debug!(call = method.what.trim_start_matches("cannot "), %request_id, elapsed_ms, error = %e, "call failed")
+            }
+        }
         result.map_err(|mut e| {
             e.set_client_request_id(&request_id);
             e
         })
-    }
-
-    /// The `authorization` value for the configured credentials, if any.
-    async fn authorization(&self) -> Result<Option<AsciiMetadataValue>, Error> {
-        let value = match self.inner.credentials.kind() {
-            CredentialsKind::None => return Ok(None),
-            CredentialsKind::ApiKey(secret) => format!("Api-Key {}", secret.expose_secret()),
-            CredentialsKind::IamToken(token) => format!("Bearer {}", token.expose_secret()),
-            _ => format!("Bearer {}", self.cached_iam_token().await?.expose_secret()),
-        };
-        let mut value = AsciiMetadataValue::try_from(value)
-            .map_err(|_| Error::credentials("the credentials contain characters not allowed in a header"))?;
-        value.set_sensitive(true);
-        Ok(Some(value))
-    }
-
-    async fn cached_iam_token(&self) -> Result<SecretString, Error> {
-        self.inner.tokens.get(|| self.exchange()).await
-    }
-
-    /// An IAM token for the configured credentials (for `yc-iam create-token`): the static token,
-    /// or one from the cache, exchanged when needed. API keys have none.
-    pub async fn iam_token(&self) -> Result<SecretString, Error> {
-        match self.inner.credentials.kind() {
-            CredentialsKind::IamToken(token) => Ok(token.clone()),
-            CredentialsKind::None => Err(Error::credentials("no credentials are configured")),
-            CredentialsKind::ApiKey(_) => Err(Error::credentials("an API key cannot be turned into an IAM token")),
-            _ => self.cached_iam_token().await,
-        }
-    }
-
-    /// Obtains a new IAM token from the credentials. Boxed: the exchange is itself a call.
-    fn exchange(&self) -> BoxFuture<'_, Result<Fetched, Error>> {
-        Box::pin(async move {
-            let identity = match self.inner.credentials.kind() {
-                CredentialsKind::OAuth(token) => Identity::YandexPassportOauthToken(token.expose_secret().to_owned()),
-                CredentialsKind::AuthorizedKey(key) => {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_secs() as i64)
-                        .unwrap_or_default();
-                    Identity::Jwt(key.jwt(AUDIENCE, now)?.expose_secret().to_owned())
-                }
-                CredentialsKind::Metadata { addr } => {
-                    let (token, lifetime) = fetch_metadata_token(addr).await?;
-                    return Ok(Fetched { token, lifetime });
-                }
-                _ => return Err(Error::credentials("these credentials do not exchange tokens")),
-            };
-            let request = CreateIamTokenRequest {
-                identity: Some(identity),
-            };
-            let reply = self
-                .call(&CREATE_IAM_TOKEN, request, |ch, req| async move {
-                    IamTokenServiceClient::new(ch).create(req).await
-                })
-                .await
-                .map_err(into_credentials_error)?
-                .into_inner();
-            let lifetime = reply
-                .expires_at
-                .and_then(|ts| std::time::SystemTime::try_from(ts).ok())
-                .and_then(|at| at.duration_since(std::time::SystemTime::now()).ok())
-                .unwrap_or_default();
-            Ok(Fetched {
-                token: SecretString::from(reply.iam_token),
-                lifetime,
-            })
-        })
-    }
-}
-
-/// A failed exchange is a credentials problem for the call that needed the token: it is not
-/// retried again by that call (the exchange had its own retries).
-fn into_credentials_error(err: Error) -> Error {
-    match err.kind() {
-        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied | ErrorKind::InvalidArgument => err,
-        _ => {
-            let mut e = Error::credentials(err.to_string());
-            if let Some(id) = err.client_request_id() {
-                e.set_client_request_id(id);
-            }
-            e.with_source(err)
-        }
     }
 }
 

@@ -87,6 +87,19 @@ impl Credential {
         }
     }
 
+    /// The client credentials for this configuration. Fails only for an authorized key the
+    /// client cannot use (e.g. a private key that is not valid PEM).
+    pub fn to_credentials(&self) -> Result<crate::Credentials, crate::Error> {
+        use secrecy::ExposeSecret;
+        Ok(match self {
+            Credential::IamToken(t) => crate::Credentials::iam_token(t.expose_secret()),
+            Credential::OAuthToken(t) => crate::Credentials::oauth_token(t.expose_secret()),
+            Credential::ServiceAccountKey(key) => crate::Credentials::from_json(key.json().expose_secret())?,
+            Credential::ApiKey(k) => crate::Credentials::api_key(k.expose_secret()),
+            Credential::MetadataService => crate::Credentials::metadata_service(),
+        })
+    }
+
     /// A short name of the kind, safe to print.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -171,6 +184,18 @@ pub struct Settings {
     pub credential: Option<Resolved<Credential>>,
     /// The profile used from the file, if any.
     pub profile: Option<String>,
+}
+
+impl Settings {
+    /// A client builder with this endpoint and these credentials (when there are any); add
+    /// policies and `build()`.
+    pub fn client_builder(&self) -> Result<crate::ClientBuilder, crate::Error> {
+        let mut builder = crate::Client::builder().with_endpoint(self.endpoint.value.clone());
+        if let Some(credential) = &self.credential {
+            builder = builder.with_credentials(credential.value.to_credentials()?);
+        }
+        Ok(builder)
+    }
 }
 
 /// Resolves flags > environment > profile file > defaults. The profile is the one named by the

@@ -39,8 +39,33 @@ pub enum Fault {
         /// How many responses are lost.
         n: u32,
     },
-    /// Delay every response by this long (measured with `tokio::time`).
+    /// Delay every call by this long (measured with `tokio::time`) before it is handled: a caller
+    /// that gives up meanwhile leaves nothing applied.
     Delay(Duration),
+    /// Apply every call at once but delay its response by this long: a caller that gives up and
+    /// retries with the same `idempotency-key` finds its change made.
+    DelayResponseAfterApply(Duration),
+    /// Apply a fraction `rate` (0.0–1.0) of calls, then lose their responses (as
+    /// [`Fault::DropResponseAfterApply`]), chosen by a generator seeded with `seed`.
+    DropRate {
+        /// Fraction of calls whose response is lost.
+        rate: f64,
+        /// Seed of the random generator.
+        seed: u64,
+    },
+    /// Accept every long-running call but let its operation end (after the operation delay) with
+    /// `error` = `code` and apply nothing, like a change the cloud refuses after starting it.
+    FailOperation {
+        /// The code of the operation's `error`.
+        code: Code,
+    },
+    /// Apply every long-running call but put an `Any` of `google.protobuf.Empty` in its
+    /// operation's `response`, so a client meets a response of the wrong type.
+    WrongOperationResponse,
+    /// Several faults at once: each call asks them in order and the first that triggers decides
+    /// (each keeps its own counter and generator). E.g. a burst of RESOURCE_EXHAUSTED in front of
+    /// a steady rate of UNAVAILABLE.
+    Any(Vec<Fault>),
 }
 
 /// What the layer does with one call.
@@ -50,6 +75,16 @@ pub(crate) enum Action {
     Fail(Code),
     DropAfterApply,
     Delay(Duration),
+    DelayAfterApply(Duration),
+    /// Handled by the service: see [`OperationFault`].
+    Operation(OperationFault),
+}
+
+/// A fault that the operation-starting service applies, handed to it in the request extensions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum OperationFault {
+    Fail(Code),
+    WrongResponse,
 }
 
 #[derive(Debug)]
@@ -57,6 +92,54 @@ struct Rule {
     fault: Fault,
     calls: u64,
     rng: fastrand::Rng,
+    /// The rules of a [`Fault::Any`], in order.
+    inner: Vec<Rule>,
+}
+
+impl Rule {
+    fn new(fault: Fault) -> Self {
+        let seed = match &fault {
+            Fault::FailRate { seed, .. } | Fault::DropRate { seed, .. } => *seed,
+            _ => 0,
+        };
+        let inner = match &fault {
+            Fault::Any(faults) => faults.iter().cloned().map(Rule::new).collect(),
+            _ => Vec::new(),
+        };
+        Rule {
+            fault,
+            calls: 0,
+            rng: fastrand::Rng::with_seed(seed),
+            inner,
+        }
+    }
+
+    /// Decides the fate of one call, counting it.
+    fn decide(&mut self) -> Action {
+        self.calls += 1;
+        match &self.fault {
+            Fault::FailFirst { n, code } if self.calls <= u64::from(*n) => Action::Fail(*code),
+            Fault::FailRate { rate, code, .. } if self.rng.f64() < *rate => Action::Fail(*code),
+            Fault::DropResponseAfterApply { n } if self.calls <= u64::from(*n) => Action::DropAfterApply,
+            Fault::DropRate { rate, .. } if self.rng.f64() < *rate => Action::DropAfterApply,
+            Fault::Delay(d) => Action::Delay(*d),
+            Fault::DelayResponseAfterApply(d) => Action::DelayAfterApply(*d),
+            Fault::FailOperation { code } => Action::Operation(OperationFault::Fail(*code)),
+            Fault::WrongOperationResponse => Action::Operation(OperationFault::WrongResponse),
+            Fault::Any(_) => {
+                // Every inner rule sees every call, so counters and generators stay independent.
+                let mut action = Action::Serve;
+                for rule in &mut self.inner {
+                    let inner = rule.decide();
+                    if action == Action::Serve {
+                        action = inner;
+                    }
+                }
+                action
+            }
+            _ => Action::Serve,
+        }
+    }
 }
 
 /// The faults configured per method, with their counters.
@@ -67,18 +150,7 @@ pub(crate) struct FaultTable {
 
 impl FaultTable {
     pub(crate) fn set(&mut self, method: &str, fault: Fault) {
-        let seed = match &fault {
-            Fault::FailRate { seed, .. } => *seed,
-            _ => 0,
-        };
-        self.rules.insert(
-            method.to_owned(),
-            Rule {
-                fault,
-                calls: 0,
-                rng: fastrand::Rng::with_seed(seed),
-            },
-        );
+        self.rules.insert(method.to_owned(), Rule::new(fault));
     }
 
     pub(crate) fn clear(&mut self) {
@@ -92,16 +164,9 @@ impl FaultTable {
         } else {
             ALL_METHODS
         };
-        let Some(rule) = self.rules.get_mut(key) else {
-            return Action::Serve;
-        };
-        rule.calls += 1;
-        match &rule.fault {
-            Fault::FailFirst { n, code } if rule.calls <= u64::from(*n) => Action::Fail(*code),
-            Fault::FailRate { rate, code, .. } if rule.rng.f64() < *rate => Action::Fail(*code),
-            Fault::DropResponseAfterApply { n } if rule.calls <= u64::from(*n) => Action::DropAfterApply,
-            Fault::Delay(d) => Action::Delay(*d),
-            _ => Action::Serve,
+        match self.rules.get_mut(key) {
+            Some(rule) => rule.decide(),
+            None => Action::Serve,
         }
     }
 }
@@ -144,5 +209,25 @@ mod tests {
         let first = run();
         assert_eq!(first, run());
         assert!(first.iter().any(|s| *s) && first.iter().any(|s| !*s));
+    }
+
+    #[test]
+    fn any_asks_every_fault_in_order_and_drop_rate_drops() {
+        let mut t = FaultTable::default();
+        t.set(
+            "/a",
+            Fault::Any(vec![
+                Fault::FailFirst {
+                    n: 2,
+                    code: Code::ResourceExhausted,
+                },
+                Fault::DropRate { rate: 1.0, seed: 3 },
+            ]),
+        );
+        assert_eq!(t.decide("/a"), Action::Fail(Code::ResourceExhausted));
+        assert_eq!(t.decide("/a"), Action::Fail(Code::ResourceExhausted));
+        assert_eq!(t.decide("/a"), Action::DropAfterApply);
+        t.set("/b", Fault::DropRate { rate: 0.0, seed: 3 });
+        assert_eq!(t.decide("/b"), Action::Serve);
     }
 }

@@ -110,7 +110,10 @@ where
     match action {
         Action::Fail(code) => return Err(injected(code)),
         Action::Delay(delay) => tokio::time::sleep(delay).await,
-        Action::Serve | Action::DropAfterApply => {}
+        Action::Operation(fault) => {
+            parts.extensions.insert(fault);
+        }
+        Action::Serve | Action::DropAfterApply | Action::DelayAfterApply(_) => {}
     }
 
     if !PUBLIC_PREFIXES.iter().any(|p| method.starts_with(p)) {
@@ -123,12 +126,18 @@ where
         Ok(response) => response,
         Err(never) => match never {},
     };
-    if action == Action::DropAfterApply {
-        return Err(Status::unavailable(
+    match action {
+        Action::DropAfterApply => Err(Status::unavailable(
             "the connection was reset before the response was sent (injected fault)",
-        ));
+        )),
+        // The call is applied first and only its answer is late, like a slow network: a caller that
+        // gives up and retries with the same idempotency-key finds the change already made.
+        Action::DelayAfterApply(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(response)
+        }
+        Action::Serve | Action::Fail(_) | Action::Delay(_) | Action::Operation(_) => Ok(response),
     }
-    Ok(response)
 }
 
 /// Stamps the ids on a response, and `RequestInfo` on an error status sent in the headers.

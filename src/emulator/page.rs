@@ -48,7 +48,7 @@ fn encode(key: &str) -> String {
     raw.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode(token: &str) -> Result<String, Status> {
+pub(crate) fn decode(token: &str) -> Result<String, Status> {
     let bad = || invalid_argument("page_token", "invalid page token");
     if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return Err(bad());

@@ -10,6 +10,7 @@ use tonic::{Request, Response, Status};
 use tower::layer::util::{Identity, Stack};
 
 use super::errors::invalid_argument;
+use super::fault::OperationFault;
 use super::layer::EmulatorLayer;
 use super::state::{AnyRec, IdemRec, OpRec, OpResult, State};
 use super::{EMULATOR_USER_ID, EmulatorError, Inner, MAX_MESSAGE_SIZE, Principal, clock};
@@ -114,7 +115,23 @@ impl Svc {
             {
                 return Ok(op.render(&inner.clock));
             }
-            let outcome = apply(inner, state)?;
+            let fault = request.extensions().get::<OperationFault>().copied();
+            let outcome = match fault {
+                // The change is worked out on a copy and dropped: a failed operation applies nothing.
+                Some(OperationFault::Fail(_)) => apply(inner, &mut state.clone())?,
+                _ => apply(inner, state)?,
+            };
+            let result = match fault {
+                Some(OperationFault::Fail(code)) => OpResult::Error {
+                    code: code as i32,
+                    message: "the operation failed (injected fault)".to_owned(),
+                },
+                Some(OperationFault::WrongResponse) => OpResult::Response(AnyRec::from_proto(&Any {
+                    type_url: "type.googleapis.com/google.protobuf.Empty".to_owned(),
+                    value: Vec::new(),
+                })),
+                None => OpResult::Response(AnyRec::from_proto(&outcome.response)),
+            };
             let id = inner.new_id("aje");
             let now = inner.clock.now();
             let record = OpRec {
@@ -124,7 +141,7 @@ impl Svc {
                 created_by: principal.subject_id().to_owned(),
                 done_at: (&clock::add(&now, inner.op_delay)).into(),
                 metadata: AnyRec::from_proto(&outcome.metadata),
-                result: OpResult::Response(AnyRec::from_proto(&outcome.response)),
+                result,
             };
             let rendered = record.render(&inner.clock);
             state.operations.insert(id.clone(), record);

@@ -214,7 +214,10 @@ async fn create_account(p: &Provision, client: &Client) -> Result<ServiceAccount
         Err(e) => Err(e),
     };
     match result {
-        Ok(sa) => Ok(sa),
+        Ok(sa) => {
+            tracing::debug!("← ServiceAccountService.Create {sa:?}");
+            Ok(sa)
+        }
         Err(e) if e.kind() == ErrorKind::AlreadyExists || e.code() == Some(tonic::Code::AlreadyExists) => {
             // Created by a run that was killed before it could wait (or by a concurrent run):
             // it shows up once its operation is done.
@@ -270,6 +273,7 @@ async fn add_bindings(
         }
         .map_err(api(step.clone()))?;
         let result = op.wait().await.map_err(api(step.clone()))?;
+        tracing::debug!("← UpdateAccessBindings {result:?}");
         effective.extend(
             result
                 .effective_deltas
@@ -379,5 +383,78 @@ fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.unix_timestamp(),
         nanos: i32::try_from(at.nanosecond()).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, scopes: &[&str], expires: Option<i64>) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            service_account_id: "sa1".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: expires.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+            ..ApiKey::default()
+        }
+    }
+
+    fn stored(id: &str, account: &str) -> StoredKey {
+        StoredKey {
+            id: id.into(),
+            service_account_id: account.into(),
+            created_at: None,
+            scopes: vec!["s".into()],
+            expires_at: None,
+            secret: SecretString::from("AQVNx"),
+        }
+    }
+
+    fn decide(p: &Provision, file: Option<&StoredKey>, keys: &[ApiKey]) -> (Option<KeyReason>, Option<String>) {
+        let account = ServiceAccount {
+            id: "sa1".into(),
+            ..ServiceAccount::default()
+        };
+        let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        match decide_key(p, Some(&account), file, keys, &["s".to_owned()], now) {
+            KeyDecision::Keep(k) => {
+                assert_eq!(Some(k.id.as_str()), file.map(|f| f.id.as_str()));
+                (None, None)
+            }
+            KeyDecision::Create { reason, replaces } => (Some(reason), replaces),
+        }
+    }
+
+    #[test]
+    fn the_file_key_is_kept_only_while_it_is_live_matching_and_unexpired() {
+        let p = Provision::new("f", "sa");
+        let file = stored("k1", "sa1");
+        assert_eq!(decide(&p, Some(&file), &[key("k1", &["s"], None)]), (None, None));
+        assert_eq!(decide(&p, Some(&file), &[key("k1", &["s"], Some(2_000))]), (None, None));
+        assert_eq!(
+            decide(&p, None, &[key("k1", &["s"], None)]),
+            (Some(KeyReason::NoKeyFile), None)
+        );
+        assert_eq!(decide(&p, Some(&file), &[]), (Some(KeyReason::KeyGone), None));
+        assert_eq!(
+            decide(&p, Some(&stored("k1", "other")), &[key("k1", &["s"], None)]),
+            (Some(KeyReason::OtherAccount), None)
+        );
+        assert_eq!(
+            decide(&p, Some(&file), &[key("k1", &["s", "t"], None)]),
+            (Some(KeyReason::ScopesDiffer), Some("k1".into()))
+        );
+        assert_eq!(
+            decide(&p, Some(&file), &[key("k1", &["s"], Some(999))]),
+            (Some(KeyReason::Expired), Some("k1".into()))
+        );
+        let rotate = Provision::new("f", "sa").rotate(true);
+        assert_eq!(
+            decide(&rotate, Some(&file), &[key("k1", &["s"], None)]),
+            (Some(KeyReason::Rotate), Some("k1".into()))
+        );
+        let caller = Provision::new("f", "sa").output_to_caller();
+        assert_eq!(decide(&caller, None, &[]), (Some(KeyReason::OutputToCaller), None));
     }
 }

@@ -100,7 +100,15 @@ impl StoredKey {
 
     /// Parses a key file's text.
     pub fn from_yaml(text: &str) -> Result<Self, String> {
-        let shape: FileShape = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+        // Never show the parser's message: serde quotes the offending value, which may be the secret.
+        let shape: FileShape = serde_norway::from_str(text).map_err(|e| match e.location() {
+            Some(at) => format!(
+                "not the expected YAML shape (line {}, column {})",
+                at.line(),
+                at.column()
+            ),
+            None => "not the expected YAML shape".to_owned(),
+        })?;
         if shape.api_key.id.trim().is_empty() {
             return Err("api_key.id is empty".into());
         }
@@ -116,7 +124,7 @@ impl StoredKey {
         {
             Some(text) => Some(
                 OffsetDateTime::parse(text, &Rfc3339)
-                    .map_err(|_| format!("api_key.expires_at {text:?} is not RFC 3339"))?,
+                    .map_err(|_| "api_key.expires_at is not an RFC 3339 time".to_owned())?,
             ),
             None => None,
         };
@@ -292,6 +300,20 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("api-key.yaml")]);
+    }
+
+    #[test]
+    fn a_damaged_key_file_never_shows_the_secret_in_the_error() {
+        for text in [
+            "AQVNsecretvalue\n",
+            "api_key: AQVNsecretvalue\n",
+            "api_key: {id: x}\nsecret: [AQVNsecretvalue]\n",
+        ] {
+            let err = StoredKey::from_yaml(text).unwrap_err();
+            assert!(!err.contains("AQVNsecretvalue"), "{err}");
+        }
+        let text = "api_key: {id: x, service_account_id: y, expires_at: AQVNsecretvalue}\nsecret: s\n";
+        assert!(StoredKey::from_yaml(text).is_err());
     }
 
     #[test]

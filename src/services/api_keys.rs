@@ -1,12 +1,13 @@
 //! `yandex.cloud.iam.v1.ApiKeyService`, with the safe retry of `Create`.
 //!
 //! `Create` returns the secret directly and is not an operation, so a lost answer could leave a
-//! key whose secret nobody holds. Before creating, the service account's keys are listed; after
-//! an ambiguous failure (the request may have been applied), the keys are listed again once the
-//! call has settled and every new key matching the request, other than the one whose secret the
-//! caller receives, is deleted. A retried call thus leaves exactly one new live key.
-
-use std::collections::HashSet;
+//! key whose secret nobody holds. The common path is one RPC. After an ambiguous failure (the
+//! request may have been applied) the call is retried with the same `idempotency-key` (a server
+//! that honours it answers with the first key), and once it settles the service account's keys
+//! are listed: every key matching the request that was made during this call, other than the one
+//! whose secret the caller receives, is deleted. "During this call" is read on the server's clock,
+//! anchored by the `created_at` of the key received. A retried call thus leaves exactly one new
+//! live key.
 
 use futures_util::TryStreamExt as _;
 use secrecy::SecretString;
@@ -142,6 +143,43 @@ impl UpdateApiKey {
     }
 }
 
+/// How far an orphan's `created_at` may precede the call's start on the server's clock (the
+/// first attempt's travel time is not known).
+const SLACK: i128 = 1_000_000_000;
+/// The clock skew allowed between this machine and the server when no server time is known.
+const SKEW: i128 = 5_000_000_000;
+
+/// A span of server time, in nanoseconds since the Unix epoch.
+struct Window {
+    from: i128,
+    to: i128,
+}
+
+impl Window {
+    /// From the call's start to now, on this machine's clock, widened by the allowed skew.
+    fn local(call_started: i128) -> Self {
+        Window {
+            from: call_started - SKEW,
+            to: wall_nanos() + SKEW,
+        }
+    }
+
+    fn contains(&self, at: i128) -> bool {
+        self.from <= at && at <= self.to
+    }
+}
+
+fn wall_nanos() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or_default()
+}
+
+fn ts_nanos(ts: &prost_types::Timestamp) -> i128 {
+    i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos)
+}
+
 /// True when a failed create may nevertheless have made the key.
 fn maybe_applied(err: &Error) -> bool {
     use tonic::Code;
@@ -230,15 +268,16 @@ impl ApiKeys {
     pub async fn create(&self, request: CreateApiKey) -> Result<CreatedApiKey, Error> {
         let request = request.into_request();
         validate(&CREATE, &request)?;
-        let before = self.key_ids(&request.service_account_id).await?;
         let policy = self.client.retry_policy().clone();
         let idempotency_key = new_id();
         let call = |ch, r| async move { Stub::new(ch).create(r).await };
         let start = Instant::now();
+        let call_started = wall_nanos();
         let mut attempts = 0;
         let mut ambiguous = false;
         loop {
             attempts += 1;
+            let attempt_started = wall_nanos();
             match self
                 .client
                 .attempt(&CREATE, &request, Some(&idempotency_key), &call)
@@ -254,7 +293,19 @@ impl ApiKeys {
                         secret: SecretString::from(reply.secret.clone()),
                     };
                     if ambiguous {
-                        self.remove_orphans(&request, &before, Some(&created.api_key.id))
+                        // The key just received dates this call on the server's clock: an
+                        // earlier attempt's key was made between the call's start and now.
+                        let window = match created.api_key.created_at.as_ref() {
+                            Some(at) => {
+                                let server_offset = ts_nanos(at) - attempt_started;
+                                Window {
+                                    from: call_started + server_offset - SLACK,
+                                    to: ts_nanos(at),
+                                }
+                            }
+                            None => Window::local(call_started),
+                        };
+                        self.remove_orphans(&request, &window, Some(&created.api_key.id))
                             .await?;
                     }
                     return Ok(created);
@@ -266,7 +317,8 @@ impl ApiKeys {
                         None => {
                             if ambiguous {
                                 // Best effort: a key nobody holds the secret of must not stay.
-                                if let Err(cleanup) = self.remove_orphans(&request, &before, None).await {
+                                let window = Window::local(call_started);
+                                if let Err(cleanup) = self.remove_orphans(&request, &window, None).await {
                                     tracing::warn!(error = %cleanup, "could not remove api keys left by a failed create");
                                 }
                             }
@@ -278,24 +330,18 @@ impl ApiKeys {
         }
     }
 
-    async fn key_ids(&self, service_account_id: &str) -> Result<HashSet<String>, Error> {
-        self.list(service_account_id.to_owned())
-            .map_ok(|k| k.id)
-            .try_collect()
-            .await
-    }
-
-    /// Deletes the keys that appeared since `before`, match the request, and are not `keep`.
+    /// Deletes the keys made within `window` that match the request, except `keep`: keys this
+    /// call made but whose secret never arrived.
     async fn remove_orphans(
         &self,
         request: &CreateApiKeyRequest,
-        before: &HashSet<String>,
+        window: &Window,
         keep: Option<&str>,
     ) -> Result<(), Error> {
         let keys: Vec<ApiKey> = self.list(request.service_account_id.clone()).try_collect().await?;
         for key in keys {
-            let ours = !before.contains(&key.id)
-                && Some(key.id.as_str()) != keep
+            let ours = Some(key.id.as_str()) != keep
+                && key.created_at.as_ref().is_some_and(|at| window.contains(ts_nanos(at)))
                 && key.description == request.description
                 && key.scopes == request.scopes
                 // The server may store the expiry with less precision than was sent.

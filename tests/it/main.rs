@@ -4,5 +4,7 @@ mod cli;
 mod client;
 mod descriptors;
 mod emulator;
+mod props;
+mod reliability;
 mod validation;
 mod wire;

@@ -10,8 +10,6 @@ mod token;
 
 use std::io::IsTerminal;
 
-use secrecy::ExposeSecret;
-use yc_iam::config::Credential;
 use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::{Client, Credentials, Operation, OperationPayload, RetryPolicy};
 
@@ -31,7 +29,9 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         }
         Command::Emulator(args) => {
             return args
-                .run(|addr| println!("{addr}"))
+                .run(|addr| {
+                    let _ = output::write_stdout(&format!("{addr}\n"));
+                })
                 .await
                 .map_err(|e| CliError::failure(format!("emulator: {}", crate::error::chain(&e))));
         }
@@ -65,9 +65,26 @@ fn init_debug_log() {
         .try_init();
 }
 
-/// Logs a request before it is sent (`--debug`).
+/// The `authorization` header every call carries, masked: the scheme, never the credential.
+static AUTHORIZATION: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Logs a request before it is sent (`--debug`), with its masked `authorization` header.
 pub(crate) fn log_request(method: &str, request: &dyn std::fmt::Debug) {
-    tracing::debug!(target: "yc_iam_cli", "→ {method} {request:?}");
+    let authorization = AUTHORIZATION.get().copied().unwrap_or("none");
+    tracing::debug!(target: "yc_iam_cli", "→ {method} authorization={authorization:?} {request:?}");
+}
+
+fn masked_authorization(settings: &Settings) -> &'static str {
+    use yc_iam::config::Credential;
+    if settings.emulator {
+        return "Bearer t1.***";
+    }
+    match settings.config.credential.as_ref().map(|c| &c.value) {
+        Some(Credential::ApiKey(_)) => "Api-Key ***",
+        Some(Credential::IamToken(_)) => "Bearer t1.***",
+        Some(_) => "Bearer t1.*** (an IAM token the client obtains with these credentials)",
+        None => "none",
+    }
 }
 
 /// Logs a response (`--debug`).
@@ -120,20 +137,19 @@ pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
                 "no credentials: set YC_TOKEN, YC_IAM_TOKEN, YC_SERVICE_ACCOUNT_KEY_FILE or YC_API_KEY, or configure a yc profile",
             )
         })?;
-        let credentials = match &credential.value {
-            Credential::IamToken(t) => Credentials::iam_token(t.expose_secret()),
-            Credential::OAuthToken(t) => Credentials::oauth_token(t.expose_secret()),
-            Credential::ServiceAccountKey(key) => Credentials::from_json(key.json().expose_secret()).map_err(|e| {
-                CliError::usage(format!("invalid service-account key (from {}): {e}", credential.source))
-            })?,
-            Credential::ApiKey(k) => Credentials::api_key(k.expose_secret()),
-            Credential::MetadataService => Credentials::metadata_service(),
-            _ => return Err(CliError::usage("unsupported credentials")),
-        };
+        let credentials = credential
+            .value
+            .to_credentials()
+            .map_err(|e| CliError::usage(format!("invalid service-account key (from {}): {e}", credential.source)))?;
         tracing::debug!(target: "yc_iam_cli", "credentials: {} from {}", credential.value.kind(), credential.source);
         (settings.config.endpoint.value.clone(), credentials, None)
     };
-    tracing::debug!(target: "yc_iam_cli", "endpoint: {endpoint} (from {})", settings.config.endpoint.source);
+    let origin = if settings.emulator {
+        "--emulator".to_owned()
+    } else {
+        settings.config.endpoint.source.to_string()
+    };
+    tracing::debug!(target: "yc_iam_cli", "endpoint: {endpoint} (from {origin})");
     let mut builder = Client::builder().with_endpoint(endpoint).with_credentials(credentials);
     if let Some(n) = settings.retry {
         builder = builder.with_retry(if n <= 1 {
@@ -148,6 +164,13 @@ pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     let client = builder
         .build()
         .map_err(|e| CliError::api(None, &e).with_exit(crate::error::EXIT_USAGE))?;
+    let authorization = *AUTHORIZATION.get_or_init(|| masked_authorization(settings));
+    tracing::debug!(
+        target: "yc_iam_cli",
+        "metadata on every call: authorization={authorization:?} x-client-trace-id={:?} \
+         x-client-request-id=<new per attempt> idempotency-key=<one per mutating call>",
+        client.trace_id()
+    );
     Ok(Session { client, emulator })
 }
 

@@ -86,6 +86,9 @@ impl CliError {
 
     /// Prints the error to stderr and returns the exit code.
     pub(crate) fn report(&self) -> ExitCode {
+        if self.message.is_empty() {
+            return ExitCode::from(self.exit);
+        }
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "error: {}", self.message);
         for (label, id) in &self.ids {
@@ -117,6 +120,14 @@ fn one_line(text: &str) -> String {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // The reader has gone (`| head`): stop quietly, like other Unix tools.
+            return Self {
+                exit: 0,
+                message: String::new(),
+                ids: Vec::new(),
+            };
+        }
         Self::failure(format!("cannot write output: {e}"))
     }
 }

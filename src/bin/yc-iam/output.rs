@@ -256,6 +256,14 @@ fn to_value<T: Serialize>(v: &T) -> Option<Value> {
 /// A column of a text table: header and the dotted path of the value (`subject.type`).
 pub(crate) type Column = (&'static str, &'static str);
 
+/// Writes text to stdout, returning an error (not panicking like `print!`) when stdout is
+/// closed, e.g. piped into `head`.
+pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 /// Converts to a YAML value, which keeps the struct's field order (unlike `serde_json::Value`).
 fn ordered<T: Serialize + ?Sized>(value: &T) -> Yaml {
     serde_norway::to_value(value).unwrap_or(Yaml::Null)

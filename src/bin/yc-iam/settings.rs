@@ -54,7 +54,11 @@ impl Settings {
     }
 
     /// The folder: `--folder-id`, `YC_FOLDER_ID` or the profile's `folder-id`; checked.
+    /// With `--emulator` and no folder configured, the emulator's default folder.
     pub(crate) fn folder_id(&self) -> CliResult<String> {
+        if self.emulator && self.config.folder_id.is_none() {
+            return Ok(yc_iam::emulator::DEFAULT_FOLDER_ID.to_owned());
+        }
         let folder = self.config.folder_id.as_ref().ok_or_else(|| {
             CliError::usage("no folder: pass --folder-id, set YC_FOLDER_ID, or set folder-id in the yc profile")
         })?;
@@ -64,6 +68,9 @@ impl Settings {
 
     /// The cloud: `--cloud-id`, `YC_CLOUD_ID` or the profile's `cloud-id`; checked.
     pub(crate) fn cloud_id(&self) -> CliResult<String> {
+        if self.emulator && self.config.cloud_id.is_none() {
+            return Ok(yc_iam::emulator::DEFAULT_CLOUD_ID.to_owned());
+        }
         let cloud = self.config.cloud_id.as_ref().ok_or_else(|| {
             CliError::usage("no cloud: pass --cloud-id, set YC_CLOUD_ID, or set cloud-id in the yc profile")
         })?;

@@ -303,6 +303,18 @@ const CASES: &[Case] = &[
         &[P, "--folder-id", F, "--name", "sa-api", "--output", "notes.yaml"],
         "exists but is not an API-key file",
     ),
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "sa-api",
+            "--output",
+            "no/such/dir/key.yaml",
+        ],
+        "directory no/such/dir does not exist",
+    ),
     // Configuration and key files.
     Case {
         args: &["sa", "list", "--folder-id", F],
@@ -313,6 +325,11 @@ const CASES: &[Case] = &[
         args: &["sa", "list", "--folder-id", F],
         env: &[("HOME", "home-bad-key"), ("YC_IAM_TOKEN", "")],
         says: "config.yaml: profiles.default.service-account-key: missing field `private_key`",
+    },
+    Case {
+        args: &["sa", "list", "--folder-id", F],
+        env: &[("HOME", "home-bad-pem"), ("YC_IAM_TOKEN", "")],
+        says: "invalid service-account key (from ",
     },
     Case {
         args: &["sa", "list", "--profile", "nope"],
@@ -354,6 +371,10 @@ async fn bad_inputs_give_one_clear_line_exit_2_and_send_nothing() {
     config(
         "home-bad-key",
         "current: default\nprofiles:\n  default:\n    service-account-key:\n      id: k\n      service_account_id: s\n",
+    );
+    config(
+        "home-bad-pem",
+        "current: default\nprofiles:\n  default:\n    service-account-key:\n      id: k\n      service_account_id: s\n      private_key: \"-----BEGIN PRIVATE KEY-----\\nnot a key\\n-----END PRIVATE KEY-----\\n\"\n",
     );
     config(
         "home-good",

@@ -105,3 +105,26 @@ async fn credentials_follow_the_same_precedence() {
         .env("YC_PROFILE", "missing");
     run(cmd).await.success();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_token_prints_an_iam_token_from_the_profile_key() {
+    let h = harness().await;
+    let home = write_profile(&h, "home");
+    let mut cmd = bare_command(&home);
+    cmd.arg("create-token");
+    let r = run(cmd).await;
+    let token = r.success().stdout.trim().to_owned();
+    assert!(token.starts_with("t1."), "an IAM token: {token:?}");
+    // The token works as a bearer token.
+    let mut cmd = bare_command(&home);
+    cmd.args(["sa", "list"]).env("YC_IAM_TOKEN", &token);
+    run(cmd).await.success();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_are_printed_for_a_shell() {
+    let h = Harness::start().await;
+    let r = h.run(&["completions", "bash"]).await;
+    assert!(r.success().stdout.contains("yc-iam"));
+    assert!(h.emu.journal().is_empty());
+}

@@ -54,6 +54,18 @@ const SCENARIOS: [Scenario; 3] = [Scenario::Fresh, Scenario::LostCreateResponse,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_killed_at_fifty_random_moments_recovers_every_time() {
+    // `YC_CRASH_MOMENTS` runs a longer soak (e.g. 200) with the same checks.
+    let kills = std::env::var("YC_CRASH_MOMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(KILLS);
+    kill_and_recover(kills, 0x5eed).await;
+}
+
+/// Kills `provision` at `kills` random moments (seeded) spread over the scenarios, reruns it after
+/// each kill, and checks the end state every time; panics on the first violation. Needs a
+/// multi-threaded runtime.
+pub(crate) async fn kill_and_recover(kills: usize, seed: u64) {
     let mut workers = Vec::new();
     for w in 0..WORKERS {
         workers.push(tokio::spawn(async move {
@@ -70,9 +82,9 @@ async fn provision_killed_at_fifty_random_moments_recovers_every_time() {
                 h.provision(&name, &file, scenario.extra()).await.success();
                 spans.push(start.elapsed());
             }
-            let mut rng = fastrand::Rng::with_seed(0x5eed + w as u64);
+            let mut rng = fastrand::Rng::with_seed(seed + w as u64);
             let mut outcomes = Vec::new();
-            for i in (w..KILLS).step_by(WORKERS) {
+            for i in (w..kills).step_by(WORKERS) {
                 let s = i % SCENARIOS.len();
                 let scenario = SCENARIOS[s];
                 let at = spans[s].mul_f64(rng.f64());
@@ -107,7 +119,7 @@ async fn provision_killed_at_fifty_random_moments_recovers_every_time() {
     for w in workers {
         outcomes.extend(w.await.unwrap());
     }
-    assert_eq!(outcomes.len(), KILLS);
+    assert_eq!(outcomes.len(), kills);
     // The kills landed in different steps, including the two dangerous windows.
     let seen = |o: &str| outcomes.iter().filter(|x| x.as_str() == o).count();
     assert!(seen("no account") + seen("account, no key") > 0, "{outcomes:?}");

@@ -50,6 +50,8 @@ async fn debug_logs_requests_without_secrets() {
         .await;
     r.success();
     assert!(r.stderr.contains("ApiKeyService.Create"), "{}", r.stderr);
+    // The authorization header is shown by its scheme only.
+    assert!(r.stderr.contains("authorization=\"Bearer t1.***\""), "{}", r.stderr);
     let stored = yc_iam::provision::StoredKey::read(&h.path("api-key.yaml"))
         .unwrap()
         .unwrap();

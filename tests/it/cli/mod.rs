@@ -3,7 +3,7 @@
 
 mod bad_input;
 mod config;
-mod crash;
+pub(crate) mod crash;
 mod errors;
 mod output;
 mod provision;

@@ -161,3 +161,138 @@ async fn text_output_is_aligned_for_people() {
         .collect();
     assert!(values.windows(2).all(|w| w[0] == w[1]), "values line up:\n{}", r.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_works_end_to_end() {
+    let h = Harness::start().await;
+    let json = |r: &super::Run| -> serde_json::Value { serde_json::from_str(&r.stdout).unwrap() };
+    let r = h
+        .run(&[
+            "sa",
+            "create",
+            "--folder-id",
+            FOLDER,
+            "--name",
+            "sa-all",
+            "--format",
+            "json",
+        ])
+        .await;
+    let id = json(r.success())["id"].as_str().unwrap().to_owned();
+
+    let r = h
+        .run(&[
+            "sa",
+            "update",
+            "--id",
+            &id,
+            "--description",
+            "updated",
+            "--labels",
+            "a=b",
+            "--format",
+            "json",
+        ])
+        .await;
+    let sa = json(r.success());
+    assert_eq!(
+        (sa["name"].as_str(), sa["description"].as_str()),
+        (Some("sa-all"), Some("updated"))
+    );
+    let r = h
+        .run(&["sa", "update", &id, "--new-name", "sa-renamed", "--format", "json"])
+        .await;
+    assert_eq!(json(r.success())["name"], "sa-renamed");
+
+    let r = h
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account-name",
+            "sa-renamed",
+            "--folder-id",
+            FOLDER,
+            "--format",
+            "json",
+            "--expires-in",
+            "30d",
+            "--scopes",
+            "yc.ai.languageModels.execute",
+        ])
+        .await;
+    let key = json(r.success())["api_key"]["id"].as_str().unwrap().to_owned();
+    let r = h
+        .run(&[
+            "api-key",
+            "update",
+            &key,
+            "--description",
+            "renamed key",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(json(r.success())["description"], "renamed key");
+    let r = h.run(&["api-key", "get", &key, "--format", "json"]).await;
+    assert!(json(r.success())["expires_at"].is_string());
+    let r = h.run(&["api-key", "list-scopes", "--format", "json"]).await;
+    assert!(
+        json(r.success())
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "yc.ai.languageModels.execute")
+    );
+    let r = h.run(&["api-key", "delete", &key]).await;
+    assert_eq!(r.success().stdout.trim(), format!("deleted API key {key}"));
+
+    let subject = format!("serviceAccount:{id}");
+    h.run(&[
+        "cloud",
+        "add-access-binding",
+        super::CLOUD,
+        "--role",
+        "viewer",
+        "--subject",
+        &subject,
+    ])
+    .await
+    .success();
+    let r = h
+        .run(&[
+            "cloud",
+            "add-access-binding",
+            "--cloud-id",
+            super::CLOUD,
+            "--role",
+            "viewer",
+            "--service-account-id",
+            &id,
+        ])
+        .await;
+    assert!(r.success().stdout.contains("no change"), "{}", r.stdout);
+    let r = h.run(&["cloud", "list-access-bindings", super::CLOUD]).await;
+    assert!(r.success().stdout.contains(&id));
+    let r = h
+        .run(&[
+            "cloud",
+            "remove-access-binding",
+            super::CLOUD,
+            "--role",
+            "viewer",
+            "--subject",
+            &subject,
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(json(r.success())[0]["action"], "REMOVE");
+
+    let r = h.run(&["operation", "get", "ajenosuchoperation00"]).await;
+    assert_eq!(r.code, Some(1));
+    let r = h
+        .run(&["sa", "delete", "--name", "sa-renamed", "--folder-id", FOLDER])
+        .await;
+    assert_eq!(r.success().stdout.trim(), format!("deleted service account {id}"));
+    assert!(h.emu.snapshot().service_accounts.iter().all(|sa| sa.id != id));
+}

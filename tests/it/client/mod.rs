@@ -4,6 +4,7 @@ mod api_key_create;
 mod credentials;
 mod discovery;
 mod errors;
+mod failing_operation;
 mod metadata;
 mod operations;
 mod pagination;

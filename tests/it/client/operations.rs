@@ -206,3 +206,26 @@ async fn failed_operation_becomes_an_error_with_its_id_and_status() {
     assert!(!err.is_invalid_input());
     assert!(emu.journal().is_empty(), "a done operation is not polled");
 }
+
+#[tokio::test(start_paused = true)]
+async fn operations_are_seen_done_within_a_third_of_their_age_plus_25_ms() {
+    for delay_ms in [40u64, 120, 300, 700, 1500, 2600] {
+        let delay = Duration::from_millis(delay_ms);
+        let emu = slow_emulator(delay).await;
+        let client = client(&emu);
+        client.folders().get(FOLDER).await.expect("warm up");
+        let start = Instant::now();
+        let name = format!("op-{delay_ms}");
+        let op = client
+            .service_accounts()
+            .create(CreateServiceAccount::new(FOLDER, name))
+            .await
+            .expect("create");
+        op.wait().await.expect("done");
+        let late = start.elapsed().saturating_sub(delay);
+        assert!(
+            late <= delay / 3 + Duration::from_millis(25),
+            "{delay:?}: seen {late:?} late"
+        );
+    }
+}

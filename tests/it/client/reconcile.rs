@@ -5,6 +5,7 @@
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
 };
 
 use tonic::{Request, Response, Status, transport::server::TcpIncoming};
@@ -27,6 +28,7 @@ struct Keys {
     next: u32,
     creates: u32,
     deletes: u32,
+    lists: u32,
 }
 
 /// An ApiKeyService that applies every create but loses the answer of the first `lose` ones.
@@ -40,7 +42,8 @@ struct Forgetful {
 impl ApiKeyService for Forgetful {
     async fn list(&self, request: Request<ListApiKeysRequest>) -> Result<Response<ListApiKeysResponse>, Status> {
         let sa = request.into_inner().service_account_id;
-        let keys = self.keys.lock().expect("lock");
+        let mut keys = self.keys.lock().expect("lock");
+        keys.lists += 1;
         let api_keys = keys
             .live
             .iter()
@@ -68,6 +71,7 @@ impl ApiKeyService for Forgetful {
             description: request.description,
             scopes: request.scopes,
             expires_at: request.expires_at,
+            created_at: Some(SystemTime::now().into()),
             ..Default::default()
         };
         keys.live.push(key.clone());
@@ -134,7 +138,7 @@ fn client(addr: SocketAddr, attempts: u32) -> Client {
         .with_retry(
             RetryPolicy::default()
                 .with_max_attempts(attempts)
-                .with_initial_backoff(std::time::Duration::ZERO),
+                .with_initial_backoff(Duration::ZERO),
         )
         .build()
         .expect("client")
@@ -185,6 +189,7 @@ async fn keys_that_existed_before_are_kept() {
         id: "ajeoldkey".into(),
         service_account_id: "ajesa".into(),
         description: "bot".into(),
+        created_at: Some((SystemTime::now() - Duration::from_secs(600)).into()),
         ..Default::default()
     };
     keys.lock().expect("lock").live.push(old.clone());
@@ -198,4 +203,16 @@ async fn keys_that_existed_before_are_kept() {
     assert_eq!(keys.deletes, 1);
     let live: Vec<_> = keys.live.iter().map(|k| k.id.as_str()).collect();
     assert_eq!(live, [old.id.as_str(), new.api_key.id.as_str()]);
+}
+
+#[tokio::test]
+async fn create_that_succeeds_at_once_sends_one_rpc() {
+    let (addr, keys) = serve(0).await;
+    client(addr, 5)
+        .api_keys()
+        .create(CreateApiKey::new("ajesa"))
+        .await
+        .expect("created");
+    let keys = keys.lock().expect("lock");
+    assert_eq!((keys.creates, keys.lists, keys.deletes), (1, 0, 0));
 }

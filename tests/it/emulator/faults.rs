@@ -170,3 +170,83 @@ async fn retried_key_creation_after_a_lost_response_leaves_one_key() {
     assert_eq!(live.len(), 1);
     assert_eq!(Some(live[0]), created.api_key.as_ref());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_that_gives_up_on_a_delayed_response_finds_the_change_made() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(CREATE, Fault::DelayResponseAfterApply(Duration::from_secs(60)));
+    let mut c = clients(&emu).await;
+    let mut request = with_idempotency_key(create("slow-answer"), "b3c2d1e0-1111-4222-8333-444455556666");
+    request.set_timeout(Duration::from_secs(5));
+    let err = c.accounts.create(request).await.expect_err("timed out");
+    assert!(
+        matches!(err.code(), Code::Cancelled | Code::DeadlineExceeded | Code::Unavailable),
+        "{err:?}"
+    );
+    assert_eq!(
+        emu.snapshot().service_accounts.len(),
+        1,
+        "applied before the answer was delayed"
+    );
+    emu.clear_faults();
+    let retry = with_idempotency_key(create("slow-answer"), "b3c2d1e0-1111-4222-8333-444455556666");
+    let op = c
+        .accounts
+        .create(retry)
+        .await
+        .expect("retry gets the first operation")
+        .into_inner();
+    assert_eq!(op.id, emu.snapshot().operations[0].id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_that_gives_up_on_a_delayed_call_leaves_nothing_applied() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(CREATE, Fault::Delay(Duration::from_secs(60)));
+    let mut c = clients(&emu).await;
+    let mut request = tonic::Request::new(create("never-made"));
+    request.set_timeout(Duration::from_secs(5));
+    c.accounts.create(request).await.expect_err("timed out");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(emu.snapshot().service_accounts.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_operation_ends_with_its_error_and_applies_nothing() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(
+        CREATE,
+        Fault::FailOperation {
+            code: Code::FailedPrecondition,
+        },
+    );
+    let mut c = clients(&emu).await;
+    let op = c
+        .accounts
+        .create(create("refused-sa"))
+        .await
+        .expect("the call itself is accepted")
+        .into_inner();
+    let done = super::support::wait(&mut c, op).await;
+    let Some(yc_iam::proto::yandex::cloud::operation::operation::Result::Error(status)) = done.result else {
+        panic!("the operation ends with an error: {done:?}");
+    };
+    assert_eq!(status.code, Code::FailedPrecondition as i32);
+    let listed = c.accounts.list(list()).await.expect("list").into_inner();
+    assert!(listed.service_accounts.is_empty(), "nothing was created");
+}
+
+#[tokio::test]
+async fn a_wrong_operation_response_is_an_any_of_another_type() {
+    let emu = Emulator::builder().start().await.expect("start");
+    emu.set_fault(CREATE, Fault::WrongOperationResponse);
+    let mut c = clients(&emu).await;
+    let op = c.accounts.create(create("odd-sa")).await.expect("create").into_inner();
+    let done = super::support::wait(&mut c, op).await;
+    assert_eq!(
+        super::support::response_of(&done).type_url,
+        "type.googleapis.com/google.protobuf.Empty"
+    );
+    let listed = c.accounts.list(list()).await.expect("list").into_inner();
+    assert_eq!(listed.service_accounts.len(), 1, "the change itself was applied");
+}

@@ -109,3 +109,17 @@ async fn five_hundred_concurrent_connections_are_served() {
     let mut c = clients(&emu).await;
     c.accounts.list(list()).await.expect("still serving");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_calls_on_one_connection_are_served() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let c = clients(&emu).await;
+    let calls = (0..1000).map(|_| {
+        let mut accounts = c.accounts.clone();
+        tokio::spawn(async move { accounts.list(list()).await.map(|_| ()).map_err(|e| e.to_string()) })
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let failed = results.iter().filter(|r| !matches!(r, Ok(Ok(())))).count();
+    assert_eq!(failed, 0);
+    assert_eq!(emu.journal().len(), 1000);
+}

@@ -123,10 +123,8 @@ async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add:
         log_response(&method, &result);
         let deltas: Vec<DeltaView> = result.effective_deltas.iter().map(Into::into).collect();
         if deltas.is_empty() && format == Format::Text {
-            println!(
-                "no change: the binding was {}",
-                if add { "already there" } else { "not there" }
-            );
+            let state = if add { "already there" } else { "not there" };
+            output::write_stdout(&format!("no change: the binding was {state}\n"))?;
         } else {
             output::print_list(format, &deltas, DELTA_COLUMNS)?;
         }

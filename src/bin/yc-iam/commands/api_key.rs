@@ -167,13 +167,29 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             if let Some(d) = description {
                 request = request.description(d);
             }
-            if !scopes.is_empty() {
-                request = request.scopes(scopes);
-            }
             if let Some(at) = expires {
                 request = request.expires_at(to_timestamp(at));
             }
             let session = connect(settings).await?;
+            if scopes.is_empty() {
+                // The API wants 1-100 scopes in every update: keep the current ones.
+                log_request("ApiKeyService.Get", &id);
+                let current = session
+                    .client
+                    .api_keys()
+                    .get(&id)
+                    .await
+                    .map_err(|e| CliError::api(None, &e))?;
+                let view = ApiKeyView::from(&current);
+                if view.scopes.is_empty() {
+                    return Err(CliError::usage(format!(
+                        "key {id} has no scopes and the API needs 1 to 100 in an update: pass --scopes"
+                    )));
+                }
+                request = request.scopes(view.scopes);
+            } else {
+                request = request.scopes(scopes);
+            }
             log_request("ApiKeyService.Update", &request);
             let op = session
                 .client
@@ -198,7 +214,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 .map_err(|e| CliError::api(None, &e))?;
             if finish(settings, op, "deleting API key").await?.is_some() {
                 if format == Format::Text {
-                    println!("deleted API key {id}");
+                    output::write_stdout(&format!("deleted API key {id}\n"))?;
                 } else {
                     output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
                 }
@@ -217,7 +233,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 .map_err(|e| CliError::api(None, &e))?;
             if format == Format::Text {
                 for s in &scopes {
-                    println!("{s}");
+                    output::write_stdout(&format!("{s}\n"))?;
                 }
             } else {
                 output::print_one(format, &scopes)?;

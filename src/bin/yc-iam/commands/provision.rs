@@ -97,7 +97,7 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         return Ok(());
     }
     match settings.format {
-        Format::Text => print!("{}", text(&report, &args.output)),
+        Format::Text => output::write_stdout(&text(&report, &args.output))?,
         f => output::print_one(f, &view(&report, &args.output))?,
     }
     Ok(())

@@ -145,7 +145,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
                 .map_err(|e| CliError::api(None, &e))?;
             if finish(settings, op, "deleting service account").await?.is_some() {
                 if format == crate::cli::Format::Text {
-                    println!("deleted service account {id}");
+                    output::write_stdout(&format!("deleted service account {id}\n"))?;
                 } else {
                     output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
                 }

@@ -9,7 +9,7 @@ use crate::settings::Settings;
 pub(crate) async fn run(settings: &Settings) -> CliResult {
     let session = connect(settings).await?;
     let token = session.client.iam_token().await.map_err(|e| CliError::api(None, &e))?;
-    println!("{}", token.expose_secret());
+    crate::output::write_stdout(&format!("{}\n", token.expose_secret()))?;
     session.close().await;
     Ok(())
 }

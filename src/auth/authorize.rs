@@ -1,0 +1,118 @@
+//! The `authorization` each call carries: static tokens and API keys as they are, exchanged IAM
+//! tokens from the client's cache, and the exchanges themselves (OAuth token or signed JWT via
+//! `IamTokenService.Create`, or the metadata service).
+
+use futures_util::future::BoxFuture;
+use secrecy::{ExposeSecret as _, SecretString};
+use tonic::metadata::AsciiMetadataValue;
+
+use super::{AUDIENCE, CredentialsKind, fetch_metadata_token, token_cache::Fetched};
+use crate::{
+    Client, Error, ErrorKind,
+    client::{Method, ServiceId},
+    proto::yandex::cloud::iam::v1::{
+        CreateIamTokenRequest, create_iam_token_request::Identity, iam_token_service_client::IamTokenServiceClient,
+    },
+};
+
+const CREATE_IAM_TOKEN: Method =
+    Method::read(ServiceId::Iam, "cannot exchange credentials for an IAM token").without_auth();
+
+impl Client {
+    /// The `authorization` value for the configured credentials, if any.
+    pub(crate) async fn authorization(&self) -> Result<Option<AsciiMetadataValue>, Error> {
+        match self.credentials().kind() {
+            CredentialsKind::None => Ok(None),
+            // Built once, when the client was built.
+            CredentialsKind::ApiKey(_) | CredentialsKind::IamToken(_) => Ok(self.static_authorization().cloned()),
+            _ => header_value(format!("Bearer {}", self.cached_iam_token().await?.expose_secret())).map(Some),
+        }
+    }
+
+    async fn cached_iam_token(&self) -> Result<SecretString, Error> {
+        self.tokens().get(|| self.exchange()).await
+    }
+
+    /// An IAM token for the configured credentials (for `yc-iam create-token`): the static token,
+    /// or one from the cache, exchanged when needed. API keys have none.
+    pub async fn iam_token(&self) -> Result<SecretString, Error> {
+        match self.credentials().kind() {
+            CredentialsKind::IamToken(token) => Ok(token.clone()),
+            CredentialsKind::None => Err(Error::credentials("no credentials are configured")),
+            CredentialsKind::ApiKey(_) => Err(Error::credentials("an API key cannot be turned into an IAM token")),
+            _ => self.cached_iam_token().await,
+        }
+    }
+
+    /// Obtains a new IAM token from the credentials. Boxed: the exchange is itself a call.
+    fn exchange(&self) -> BoxFuture<'_, Result<Fetched, Error>> {
+        Box::pin(async move {
+            let identity = match self.credentials().kind() {
+                CredentialsKind::OAuth(token) => Identity::YandexPassportOauthToken(token.expose_secret().to_owned()),
+                CredentialsKind::AuthorizedKey(key) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs() as i64)
+                        .unwrap_or_default();
+                    Identity::Jwt(key.jwt(AUDIENCE, now)?.expose_secret().to_owned())
+                }
+                CredentialsKind::Metadata { addr } => {
+                    let (token, lifetime) = fetch_metadata_token(addr).await?;
+                    return Ok(Fetched { token, lifetime });
+                }
+                _ => return Err(Error::credentials("these credentials do not exchange tokens")),
+            };
+            let request = CreateIamTokenRequest {
+                identity: Some(identity),
+            };
+            let reply = self
+                .call(&CREATE_IAM_TOKEN, request, |ch, req| async move {
+                    IamTokenServiceClient::new(ch).create(req).await
+                })
+                .await
+                .map_err(into_credentials_error)?
+                .into_inner();
+            let lifetime = reply
+                .expires_at
+                .and_then(|ts| std::time::SystemTime::try_from(ts).ok())
+                .and_then(|at| at.duration_since(std::time::SystemTime::now()).ok())
+                .unwrap_or_default();
+            Ok(Fetched {
+                token: SecretString::from(reply.iam_token),
+                lifetime,
+            })
+        })
+    }
+}
+
+/// A failed exchange is a credentials problem for the call that needed the token: it is not
+/// retried again by that call (the exchange had its own retries).
+fn into_credentials_error(err: Error) -> Error {
+    match err.kind() {
+        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied | ErrorKind::InvalidArgument => err,
+        _ => {
+            let mut e = Error::credentials(err.to_string());
+            if let Some(id) = err.client_request_id() {
+                e.set_client_request_id(id);
+            }
+            e.with_source(err)
+        }
+    }
+}
+
+/// The `authorization` value of static credentials (an IAM token or an API key), if they are.
+pub(crate) fn static_authorization(credentials: &crate::Credentials) -> Result<Option<AsciiMetadataValue>, Error> {
+    match credentials.kind() {
+        CredentialsKind::ApiKey(secret) => header_value(format!("Api-Key {}", secret.expose_secret())).map(Some),
+        CredentialsKind::IamToken(token) => header_value(format!("Bearer {}", token.expose_secret())).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// A sensitive header value (never indexed by HPACK, masked in `Debug`).
+fn header_value(text: String) -> Result<AsciiMetadataValue, Error> {
+    let mut value = AsciiMetadataValue::try_from(text)
+        .map_err(|_| Error::credentials("the credentials contain characters not allowed in a header"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
