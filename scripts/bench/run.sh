@@ -73,9 +73,9 @@ if want machine; then
     say "load average at start: $(load)"
 fi
 
-say "-- building (release)"
-cargo build --release --bin yc-iam -q
+say "-- building (profile bench = release settings; the benches share its artifacts)"
 cargo bench --no-run -q 2>/dev/null || cargo bench --no-run
+cargo build -q --profile bench --bin yc-iam
 BIN=$TARGET/release/yc-iam
 
 if want micro; then
