@@ -25,7 +25,10 @@ use common::{Stubs, emulator, facade, facade_flow, run_concurrent, runtime, stub
 const GET_OPERATION: &str = "/yandex.cloud.operation.OperationService/Get";
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 /// (2) Sequential flows against an emulator whose operations take 1 s: wall time per flow and
@@ -48,7 +51,10 @@ async fn wait(flows: usize) {
         times.push(took.as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
-    println!("wait: median {:.3} s over {flows} flows (floor 2.000 s)", times[times.len() / 2]);
+    println!(
+        "wait: median {:.3} s over {flows} flows (floor 2.000 s)",
+        times[times.len() / 2]
+    );
     emu.shutdown().await;
 }
 
@@ -61,7 +67,9 @@ async fn bulk(endpoint: Option<String>, flows: usize, concurrency: usize) {
     let endpoint = endpoint.unwrap_or_else(|| local.as_ref().map(|e| e.endpoint()).unwrap_or_default());
     let client = facade(&endpoint);
     // Discovery and the connection happen once per client; not part of the figure.
-    facade_flow(&client, unique_name("bulk-warm")).await.expect("warm-up flow");
+    facade_flow(&client, unique_name("bulk-warm"))
+        .await
+        .expect("warm-up flow");
     let failures = Arc::new(AtomicUsize::new(0));
     let prefix = format!("bulk{}", std::process::id());
     let took = {
@@ -99,12 +107,16 @@ async fn overhead(rounds: usize) {
     let stubs = Stubs::connect(&stub_emu.endpoint()).await;
     let client = facade(&facade_emu.endpoint());
     facade_flow(&client, unique_name("ow")).await.expect("warm-up flow");
-    stub_flow(&stubs, unique_name("ow"), Duration::ZERO).await.expect("warm-up flow");
+    stub_flow(&stubs, unique_name("ow"), Duration::ZERO)
+        .await
+        .expect("warm-up flow");
     let (mut seq_s, mut seq_f, mut bulk_s, mut bulk_f) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let start = Instant::now();
         for _ in 0..200 {
-            stub_flow(&stubs, unique_name("os"), Duration::ZERO).await.expect("flow");
+            stub_flow(&stubs, unique_name("os"), Duration::ZERO)
+                .await
+                .expect("flow");
         }
         seq_s.push(start.elapsed().as_secs_f64() / 200.0);
         let start = Instant::now();
@@ -135,7 +147,12 @@ async fn overhead(rounds: usize) {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (ss, sf, bs, bf) = (median(&mut seq_s), median(&mut seq_f), median(&mut bulk_s), median(&mut bulk_f));
+    let (ss, sf, bs, bf) = (
+        median(&mut seq_s),
+        median(&mut seq_f),
+        median(&mut bulk_s),
+        median(&mut bulk_f),
+    );
     println!(
         "overhead: sequential flow: stubs {:.0} µs, facade {:.0} µs, facade/stubs time {:.2} (median of {rounds} rounds)",
         ss * 1e6,

@@ -37,7 +37,10 @@ impl ServiceAccountService for Constant {
     async fn get(&self, _: Request<GetServiceAccountRequest>) -> Result<Response<ServiceAccount>, Status> {
         Ok(Response::new(self.0.clone()))
     }
-    async fn list(&self, _: Request<ListServiceAccountsRequest>) -> Result<Response<ListServiceAccountsResponse>, Status> {
+    async fn list(
+        &self,
+        _: Request<ListServiceAccountsRequest>,
+    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
         Err(Status::unimplemented("list"))
     }
     async fn create(&self, _: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
@@ -74,7 +77,11 @@ fn emulator_with(rt: &tokio::runtime::Runtime, n: usize, dir: &std::path::Path) 
     rt.block_on(async {
         let path = dir.join(format!("state-{n}.json"));
         // One account through the API, to learn the record's shape from the saved state.
-        let emu = Emulator::builder().with_state_file(&path).start().await.expect("emulator");
+        let emu = Emulator::builder()
+            .with_state_file(&path)
+            .start()
+            .await
+            .expect("emulator");
         let stubs = Stubs::connect(&emu.endpoint()).await;
         let op = ServiceAccountServiceClient::new(stubs.channel())
             .create(stubs.request(CreateServiceAccountRequest {
@@ -102,13 +109,23 @@ fn emulator_with(rt: &tokio::runtime::Runtime, n: usize, dir: &std::path::Path) 
         }
         let _ = op;
         std::fs::write(&path, serde_json::to_vec(&state).expect("json")).expect("write state");
-        let emu = Emulator::builder().with_state_file(&path).start().await.expect("emulator");
+        let emu = Emulator::builder()
+            .with_state_file(&path)
+            .start()
+            .await
+            .expect("emulator");
         (emu, ids)
     })
 }
 
 /// `CALLS` Gets, 64 in flight over one channel, cycling through `ids`.
-fn bench_gets(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, rt: &tokio::runtime::Runtime, name: &str, endpoint: &str, ids: Arc<Vec<String>>) {
+fn bench_gets(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    endpoint: &str,
+    ids: Arc<Vec<String>>,
+) {
     let stubs = rt.block_on(Stubs::connect(endpoint));
     group.bench_function(name, |b| {
         b.to_async(rt).iter_custom(|iters| {
@@ -155,16 +172,30 @@ fn get_at_64(c: &mut Criterion) {
     let answer = rt.block_on(async {
         let stubs = Stubs::connect(&small.endpoint()).await;
         ServiceAccountServiceClient::new(stubs.channel())
-            .get(stubs.request(GetServiceAccountRequest { service_account_id: small_ids[0].clone() }))
+            .get(stubs.request(GetServiceAccountRequest {
+                service_account_id: small_ids[0].clone(),
+            }))
             .await
             .expect("get")
             .into_inner()
     });
     let constant = constant_server(&rt, answer);
 
-    bench_gets(&mut group, &rt, "constant-server", &constant, Arc::new(small_ids.clone()));
+    bench_gets(
+        &mut group,
+        &rt,
+        "constant-server",
+        &constant,
+        Arc::new(small_ids.clone()),
+    );
     bench_gets(&mut group, &rt, "emulator-100", &small.endpoint(), Arc::new(small_ids));
-    bench_gets(&mut group, &rt, "emulator-100000", &large.endpoint(), Arc::new(large_ids));
+    bench_gets(
+        &mut group,
+        &rt,
+        "emulator-100000",
+        &large.endpoint(),
+        Arc::new(large_ids),
+    );
     group.finish();
     rt.block_on(async {
         small.shutdown().await;

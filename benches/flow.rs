@@ -64,7 +64,9 @@ fn concurrent(c: &mut Criterion) {
                         total += run_concurrent(BULK, CONCURRENCY, move |_| {
                             let stubs = stubs.clone();
                             async move {
-                                stub_flow(&stubs, unique_name("cs"), Duration::ZERO).await.expect("flow");
+                                stub_flow(&stubs, unique_name("cs"), Duration::ZERO)
+                                    .await
+                                    .expect("flow");
                             }
                         })
                         .await;

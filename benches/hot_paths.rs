@@ -58,7 +58,10 @@ fn validation(c: &mut Criterion) {
         folder_id: DEFAULT_FOLDER_ID.to_owned(),
         name: "ai-studio-bot".to_owned(),
         description: "calls AI Studio with an API key".to_owned(),
-        labels: BTreeMap::from([("team".to_owned(), "ml".to_owned()), ("env".to_owned(), "prod".to_owned())]),
+        labels: BTreeMap::from([
+            ("team".to_owned(), "ml".to_owned()),
+            ("env".to_owned(), "prod".to_owned()),
+        ]),
         ..Default::default()
     };
     let update = UpdateAccessBindingsRequest {
@@ -84,7 +87,10 @@ impl ServiceAccountService for Constant {
     async fn get(&self, _: Request<GetServiceAccountRequest>) -> Result<Response<ServiceAccount>, Status> {
         Ok(Response::new(self.0.clone()))
     }
-    async fn list(&self, _: Request<ListServiceAccountsRequest>) -> Result<Response<ListServiceAccountsResponse>, Status> {
+    async fn list(
+        &self,
+        _: Request<ListServiceAccountsRequest>,
+    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
         Err(Status::unimplemented("list"))
     }
     async fn create(&self, _: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
@@ -131,7 +137,8 @@ fn per_call(c: &mut Criterion) {
         .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
         .build()
         .expect("client");
-    rt.block_on(client.service_accounts().get("ajeq4b0c1d2e3f4g5h6i")).expect("facade get");
+    rt.block_on(client.service_accounts().get("ajeq4b0c1d2e3f4g5h6i"))
+        .expect("facade get");
 
     let mut group = c.benchmark_group("hot/get-constant-server");
     group.measurement_time(Duration::from_secs(4));
@@ -146,8 +153,13 @@ fn per_call(c: &mut Criterion) {
         })
     });
     group.bench_function("facade", |b| {
-        b.to_async(&rt)
-            .iter(|| async { client.service_accounts().get("ajeq4b0c1d2e3f4g5h6i").await.expect("get") })
+        b.to_async(&rt).iter(|| async {
+            client
+                .service_accounts()
+                .get("ajeq4b0c1d2e3f4g5h6i")
+                .await
+                .expect("get")
+        })
     });
     group.finish();
 }
