@@ -183,6 +183,24 @@ fn string_checks(out: &mut String, at: &str, v: &str, rules: &Rules, patterns: &
     Ok(())
 }
 
+/// The checks on a map or repeated field as a whole: present at all, and how many entries.
+fn count_checks(out: &mut String, at: &str, this: &str, rules: &Rules) -> Result<(), String> {
+    if rules.required {
+        writeln!(out, "check::required({at}, !{this}.is_empty())?;").unwrap();
+    }
+    if let Some(size) = &rules.size {
+        let (min, max) = bounds(size)?;
+        writeln!(
+            out,
+            "check::size({at}, {this}.len(), {}, {}, {size:?})?;",
+            opt(min),
+            opt(max)
+        )
+        .unwrap();
+    }
+    Ok(())
+}
+
 fn field_checks(
     out: &mut String,
     field: &FieldDescriptor,
@@ -196,19 +214,7 @@ fn field_checks(
         let Kind::Message(entry) = field.kind() else {
             unreachable!("a map field has an entry message")
         };
-        if rules.required {
-            writeln!(out, "check::required({at}, !{this}.is_empty())?;").unwrap();
-        }
-        if let Some(size) = &rules.size {
-            let (min, max) = bounds(size)?;
-            writeln!(
-                out,
-                "check::size({at}, {this}.len(), {}, {}, {size:?})?;",
-                opt(min),
-                opt(max)
-            )
-            .unwrap();
-        }
+        count_checks(out, &at, &this, rules)?;
         let key_rules = Rules {
             length: rules.key_length.clone(),
             pattern: rules.key_pattern.clone(),
@@ -233,19 +239,7 @@ fn field_checks(
         return Ok(());
     }
     if field.is_list() {
-        if rules.required {
-            writeln!(out, "check::required({at}, !{this}.is_empty())?;").unwrap();
-        }
-        if let Some(size) = &rules.size {
-            let (min, max) = bounds(size)?;
-            writeln!(
-                out,
-                "check::size({at}, {this}.len(), {}, {}, {size:?})?;",
-                opt(min),
-                opt(max)
-            )
-            .unwrap();
-        }
+        count_checks(out, &at, &this, rules)?;
         if rules.unique {
             writeln!(out, "check::unique({at}, &{this})?;").unwrap();
         }

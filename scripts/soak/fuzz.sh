@@ -26,9 +26,9 @@ for target in "${targets[@]}"; do
   status=0
   RUSTC_BOOTSTRAP=1 nice -n 10 cargo fuzz run "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1 || status=$?
-  runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo "?")
-  took=$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | grep -Eo 'in [0-9]+' | grep -Eo '[0-9]+' || echo "?")
-  cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || echo "?")
+  runs=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo "?")
+  took=$(grep -aEo 'Done [0-9]+ runs in [0-9]+ second' "$log" | grep -Eo 'in [0-9]+' | grep -Eo '[0-9]+' || echo "?")
+  cov=$(grep -aEo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || echo "?")
   crashes=$(find "fuzz/artifacts/$target" -type f 2>/dev/null | wc -l)
   corpus=$(find "fuzz/corpus/$target" -type f | wc -l)
   echo "fuzz $target: exit $status, ${runs} executions in ${took} s, coverage ${cov} edges, corpus ${corpus} inputs, ${crashes} crash files"

@@ -98,11 +98,26 @@ impl Target {
         if host.is_empty() {
             return Err(Error::config(format!("endpoint {endpoint:?} has no host")));
         }
-        Ok(Target {
+        // A host is a bracketed IPv6 address, or a name / IPv4 address without brackets.
+        let well_formed = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(inner) => inner.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')),
+        };
+        if !well_formed {
+            return Err(Error::config(format!("endpoint {endpoint:?} has an invalid host")));
+        }
+        let target = Target {
             tls,
             host: host.to_ascii_lowercase(),
             port,
-        })
+        };
+        // Whatever the transport would refuse is refused here, at build time.
+        if target.uri().parse::<http::Uri>().is_err() {
+            return Err(Error::config(format!("endpoint {endpoint:?} is not a valid address")));
+        }
+        Ok(target)
     }
 
     /// A discovered bare `host:port`, reached with the security of the endpoint it came from.
@@ -121,7 +136,11 @@ impl Target {
     }
 
     fn is_loopback(&self) -> bool {
-        let bare = self.host.trim_start_matches('[').trim_end_matches(']');
+        let bare = self
+            .host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&self.host);
         bare == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 
@@ -197,6 +216,17 @@ mod tests {
         assert_eq!(t.map(|t| t.host).as_deref(), Some("[::1]"));
         assert!(Target::parse("ftp://x:1").is_err());
         assert!(Target::parse("http://x:1/path").is_err());
+        for bad in [
+            "http://localhost]",
+            "http://127.0.0.1]",
+            "http://[localhost]",
+            "http://[::1",
+            "http://a b:1",
+            "https://[::1]x",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Target::parse("http://[::1]:80").is_ok_and(|t| t.is_loopback()));
         let d = Target::from_discovered("127.0.0.1:5000", false).ok();
         assert_eq!(d.map(|t| t.uri()).as_deref(), Some("http://127.0.0.1:5000"));
     }

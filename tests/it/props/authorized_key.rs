@@ -97,4 +97,22 @@ proptest! {
         }
         assert_clean_error(AuthorizedKey::from_json(&String::from_utf8_lossy(&bytes)))?;
     }
+
+    #[test]
+    fn a_key_pasted_into_the_wrong_field_never_shows(
+        into_id in any::<bool>(),
+        start in 0usize..200,
+        // A pasted key spans lines; a short id-like run of base64 is indistinguishable from an id.
+        len in 70usize..400,
+        other in "[a-z0-9]{1,20}",
+    ) {
+        let piece = &PEM[start..(start + len).min(PEM.len())];
+        let (id, sa) = if into_id { (piece, other.as_str()) } else { (other.as_str(), piece) };
+        let result = AuthorizedKey::from_json(&key_file(id, sa, "not a key", false));
+        if let Err(err) = &result {
+            let shown = format!("{err} {err:?}");
+            let probe: String = piece.chars().skip(30).take(24).collect();
+            prop_assert!(!shown.contains(&probe), "the pasted key shows: {}", shown);
+        }
+    }
 }

@@ -137,7 +137,6 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "fails: StoredKey::from_yaml quotes the secret in its error (coord/requests-cli.md #4); un-ignore when fixed"]
     fn damaged_key_files_are_refused_without_showing_the_secret(
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<char>()), 0..4),
         shape in 0u8..6,

@@ -6,7 +6,7 @@
 //! live key's secret in the caller's hands.
 //!
 //! `cargo test` runs 40 flows. The full size:
-//! `YC_SOAK_FLOWS=500 cargo test --release --test it fault_soak -- --ignored --nocapture`.
+//! `YC_SOAK_FLOWS=500 cargo test --test it fault_soak -- --ignored --nocapture`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -293,7 +293,7 @@ async fn forty_faulty_flows_leave_exactly_what_was_asked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "full size: YC_SOAK_FLOWS=500 cargo test --release --test it fault_soak -- --ignored --nocapture"]
+#[ignore = "full size: YC_SOAK_FLOWS=500 cargo test --test it fault_soak -- --ignored --nocapture"]
 async fn five_hundred_faulty_flows_leave_exactly_what_was_asked() {
     soak(super::env_count("YC_SOAK_FLOWS", 500)).await;
 }
