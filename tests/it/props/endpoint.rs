@@ -88,4 +88,23 @@ proptest! {
         let result = build(&format!("{scheme}://{rest}"));
         prop_assert_eq!(result.err().map(|e| e.kind()), Some(ErrorKind::Config));
     }
+
+    #[test]
+    fn stray_brackets_are_refused(
+        host in prop_oneof![Just("localhost"), Just("127.0.0.1"), Just("::1"), Just("example.com")],
+        shape in 0u8..4,
+        scheme in prop_oneof![Just("http://"), Just("https://"), Just("")],
+        port in proptest::option::of(1u16..),
+    ) {
+        let host = match shape {
+            0 => format!("{host}]"),
+            1 => format!("[{host}"),
+            2 => format!("{host}[]"),
+            _ => format!("[{host}]x"),
+        };
+        let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+        let endpoint = format!("{scheme}{host}{port}");
+        let result = build(&endpoint);
+        prop_assert!(result.is_err(), "{} was accepted", endpoint);
+    }
 }
