@@ -1,0 +1,234 @@
+//! What the benchmarks share: an emulator, a facade client and raw stubs pointed at it, and the
+//! provisioning flow written twice (through the facade, and through the generated stubs doing the
+//! same RPCs with nothing else: the floor).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tonic::{
+    metadata::AsciiMetadataValue,
+    transport::{Channel, Endpoint},
+};
+use yc_iam::{
+    Client, CreateApiKey, CreateServiceAccount, Credentials, RetryPolicy,
+    emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator},
+    model::{AccessBinding, AccessBindingDelta, ServiceAccount},
+    proto::yandex::cloud::{
+        access::UpdateAccessBindingsRequest,
+        iam::v1::{
+            CreateApiKeyRequest, CreateApiKeyResponse, CreateServiceAccountRequest,
+            api_key_service_client::ApiKeyServiceClient, service_account_service_client::ServiceAccountServiceClient,
+        },
+        operation::{GetOperationRequest, Operation, operation, operation_service_client::OperationServiceClient},
+        resourcemanager::v1::folder_service_client::FolderServiceClient,
+    },
+};
+
+/// The two roles the flow grants on the folder, and the API key's scope.
+pub const ROLES: [&str; 2] = ["ai.languageModels.user", "ai.imageGeneration.user"];
+pub const SCOPE: &str = "yc.ai.languageModels.execute";
+
+/// A multi-threaded runtime over both cores, as a service would run.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// An emulator whose operations take `op_delay`.
+pub async fn emulator(op_delay: Duration) -> Emulator {
+    Emulator::builder()
+        .with_op_delay(op_delay)
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+/// The facade, as a caller would build it for the emulator (discovery happens on first use).
+pub fn facade(endpoint: &str) -> Client {
+    Client::builder()
+        .with_endpoint(endpoint)
+        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
+        .with_retry(RetryPolicy::default())
+        .build()
+        .expect("client builds")
+}
+
+/// A unique, valid service-account name.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// What one flow produced, for checks and for counting polls.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FlowStats {
+    /// `OperationService.Get` calls made while waiting (both operations together).
+    pub polls: u32,
+}
+
+/// The flow through the facade: create a service account, wait, grant two folder roles, wait,
+/// create a scoped API key.
+pub async fn facade_flow(client: &Client, name: String) -> Result<(), yc_iam::Error> {
+    let account = client
+        .service_accounts()
+        .create(CreateServiceAccount::new(DEFAULT_FOLDER_ID, name))
+        .await?
+        .wait()
+        .await?;
+    let deltas = ROLES
+        .iter()
+        .map(|role| AccessBindingDelta::add(AccessBinding::service_account(*role, &account.id)))
+        .collect();
+    client
+        .folders()
+        .update_access_bindings(DEFAULT_FOLDER_ID, deltas)
+        .await?
+        .wait()
+        .await?;
+    let key = client
+        .api_keys()
+        .create(CreateApiKey::new(&account.id).scopes([SCOPE]))
+        .await?;
+    assert_eq!(key.api_key.service_account_id, account.id);
+    Ok(())
+}
+
+/// The generated stubs over one channel, with the bearer token attached by hand.
+#[derive(Clone)]
+pub struct Stubs {
+    channel: Channel,
+    authorization: AsciiMetadataValue,
+}
+
+impl Stubs {
+    pub async fn connect(endpoint: &str) -> Stubs {
+        let channel = Endpoint::from_shared(endpoint.to_owned())
+            .expect("endpoint")
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .expect("channel connects");
+        Stubs {
+            channel,
+            authorization: format!("Bearer {DEFAULT_IAM_TOKEN}").parse().expect("header"),
+        }
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", self.authorization.clone());
+        request
+    }
+
+    /// Polls `OperationService.Get` back to back until done; returns the operation and the poll count.
+    async fn wait(&self, mut op: Operation, pause: Duration) -> Result<(Operation, u32), tonic::Status> {
+        let mut polls = 0;
+        while !op.done {
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            polls += 1;
+            op = OperationServiceClient::new(self.channel())
+                .get(self.request(GetOperationRequest {
+                    operation_id: op.id.clone(),
+                }))
+                .await?
+                .into_inner();
+        }
+        Ok((op, polls))
+    }
+}
+
+fn response<T: prost::Message + Default>(op: &Operation) -> T {
+    match &op.result {
+        Some(operation::Result::Response(any)) => T::decode(any.value.as_slice()).expect("response decodes"),
+        other => panic!("operation {} has no response: {other:?}", op.id),
+    }
+}
+
+/// The same flow through the raw stubs: the same RPCs and nothing else (no validation, request
+/// ids, retries or idempotency keys). `pause` is the sleep before each poll.
+pub async fn stub_flow(stubs: &Stubs, name: String, pause: Duration) -> Result<FlowStats, tonic::Status> {
+    let op = ServiceAccountServiceClient::new(stubs.channel())
+        .create(stubs.request(CreateServiceAccountRequest {
+            folder_id: DEFAULT_FOLDER_ID.to_owned(),
+            name,
+            ..Default::default()
+        }))
+        .await?
+        .into_inner();
+    let (op, polls1) = stubs.wait(op, pause).await?;
+    let account: ServiceAccount = response(&op);
+    let deltas = ROLES
+        .iter()
+        .map(|role| AccessBindingDelta::add(AccessBinding::service_account(*role, &account.id)))
+        .collect();
+    let op = FolderServiceClient::new(stubs.channel())
+        .update_access_bindings(stubs.request(UpdateAccessBindingsRequest {
+            resource_id: DEFAULT_FOLDER_ID.to_owned(),
+            access_binding_deltas: deltas,
+        }))
+        .await?
+        .into_inner();
+    let (_, polls2) = stubs.wait(op, pause).await?;
+    let key: CreateApiKeyResponse = ApiKeyServiceClient::new(stubs.channel())
+        .create(stubs.request(CreateApiKeyRequest {
+            service_account_id: account.id.clone(),
+            scopes: vec![SCOPE.to_owned()],
+            ..Default::default()
+        }))
+        .await?
+        .into_inner();
+    assert_eq!(
+        key.api_key.map(|k| k.service_account_id).as_deref(),
+        Some(account.id.as_str())
+    );
+    Ok(FlowStats { polls: polls1 + polls2 })
+}
+
+/// Runs `total` copies of `task` with at most `concurrency` in flight (spawned, so they spread
+/// over the runtime's threads) and returns the wall time.
+pub async fn run_concurrent<F, Fut>(total: usize, concurrency: usize, task: F) -> Duration
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let task = Arc::new(task);
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let task = task.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= total {
+                        break;
+                    }
+                    task(i).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+    start.elapsed()
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Prints every performance figure of yc-iam (issue 6), each with the command that reproduces it,
+# as ratios taken in this one run where there is something to compare with.
+#
+#   scripts/bench/run.sh [SECTION...]      sections: machine micro flow emulator wait cli bulk build
+#                                          (default: all; `build` does two clean release builds)
+#
+# Environment: RUNS (process runs per median, default 11), YC_IAM_PYTHON (a python with the
+# `yandexcloud` package; default: a venv made under target/bench-venv from
+# scripts/python-sdk/requirements.txt), CARGO_TARGET_DIR.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+RUNS=${RUNS:-11}
+SECTIONS=${*:-machine micro flow emulator wait cli bulk build}
+WORK=$(mktemp -d)
+EMU_PID=
+cleanup() {
+    if [[ -n $EMU_PID ]]; then kill "$EMU_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
+say() { printf '%s\n' "$*"; }
+# figure NAME VALUE COMMAND
+figure() { printf '%-58s %s\n    $ %s\n' "$1" "$2" "$3"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# Mean time (ns) of a criterion benchmark from its saved estimates.
+estimate() {
+    python3 - "$TARGET/criterion/$1/new/estimates.json" <<'EOF'
+import json, sys
+print(json.load(open(sys.argv[1]))["mean"]["point_estimate"])
+EOF
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+fmt_ns() {
+    python3 -c "
+v = $1
+print(f'{v:.0f} ns' if v < 1e4 else f'{v / 1e3:.1f} µs' if v < 1e7 else f'{v / 1e6:.1f} ms')"
+}
+
+python_sdk() {
+    if [[ -n ${YC_IAM_PYTHON:-} ]]; then
+        PY=$YC_IAM_PYTHON
+    else
+        PY=$TARGET/bench-venv/bin/python
+        if [[ ! -x $PY ]]; then
+            python3 -m venv "$TARGET/bench-venv"
+            "$PY" -m pip install -q -r scripts/python-sdk/requirements.txt
+        fi
+    fi
+}
+
+start_emulator() {
+    "$BIN" emulator --listen 127.0.0.1:0 >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
+    EMU_PID=$!
+    for _ in $(seq 100); do
+        ADDR=$(head -n1 "$WORK/emulator.out" 2>/dev/null | grep -oE '127\.0\.0\.1:[0-9]+' || true)
+        [[ -n $ADDR ]] && return
+        sleep 0.1
+    done
+    say "the emulator did not start:"; cat "$WORK/emulator.err"; exit 1
+}
+
+say "== yc-iam performance figures ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+if want machine; then
+    say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
+    say "toolchain: $(rustc --version)"
+    say "load average at start: $(load)"
+fi
+
+say "-- building (profile bench = release settings; the benches share its artifacts)"
+cargo bench --no-run -q 2>/dev/null || cargo bench --no-run
+cargo build -q --profile bench --bin yc-iam
+BIN=$TARGET/release/yc-iam
+
+if want micro; then
+    say "== (6) hot paths, criterion (load $(load))"
+    cargo bench -q --bench hot_paths -- --noplot >"$WORK/hot.txt" 2>&1 || { cat "$WORK/hot.txt"; exit 1; }
+    cmd="cargo bench --bench hot_paths"
+    figure "token-cache hit (Client::iam_token, OAuth credentials)" "$(fmt_ns "$(estimate hot_token-cache-hit)")" "$cmd -- token-cache"
+    figure "validate CreateServiceAccountRequest" "$(fmt_ns "$(estimate hot_validate-create-service-account)")" "$cmd -- validate"
+    figure "validate UpdateAccessBindingsRequest (2 deltas)" "$(fmt_ns "$(estimate hot_validate-update-access-bindings)")" "$cmd -- validate"
+    stub=$(estimate hot_get-constant-server/stubs)
+    fac=$(estimate hot_get-constant-server/facade)
+    figure "Get vs constant server: raw stub" "$(fmt_ns "$stub")" "$cmd -- get-constant-server"
+    figure "Get vs constant server: facade" "$(fmt_ns "$fac")" "$cmd -- get-constant-server"
+    figure "facade per-call work (ids, metadata, auth, lookup)" "$(fmt_ns "$(python3 -c "print($fac - $stub)")")" "$cmd -- get-constant-server"
+fi
+
+if want flow; then
+    say "== (1) facade overhead vs raw stubs, in-process emulator, instant operations (load $(load))"
+    cargo bench -q --bench flow -- --noplot >"$WORK/flow.txt" 2>&1 || { cat "$WORK/flow.txt"; exit 1; }
+    cmd="cargo bench --bench flow"
+    s=$(estimate flow_sequential/stubs); f=$(estimate flow_sequential/facade)
+    figure "sequential flow: stubs" "$(fmt_ns "$s")" "$cmd -- sequential"
+    figure "sequential flow: facade" "$(fmt_ns "$f")" "$cmd -- sequential"
+    figure "sequential: facade / stubs time (target <= 1.10)" "$(ratio "$f" "$s")" "$cmd -- sequential"
+    s=$(estimate flow_1000-at-64/stubs); f=$(estimate flow_1000-at-64/facade)
+    figure "1,000 flows at 64: stubs" "$(python3 -c "print(f'{1e12 / $s:.0f} flows/s')")" "$cmd -- 1000-at-64"
+    figure "1,000 flows at 64: facade" "$(python3 -c "print(f'{1e12 / $f:.0f} flows/s')")" "$cmd -- 1000-at-64"
+    figure "1,000 at 64: facade / stubs throughput (target >= 0.90)" "$(ratio "$s" "$f")" "$cmd -- 1000-at-64"
+fi
+
+if want emulator; then
+    say "== (5) emulator Get at concurrency 64 over one channel (load $(load))"
+    cargo bench -q --bench emulator -- --noplot >"$WORK/emu.txt" 2>&1 || { cat "$WORK/emu.txt"; exit 1; }
+    cmd="cargo bench --bench emulator"
+    c=$(estimate emulator_get-at-64/constant-server)
+    small=$(estimate emulator_get-at-64/emulator-100)
+    large=$(estimate emulator_get-at-64/emulator-100000)
+    rate() { python3 -c "print(f'{6400e9 / $1:.0f} calls/s')"; }
+    figure "constant tonic server" "$(rate "$c")" "$cmd"
+    figure "emulator, 100 service accounts" "$(rate "$small")" "$cmd"
+    figure "emulator, 100,000 service accounts" "$(rate "$large")" "$cmd"
+    figure "emulator / constant server rate (target >= 0.7)" "$(ratio "$c" "$small")" "$cmd"
+    figure "100,000 / 100 accounts time per call (target <= 1.2)" "$(ratio "$large" "$small")" "$cmd"
+fi
+
+if want wait; then
+    say "== (2) the flow with operations that take 1 s (floor 2.0 s, load $(load))"
+    cargo bench -q --bench e2e -- wait --flows 5 | sed 's/^/    /'
+    say "    $ cargo bench --bench e2e -- wait --flows 5   (target: <= 2.2 s)"
+fi
+
+if want cli || want bulk; then
+    python_sdk
+    start_emulator
+    say "-- emulator: $BIN emulator --listen 127.0.0.1:0 -> $ADDR (instant operations)"
+fi
+
+if want cli; then
+    say "== (3) the CLI as a process vs the Python SDK from a fresh process, same emulator (load $(load))"
+    export YC_IAM_TOKEN=t1.emulator-default-token YC_FOLDER_ID=b1gemulatorfolder001
+    provision=("$BIN" --endpoint "http://$ADDR" provision --name "cli-{i}" --role ai.languageModels.user
+        --role ai.imageGeneration.user --output "$WORK/key-{i}.json")
+    embedded=("$BIN" --emulator provision --name "cli-{i}" --role ai.languageModels.user
+        --role ai.imageGeneration.user --output "$WORK/emb-key-{i}.json")
+    python=("$PY" scripts/python-sdk/flow.py --endpoint "$ADDR" --name "py-{i}")
+    timeit() { python3 scripts/bench/timeit.py --runs "$RUNS" --label "$1" -- "${@:2}"; }
+    cli_out=$(timeit "yc-iam provision" "${provision[@]}")
+    py_out=$(timeit "python flow.py" "${python[@]}")
+    emb_out=$(timeit "yc-iam --emulator provision" "${embedded[@]}")
+    median() { sed -n 's/^MEDIAN_MS //p' <<<"$1"; }
+    say "    $(head -n1 <<<"$cli_out")"
+    say "    $(head -n1 <<<"$py_out")"
+    say "    $(head -n1 <<<"$emb_out")"
+    figure "python / yc-iam provision median wall time (target >= 40)" "$(ratio "$(median "$py_out")" "$(median "$cli_out")")" \
+        "python3 scripts/bench/timeit.py --runs $RUNS --label cli -- $BIN --endpoint http://ADDR provision --name cli-{i} ...; same for $PY scripts/python-sdk/flow.py --endpoint ADDR --name py-{i}"
+    figure "provision --emulator / provision median (target <= 1.5)" "$(ratio "$(median "$emb_out")" "$(median "$cli_out")")" \
+        "python3 scripts/bench/timeit.py --runs $RUNS --label emb -- $BIN --emulator provision --name cli-{i} ..."
+    /usr/bin/time -v "$BIN" --endpoint "http://$ADDR" provision --name cli-rss --role ai.languageModels.user \
+        --role ai.imageGeneration.user --output "$WORK/key-rss.json" >/dev/null 2>"$WORK/time.txt"
+    rss=$(awk -F: '/Maximum resident set size/ {print $2}' "$WORK/time.txt" | xargs)
+    figure "peak RSS of yc-iam provision (target <= 20 MB)" "$(python3 -c "print(f'{$rss / 1024:.1f} MiB')")" \
+        "/usr/bin/time -v $BIN --endpoint http://ADDR provision --name NAME --role ... --output FILE"
+fi
+
+if want bulk; then
+    say "== (4) 1,000 flows at concurrency 64, one client vs the Python SDK on 64 threads, same emulator (load $(load))"
+    py_bulk=$("$PY" scripts/bench/py_bulk.py --endpoint "$ADDR" --flows 1000 --threads 64)
+    rs_bulk=$(cargo bench -q --bench e2e -- bulk --endpoint "http://$ADDR" --flows 1000 --concurrency 64)
+    say "    $py_bulk"
+    say "    $rs_bulk"
+    rate() { grep -oE '[0-9.]+ flows/s' <<<"$1" | cut -d' ' -f1; }
+    figure "yc-iam / python SDK throughput (target >= 10)" "$(ratio "$(rate "$rs_bulk")" "$(rate "$py_bulk")")" \
+        "cargo bench --bench e2e -- bulk --endpoint http://ADDR; $PY scripts/bench/py_bulk.py --endpoint ADDR"
+fi
+
+if want build; then
+    say "== (7) build cost: clean release build of the same minimal flow program (load $(load))"
+    declare -A secs size stripped
+    for prog in yc-iam-flow yandex-cloud-flow; do
+        dir=scripts/bench/build-cost/$prog
+        cargo fetch -q --locked --manifest-path "$dir/Cargo.toml"
+        tdir=$WORK/build-$prog
+        start=$(date +%s.%N)
+        CARGO_TARGET_DIR=$tdir cargo build -q --release --locked --offline --manifest-path "$dir/Cargo.toml"
+        secs[$prog]=$(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')")
+        size[$prog]=$(stat -c %s "$tdir/release/$prog")
+        strip -o "$tdir/stripped" "$tdir/release/$prog"
+        stripped[$prog]=$(stat -c %s "$tdir/stripped")
+        rm -rf "$tdir"
+        figure "$prog: build time, binary (stripped)" \
+            "${secs[$prog]} s, $((size[$prog] / 1024)) KiB ($((stripped[$prog] / 1024)) KiB)" \
+            "CARGO_TARGET_DIR=\$(mktemp -d) cargo build --release --locked --manifest-path $dir/Cargo.toml"
+    done
+    figure "build time yc-iam / yandex-cloud (target <= 0.5)" "$(ratio "${secs[yc-iam-flow]}" "${secs[yandex-cloud-flow]}")" "(above)"
+    figure "binary size yc-iam / yandex-cloud (target <= 0.6)" "$(ratio "${size[yc-iam-flow]}" "${size[yandex-cloud-flow]}")" "(above)"
+    figure "stripped binary size yc-iam / yandex-cloud" "$(ratio "${stripped[yc-iam-flow]}" "${stripped[yandex-cloud-flow]}")" "(above)"
+fi
+say "load average at end: $(load)"
