@@ -154,7 +154,7 @@ struct Patterns(BTreeMap<String, usize>);
 impl Patterns {
     fn static_for(&mut self, pattern: &str) -> Result<String, String> {
         let anchored = format!("^(?:{pattern})$");
-        regex_lite::Regex::new(&anchored).map_err(|e| format!("pattern {pattern:?} does not compile: {e}"))?;
+        regex::Regex::new(&anchored).map_err(|e| format!("pattern {pattern:?} does not compile: {e}"))?;
         let next = self.0.len();
         Ok(format!("PATTERN_{}", self.0.entry(pattern.to_string()).or_insert(next)))
     }
@@ -405,8 +405,8 @@ pub fn generate(pool: &DescriptorPool) -> Result<String, String> {
     for (pattern, n) in ordered {
         writeln!(
             out,
-            "static PATTERN_{n}: std::sync::LazyLock<regex_lite::Regex> = std::sync::LazyLock::new(|| \
-             regex_lite::Regex::new({:?}).expect(\"checked by build.rs\"));",
+            "static PATTERN_{n}: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| \
+             regex::Regex::new({:?}).expect(\"checked by build.rs\"));",
             format!("^(?:{pattern})$")
         )
         .unwrap();

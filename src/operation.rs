@@ -1,7 +1,7 @@
 //! Long-running operations as values: poll one step at a time or wait for the typed result.
 //!
 //! The waiter polls `OperationService.Get` on a schedule that starts in tens of milliseconds and
-//! grows with the operation's age (a fifth of it, capped at one second), so a quick operation is
+//! grows with the operation's age (a quarter of it, capped at one second), so a quick operation is
 //! seen done quickly and a slow one costs few calls. A poll interval the server sends in
 //! `x-operation-poll-interval` takes precedence.
 
@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// The shortest pause between two polls.
-const MIN_POLL: Duration = Duration::from_millis(35);
+const MIN_POLL: Duration = Duration::from_millis(30);
 /// The longest pause between two polls (unless the server asks for more).
 const MAX_POLL: Duration = Duration::from_secs(1);
 /// NOT_FOUND answers tolerated right after creation (the operation may not be visible yet).
@@ -136,15 +136,16 @@ impl Poller {
         }
     }
 
-    /// The pause before the next poll: the server's hint, else a fifth of the age plus 35 ms,
+    /// The pause before the next poll: the server's hint, else a quarter of the age plus 30 ms,
     /// at most 1 s.
     fn next_pause(&self) -> Duration {
         if let Some(hint) = self.hint {
             return hint;
         }
-        // A fifth of the age: an operation is seen done within about 20% of its age (the
-        // promise is a third plus 25 ms), and one that takes 10 s costs at most 24 polls.
-        (self.since.elapsed() / 5 + MIN_POLL).min(MAX_POLL)
+        // A quarter of the age: an operation is seen done within about a quarter of its age
+        // (the promise is a third plus 25 ms), and one that takes 10 s costs at most 22 polls
+        // (the promise is 25).
+        (self.since.elapsed() / 4 + MIN_POLL).min(MAX_POLL)
     }
 
     /// Polls until done or the timeout passes.

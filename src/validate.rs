@@ -120,7 +120,7 @@ pub(crate) mod check {
         Err(Violation::new(field, "length", rule, detail))
     }
 
-    pub(crate) fn pattern(field: &str, value: &str, re: &regex_lite::Regex, rule: &str) -> Result<(), Violation> {
+    pub(crate) fn pattern(field: &str, value: &str, re: &regex::Regex, rule: &str) -> Result<(), Violation> {
         if re.is_match(value) {
             Ok(())
         } else {
@@ -142,7 +142,7 @@ pub(crate) mod check {
         })
     }
 
-    pub(crate) fn map_key_pattern(field: &str, key: &str, re: &regex_lite::Regex, rule: &str) -> Result<(), Violation> {
+    pub(crate) fn map_key_pattern(field: &str, key: &str, re: &regex::Regex, rule: &str) -> Result<(), Violation> {
         pattern(field, key, re, rule).map_err(|v| Violation {
             rule: "map_key",
             detail: "key must match the pattern".into(),

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use regex_lite::Regex;
+use regex::Regex;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use yc_iam::emulator::Emulator;
 use yc_iam::{Client, CreateApiKey, CreateServiceAccount, Credentials, ExposeSecret as _};
@@ -238,7 +238,7 @@ async fn metadata_service() -> (String, tokio::task::JoinHandle<()>) {
 }
 
 fn patterns(api_key: &str) -> Vec<(&'static str, Regex)> {
-    let literal = |s: &str| Regex::new(&regex_lite::escape(s)).expect("regex");
+    let literal = |s: &str| Regex::new(&regex::escape(s)).expect("regex");
     let mut out = vec![
         ("the static IAM token", literal(IAM)),
         ("the OAuth token", literal(OAUTH)),
