@@ -57,10 +57,13 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// A recognisable piece of the private key (16 characters after the armour line), unless it also
-/// appears in one of `public` fields or the key is too short to tell.
+/// A recognisable piece of the private key: 16 characters after the armour line that look like key
+/// material (base64 with a digit and a capital, so never a phrase of an error message), unless it
+/// also appears in one of the `public` fields.
 fn secret_part(pem: &str, public: &[&str]) -> Option<String> {
     let body = pem.split_once("-----\n").map_or(pem, |(_, b)| b);
     let part: String = body.chars().take(16).collect();
-    (part.chars().count() == 16 && public.iter().all(|p| !p.contains(&part))).then_some(part)
+    let base64 = part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    let mixed = part.chars().any(|c| c.is_ascii_digit()) && part.chars().any(|c| c.is_ascii_uppercase());
+    (part.chars().count() == 16 && base64 && mixed && public.iter().all(|p| !p.contains(&part))).then_some(part)
 }
