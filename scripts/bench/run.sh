@@ -195,10 +195,11 @@ if want build; then
     declare -A secs size stripped
     for prog in yc-iam-flow yandex-cloud-flow; do
         dir=scripts/bench/build-cost/$prog
-        cargo fetch -q --locked --manifest-path "$dir/Cargo.toml"
+        # yc-iam-flow follows the library at ../../../.. , so its lock file may need new entries
+        cargo fetch -q --manifest-path "$dir/Cargo.toml"
         tdir=$WORK/build-$prog
         start=$(date +%s.%N)
-        CARGO_TARGET_DIR=$tdir cargo build -q --release --locked --offline --manifest-path "$dir/Cargo.toml"
+        CARGO_TARGET_DIR=$tdir cargo build -q --release --offline --manifest-path "$dir/Cargo.toml"
         secs[$prog]=$(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')")
         size[$prog]=$(stat -c %s "$tdir/release/$prog")
         strip -o "$tdir/stripped" "$tdir/release/$prog"
@@ -206,7 +207,7 @@ if want build; then
         rm -rf "$tdir"
         figure "$prog: build time, binary (stripped)" \
             "${secs[$prog]} s, $((size[$prog] / 1024)) KiB ($((stripped[$prog] / 1024)) KiB)" \
-            "CARGO_TARGET_DIR=\$(mktemp -d) cargo build --release --locked --manifest-path $dir/Cargo.toml"
+            "CARGO_TARGET_DIR=\$(mktemp -d) cargo build --release --manifest-path $dir/Cargo.toml"
     done
     figure "build time yc-iam / yandex-cloud (target <= 0.5)" "$(ratio "${secs[yc-iam-flow]}" "${secs[yandex-cloud-flow]}")" "(above)"
     figure "binary size yc-iam / yandex-cloud (target <= 0.6)" "$(ratio "${size[yc-iam-flow]}" "${size[yandex-cloud-flow]}")" "(above)"
