@@ -2,10 +2,10 @@
 //!
 //! ```text
 //! cargo bench --bench e2e -- wait [--flows N]          (2) the flow with operations that take 1 s
-//! cargo bench --bench e2e -- bulk [--endpoint URL] [--flows N] [--concurrency C]
+//! cargo bench --bench e2e -- bulk [--endpoint URL] [--flows N] [--concurrency C] [--rounds R]
 //!                                                      (4) many flows over one client
 //! cargo bench --bench e2e -- overhead [--rounds N]     (1) facade vs stubs, rounds alternated
-//! cargo bench --bench e2e -- profile [--facade|--stubs] [--flows N]
+//! cargo bench --bench e2e -- profile [--facade|--stubs|--gets] [--flows N]
 //!                                                      a plain loop of flows to run under callgrind
 //! ```
 //! With no mode (as plain `cargo bench` runs it) both run once, small.
@@ -58,8 +58,8 @@ async fn wait(flows: usize) {
     emu.shutdown().await;
 }
 
-/// (4) `flows` flows at `concurrency` over one client: flows per second.
-async fn bulk(endpoint: Option<String>, flows: usize, concurrency: usize) {
+/// (4) `flows` flows at `concurrency` over one client, `rounds` times: flows per second, and the median.
+async fn bulk(endpoint: Option<String>, flows: usize, concurrency: usize, rounds: usize) {
     let local = match &endpoint {
         Some(_) => None,
         None => Some(emulator(Duration::ZERO).await),
@@ -70,28 +70,39 @@ async fn bulk(endpoint: Option<String>, flows: usize, concurrency: usize) {
     facade_flow(&client, unique_name("bulk-warm"))
         .await
         .expect("warm-up flow");
-    let failures = Arc::new(AtomicUsize::new(0));
-    let prefix = format!("bulk{}", std::process::id());
-    let took = {
-        let failures = failures.clone();
-        run_concurrent(flows, concurrency, move |_| {
-            let client = client.clone();
+    let mut rates = Vec::new();
+    for round in 0..rounds.max(1) {
+        let failures = Arc::new(AtomicUsize::new(0));
+        let prefix = format!("bulk{}r{round}", std::process::id());
+        let took = {
             let failures = failures.clone();
-            let name = unique_name(&prefix);
-            async move {
-                if let Err(e) = facade_flow(&client, name).await {
-                    eprintln!("bulk: flow failed: {e}");
-                    failures.fetch_add(1, Ordering::Relaxed);
+            let client = client.clone();
+            run_concurrent(flows, concurrency, move |_| {
+                let client = client.clone();
+                let failures = failures.clone();
+                let name = unique_name(&prefix);
+                async move {
+                    if let Err(e) = facade_flow(&client, name).await {
+                        eprintln!("bulk: flow failed: {e}");
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
-            }
-        })
-        .await
-    };
+            })
+            .await
+        };
+        let rate = flows as f64 / took.as_secs_f64();
+        println!(
+            "bulk: {flows} flows at concurrency {concurrency} over one client in {:.3} s = {rate:.1} flows/s ({} failed)",
+            took.as_secs_f64(),
+            failures.load(Ordering::Relaxed)
+        );
+        rates.push(rate);
+    }
+    rates.sort_by(f64::total_cmp);
     println!(
-        "bulk: {flows} flows at concurrency {concurrency} over one client in {:.3} s = {:.1} flows/s ({} failed)",
-        took.as_secs_f64(),
-        flows as f64 / took.as_secs_f64(),
-        failures.load(Ordering::Relaxed)
+        "bulk: median {:.1} flows/s over {} rounds",
+        rates[rates.len() / 2],
+        rates.len()
     );
     if let Some(emu) = local {
         emu.shutdown().await;
@@ -167,11 +178,38 @@ async fn overhead(rounds: usize) {
     facade_emu.shutdown().await;
 }
 
-/// A plain loop of sequential flows, to run under `valgrind --tool=callgrind`.
-async fn profile(use_stubs: bool, flows: usize) {
+/// A plain loop of sequential flows (or, with `--gets`, `ServiceAccountService.Get` calls through
+/// the stubs), to run under `valgrind --tool=callgrind`.
+async fn profile(use_stubs: bool, gets: bool, flows: usize) {
     let emu = emulator(Duration::ZERO).await;
     let stubs = Stubs::connect(&emu.endpoint()).await;
     let client = facade(&emu.endpoint());
+    if gets {
+        let account = client
+            .service_accounts()
+            .create(yc_iam::CreateServiceAccount::new(
+                yc_iam::emulator::DEFAULT_FOLDER_ID,
+                "profiled",
+            ))
+            .await
+            .expect("create")
+            .wait()
+            .await
+            .expect("wait");
+        for _ in 0..flows {
+            let request = yc_iam::proto::yandex::cloud::iam::v1::GetServiceAccountRequest {
+                service_account_id: account.id.clone(),
+            };
+            yc_iam::proto::yandex::cloud::iam::v1::service_account_service_client::ServiceAccountServiceClient::new(
+                stubs.channel(),
+            )
+            .get(stubs.request(request))
+            .await
+            .expect("get");
+        }
+        emu.shutdown().await;
+        return;
+    }
     for _ in 0..flows {
         if use_stubs {
             stub_flow(&stubs, unique_name("p"), Duration::ZERO).await.expect("flow");
@@ -192,16 +230,21 @@ fn main() {
             arg(&args, "--endpoint"),
             number("--flows", 1_000),
             number("--concurrency", 64),
+            number("--rounds", 1),
         )),
         Some("overhead") => rt.block_on(overhead(number("--rounds", 7))),
-        Some("profile") => rt.block_on(profile(args.iter().any(|a| a == "--stubs"), number("--flows", 200))),
+        Some("profile") => rt.block_on(profile(
+            args.iter().any(|a| a == "--stubs"),
+            args.iter().any(|a| a == "--gets"),
+            number("--flows", 200),
+        )),
         Some(other) if !other.starts_with('-') => {
             eprintln!("unknown mode {other:?}: expected wait, bulk, overhead or profile");
             std::process::exit(2);
         }
         _ => {
             rt.block_on(wait(1));
-            rt.block_on(bulk(None, 1_000, 64));
+            rt.block_on(bulk(None, 1_000, 64, 1));
         }
     }
 }

@@ -56,6 +56,7 @@ python_sdk() {
 }
 
 start_emulator() {
+    rm -f "$WORK/emulator.out"
     "$BIN" emulator --listen 127.0.0.1:0 >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
     EMU_PID=$!
     for _ in $(seq 100); do
@@ -104,6 +105,9 @@ if want flow; then
     figure "1,000 flows at 64: stubs" "$(python3 -c "print(f'{1e12 / $s:.0f} flows/s')")" "$cmd -- 1000-at-64"
     figure "1,000 flows at 64: facade" "$(python3 -c "print(f'{1e12 / $f:.0f} flows/s')")" "$cmd -- 1000-at-64"
     figure "1,000 at 64: facade / stubs throughput (target >= 0.90)" "$(ratio "$s" "$f")" "$cmd -- 1000-at-64"
+    say "  the same, alternating stubs and facade round by round (robust to a changing load):"
+    cargo bench -q --bench e2e -- overhead --rounds 5 | sed 's/^/    /'
+    say "    $ cargo bench --bench e2e -- overhead --rounds 5"
 fi
 
 if want emulator; then
@@ -136,39 +140,54 @@ fi
 if want cli; then
     say "== (3) the CLI as a process vs the Python SDK from a fresh process, same emulator (load $(load))"
     export YC_IAM_TOKEN=t1.emulator-default-token YC_FOLDER_ID=b1gemulatorfolder001
+    # Both print the key instead of writing a key file (flow.py writes none); the key-file variant
+    # is shown too: it adds an fsync of the file, whose cost is the disk's, not the program's.
     provision=("$BIN" --endpoint "http://$ADDR" provision --name "cli-{i}" --role ai.languageModels.user
+        --role ai.imageGeneration.user --output -)
+    keyfile=("$BIN" --endpoint "http://$ADDR" provision --name "clf-{i}" --role ai.languageModels.user
         --role ai.imageGeneration.user --output "$WORK/key-{i}.json")
     embedded=("$BIN" --emulator provision --name "cli-{i}" --role ai.languageModels.user
-        --role ai.imageGeneration.user --output "$WORK/emb-key-{i}.json")
+        --role ai.imageGeneration.user --output -)
     python=("$PY" scripts/python-sdk/flow.py --endpoint "$ADDR" --name "py-{i}")
     timeit() { python3 scripts/bench/timeit.py --runs "$RUNS" --label "$1" -- "${@:2}"; }
-    cli_out=$(timeit "yc-iam provision" "${provision[@]}")
+    cli_out=$(timeit "yc-iam provision --output -" "${provision[@]}")
     py_out=$(timeit "python flow.py" "${python[@]}")
-    emb_out=$(timeit "yc-iam --emulator provision" "${embedded[@]}")
+    emb_out=$(timeit "yc-iam --emulator provision --output -" "${embedded[@]}")
+    file_out=$(timeit "yc-iam provision --output FILE" "${keyfile[@]}")
     median() { sed -n 's/^MEDIAN_MS //p' <<<"$1"; }
-    say "    $(head -n1 <<<"$cli_out")"
-    say "    $(head -n1 <<<"$py_out")"
-    say "    $(head -n1 <<<"$emb_out")"
+    for out in "$cli_out" "$py_out" "$emb_out" "$file_out"; do say "    $(head -n1 <<<"$out")"; done
     figure "python / yc-iam provision median wall time (target >= 40)" "$(ratio "$(median "$py_out")" "$(median "$cli_out")")" \
-        "python3 scripts/bench/timeit.py --runs $RUNS --label cli -- $BIN --endpoint http://ADDR provision --name cli-{i} ...; same for $PY scripts/python-sdk/flow.py --endpoint ADDR --name py-{i}"
+        "python3 scripts/bench/timeit.py --runs $RUNS --label cli -- target/release/yc-iam --endpoint http://ADDR provision --name cli-{i} --role ai.languageModels.user --role ai.imageGeneration.user --output - ; same with $PY scripts/python-sdk/flow.py --endpoint ADDR --name py-{i}"
     figure "provision --emulator / provision median (target <= 1.5)" "$(ratio "$(median "$emb_out")" "$(median "$cli_out")")" \
-        "python3 scripts/bench/timeit.py --runs $RUNS --label emb -- $BIN --emulator provision --name cli-{i} ..."
+        "python3 scripts/bench/timeit.py --runs $RUNS --label emb -- target/release/yc-iam --emulator provision --name cli-{i} ... --output -"
     /usr/bin/time -v "$BIN" --endpoint "http://$ADDR" provision --name cli-rss --role ai.languageModels.user \
         --role ai.imageGeneration.user --output "$WORK/key-rss.json" >/dev/null 2>"$WORK/time.txt"
     rss=$(awk -F: '/Maximum resident set size/ {print $2}' "$WORK/time.txt" | xargs)
     figure "peak RSS of yc-iam provision (target <= 20 MB)" "$(python3 -c "print(f'{$rss / 1024:.1f} MiB')")" \
-        "/usr/bin/time -v $BIN --endpoint http://ADDR provision --name NAME --role ... --output FILE"
+        "/usr/bin/time -v target/release/yc-iam --endpoint http://ADDR provision --name NAME --role ... --output FILE"
 fi
 
 if want bulk; then
-    say "== (4) 1,000 flows at concurrency 64, one client vs the Python SDK on 64 threads, same emulator (load $(load))"
-    py_bulk=$("$PY" scripts/bench/py_bulk.py --endpoint "$ADDR" --flows 1000 --threads 64)
-    rs_bulk=$(cargo bench -q --bench e2e -- bulk --endpoint "http://$ADDR" --flows 1000 --concurrency 64)
-    say "    $py_bulk"
-    say "    $rs_bulk"
-    rate() { grep -oE '[0-9.]+ flows/s' <<<"$1" | cut -d' ' -f1; }
-    figure "yc-iam / python SDK throughput (target >= 10)" "$(ratio "$(rate "$rs_bulk")" "$(rate "$py_bulk")")" \
-        "cargo bench --bench e2e -- bulk --endpoint http://ADDR; $PY scripts/bench/py_bulk.py --endpoint ADDR"
+    say "== (4) 1,000 flows at concurrency 64, one client vs the Python SDK on 64 threads (load $(load))"
+    # Each measurement gets a fresh emulator process, so both clients see the same (empty) store:
+    # creating a service account scans the accounts already there.
+    py_rates=() rs_rates=()
+    for round in 1 2 3; do
+        kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; start_emulator
+        out=$("$PY" scripts/bench/py_bulk.py --endpoint "$ADDR" --flows 1000 --threads 64)
+        say "    round $round: $(head -n1 <<<"$out")"
+        py_rates+=("$(grep -oE 'median [0-9.]+' <<<"$out" | cut -d' ' -f2)")
+        kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; start_emulator
+        out=$(cargo bench -q --bench e2e -- bulk --endpoint "http://$ADDR" --flows 1000 --concurrency 64)
+        say "    round $round: $(head -n1 <<<"$out")"
+        rs_rates+=("$(grep -oE 'median [0-9.]+' <<<"$out" | cut -d' ' -f2)")
+    done
+    med() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+    figure "python SDK, 64 threads (median of 3 fresh emulators)" "$(med "${py_rates[@]}") flows/s" \
+        "$PY scripts/bench/py_bulk.py --endpoint ADDR --flows 1000 --threads 64"
+    figure "yc-iam, one client at 64 (median of 3 fresh emulators)" "$(med "${rs_rates[@]}") flows/s" \
+        "cargo bench --bench e2e -- bulk --endpoint http://ADDR --flows 1000 --concurrency 64"
+    figure "yc-iam / python SDK throughput (target >= 10)" "$(ratio "$(med "${rs_rates[@]}")" "$(med "${py_rates[@]}")")" "(above)"
 fi
 
 if want build; then
@@ -176,10 +195,11 @@ if want build; then
     declare -A secs size stripped
     for prog in yc-iam-flow yandex-cloud-flow; do
         dir=scripts/bench/build-cost/$prog
-        cargo fetch -q --locked --manifest-path "$dir/Cargo.toml"
+        # yc-iam-flow follows the library at ../../../.. , so its lock file may need new entries
+        cargo fetch -q --manifest-path "$dir/Cargo.toml"
         tdir=$WORK/build-$prog
         start=$(date +%s.%N)
-        CARGO_TARGET_DIR=$tdir cargo build -q --release --locked --offline --manifest-path "$dir/Cargo.toml"
+        CARGO_TARGET_DIR=$tdir cargo build -q --release --offline --manifest-path "$dir/Cargo.toml"
         secs[$prog]=$(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')")
         size[$prog]=$(stat -c %s "$tdir/release/$prog")
         strip -o "$tdir/stripped" "$tdir/release/$prog"
@@ -187,7 +207,7 @@ if want build; then
         rm -rf "$tdir"
         figure "$prog: build time, binary (stripped)" \
             "${secs[$prog]} s, $((size[$prog] / 1024)) KiB ($((stripped[$prog] / 1024)) KiB)" \
-            "CARGO_TARGET_DIR=\$(mktemp -d) cargo build --release --locked --manifest-path $dir/Cargo.toml"
+            "CARGO_TARGET_DIR=\$(mktemp -d) cargo build --release --manifest-path $dir/Cargo.toml"
     done
     figure "build time yc-iam / yandex-cloud (target <= 0.5)" "$(ratio "${secs[yc-iam-flow]}" "${secs[yandex-cloud-flow]}")" "(above)"
     figure "binary size yc-iam / yandex-cloud (target <= 0.6)" "$(ratio "${size[yc-iam-flow]}" "${size[yandex-cloud-flow]}")" "(above)"
