@@ -9,66 +9,19 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use tonic::{Request, Response, Status, transport::server::TcpIncoming};
 use yc_iam::{
     emulator::{DEFAULT_FOLDER_ID, Emulator},
-    proto::yandex::cloud::{
-        iam::v1::{
-            CreateServiceAccountRequest, DeleteServiceAccountRequest, GetServiceAccountRequest,
-            ListServiceAccountsRequest, ListServiceAccountsResponse, ServiceAccount, UpdateServiceAccountRequest,
-            service_account_service_client::ServiceAccountServiceClient,
-            service_account_service_server::{ServiceAccountService, ServiceAccountServiceServer},
-        },
-        operation::Operation,
+    proto::yandex::cloud::iam::v1::{
+        CreateServiceAccountRequest, GetServiceAccountRequest,
+        service_account_service_client::ServiceAccountServiceClient,
     },
 };
 
-use common::{Stubs, run_concurrent, runtime};
+use common::{Stubs, constant_server, run_concurrent, runtime};
 
 const CONCURRENCY: usize = 64;
 /// Calls per measured iteration.
 const CALLS: usize = 6_400;
-
-/// The floor: a server that answers `Get` with a constant message and does nothing else.
-struct Constant(ServiceAccount);
-
-#[tonic::async_trait]
-impl ServiceAccountService for Constant {
-    async fn get(&self, _: Request<GetServiceAccountRequest>) -> Result<Response<ServiceAccount>, Status> {
-        Ok(Response::new(self.0.clone()))
-    }
-    async fn list(
-        &self,
-        _: Request<ListServiceAccountsRequest>,
-    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
-        Err(Status::unimplemented("list"))
-    }
-    async fn create(&self, _: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        Err(Status::unimplemented("create"))
-    }
-    async fn update(&self, _: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        Err(Status::unimplemented("update"))
-    }
-    async fn delete(&self, _: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        Err(Status::unimplemented("delete"))
-    }
-}
-
-/// Starts the constant server on a free loopback port; returns its endpoint.
-fn constant_server(rt: &tokio::runtime::Runtime, answer: ServiceAccount) -> String {
-    rt.block_on(async {
-        let incoming = TcpIncoming::bind("127.0.0.1:0".parse().expect("addr"))
-            .expect("bind")
-            .with_nodelay(Some(true));
-        let addr = incoming.local_addr().expect("addr");
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(ServiceAccountServiceServer::new(Constant(answer)))
-                .serve_with_incoming(incoming),
-        );
-        format!("http://{addr}")
-    })
-}
 
 /// An emulator whose store holds `n` service accounts, loaded from a state file written from the
 /// record of one real account (creating 100,000 through the API would take long). Returns the

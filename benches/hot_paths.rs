@@ -10,7 +10,6 @@ mod common;
 use std::{collections::BTreeMap, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tonic::{Request, Response, Status, transport::server::TcpIncoming};
 use yc_iam::{
     Client, Credentials, Validate,
     emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, DEFAULT_OAUTH_TOKEN, Emulator},
@@ -18,16 +17,13 @@ use yc_iam::{
     proto::yandex::cloud::{
         access::UpdateAccessBindingsRequest,
         iam::v1::{
-            CreateServiceAccountRequest, DeleteServiceAccountRequest, GetServiceAccountRequest,
-            ListServiceAccountsRequest, ListServiceAccountsResponse, ServiceAccount, UpdateServiceAccountRequest,
+            CreateServiceAccountRequest, GetServiceAccountRequest, ServiceAccount,
             service_account_service_client::ServiceAccountServiceClient,
-            service_account_service_server::{ServiceAccountService, ServiceAccountServiceServer},
         },
-        operation::Operation,
     },
 };
 
-use common::{ROLES, Stubs};
+use common::{ROLES, Stubs, constant_server};
 
 fn current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -80,30 +76,6 @@ fn validation(c: &mut Criterion) {
     });
 }
 
-struct Constant(ServiceAccount);
-
-#[tonic::async_trait]
-impl ServiceAccountService for Constant {
-    async fn get(&self, _: Request<GetServiceAccountRequest>) -> Result<Response<ServiceAccount>, Status> {
-        Ok(Response::new(self.0.clone()))
-    }
-    async fn list(
-        &self,
-        _: Request<ListServiceAccountsRequest>,
-    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
-        Err(Status::unimplemented("list"))
-    }
-    async fn create(&self, _: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        Err(Status::unimplemented("create"))
-    }
-    async fn update(&self, _: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        Err(Status::unimplemented("update"))
-    }
-    async fn delete(&self, _: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        Err(Status::unimplemented("delete"))
-    }
-}
-
 fn per_call(c: &mut Criterion) {
     // The server runs on its own runtime thread, so both clients see the same server.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
@@ -111,24 +83,13 @@ fn per_call(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let endpoint = server_rt.block_on(async {
-        let incoming = TcpIncoming::bind("127.0.0.1:0".parse().expect("addr"))
-            .expect("bind")
-            .with_nodelay(Some(true));
-        let addr = incoming.local_addr().expect("addr");
-        let answer = ServiceAccount {
-            id: "ajeq4b0c1d2e3f4g5h6i".to_owned(),
-            folder_id: DEFAULT_FOLDER_ID.to_owned(),
-            name: "ai-studio-bot".to_owned(),
-            ..Default::default()
-        };
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(ServiceAccountServiceServer::new(Constant(answer)))
-                .serve_with_incoming(incoming),
-        );
-        format!("http://{addr}")
-    });
+    let answer = ServiceAccount {
+        id: "ajeq4b0c1d2e3f4g5h6i".to_owned(),
+        folder_id: DEFAULT_FOLDER_ID.to_owned(),
+        name: "ai-studio-bot".to_owned(),
+        ..Default::default()
+    };
+    let endpoint = constant_server(&server_rt, answer);
     let rt = current_thread();
     let stubs = rt.block_on(Stubs::connect(&endpoint));
     let client = Client::builder()
