@@ -4,6 +4,7 @@ mod access_bindings;
 mod api_keys;
 mod operations;
 mod service_accounts;
+mod update_mask;
 
 pub use access_bindings::{AccessBindingsOperation, Clouds, Folders};
 pub use api_keys::{ApiKeys, CreateApiKey, CreatedApiKey, UpdateApiKey};

@@ -24,6 +24,8 @@ use crate::{
     },
 };
 
+use super::update_mask::UpdateMask;
+
 const GET: Method = Method::read(ServiceId::Iam, "cannot get api key");
 const LIST: Method = Method::read(ServiceId::Iam, "cannot list api keys");
 const LIST_SCOPES: Method = Method::read(ServiceId::Iam, "cannot list api key scopes");
@@ -91,7 +93,7 @@ pub struct CreatedApiKey {
 #[derive(Debug, Clone)]
 pub struct UpdateApiKey {
     request: UpdateApiKeyRequest,
-    paths: Vec<&'static str>,
+    mask: UpdateMask,
 }
 
 impl UpdateApiKey {
@@ -102,43 +104,35 @@ impl UpdateApiKey {
                 api_key_id: id.into(),
                 ..Default::default()
             },
-            paths: Vec::new(),
-        }
-    }
-
-    fn touch(&mut self, path: &'static str) {
-        if !self.paths.contains(&path) {
-            self.paths.push(path);
+            mask: UpdateMask::default(),
         }
     }
 
     /// A new description.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.request.description = description.into();
-        self.touch("description");
+        self.mask.touch("description");
         self
     }
 
     /// New scopes (replacing all).
     pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.request.scopes = scopes.into_iter().map(Into::into).collect();
-        self.touch("scopes");
+        self.mask.touch("scopes");
         self
     }
 
     /// A new expiry.
     pub fn expires_at(mut self, at: impl Into<prost_types::Timestamp>) -> Self {
         self.request.expires_at = Some(at.into());
-        self.touch("expires_at");
+        self.mask.touch("expires_at");
         self
     }
 
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateApiKeyRequest {
         let mut request = self.request;
-        request.update_mask = Some(prost_types::FieldMask {
-            paths: self.paths.iter().map(|p| (*p).to_owned()).collect(),
-        });
+        request.update_mask = Some(self.mask.into_field_mask());
         request
     }
 }

@@ -12,6 +12,8 @@ use crate::{
     },
 };
 
+use super::update_mask::UpdateMask;
+
 const GET: Method = Method::read(ServiceId::Iam, "cannot get service account");
 const LIST: Method = Method::read(ServiceId::Iam, "cannot list service accounts");
 const CREATE: Method = Method::mutate(ServiceId::Iam, "cannot create service account");
@@ -77,7 +79,7 @@ impl CreateServiceAccount {
 #[derive(Debug, Clone)]
 pub struct UpdateServiceAccount {
     request: UpdateServiceAccountRequest,
-    paths: Vec<&'static str>,
+    mask: UpdateMask,
 }
 
 impl UpdateServiceAccount {
@@ -88,50 +90,42 @@ impl UpdateServiceAccount {
                 service_account_id: id.into(),
                 ..Default::default()
             },
-            paths: Vec::new(),
-        }
-    }
-
-    fn touch(&mut self, path: &'static str) {
-        if !self.paths.contains(&path) {
-            self.paths.push(path);
+            mask: UpdateMask::default(),
         }
     }
 
     /// A new name.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.request.name = name.into();
-        self.touch("name");
+        self.mask.touch("name");
         self
     }
 
     /// A new description.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.request.description = description.into();
-        self.touch("description");
+        self.mask.touch("description");
         self
     }
 
     /// New labels (replacing all).
     pub fn labels<K: Into<String>, V: Into<String>>(mut self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
         self.request.labels = super::label_map(labels);
-        self.touch("labels");
+        self.mask.touch("labels");
         self
     }
 
     /// A new expiry.
     pub fn expires_at(mut self, at: impl Into<prost_types::Timestamp>) -> Self {
         self.request.expires_at = Some(at.into());
-        self.touch("expires_at");
+        self.mask.touch("expires_at");
         self
     }
 
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateServiceAccountRequest {
         let mut request = self.request;
-        request.update_mask = Some(prost_types::FieldMask {
-            paths: self.paths.iter().map(|p| (*p).to_owned()).collect(),
-        });
+        request.update_mask = Some(self.mask.into_field_mask());
         request
     }
 }
