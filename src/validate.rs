@@ -70,11 +70,36 @@ impl fmt::Display for Violation {
 
 impl std::error::Error for Violation {}
 
+/// A `pattern` rule compiled by `build.rs`: the minimal DFA over bytes of `^(?:pattern)$`, as
+/// the `regex` crate would run it, in tables. State 0 is dead and state 1 the start.
+pub(crate) struct Pattern {
+    /// The byte class of each byte: bytes in one class lead every state to the same state.
+    pub(crate) classes: &'static [u8; 256],
+    /// The number of classes: `next` holds one row of this many states per state.
+    pub(crate) stride: usize,
+    pub(crate) next: &'static [u16],
+    /// Whether the whole value matches when it ends in this state.
+    pub(crate) accept: &'static [bool],
+}
+
+impl Pattern {
+    pub(crate) fn is_match(&self, value: &str) -> bool {
+        let mut state = 1;
+        for &byte in value.as_bytes() {
+            state = usize::from(self.next[state * self.stride + usize::from(self.classes[usize::from(byte)])]);
+            if state == 0 {
+                return false;
+            }
+        }
+        self.accept[state]
+    }
+}
+
 /// The checks the generated impls call; each returns the violation it finds.
 pub(crate) mod check {
     use std::collections::HashSet;
 
-    use super::Violation;
+    use super::{Pattern, Violation};
 
     fn describe(min: Option<i64>, max: Option<i64>) -> String {
         match (min, max) {
@@ -120,7 +145,7 @@ pub(crate) mod check {
         Err(Violation::new(field, "length", rule, detail))
     }
 
-    pub(crate) fn pattern(field: &str, value: &str, re: &regex::Regex, rule: &str) -> Result<(), Violation> {
+    pub(crate) fn pattern(field: &str, value: &str, re: &Pattern, rule: &str) -> Result<(), Violation> {
         if re.is_match(value) {
             Ok(())
         } else {
@@ -142,7 +167,7 @@ pub(crate) mod check {
         })
     }
 
-    pub(crate) fn map_key_pattern(field: &str, key: &str, re: &regex::Regex, rule: &str) -> Result<(), Violation> {
+    pub(crate) fn map_key_pattern(field: &str, key: &str, re: &Pattern, rule: &str) -> Result<(), Violation> {
         pattern(field, key, re, rule).map_err(|v| Violation {
             rule: "map_key",
             detail: "key must match the pattern".into(),
@@ -224,6 +249,48 @@ pub(crate) mod check {
                 "",
                 format!("exactly one of {members} must be set"),
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::proto::PATTERNS;
+
+    /// The generated matchers accept exactly what the `regex` crate accepts: every string of up
+    /// to four characters over an alphabet that straddles each class edge, and random longer
+    /// ones around the length bounds the patterns encode.
+    #[test]
+    fn generated_matchers_agree_with_regex() {
+        const ALPHABET: &[char] = &['a', 'z', 'A', '0', '9', '-', '_', '.', '`', '{', '/', ':', 'é', ' '];
+        assert!(!PATTERNS.is_empty());
+        for (pattern, matcher) in PATTERNS {
+            let re = regex::Regex::new(&format!("^(?:{pattern})$")).expect("a pattern build.rs accepted");
+            let agree = |s: &str| assert_eq!(matcher.is_match(s), re.is_match(s), "{pattern:?} on {s:?}");
+            let mut level = vec![String::new()];
+            for _ in 0..=4 {
+                let mut next = Vec::new();
+                for s in &level {
+                    agree(s);
+                    next.extend(ALPHABET.iter().map(|c| format!("{s}{c}")));
+                }
+                level = next;
+            }
+            let mut rng = fastrand::Rng::with_seed(6);
+            for _ in 0..20_000 {
+                let len = rng.usize(0..80);
+                // Mostly characters the patterns allow, so that long strings can match at all.
+                let s: String = (0..len)
+                    .map(|_| match rng.u8(0..20) {
+                        0 => ALPHABET[rng.usize(..ALPHABET.len())],
+                        1 => '-',
+                        2 => '_',
+                        3..=5 => rng.char('0'..='9'),
+                        _ => rng.char('a'..='z'),
+                    })
+                    .collect();
+                agree(&s);
+            }
         }
     }
 }
