@@ -22,10 +22,9 @@ pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
 
 /// Writes the current state to `path` through a temporary file and a rename.
 pub(crate) async fn save(inner: &Inner, path: &Path) -> std::io::Result<()> {
-    let json = {
-        let state = lock(&inner.state);
-        serde_json::to_vec_pretty(&*state).map_err(std::io::Error::other)?
-    };
+    // The lock is held only for a copy; serializing a large store would stall every call.
+    let records = lock(&inner.state).records();
+    let json = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
     let tmp = temp_path(path);
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
