@@ -22,6 +22,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::HeaderMap;
@@ -54,6 +55,7 @@ pub use snapshot::{ApiKeyState, Snapshot};
 
 use clock::Clock;
 use fault::FaultTable;
+use journal::Recorded;
 use state::{CloudRec, FolderRec, State};
 
 /// Whether the emulator accepts `token` as a page token: the entry point of the fuzz targets
@@ -143,6 +145,7 @@ pub struct EmulatorBuilder {
     faults: Vec<(String, Fault)>,
     tls: Option<(Vec<u8>, Vec<u8>)>,
     state_file: Option<PathBuf>,
+    journal_capacity: usize,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -167,6 +170,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("faults", &self.faults)
             .field("tls", &self.tls.is_some())
             .field("state_file", &self.state_file)
+            .field("journal_capacity", &self.journal_capacity)
             .finish()
     }
 }
@@ -185,6 +189,7 @@ impl Default for EmulatorBuilder {
             faults: Vec::new(),
             tls: None,
             state_file: None,
+            journal_capacity: JOURNAL_CAPACITY,
         }
     }
 }
@@ -280,6 +285,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Keeps the last `capacity` calls in the journal (default [`JOURNAL_CAPACITY`]); 0 keeps none,
+    /// which spares every call the copy of its headers when nobody reads the journal (as in the
+    /// `yc-iam emulator` process).
+    #[must_use]
+    pub fn with_journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal_capacity = capacity;
+        self
+    }
+
     /// Binds the socket and starts serving in a background task of the current runtime.
     ///
     /// # Errors
@@ -309,6 +323,7 @@ impl EmulatorBuilder {
         };
         let clock = Clock::new();
         seed_resources(&mut state, &clock, &self.clouds, &self.folders);
+        state.rebuild_indexes();
 
         let listener = TcpListener::bind(self.listen)
             .await
@@ -334,6 +349,7 @@ impl EmulatorBuilder {
         let advertised = format!("{advertised_host}:{}", addr.port());
         let endpoint = format!("{}://{advertised}", if tls { "https" } else { "http" });
 
+        let faults_armed = AtomicBool::new(!self.faults.is_empty());
         let mut faults = FaultTable::default();
         for (method, fault) in self.faults {
             faults.set(&method, fault);
@@ -342,7 +358,9 @@ impl EmulatorBuilder {
             clock,
             state: Mutex::new(state),
             faults: Mutex::new(faults),
+            faults_armed,
             journal: Mutex::new(std::collections::VecDeque::new()),
+            journal_capacity: self.journal_capacity,
             rng: Mutex::new(fastrand::Rng::new()),
             iam_tokens: if self.iam_tokens.is_empty() {
                 vec![DEFAULT_IAM_TOKEN.to_owned()]
@@ -474,7 +492,7 @@ impl Emulator {
 
     /// The calls received so far, in order (the last [`JOURNAL_CAPACITY`]).
     pub fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.inner.journal).iter().cloned().collect()
+        lock(&self.inner.journal).iter().map(Recorded::entry).collect()
     }
 
     /// Forgets the calls journaled so far.
@@ -485,12 +503,16 @@ impl Emulator {
     /// Injects `fault` into calls of `method` (a gRPC path or [`ALL_METHODS`]), replacing any fault
     /// that method had.
     pub fn set_fault(&self, method: &str, fault: Fault) {
-        lock(&self.inner.faults).set(method, fault);
+        let mut faults = lock(&self.inner.faults);
+        faults.set(method, fault);
+        self.inner.faults_armed.store(true, Ordering::Release);
     }
 
     /// Removes every fault.
     pub fn clear_faults(&self) {
-        lock(&self.inner.faults).clear();
+        let mut faults = lock(&self.inner.faults);
+        faults.clear();
+        self.inner.faults_armed.store(false, Ordering::Release);
     }
 
     /// The current state, for audits.
@@ -553,7 +575,10 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     pub(crate) state: Mutex<State>,
     pub(crate) faults: Mutex<FaultTable>,
-    pub(crate) journal: Mutex<std::collections::VecDeque<JournalEntry>>,
+    /// Whether any fault is set: without one the layer skips the fault table.
+    pub(crate) faults_armed: AtomicBool,
+    pub(crate) journal: Mutex<std::collections::VecDeque<Recorded>>,
+    pub(crate) journal_capacity: usize,
     pub(crate) rng: Mutex<fastrand::Rng>,
     pub(crate) iam_tokens: Vec<String>,
     pub(crate) oauth_tokens: Vec<String>,
@@ -575,10 +600,10 @@ impl Inner {
         ids::resource_id(&mut lock(&self.rng), prefix)
     }
 
-    /// Runs `f` on the locked state and schedules a save.
+    /// Runs `f` on the locked state and schedules a save (with a state file).
     pub(crate) fn mutate<T>(&self, f: impl FnOnce(&mut State) -> Result<T, Status>) -> Result<T, Status> {
         let result = f(&mut lock(&self.state));
-        if result.is_ok() {
+        if result.is_ok() && self.state_file.is_some() {
             self.changed.notify_one();
         }
         result

@@ -50,10 +50,7 @@ pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Princip
         let mut state = lock(&inner.state);
         let now = inner.clock.now();
         let clock = inner.clock;
-        let key = state
-            .api_keys
-            .values_mut()
-            .find(|k| !k.deleted && k.secret == credential);
+        let key = state.live_key_by_secret(credential);
         return match key {
             Some(k) if k.expires_at.is_some_and(|e| clock.is_past(&e.into())) => {
                 Err(unauthenticated("The API key has expired"))

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tokio::time::Duration;
 
-use super::{ALL_METHODS, Emulator, EmulatorError, Fault};
+use super::{ALL_METHODS, Emulator, EmulatorBuilder, EmulatorError, Fault};
 
 /// Flags of `yc-iam emulator`: run the emulator as a local service until SIGINT or SIGTERM.
 #[derive(Clone, clap::Args)]
@@ -92,7 +92,8 @@ impl EmulatorArgs {
     /// # Errors
     /// When the emulator cannot start (address, TLS files, key files, state file).
     pub async fn run(self, on_listening: impl FnOnce(SocketAddr)) -> Result<(), EmulatorError> {
-        let emulator = self.start().await?;
+        // Nobody can read the journal of this process: it would only copy every call's headers.
+        let emulator = self.builder().await?.with_journal_capacity(0).start().await?;
         on_listening(emulator.addr());
         terminated().await;
         emulator.shutdown().await;
@@ -104,6 +105,11 @@ impl EmulatorArgs {
     /// # Errors
     /// When the emulator cannot start (address, TLS files, key files, state file).
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        self.builder().await?.start().await
+    }
+
+    /// The builder these flags describe (reads the key and TLS files).
+    async fn builder(&self) -> Result<EmulatorBuilder, EmulatorError> {
         let mut builder = Emulator::builder()
             .with_listen(self.listen)
             .with_op_delay(self.op_delay);
@@ -143,7 +149,7 @@ impl EmulatorArgs {
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
             builder = builder.with_tls(read(cert).await?, read(key).await?);
         }
-        builder.start().await
+        Ok(builder)
     }
 }
 

@@ -9,21 +9,34 @@ const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 /// Length of every resource id: Yandex ids are 20 lowercase alphanumerics.
 pub(crate) const ID_LEN: usize = 20;
 
+/// Appends `n` characters drawn from `alphabet` (ASCII) to `out`.
+fn pick_into(out: &mut String, rng: &mut Rng, alphabet: &[u8], n: usize) {
+    out.reserve(n);
+    for _ in 0..n {
+        out.push(char::from(alphabet[rng.usize(..alphabet.len())]));
+    }
+}
+
 fn pick(rng: &mut Rng, alphabet: &[u8], n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(alphabet[rng.usize(..alphabet.len())]))
-        .collect()
+    let mut out = String::new();
+    pick_into(&mut out, rng, alphabet, n);
+    out
 }
 
 /// A 20-character id starting with `prefix` (`aje` for IAM objects, `b1g` for folders and clouds).
 pub(crate) fn resource_id(rng: &mut Rng, prefix: &str) -> String {
-    let rest = ID_LEN.saturating_sub(prefix.len());
-    format!("{prefix}{}", pick(rng, LOWER_ALNUM, rest))
+    let mut id = String::with_capacity(ID_LEN.max(prefix.len()));
+    id.push_str(prefix);
+    pick_into(&mut id, rng, LOWER_ALNUM, ID_LEN.saturating_sub(prefix.len()));
+    id
 }
 
 /// An API-key secret: `AQVN` followed by 36 URL-safe characters, 40 in all.
 pub(crate) fn api_key_secret(rng: &mut Rng) -> String {
-    format!("AQVN{}", pick(rng, URL_SAFE, 36))
+    let mut secret = String::with_capacity(40);
+    secret.push_str("AQVN");
+    pick_into(&mut secret, rng, URL_SAFE, 36);
+    secret
 }
 
 /// The masked form stored on the key: `****` and the secret's last six characters.

@@ -56,6 +56,25 @@ impl fmt::Debug for JournalEntry {
     }
 }
 
+/// A call as the layer records it: shares the request's header values and body, and becomes a
+/// [`JournalEntry`] only when the journal is read.
+#[derive(Clone)]
+pub(crate) struct Recorded {
+    pub(crate) uri: http::Uri,
+    pub(crate) metadata: HeaderMap,
+    pub(crate) body: tonic::codegen::Bytes,
+}
+
+impl Recorded {
+    pub(crate) fn entry(&self) -> JournalEntry {
+        JournalEntry {
+            method: self.uri.path().to_owned(),
+            metadata: self.metadata.clone(),
+            request: unframe(&self.body),
+        }
+    }
+}
+
 /// The message inside a gRPC unary body: one uncompressed frame, or the whole body otherwise.
 pub(crate) fn unframe(body: &[u8]) -> Vec<u8> {
     if body.len() >= 5 && body[0] == 0 {

@@ -6,8 +6,10 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
+use http::header::HeaderName;
 use http::{HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use tonic::Status;
@@ -16,8 +18,8 @@ use tower::{Layer, Service};
 
 use super::errors::{add_request_info, injected};
 use super::fault::Action;
-use super::journal::{JournalEntry, unframe};
-use super::{Inner, JOURNAL_CAPACITY, MAX_MESSAGE_SIZE, lock};
+use super::journal::Recorded;
+use super::{Inner, MAX_MESSAGE_SIZE, lock};
 
 /// Methods callable without `authorization`.
 const PUBLIC_PREFIXES: &[&str] = &[
@@ -66,13 +68,11 @@ where
         let service = std::mem::replace(&mut self.service, clone);
         let inner = self.inner.clone();
         Box::pin(async move {
-            let request_id = uuid::Uuid::new_v4().to_string();
-            let trace_id = uuid::Uuid::new_v4().to_string();
             let response = match handle(&inner, service, request).await {
                 Ok(response) => response,
                 Err(status) => status.into_http(),
             };
-            Ok(finish(response, &request_id, &trace_id))
+            Ok(finish(response))
         })
     }
 }
@@ -81,7 +81,6 @@ async fn handle<S>(inner: &Inner, mut service: S, request: Request<Body>) -> Res
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
 {
-    let method = request.uri().path().to_owned();
     let (mut parts, body) = request.into_parts();
     let bytes = match Limited::new(body, MAX_MESSAGE_SIZE + 5).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -94,19 +93,27 @@ where
             return Err(Status::cancelled("request body could not be read"));
         }
     };
-    {
+    if inner.journal_capacity > 0 {
+        // Shares the body and the header values; decoded into a JournalEntry only when read.
+        let call = Recorded {
+            uri: parts.uri.clone(),
+            metadata: parts.headers.clone(),
+            body: bytes.clone(),
+        };
         let mut journal = lock(&inner.journal);
-        if journal.len() >= JOURNAL_CAPACITY {
+        if journal.len() >= inner.journal_capacity {
             journal.pop_front();
         }
-        journal.push_back(JournalEntry {
-            method: method.clone(),
-            metadata: parts.headers.clone(),
-            request: unframe(&bytes),
-        });
+        journal.push_back(call);
     }
 
-    let action = lock(&inner.faults).decide(&method);
+    let method = parts.uri.path();
+    // Without faults (the usual case) the table is not even locked.
+    let action = if inner.faults_armed.load(Ordering::Acquire) {
+        lock(&inner.faults).decide(method)
+    } else {
+        Action::Serve
+    };
     match action {
         Action::Fail(code) => return Err(injected(code)),
         Action::Delay(delay) => tokio::time::sleep(delay).await,
@@ -140,21 +147,44 @@ where
     }
 }
 
-/// Stamps the ids on a response, and `RequestInfo` on an error status sent in the headers.
-fn finish(mut response: Response<Body>, request_id: &str, trace_id: &str) -> Response<Body> {
+/// A random (version 4) UUID, from the thread's generator: no system call, no lock.
+fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
+}
+
+/// A fresh id as a header value. It is marked never-indexed: a value unique to one response only
+/// evicts useful entries from the HPACK tables of both ends.
+fn id_value(id: &uuid::Uuid) -> HeaderValue {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let mut value = HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
+    value.set_sensitive(true);
+    value
+}
+
+/// Stamps fresh `x-request-id` and `x-server-trace-id` on a response, and `RequestInfo` on an
+/// error status sent in the headers.
+fn finish(mut response: Response<Body>) -> Response<Body> {
+    let request_id = random_uuid();
+    let trace_id = random_uuid();
     let failed = Status::from_header_map(response.headers()).filter(|s| s.code() != tonic::Code::Ok);
     if let Some(status) = failed {
-        let status = add_request_info(&status, request_id, trace_id);
+        let mut request_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let mut trace_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let status = add_request_info(
+            &status,
+            request_id.hyphenated().encode_lower(&mut request_buf),
+            trace_id.hyphenated().encode_lower(&mut trace_buf),
+        );
         if status.add_header(response.headers_mut()).is_err() {
             tracing::debug!("cannot encode error details");
         }
     }
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", value);
-    }
-    if let Ok(value) = HeaderValue::from_str(trace_id) {
-        headers.insert("x-server-trace-id", value);
-    }
+    headers.insert(const { HeaderName::from_static("x-request-id") }, id_value(&request_id));
+    headers.insert(
+        const { HeaderName::from_static("x-server-trace-id") },
+        id_value(&trace_id),
+    );
     response
 }

@@ -23,7 +23,7 @@ pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
 /// Writes the current state to `path` through a temporary file and a rename.
 ///
 /// The whole save runs on the blocking pool: aborting the saver task (on shutdown) cannot stop a
-/// write already there, so saves are serialized by `Inner::saving` instead, and each reads the
+/// write already there, so saves are serialized by `Inner::saving` instead, and each copies the
 /// state under that lock, so the last rename always carries the newest state.
 pub(crate) async fn save(inner: &Arc<Inner>, path: &Path) -> std::io::Result<()> {
     let (inner, path) = (inner.clone(), path.to_owned());
@@ -37,10 +37,9 @@ fn save_now(inner: &Inner, path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt as _;
     let _one_at_a_time = lock(&inner.saving);
-    let json = {
-        let state = lock(&inner.state);
-        serde_json::to_vec_pretty(&*state).map_err(std::io::Error::other)?
-    };
+    // The state lock is held only for a copy; serializing a large store would stall every call.
+    let records = lock(&inner.state).records();
+    let json = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
     let tmp = temp_path(path);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

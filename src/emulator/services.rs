@@ -86,12 +86,39 @@ pub(crate) fn principal<T>(request: &Request<T>) -> Principal {
 /// The state key of the call's `idempotency-key`, if it sent one.
 pub(crate) fn idempotency_key<T>(request: &Request<T>, method: &str) -> Option<String> {
     let key = request.metadata().get("idempotency-key")?.to_str().ok()?.trim();
-    (!key.is_empty()).then(|| format!("{method} {key}"))
+    (!key.is_empty()).then(|| {
+        let mut state_key = String::with_capacity(method.len() + 1 + key.len());
+        state_key.push_str(method);
+        state_key.push(' ');
+        state_key.push_str(key);
+        state_key
+    })
+}
+
+/// What a mutation needs from its call besides the message, taken before the message is moved out.
+pub(crate) struct Call {
+    principal: Principal,
+    idempotency_key: Option<String>,
+    fault: Option<OperationFault>,
+}
+
+impl Call {
+    /// The caller, the `idempotency-key` (keyed by `method`) and any operation fault of `request`.
+    pub(crate) fn of<T>(request: &mut Request<T>, method: &str) -> Call {
+        Call {
+            idempotency_key: idempotency_key(request, method),
+            fault: request.extensions().get::<OperationFault>().copied(),
+            principal: request
+                .extensions_mut()
+                .remove::<Principal>()
+                .unwrap_or_else(|| Principal::User(EMULATOR_USER_ID.to_owned())),
+        }
+    }
 }
 
 /// What a mutation produced: the operation's description, metadata and response.
 pub(crate) struct Outcome {
-    pub(crate) description: String,
+    pub(crate) description: &'static str,
     pub(crate) metadata: Any,
     pub(crate) response: Any,
 }
@@ -99,15 +126,17 @@ pub(crate) struct Outcome {
 impl Svc {
     /// Runs a mutation that answers with an operation, honouring `idempotency-key`: a repeated key
     /// returns the operation the first call started, without applying anything again.
-    pub(crate) fn operation<T>(
+    pub(crate) fn operation(
         &self,
-        request: &Request<T>,
-        method: &str,
+        call: Call,
         apply: impl FnOnce(&Inner, &mut State) -> Result<Outcome, Status>,
     ) -> Result<Response<Operation>, Status> {
         let inner = &*self.inner;
-        let principal = principal(request);
-        let key = idempotency_key(request, method);
+        let Call {
+            principal,
+            idempotency_key: key,
+            fault,
+        } = call;
         let op = inner.mutate(|state| {
             if let Some(key) = &key
                 && let Some(IdemRec::Operation { operation_id }) = state.idempotency.get(key)
@@ -115,7 +144,6 @@ impl Svc {
             {
                 return Ok(op.render(&inner.clock));
             }
-            let fault = request.extensions().get::<OperationFault>().copied();
             let outcome = match fault {
                 // The change is worked out on a copy and dropped: a failed operation applies nothing.
                 Some(OperationFault::Fail(_)) => apply(inner, &mut state.clone())?,
@@ -126,21 +154,21 @@ impl Svc {
                     code: code as i32,
                     message: "the operation failed (injected fault)".to_owned(),
                 },
-                Some(OperationFault::WrongResponse) => OpResult::Response(AnyRec::from_proto(&Any {
+                Some(OperationFault::WrongResponse) => OpResult::Response(AnyRec::from_proto(Any {
                     type_url: "type.googleapis.com/google.protobuf.Empty".to_owned(),
                     value: Vec::new(),
                 })),
-                None => OpResult::Response(AnyRec::from_proto(&outcome.response)),
+                None => OpResult::Response(AnyRec::from_proto(outcome.response)),
             };
             let id = inner.new_id("aje");
             let now = inner.clock.now();
             let record = OpRec {
                 id: id.clone(),
-                description: outcome.description,
+                description: outcome.description.to_owned(),
                 created_at: (&now).into(),
                 created_by: principal.subject_id().to_owned(),
                 done_at: (&clock::add(&now, inner.op_delay)).into(),
-                metadata: AnyRec::from_proto(&outcome.metadata),
+                metadata: AnyRec::from_proto(outcome.metadata),
                 result,
             };
             let rendered = record.render(&inner.clock);

@@ -54,23 +54,30 @@ impl Snapshot {
 }
 
 pub(crate) fn take(state: &State, clock: &Clock) -> Snapshot {
+    // The growing collections are hash maps: sorted by id here, so snapshots compare equal.
+    let mut service_accounts: Vec<ServiceAccount> = state.service_accounts.values().map(|s| s.to_proto()).collect();
+    service_accounts.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let mut api_keys: Vec<ApiKeyState> = state
+        .api_keys
+        .values()
+        .map(|k| ApiKeyState {
+            api_key: k.to_proto(),
+            live: !k.deleted,
+        })
+        .collect();
+    api_keys.sort_unstable_by(|a, b| a.api_key.id.cmp(&b.api_key.id));
+    let mut operations: Vec<Operation> = state.operations.values().map(|o| o.render(clock)).collect();
+    operations.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Snapshot {
         clouds: state.clouds.values().map(|c| c.to_proto()).collect(),
         folders: state.folders.values().map(|f| f.to_proto()).collect(),
-        service_accounts: state.service_accounts.values().map(|s| s.to_proto()).collect(),
+        service_accounts,
         access_bindings: state
             .bindings
             .iter()
             .map(|(resource, set)| (resource.clone(), set.iter().map(|b| b.to_proto()).collect()))
             .collect(),
-        api_keys: state
-            .api_keys
-            .values()
-            .map(|k| ApiKeyState {
-                api_key: k.to_proto(),
-                live: !k.deleted,
-            })
-            .collect(),
-        operations: state.operations.values().map(|o| o.render(clock)).collect(),
+        api_keys,
+        operations,
     }
 }

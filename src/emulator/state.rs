@@ -1,11 +1,11 @@
 //! The emulator's data: clouds, folders, service accounts, keys, bindings, operations, idempotency
 //! records and issued tokens, with the JSON form it is saved in.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use prost_types::{Any, Timestamp};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::clock::Clock;
 use crate::proto::google::rpc;
@@ -122,26 +122,39 @@ impl BindingRec {
     }
 }
 
+/// An `Any` as stored: the bytes are kept as they are and written to the state file as hex, so
+/// the hot path never converts them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AnyRec {
     pub(crate) type_url: String,
-    pub(crate) value: String,
+    #[serde(serialize_with = "hex_out", deserialize_with = "hex_in")]
+    pub(crate) value: Vec<u8>,
 }
 
 impl AnyRec {
-    pub(crate) fn from_proto(a: &Any) -> Self {
+    pub(crate) fn from_proto(a: Any) -> Self {
         Self {
-            type_url: a.type_url.clone(),
-            value: hex(&a.value),
+            type_url: a.type_url,
+            value: a.value,
         }
     }
 
     pub(crate) fn to_proto(&self) -> Any {
         Any {
             type_url: self.type_url.clone(),
-            value: unhex(&self.value).unwrap_or_default(),
+            value: self.value.clone(),
         }
     }
+}
+
+fn hex_out<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex(bytes))
+}
+
+fn hex_in<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    // A value that is not hex reads as empty, as it always did.
+    let text = String::deserialize(d)?;
+    Ok(unhex(&text).unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,16 +217,191 @@ pub(crate) struct TokenRec {
 }
 
 /// Everything the emulator knows; saved as JSON in the state file.
+///
+/// The collections that grow with use are hash maps, so a lookup costs the same with 100 or
+/// 100,000 entries; they are written to the file in key order. Service accounts and API keys are
+/// changed only through the methods below, which keep [`Indexes`] in step.
 #[derive(Default, Clone, Serialize, Deserialize)]
 pub(crate) struct State {
     pub(crate) clouds: BTreeMap<String, CloudRec>,
     pub(crate) folders: BTreeMap<String, FolderRec>,
-    pub(crate) service_accounts: BTreeMap<String, SaRec>,
-    pub(crate) api_keys: BTreeMap<String, KeyRec>,
+    #[serde(serialize_with = "sorted")]
+    pub(crate) service_accounts: HashMap<String, SaRec>,
+    #[serde(serialize_with = "sorted")]
+    pub(crate) api_keys: HashMap<String, KeyRec>,
     pub(crate) bindings: BTreeMap<String, BTreeSet<BindingRec>>,
-    pub(crate) operations: BTreeMap<String, OpRec>,
-    pub(crate) idempotency: BTreeMap<String, IdemRec>,
-    pub(crate) tokens: BTreeMap<String, TokenRec>,
+    #[serde(serialize_with = "sorted")]
+    pub(crate) operations: HashMap<String, OpRec>,
+    #[serde(serialize_with = "sorted")]
+    pub(crate) idempotency: HashMap<String, IdemRec>,
+    #[serde(serialize_with = "sorted")]
+    pub(crate) tokens: HashMap<String, TokenRec>,
+    /// Derived from the records; rebuilt after loading ([`State::rebuild_indexes`]).
+    #[serde(skip)]
+    index: Indexes,
+}
+
+/// Lookups that would otherwise scan every record.
+#[derive(Default, Clone)]
+struct Indexes {
+    /// Service-account ids by cloud id and name (names are unique within a cloud).
+    names: HashMap<String, HashMap<String, Vec<String>>>,
+    /// Live (not deleted) API-key ids by secret, for `Api-Key` authentication.
+    secrets: HashMap<String, String>,
+    /// API-key ids (live or not) by service account.
+    keys_by_account: HashMap<String, BTreeSet<String>>,
+}
+
+/// Writes a hash map in key order, so the state file is stable from one save to the next.
+fn sorted<S: Serializer, V: Serialize>(map: &HashMap<String, V>, s: S) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<(&String, &V)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    s.collect_map(entries)
+}
+
+impl State {
+    /// A copy of the records without the indexes, for saving outside the lock.
+    pub(crate) fn records(&self) -> State {
+        State {
+            clouds: self.clouds.clone(),
+            folders: self.folders.clone(),
+            service_accounts: self.service_accounts.clone(),
+            api_keys: self.api_keys.clone(),
+            bindings: self.bindings.clone(),
+            operations: self.operations.clone(),
+            idempotency: self.idempotency.clone(),
+            tokens: self.tokens.clone(),
+            index: Indexes::default(),
+        }
+    }
+
+    /// Recomputes the indexes from the records (after loading, or after folders were added).
+    pub(crate) fn rebuild_indexes(&mut self) {
+        self.index = Indexes::default();
+        let accounts: Vec<SaRec> = self.service_accounts.values().cloned().collect();
+        for account in &accounts {
+            self.index_name(account);
+        }
+        for key in self.api_keys.values() {
+            if !key.deleted {
+                self.index.secrets.insert(key.secret.clone(), key.id.clone());
+            }
+            self.index
+                .keys_by_account
+                .entry(key.service_account_id.clone())
+                .or_default()
+                .insert(key.id.clone());
+        }
+    }
+
+    /// The cloud a folder belongs to ("" for an unknown folder).
+    fn cloud_of(&self, folder_id: &str) -> &str {
+        self.folders.get(folder_id).map_or("", |f| f.cloud_id.as_str())
+    }
+
+    fn index_name(&mut self, account: &SaRec) {
+        let cloud = self.cloud_of(&account.folder_id).to_owned();
+        self.index
+            .names
+            .entry(cloud)
+            .or_default()
+            .entry(account.name.clone())
+            .or_default()
+            .push(account.id.clone());
+    }
+
+    fn unindex_name(&mut self, account: &SaRec) {
+        let cloud = self.cloud_of(&account.folder_id).to_owned();
+        if let Some(names) = self.index.names.get_mut(&cloud)
+            && let Some(ids) = names.get_mut(&account.name)
+        {
+            ids.retain(|id| *id != account.id);
+            if ids.is_empty() {
+                names.remove(&account.name);
+            }
+        }
+    }
+
+    /// The service accounts named `name` in the cloud of `folder_id` (any folder of that cloud).
+    pub(crate) fn accounts_named<'a>(&'a self, folder_id: &str, name: &str) -> impl Iterator<Item = &'a SaRec> + 'a {
+        self.index
+            .names
+            .get(self.cloud_of(folder_id))
+            .and_then(|names| names.get(name))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.service_accounts.get(id))
+    }
+
+    /// Whether a service account other than `except` has `name` in the cloud of `folder_id`.
+    pub(crate) fn name_taken(&self, folder_id: &str, name: &str, except: &str) -> bool {
+        self.accounts_named(folder_id, name).any(|sa| sa.id != except)
+    }
+
+    /// Adds a service account, or replaces the one with its id.
+    pub(crate) fn put_service_account(&mut self, account: SaRec) {
+        if let Some(old) = self.service_accounts.remove(&account.id) {
+            self.unindex_name(&old);
+        }
+        self.index_name(&account);
+        self.service_accounts.insert(account.id.clone(), account);
+    }
+
+    /// Removes a service account; its API keys stop working (they stay, marked deleted).
+    pub(crate) fn remove_service_account(&mut self, id: &str) -> Option<SaRec> {
+        let account = self.service_accounts.remove(id)?;
+        self.unindex_name(&account);
+        let keys: Vec<String> = self
+            .index
+            .keys_by_account
+            .get(id)
+            .map(|keys| keys.iter().cloned().collect())
+            .unwrap_or_default();
+        for key in keys {
+            self.delete_api_key(&key);
+        }
+        Some(account)
+    }
+
+    /// Adds an API key, or replaces the one with its id.
+    pub(crate) fn put_api_key(&mut self, key: KeyRec) {
+        if let Some(old) = self.api_keys.remove(&key.id) {
+            self.index.secrets.remove(&old.secret);
+        }
+        if !key.deleted {
+            self.index.secrets.insert(key.secret.clone(), key.id.clone());
+        }
+        self.index
+            .keys_by_account
+            .entry(key.service_account_id.clone())
+            .or_default()
+            .insert(key.id.clone());
+        self.api_keys.insert(key.id.clone(), key);
+    }
+
+    /// Marks an API key deleted: its secret no longer authenticates.
+    pub(crate) fn delete_api_key(&mut self, id: &str) {
+        if let Some(key) = self.api_keys.get_mut(id) {
+            key.deleted = true;
+            self.index.secrets.remove(&key.secret);
+        }
+    }
+
+    /// The live API key with this secret.
+    pub(crate) fn live_key_by_secret(&mut self, secret: &str) -> Option<&mut KeyRec> {
+        let id = self.index.secrets.get(secret)?;
+        self.api_keys.get_mut(id).filter(|k| !k.deleted)
+    }
+
+    /// The API keys (live or not) of a service account, in id order.
+    pub(crate) fn keys_of<'a>(&'a self, service_account_id: &str) -> impl Iterator<Item = &'a KeyRec> + 'a {
+        self.index
+            .keys_by_account
+            .get(service_account_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.api_keys.get(id))
+    }
 }
 
 impl CloudRec {
@@ -317,6 +505,11 @@ mod tests {
             type_url: "t".into(),
             value: vec![0, 1, 254, 255],
         };
-        assert_eq!(AnyRec::from_proto(&any).to_proto(), any);
+        let rec = AnyRec::from_proto(any.clone());
+        assert_eq!(rec.to_proto(), any);
+        let json = serde_json::to_string(&rec).expect("json");
+        assert!(json.contains("\"0001feff\""), "{json}");
+        let back: AnyRec = serde_json::from_str(&json).expect("back");
+        assert_eq!(back.to_proto(), any);
     }
 }

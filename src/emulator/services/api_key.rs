@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::service_account::{empty_any, require_service_account};
-use super::{Outcome, Svc, idempotency_key, principal, validate};
+use super::{Call, Outcome, Svc, idempotency_key, principal, validate};
 use crate::emulator::errors::{invalid_argument, not_found, pack};
 use crate::emulator::page::page;
 use crate::emulator::state::{IdemRec, KeyRec, State};
@@ -16,7 +16,9 @@ use crate::proto::yandex::cloud::iam::v1::{
 };
 use crate::proto::yandex::cloud::operation::Operation;
 
-const SERVICE: &str = "/yandex.cloud.iam.v1.ApiKeyService/";
+const CREATE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Create";
+const UPDATE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Update";
+const DELETE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
 
 /// The scopes an API key may be restricted to.
 pub(crate) const SCOPES: &[&str] = &[
@@ -73,9 +75,8 @@ impl ApiKeyService for Svc {
             require_service_account(state, &sa)?;
             Ok::<_, Status>(
                 state
-                    .api_keys
-                    .values()
-                    .filter(|k| !k.deleted && k.service_account_id == sa)
+                    .keys_of(&sa)
+                    .filter(|k| !k.deleted)
                     .map(|k| (k.id.clone(), k.to_proto()))
                     .collect::<Vec<_>>(),
             )
@@ -97,11 +98,11 @@ impl ApiKeyService for Svc {
 
     async fn create(&self, request: Request<CreateApiKeyRequest>) -> Result<Response<CreateApiKeyResponse>, Status> {
         validate(request.get_ref())?;
-        let key = idempotency_key(&request, &format!("{SERVICE}Create"));
+        let key = idempotency_key(&request, CREATE);
         let principal = principal(&request);
-        let body = request.into_inner();
+        let mut body = request.into_inner();
         let sa = owner(&body.service_account_id, &principal)?;
-        let mut scopes = body.scopes.clone();
+        let mut scopes = std::mem::take(&mut body.scopes);
         // The deprecated single `scope` still works when `scopes` is empty, as in the real API.
         #[allow(deprecated)]
         if scopes.is_empty() && !body.scope.is_empty() {
@@ -125,8 +126,8 @@ impl ApiKeyService for Svc {
             let secret = ids::api_key_secret(&mut lock(&inner.rng));
             let record = KeyRec {
                 id: id.clone(),
-                service_account_id: sa.clone(),
-                description: body.description.clone(),
+                service_account_id: sa,
+                description: body.description,
                 scopes,
                 created_at: (&inner.clock.now()).into(),
                 expires_at: body.expires_at.as_ref().map(Into::into),
@@ -135,7 +136,7 @@ impl ApiKeyService for Svc {
                 deleted: false,
             };
             let api_key = record.to_proto();
-            state.api_keys.insert(id.clone(), record);
+            state.put_api_key(record);
             if let Some(key) = key {
                 state.idempotency.insert(
                     key,
@@ -153,11 +154,12 @@ impl ApiKeyService for Svc {
         Ok(Response::new(response))
     }
 
-    async fn update(&self, request: Request<UpdateApiKeyRequest>) -> Result<Response<Operation>, Status> {
+    async fn update(&self, mut request: Request<UpdateApiKeyRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let body = request.get_ref().clone();
-        check_scopes(&body.scopes)?;
-        self.operation(&request, &format!("{SERVICE}Update"), |_inner, state| {
+        check_scopes(&request.get_ref().scopes)?;
+        let call = Call::of(&mut request, UPDATE);
+        let body = request.into_inner();
+        self.operation(call, move |_inner, state| {
             let mut updated = require_key(state, &body.api_key_id)?.clone();
             let paths: Vec<String> = match &body.update_mask {
                 Some(mask) if !mask.paths.is_empty() => mask.paths.clone(),
@@ -172,9 +174,9 @@ impl ApiKeyService for Svc {
                 }
             }
             let api_key = updated.to_proto();
-            state.api_keys.insert(updated.id.clone(), updated);
+            state.put_api_key(updated);
             Ok(Outcome {
-                description: "Update API key".to_owned(),
+                description: "Update API key",
                 metadata: pack(
                     "yandex.cloud.iam.v1.UpdateApiKeyMetadata",
                     &UpdateApiKeyMetadata {
@@ -186,19 +188,18 @@ impl ApiKeyService for Svc {
         })
     }
 
-    async fn delete(&self, request: Request<DeleteApiKeyRequest>) -> Result<Response<Operation>, Status> {
+    async fn delete(&self, mut request: Request<DeleteApiKeyRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let id = request.get_ref().api_key_id.clone();
-        self.operation(&request, &format!("{SERVICE}Delete"), |_inner, state| {
+        let call = Call::of(&mut request, DELETE);
+        let id = request.into_inner().api_key_id;
+        self.operation(call, move |_inner, state| {
             require_key(state, &id)?;
-            if let Some(key) = state.api_keys.get_mut(&id) {
-                key.deleted = true;
-            }
+            state.delete_api_key(&id);
             Ok(Outcome {
-                description: "Delete API key".to_owned(),
+                description: "Delete API key",
                 metadata: pack(
                     "yandex.cloud.iam.v1.DeleteApiKeyMetadata",
-                    &DeleteApiKeyMetadata { api_key_id: id.clone() },
+                    &DeleteApiKeyMetadata { api_key_id: id },
                 ),
                 response: empty_any(),
             })

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use tonic::{Request, Response, Status};
 
 use super::service_account::require_folder;
-use super::{Outcome, Svc, validate};
+use super::{Call, Outcome, Svc, validate};
 use crate::emulator::errors::{invalid_argument, not_found, pack, permission_denied};
 use crate::emulator::page::page;
 use crate::emulator::state::{BindingRec, State};
@@ -38,10 +38,17 @@ enum Kind {
 }
 
 impl Kind {
-    fn service(self) -> &'static str {
+    fn set_access_bindings(self) -> &'static str {
         match self {
-            Kind::Folder => "/yandex.cloud.resourcemanager.v1.FolderService/",
-            Kind::Cloud => "/yandex.cloud.resourcemanager.v1.CloudService/",
+            Kind::Folder => "/yandex.cloud.resourcemanager.v1.FolderService/SetAccessBindings",
+            Kind::Cloud => "/yandex.cloud.resourcemanager.v1.CloudService/SetAccessBindings",
+        }
+    }
+
+    fn update_access_bindings(self) -> &'static str {
+        match self {
+            Kind::Folder => "/yandex.cloud.resourcemanager.v1.FolderService/UpdateAccessBindings",
+            Kind::Cloud => "/yandex.cloud.resourcemanager.v1.CloudService/UpdateAccessBindings",
         }
     }
 
@@ -54,11 +61,11 @@ impl Kind {
     }
 }
 
-/// Checks the subject of a binding that is being added.
-fn check_subject(state: &State, binding: &BindingRec, field: &str) -> Result<(), Status> {
+/// Checks the subject of a binding that is being added; `field` names it in an error.
+fn check_subject(state: &State, binding: &BindingRec, field: impl FnOnce() -> String) -> Result<(), Status> {
     if !SUBJECT_TYPES.contains(&binding.subject_type.as_str()) {
         return Err(invalid_argument(
-            &format!("{field}.subject.type"),
+            &format!("{}.subject.type", field()),
             "unknown subject type",
         ));
     }
@@ -109,91 +116,88 @@ impl Svc {
     fn set_bindings(
         &self,
         kind: Kind,
-        request: &Request<SetAccessBindingsRequest>,
+        mut request: Request<SetAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let body = request.get_ref();
-        self.operation(
-            request,
-            &format!("{}SetAccessBindings", kind.service()),
-            |_inner, state| {
-                kind.require(state, &body.resource_id)?;
-                let mut wanted = BTreeSet::new();
-                for (i, binding) in body.access_bindings.iter().enumerate() {
-                    let binding = BindingRec::from_proto(binding);
-                    check_subject(state, &binding, &format!("access_bindings[{i}]"))?;
-                    wanted.insert(binding);
-                }
-                let current = state.bindings.entry(body.resource_id.clone()).or_default();
-                let mut effective: Vec<AccessBindingDelta> = current
-                    .difference(&wanted)
-                    .map(|b| delta(AccessBindingAction::Remove, b))
-                    .collect();
-                effective.extend(wanted.difference(current).map(|b| delta(AccessBindingAction::Add, b)));
-                *current = wanted;
-                Ok(Outcome {
-                    description: "Set access bindings".to_owned(),
-                    metadata: pack(
-                        "yandex.cloud.access.SetAccessBindingsMetadata",
-                        &SetAccessBindingsMetadata {
-                            resource_id: body.resource_id.clone(),
-                        },
-                    ),
-                    response: result_any(effective),
-                })
-            },
-        )
+        let call = Call::of(&mut request, kind.set_access_bindings());
+        let body = request.into_inner();
+        self.operation(call, move |_inner, state| {
+            kind.require(state, &body.resource_id)?;
+            let mut wanted = BTreeSet::new();
+            for (i, binding) in body.access_bindings.iter().enumerate() {
+                let binding = BindingRec::from_proto(binding);
+                check_subject(state, &binding, || format!("access_bindings[{i}]"))?;
+                wanted.insert(binding);
+            }
+            let current = state.bindings.entry(body.resource_id.clone()).or_default();
+            let mut effective: Vec<AccessBindingDelta> = current
+                .difference(&wanted)
+                .map(|b| delta(AccessBindingAction::Remove, b))
+                .collect();
+            effective.extend(wanted.difference(current).map(|b| delta(AccessBindingAction::Add, b)));
+            *current = wanted;
+            Ok(Outcome {
+                description: "Set access bindings",
+                metadata: pack(
+                    "yandex.cloud.access.SetAccessBindingsMetadata",
+                    &SetAccessBindingsMetadata {
+                        resource_id: body.resource_id.clone(),
+                    },
+                ),
+                response: result_any(effective),
+            })
+        })
     }
 
     fn update_bindings(
         &self,
         kind: Kind,
-        request: &Request<UpdateAccessBindingsRequest>,
+        mut request: Request<UpdateAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let body = request.get_ref();
-        self.operation(
-            request,
-            &format!("{}UpdateAccessBindings", kind.service()),
-            |_inner, state| {
-                kind.require(state, &body.resource_id)?;
-                let mut changes = Vec::with_capacity(body.access_binding_deltas.len());
-                for (i, d) in body.access_binding_deltas.iter().enumerate() {
-                    let field = format!("access_binding_deltas[{i}]");
-                    let binding =
-                        BindingRec::from_proto(&d.access_binding.clone().unwrap_or_else(AccessBinding::default));
-                    let action = AccessBindingAction::try_from(d.action)
-                        .ok()
-                        .filter(|a| *a != AccessBindingAction::Unspecified)
-                        .ok_or_else(|| invalid_argument(&format!("{field}.action"), "must be ADD or REMOVE"))?;
-                    if action == AccessBindingAction::Add {
-                        check_subject(state, &binding, &format!("{field}.access_binding"))?;
-                    }
-                    changes.push((action, binding));
+        let call = Call::of(&mut request, kind.update_access_bindings());
+        let body = request.into_inner();
+        self.operation(call, move |_inner, state| {
+            kind.require(state, &body.resource_id)?;
+            let mut changes = Vec::with_capacity(body.access_binding_deltas.len());
+            for (i, d) in body.access_binding_deltas.iter().enumerate() {
+                let binding = d.access_binding.as_ref().map_or_else(
+                    || BindingRec::from_proto(&AccessBinding::default()),
+                    BindingRec::from_proto,
+                );
+                let action = AccessBindingAction::try_from(d.action)
+                    .ok()
+                    .filter(|a| *a != AccessBindingAction::Unspecified)
+                    .ok_or_else(|| {
+                        invalid_argument(&format!("access_binding_deltas[{i}].action"), "must be ADD or REMOVE")
+                    })?;
+                if action == AccessBindingAction::Add {
+                    check_subject(state, &binding, || format!("access_binding_deltas[{i}].access_binding"))?;
                 }
-                let current = state.bindings.entry(body.resource_id.clone()).or_default();
-                let mut effective = Vec::new();
-                for (action, binding) in changes {
-                    let changed = match action {
-                        AccessBindingAction::Remove => current.remove(&binding),
-                        _ => current.insert(binding.clone()),
-                    };
-                    if changed {
-                        effective.push(delta(action, &binding));
-                    }
+                changes.push((action, binding));
+            }
+            let current = state.bindings.entry(body.resource_id.clone()).or_default();
+            let mut effective = Vec::new();
+            for (action, binding) in changes {
+                let changed = match action {
+                    AccessBindingAction::Remove => current.remove(&binding),
+                    _ => current.insert(binding.clone()),
+                };
+                if changed {
+                    effective.push(delta(action, &binding));
                 }
-                Ok(Outcome {
-                    description: "Update access bindings".to_owned(),
-                    metadata: pack(
-                        "yandex.cloud.access.UpdateAccessBindingsMetadata",
-                        &UpdateAccessBindingsMetadata {
-                            resource_id: body.resource_id.clone(),
-                        },
-                    ),
-                    response: result_any(effective),
-                })
-            },
-        )
+            }
+            Ok(Outcome {
+                description: "Update access bindings",
+                metadata: pack(
+                    "yandex.cloud.access.UpdateAccessBindingsMetadata",
+                    &UpdateAccessBindingsMetadata {
+                        resource_id: body.resource_id.clone(),
+                    },
+                ),
+                response: result_any(effective),
+            })
+        })
     }
 }
 
@@ -267,14 +271,14 @@ impl FolderService for Folders {
         &self,
         request: Request<SetAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
-        self.0.set_bindings(Kind::Folder, &request)
+        self.0.set_bindings(Kind::Folder, request)
     }
 
     async fn update_access_bindings(
         &self,
         request: Request<UpdateAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
-        self.0.update_bindings(Kind::Folder, &request)
+        self.0.update_bindings(Kind::Folder, request)
     }
 }
 
@@ -329,13 +333,13 @@ impl CloudService for Clouds {
         &self,
         request: Request<SetAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
-        self.0.set_bindings(Kind::Cloud, &request)
+        self.0.set_bindings(Kind::Cloud, request)
     }
 
     async fn update_access_bindings(
         &self,
         request: Request<UpdateAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
-        self.0.update_bindings(Kind::Cloud, &request)
+        self.0.update_bindings(Kind::Cloud, request)
     }
 }

@@ -3,7 +3,7 @@
 use prost_types::Any;
 use tonic::{Request, Response, Status};
 
-use super::{Outcome, Svc, validate};
+use super::{Call, Outcome, Svc, validate};
 use crate::emulator::errors::{already_exists, invalid_argument, not_found, pack, permission_denied};
 use crate::emulator::page::page;
 use crate::emulator::state::{SaRec, State};
@@ -15,7 +15,9 @@ use crate::proto::yandex::cloud::iam::v1::{
 };
 use crate::proto::yandex::cloud::operation::Operation;
 
-const SERVICE: &str = "/yandex.cloud.iam.v1.ServiceAccountService/";
+const CREATE: &str = "/yandex.cloud.iam.v1.ServiceAccountService/Create";
+const UPDATE: &str = "/yandex.cloud.iam.v1.ServiceAccountService/Update";
+const DELETE: &str = "/yandex.cloud.iam.v1.ServiceAccountService/Delete";
 
 /// An `Any` holding `google.protobuf.Empty`.
 pub(crate) fn empty_any() -> Any {
@@ -41,13 +43,9 @@ pub(crate) fn require_service_account<'a>(state: &'a State, id: &str) -> Result<
         .ok_or_else(|| not_found(format!("Service account {id} not found")))
 }
 
-/// ALREADY_EXISTS if another service account in the folder's cloud has `name`.
+/// ALREADY_EXISTS if another service account in the folder's cloud has `name` (an index lookup).
 fn require_unique_name(state: &State, folder_id: &str, name: &str, except: &str) -> Result<(), Status> {
-    let cloud = state.folders.get(folder_id).map(|f| f.cloud_id.as_str());
-    let taken = state.service_accounts.values().any(|sa| {
-        sa.id != except && sa.name == name && state.folders.get(&sa.folder_id).map(|f| f.cloud_id.as_str()) == cloud
-    });
-    if taken {
+    if state.name_taken(folder_id, name, except) {
         Err(already_exists(format!(
             "Service account with name {name} already exists"
         )))
@@ -100,14 +98,17 @@ impl ServiceAccountService for Svc {
         let name = name_filter(&request.filter)?;
         let items = self.inner.read(|state| {
             require_folder(state, &request.folder_id)?;
-            Ok::<_, Status>(
-                state
-                    .service_accounts
-                    .values()
-                    .filter(|sa| sa.folder_id == request.folder_id && name.as_ref().is_none_or(|n| &sa.name == n))
-                    .map(|sa| (sa.id.clone(), sa.to_proto()))
+            let in_folder = |sa: &&SaRec| sa.folder_id == request.folder_id;
+            let entry = |sa: &SaRec| (sa.id.clone(), sa.to_proto());
+            Ok::<_, Status>(match &name {
+                // A name filter is an index lookup, not a scan.
+                Some(name) => state
+                    .accounts_named(&request.folder_id, name)
+                    .filter(in_folder)
+                    .map(entry)
                     .collect::<Vec<_>>(),
-            )
+                None => state.service_accounts.values().filter(in_folder).map(entry).collect(),
+            })
         })?;
         let (service_accounts, next_page_token) = page(items, request.page_size, &request.page_token)?;
         Ok(Response::new(ListServiceAccountsResponse {
@@ -116,27 +117,27 @@ impl ServiceAccountService for Svc {
         }))
     }
 
-    async fn create(&self, request: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+    async fn create(&self, mut request: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let method = format!("{SERVICE}Create");
-        let body = request.get_ref().clone();
-        self.operation(&request, &method, |inner, state| {
+        let call = Call::of(&mut request, CREATE);
+        let body = request.into_inner();
+        self.operation(call, move |inner, state| {
             require_folder(state, &body.folder_id)?;
             require_unique_name(state, &body.folder_id, &body.name, "")?;
             let id = inner.new_id("aje");
             let record = SaRec {
                 id: id.clone(),
-                folder_id: body.folder_id.clone(),
-                name: body.name.clone(),
-                description: body.description.clone(),
-                labels: body.labels.clone(),
+                folder_id: body.folder_id,
+                name: body.name,
+                description: body.description,
+                labels: body.labels,
                 created_at: (&inner.clock.now()).into(),
                 expires_at: body.expires_at.as_ref().map(Into::into),
             };
             let account = record.to_proto();
-            state.service_accounts.insert(id.clone(), record);
+            state.put_service_account(record);
             Ok(Outcome {
-                description: "Create service account".to_owned(),
+                description: "Create service account",
                 metadata: pack(
                     "yandex.cloud.iam.v1.CreateServiceAccountMetadata",
                     &CreateServiceAccountMetadata { service_account_id: id },
@@ -146,11 +147,11 @@ impl ServiceAccountService for Svc {
         })
     }
 
-    async fn update(&self, request: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+    async fn update(&self, mut request: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let method = format!("{SERVICE}Update");
-        let body = request.get_ref().clone();
-        self.operation(&request, &method, |_inner, state| {
+        let call = Call::of(&mut request, UPDATE);
+        let body = request.into_inner();
+        self.operation(call, move |_inner, state| {
             let current = require_service_account(state, &body.service_account_id)?.clone();
             let paths: Vec<String> = match &body.update_mask {
                 Some(mask) if !mask.paths.is_empty() => mask.paths.clone(),
@@ -175,9 +176,9 @@ impl ServiceAccountService for Svc {
                 require_unique_name(state, &updated.folder_id, &updated.name, &updated.id)?;
             }
             let account = updated.to_proto();
-            state.service_accounts.insert(updated.id.clone(), updated);
+            state.put_service_account(updated);
             Ok(Outcome {
-                description: "Update service account".to_owned(),
+                description: "Update service account",
                 metadata: pack(
                     "yandex.cloud.iam.v1.UpdateServiceAccountMetadata",
                     &UpdateServiceAccountMetadata {
@@ -189,26 +190,21 @@ impl ServiceAccountService for Svc {
         })
     }
 
-    async fn delete(&self, request: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+    async fn delete(&self, mut request: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let method = format!("{SERVICE}Delete");
-        let id = request.get_ref().service_account_id.clone();
-        self.operation(&request, &method, |_inner, state| {
+        let call = Call::of(&mut request, DELETE);
+        let id = request.into_inner().service_account_id;
+        self.operation(call, move |_inner, state| {
             require_service_account(state, &id)?;
-            state.service_accounts.remove(&id);
-            for key in state.api_keys.values_mut().filter(|k| k.service_account_id == id) {
-                key.deleted = true;
-            }
+            state.remove_service_account(&id);
             for bindings in state.bindings.values_mut() {
                 bindings.retain(|b| !(b.subject_type == "serviceAccount" && b.subject_id == id));
             }
             Ok(Outcome {
-                description: "Delete service account".to_owned(),
+                description: "Delete service account",
                 metadata: pack(
                     "yandex.cloud.iam.v1.DeleteServiceAccountMetadata",
-                    &DeleteServiceAccountMetadata {
-                        service_account_id: id.clone(),
-                    },
+                    &DeleteServiceAccountMetadata { service_account_id: id },
                 ),
                 response: empty_any(),
             })

@@ -8,7 +8,7 @@ use yc_iam::proto::yandex::cloud::iam::v1::{
     CreateServiceAccountRequest, GetServiceAccountRequest, ListServiceAccountsRequest,
 };
 
-use super::support::{Auth, clients, clients_with, detail, with_idempotency_key};
+use super::support::{Auth, clients, clients_with, create_account, detail, with_idempotency_key};
 
 #[tokio::test]
 async fn every_response_carries_request_and_trace_ids() {
@@ -110,4 +110,25 @@ async fn journal_records_method_metadata_and_request() {
     assert!(!format!("{entry:?}").contains("Bearer"), "Debug masks authorization");
     emu.clear_journal();
     assert!(emu.journal().is_empty());
+}
+
+#[tokio::test]
+async fn the_journal_keeps_only_its_capacity_and_none_at_zero() {
+    for (capacity, kept) in [(0, 0), (2, 2)] {
+        let emu = Emulator::builder()
+            .with_journal_capacity(capacity)
+            .start()
+            .await
+            .expect("start");
+        let mut c = clients(&emu).await;
+        for name in ["one-account", "two-account", "three-account"] {
+            create_account(&mut c, name).await;
+        }
+        let journal = emu.journal();
+        assert_eq!(journal.len(), kept, "capacity {capacity}");
+        if let Some(last) = journal.last() {
+            let request: CreateServiceAccountRequest = last.decode().expect("create request");
+            assert_eq!(request.name, "three-account");
+        }
+    }
 }

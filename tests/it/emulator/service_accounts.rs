@@ -239,3 +239,79 @@ async fn update_and_delete_change_the_account() {
         .expect_err("gone");
     assert_eq!(err.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn a_renamed_account_frees_its_old_name_and_takes_the_new_one() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "old-name").await;
+    create_account(&mut c, "taken-name").await;
+    let rename = |name: &str| UpdateServiceAccountRequest {
+        service_account_id: sa.id.clone(),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["name".into()],
+        }),
+        name: name.into(),
+        ..Default::default()
+    };
+    let err = c.accounts.update(rename("taken-name")).await.expect_err("taken");
+    assert_eq!(err.code(), Code::AlreadyExists);
+    let op = c
+        .accounts
+        .update(rename("new-name"))
+        .await
+        .expect("rename")
+        .into_inner();
+    wait(&mut c, op).await;
+    let err = c
+        .accounts
+        .create(create("new-name"))
+        .await
+        .expect_err("new name is taken");
+    assert_eq!(err.code(), Code::AlreadyExists);
+    create_account(&mut c, "old-name").await;
+    let found = c
+        .accounts
+        .list(list(0, "", "name=\"new-name\""))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        found.service_accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        [sa.id.as_str()]
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_account_frees_its_name_and_its_keys_stop_working() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "short-lived").await;
+    let created = c
+        .keys
+        .create(yc_iam::proto::yandex::cloud::iam::v1::CreateApiKeyRequest {
+            service_account_id: sa.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("key")
+        .into_inner();
+    let op = c
+        .accounts
+        .delete(DeleteServiceAccountRequest {
+            service_account_id: sa.id.clone(),
+        })
+        .await
+        .expect("delete")
+        .into_inner();
+    wait(&mut c, op).await;
+    let mut by_key = super::support::clients_with(&emu, super::support::Auth::api_key(&created.secret)).await;
+    let err = by_key
+        .accounts
+        .list(list(0, "", ""))
+        .await
+        .expect_err("key of a deleted account");
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(emu.snapshot().api_keys.iter().all(|k| !k.live));
+    create_account(&mut c, "short-lived").await;
+}

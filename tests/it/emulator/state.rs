@@ -177,3 +177,49 @@ async fn shutdown_does_not_wait_for_idle_clients() {
     );
     drop(c);
 }
+
+#[tokio::test]
+async fn after_a_restart_names_stay_taken_and_api_keys_still_authenticate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let emu = Emulator::builder().with_state_file(&path).start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "remembered").await;
+    let created = c
+        .keys
+        .create(CreateApiKeyRequest {
+            service_account_id: sa.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("key")
+        .into_inner();
+    drop(c);
+    emu.shutdown().await;
+
+    let emu = Emulator::builder()
+        .with_state_file(&path)
+        .start()
+        .await
+        .expect("restart");
+    let mut c = clients(&emu).await;
+    let err = c
+        .accounts
+        .create(yc_iam::proto::yandex::cloud::iam::v1::CreateServiceAccountRequest {
+            folder_id: DEFAULT_FOLDER_ID.into(),
+            name: "remembered".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("name still taken");
+    assert_eq!(err.code(), tonic::Code::AlreadyExists);
+    let mut by_key = clients_with(&emu, Auth::api_key(&created.secret)).await;
+    by_key
+        .accounts
+        .get(GetServiceAccountRequest {
+            service_account_id: sa.id.clone(),
+        })
+        .await
+        .expect("the secret still works");
+    emu.shutdown().await;
+}
