@@ -121,7 +121,7 @@ impl Client {
         let result = async {
             let channel = self.service_channel(method.service).await?;
             let keys = &*KEYS;
-            let mut md = MetadataMap::with_capacity(12);
+            let mut md = MetadataMap::new();
             md.insert(&keys.request_id, request_id.clone());
             md.insert(&keys.trace_id, self.trace_value().clone());
             if let Some(key) = idempotency_key {
