@@ -81,6 +81,9 @@ struct Inner {
     tokens: TokenCache,
     retry: RetryPolicy,
     timeout: Option<Duration>,
+    /// `timeout` as a `grpc-timeout` value, formatted once. tonic's channel enforces the deadline
+    /// it carries on this side too, and the server learns when to give up.
+    timeout_value: Option<AsciiMetadataValue>,
     operation_timeout: Duration,
     trace_id: String,
     trace_value: AsciiMetadataValue,
@@ -97,6 +100,16 @@ impl std::fmt::Debug for Client {
             .field("timeout", &self.inner.timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// `timeout` in the `grpc-timeout` format, as tonic writes it.
+fn grpc_timeout(timeout: Duration) -> Result<AsciiMetadataValue, Error> {
+    let mut request = tonic::Request::new(());
+    request.set_timeout(timeout);
+    request
+        .metadata_mut()
+        .remove("grpc-timeout")
+        .ok_or_else(|| Error::config("the timeout cannot be sent as grpc-timeout"))
 }
 
 /// Configures and builds a [`Client`]; `with_*` methods set options, [`build`](Self::build)
@@ -224,6 +237,7 @@ impl ClientBuilder {
                 tokens: TokenCache::default(),
                 retry: self.retry,
                 timeout: self.timeout,
+                timeout_value: self.timeout.map(grpc_timeout).transpose()?,
                 operation_timeout: self.operation_timeout,
                 trace_id,
                 trace_value,
@@ -288,6 +302,10 @@ impl Client {
 
     pub(crate) fn static_authorization(&self) -> Option<&AsciiMetadataValue> {
         self.inner.static_authorization.as_ref()
+    }
+
+    pub(crate) fn timeout(&self) -> Option<(Duration, &AsciiMetadataValue)> {
+        self.inner.timeout.zip(self.inner.timeout_value.as_ref())
     }
 
     pub(crate) fn trace_value(&self) -> &AsciiMetadataValue {

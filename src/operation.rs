@@ -188,6 +188,17 @@ impl<R: OperationPayload, M: OperationPayload> Operation<R, M> {
         }
     }
 
+    /// The operation a mutating call answered with. The server's poll-interval hint matters only
+    /// if there is something to wait for.
+    pub(crate) fn from_reply(client: Client, reply: tonic::Response<RawOperation>) -> Self {
+        let hint = if reply.get_ref().done {
+            None
+        } else {
+            poll_interval(reply.metadata())
+        };
+        Operation::new(client, reply.into_inner(), hint)
+    }
+
     /// Resumes an operation received elsewhere (e.g. from `client.operations().get(id)`), with
     /// the response and metadata types the caller expects; [`wait`](Self::wait) checks them.
     pub fn from_raw(client: &Client, raw: RawOperation) -> Self {
@@ -239,7 +250,7 @@ impl<R: OperationPayload, M: OperationPayload> Operation<R, M> {
     /// The result of a done operation.
     fn result(self) -> Result<R, Error> {
         let raw = self.poller.into_raw();
-        let id = raw.id.clone();
+        let id = raw.id;
         match raw.result {
             Some(operation::Result::Error(status)) => {
                 let code = tonic::Code::from(status.code);

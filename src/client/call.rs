@@ -1,11 +1,11 @@
 //! The path of one RPC: validate, then per attempt resolve the channel, attach metadata and
 //! authorization, bound the attempt in time, convert the status, and retry when safe.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::LazyLock, time::Duration};
 
 use tokio::time::Instant;
 use tonic::{
-    metadata::{AsciiMetadataValue, MetadataMap},
+    metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap},
     transport::Channel,
 };
 
@@ -65,8 +65,8 @@ impl Client {
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         validate(method, &request)?;
-        let idempotency_key = method.mutating.then(new_id);
-        self.call_validated(method, &request, idempotency_key.as_deref(), self.retry_policy(), &f)
+        let idempotency_key = method.mutating.then(new_id).transpose()?;
+        self.call_validated(method, &request, idempotency_key.as_ref(), self.retry_policy(), &f)
             .await
     }
 
@@ -75,7 +75,7 @@ impl Client {
         &self,
         method: &Method,
         request: &Req,
-        idempotency_key: Option<&str>,
+        idempotency_key: Option<&AsciiMetadataValue>,
         policy: &RetryPolicy,
         f: &F,
     ) -> Result<Reply<Resp>, Error>
@@ -101,12 +101,13 @@ impl Client {
         }
     }
 
-    /// One attempt: a fresh `x-client-request-id`, the channel, metadata, authorization, timeout.
+    /// One attempt: a fresh `x-client-request-id`, the channel, metadata, authorization and the
+    /// deadline (`grpc-timeout`, which tonic's channel enforces here as well).
     pub(crate) async fn attempt<Req, Resp, F, Fut>(
         &self,
         method: &Method,
         request: &Req,
-        idempotency_key: Option<&str>,
+        idempotency_key: Option<&AsciiMetadataValue>,
         f: &F,
     ) -> Result<Reply<Resp>, Error>
     where
@@ -114,38 +115,35 @@ impl Client {
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
-        let request_id = new_id();
-        let started = Instant::now();
+        let request_id = new_id()?;
+        // The clock is read only for the debug log.
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let result = async {
             let channel = self.service_channel(method.service).await?;
-            let mut req = tonic::Request::new(request.clone());
-            let md = req.metadata_mut();
-            insert(md, "x-client-request-id", &request_id)?;
-            md.insert("x-client-trace-id", self.trace_value().clone());
+            let keys = &*KEYS;
+            let mut md = MetadataMap::new();
+            md.insert(&keys.request_id, request_id.clone());
+            md.insert(&keys.trace_id, self.trace_value().clone());
             if let Some(key) = idempotency_key {
-                insert(md, "idempotency-key", key)?;
+                md.insert(&keys.idempotency_key, key.clone());
             }
             if method.auth
                 && let Some(value) = self.authorization().await?
             {
-                req.metadata_mut().insert("authorization", value);
+                md.insert(&keys.authorization, value);
             }
-            let timeout = self.inner.timeout;
-            if let Some(t) = timeout {
-                req.set_timeout(t);
+            if let Some((_, value)) = self.timeout() {
+                md.insert(&keys.timeout, value.clone());
             }
-            let fut = f(channel, req);
-            let outcome = match timeout {
-                Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| {
-                    Error::new(
-                        ErrorKind::Timeout,
-                        method.what,
-                        format!("no answer within {}", fmt_duration(t)),
-                    )
-                })?,
-                None => fut.await,
-            };
-            let result = outcome.map_err(|status| Error::from_status(method.what, status));
+            let req = tonic::Request::from_parts(md, Default::default(), request.clone());
+            let result = f(channel, req).await.map_err(|status| match self.timeout() {
+                Some((t, _)) if deadline_passed(&status) => Error::new(
+                    ErrorKind::Timeout,
+                    method.what,
+                    format!("no answer within {}", fmt_duration(t)),
+                ),
+                _ => Error::from_status(method.what, status),
+            });
             if let Err(e) = &result
                 && method.auth
                 && e.kind() == ErrorKind::Unauthenticated
@@ -157,20 +155,49 @@ impl Client {
             result
         }
         .await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        match &result {
-            Ok(_) => {
-                tracing::debug!(call = method.what.trim_start_matches("cannot "), %request_id, elapsed_ms, "call succeeded")
-            }
-            Err(e) => {
-                tracing::debug!(call = method.what.trim_start_matches("cannot "), %request_id, elapsed_ms, error = %e, "call failed")
+        let request_id = request_id.to_str().unwrap_or_default();
+        if let Some(started) = started {
+            let call = method.what.trim_start_matches("cannot ");
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok(_) => tracing::debug!(call, %request_id, elapsed_ms, "call succeeded"),
+                Err(e) => tracing::debug!(call, %request_id, elapsed_ms, error = %e, "call failed"),
             }
         }
         result.map_err(|mut e| {
-            e.set_client_request_id(&request_id);
+            e.set_client_request_id(request_id);
             e
         })
     }
+}
+
+/// The names of the headers every call sends, parsed once.
+struct Keys {
+    request_id: AsciiMetadataKey,
+    trace_id: AsciiMetadataKey,
+    idempotency_key: AsciiMetadataKey,
+    authorization: AsciiMetadataKey,
+    timeout: AsciiMetadataKey,
+}
+
+static KEYS: LazyLock<Keys> = LazyLock::new(|| Keys {
+    request_id: AsciiMetadataKey::from_static("x-client-request-id"),
+    trace_id: AsciiMetadataKey::from_static("x-client-trace-id"),
+    idempotency_key: AsciiMetadataKey::from_static("idempotency-key"),
+    authorization: AsciiMetadataKey::from_static("authorization"),
+    timeout: AsciiMetadataKey::from_static("grpc-timeout"),
+});
+
+/// Whether tonic's channel gave up on the call at the deadline of its `grpc-timeout`.
+fn deadline_passed(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Checks the request's proto rules; a broken rule is an invalid-input error and nothing is sent.
@@ -178,15 +205,11 @@ pub(crate) fn validate<Req: Validate>(method: &Method, request: &Req) -> Result<
     request.validate().map_err(|v| Error::from_violation(method.what, v))
 }
 
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn insert(md: &mut MetadataMap, name: &'static str, value: &str) -> Result<(), Error> {
-    let value = AsciiMetadataValue::try_from(value)
-        .map_err(|_| Error::invalid_input("cannot send the request", format!("{name} is not a valid header value")))?;
-    md.insert(name, value);
-    Ok(())
+/// A fresh UUID v4 as the header value it is sent as (no intermediate `String`).
+pub(crate) fn new_id() -> Result<AsciiMetadataValue, Error> {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+    AsciiMetadataValue::try_from(&*text).map_err(|_| Error::config("a UUID is not a valid header value"))
 }
 
 pub(crate) fn fmt_duration(d: Duration) -> String {

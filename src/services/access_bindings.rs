@@ -3,7 +3,7 @@
 
 use crate::{
     Client, Error, Operation, Paginator,
-    client::{Method, ServiceId, poll_interval},
+    client::{Method, ServiceId},
     paginate::Page,
     proto::yandex::cloud::{
         access::{
@@ -89,8 +89,7 @@ macro_rules! access_binding_methods {
                     $stub::new(ch).update_access_bindings(r).await
                 })
                 .await?;
-            let hint = poll_interval(reply.metadata());
-            Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+            Ok(Operation::from_reply(self.client.clone(), reply))
         }
 
         #[doc = concat!("Replaces all access bindings of a ", $what, ".")]
@@ -109,8 +108,7 @@ macro_rules! access_binding_methods {
                     $stub::new(ch).set_access_bindings(r).await
                 })
                 .await?;
-            let hint = poll_interval(reply.metadata());
-            Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+            Ok(Operation::from_reply(self.client.clone(), reply))
         }
     };
 }

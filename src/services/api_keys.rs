@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::{
     Client, Error, ErrorKind, Operation, Paginator,
-    client::{Method, ServiceId, new_id, poll_interval, validate},
+    client::{Method, ServiceId, new_id, validate},
     paginate::Page,
     proto::yandex::cloud::iam::v1::{
         ApiKey, CreateApiKeyRequest, DeleteApiKeyMetadata, DeleteApiKeyRequest, GetApiKeyRequest,
@@ -263,7 +263,7 @@ impl ApiKeys {
         let request = request.into_request();
         validate(&CREATE, &request)?;
         let policy = self.client.retry_policy().clone();
-        let idempotency_key = new_id();
+        let idempotency_key = new_id()?;
         let call = |ch, r| async move { Stub::new(ch).create(r).await };
         let start = Instant::now();
         let call_started = wall_nanos();
@@ -375,8 +375,7 @@ impl ApiKeys {
             .client
             .call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await })
             .await?;
-        let hint = poll_interval(reply.metadata());
-        Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+        Ok(Operation::from_reply(self.client.clone(), reply))
     }
 
     /// Deletes an API key.
@@ -386,7 +385,6 @@ impl ApiKeys {
             .client
             .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
             .await?;
-        let hint = poll_interval(reply.metadata());
-        Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+        Ok(Operation::from_reply(self.client.clone(), reply))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::{
     Client, Error, Operation, Paginator,
-    client::{Method, ServiceId, poll_interval, validate},
+    client::{Method, ServiceId, validate},
     paginate::Page,
     proto::yandex::cloud::iam::v1::{
         CreateServiceAccountMetadata, CreateServiceAccountRequest, DeleteServiceAccountMetadata,
@@ -223,8 +223,7 @@ impl ServiceAccounts {
                 Stub::new(ch).create(r).await
             })
             .await?;
-        let hint = poll_interval(reply.metadata());
-        Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+        Ok(Operation::from_reply(self.client.clone(), reply))
     }
 
     /// Changes a service account. The API needs the name in every update; when the request does
@@ -245,8 +244,7 @@ impl ServiceAccounts {
             .client
             .call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await })
             .await?;
-        let hint = poll_interval(reply.metadata());
-        Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+        Ok(Operation::from_reply(self.client.clone(), reply))
     }
 
     /// Deletes a service account.
@@ -258,7 +256,6 @@ impl ServiceAccounts {
             .client
             .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
             .await?;
-        let hint = poll_interval(reply.metadata());
-        Ok(Operation::new(self.client.clone(), reply.into_inner(), hint))
+        Ok(Operation::from_reply(self.client.clone(), reply))
     }
 }

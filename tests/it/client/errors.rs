@@ -98,3 +98,34 @@ async fn errors_and_debug_output_never_show_secrets() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_attempt_without_an_answer_within_the_timeout_fails_as_a_timeout_and_tells_the_server() {
+    use std::time::{Duration, Instant};
+    let emu = emulator().await;
+    emu.set_fault(
+        "/yandex.cloud.iam.v1.ServiceAccountService/Get",
+        yc_iam::emulator::Fault::Delay(Duration::from_secs(30)),
+    );
+    let client = builder(&emu)
+        .with_timeout(Duration::from_millis(300))
+        .with_retry(yc_iam::RetryPolicy::disabled())
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let err = client
+        .service_accounts()
+        .get("ajenosuchaccount0001")
+        .await
+        .expect_err("no answer in time");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    assert_eq!(err.to_string(), "cannot get service account: no answer within 300 ms");
+    assert!(err.client_request_id().is_some());
+    let sent = emu.journal().pop().expect("journaled");
+    assert_eq!(sent.header("grpc-timeout"), Some("300000u"));
+}

@@ -1,7 +1,6 @@
 //! Issue 7: reliability and security suites — the fault soak, the crash soak, secret hygiene and
 //! hostile clients of the emulator. Each prints its figures (`cargo test … -- --nocapture`).
 
-mod crash_soak;
 mod fault_soak;
 mod hostile_clients;
 mod secret_hygiene;
