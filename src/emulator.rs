@@ -377,6 +377,7 @@ impl EmulatorBuilder {
             op_delay: self.op_delay,
             poll_interval: self.poll_interval,
             advertised,
+            saving: Mutex::new(()),
             changed: Notify::new(),
             state_file: self.state_file,
         });
@@ -590,6 +591,8 @@ pub(crate) struct Inner {
     /// Signalled after every change, for the state-file saver.
     pub(crate) changed: Notify,
     pub(crate) state_file: Option<PathBuf>,
+    /// Held for the whole of one state-file save (`persist::save`).
+    pub(crate) saving: Mutex<()>,
 }
 
 impl Inner {

@@ -74,9 +74,16 @@ if want machine; then
     say "load average at start: $(load)"
 fi
 
-say "-- building (profile bench = release settings; the benches share its artifacts)"
-cargo bench --no-run -q 2>/dev/null || cargo bench --no-run
-cargo build -q --profile bench --bin yc-iam
+# The benches and the CLI, unless only the machine or the (self-contained) build cost is asked for.
+needs_bins() {
+    for s in micro flow emulator wait cli bulk; do want "$s" && return 0; done
+    return 1
+}
+if needs_bins; then
+    say "-- building (profile bench = release settings; the benches share its artifacts)"
+    cargo bench --no-run -q 2>/dev/null || cargo bench --no-run
+    cargo build -q --profile bench --bin yc-iam
+fi
 BIN=$TARGET/release/yc-iam
 
 if want micro; then
@@ -206,7 +213,7 @@ if want build; then
         stripped[$prog]=$(stat -c %s "$tdir/stripped")
         rm -rf "$tdir"
         figure "$prog: build time, binary (stripped)" \
-            "${secs[$prog]} s, $((size[$prog] / 1024)) KiB ($((stripped[$prog] / 1024)) KiB)" \
+            "${secs[$prog]} s, $((size[$prog] / 1024)) KiB ($((stripped[$prog] / 1024)) KiB), load after $(load)" \
             "CARGO_TARGET_DIR=\$(mktemp -d) cargo build --release --manifest-path $dir/Cargo.toml"
     done
     figure "build time yc-iam / yandex-cloud (target <= 0.5)" "$(ratio "${secs[yc-iam-flow]}" "${secs[yandex-cloud-flow]}")" "(above)"

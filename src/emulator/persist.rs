@@ -21,22 +21,34 @@ pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
 }
 
 /// Writes the current state to `path` through a temporary file and a rename.
-pub(crate) async fn save(inner: &Inner, path: &Path) -> std::io::Result<()> {
-    // The lock is held only for a copy; serializing a large store would stall every call.
+///
+/// The whole save runs on the blocking pool: aborting the saver task (on shutdown) cannot stop a
+/// write already there, so saves are serialized by `Inner::saving` instead, and each copies the
+/// state under that lock, so the last rename always carries the newest state.
+pub(crate) async fn save(inner: &Arc<Inner>, path: &Path) -> std::io::Result<()> {
+    let (inner, path) = (inner.clone(), path.to_owned());
+    tokio::task::spawn_blocking(move || save_now(&inner, &path))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+fn save_now(inner: &Inner, path: &Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _one_at_a_time = lock(&inner.saving);
+    // The state lock is held only for a copy; serializing a large store would stall every call.
     let records = lock(&inner.state).records();
     let json = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
     let tmp = temp_path(path);
-    let mut options = tokio::fs::OpenOptions::new();
+    let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     options.mode(0o600);
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut file = options.open(&tmp).await?;
-        file.write_all(&json).await?;
-        file.sync_all().await?;
-    }
-    tokio::fs::rename(&tmp, path).await
+    let mut file = options.open(&tmp)?;
+    file.write_all(&json)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Saves after every change notification until aborted.
