@@ -38,6 +38,7 @@ mod cli;
 mod clock;
 mod errors;
 mod fault;
+mod hasher;
 mod ids;
 mod journal;
 mod layer;

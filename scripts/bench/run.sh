@@ -176,8 +176,8 @@ fi
 
 if want bulk; then
     say "== (4) 1,000 flows at concurrency 64, one client vs the Python SDK on 64 threads (load $(load))"
-    # Each measurement gets a fresh emulator process, so both clients see the same (empty) store:
-    # creating a service account scans the accounts already there.
+    # Each measurement gets a fresh emulator process, so both clients see the same (empty) store
+    # (the store is indexed, so this is for like-for-like, not because a full store is slower).
     py_rates=() rs_rates=()
     for round in 1 2 3; do
         kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; start_emulator

@@ -11,9 +11,10 @@ use std::task::{Context, Poll};
 
 use http::header::HeaderName;
 use http::{HeaderValue, Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use tonic::Status;
 use tonic::body::Body;
+use tonic::codegen::Bytes;
 use tower::{Layer, Service};
 
 use super::errors::{add_request_info, injected};
@@ -82,17 +83,7 @@ where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
 {
     let (mut parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, MAX_MESSAGE_SIZE + 5).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return Err(Status::resource_exhausted(format!(
-                    "request message is larger than the limit of {MAX_MESSAGE_SIZE} bytes"
-                )));
-            }
-            return Err(Status::cancelled("request body could not be read"));
-        }
-    };
+    let bytes = read_body(body).await?;
     if inner.journal_capacity > 0 {
         // Shares the body and the header values; decoded into a JournalEntry only when read.
         let call = Recorded {
@@ -145,6 +136,34 @@ where
         }
         Action::Serve | Action::Fail(_) | Action::Delay(_) | Action::Operation(_) => Ok(response),
     }
+}
+
+/// The whole request body (a gRPC frame and its 5-byte prefix), refused beyond
+/// [`MAX_MESSAGE_SIZE`]. A unary request is usually one data frame, which is kept without a copy.
+async fn read_body(mut body: Body) -> Result<Bytes, Status> {
+    let mut single: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Status::cancelled("request body could not be read"))?;
+        // Trailers carry nothing the emulator reads.
+        let Ok(chunk) = frame.into_data() else { continue };
+        len += chunk.len();
+        if len > MAX_MESSAGE_SIZE + 5 {
+            return Err(Status::resource_exhausted(format!(
+                "request message is larger than the limit of {MAX_MESSAGE_SIZE} bytes"
+            )));
+        }
+        if let Some(first) = single.take() {
+            joined.extend_from_slice(&first);
+            joined.extend_from_slice(&chunk);
+        } else if joined.is_empty() {
+            single = Some(chunk);
+        } else {
+            joined.extend_from_slice(&chunk);
+        }
+    }
+    Ok(single.unwrap_or_else(|| Bytes::from(joined)))
 }
 
 /// A random (version 4) UUID, from the thread's generator: no system call, no lock.

@@ -1,13 +1,14 @@
 //! The emulator's data: clouds, folders, service accounts, keys, bindings, operations, idempotency
 //! records and issued tokens, with the JSON form it is saved in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use prost_types::{Any, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::clock::Clock;
+use super::hasher::Map;
 use crate::proto::google::rpc;
 use crate::proto::yandex::cloud::access::{AccessBinding, Subject};
 use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount, service_account};
@@ -226,16 +227,16 @@ pub(crate) struct State {
     pub(crate) clouds: BTreeMap<String, CloudRec>,
     pub(crate) folders: BTreeMap<String, FolderRec>,
     #[serde(serialize_with = "sorted")]
-    pub(crate) service_accounts: HashMap<String, SaRec>,
+    pub(crate) service_accounts: Map<SaRec>,
     #[serde(serialize_with = "sorted")]
-    pub(crate) api_keys: HashMap<String, KeyRec>,
+    pub(crate) api_keys: Map<KeyRec>,
     pub(crate) bindings: BTreeMap<String, BTreeSet<BindingRec>>,
     #[serde(serialize_with = "sorted")]
-    pub(crate) operations: HashMap<String, OpRec>,
+    pub(crate) operations: Map<OpRec>,
     #[serde(serialize_with = "sorted")]
-    pub(crate) idempotency: HashMap<String, IdemRec>,
+    pub(crate) idempotency: Map<IdemRec>,
     #[serde(serialize_with = "sorted")]
-    pub(crate) tokens: HashMap<String, TokenRec>,
+    pub(crate) tokens: Map<TokenRec>,
     /// Derived from the records; rebuilt after loading ([`State::rebuild_indexes`]).
     #[serde(skip)]
     index: Indexes,
@@ -245,15 +246,15 @@ pub(crate) struct State {
 #[derive(Default, Clone)]
 struct Indexes {
     /// Service-account ids by cloud id and name (names are unique within a cloud).
-    names: HashMap<String, HashMap<String, Vec<String>>>,
+    names: Map<Map<Vec<String>>>,
     /// Live (not deleted) API-key ids by secret, for `Api-Key` authentication.
-    secrets: HashMap<String, String>,
+    secrets: Map<String>,
     /// API-key ids (live or not) by service account.
-    keys_by_account: HashMap<String, BTreeSet<String>>,
+    keys_by_account: Map<BTreeSet<String>>,
 }
 
 /// Writes a hash map in key order, so the state file is stable from one save to the next.
-fn sorted<S: Serializer, V: Serialize>(map: &HashMap<String, V>, s: S) -> Result<S::Ok, S::Error> {
+fn sorted<S: Serializer, V: Serialize>(map: &Map<V>, s: S) -> Result<S::Ok, S::Error> {
     let mut entries: Vec<(&String, &V)> = map.iter().collect();
     entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
     s.collect_map(entries)
