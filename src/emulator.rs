@@ -38,7 +38,6 @@ mod cli;
 mod clock;
 mod errors;
 mod fault;
-mod hasher;
 mod ids;
 mod journal;
 mod layer;

@@ -94,8 +94,11 @@ impl EmulatorArgs {
     pub async fn run(self, on_listening: impl FnOnce(SocketAddr)) -> Result<(), EmulatorError> {
         // Nobody can read the journal of this process: it would only copy every call's headers.
         let emulator = self.builder().await?.with_journal_capacity(0).start().await?;
+        // The handlers are in place before the address is announced: whoever reads it may send
+        // SIGTERM at once, and the default action would skip the final save.
+        let terminated = terminated();
         on_listening(emulator.addr());
-        terminated().await;
+        terminated.await;
         emulator.shutdown().await;
         Ok(())
     }
@@ -153,20 +156,30 @@ impl EmulatorArgs {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn terminated() {
+/// Registers for SIGINT and SIGTERM now; the future resolves when one arrives.
+fn terminated() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+        let signals = signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)));
+        async move {
+            match signals {
+                Ok((mut term, mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Parses `200ms`, `2s`, `1.5s`, `3m`, `1h` or a bare number of seconds.

@@ -8,12 +8,15 @@ use prost_types::{Any, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::clock::Clock;
-use super::hasher::Map;
 use crate::proto::google::rpc;
 use crate::proto::yandex::cloud::access::{AccessBinding, Subject};
 use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount, service_account};
 use crate::proto::yandex::cloud::operation::{Operation, operation};
 use crate::proto::yandex::cloud::resourcemanager::v1::{Cloud, Folder, folder};
+
+/// The growing records and indexes. Std's keyed hash: names and idempotency keys come from
+/// callers, and a hash without a random key lets one caller make every insert collide.
+type Map<V> = std::collections::HashMap<String, V>;
 
 /// A timestamp in the state file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

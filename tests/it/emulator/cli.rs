@@ -180,3 +180,14 @@ fn emulator_command_rejects_bad_flags_with_usage_errors() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn emulator_command_exits_cleanly_on_sigterm_sent_as_soon_as_it_prints_its_address() {
+    // The address is the signal that the emulator is ready; a SIGTERM right after it must find
+    // the handler in place (not the default action, which kills without the final save).
+    for _ in 0..20 {
+        let (child, _) = spawn(&[]);
+        terminate(child);
+    }
+}
