@@ -2,9 +2,7 @@
 
 use std::{fmt, path::Path, sync::Arc};
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use ring::{rand::SystemRandom, signature::RsaKeyPair};
-use rustls_pki_types::{PrivateKeyDer, pem::PemObject as _};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +21,7 @@ const JWT_LIFETIME_SECS: i64 = 3600;
 pub struct AuthorizedKey {
     id: String,
     service_account_id: String,
-    key: Arc<RsaKeyPair>,
+    key: Arc<EncodingKey>,
 }
 
 #[derive(Deserialize)]
@@ -33,14 +31,6 @@ struct KeyFile {
     service_account_id: String,
     #[serde(alias = "privateKey")]
     private_key: String,
-}
-
-/// The JWT header: RSASSA-PSS with SHA-256, and the key id.
-#[derive(Serialize)]
-struct JwtHeader<'a> {
-    alg: &'static str,
-    typ: &'static str,
-    kid: &'a str,
 }
 
 #[derive(Serialize)]
@@ -77,15 +67,9 @@ impl AuthorizedKey {
         let start = pem
             .find("-----BEGIN")
             .ok_or_else(|| Error::credentials(format!("authorized key {id}: the private key is not PEM")))?;
-        let not_rsa = || Error::credentials(format!("authorized key {id}: the private key is not an RSA key in PEM"));
-        // ring signs PS256 (RSASSA-PSS, SHA-256) from PKCS#8 or PKCS#1 DER; rustls' PEM reader
-        // is already here for TLS.
-        let key = match PrivateKeyDer::from_pem_slice(&pem.as_bytes()[start..]).map_err(|_| not_rsa())? {
-            PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()),
-            PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der()),
-            _ => return Err(not_rsa()),
-        }
-        .map_err(|_| not_rsa())?;
+        let key = EncodingKey::from_rsa_pem(&pem.as_bytes()[start..]).map_err(|_| {
+            Error::credentials(format!("authorized key {id}: the private key is not an RSA key in PEM"))
+        })?;
         Ok(AuthorizedKey {
             id,
             service_account_id,
@@ -132,34 +116,17 @@ impl AuthorizedKey {
 
     /// A PS256 JWT for `IamTokenService.Create`, valid for one hour from `now_unix`.
     pub(crate) fn jwt(&self, audience: &str, now_unix: i64) -> Result<SecretString, Error> {
-        let header = JwtHeader {
-            alg: "PS256",
-            typ: "JWT",
-            kid: &self.id,
-        };
+        let mut header = Header::new(Algorithm::PS256);
+        header.kid = Some(self.id.clone());
         let claims = Claims {
             iss: &self.service_account_id,
             aud: audience,
             iat: now_unix,
             exp: now_unix + JWT_LIFETIME_SECS,
         };
-        let cannot = || Error::credentials(format!("cannot sign a JWT with authorized key {}", self.id));
-        let mut jwt = String::new();
-        URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(&header).map_err(|_| cannot())?, &mut jwt);
-        jwt.push('.');
-        URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(&claims).map_err(|_| cannot())?, &mut jwt);
-        let mut signature = vec![0; self.key.public().modulus_len()];
-        self.key
-            .sign(
-                &ring::signature::RSA_PSS_SHA256,
-                &SystemRandom::new(),
-                jwt.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| cannot())?;
-        jwt.push('.');
-        URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
-        Ok(SecretString::from(jwt))
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map(SecretString::from)
+            .map_err(|_| Error::credentials(format!("cannot sign a JWT with authorized key {}", self.id)))
     }
 }
 
