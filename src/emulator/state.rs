@@ -256,6 +256,18 @@ struct Indexes {
     keys_by_account: Map<BTreeSet<String>>,
 }
 
+impl Indexes {
+    fn add_key(&mut self, key: &KeyRec) {
+        if !key.deleted {
+            self.secrets.insert(key.secret.clone(), key.id.clone());
+        }
+        self.keys_by_account
+            .entry(key.service_account_id.clone())
+            .or_default()
+            .insert(key.id.clone());
+    }
+}
+
 /// Writes a hash map in key order, so the state file is stable from one save to the next.
 fn sorted<S: Serializer, V: Serialize>(map: &Map<V>, s: S) -> Result<S::Ok, S::Error> {
     let mut entries: Vec<(&String, &V)> = map.iter().collect();
@@ -287,14 +299,7 @@ impl State {
             self.index_name(account);
         }
         for key in self.api_keys.values() {
-            if !key.deleted {
-                self.index.secrets.insert(key.secret.clone(), key.id.clone());
-            }
-            self.index
-                .keys_by_account
-                .entry(key.service_account_id.clone())
-                .or_default()
-                .insert(key.id.clone());
+            self.index.add_key(key);
         }
     }
 
@@ -372,14 +377,7 @@ impl State {
         if let Some(old) = self.api_keys.remove(&key.id) {
             self.index.secrets.remove(&old.secret);
         }
-        if !key.deleted {
-            self.index.secrets.insert(key.secret.clone(), key.id.clone());
-        }
-        self.index
-            .keys_by_account
-            .entry(key.service_account_id.clone())
-            .or_default()
-            .insert(key.id.clone());
+        self.index.add_key(&key);
         self.api_keys.insert(key.id.clone(), key);
     }
 
