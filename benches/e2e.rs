@@ -5,7 +5,7 @@
 //! cargo bench --bench e2e -- bulk [--endpoint URL] [--flows N] [--concurrency C] [--rounds R]
 //!                                                      (4) many flows over one client
 //! cargo bench --bench e2e -- overhead [--rounds N]     (1) facade vs stubs, rounds alternated
-//! cargo bench --bench e2e -- profile [--facade|--stubs|--gets] [--flows N]
+//! cargo bench --bench e2e -- profile [--facade|--stubs|--gets] [--flows N] [--concurrency N]
 //!                                                      a plain loop of flows to run under callgrind
 //! ```
 //! With no mode (as plain `cargo bench` runs it) both run once, small.
@@ -180,7 +180,7 @@ async fn overhead(rounds: usize) {
 
 /// A plain loop of sequential flows (or, with `--gets`, `ServiceAccountService.Get` calls through
 /// the stubs), to run under `valgrind --tool=callgrind`.
-async fn profile(use_stubs: bool, gets: bool, flows: usize) {
+async fn profile(use_stubs: bool, gets: bool, flows: usize, concurrency: usize) {
     let emu = emulator(Duration::ZERO).await;
     let stubs = Stubs::connect(&emu.endpoint()).await;
     let client = facade(&emu.endpoint());
@@ -207,6 +207,21 @@ async fn profile(use_stubs: bool, gets: bool, flows: usize) {
             .await
             .expect("get");
         }
+        emu.shutdown().await;
+        return;
+    }
+    if concurrency > 1 {
+        run_concurrent(flows, concurrency, move |_| {
+            let (stubs, client) = (stubs.clone(), client.clone());
+            async move {
+                if use_stubs {
+                    stub_flow(&stubs, unique_name("p"), Duration::ZERO).await.expect("flow");
+                } else {
+                    facade_flow(&client, unique_name("p")).await.expect("flow");
+                }
+            }
+        })
+        .await;
         emu.shutdown().await;
         return;
     }
@@ -237,6 +252,7 @@ fn main() {
             args.iter().any(|a| a == "--stubs"),
             args.iter().any(|a| a == "--gets"),
             number("--flows", 200),
+            number("--concurrency", 1),
         )),
         Some(other) if !other.starts_with('-') => {
             eprintln!("unknown mode {other:?}: expected wait, bulk, overhead or profile");
