@@ -5,11 +5,9 @@ use tonic::Code;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_OAUTH_TOKEN, Emulator};
 use yc_iam::proto::yandex::cloud::endpoint::{GetApiEndpointRequest, ListApiEndpointsRequest};
 use yc_iam::proto::yandex::cloud::iam::v1::create_iam_token_request::Identity;
-use yc_iam::proto::yandex::cloud::iam::v1::{
-    CreateApiKeyRequest, CreateIamTokenRequest, DeleteApiKeyRequest, ListServiceAccountsRequest,
-};
+use yc_iam::proto::yandex::cloud::iam::v1::{CreateIamTokenRequest, DeleteApiKeyRequest, ListServiceAccountsRequest};
 
-use super::support::{Auth, clients, clients_with, create_account, wait};
+use super::support::{Auth, clients, clients_with, create_account, create_key, wait};
 
 const SA_KEY: &str = include_str!("../../fixtures/keys/sa.pem");
 const SA_PUB: &str = include_str!("../../fixtures/keys/sa.pub.pem");
@@ -160,15 +158,7 @@ async fn api_key_secret_authenticates_until_the_key_is_deleted() {
     let emu = Emulator::builder().start().await.expect("start");
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "key-holder").await;
-    let created = c
-        .keys
-        .create(CreateApiKeyRequest {
-            service_account_id: sa.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("create key")
-        .into_inner();
+    let created = create_key(&mut c, &sa.id).await;
     let mut by_key = clients_with(&emu, Auth::api_key(&created.secret)).await;
     by_key.accounts.list(list_request()).await.expect("api key accepted");
 

@@ -5,9 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use yc_iam::proto::yandex::cloud::iam::v1::{CreateApiKeyRequest, GetApiKeyRequest, GetServiceAccountRequest};
+use yc_iam::proto::yandex::cloud::iam::v1::{GetApiKeyRequest, GetServiceAccountRequest};
 
-use super::support::{Auth, Clients, clients_at, create_account};
+use super::support::{Auth, Clients, clients_at, create_account, create_key};
 
 const TOKEN: &str = "t1.cli-test-token";
 
@@ -64,17 +64,7 @@ async fn emulator_command_keeps_its_state_across_a_restart() {
     let (child, addr) = spawn(&["--state", state, "--folder", "b1gemulatorfolder001"]);
     let mut c = connect(&addr).await;
     let account = create_account(&mut c, "survivor").await;
-    let key = c
-        .keys
-        .create(CreateApiKeyRequest {
-            service_account_id: account.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("key")
-        .into_inner()
-        .api_key
-        .expect("key");
+    let key = create_key(&mut c, &account.id).await.api_key.expect("key");
     drop(c);
     tokio::task::spawn_blocking(move || terminate(child))
         .await

@@ -5,10 +5,10 @@ use yc_iam::proto::yandex::cloud::access::{
     AccessBinding, AccessBindingAction, AccessBindingDelta, ListAccessBindingsRequest, Subject,
     UpdateAccessBindingsRequest,
 };
-use yc_iam::proto::yandex::cloud::iam::v1::{CreateApiKeyRequest, GetApiKeyRequest, GetServiceAccountRequest};
+use yc_iam::proto::yandex::cloud::iam::v1::{GetApiKeyRequest, GetServiceAccountRequest};
 use yc_iam::proto::yandex::cloud::operation::GetOperationRequest;
 
-use super::support::{Auth, clients, clients_with, create_account, wait};
+use super::support::{Auth, clients, clients_with, create_account, create_key, wait};
 
 #[tokio::test]
 async fn restart_with_the_state_file_keeps_every_resource() {
@@ -22,15 +22,7 @@ async fn restart_with_the_state_file_keeps_every_resource() {
         .expect("start");
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "persistent").await;
-    let created = c
-        .keys
-        .create(CreateApiKeyRequest {
-            service_account_id: sa.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("key")
-        .into_inner();
+    let created = create_key(&mut c, &sa.id).await;
     let key = created.api_key.expect("key");
     let delta = AccessBindingDelta {
         action: AccessBindingAction::Add as i32,
@@ -185,15 +177,7 @@ async fn after_a_restart_names_stay_taken_and_api_keys_still_authenticate() {
     let emu = Emulator::builder().with_state_file(&path).start().await.expect("start");
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "remembered").await;
-    let created = c
-        .keys
-        .create(CreateApiKeyRequest {
-            service_account_id: sa.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("key")
-        .into_inner();
+    let created = create_key(&mut c, &sa.id).await;
     drop(c);
     emu.shutdown().await;
 

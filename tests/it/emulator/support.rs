@@ -13,7 +13,9 @@ use yc_iam::proto::yandex::cloud::endpoint::api_endpoint_service_client::ApiEndp
 use yc_iam::proto::yandex::cloud::iam::v1::api_key_service_client::ApiKeyServiceClient;
 use yc_iam::proto::yandex::cloud::iam::v1::iam_token_service_client::IamTokenServiceClient;
 use yc_iam::proto::yandex::cloud::iam::v1::service_account_service_client::ServiceAccountServiceClient;
-use yc_iam::proto::yandex::cloud::iam::v1::{CreateServiceAccountRequest, ServiceAccount};
+use yc_iam::proto::yandex::cloud::iam::v1::{
+    CreateApiKeyRequest, CreateApiKeyResponse, CreateServiceAccountRequest, ServiceAccount,
+};
 use yc_iam::proto::yandex::cloud::operation::operation_service_client::OperationServiceClient;
 use yc_iam::proto::yandex::cloud::operation::{GetOperationRequest, Operation, operation};
 use yc_iam::proto::yandex::cloud::resourcemanager::v1::cloud_service_client::CloudServiceClient;
@@ -149,6 +151,18 @@ pub(crate) async fn create_account(c: &mut Clients, name: &str) -> ServiceAccoun
         .into_inner();
     let op = wait(c, op).await;
     unpack(response_of(&op), "yandex.cloud.iam.v1.ServiceAccount")
+}
+
+/// Creates an API key (no scopes, no expiry) for an account.
+pub(crate) async fn create_key(c: &mut Clients, service_account_id: &str) -> CreateApiKeyResponse {
+    c.keys
+        .create(CreateApiKeyRequest {
+            service_account_id: service_account_id.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("key")
+        .into_inner()
 }
 
 /// The `google.rpc.Status` in an error's details.
