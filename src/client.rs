@@ -80,10 +80,9 @@ struct Inner {
     static_authorization: Option<AsciiMetadataValue>,
     tokens: TokenCache,
     retry: RetryPolicy,
-    timeout: Option<Duration>,
-    /// `timeout` as a `grpc-timeout` value, formatted once. tonic's channel enforces the deadline
-    /// it carries on this side too, and the server learns when to give up.
-    timeout_value: Option<AsciiMetadataValue>,
+    /// The per-attempt timeout with its `grpc-timeout` value, formatted once. tonic's channel
+    /// enforces the deadline it carries on this side too, and the server learns when to give up.
+    timeout: Option<(Duration, AsciiMetadataValue)>,
     operation_timeout: Duration,
     trace_id: String,
     trace_value: AsciiMetadataValue,
@@ -97,7 +96,7 @@ impl std::fmt::Debug for Client {
             .field("endpoint", &self.inner.base.uri())
             .field("credentials", &self.inner.credentials)
             .field("retry", &self.inner.retry)
-            .field("timeout", &self.inner.timeout)
+            .field("timeout", &self.timeout().map(|(t, _)| t))
             .finish_non_exhaustive()
     }
 }
@@ -236,8 +235,7 @@ impl ClientBuilder {
                 static_authorization,
                 tokens: TokenCache::default(),
                 retry: self.retry,
-                timeout: self.timeout,
-                timeout_value: self.timeout.map(grpc_timeout).transpose()?,
+                timeout: self.timeout.map(|t| Ok((t, grpc_timeout(t)?))).transpose()?,
                 operation_timeout: self.operation_timeout,
                 trace_id,
                 trace_value,
@@ -305,7 +303,7 @@ impl Client {
     }
 
     pub(crate) fn timeout(&self) -> Option<(Duration, &AsciiMetadataValue)> {
-        self.inner.timeout.zip(self.inner.timeout_value.as_ref())
+        self.inner.timeout.as_ref().map(|(t, value)| (*t, value))
     }
 
     pub(crate) fn trace_value(&self) -> &AsciiMetadataValue {
