@@ -104,14 +104,11 @@ pub(crate) struct Call {
 
 impl Call {
     /// The caller, the `idempotency-key` (keyed by `method`) and any operation fault of `request`.
-    pub(crate) fn of<T>(request: &mut Request<T>, method: &str) -> Call {
+    pub(crate) fn of<T>(request: &Request<T>, method: &str) -> Call {
         Call {
             idempotency_key: idempotency_key(request, method),
             fault: request.extensions().get::<OperationFault>().copied(),
-            principal: request
-                .extensions_mut()
-                .remove::<Principal>()
-                .unwrap_or_else(|| Principal::User(EMULATOR_USER_ID.to_owned())),
+            principal: principal(request),
         }
     }
 }

@@ -154,10 +154,10 @@ impl ApiKeyService for Svc {
         Ok(Response::new(response))
     }
 
-    async fn update(&self, mut request: Request<UpdateApiKeyRequest>) -> Result<Response<Operation>, Status> {
+    async fn update(&self, request: Request<UpdateApiKeyRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
         check_scopes(&request.get_ref().scopes)?;
-        let call = Call::of(&mut request, UPDATE);
+        let call = Call::of(&request, UPDATE);
         let body = request.into_inner();
         self.operation(call, move |_inner, state| {
             let mut updated = require_key(state, &body.api_key_id)?.clone();
@@ -188,9 +188,9 @@ impl ApiKeyService for Svc {
         })
     }
 
-    async fn delete(&self, mut request: Request<DeleteApiKeyRequest>) -> Result<Response<Operation>, Status> {
+    async fn delete(&self, request: Request<DeleteApiKeyRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let call = Call::of(&mut request, DELETE);
+        let call = Call::of(&request, DELETE);
         let id = request.into_inner().api_key_id;
         self.operation(call, move |_inner, state| {
             require_key(state, &id)?;

@@ -116,10 +116,10 @@ impl Svc {
     fn set_bindings(
         &self,
         kind: Kind,
-        mut request: Request<SetAccessBindingsRequest>,
+        request: Request<SetAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let call = Call::of(&mut request, kind.set_access_bindings());
+        let call = Call::of(&request, kind.set_access_bindings());
         let body = request.into_inner();
         self.operation(call, move |_inner, state| {
             kind.require(state, &body.resource_id)?;
@@ -152,10 +152,10 @@ impl Svc {
     fn update_bindings(
         &self,
         kind: Kind,
-        mut request: Request<UpdateAccessBindingsRequest>,
+        request: Request<UpdateAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let call = Call::of(&mut request, kind.update_access_bindings());
+        let call = Call::of(&request, kind.update_access_bindings());
         let body = request.into_inner();
         self.operation(call, move |_inner, state| {
             kind.require(state, &body.resource_id)?;

@@ -117,9 +117,9 @@ impl ServiceAccountService for Svc {
         }))
     }
 
-    async fn create(&self, mut request: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+    async fn create(&self, request: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let call = Call::of(&mut request, CREATE);
+        let call = Call::of(&request, CREATE);
         let body = request.into_inner();
         self.operation(call, move |inner, state| {
             require_folder(state, &body.folder_id)?;
@@ -147,9 +147,9 @@ impl ServiceAccountService for Svc {
         })
     }
 
-    async fn update(&self, mut request: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+    async fn update(&self, request: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let call = Call::of(&mut request, UPDATE);
+        let call = Call::of(&request, UPDATE);
         let body = request.into_inner();
         self.operation(call, move |_inner, state| {
             let current = require_service_account(state, &body.service_account_id)?.clone();
@@ -190,9 +190,9 @@ impl ServiceAccountService for Svc {
         })
     }
 
-    async fn delete(&self, mut request: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
+    async fn delete(&self, request: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
-        let call = Call::of(&mut request, DELETE);
+        let call = Call::of(&request, DELETE);
         let id = request.into_inner().service_account_id;
         self.operation(call, move |_inner, state| {
             require_service_account(state, &id)?;
