@@ -256,7 +256,32 @@ struct Indexes {
     keys_by_account: Map<BTreeSet<String>>,
 }
 
+/// The cloud a folder belongs to ("" for an unknown folder).
+fn cloud_of<'a>(folders: &'a BTreeMap<String, FolderRec>, folder_id: &str) -> &'a str {
+    folders.get(folder_id).map_or("", |f| f.cloud_id.as_str())
+}
+
 impl Indexes {
+    fn add_name(&mut self, cloud: &str, account: &SaRec) {
+        self.names
+            .entry(cloud.to_owned())
+            .or_default()
+            .entry(account.name.clone())
+            .or_default()
+            .push(account.id.clone());
+    }
+
+    fn remove_name(&mut self, cloud: &str, account: &SaRec) {
+        if let Some(names) = self.names.get_mut(cloud)
+            && let Some(ids) = names.get_mut(&account.name)
+        {
+            ids.retain(|id| *id != account.id);
+            if ids.is_empty() {
+                names.remove(&account.name);
+            }
+        }
+    }
+
     fn add_key(&mut self, key: &KeyRec) {
         if !key.deleted {
             self.secrets.insert(key.secret.clone(), key.id.clone());
@@ -294,40 +319,12 @@ impl State {
     /// Recomputes the indexes from the records (after loading, or after folders were added).
     pub(crate) fn rebuild_indexes(&mut self) {
         self.index = Indexes::default();
-        let accounts: Vec<SaRec> = self.service_accounts.values().cloned().collect();
-        for account in &accounts {
-            self.index_name(account);
+        for account in self.service_accounts.values() {
+            self.index
+                .add_name(cloud_of(&self.folders, &account.folder_id), account);
         }
         for key in self.api_keys.values() {
             self.index.add_key(key);
-        }
-    }
-
-    /// The cloud a folder belongs to ("" for an unknown folder).
-    fn cloud_of(&self, folder_id: &str) -> &str {
-        self.folders.get(folder_id).map_or("", |f| f.cloud_id.as_str())
-    }
-
-    fn index_name(&mut self, account: &SaRec) {
-        let cloud = self.cloud_of(&account.folder_id).to_owned();
-        self.index
-            .names
-            .entry(cloud)
-            .or_default()
-            .entry(account.name.clone())
-            .or_default()
-            .push(account.id.clone());
-    }
-
-    fn unindex_name(&mut self, account: &SaRec) {
-        let cloud = self.cloud_of(&account.folder_id).to_owned();
-        if let Some(names) = self.index.names.get_mut(&cloud)
-            && let Some(ids) = names.get_mut(&account.name)
-        {
-            ids.retain(|id| *id != account.id);
-            if ids.is_empty() {
-                names.remove(&account.name);
-            }
         }
     }
 
@@ -335,7 +332,7 @@ impl State {
     pub(crate) fn accounts_named<'a>(&'a self, folder_id: &str, name: &str) -> impl Iterator<Item = &'a SaRec> + 'a {
         self.index
             .names
-            .get(self.cloud_of(folder_id))
+            .get(cloud_of(&self.folders, folder_id))
             .and_then(|names| names.get(name))
             .into_iter()
             .flatten()
@@ -350,16 +347,18 @@ impl State {
     /// Adds a service account, or replaces the one with its id.
     pub(crate) fn put_service_account(&mut self, account: SaRec) {
         if let Some(old) = self.service_accounts.remove(&account.id) {
-            self.unindex_name(&old);
+            self.index.remove_name(cloud_of(&self.folders, &old.folder_id), &old);
         }
-        self.index_name(&account);
+        self.index
+            .add_name(cloud_of(&self.folders, &account.folder_id), &account);
         self.service_accounts.insert(account.id.clone(), account);
     }
 
     /// Removes a service account; its API keys stop working (they stay, marked deleted).
     pub(crate) fn remove_service_account(&mut self, id: &str) -> Option<SaRec> {
         let account = self.service_accounts.remove(id)?;
-        self.unindex_name(&account);
+        self.index
+            .remove_name(cloud_of(&self.folders, &account.folder_id), &account);
         let keys: Vec<String> = self
             .index
             .keys_by_account
