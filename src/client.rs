@@ -86,8 +86,9 @@ struct Inner {
     operation_timeout: Duration,
     trace_id: String,
     trace_value: AsciiMetadataValue,
-    /// The channel each service was resolved to, after its first call.
-    resolved: Mutex<HashMap<ServiceId, Channel>>,
+    /// The channel each service was resolved to, after its first call (by `ServiceId as usize`):
+    /// every later call reads it without a lock.
+    resolved: [tokio::sync::OnceCell<Channel>; ServiceId::COUNT],
 }
 
 impl std::fmt::Debug for Client {
@@ -239,7 +240,7 @@ impl ClientBuilder {
                 operation_timeout: self.operation_timeout,
                 trace_id,
                 trace_value,
-                resolved: Mutex::new(HashMap::new()),
+                resolved: Default::default(),
             }),
         })
     }
@@ -312,23 +313,10 @@ impl Client {
 
     /// The channel for a service: resolved on its first call, then reused as is.
     async fn service_channel(&self, service: ServiceId) -> Result<Channel, Error> {
-        let cached = self
-            .inner
-            .resolved
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&service)
-            .cloned();
-        if let Some(channel) = cached {
-            return Ok(channel);
-        }
-        let channel = self.channel(&self.target(service).await?)?;
-        self.inner
-            .resolved
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(service, channel.clone());
-        Ok(channel)
+        self.inner.resolved[service as usize]
+            .get_or_try_init(|| async { self.channel(&self.target(service).await?) })
+            .await
+            .cloned()
     }
 
     /// The address a service is reached at: an override, the known address for the default

@@ -19,6 +19,9 @@ pub(crate) enum ServiceId {
 }
 
 impl ServiceId {
+    /// How many there are: the variants are `0..COUNT` as `usize` (`Endpoint` is the last).
+    pub(crate) const COUNT: usize = ServiceId::Endpoint as usize + 1;
+
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         match name {
             "iam" => Some(ServiceId::Iam),
