@@ -4,8 +4,9 @@
 //! cargo bench --bench e2e -- wait [--flows N]          (2) the flow with operations that take 1 s
 //! cargo bench --bench e2e -- bulk [--endpoint URL] [--flows N] [--concurrency C] [--rounds R]
 //!                                                      (4) many flows over one client
-//! cargo bench --bench e2e -- overhead [--rounds N]     (1) facade vs stubs, rounds alternated
-//! cargo bench --bench e2e -- profile [--facade|--stubs|--gets] [--flows N] [--concurrency N]
+//! cargo bench --bench e2e -- overhead [--rounds N]     (1) facade vs stubs (plain, and sending
+//!                                                      the SPEC's headers), rounds alternated
+//! cargo bench --bench e2e -- profile [--facade|--stubs|--stubs-spec|--gets] [--flows N] [--concurrency N]
 //!                                                      a plain loop of flows to run under callgrind
 //! ```
 //! With no mode (as plain `cargo bench` runs it) both run once, small.
@@ -110,79 +111,99 @@ async fn bulk(endpoint: Option<String>, flows: usize, concurrency: usize, rounds
 }
 
 /// (1) Facade against stubs, alternating rounds so that a change in the machine's load hits
-/// both alike: per round, 200 sequential flows and 1,000 flows at concurrency 64 for each. Each
-/// variant has its own emulator, so neither sees a store the other filled. Prints medians.
+/// all alike: per round, 200 sequential flows and 1,000 flows at concurrency 64 for each of the
+/// plain stubs, the stubs sending the SPEC's headers by hand, and the facade. Each variant has its
+/// own emulator, so none sees a store another filled. Prints medians.
 async fn overhead(rounds: usize) {
-    let stub_emu = emulator(Duration::ZERO).await;
-    let facade_emu = emulator(Duration::ZERO).await;
-    let stubs = Stubs::connect(&stub_emu.endpoint()).await;
-    let client = facade(&facade_emu.endpoint());
-    facade_flow(&client, unique_name("ow")).await.expect("warm-up flow");
-    stub_flow(&stubs, unique_name("ow"), Duration::ZERO)
-        .await
-        .expect("warm-up flow");
-    let (mut seq_s, mut seq_f, mut bulk_s, mut bulk_f) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let start = Instant::now();
-        for _ in 0..200 {
-            stub_flow(&stubs, unique_name("os"), Duration::ZERO)
-                .await
-                .expect("flow");
-        }
-        seq_s.push(start.elapsed().as_secs_f64() / 200.0);
-        let start = Instant::now();
-        for _ in 0..200 {
-            facade_flow(&client, unique_name("of")).await.expect("flow");
-        }
-        seq_f.push(start.elapsed().as_secs_f64() / 200.0);
-        let s = stubs.clone();
-        let took = run_concurrent(1_000, 64, move |_| {
-            let s = s.clone();
-            async move {
-                stub_flow(&s, unique_name("obs"), Duration::ZERO).await.expect("flow");
-            }
-        })
-        .await;
-        bulk_s.push(1_000.0 / took.as_secs_f64());
-        let c = client.clone();
-        let took = run_concurrent(1_000, 64, move |_| {
-            let c = c.clone();
-            async move {
-                facade_flow(&c, unique_name("obf")).await.expect("flow");
-            }
-        })
-        .await;
-        bulk_f.push(1_000.0 / took.as_secs_f64());
+    const VARIANTS: [&str; 3] = ["stubs", "stubs + SPEC headers", "facade"];
+    let mut emulators = Vec::new();
+    for _ in VARIANTS {
+        emulators.push(emulator(Duration::ZERO).await);
     }
-    let median = |v: &mut Vec<f64>| {
+    let plain = Stubs::connect(&emulators[0].endpoint()).await;
+    let with_headers = Stubs::connect(&emulators[1].endpoint()).await.with_spec_metadata();
+    let client = facade(&emulators[2].endpoint());
+    let flow = move |variant: usize, name: String| {
+        let (plain, with_headers, client) = (plain.clone(), with_headers.clone(), client.clone());
+        async move {
+            match variant {
+                0 => stub_flow(&plain, name, Duration::ZERO).await.map(drop).expect("flow"),
+                1 => stub_flow(&with_headers, name, Duration::ZERO)
+                    .await
+                    .map(drop)
+                    .expect("flow"),
+                _ => facade_flow(&client, name).await.expect("flow"),
+            }
+        }
+    };
+    for variant in 0..VARIANTS.len() {
+        flow(variant, unique_name("ow")).await;
+    }
+    let mut sequential = vec![Vec::new(); VARIANTS.len()];
+    let mut bulk = vec![Vec::new(); VARIANTS.len()];
+    for _ in 0..rounds {
+        for (variant, times) in sequential.iter_mut().enumerate() {
+            let start = Instant::now();
+            for _ in 0..200 {
+                flow(variant, unique_name("os")).await;
+            }
+            times.push(start.elapsed().as_secs_f64() / 200.0);
+        }
+        for (variant, rates) in bulk.iter_mut().enumerate() {
+            let flow = flow.clone();
+            let took = run_concurrent(1_000, 64, move |_| flow(variant, unique_name("ob"))).await;
+            rates.push(1_000.0 / took.as_secs_f64());
+        }
+    }
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (ss, sf, bs, bf) = (
-        median(&mut seq_s),
-        median(&mut seq_f),
-        median(&mut bulk_s),
-        median(&mut bulk_f),
+    let seq: Vec<f64> = sequential.into_iter().map(median).collect();
+    let rate: Vec<f64> = bulk.into_iter().map(median).collect();
+    println!(
+        "overhead: sequential flow: {} (median of {rounds} rounds)",
+        VARIANTS
+            .iter()
+            .zip(&seq)
+            .map(|(v, t)| format!("{v} {:.0} µs", t * 1e6))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
-        "overhead: sequential flow: stubs {:.0} µs, facade {:.0} µs, facade/stubs time {:.2} (median of {rounds} rounds)",
-        ss * 1e6,
-        sf * 1e6,
-        sf / ss
+        "overhead: sequential: facade/stubs time {:.2}; of which the SPEC headers {:.2} and the facade's code {:.2}",
+        seq[2] / seq[0],
+        seq[1] / seq[0],
+        seq[2] / seq[1]
     );
     println!(
-        "overhead: 1,000 flows at 64: stubs {bs:.0} flows/s, facade {bf:.0} flows/s, facade/stubs throughput {:.2}",
-        bf / bs
+        "overhead: 1,000 flows at 64: {}",
+        VARIANTS
+            .iter()
+            .zip(&rate)
+            .map(|(v, r)| format!("{v} {r:.0} flows/s"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    stub_emu.shutdown().await;
-    facade_emu.shutdown().await;
+    println!(
+        "overhead: 1,000 at 64: facade/stubs throughput {:.2}; of which the SPEC headers {:.2} and the facade's code {:.2}",
+        rate[2] / rate[0],
+        rate[1] / rate[0],
+        rate[2] / rate[1]
+    );
+    for emu in emulators {
+        emu.shutdown().await;
+    }
 }
 
 /// A plain loop of sequential flows (or, with `--gets`, `ServiceAccountService.Get` calls through
 /// the stubs), to run under `valgrind --tool=callgrind`.
-async fn profile(use_stubs: bool, gets: bool, flows: usize, concurrency: usize) {
+async fn profile(use_stubs: bool, spec_headers: bool, gets: bool, flows: usize, concurrency: usize) {
     let emu = emulator(Duration::ZERO).await;
-    let stubs = Stubs::connect(&emu.endpoint()).await;
+    let mut stubs = Stubs::connect(&emu.endpoint()).await;
+    if spec_headers {
+        stubs = stubs.with_spec_metadata();
+    }
     let client = facade(&emu.endpoint());
     if gets {
         let account = client
@@ -249,7 +270,8 @@ fn main() {
         )),
         Some("overhead") => rt.block_on(overhead(number("--rounds", 7))),
         Some("profile") => rt.block_on(profile(
-            args.iter().any(|a| a == "--stubs"),
+            args.iter().any(|a| a == "--stubs" || a == "--stubs-spec"),
+            args.iter().any(|a| a == "--stubs-spec"),
             args.iter().any(|a| a == "--gets"),
             number("--flows", 200),
             number("--concurrency", 1),

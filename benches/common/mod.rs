@@ -1,6 +1,6 @@
 //! What the benchmarks share: an emulator, a facade client and raw stubs pointed at it, and the
 //! provisioning flow written twice (through the facade, and through the generated stubs doing the
-//! same RPCs with nothing else: the floor).
+//! same RPCs with nothing else: the floor; or with the headers the SPEC requires, by hand).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -108,6 +108,21 @@ pub async fn facade_flow(client: &Client, name: String) -> Result<(), yc_iam::Er
 pub struct Stubs {
     channel: Channel,
     authorization: AsciiMetadataValue,
+    /// Set by [`Stubs::with_spec_metadata`].
+    spec_metadata: Option<SpecMetadata>,
+}
+
+/// The metadata the SPEC has the facade send on every call, beyond `authorization`.
+#[derive(Clone)]
+struct SpecMetadata {
+    trace_id: AsciiMetadataValue,
+    timeout: AsciiMetadataValue,
+}
+
+fn uuid_value() -> AsciiMetadataValue {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+    AsciiMetadataValue::try_from(&*text).expect("a UUID is a header value")
 }
 
 impl Stubs {
@@ -121,7 +136,27 @@ impl Stubs {
         Stubs {
             channel,
             authorization: format!("Bearer {DEFAULT_IAM_TOKEN}").parse().expect("header"),
+            spec_metadata: None,
         }
+    }
+
+    /// The stubs sending, by hand, the headers the facade sends: a fresh `x-client-request-id`,
+    /// one `x-client-trace-id`, an `idempotency-key` on mutations and the facade's default
+    /// `grpc-timeout` (30 s). What they cost over the plain stubs is the wire contract's, not the
+    /// facade code's.
+    pub fn with_spec_metadata(mut self) -> Stubs {
+        let mut timed = tonic::Request::new(());
+        timed.set_timeout(Duration::from_secs(30));
+        let timeout = timed
+            .metadata()
+            .get("grpc-timeout")
+            .expect("tonic writes grpc-timeout")
+            .clone();
+        self.spec_metadata = Some(SpecMetadata {
+            trace_id: uuid_value(),
+            timeout,
+        });
+        self
     }
 
     pub fn channel(&self) -> Channel {
@@ -130,9 +165,22 @@ impl Stubs {
 
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
+        let md = request.metadata_mut();
+        md.insert("authorization", self.authorization.clone());
+        if let Some(spec) = &self.spec_metadata {
+            md.insert("x-client-request-id", uuid_value());
+            md.insert("x-client-trace-id", spec.trace_id.clone());
+            md.insert("grpc-timeout", spec.timeout.clone());
+        }
         request
-            .metadata_mut()
-            .insert("authorization", self.authorization.clone());
+    }
+
+    /// A request for a mutating call: with the SPEC's metadata, it carries an `idempotency-key`.
+    pub fn mutation<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = self.request(message);
+        if self.spec_metadata.is_some() {
+            request.metadata_mut().insert("idempotency-key", uuid_value());
+        }
         request
     }
 
@@ -162,11 +210,12 @@ fn response<T: prost::Message + Default>(op: &Operation) -> T {
     }
 }
 
-/// The same flow through the raw stubs: the same RPCs and nothing else (no validation, request
-/// ids, retries or idempotency keys). `pause` is the sleep before each poll.
+/// The same flow through the raw stubs: the same RPCs and nothing else (no validation or retries;
+/// request ids and idempotency keys only [`with_spec_metadata`](Stubs::with_spec_metadata)).
+/// `pause` is the sleep before each poll.
 pub async fn stub_flow(stubs: &Stubs, name: String, pause: Duration) -> Result<FlowStats, tonic::Status> {
     let op = ServiceAccountServiceClient::new(stubs.channel())
-        .create(stubs.request(CreateServiceAccountRequest {
+        .create(stubs.mutation(CreateServiceAccountRequest {
             folder_id: DEFAULT_FOLDER_ID.to_owned(),
             name,
             ..Default::default()
@@ -180,7 +229,7 @@ pub async fn stub_flow(stubs: &Stubs, name: String, pause: Duration) -> Result<F
         .map(|role| AccessBindingDelta::add(AccessBinding::service_account(*role, &account.id)))
         .collect();
     let op = FolderServiceClient::new(stubs.channel())
-        .update_access_bindings(stubs.request(UpdateAccessBindingsRequest {
+        .update_access_bindings(stubs.mutation(UpdateAccessBindingsRequest {
             resource_id: DEFAULT_FOLDER_ID.to_owned(),
             access_binding_deltas: deltas,
         }))
@@ -188,7 +237,7 @@ pub async fn stub_flow(stubs: &Stubs, name: String, pause: Duration) -> Result<F
         .into_inner();
     let (_, polls2) = stubs.wait(op, pause).await?;
     let key: CreateApiKeyResponse = ApiKeyServiceClient::new(stubs.channel())
-        .create(stubs.request(CreateApiKeyRequest {
+        .create(stubs.mutation(CreateApiKeyRequest {
             service_account_id: account.id.clone(),
             scopes: vec![SCOPE.to_owned()],
             ..Default::default()

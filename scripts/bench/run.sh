@@ -2,7 +2,8 @@
 # Prints every performance figure of yc-iam (issue 6), each with the command that reproduces it,
 # as ratios taken in this one run where there is something to compare with.
 #
-#   scripts/bench/run.sh [SECTION...]      sections: machine micro flow emulator wait cli bulk build
+#   scripts/bench/run.sh [SECTION...]      sections: machine micro flow instructions emulator wait cli
+#                                          bulk build
 #                                          (default: all; `build` does two clean release builds)
 #
 # Environment: RUNS (process runs per median, default 11), YC_IAM_PYTHON (a python with the
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 RUNS=${RUNS:-11}
-SECTIONS=${*:-machine micro flow emulator wait cli bulk build}
+SECTIONS=${*:-machine micro flow instructions emulator wait cli bulk build}
 WORK=$(mktemp -d)
 EMU_PID=
 cleanup() {
@@ -76,7 +77,7 @@ fi
 
 # The benches and the CLI, unless only the machine or the (self-contained) build cost is asked for.
 needs_bins() {
-    for s in micro flow emulator wait cli bulk; do want "$s" && return 0; done
+    for s in micro flow instructions emulator wait cli bulk; do want "$s" && return 0; done
     return 1
 }
 if needs_bins; then
@@ -115,6 +116,34 @@ if want flow; then
     say "  the same, alternating stubs and facade round by round (robust to a changing load):"
     cargo bench -q --bench e2e -- overhead --rounds 5 | sed 's/^/    /'
     say "    $ cargo bench --bench e2e -- overhead --rounds 5"
+fi
+
+if want instructions; then
+    say "== (1) the same flows counted in instructions (callgrind: independent of the machine's load)"
+    if command -v valgrind >/dev/null; then
+        e2e=$(cargo bench --no-run -q --bench e2e --message-format=json | python3 -c "
+import json, sys
+print([m['executable'] for m in map(json.loads, sys.stdin)
+       if m.get('reason') == 'compiler-artifact' and m.get('executable') and m['target']['name'] == 'e2e'][-1])")
+        flows=500
+        declare -A per_flow
+        for variant in stubs stubs-spec facade; do
+            valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-$variant" \
+                "$e2e" profile --"$variant" --flows $flows --concurrency 64 >/dev/null 2>&1 &
+        done
+        wait
+        for variant in stubs stubs-spec facade; do
+            total=$(awk '/^totals:/ {print $2}' "$WORK/cg-$variant")
+            per_flow[$variant]=$((total / flows))
+            figure "instructions per flow at 64, $variant (client + emulator)" "${per_flow[$variant]}" \
+                "valgrind --tool=callgrind $e2e profile --$variant --flows $flows --concurrency 64"
+        done
+        figure "facade / stubs instructions" "$(ratio "${per_flow[facade]}" "${per_flow[stubs]}")" "(above)"
+        figure "  stubs sending the SPEC's headers / stubs" "$(ratio "${per_flow[stubs-spec]}" "${per_flow[stubs]}")" "(above)"
+        figure "  facade / stubs sending the SPEC's headers" "$(ratio "${per_flow[facade]}" "${per_flow[stubs-spec]}")" "(above)"
+    else
+        say "valgrind is not installed: skipped"
+    fi
 fi
 
 if want emulator; then
