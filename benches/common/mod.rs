@@ -8,7 +8,7 @@ use std::{
     future::Future,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU8, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -117,12 +117,22 @@ pub struct Stubs {
 struct SpecMetadata {
     trace_id: AsciiMetadataValue,
     timeout: AsciiMetadataValue,
+    /// Which of the two unique ids have gone out indexable once (bits 1 and 2).
+    ids_indexed: Arc<AtomicU8>,
 }
 
-fn uuid_value() -> AsciiMetadataValue {
-    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
-    AsciiMetadataValue::try_from(&*text).expect("a UUID is a header value")
+impl SpecMetadata {
+    /// A fresh UUID, sent the way the facade sends its unique ids: never indexed in HPACK but for
+    /// the first of each header, which leaves the name in the table.
+    fn unique_value(&self, header: u8) -> AsciiMetadataValue {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        let mut value = AsciiMetadataValue::try_from(&*text).expect("a UUID is a header value");
+        if self.ids_indexed.fetch_or(header, Ordering::Relaxed) & header != 0 {
+            value.set_sensitive(true);
+        }
+        value
+    }
 }
 
 impl Stubs {
@@ -140,10 +150,10 @@ impl Stubs {
         }
     }
 
-    /// The stubs sending, by hand, the headers the facade sends: a fresh `x-client-request-id`,
-    /// one `x-client-trace-id`, an `idempotency-key` on mutations and the facade's default
-    /// `grpc-timeout` (30 s). What they cost over the plain stubs is the wire contract's, not the
-    /// facade code's.
+    /// The stubs sending, by hand and the way the facade does, the headers it sends: a fresh
+    /// `x-client-request-id`, one `x-client-trace-id`, an `idempotency-key` on mutations and the
+    /// facade's default `grpc-timeout` (30 s). What they cost over the plain stubs is the wire
+    /// contract's, not the facade code's.
     pub fn with_spec_metadata(mut self) -> Stubs {
         let mut timed = tonic::Request::new(());
         timed.set_timeout(Duration::from_secs(30));
@@ -153,8 +163,12 @@ impl Stubs {
             .expect("tonic writes grpc-timeout")
             .clone();
         self.spec_metadata = Some(SpecMetadata {
-            trace_id: uuid_value(),
+            trace_id: uuid::Uuid::new_v4()
+                .to_string()
+                .parse()
+                .expect("a UUID is a header value"),
             timeout,
+            ids_indexed: Arc::default(),
         });
         self
     }
@@ -168,7 +182,7 @@ impl Stubs {
         let md = request.metadata_mut();
         md.insert("authorization", self.authorization.clone());
         if let Some(spec) = &self.spec_metadata {
-            md.insert("x-client-request-id", uuid_value());
+            md.insert("x-client-request-id", spec.unique_value(1));
             md.insert("x-client-trace-id", spec.trace_id.clone());
             md.insert("grpc-timeout", spec.timeout.clone());
         }
@@ -178,8 +192,8 @@ impl Stubs {
     /// A request for a mutating call: with the SPEC's metadata, it carries an `idempotency-key`.
     pub fn mutation<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = self.request(message);
-        if self.spec_metadata.is_some() {
-            request.metadata_mut().insert("idempotency-key", uuid_value());
+        if let Some(spec) = &self.spec_metadata {
+            request.metadata_mut().insert("idempotency-key", spec.unique_value(2));
         }
         request
     }

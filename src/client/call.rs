@@ -1,7 +1,11 @@
 //! The path of one RPC: validate, then per attempt resolve the channel, attach metadata and
 //! authorization, bound the attempt in time, convert the status, and retry when safe.
 
-use std::{future::Future, sync::LazyLock, time::Duration};
+use std::{
+    future::Future,
+    sync::{LazyLock, atomic::Ordering},
+    time::Duration,
+};
 
 use tokio::time::Instant;
 use tonic::{
@@ -122,10 +126,16 @@ impl Client {
             let channel = self.service_channel(method.service).await?;
             let keys = &*KEYS;
             let mut md = MetadataMap::new();
-            md.insert(&keys.request_id, request_id.clone());
+            md.insert(
+                &keys.request_id,
+                self.unique_value(method.service, REQUEST_ID, &request_id),
+            );
             md.insert(&keys.trace_id, self.trace_value().clone());
             if let Some(key) = idempotency_key {
-                md.insert(&keys.idempotency_key, key.clone());
+                md.insert(
+                    &keys.idempotency_key,
+                    self.unique_value(method.service, IDEMPOTENCY_KEY, key),
+                );
             }
             if method.auth
                 && let Some(value) = self.authorization().await?
@@ -168,6 +178,28 @@ impl Client {
             e.set_client_request_id(request_id);
             e
         })
+    }
+}
+
+/// The headers whose every value is new, as bits of the client's `id_names`.
+const REQUEST_ID: u8 = 1;
+const IDEMPOTENCY_KEY: u8 = 2;
+
+impl Client {
+    /// A value of a header that never repeats, as sent on `service`'s channel: never indexed in
+    /// HPACK, except the first one.
+    ///
+    /// Indexed, each new value would push the constant headers (`authorization`, trace id,
+    /// deadline) out of both ends' HPACK tables and make the encoder compare it with every earlier
+    /// value of the same name. The first value sent indexable leaves the header's name in the
+    /// table, so that the later ones send the name as an index instead of spelling it out.
+    fn unique_value(&self, service: ServiceId, header: u8, value: &AsciiMetadataValue) -> AsciiMetadataValue {
+        let mut value = value.clone();
+        let sent = &self.inner.id_names[service as usize];
+        if sent.load(Ordering::Relaxed) & header != 0 || sent.fetch_or(header, Ordering::Relaxed) & header != 0 {
+            value.set_sensitive(true);
+        }
+        value
     }
 }
 
@@ -225,4 +257,26 @@ pub(crate) fn poll_interval(md: &MetadataMap) -> Option<Duration> {
     let text = md.get("x-operation-poll-interval")?.to_str().ok()?;
     let secs: f64 = text.trim().trim_end_matches('s').parse().ok()?;
     (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs.min(60.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_header_goes_out_indexable_once_per_service_then_never_indexed() {
+        let client = Client::builder()
+            .with_endpoint("http://127.0.0.1:1")
+            .build()
+            .expect("client");
+        let id = new_id().expect("id");
+        let sensitive = |service, header| client.unique_value(service, header, &id).is_sensitive();
+        assert!(!sensitive(ServiceId::Iam, REQUEST_ID));
+        assert!(sensitive(ServiceId::Iam, REQUEST_ID));
+        assert!(sensitive(ServiceId::Iam, REQUEST_ID));
+        assert!(!sensitive(ServiceId::Iam, IDEMPOTENCY_KEY));
+        assert!(sensitive(ServiceId::Iam, IDEMPOTENCY_KEY));
+        assert!(!sensitive(ServiceId::Operation, REQUEST_ID));
+        assert!(sensitive(ServiceId::Operation, REQUEST_ID));
+    }
 }
