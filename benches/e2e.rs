@@ -161,39 +161,31 @@ async fn overhead(rounds: usize) {
     };
     let seq: Vec<f64> = sequential.into_iter().map(median).collect();
     let rate: Vec<f64> = bulk.into_iter().map(median).collect();
-    println!(
-        "overhead: sequential flow: {} (median of {rounds} rounds)",
-        VARIANTS
-            .iter()
-            .zip(&seq)
-            .map(|(v, t)| format!("{v} {:.0} µs", t * 1e6))
-            .collect::<Vec<_>>()
-            .join(", ")
+    print_split(
+        &format!("sequential flow (median of {rounds} rounds)"),
+        VARIANTS.iter().zip(&seq).map(|(v, t)| format!("{v} {:.0} µs", t * 1e6)),
+        "time",
+        [seq[2] / seq[0], seq[1] / seq[0], seq[2] / seq[1]],
     );
-    println!(
-        "overhead: sequential: facade/stubs time {:.2}; of which the SPEC headers {:.2} and the facade's code {:.2}",
-        seq[2] / seq[0],
-        seq[1] / seq[0],
-        seq[2] / seq[1]
-    );
-    println!(
-        "overhead: 1,000 flows at 64: {}",
-        VARIANTS
-            .iter()
-            .zip(&rate)
-            .map(|(v, r)| format!("{v} {r:.0} flows/s"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!(
-        "overhead: 1,000 at 64: facade/stubs throughput {:.2}; of which the SPEC headers {:.2} and the facade's code {:.2}",
-        rate[2] / rate[0],
-        rate[1] / rate[0],
-        rate[2] / rate[1]
+    print_split(
+        "1,000 flows at 64",
+        VARIANTS.iter().zip(&rate).map(|(v, r)| format!("{v} {r:.0} flows/s")),
+        "throughput",
+        [rate[2] / rate[0], rate[1] / rate[0], rate[2] / rate[1]],
     );
     for emu in emulators {
         emu.shutdown().await;
     }
+}
+
+/// Prints a line of figures, one per variant, and a line of ratios: facade over stubs, split into
+/// the stubs sending the SPEC's headers over the stubs, and the facade over those.
+fn print_split(what: &str, figures: impl Iterator<Item = String>, measure: &str, [all, headers, code]: [f64; 3]) {
+    println!("overhead: {what}: {}", figures.collect::<Vec<_>>().join(", "));
+    println!(
+        "overhead: {what}: facade/stubs {measure} {all:.2}; of which the SPEC headers {headers:.2} and the \
+         facade's code {code:.2}"
+    );
 }
 
 /// A plain loop of sequential flows (or, with `--gets`, `ServiceAccountService.Get` calls through
