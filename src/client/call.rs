@@ -179,13 +179,7 @@ impl Client {
             e
         })
     }
-}
 
-/// The headers whose every value is new, as bits of the client's `id_names`.
-const REQUEST_ID: u8 = 1;
-const IDEMPOTENCY_KEY: u8 = 2;
-
-impl Client {
     /// A value of a header that never repeats, as sent on `service`'s channel: never indexed in
     /// HPACK, except the first one.
     ///
@@ -202,6 +196,10 @@ impl Client {
         value
     }
 }
+
+/// The headers whose every value is new, as bits of the client's `id_names`.
+const REQUEST_ID: u8 = 1;
+const IDEMPOTENCY_KEY: u8 = 2;
 
 /// The names of the headers every call sends, parsed once.
 struct Keys {
