@@ -1,4 +1,4 @@
-//! End-to-end figures that criterion is not made for; `scripts/bench/run.sh` runs them.
+//! End-to-end figures that criterion is not made for; `benches/run.sh` runs them.
 //!
 //! ```text
 //! cargo bench --bench e2e -- wait [--flows N]          (2) the flow with operations that take 1 s

@@ -2,7 +2,7 @@
 //! client (one channel), against a trivial tonic server answering a constant message on the same
 //! generated service; and the same against stores of 100 and 100,000 service accounts.
 //!
-//! `cargo bench --bench emulator`; the ratios are printed by `scripts/bench/run.sh`.
+//! `cargo bench --bench emulator`; the ratios are printed by `benches/run.sh`.
 
 mod common;
 

@@ -6,7 +6,7 @@
 //! scans the accounts already stored, so a store that grows over the run would be measured instead
 //! of the client.
 //!
-//! `cargo bench --bench flow`; the ratios are printed by `scripts/bench/run.sh`.
+//! `cargo bench --bench flow`; the ratios are printed by `benches/run.sh`.
 
 mod common;
 

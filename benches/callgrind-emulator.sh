@@ -3,13 +3,13 @@
 # callgrind: stable on a loaded machine, unlike wall time. The emulator process runs under
 # valgrind; the bulk client (cargo bench --bench e2e -- bulk) runs natively against it.
 #
-#   scripts/bench/callgrind-emulator.sh [FLOWS] [CONCURRENCY]     (default 1000 64)
+#   benches/callgrind-emulator.sh [FLOWS] [CONCURRENCY]     (default 1000 64)
 #
 # Prints Ir per flow (the counters are zeroed once the emulator listens, so start-up is not
 # counted; the bulk run adds one warm-up flow) and leaves the profile for callgrind_annotate.
 set -euo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 FLOWS=${1:-1000}
 CONCURRENCY=${2:-64}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}

@@ -2,7 +2,7 @@
 # Prints every performance figure of yc-iam (issue 6), each with the command that reproduces it,
 # as ratios taken in this one run where there is something to compare with.
 #
-#   scripts/bench/run.sh [SECTION...]      sections: machine micro flow instructions emulator wait cli
+#   benches/run.sh [SECTION...]      sections: machine micro flow instructions emulator wait cli
 #                                          bulk build
 #                                          (default: all; `build` does two clean release builds)
 #
@@ -11,7 +11,7 @@
 # scripts/python-sdk/requirements.txt), CARGO_TARGET_DIR.
 set -euo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 ROOT=$PWD
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 RUNS=${RUNS:-11}
@@ -185,7 +185,7 @@ if want cli; then
     embedded=("$BIN" --emulator provision --name "cli-{i}" --role ai.languageModels.user
         --role ai.imageGeneration.user --output -)
     python=("$PY" scripts/python-sdk/flow.py --endpoint "$ADDR" --name "py-{i}")
-    timeit() { python3 scripts/bench/timeit.py --runs "$RUNS" --label "$1" -- "${@:2}"; }
+    timeit() { python3 benches/timeit.py --runs "$RUNS" --label "$1" -- "${@:2}"; }
     cli_out=$(timeit "yc-iam provision --output -" "${provision[@]}")
     py_out=$(timeit "python flow.py" "${python[@]}")
     emb_out=$(timeit "yc-iam --emulator provision --output -" "${embedded[@]}")
@@ -193,9 +193,9 @@ if want cli; then
     median() { sed -n 's/^MEDIAN_MS //p' <<<"$1"; }
     for out in "$cli_out" "$py_out" "$emb_out" "$file_out"; do say "    $(head -n1 <<<"$out")"; done
     figure "python / yc-iam provision median wall time (target >= 40)" "$(ratio "$(median "$py_out")" "$(median "$cli_out")")" \
-        "python3 scripts/bench/timeit.py --runs $RUNS --label cli -- target/release/yc-iam --endpoint http://ADDR provision --name cli-{i} --role ai.languageModels.user --role ai.imageGeneration.user --output - ; same with $PY scripts/python-sdk/flow.py --endpoint ADDR --name py-{i}"
+        "python3 benches/timeit.py --runs $RUNS --label cli -- target/release/yc-iam --endpoint http://ADDR provision --name cli-{i} --role ai.languageModels.user --role ai.imageGeneration.user --output - ; same with $PY scripts/python-sdk/flow.py --endpoint ADDR --name py-{i}"
     figure "provision --emulator / provision median (target <= 1.5)" "$(ratio "$(median "$emb_out")" "$(median "$cli_out")")" \
-        "python3 scripts/bench/timeit.py --runs $RUNS --label emb -- target/release/yc-iam --emulator provision --name cli-{i} ... --output -"
+        "python3 benches/timeit.py --runs $RUNS --label emb -- target/release/yc-iam --emulator provision --name cli-{i} ... --output -"
     /usr/bin/time -v "$BIN" --endpoint "http://$ADDR" provision --name cli-rss --role ai.languageModels.user \
         --role ai.imageGeneration.user --output "$WORK/key-rss.json" >/dev/null 2>"$WORK/time.txt"
     rss=$(awk -F: '/Maximum resident set size/ {print $2}' "$WORK/time.txt" | xargs)
@@ -210,7 +210,7 @@ if want bulk; then
     py_rates=() rs_rates=()
     for round in 1 2 3; do
         kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; start_emulator
-        out=$("$PY" scripts/bench/py_bulk.py --endpoint "$ADDR" --flows 1000 --threads 64)
+        out=$("$PY" benches/py_bulk.py --endpoint "$ADDR" --flows 1000 --threads 64)
         say "    round $round: $(head -n1 <<<"$out")"
         py_rates+=("$(grep -oE 'median [0-9.]+' <<<"$out" | cut -d' ' -f2)")
         kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; start_emulator
@@ -220,7 +220,7 @@ if want bulk; then
     done
     med() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
     figure "python SDK, 64 threads (median of 3 fresh emulators)" "$(med "${py_rates[@]}") flows/s" \
-        "$PY scripts/bench/py_bulk.py --endpoint ADDR --flows 1000 --threads 64"
+        "$PY benches/py_bulk.py --endpoint ADDR --flows 1000 --threads 64"
     figure "yc-iam, one client at 64 (median of 3 fresh emulators)" "$(med "${rs_rates[@]}") flows/s" \
         "cargo bench --bench e2e -- bulk --endpoint http://ADDR --flows 1000 --concurrency 64"
     figure "yc-iam / python SDK throughput (target >= 10)" "$(ratio "$(med "${rs_rates[@]}")" "$(med "${py_rates[@]}")")" "(above)"
@@ -230,8 +230,8 @@ if want build; then
     say "== (7) build cost: clean release build of the same minimal flow program (load $(load))"
     declare -A secs size stripped
     for prog in yc-iam-flow yandex-cloud-flow; do
-        dir=scripts/bench/build-cost/$prog
-        # yc-iam-flow follows the library at ../../../.. , so its lock file may need new entries
+        dir=benches/build-cost/$prog
+        # yc-iam-flow follows the library at ../../.. , so its lock file may need new entries
         cargo fetch -q --manifest-path "$dir/Cargo.toml"
         tdir=$WORK/build-$prog
         start=$(date +%s.%N)
