@@ -58,8 +58,28 @@ fn clap_error(e: clap::Error) -> ExitCode {
                 .map(str::trim)
                 .collect();
             let line = first.join(" ");
-            let line = line.strip_prefix("error: ").unwrap_or(&line);
-            CliError::usage(line.to_owned()).report()
+            let mut line = line.strip_prefix("error: ").unwrap_or(&line).to_owned();
+            if let Some(flag) = misplaced_credential(&e) {
+                line.push_str(&format!(
+                    "; credentials go before the command, as in `yc-iam {flag} … <command> …`"
+                ));
+            }
+            CliError::usage(line).report()
         }
     }
+}
+
+/// The credential flag a command was given, if that is what clap refused: credentials are flags of
+/// `yc-iam` itself, not of its commands (the `emulator` command has a `--token` of its own).
+fn misplaced_credential(e: &clap::Error) -> Option<&'static str> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    const CREDENTIAL_FLAGS: [&str; 4] = ["--token", "--iam-token", "--service-account-key", "--api-key"];
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let name = arg.split('=').next().unwrap_or_default();
+    CREDENTIAL_FLAGS.into_iter().find(|flag| *flag == name)
 }

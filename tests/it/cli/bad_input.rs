@@ -350,6 +350,15 @@ const CASES: &[Case] = &[
         env: &[("YC_IAM_TOKEN", "")],
         says: "no credentials",
     },
+    // Credentials are flags of `yc-iam`, before the command.
+    case(
+        &["sa", "list", "--folder-id", F, "--token", "y0_x"],
+        "unexpected argument '--token' found; credentials go before the command, as in `yc-iam --token",
+    ),
+    case(
+        &[P, "--folder-id", F, "--name", "sa-api", "--api-key=AQVNx"],
+        "credentials go before the command, as in `yc-iam --api-key",
+    ),
     Case {
         args: &["sa", "list", "--folder-id", F],
         env: &[("YC_ENDPOINT", "not an endpoint")],
