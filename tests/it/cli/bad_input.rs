@@ -454,3 +454,28 @@ async fn an_unreachable_endpoint_is_a_failure_with_exit_1() {
     assert!(first.starts_with("error: "), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_after_the_command_is_refused_without_showing_its_value() {
+    let h = Harness::start().await;
+    for args in [
+        &["sa", "list", "--token=y0_SECRET_VALUE"][..],
+        &["sa", "list", "--api-key", "AQVN_SECRET_VALUE"],
+        &[P, "--name", "sa-api", "--iam-token", "t1.SECRET_VALUE"],
+    ] {
+        let mut cmd = h.command();
+        cmd.args(args);
+        let r = super::run(cmd).await;
+        assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("credentials go before the command"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("SECRET_VALUE"),
+            "{args:?} shows the secret: {}",
+            r.stderr
+        );
+    }
+}
