@@ -126,14 +126,21 @@ import json, sys
 print([m['executable'] for m in map(json.loads, sys.stdin)
        if m.get('reason') == 'compiler-artifact' and m.get('executable') and m['target']['name'] == 'e2e'][-1])")
         flows=500
-        declare -A per_flow
+        declare -A per_flow pids
         for variant in stubs stubs-spec facade; do
             valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-$variant" \
-                "$e2e" profile --"$variant" --flows $flows --concurrency 64 >/dev/null 2>&1 &
+                "$e2e" profile --"$variant" --flows $flows --concurrency 64 >"$WORK/cg-$variant.log" 2>&1 &
+            pids[$variant]=$!
         done
-        wait
+        for variant in stubs stubs-spec facade; do
+            if ! wait "${pids[$variant]}"; then
+                say "the $variant profile failed:"; tail -n 20 "$WORK/cg-$variant.log"; exit 1
+            fi
+        done
         for variant in stubs stubs-spec facade; do
             total=$(awk '/^totals:/ {print $2}' "$WORK/cg-$variant")
+            [[ -n $total ]] || { say "no instruction total for $variant"; exit 1; }
+            # Start-up (runtime, emulator, first connection, discovery) is included: ~0.6% at 500.
             per_flow[$variant]=$((total / flows))
             figure "instructions per flow at 64, $variant (client + emulator)" "${per_flow[$variant]}" \
                 "valgrind --tool=callgrind $e2e profile --$variant --flows $flows --concurrency 64"

@@ -13,16 +13,20 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
 def peak_rss_mib(argv):
     """The peak RSS of one run of `argv`, measured by GNU time (a small parent)."""
-    try:
-        run = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        return f"unknown ({e})"
-    return f"{int(run.stderr.decode().strip().splitlines()[-1]) / 1024:.1f} MiB"
+    with tempfile.NamedTemporaryFile(mode="r") as report:
+        try:
+            subprocess.run(
+                ["/usr/bin/time", "-f", "%M", "-o", report.name, *argv], capture_output=True, check=True
+            )
+            return f"{int(report.read().split()[-1]) / 1024:.1f} MiB"
+        except (OSError, ValueError, IndexError, subprocess.CalledProcessError) as e:
+            return f"unknown ({e})"
 
 
 def main():

@@ -86,7 +86,7 @@ struct Inner {
     operation_timeout: Duration,
     trace_id: String,
     trace_value: AsciiMetadataValue,
-    /// The channel each service was resolved to, after its first call (by `ServiceId as usize`):
+    /// The channel each service was resolved to, after its first call (by `ServiceId::index`):
     /// every later call reads it without a lock.
     resolved: [tokio::sync::OnceCell<Channel>; ServiceId::COUNT],
     /// Per service, which headers with a new value on every call (`x-client-request-id`,
@@ -317,7 +317,7 @@ impl Client {
 
     /// The channel for a service: resolved on its first call, then reused as is.
     async fn service_channel(&self, service: ServiceId) -> Result<Channel, Error> {
-        self.inner.resolved[service as usize]
+        self.inner.resolved[service.index()]
             .get_or_try_init(|| async { self.channel(&self.target(service).await?) })
             .await
             .cloned()

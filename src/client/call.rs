@@ -183,13 +183,15 @@ impl Client {
     /// A value of a header that never repeats, as sent on `service`'s channel: never indexed in
     /// HPACK, except the first one.
     ///
-    /// Indexed, each new value would push the constant headers (`authorization`, trace id,
-    /// deadline) out of both ends' HPACK tables and make the encoder compare it with every earlier
-    /// value of the same name. The first value sent indexable leaves the header's name in the
-    /// table, so that the later ones send the name as an index instead of spelling it out.
+    /// Indexed, each new value would push the constant headers (trace id, deadline, user agent)
+    /// out of both ends' HPACK tables and make the encoder compare it with every earlier value of
+    /// the same name. The first value sent indexable leaves the header's name in the table, so
+    /// that the later ones send the name as an index instead of spelling it out. HPACK tables are
+    /// per connection and this is per service: after a reconnect, or if that first attempt never
+    /// went out, the names are spelled out again, which costs a few bytes and nothing else.
     fn unique_value(&self, service: ServiceId, header: u8, value: &AsciiMetadataValue) -> AsciiMetadataValue {
         let mut value = value.clone();
-        let sent = &self.inner.id_names[service as usize];
+        let sent = &self.inner.id_names[service.index()];
         if sent.load(Ordering::Relaxed) & header != 0 || sent.fetch_or(header, Ordering::Relaxed) & header != 0 {
             value.set_sensitive(true);
         }

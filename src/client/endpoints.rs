@@ -19,8 +19,18 @@ pub(crate) enum ServiceId {
 }
 
 impl ServiceId {
-    /// How many there are: the variants are `0..COUNT` as `usize` (`Endpoint` is the last).
-    pub(crate) const COUNT: usize = ServiceId::Endpoint as usize + 1;
+    /// How many there are: [`index`](Self::index) is below this.
+    pub(crate) const COUNT: usize = 4;
+
+    /// The service's slot in per-service arrays (`0..COUNT`).
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            ServiceId::Iam => 0,
+            ServiceId::ResourceManager => 1,
+            ServiceId::Operation => 2,
+            ServiceId::Endpoint => 3,
+        }
+    }
 
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         match name {
@@ -208,6 +218,19 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_service_has_its_own_slot_below_count() {
+        let all = [
+            ServiceId::Iam,
+            ServiceId::ResourceManager,
+            ServiceId::Operation,
+            ServiceId::Endpoint,
+        ];
+        let mut slots: Vec<usize> = all.iter().map(|s| s.index()).collect();
+        slots.sort_unstable();
+        assert_eq!(slots, (0..ServiceId::COUNT).collect::<Vec<_>>());
+    }
 
     #[test]
     fn endpoints_parse() {
