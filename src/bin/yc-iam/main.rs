@@ -80,6 +80,12 @@ fn misplaced_credential(e: &clap::Error) -> Option<&'static str> {
     let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
         return None;
     };
+    // The emulator takes no client credentials, wherever they are put.
+    if let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage)
+        && usage.to_string().contains("yc-iam emulator")
+    {
+        return None;
+    }
     let name = arg.split('=').next().unwrap_or_default();
     CREDENTIAL_FLAGS.into_iter().find(|flag| *flag == name)
 }
