@@ -478,4 +478,15 @@ async fn a_credential_after_the_command_is_refused_without_showing_its_value() {
             r.stderr
         );
     }
+    // The emulator takes no client credentials at all: no hint to move them.
+    let mut cmd = h.command();
+    cmd.args(["emulator", "--api-key", "AQVN_SECRET_VALUE"]);
+    let r = super::run(cmd).await;
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("unexpected argument '--api-key'"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("go before") && !r.stderr.contains("SECRET_VALUE"),
+        "{}",
+        r.stderr
+    );
 }
