@@ -10,10 +10,21 @@ use yc_iam::proto::yandex::cloud::operation::GetOperationRequest;
 
 use super::support::{Auth, clients, clients_with, create_account, create_key, wait};
 
-#[tokio::test]
-async fn restart_with_the_state_file_keeps_every_resource() {
+/// A state-file path in a fresh temporary folder, which lives as long as the returned guard.
+fn state_file() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("state.json");
+    (dir, path)
+}
+
+/// An emulator that loads and saves `path`.
+async fn start_on(path: &std::path::Path) -> Emulator {
+    Emulator::builder().with_state_file(path).start().await.expect("start")
+}
+
+#[tokio::test]
+async fn restart_with_the_state_file_keeps_every_resource() {
+    let (_dir, path) = state_file();
     let emu = Emulator::builder()
         .with_folder(DEFAULT_FOLDER_ID)
         .with_state_file(&path)
@@ -115,8 +126,7 @@ async fn restart_with_the_state_file_keeps_every_resource() {
 
 #[tokio::test]
 async fn a_corrupt_state_file_is_an_error_at_start() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("state.json");
+    let (_dir, path) = state_file();
     std::fs::write(&path, b"{ not json").expect("write");
     let err = Emulator::builder()
         .with_state_file(&path)
@@ -128,9 +138,8 @@ async fn a_corrupt_state_file_is_an_error_at_start() {
 
 #[tokio::test]
 async fn every_change_reaches_the_state_file_without_a_shutdown() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("state.json");
-    let emu = Emulator::builder().with_state_file(&path).start().await.expect("start");
+    let (_dir, path) = state_file();
+    let emu = start_on(&path).await;
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "saved-early").await;
     let mut saved = false;
@@ -147,11 +156,7 @@ async fn every_change_reaches_the_state_file_without_a_shutdown() {
     );
     // Dropped without shutdown, as after a crash: a new emulator still finds the account.
     drop(emu);
-    let emu = Emulator::builder()
-        .with_state_file(&path)
-        .start()
-        .await
-        .expect("restart");
+    let emu = start_on(&path).await;
     assert!(emu.snapshot().service_account_named("saved-early").is_some());
 }
 
@@ -172,20 +177,15 @@ async fn shutdown_does_not_wait_for_idle_clients() {
 
 #[tokio::test]
 async fn after_a_restart_names_stay_taken_and_api_keys_still_authenticate() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("state.json");
-    let emu = Emulator::builder().with_state_file(&path).start().await.expect("start");
+    let (_dir, path) = state_file();
+    let emu = start_on(&path).await;
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "remembered").await;
     let created = create_key(&mut c, &sa.id).await;
     drop(c);
     emu.shutdown().await;
 
-    let emu = Emulator::builder()
-        .with_state_file(&path)
-        .start()
-        .await
-        .expect("restart");
+    let emu = start_on(&path).await;
     let mut c = clients(&emu).await;
     let err = c
         .accounts
