@@ -33,8 +33,6 @@ use tokio::time::Duration;
 use tonic::Status;
 
 mod auth;
-#[cfg(feature = "cli")]
-mod cli;
 mod clock;
 mod errors;
 mod fault;
@@ -47,8 +45,6 @@ mod services;
 mod snapshot;
 mod state;
 
-#[cfg(feature = "cli")]
-pub use cli::EmulatorArgs;
 pub use fault::{ALL_METHODS, Fault};
 pub use journal::JournalEntry;
 pub use snapshot::{ApiKeyState, Snapshot};

@@ -104,7 +104,7 @@ pub(crate) enum Command {
     /// Create (or keep) a service account, its role bindings and an API key in a file.
     Provision(ProvisionArgs),
     /// Run the emulator as a server.
-    Emulator(yc_iam::emulator::EmulatorArgs),
+    Emulator(crate::commands::EmulatorArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -3,6 +3,7 @@
 
 mod access_bindings;
 mod api_key;
+mod emulator;
 mod operation;
 mod provision;
 mod service_account;
@@ -12,6 +13,8 @@ use std::io::IsTerminal;
 
 use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::{Client, Credentials, Operation, OperationPayload, RetryPolicy};
+
+pub(crate) use emulator::EmulatorArgs;
 
 use crate::cli::{AccountSelector, Cli, Command, KeyOwner};
 use crate::error::{CliError, CliResult};
@@ -27,14 +30,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
             clap_complete::generate(shell, &mut cmd, "yc-iam", &mut std::io::stdout());
             return Ok(());
         }
-        Command::Emulator(args) => {
-            return args
-                .run(|addr| {
-                    let _ = output::write_stdout(&format!("{addr}\n"));
-                })
-                .await
-                .map_err(|e| CliError::failure(format!("emulator: {}", crate::error::chain(&e))));
-        }
+        Command::Emulator(args) => return emulator::run(args).await,
         _ => {}
     }
     let settings = Settings::resolve(&global)?;

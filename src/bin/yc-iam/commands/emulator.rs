@@ -1,54 +1,56 @@
-//! `yc-iam emulator`: the command-line flags and the serve-until-signal loop.
+//! `yc-iam emulator`: the flags, turned into the library's typed emulator builder, and the
+//! serve-until-signal loop.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::time::Duration;
+use yc_iam::emulator::{ALL_METHODS, Emulator, EmulatorBuilder, Fault};
 
-use super::{ALL_METHODS, Emulator, EmulatorBuilder, EmulatorError, Fault};
+use crate::error::{CliError, CliResult, chain};
+use crate::output;
 
 /// Flags of `yc-iam emulator`: run the emulator as a local service until SIGINT or SIGTERM.
 #[derive(Clone, clap::Args)]
-#[non_exhaustive]
-pub struct EmulatorArgs {
+pub(crate) struct EmulatorArgs {
     /// Address to listen on; port 0 picks a free port (printed as the first line of output).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
+    listen: SocketAddr,
     /// Folder to create (repeatable); without any, a default folder exists.
     #[arg(long = "folder", value_name = "ID")]
-    pub folders: Vec<String>,
+    folders: Vec<String>,
     /// Cloud to create (repeatable); folders go into the first one.
     #[arg(long = "cloud", value_name = "ID")]
-    pub clouds: Vec<String>,
+    clouds: Vec<String>,
     /// IAM token accepted as `authorization: Bearer <T>` (default: the emulator's default token).
     #[arg(long, value_name = "T", env = "YC_IAM_EMULATOR_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    token: Option<String>,
     /// OAuth token that IamTokenService.Create exchanges for an IAM token.
     #[arg(long, value_name = "T", env = "YC_IAM_EMULATOR_OAUTH_TOKEN", hide_env_values = true)]
-    pub oauth_token: Option<String>,
+    oauth_token: Option<String>,
     /// Service-account authorized key file (JSON, as `yc iam key create` writes it) whose JWTs are accepted (repeatable).
     #[arg(long = "authorized-key", value_name = "FILE")]
-    pub authorized_keys: Vec<PathBuf>,
+    authorized_keys: Vec<PathBuf>,
     /// How long operations take to finish, e.g. `200ms`, `2s`.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
-    pub op_delay: Duration,
+    op_delay: Duration,
     /// Fraction of all calls (0.0-1.0) that fail with UNAVAILABLE.
     #[arg(long, value_name = "FRACTION", value_parser = parse_rate)]
-    pub fail_rate: Option<f64>,
+    fail_rate: Option<f64>,
     /// Seed of the random generator behind --fail-rate.
     #[arg(long, value_name = "N", default_value_t = 0)]
-    pub seed: u64,
+    seed: u64,
     /// State file (JSON): loaded on start, saved after every change and on exit.
     #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    state: Option<PathBuf>,
     /// TLS certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
     /// TLS private key (PEM); needs --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 impl fmt::Debug for EmulatorArgs {
@@ -70,6 +72,25 @@ impl fmt::Debug for EmulatorArgs {
     }
 }
 
+/// Starts the emulator the flags describe, prints its address as the first line of stdout, and
+/// serves until SIGINT or SIGTERM; then saves the state file and returns.
+pub(crate) async fn run(args: EmulatorArgs) -> CliResult {
+    // Nobody can read the journal of this process: it would only copy every call's headers.
+    let emulator = builder(&args)
+        .await?
+        .with_journal_capacity(0)
+        .start()
+        .await
+        .map_err(|e| CliError::failure(format!("emulator: {}", chain(&e))))?;
+    // The handlers are in place before the address is announced: whoever reads it may send
+    // SIGTERM at once, and the default action would skip the final save.
+    let terminated = terminated();
+    let _ = output::write_stdout(&format!("{}\n", emulator.addr()));
+    terminated.await;
+    emulator.shutdown().await;
+    Ok(())
+}
+
 /// The parts of an authorized key file the emulator needs.
 #[derive(Deserialize)]
 struct KeyFile {
@@ -78,82 +99,51 @@ struct KeyFile {
     public_key: String,
 }
 
-async fn read(path: &Path) -> Result<Vec<u8>, EmulatorError> {
-    tokio::fs::read(path).await.map_err(|source| EmulatorError::File {
-        path: path.to_owned(),
-        source: source.into(),
-    })
+async fn read(path: &Path) -> CliResult<Vec<u8>> {
+    tokio::fs::read(path)
+        .await
+        .map_err(|e| CliError::failure(format!("emulator: cannot read {}: {e}", path.display())))
 }
 
-impl EmulatorArgs {
-    /// Starts the emulator these flags describe, calls `on_listening` with its address, and serves
-    /// until SIGINT or SIGTERM; then saves the state file and returns.
-    ///
-    /// # Errors
-    /// When the emulator cannot start (address, TLS files, key files, state file).
-    pub async fn run(self, on_listening: impl FnOnce(SocketAddr)) -> Result<(), EmulatorError> {
-        // Nobody can read the journal of this process: it would only copy every call's headers.
-        let emulator = self.builder().await?.with_journal_capacity(0).start().await?;
-        // The handlers are in place before the address is announced: whoever reads it may send
-        // SIGTERM at once, and the default action would skip the final save.
-        let terminated = terminated();
-        on_listening(emulator.addr());
-        terminated.await;
-        emulator.shutdown().await;
-        Ok(())
+/// The builder the flags describe (reads the key and TLS files).
+async fn builder(args: &EmulatorArgs) -> CliResult<EmulatorBuilder> {
+    let mut builder = Emulator::builder()
+        .with_listen(args.listen)
+        .with_op_delay(args.op_delay);
+    for cloud in &args.clouds {
+        builder = builder.with_cloud(cloud);
     }
-
-    /// Starts the emulator these flags describe, without waiting for a signal.
-    ///
-    /// # Errors
-    /// When the emulator cannot start (address, TLS files, key files, state file).
-    pub async fn start(self) -> Result<Emulator, EmulatorError> {
-        self.builder().await?.start().await
+    for folder in &args.folders {
+        builder = builder.with_folder(folder);
     }
-
-    /// The builder these flags describe (reads the key and TLS files).
-    async fn builder(&self) -> Result<EmulatorBuilder, EmulatorError> {
-        let mut builder = Emulator::builder()
-            .with_listen(self.listen)
-            .with_op_delay(self.op_delay);
-        for cloud in &self.clouds {
-            builder = builder.with_cloud(cloud);
-        }
-        for folder in &self.folders {
-            builder = builder.with_folder(folder);
-        }
-        if let Some(token) = &self.token {
-            builder = builder.with_iam_token(token);
-        }
-        if let Some(token) = &self.oauth_token {
-            builder = builder.with_oauth_token(token);
-        }
-        for path in &self.authorized_keys {
-            let bytes = read(path).await?;
-            let key: KeyFile = serde_json::from_slice(&bytes).map_err(|source| EmulatorError::File {
-                path: path.clone(),
-                source: source.into(),
-            })?;
-            builder = builder.with_authorized_key(key.id, key.service_account_id, key.public_key);
-        }
-        if let Some(rate) = self.fail_rate {
-            builder = builder.with_fault(
-                ALL_METHODS,
-                Fault::FailRate {
-                    rate,
-                    seed: self.seed,
-                    code: tonic::Code::Unavailable,
-                },
-            );
-        }
-        if let Some(state) = &self.state {
-            builder = builder.with_state_file(state);
-        }
-        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
-            builder = builder.with_tls(read(cert).await?, read(key).await?);
-        }
-        Ok(builder)
+    if let Some(token) = &args.token {
+        builder = builder.with_iam_token(token);
     }
+    if let Some(token) = &args.oauth_token {
+        builder = builder.with_oauth_token(token);
+    }
+    for path in &args.authorized_keys {
+        let key: KeyFile = serde_json::from_slice(&read(path).await?)
+            .map_err(|e| CliError::failure(format!("emulator: cannot read {}: {e}", path.display())))?;
+        builder = builder.with_authorized_key(key.id, key.service_account_id, key.public_key);
+    }
+    if let Some(rate) = args.fail_rate {
+        builder = builder.with_fault(
+            ALL_METHODS,
+            Fault::FailRate {
+                rate,
+                seed: args.seed,
+                code: tonic::Code::Unavailable,
+            },
+        );
+    }
+    if let Some(state) = &args.state {
+        builder = builder.with_state_file(state);
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        builder = builder.with_tls(read(cert).await?, read(key).await?);
+    }
+    Ok(builder)
 }
 
 /// Registers for SIGINT and SIGTERM now; the future resolves when one arrives.
@@ -183,7 +173,7 @@ fn terminated() -> impl Future<Output = ()> {
 }
 
 /// Parses `200ms`, `2s`, `1.5s`, `3m`, `1h` or a bare number of seconds.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
