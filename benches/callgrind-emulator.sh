@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Instructions the standalone emulator spends per bulk flow (issue 6, items 4 and 5), counted by
-# callgrind: stable on a loaded machine, unlike wall time. The emulator process runs under
+# Instructions the standalone emulator spends per bulk flow (figure 4 of benches/README.md),
+# counted by callgrind: stable on a loaded machine, unlike wall time. The emulator process runs under
 # valgrind; the bulk client (cargo bench --bench e2e -- bulk) runs natively against it.
 #
 #   benches/callgrind-emulator.sh [FLOWS] [CONCURRENCY]     (default 1000 64)

@@ -5,7 +5,7 @@
 //! cargo bench --bench e2e -- bulk [--endpoint URL] [--flows N] [--concurrency C] [--rounds R]
 //!                                                      (4) many flows over one client
 //! cargo bench --bench e2e -- overhead [--rounds N]     (1) facade vs stubs (plain, and sending
-//!                                                      the SPEC's headers), rounds alternated
+//!                                                      the facade's headers), rounds alternated
 //! cargo bench --bench e2e -- profile [--facade|--stubs|--stubs-spec|--gets] [--flows N] [--concurrency N]
 //!                                                      a plain loop of flows to run under callgrind
 //! ```
@@ -112,10 +112,10 @@ async fn bulk(endpoint: Option<String>, flows: usize, concurrency: usize, rounds
 
 /// (1) Facade against stubs, alternating rounds so that a change in the machine's load hits
 /// all alike: per round, 200 sequential flows and 1,000 flows at concurrency 64 for each of the
-/// plain stubs, the stubs sending the SPEC's headers by hand, and the facade. Each variant has its
+/// plain stubs, the stubs sending the facade's headers by hand, and the facade. Each variant has its
 /// own emulator, so none sees a store another filled. Prints medians.
 async fn overhead(rounds: usize) {
-    const VARIANTS: [&str; 3] = ["stubs", "stubs + SPEC headers", "facade"];
+    const VARIANTS: [&str; 3] = ["stubs", "stubs + facade headers", "facade"];
     let mut emulators = Vec::new();
     for _ in VARIANTS {
         emulators.push(emulator(Duration::ZERO).await);
@@ -179,11 +179,11 @@ async fn overhead(rounds: usize) {
 }
 
 /// Prints a line of figures, one per variant, and a line of ratios: facade over stubs, split into
-/// the stubs sending the SPEC's headers over the stubs, and the facade over those.
+/// the stubs sending the facade's headers over the stubs, and the facade over those.
 fn print_split(what: &str, figures: impl Iterator<Item = String>, measure: &str, [all, headers, code]: [f64; 3]) {
     println!("overhead: {what}: {}", figures.collect::<Vec<_>>().join(", "));
     println!(
-        "overhead: {what}: facade/stubs {measure} {all:.2}; of which the SPEC headers {headers:.2} and the \
+        "overhead: {what}: facade/stubs {measure} {all:.2}; of which the headers {headers:.2} and the \
          facade's code {code:.2}"
     );
 }

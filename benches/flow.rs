@@ -2,9 +2,8 @@
 //! stubs doing the same RPCs (the floor), in-process against the emulator with instant operations;
 //! one flow at a time, and 1,000 flows at concurrency 64 over one client.
 //!
-//! Every sample gets a fresh emulator (started outside the timed part): creating a service account
-//! scans the accounts already stored, so a store that grows over the run would be measured instead
-//! of the client.
+//! Every sample gets a fresh emulator (started outside the timed part), so that what is measured
+//! is the client, not a store that grows over the run.
 //!
 //! `cargo bench --bench flow`; the ratios are printed by `benches/run.sh`.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints every performance figure of yc-iam (issue 6), each with the command that reproduces it,
+# Prints every performance figure of yc-iam (see benches/README.md), each with the command that reproduces it,
 # as ratios taken in this one run where there is something to compare with.
 #
 #   benches/run.sh [SECTION...]      sections: machine micro flow instructions emulator wait cli
@@ -146,8 +146,8 @@ print([m['executable'] for m in map(json.loads, sys.stdin)
                 "valgrind --tool=callgrind $e2e profile --$variant --flows $flows --concurrency 64"
         done
         figure "facade / stubs instructions" "$(ratio "${per_flow[facade]}" "${per_flow[stubs]}")" "(above)"
-        figure "  stubs sending the SPEC's headers / stubs" "$(ratio "${per_flow[stubs-spec]}" "${per_flow[stubs]}")" "(above)"
-        figure "  facade / stubs sending the SPEC's headers" "$(ratio "${per_flow[facade]}" "${per_flow[stubs-spec]}")" "(above)"
+        figure "  stubs sending the facade's headers / stubs" "$(ratio "${per_flow[stubs-spec]}" "${per_flow[stubs]}")" "(above)"
+        figure "  facade / stubs sending the facade's headers" "$(ratio "${per_flow[facade]}" "${per_flow[stubs-spec]}")" "(above)"
     else
         say "valgrind is not installed: skipped"
     fi

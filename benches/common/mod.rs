@@ -1,6 +1,6 @@
 //! What the benchmarks share: an emulator, a facade client and raw stubs pointed at it, and the
 //! provisioning flow written twice (through the facade, and through the generated stubs doing the
-//! same RPCs with nothing else: the floor; or with the headers the SPEC requires, by hand).
+//! same RPCs with nothing else: the floor; or with the headers the facade must send, by hand).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -112,7 +112,7 @@ pub struct Stubs {
     spec_metadata: Option<SpecMetadata>,
 }
 
-/// The metadata the SPEC has the facade send on every call, beyond `authorization`.
+/// The metadata the facade must send on every call, beyond `authorization`.
 #[derive(Clone)]
 struct SpecMetadata {
     trace_id: AsciiMetadataValue,
@@ -189,7 +189,7 @@ impl Stubs {
         request
     }
 
-    /// A request for a mutating call: with the SPEC's metadata, it carries an `idempotency-key`.
+    /// A request for a mutating call: with the facade's metadata, it carries an `idempotency-key`.
     pub fn mutation<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = self.request(message);
         if let Some(spec) = &self.spec_metadata {

@@ -11,7 +11,7 @@
 //!
 //! Each scenario's uninterrupted run is cut into as many equal slices as it gets kills, and each
 //! kill lands at a random point of its own slice: no stretch of the run is missed. `cargo test`
-//! runs 50 kills; issue 7's soak is `YC_CRASH_MOMENTS=200 cargo test --test it provision_killed --
+//! runs 50 kills; the full soak is `YC_CRASH_MOMENTS=200 cargo test --test it provision_killed --
 //! --nocapture`.
 
 use std::collections::BTreeMap;

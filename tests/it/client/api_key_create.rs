@@ -1,4 +1,4 @@
-//! Issue 3, point 5: a create whose response is lost leaves exactly one live key, and the caller
+//! An API-key create whose response is lost leaves exactly one live key, and the caller
 //! holds its secret.
 
 use futures_util::TryStreamExt as _;

@@ -1,4 +1,5 @@
-//! Issue 3, point 1: every credential kind completes a call.
+//! Every kind of credential (IAM token, OAuth token, authorized key, metadata service, API key)
+//! completes a call.
 
 use futures_util::TryStreamExt as _;
 use secrecy::ExposeSecret as _;

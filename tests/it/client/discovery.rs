@@ -1,4 +1,4 @@
-//! Issue 3, point 11: endpoint discovery happens once per client. (That the default endpoint
+//! Endpoint discovery happens once per client. (That the default endpoint
 //! is never discovered is a unit test in `src/client.rs`: it needs no server.)
 
 use yc_iam::{Client, CreateApiKey, Credentials, emulator::DEFAULT_IAM_TOKEN};

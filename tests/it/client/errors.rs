@@ -1,4 +1,4 @@
-//! Issue 3, point 9: errors carry the server's request ids, and no secret shows in any error or
+//! Errors carry the server's request ids, and no secret shows in any error or
 //! `Debug` output.
 
 use secrecy::ExposeSecret as _;

@@ -1,4 +1,4 @@
-//! Issue 3, point 6 (a failed operation), end to end over gRPC: a fake ServiceAccountService whose
+//! A failed operation, end to end over gRPC: a fake ServiceAccountService whose
 //! Create starts an operation that OperationService later reports as failed. (The emulator has
 //! no way yet to make an operation fail.)
 

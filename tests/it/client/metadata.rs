@@ -1,4 +1,5 @@
-//! Issue 3, point 3: request metadata as the emulator received it.
+//! Request metadata as the emulator received it: a request id per attempt, one trace id per
+//! client, one idempotency key shared by a mutation's retries, and the user agent.
 
 use std::collections::HashSet;
 

@@ -1,4 +1,4 @@
-//! The client facade against the in-process emulator (issue 3).
+//! The client facade against the in-process emulator.
 
 mod api_key_create;
 mod credentials;

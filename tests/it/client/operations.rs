@@ -1,4 +1,4 @@
-//! Issue 3, point 6: operation polling — quick to see a finished operation, frugal with slow ones,
+//! Operation polling — quick to see a finished operation, frugal with slow ones,
 //! tolerant of an operation not visible yet, and strict about failures and types.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Issue 3, point 7: a long list arrives as a stream, every item exactly once.
+//! A long list arrives as a stream, every item exactly once.
 
 use std::collections::HashSet;
 

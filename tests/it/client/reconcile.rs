@@ -1,4 +1,4 @@
-//! Issue 3, point 5, against a server that does NOT replay `idempotency-key` for
+//! A lost API-key create against a server that does NOT replay `idempotency-key` for
 //! `ApiKeyService.Create` (the emulator does, which hides the harder case): a lost answer makes a
 //! key nobody holds the secret of, and the client must delete it.
 

@@ -1,4 +1,4 @@
-//! Issue 3, point 4: transient failures are retried within the bound, not at all when disabled,
+//! Transient failures are retried within the bound, not at all when disabled,
 //! and a RetryInfo delay is honoured.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Issue 3, point 10: TLS with a CA made in the test; plaintext only to loopback unless allowed.
+//! TLS with a CA made in the test; plaintext only to loopback unless allowed.
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use yc_iam::{Client, Credentials, ErrorKind, RetryPolicy, emulator::DEFAULT_IAM_TOKEN};

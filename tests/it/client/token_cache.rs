@@ -1,4 +1,4 @@
-//! Issue 3, point 2: one exchange for many waiting calls, refresh ahead of expiry, and a failed
+//! The IAM-token cache: one exchange for many waiting calls, refresh ahead of expiry, and a failed
 //! refresh that does not fail calls while the old token is valid.
 
 use std::time::Duration;

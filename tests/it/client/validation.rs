@@ -1,4 +1,4 @@
-//! Issue 3, point 8: every validation rule of every request message the library sends, broken
+//! Every validation rule of every request message the library sends, broken
 //! once through the public API: each fails locally, naming the field and the rule, and the
 //! emulator receives nothing.
 //!

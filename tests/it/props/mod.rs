@@ -1,4 +1,4 @@
-//! Issue 7, point 4: property tests on every parser of outside input. Each one feeds arbitrary
+//! Property tests on every parser of outside input. Each one feeds arbitrary
 //! and near-valid input and checks that the parser never panics, accepts what is valid, and
 //! rejects what is not with an error (never a secret in it).
 //!

@@ -1,4 +1,4 @@
-//! Issue 7, point 1: many provisioning flows with distinct names through one client at
+//! Many provisioning flows with distinct names through one client at
 //! concurrency 32, against an emulator that fails 30% of calls with UNAVAILABLE, applies 5% of
 //! calls and then drops their response, and now and then answers a burst of calls with
 //! RESOURCE_EXHAUSTED. Every flow must complete, and an audit of the emulator's state must find

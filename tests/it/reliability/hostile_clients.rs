@@ -1,4 +1,4 @@
-//! Issue 7, point 5: the emulator keeps serving well-behaved clients while others send malformed
+//! The emulator keeps serving well-behaved clients while others send malformed
 //! HTTP/2 frames, oversized gRPC messages, or stall half-way through a frame (slowloris). All on
 //! loopback; every wait is bounded.
 

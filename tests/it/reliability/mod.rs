@@ -1,4 +1,4 @@
-//! Issue 7: reliability and security suites — the fault soak, the crash soak, secret hygiene and
+//! Reliability and security suites — the fault soak, the crash soak, secret hygiene and
 //! hostile clients of the emulator. Each prints its figures (`cargo test … -- --nocapture`).
 
 mod fault_soak;

@@ -1,4 +1,4 @@
-//! Issue 7, point 3: every command, with every kind of credential, at the most verbose logging
+//! Every command, with every kind of credential, at the most verbose logging
 //! (`--debug`, `RUST_LOG=trace`), with stdout, stderr and the files left behind captured: no
 //! token, JWT, private key or API-key secret shows anywhere, except a new key's secret in the key
 //! file, on stdout of `api-key create` (which exists to show it once, as `yc` does) and of
