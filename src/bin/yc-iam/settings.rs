@@ -105,6 +105,12 @@ pub(crate) fn flag_error(e: &yc_iam::provision::InvalidInput) -> CliError {
     CliError::usage(format!("invalid {field} {:?}: {}", e.value, e.rule))
 }
 
+/// Warns that the secret given with the flag `name` is visible to other users (in the process
+/// list and shell history), and names the better place for it.
+pub(crate) fn warn_visible_secret(name: &str, instead: &str) {
+    eprintln!("warning: a secret passed with {name} is visible to other users of this machine; prefer {instead}");
+}
+
 fn flag_layer(global: &GlobalArgs) -> CliResult<Layer> {
     let flag = |name: &str| Source::Flag(name.to_owned());
     let plain = |value: &Option<String>, name: &str| value.clone().map(|v| Resolved::new(v, flag(name)));
@@ -113,9 +119,7 @@ fn flag_layer(global: &GlobalArgs) -> CliResult<Layer> {
         if value.trim().is_empty() {
             return Err(CliError::usage(format!("invalid {name}: the value is empty")));
         }
-        eprintln!(
-            "warning: a secret passed with {name} is visible to other users of this machine; prefer ${var} or the yc profile"
-        );
+        warn_visible_secret(name, &format!("${var} or the yc profile"));
         Ok(Some(SecretString::from(value.trim().to_owned())))
     };
     let credential = if let Some(t) = secret_flag(&global.iam_token, "--iam-token", "YC_IAM_TOKEN")? {
