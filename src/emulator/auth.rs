@@ -10,7 +10,35 @@ use tonic::Status;
 
 use super::errors::unauthenticated;
 use super::state::{State, TokenRec};
-use super::{EMULATOR_USER_ID, Inner, Principal, clock, ids, lock};
+use super::{Inner, clock, ids, lock};
+
+/// Who made a call, as established by the `authorization` header.
+#[derive(Debug, Clone)]
+pub(crate) enum Principal {
+    /// A configured IAM token or one exchanged for an OAuth token.
+    User(String),
+    /// A token issued for a service-account JWT, or an API key.
+    ServiceAccount(String),
+}
+
+impl Principal {
+    pub(crate) fn subject_id(&self) -> &str {
+        match self {
+            Self::User(id) | Self::ServiceAccount(id) => id,
+        }
+    }
+}
+
+/// The user behind configured and OAuth-exchanged tokens.
+pub(crate) const EMULATOR_USER_ID: &str = "ajeemulatoruser00001";
+
+/// A service-account key whose JWTs `IamTokenService.Create` accepts.
+#[derive(Clone)]
+pub(crate) struct AuthorizedKey {
+    pub(crate) key_id: String,
+    pub(crate) service_account_id: String,
+    pub(crate) decoding_key: jsonwebtoken::DecodingKey,
+}
 
 /// The audience of service-account JWTs.
 pub(crate) const JWT_AUDIENCE: &str = "https://iam.api.cloud.yandex.net/iam/v1/tokens";
