@@ -13,12 +13,10 @@
 //!    file whose secret never reached it. Such keys are recognised by a marker in their description.
 
 mod flow;
-mod input;
 mod key_file;
 mod report;
 mod rules;
 
-pub use input::{SubjectArg, parse_duration, parse_labels, parse_subject, parse_timestamp};
 pub use key_file::{KeyFileError, StoredKey, write_private_file};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{

@@ -54,8 +54,8 @@ pub(crate) struct GlobalArgs {
     /// Attempts per call for transient failures (1 disables retries).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) retry: Option<u32>,
-    /// Timeout per call attempt, e.g. `30s`, `2m`.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = input::parse_duration)]
+    /// Timeout per call attempt, e.g. `200ms`, `30s`, `2m`.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = input::parse_positive_duration)]
     pub(crate) timeout: Option<Duration>,
     /// Log requests and responses (secrets masked) on stderr.
     #[arg(long, global = true)]
@@ -234,7 +234,7 @@ pub(crate) struct Expiry {
     #[arg(long, value_name = "TIME", value_parser = input::parse_timestamp, conflicts_with = "expires_in")]
     pub(crate) expires_at: Option<OffsetDateTime>,
     /// Expiry from now: `90d`, `12h`, `30m`, `1w`.
-    #[arg(long, value_name = "DURATION", value_parser = input::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = input::parse_positive_duration)]
     pub(crate) expires_in: Option<Duration>,
 }
 

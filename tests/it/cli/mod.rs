@@ -4,6 +4,7 @@
 mod bad_input;
 mod config;
 pub(crate) mod crash;
+mod durations;
 mod errors;
 mod output;
 mod provision;

@@ -6,7 +6,6 @@
 //! `PROPTEST_CASES`; e.g. `PROPTEST_CASES=5000 cargo test --release props::`.
 
 mod authorized_key;
-mod cli_inputs;
 mod endpoint;
 mod inputs;
 mod metadata;

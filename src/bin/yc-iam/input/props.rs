@@ -1,8 +1,8 @@
-//! The CLI's parsers of typed values — `--labels`, `--subject`, `--expires-at`, `--expires-in` and
-//! `--timeout`, in `yc_iam::provision` — never panic, parse what is well formed to the value meant, refuse the rest with a reason,
-//! and whatever they accept the API's proto rules accept too.
+//! Properties of the flag parsers (`--labels`, `--subject`, `--expires-at`, and the duration of
+//! `--timeout`, `--expires-in` and `--op-delay`): they never panic, parse what is well formed to
+//! the value meant, refuse the rest with a reason, and whatever they accept the API's proto rules
+//! accept too. The number of cases is proptest's default, or `PROPTEST_CASES`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -12,7 +12,7 @@ use yc_iam::Validate as _;
 use yc_iam::model::{AccessBinding, AccessBindingDelta};
 use yc_iam::proto::yandex::cloud::access::UpdateAccessBindingsRequest;
 
-use yc_iam::provision::{parse_duration, parse_labels, parse_subject, parse_timestamp};
+use super::{parse_duration, parse_labels, parse_positive_duration, parse_subject, parse_timestamp};
 
 fn label_key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_-]{0,20}"
@@ -46,7 +46,11 @@ fn binding_request(kind: &str, id: &str) -> UpdateAccessBindingsRequest {
 }
 
 proptest! {
-    #![proptest_config(super::config(1))]
+    #![proptest_config(ProptestConfig {
+        // A shrunk failure is printed; files of regressions beside the sources are not wanted.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn any_text_is_parsed_or_refused_with_a_reason(text in any::<String>()) {
@@ -54,7 +58,7 @@ proptest! {
             parse_labels(&text).err(),
             parse_subject(&text).err(),
             parse_timestamp(&text).err(),
-            parse_duration(&text).err(),
+            parse_positive_duration(&text).err(),
         ]
         .into_iter()
         .flatten()
@@ -123,27 +127,22 @@ proptest! {
     }
 
     #[test]
-    fn durations_add_up_their_parts(parts in proptest::collection::vec((0u64..1000, 0usize..5), 1..5)) {
-        const UNITS: [(char, u64); 5] = [('s', 1), ('m', 60), ('h', 3600), ('d', 86_400), ('w', 604_800)];
+    fn durations_add_up_their_parts(parts in proptest::collection::vec((0u64..1000, 0usize..6), 1..5)) {
+        const UNITS: [(&str, u64); 6] =
+            [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)];
         let text: String = parts.iter().map(|(n, u)| format!("{n}{}", UNITS[*u].0)).collect();
-        let total: u64 = parts.iter().map(|(n, u)| n * UNITS[*u].1).sum();
-        let parsed = parse_duration(&text);
-        if total == 0 || total > 100 * 366 * 86_400 {
+        let millis: u64 = parts.iter().map(|(n, u)| n * UNITS[*u].1).sum();
+        let parsed = parse_positive_duration(&text);
+        if millis == 0 || millis > 100 * 366 * 86_400_000 {
             prop_assert!(parsed.is_err(), "{} → {:?}", text, parsed);
         } else {
-            prop_assert_eq!(parsed, Ok(Duration::from_secs(total)));
+            prop_assert_eq!(parsed, Ok(Duration::from_millis(millis)));
         }
     }
 
     #[test]
-    fn huge_durations_are_refused_not_wrapped(n in "[1-9][0-9]{12,40}", unit in "[smhdw]") {
+    fn huge_durations_are_refused_not_wrapped(n in "[1-9][0-9]{12,40}", unit in "ms|[smhdw]") {
         let parsed = parse_duration(&format!("{n}{unit}"));
         prop_assert!(parsed.is_err(), "{}{} → {:?}", n, unit, parsed);
     }
-}
-
-/// The labels map type the parser returns, so a change of it shows here first.
-#[allow(dead_code)]
-fn _labels_are_a_map(text: &str) -> Result<BTreeMap<String, String>, String> {
-    parse_labels(text)
 }
