@@ -2,6 +2,9 @@
 //! `1h30m`), and a duration it cannot read gets the same one-line reason whichever flag it was
 //! given to, with exit code 2.
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -58,6 +61,29 @@ async fn an_expiry_of_1h30m_is_ninety_minutes() {
     );
 }
 
+#[test]
+fn an_operation_delay_reads_the_same_grammar() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for delay in ["200ms", "1h30m", "0s"] {
+        let mut child = bare_command(dir.path())
+            .args(["emulator", "--listen", "127.0.0.1:0", "--op-delay", delay])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn yc-iam emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            line.trim().parse::<std::net::SocketAddr>().is_ok(),
+            "--op-delay {delay}: serving, got {line:?}"
+        );
+    }
+}
+
 /// The reason after `invalid value '<text>' for '--<flag> <DURATION>': `, checking the line's shape.
 fn reason<'a>(r: &'a Run, flag: &str, text: &str) -> &'a str {
     let lines = r.stderr_lines();
@@ -86,9 +112,11 @@ async fn a_bad_duration_gets_the_same_reason_on_every_flag() {
                 bad,
             ])
             .await;
+        let op_delay = h.run(&["emulator", "--listen", "127.0.0.1:0", "--op-delay", bad]).await;
         let timeout = reason(&timeout, "--timeout", bad);
         assert!(timeout.contains("duration"), "{bad}: {timeout}");
         assert_eq!(timeout, reason(&expires_in, "--expires-in", bad), "{bad}");
+        assert_eq!(timeout, reason(&op_delay, "--op-delay", bad), "{bad}");
     }
     assert_eq!(
         reason(&h.run(&["--timeout", "12x", "sa", "list"]).await, "--timeout", "12x"),
