@@ -2,22 +2,25 @@
 //! key kept in a file. Safe to re-run (a second run changes nothing) and safe to kill (a run
 //! killed at any point and run again ends in the same state as one uninterrupted run).
 //!
-//! The steps, each of which first looks at what is there:
-//! 1. find the service account by name in the folder (names shorter than the List filter accepts
-//!    are matched over the listing), create it if missing, wait;
-//! 2. read the resource's access bindings, add only the missing `(role, serviceAccount)` pairs in
-//!    one `UpdateAccessBindings` (batches of ≤ 1000), wait;
-//! 3. keep the key in the key file if it still exists for this account with the requested scopes
-//!    and has not expired; otherwise create one and write the file at once (atomically, 0600);
-//!    then delete the key the file held before and every key an earlier, killed run made for this
-//!    file whose secret never reached it. Such keys are recognised by a marker in their description.
+//! A run is a plan, then its application. [`Provision::plan`] reads (`plan.rs`) and returns a
+//! [`Plan`]: the service account found or to create (names shorter than the List filter accepts
+//! are matched over the listing), the roles present and missing on the folder or cloud, whether
+//! the key in the key file is kept (it still exists for this account with the requested scopes
+//! and has not expired) or a new one is made and why, and the keys to delete. [`Plan::apply`]
+//! (`apply.rs`) then creates the account and waits, adds the missing `(role, serviceAccount)`
+//! pairs (one `UpdateAccessBindings` per 1000) and waits, creates the key and writes the file at
+//! once (atomically, 0600), and only then deletes the key the file held before and every key an
+//! earlier, killed run made for this file whose secret never reached it (such keys carry a marker
+//! in their description).
 
-mod flow;
+mod apply;
 mod key_file;
+mod plan;
 mod report;
 mod rules;
 
 pub use key_file::{KeyFileError, StoredKey, write_private_file};
+pub use plan::{AccountPlan, KeyPlan, Plan};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
     InvalidInput, check_description, check_id, check_labels, check_role, check_scope, check_service_account_name,
@@ -187,15 +190,16 @@ impl Provision {
         self
     }
 
-    /// Runs the flow: after it, the service account exists, has the roles, and the key file
-    /// holds a live key with the requested scopes.
+    /// Runs the flow, [`plan`](Self::plan) then [`Plan::apply`]: after it, the service account
+    /// exists, has the roles, and the key file holds a live key with the requested scopes.
     pub async fn run(&self, client: &crate::Client) -> Result<Report, ProvisionError> {
-        flow::execute(self, client, false).await
+        self.plan(client).await?.apply(client).await
     }
 
-    /// Looks at what is there and reports what [`Provision::run`] would change, changing nothing.
-    pub async fn plan(&self, client: &crate::Client) -> Result<Report, ProvisionError> {
-        flow::execute(self, client, true).await
+    /// Checks the inputs, reads the key file and the cloud, and returns what
+    /// [`run`](Self::run) would change. Changes nothing.
+    pub async fn plan(&self, client: &crate::Client) -> Result<Plan, ProvisionError> {
+        plan::read(self, client).await
     }
 
     /// Where the roles are granted.
@@ -336,6 +340,28 @@ fn absolute(path: &Path) -> PathBuf {
     match std::fs::canonicalize(&parent) {
         Ok(dir) => dir.join(name),
         Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+    }
+}
+
+/// Turns a failed call of `step` into the flow's error.
+fn api(step: impl Into<String>) -> impl FnOnce(crate::Error) -> ProvisionError {
+    let step = step.into();
+    move |source| ProvisionError::Api {
+        step,
+        source,
+        partial: None,
+    }
+}
+
+fn from_timestamp(ts: &prost_types::Timestamp) -> Option<OffsetDateTime> {
+    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
+}
+
+fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.unix_timestamp(),
+        nanos: i32::try_from(at.nanosecond()).unwrap_or(0),
     }
 }
 

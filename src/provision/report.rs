@@ -1,31 +1,29 @@
-//! What a run did (or, for a dry run, would do), and why it failed.
+//! What a run did, and why it failed (with what it had done by then).
 
 use super::{Grant, InvalidInput, KeyFileError, StoredKey};
 use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
 
-/// The outcome of [`Provision::run`](super::Provision::run) or the plan of
-/// [`Provision::plan`](super::Provision::plan).
+/// The outcome of [`Provision::run`](super::Provision::run) or [`Plan::apply`](super::Plan::apply):
+/// what was changed and what was found in place. A failed run hands back the same report of
+/// what it had done before the failure ([`ProvisionError::partial_report`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Report {
-    /// True for a plan: nothing was changed.
-    pub dry_run: bool,
-    /// The service account's name.
-    pub name: String,
-    /// The service account (absent only in a plan that would create it).
-    pub service_account: Option<ServiceAccount>,
-    /// Whether the service account was (or would be) created.
+    /// The service account.
+    pub service_account: ServiceAccount,
+    /// Whether the service account was created.
     pub service_account_created: bool,
     /// Where the roles are granted.
     pub grant: Grant,
-    /// Roles that were (or would be) added for the account.
+    /// Roles that were added for the account.
     pub roles_added: Vec<String>,
     /// Roles the account already had there.
     pub roles_present: Vec<String>,
-    /// What happened to the key.
-    pub key: KeyAction,
-    /// Keys that were (or would be) deleted: the key the file held before a rotation or
-    /// replacement, and keys a killed earlier run made whose secret never reached the file.
+    /// What happened to the key; `None` only in the report of a run that failed before the key
+    /// was in place.
+    pub key: Option<KeyAction>,
+    /// Keys that were deleted: the key the file held before a rotation or replacement, and keys
+    /// a killed earlier run made whose secret never reached the file.
     pub keys_deleted: Vec<String>,
     /// Keys that could not be deleted (id and reason); the run still succeeded.
     pub keys_not_deleted: Vec<(String, String)>,
@@ -34,11 +32,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether anything was (or would be) changed.
+    /// Whether anything was changed.
     pub fn changed(&self) -> bool {
         self.service_account_created
             || !self.roles_added.is_empty()
-            || !matches!(self.key, KeyAction::Kept { .. })
+            || matches!(self.key, Some(KeyAction::Created { .. }))
             || !self.keys_deleted.is_empty()
     }
 }
@@ -52,10 +50,10 @@ pub enum KeyAction {
         /// The key.
         key: ApiKey,
     },
-    /// A key was (or would be) created; absent in a plan.
+    /// A key was created.
     Created {
-        /// The new key (absent in a plan).
-        key: Option<ApiKey>,
+        /// The new key.
+        key: ApiKey,
         /// Why a new key was needed.
         reason: KeyReason,
         /// The key it replaces, if the file held one of this account's keys.
@@ -117,6 +115,8 @@ pub enum ProvisionError {
         /// The API error, with its request ids.
         #[source]
         source: crate::Error,
+        /// What the run had done before the failure, when it got past reading.
+        partial: Option<Box<Report>>,
     },
     /// The key was created but its secret could not be written; the key was deleted again
     /// (`deleted`) or is left for the next run to delete (it carries the marker).
@@ -129,6 +129,8 @@ pub enum ProvisionError {
         /// The write error.
         #[source]
         source: KeyFileError,
+        /// What the run had done before the failure.
+        partial: Option<Box<Report>>,
     },
 }
 
@@ -149,5 +151,22 @@ impl ProvisionError {
             ProvisionError::Api { source, .. } => Some(source),
             _ => None,
         }
+    }
+
+    /// What the run had changed or found in place before it failed: present when it failed
+    /// after the service account was in place, so a caller can tell the state without looking.
+    pub fn partial_report(&self) -> Option<&Report> {
+        match self {
+            ProvisionError::Api { partial, .. } | ProvisionError::KeyNotWritten { partial, .. } => partial.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Attaches the report of what was done before this failure.
+    pub(super) fn with_partial(mut self, report: Report) -> Self {
+        if let ProvisionError::Api { partial, .. } | ProvisionError::KeyNotWritten { partial, .. } = &mut self {
+            *partial = Some(Box::new(report));
+        }
+        self
     }
 }

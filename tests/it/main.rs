@@ -5,6 +5,7 @@ mod client;
 mod descriptors;
 mod emulator;
 mod props;
+mod provision;
 mod reliability;
 mod validation;
 mod wire;

@@ -6,6 +6,7 @@ mod config;
 pub(crate) mod crash;
 mod durations;
 mod errors;
+mod failed_run;
 mod output;
 mod provision;
 

@@ -89,13 +89,9 @@ async fn flow(client: &Client, tally: &Tally, dir: &Path, name: String) -> Resul
                 let stored = StoredKey::read(&file)
                     .map_err(|e| format!("{name}: {e}"))?
                     .ok_or_else(|| format!("{name}: no key file after a successful run"))?;
-                let service_account_id = report
-                    .service_account
-                    .map(|sa| sa.id)
-                    .ok_or_else(|| format!("{name}: the report names no service account"))?;
                 return Ok(Outcome {
                     name,
-                    service_account_id,
+                    service_account_id: report.service_account.id,
                     api_key_id: stored.id,
                     secret: stored.secret,
                 });

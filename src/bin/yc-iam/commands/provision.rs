@@ -5,7 +5,8 @@ use std::path::Path;
 
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use yc_iam::provision::{KeyAction, Provision, Report};
+use yc_iam::model::ApiKey;
+use yc_iam::provision::{AccountPlan, KeyAction, KeyPlan, Plan, Provision, ProvisionError, Report};
 
 use super::api_key::expiry;
 use super::connect;
@@ -50,31 +51,31 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     p.validate().map_err(|e| flag_error(&e))?;
 
     let session = connect(settings).await?;
-    let label = if args.dry_run { "planning" } else { "provisioning" };
-    let work = async {
-        if args.dry_run {
-            p.plan(&session.client).await
-        } else {
-            p.run(&session.client).await
+    if args.dry_run {
+        let plan = progress::show("planning", p.plan(&session.client))
+            .await
+            .map_err(|e| provision_error(&e))?;
+        session.close().await;
+        return print(settings.format, &plan_view(&plan, &args.output), &[]);
+    }
+    let report = match progress::show("provisioning", p.run(&session.client)).await {
+        Ok(report) => report,
+        Err(e) => {
+            // What was done before the failure, then the error.
+            if let Some(done) = e.partial_report() {
+                let view = report_view(done, &args.output, Some(crate::error::chain(&e)));
+                if to_stdout {
+                    eprint!("{}", text(&view, &done.keys_not_deleted));
+                } else {
+                    print(settings.format, &view, &done.keys_not_deleted)?;
+                }
+            }
+            return Err(provision_error(&e));
         }
     };
-    let report = progress::show(label, work).await.map_err(|e| {
-        let invalid = e.is_invalid_input();
-        let mut err = match e.api_error() {
-            Some(api) => {
-                let mut err = CliError::failure(crate::error::chain(&e));
-                err.add_ids(api);
-                err
-            }
-            None => CliError::failure(crate::error::chain(&e)),
-        };
-        if invalid {
-            err = err.with_exit(crate::error::EXIT_USAGE);
-        }
-        err
-    })?;
     session.close().await;
 
+    let view = report_view(&report, &args.output, None);
     if let Some(key) = &report.secret_for_caller {
         // `--output -`: the key file's content on stdout, the summary on stderr.
         let doc = KeyDoc {
@@ -93,12 +94,27 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
             Format::Yaml
         };
         output::write_document(&mut std::io::stdout().lock(), f, &doc)?;
-        eprint!("{}", text(&report, &args.output));
+        eprint!("{}", text(&view, &report.keys_not_deleted));
         return Ok(());
     }
-    match settings.format {
-        Format::Text => output::write_stdout(&text(&report, &args.output))?,
-        f => output::print_one(f, &view(&report, &args.output))?,
+    print(settings.format, &view, &report.keys_not_deleted)
+}
+
+fn provision_error(e: &ProvisionError) -> CliError {
+    let mut err = CliError::failure(crate::error::chain(e));
+    if let Some(api) = e.api_error() {
+        err.add_ids(api);
+    }
+    if e.is_invalid_input() {
+        err = err.with_exit(crate::error::EXIT_USAGE);
+    }
+    err
+}
+
+fn print(format: Format, view: &ReportView, not_deleted: &[(String, String)]) -> CliResult {
+    match format {
+        Format::Text => output::write_stdout(&text(view, not_deleted))?,
+        f => output::print_one(f, view)?,
     }
     Ok(())
 }
@@ -120,17 +136,23 @@ struct KeyDocInner {
     expires_at: Option<String>,
 }
 
-/// The machine shape of the report (documented in the README).
+/// The machine shape of a plan, a report, or the report of a run stopped by an error
+/// (documented in the README).
 #[derive(Serialize)]
 struct ReportView {
     dry_run: bool,
     up_to_date: bool,
     service_account: AccountView,
     bindings: BindingsView,
-    api_key: KeyView,
+    /// Absent when a run stopped before the key was in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<KeyView>,
     deleted_api_keys: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     undeleted_api_keys: Vec<String>,
+    /// The error that stopped the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -166,53 +188,84 @@ struct KeyView {
     file: String,
 }
 
-fn view(r: &Report, output: &Path) -> ReportView {
-    let sa_action = match (r.service_account_created, r.dry_run) {
-        (true, true) => "create",
-        (true, false) => "created",
-        (false, _) => "existing",
-    };
-    let key = match &r.key {
-        KeyAction::Kept { key } => KeyView {
+impl KeyView {
+    fn of(key: &ApiKey, action: &'static str, output: &Path) -> Self {
+        KeyView {
             id: Some(key.id.clone()),
-            action: if r.dry_run { "keep" } else { "kept" },
+            action,
             reason: None,
             replaces: None,
             scopes: key.scopes.clone(),
             expires_at: timestamp(key.expires_at.as_ref()),
             file: output.display().to_string(),
-        },
-        KeyAction::Created { key, reason, replaces } => KeyView {
-            id: key.as_ref().map(|k| k.id.clone()),
-            action: if r.dry_run { "create" } else { "created" },
+        }
+    }
+}
+
+fn plan_view(plan: &Plan, output: &Path) -> ReportView {
+    let (id, action) = match &plan.account {
+        AccountPlan::Existing(sa) => (Some(sa.id.clone()), "existing"),
+        _ => (None, "create"),
+    };
+    let api_key = match &plan.key {
+        KeyPlan::Keep(key) => KeyView::of(key, "keep", output),
+        KeyPlan::Create { reason, replaces } => KeyView {
+            id: None,
+            action: "create",
             reason: Some(reason.describe()),
             replaces: replaces.clone(),
-            scopes: key.as_ref().map(|k| k.scopes.clone()).unwrap_or_default(),
-            expires_at: key.as_ref().and_then(|k| timestamp(k.expires_at.as_ref())),
-            file: output.display().to_string(),
-        },
-        _ => KeyView {
-            id: None,
-            action: "unknown",
-            reason: None,
-            replaces: None,
             scopes: Vec::new(),
             expires_at: None,
             file: output.display().to_string(),
         },
+        _ => KeyView::unknown(output),
     };
     ReportView {
-        dry_run: r.dry_run,
-        up_to_date: !r.changed(),
+        dry_run: true,
+        up_to_date: !plan.changes(),
         service_account: AccountView {
-            id: r.service_account.as_ref().map(|sa| sa.id.clone()),
-            name: r.name.clone(),
-            folder_id: r
-                .service_account
-                .as_ref()
-                .map(|sa| sa.folder_id.clone())
-                .unwrap_or_default(),
-            action: sa_action,
+            id,
+            name: plan.name().to_owned(),
+            folder_id: plan.folder_id().to_owned(),
+            action,
+        },
+        bindings: BindingsView {
+            resource_type: plan.grant.kind(),
+            resource_id: plan.grant.id().to_owned(),
+            added: plan.roles_missing.clone(),
+            present: plan.roles_present.clone(),
+        },
+        api_key: Some(api_key),
+        deleted_api_keys: plan.keys_to_delete.clone(),
+        undeleted_api_keys: Vec::new(),
+        error: None,
+    }
+}
+
+fn report_view(r: &Report, output: &Path, error: Option<String>) -> ReportView {
+    let api_key = r.key.as_ref().map(|key| match key {
+        KeyAction::Kept { key } => KeyView::of(key, "kept", output),
+        KeyAction::Created { key, reason, replaces } => KeyView {
+            action: "created",
+            reason: Some(reason.describe()),
+            replaces: replaces.clone(),
+            ..KeyView::of(key, "created", output)
+        },
+        _ => KeyView::unknown(output),
+    });
+    let sa = &r.service_account;
+    ReportView {
+        dry_run: false,
+        up_to_date: error.is_none() && !r.changed(),
+        service_account: AccountView {
+            id: Some(sa.id.clone()),
+            name: sa.name.clone(),
+            folder_id: sa.folder_id.clone(),
+            action: if r.service_account_created {
+                "created"
+            } else {
+                "existing"
+            },
         },
         bindings: BindingsView {
             resource_type: r.grant.kind(),
@@ -220,25 +273,38 @@ fn view(r: &Report, output: &Path) -> ReportView {
             added: r.roles_added.clone(),
             present: r.roles_present.clone(),
         },
-        api_key: key,
+        api_key,
         deleted_api_keys: r.keys_deleted.clone(),
         undeleted_api_keys: r.keys_not_deleted.iter().map(|(id, _)| id.clone()).collect(),
+        error,
+    }
+}
+
+impl KeyView {
+    fn unknown(output: &Path) -> Self {
+        KeyView {
+            id: None,
+            action: "unknown",
+            reason: None,
+            replaces: None,
+            scopes: Vec::new(),
+            expires_at: None,
+            file: output.display().to_string(),
+        }
     }
 }
 
 /// The text report: a headline, then aligned lines per step.
-fn text(r: &Report, output: &Path) -> String {
-    let v = view(r, output);
-    let would = |done: &str, planned: &str| if r.dry_run { planned.to_owned() } else { done.to_owned() };
+fn text(v: &ReportView, not_deleted: &[(String, String)]) -> String {
+    let would = |done: &str, planned: &str| if v.dry_run { planned.to_owned() } else { done.to_owned() };
     let mut lines: Vec<(String, String)> = Vec::new();
     let sa = match &v.service_account.id {
         Some(id) => format!("{} ({id})", v.service_account.name),
         None => v.service_account.name.clone(),
     };
-    let sa_state = if r.service_account_created {
-        would("created", "will be created")
-    } else {
-        "exists".to_owned()
+    let sa_state = match v.service_account.action {
+        "existing" => "exists".to_owned(),
+        _ => would("created", "will be created"),
     };
     lines.push(("service account".into(), format!("{sa}: {sa_state}")));
     let on = format!("on {} {}", v.bindings.resource_type, v.bindings.resource_id);
@@ -251,62 +317,56 @@ fn text(r: &Report, output: &Path) -> String {
     for role in &v.bindings.present {
         lines.push(("role".into(), format!("{role} {on}: present")));
     }
-    let key_line = match &r.key {
-        KeyAction::Kept { key } => format!("{} in {}: kept (valid, scopes match)", key.id, output.display()),
-        KeyAction::Created { key, reason, replaces } => {
-            let id = key.as_ref().map(|k| k.id.clone()).unwrap_or_else(|| "new key".into());
-            let dest = if output == Path::new("-") {
-                "printed to stdout".to_owned()
-            } else {
-                format!("written to {}", output.display())
-            };
-            let mut s = if r.dry_run {
-                format!(
-                    "a new key will be created and written to {} ({})",
-                    output.display(),
-                    reason.describe()
-                )
-            } else {
-                format!("{id}: created, {dest} ({})", reason.describe())
-            };
-            if let Some(old) = replaces {
-                s.push_str(&format!("; replaces {old}"));
-            }
-            s
-        }
-        _ => String::new(),
-    };
-    lines.push(("api key".into(), key_line));
-    for id in &r.keys_deleted {
+    lines.push(("api key".into(), key_line(v)));
+    for id in &v.deleted_api_keys {
         lines.push((
             "deleted key".into(),
-            if r.dry_run {
-                format!("{id}: will be deleted")
-            } else {
-                format!("{id}: deleted")
-            },
+            format!("{id}: {}", would("deleted", "will be deleted")),
         ));
     }
-    for (id, why) in &r.keys_not_deleted {
+    for (id, why) in not_deleted {
         lines.push(("warning".into(), format!("key {id} could not be deleted: {why}")));
     }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     let mut out = String::new();
-    out.push_str(if r.dry_run {
+    out.push_str(if v.dry_run {
         "Plan (dry run, nothing changed):\n"
-    } else if r.changed() {
-        "Provisioned:\n"
-    } else {
+    } else if v.error.is_some() {
+        "Stopped by an error; done before it:\n"
+    } else if v.up_to_date {
         "Up to date: nothing to change.\n"
+    } else {
+        "Provisioned:\n"
     });
     for (k, v) in lines {
         out.push_str(&format!("  {:<width$} {v}\n", format!("{k}:")));
     }
-    if !r.dry_run && output != Path::new("-") {
+    if let Some(key) = &v.api_key
+        && !v.dry_run
+        && key.file != "-"
+    {
         out.push_str(&format!(
             "Use the key as the header `Authorization: Api-Key <secret>`; the secret is the `secret` field of {}.\n",
-            output.display()
+            key.file
         ));
     }
     out
+}
+
+fn key_line(v: &ReportView) -> String {
+    let Some(key) = &v.api_key else {
+        return "not in place: the run stopped at the error".to_owned();
+    };
+    let id = key.id.as_deref().unwrap_or("new key");
+    let mut line = match (key.action, key.reason) {
+        ("keep" | "kept", _) => format!("{id} in {}: kept (valid, scopes match)", key.file),
+        ("create", Some(reason)) => format!("a new key will be created and written to {} ({reason})", key.file),
+        (_, Some(reason)) if key.file == "-" => format!("{id}: created, printed to stdout ({reason})"),
+        (_, Some(reason)) => format!("{id}: created, written to {} ({reason})", key.file),
+        _ => String::new(),
+    };
+    if let Some(old) = &key.replaces {
+        line.push_str(&format!("; replaces {old}"));
+    }
+    line
 }

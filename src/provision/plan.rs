@@ -1,0 +1,315 @@
+//! Reading the cloud into a [`Plan`]: what a run would change, decided before anything changes.
+//! Reading sends no mutating call and writes nothing.
+
+use std::collections::BTreeSet;
+
+use futures_util::TryStreamExt;
+use time::OffsetDateTime;
+
+use super::report::{KeyReason, ProvisionError};
+use super::{Grant, KeyOutput, Provision, StoredKey, api, dedup, from_timestamp, marker_for};
+use crate::Client;
+use crate::model::{AccessBinding, ApiKey, ServiceAccount};
+
+/// What [`Plan::apply`] will change, as read from the cloud by [`Provision::plan`]. It holds ids,
+/// names and reasons, never a secret.
+///
+/// ```no_run
+/// # async fn example(client: &yc_iam::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use yc_iam::provision::Provision;
+///
+/// let plan = Provision::new("b1gexample0000000000", "sa-api").plan(client).await?;
+/// if plan.changes() {
+///     let report = plan.apply(client).await?;
+///     println!("changed: {}", report.changed());
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The service account: found, or to be created.
+    pub account: AccountPlan,
+    /// Where the roles are granted.
+    pub grant: Grant,
+    /// Roles the account already has there.
+    pub roles_present: Vec<String>,
+    /// Roles to add, in one `UpdateAccessBindings` per 1000.
+    pub roles_missing: Vec<String>,
+    /// Whether the key in the key file is kept or a new one is made.
+    pub key: KeyPlan,
+    /// Keys to delete once the key file holds a good key: the key the file held before a
+    /// rotation or replacement, and keys an earlier, killed run made whose secret never reached
+    /// the file (recognised by the file's marker in their description).
+    pub keys_to_delete: Vec<String>,
+    /// The inputs, validated; apply sends what they ask for.
+    pub(super) input: Provision,
+    /// The marker new keys carry in their description (none when the key goes to the caller).
+    pub(super) marker: Option<String>,
+}
+
+/// The service account as the plan found it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AccountPlan {
+    /// It exists.
+    Existing(ServiceAccount),
+    /// There is none with this name in the folder: it will be created.
+    Create,
+}
+
+/// What the plan does about the key.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum KeyPlan {
+    /// The key in the file is live, has the requested scopes and has not expired: it is kept.
+    Keep(ApiKey),
+    /// A new key will be made and written to the file.
+    Create {
+        /// Why a new key is needed.
+        reason: KeyReason,
+        /// The key it replaces, if the file holds one of this account's live keys.
+        replaces: Option<String>,
+    },
+}
+
+impl Plan {
+    /// Whether applying the plan changes anything.
+    pub fn changes(&self) -> bool {
+        matches!(self.account, AccountPlan::Create)
+            || !self.roles_missing.is_empty()
+            || matches!(self.key, KeyPlan::Create { .. })
+            || !self.keys_to_delete.is_empty()
+    }
+
+    /// The service account's name.
+    pub fn name(&self) -> &str {
+        &self.input.name
+    }
+
+    /// The folder of the service account.
+    pub fn folder_id(&self) -> &str {
+        &self.input.folder_id
+    }
+
+    /// Where the key goes.
+    pub fn output(&self) -> &KeyOutput {
+        &self.input.output
+    }
+}
+
+/// Validates the inputs, reads the key file, then reads the account, its bindings and its keys.
+pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, ProvisionError> {
+    p.validate()?;
+    // Read the key file before anything is sent: a file that is not a key file is bad input.
+    let (stored, marker) = match &p.output {
+        KeyOutput::File(path) => (StoredKey::read(path)?, Some(marker_for(path))),
+        KeyOutput::Caller => (None, None),
+    };
+    tracing::debug!(
+        "→ ServiceAccountService.List folder_id={:?} name={:?}",
+        p.folder_id,
+        p.name
+    );
+    let account = client
+        .service_accounts()
+        .find_by_name(&p.folder_id, &p.name)
+        .await
+        .map_err(api(format!(
+            "cannot look up service account {:?} in folder {}",
+            p.name, p.folder_id
+        )))?;
+    let grant = p.grant_target();
+    let (roles_present, roles_missing) = match &account {
+        Some(sa) => bound_roles(client, &grant, &sa.id, &dedup(&p.roles)).await?,
+        // A new account has no bindings yet.
+        None => (Vec::new(), dedup(&p.roles)),
+    };
+    if let Some(sa) = &account {
+        tracing::debug!("→ ApiKeyService.List service_account_id={:?}", sa.id);
+    }
+    let keys: Vec<ApiKey> = match &account {
+        Some(sa) => client
+            .api_keys()
+            .list(&sa.id)
+            .try_collect()
+            .await
+            .map_err(api(format!("cannot list API keys of service account {}", sa.id)))?,
+        None => Vec::new(),
+    };
+    let key = decide_key(p, account.as_ref(), stored.as_ref(), &keys, OffsetDateTime::now_utc());
+    let file_key_id = stored.as_ref().map(|k| k.id.as_str());
+    // Keys an earlier run made for this file whose secret never reached it.
+    let mut keys_to_delete: Vec<String> = match &marker {
+        Some(marker) => keys
+            .iter()
+            .filter(|k| k.description.ends_with(marker.as_str()) && Some(k.id.as_str()) != file_key_id)
+            .map(|k| k.id.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    if let KeyPlan::Create {
+        replaces: Some(old), ..
+    } = &key
+    {
+        keys_to_delete.push(old.clone());
+    }
+    Ok(Plan {
+        account: account.map_or(AccountPlan::Create, AccountPlan::Existing),
+        grant,
+        roles_present,
+        roles_missing,
+        key,
+        keys_to_delete,
+        input: p.clone(),
+        marker,
+    })
+}
+
+/// Splits `roles` into those bound to the account on `grant` and those missing.
+async fn bound_roles(
+    client: &Client,
+    grant: &Grant,
+    account_id: &str,
+    roles: &[String],
+) -> Result<(Vec<String>, Vec<String>), ProvisionError> {
+    tracing::debug!("→ {}.ListAccessBindings resource_id={:?}", grant.kind(), grant.id());
+    let existing: Vec<AccessBinding> = match grant {
+        Grant::Folder(id) => client.folders().list_access_bindings(id).try_collect().await,
+        Grant::Cloud(id) => client.clouds().list_access_bindings(id).try_collect().await,
+    }
+    .map_err(api(format!(
+        "cannot list access bindings of {} {}",
+        grant.kind(),
+        grant.id()
+    )))?;
+    Ok(roles.iter().cloned().partition(|role| {
+        existing.iter().any(|b| {
+            b.role_id == *role
+                && b.subject
+                    .as_ref()
+                    .is_some_and(|s| s.r#type == "serviceAccount" && s.id == account_id)
+        })
+    }))
+}
+
+#[allow(deprecated)] // keys made with the deprecated single `scope` field count too
+fn decide_key(
+    p: &Provision,
+    account: Option<&ServiceAccount>,
+    stored: Option<&StoredKey>,
+    keys: &[ApiKey],
+    now: OffsetDateTime,
+) -> KeyPlan {
+    let create = |reason, replaces| KeyPlan::Create { reason, replaces };
+    if p.output == KeyOutput::Caller {
+        return create(KeyReason::OutputToCaller, None);
+    }
+    let Some(stored) = stored else {
+        return create(KeyReason::NoKeyFile, None);
+    };
+    let Some(account) = account else {
+        return create(KeyReason::OtherAccount, None);
+    };
+    if stored.service_account_id != account.id {
+        return create(KeyReason::OtherAccount, None);
+    }
+    let Some(live) = keys.iter().find(|k| k.id == stored.id) else {
+        return create(KeyReason::KeyGone, None);
+    };
+    let replaces = Some(live.id.clone());
+    let live_scopes: BTreeSet<&str> = live
+        .scopes
+        .iter()
+        .map(String::as_str)
+        .chain(Some(live.scope.as_str()).filter(|s| !s.is_empty()))
+        .collect();
+    let wanted: BTreeSet<&str> = p.scopes.iter().map(String::as_str).collect();
+    if live_scopes != wanted {
+        return create(KeyReason::ScopesDiffer, replaces);
+    }
+    let expires = live.expires_at.as_ref().and_then(from_timestamp).or(stored.expires_at);
+    if expires.is_some_and(|at| at <= now) {
+        return create(KeyReason::Expired, replaces);
+    }
+    if p.rotate {
+        return create(KeyReason::Rotate, replaces);
+    }
+    KeyPlan::Keep(live.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn key(id: &str, scopes: &[&str], expires: Option<i64>) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            service_account_id: "sa1".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: expires.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+            ..ApiKey::default()
+        }
+    }
+
+    fn stored(id: &str, account: &str) -> StoredKey {
+        StoredKey {
+            id: id.into(),
+            service_account_id: account.into(),
+            created_at: None,
+            scopes: vec!["s".into()],
+            expires_at: None,
+            secret: SecretString::from("AQVNx"),
+        }
+    }
+
+    fn decide(p: &Provision, file: Option<&StoredKey>, keys: &[ApiKey]) -> (Option<KeyReason>, Option<String>) {
+        let account = ServiceAccount {
+            id: "sa1".into(),
+            ..ServiceAccount::default()
+        };
+        let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        match decide_key(p, Some(&account), file, keys, now) {
+            KeyPlan::Keep(k) => {
+                assert_eq!(Some(k.id.as_str()), file.map(|f| f.id.as_str()));
+                (None, None)
+            }
+            KeyPlan::Create { reason, replaces } => (Some(reason), replaces),
+        }
+    }
+
+    #[test]
+    fn the_file_key_is_kept_only_while_it_is_live_matching_and_unexpired() {
+        let p = Provision::new("f", "sa").scopes(["s"]);
+        let file = stored("k1", "sa1");
+        assert_eq!(decide(&p, Some(&file), &[key("k1", &["s"], None)]), (None, None));
+        assert_eq!(decide(&p, Some(&file), &[key("k1", &["s"], Some(2_000))]), (None, None));
+        assert_eq!(
+            decide(&p, None, &[key("k1", &["s"], None)]),
+            (Some(KeyReason::NoKeyFile), None)
+        );
+        assert_eq!(decide(&p, Some(&file), &[]), (Some(KeyReason::KeyGone), None));
+        assert_eq!(
+            decide(&p, Some(&stored("k1", "other")), &[key("k1", &["s"], None)]),
+            (Some(KeyReason::OtherAccount), None)
+        );
+        assert_eq!(
+            decide(&p, Some(&file), &[key("k1", &["s", "t"], None)]),
+            (Some(KeyReason::ScopesDiffer), Some("k1".into()))
+        );
+        assert_eq!(
+            decide(&p, Some(&file), &[key("k1", &["s"], Some(999))]),
+            (Some(KeyReason::Expired), Some("k1".into()))
+        );
+        let rotate = p.clone().rotate(true);
+        assert_eq!(
+            decide(&rotate, Some(&file), &[key("k1", &["s"], None)]),
+            (Some(KeyReason::Rotate), Some("k1".into()))
+        );
+        let caller = p.output_to_caller();
+        assert_eq!(decide(&caller, None, &[]), (Some(KeyReason::OutputToCaller), None));
+    }
+}
