@@ -248,13 +248,39 @@ fn opt(v: Option<i64>) -> String {
     v.map_or("None".into(), |n| format!("Some({n})"))
 }
 
+/// What a string check is applied to: a value, or a map key (whose broken rule is reported as
+/// the rule `map_key`, by the `check::map_key_*` functions).
+#[derive(Clone, Copy)]
+enum Checked {
+    Value,
+    MapKey,
+}
+
+impl Checked {
+    /// The prefix of the `check::` functions for this kind of string.
+    fn prefix(self) -> &'static str {
+        match self {
+            Checked::Value => "",
+            Checked::MapKey => "map_key_",
+        }
+    }
+}
+
 /// Emits the checks of one string value `v` (a `&str` or `&String` expression named by `at`).
-fn string_checks(out: &mut String, at: &str, v: &str, rules: &Rules, patterns: &mut Patterns) -> Result<(), String> {
+fn string_checks(
+    out: &mut String,
+    at: &str,
+    v: &str,
+    checked: Checked,
+    rules: &Rules,
+    patterns: &mut Patterns,
+) -> Result<(), String> {
+    let prefix = checked.prefix();
     if let Some(length) = &rules.length {
         let (min, max) = bounds(length)?;
         writeln!(
             out,
-            "check::length({at}, &{v}, {}, {}, {length:?})?;",
+            "check::{prefix}length({at}, &{v}, {}, {}, {length:?})?;",
             opt(min),
             opt(max)
         )
@@ -262,7 +288,7 @@ fn string_checks(out: &mut String, at: &str, v: &str, rules: &Rules, patterns: &
     }
     if let Some(pattern) = &rules.pattern {
         let name = patterns.static_for(pattern)?;
-        writeln!(out, "check::pattern({at}, &{v}, &{name}, {pattern:?})?;").unwrap();
+        writeln!(out, "check::{prefix}pattern({at}, &{v}, &{name}, {pattern:?})?;").unwrap();
     }
     Ok(())
 }
@@ -305,14 +331,10 @@ fn field_checks(
             ..Rules::default()
         };
         let value_is_string = entry.map_entry_value_field().kind() == Kind::String;
-        let mut keys = String::new();
-        string_checks(&mut keys, "&at()", "key", &key_rules, patterns)?;
-        // A key that breaks a rule is reported as the rule `map_key`.
-        let mut inner = keys
-            .replace("check::length(", "check::map_key_length(")
-            .replace("check::pattern(", "check::map_key_pattern(");
+        let mut inner = String::new();
+        string_checks(&mut inner, "&at()", "key", Checked::MapKey, &key_rules, patterns)?;
         if value_is_string {
-            string_checks(&mut inner, "&at()", "value", rules, patterns)?;
+            string_checks(&mut inner, "&at()", "value", Checked::Value, rules, patterns)?;
         }
         if !inner.is_empty() {
             writeln!(out, "for (key, value) in &{this} {{").unwrap();
@@ -330,7 +352,7 @@ fn field_checks(
         match field.kind() {
             Kind::String => {
                 let mut inner = String::new();
-                string_checks(&mut inner, "&at()", "item", rules, patterns)?;
+                string_checks(&mut inner, "&at()", "item", Checked::Value, rules, patterns)?;
                 if !inner.is_empty() {
                     writeln!(out, "for (i, item) in {this}.iter().enumerate() {{").unwrap();
                     writeln!(out, "let at = || format!(\"{name}[{{i}}]\");").unwrap();
@@ -373,7 +395,7 @@ fn field_checks(
             if rules.required {
                 writeln!(out, "check::required({at}, !{value}.is_empty())?;").unwrap();
             }
-            string_checks(out, &at, &value, rules, patterns)?;
+            string_checks(out, &at, &value, Checked::Value, rules, patterns)?;
         }
         Kind::Int64 | Kind::Int32 | Kind::Uint32 | Kind::Uint64 | Kind::Sint64 | Kind::Sint32 => {
             if rules.required {
