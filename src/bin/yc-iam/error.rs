@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::output::escape_controls;
+
 /// Exit code 2: invalid input or usage; nothing was sent.
 pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code 1: anything else.
@@ -89,12 +91,17 @@ impl CliError {
         if self.message.is_empty() {
             return ExitCode::from(self.exit);
         }
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: {}", self.message);
-        for (label, id) in &self.ids {
-            let _ = writeln!(err, "{label}: {id}");
-        }
+        let _ = std::io::stderr().lock().write_all(self.lines().as_bytes());
         ExitCode::from(self.exit)
+    }
+
+    /// The error line and the id lines; server text in them cannot act on the terminal.
+    fn lines(&self) -> String {
+        let mut text = format!("error: {}\n", escape_controls(&self.message, &[]));
+        for (label, id) in &self.ids {
+            text.push_str(&format!("{label}: {}\n", escape_controls(id, &[])));
+        }
+        text
     }
 }
 
@@ -129,5 +136,20 @@ impl From<std::io::Error> for CliError {
             };
         }
         Self::failure(format!("cannot write output: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines_escape_control_characters_of_server_text() {
+        let mut e = CliError::failure("server said \x1b]0;owned\x07\x1b[2J");
+        e.ids.push(("server-request-id", "r\u{9b}1".to_owned()));
+        assert_eq!(
+            e.lines(),
+            "error: server said \\u{1b}]0;owned\\u{7}\\u{1b}[2J\nserver-request-id: r\\u{9b}1\n"
+        );
     }
 }

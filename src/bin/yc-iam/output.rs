@@ -2,6 +2,7 @@
 //! The machine shapes are the view structs below (snake_case keys, RFC 3339 times, empty fields
 //! left out) and are documented in the README.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -257,11 +258,36 @@ fn to_value<T: Serialize>(v: &T) -> Option<Value> {
 pub(crate) type Column = (&'static str, &'static str);
 
 /// Writes text to stdout, returning an error (not panicking like `print!`) when stdout is
-/// closed, e.g. piped into `head`.
+/// closed, e.g. piped into `head`. Control characters other than the layout's line breaks and
+/// tabs are escaped (see [`escape_controls`]).
 pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    write_text(&mut out, text)?;
     out.flush()
+}
+
+/// Writes text meant for a terminal, with the control characters of its content escaped.
+fn write_text(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+    out.write_all(escape_controls(text, &['\n', '\t']).as_bytes())
+}
+
+/// Replaces every character a terminal acts on (C0 controls, DEL, C1 controls such as CSI) with
+/// a `\u{…}` escape, except those in `keep`: server text must not set the window title, clear
+/// the screen or start a line that looks like a field of its own.
+pub(crate) fn escape_controls<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
+    let acts = |c: char| c.is_control() && !keep.contains(&c);
+    if !text.contains(acts) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acts(c) {
+            escaped.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 /// Converts to a YAML value, which keeps the struct's field order (unlike `serde_json::Value`).
@@ -273,7 +299,7 @@ fn ordered<T: Serialize + ?Sized>(value: &T) -> Yaml {
 pub(crate) fn print_one<T: Serialize>(format: Format, value: &T) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
-        Format::Text => out.write_all(text_of(value).as_bytes()),
+        Format::Text => write_text(&mut out, &text_of(value)),
         _ => write_document(&mut out, format, value),
     }
 }
@@ -300,7 +326,7 @@ pub(crate) fn print_list<T: Serialize>(format: Format, items: &[T], columns: &[C
                         .collect()
                 })
                 .collect();
-            out.write_all(table(columns, &rows).as_bytes())
+            write_text(&mut out, &table(columns, &rows))
         }
         _ => write_document(&mut out, format, &items),
     }
@@ -316,18 +342,40 @@ pub(crate) fn write_document<T: Serialize + ?Sized>(
     value: &T,
 ) -> std::io::Result<()> {
     let text = match format {
+        // JSON escapes the C0 controls itself; DEL and the C1 controls are legal raw in JSON
+        // strings, so they get the equivalent `\u00XX` escapes (only strings can hold them).
         Format::Json => serde_json::to_string_pretty(value)
-            .map(|t| t + "\n")
+            .map(|t| json_escape_c1(t) + "\n")
             .map_err(std::io::Error::other)?,
+        // YAML's emitter writes every non-printable character (C0, DEL, C1) as an escape.
         _ => serde_norway::to_string(value).map_err(std::io::Error::other)?,
     };
     out.write_all(text.as_bytes())
 }
 
+/// Rewrites DEL and the C1 controls of serialized JSON as `\u00XX` escapes.
+fn json_escape_c1(json: String) -> String {
+    let raw = |c: char| ('\u{7f}'..='\u{9f}').contains(&c);
+    if !json.contains(raw) {
+        return json;
+    }
+    let mut escaped = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if raw(c) {
+            escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            escaped.push(c);
+        }
+    }
+    escaped
+}
+
+/// One value as text on one line: every control character of a string is escaped, so a value
+/// can neither act on the terminal nor break the layout.
 fn scalar(v: &Yaml) -> String {
     match v {
         Yaml::Null => String::new(),
-        Yaml::String(s) => s.clone(),
+        Yaml::String(s) => escape_controls(s, &[]).into_owned(),
         Yaml::Bool(b) => b.to_string(),
         Yaml::Number(n) => n.to_string(),
         Yaml::Sequence(items) => items.iter().map(scalar).collect::<Vec<_>>().join(","),

@@ -9,6 +9,7 @@ mod errors;
 mod failed_run;
 mod output;
 mod provision;
+mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
