@@ -26,9 +26,11 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
     let Cli { global, command } = cli;
     match command {
         Command::Completions { shell } => {
+            // Generated into a buffer: clap_complete panics when its own write fails (`| head`).
+            let mut script = Vec::new();
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "yc-iam", &mut std::io::stdout());
-            return Ok(());
+            clap_complete::generate(shell, &mut cmd, "yc-iam", &mut script);
+            return output::write_stdout_bytes(&script).map_err(CliError::from);
         }
         Command::Emulator(args) => return emulator::run(args).await,
         _ => {}

@@ -2,6 +2,7 @@
 //! configuration precedence, bad input, output shapes, error reporting, and crash safety.
 
 mod bad_input;
+mod closed_pipe;
 mod config;
 pub(crate) mod crash;
 mod durations;
