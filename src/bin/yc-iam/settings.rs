@@ -41,6 +41,9 @@ impl Settings {
                 config.endpoint.source
             )));
         }
+        if !global.emulator {
+            warn_if_oauth(&config);
+        }
         Ok(Self {
             format: global.format.unwrap_or_default(),
             config,
@@ -76,6 +79,22 @@ impl Settings {
         })?;
         check_resolved_id("cloud-id", cloud)?;
         Ok(cloud.value.clone())
+    }
+}
+
+/// Yandex is retiring OAuth tokens in Yandex Cloud (their own SDKs mark them deprecated, with
+/// use ending by the end of 2026): one line on stderr when one is the credential in effect.
+fn warn_if_oauth(config: &config::Settings) {
+    if let Some(Resolved {
+        value: Credential::OAuthToken(_),
+        source,
+    }) = &config.credential
+    {
+        eprintln!(
+            "warning: the OAuth token from {source} is a credential Yandex is retiring (its use in Yandex Cloud \
+             ends by the end of 2026); use a service-account key (--service-account-key), the metadata service \
+             on a cloud VM, or an IAM token (--iam-token, YC_IAM_TOKEN) instead"
+        );
     }
 }
 

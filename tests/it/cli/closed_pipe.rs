@@ -23,7 +23,10 @@ fn run_into_head(mut cmd: Command) -> (Option<i32>, String) {
         .expect("first line");
     assert!(!first.is_empty(), "some output came before the pipe closed");
     let output = child.wait_with_output().expect("wait");
-    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn assert_quiet_end((code, stderr): (Option<i32>, String), what: &str) {

@@ -8,6 +8,7 @@ pub(crate) mod crash;
 mod durations;
 mod errors;
 mod failed_run;
+mod oauth_retirement;
 mod output;
 mod provision;
 mod terminal;
