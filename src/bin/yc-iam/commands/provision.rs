@@ -65,7 +65,7 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
             if let Some(done) = e.partial_report() {
                 let view = report_view(done, &args.output, Some(crate::error::chain(&e)));
                 if to_stdout {
-                    eprint!("{}", text(&view, &done.keys_not_deleted));
+                    output::write_stderr(&text(&view, &done.keys_not_deleted));
                 } else {
                     print(settings.format, &view, &done.keys_not_deleted)?;
                 }
@@ -94,7 +94,7 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
             Format::Yaml
         };
         output::write_document(&mut std::io::stdout().lock(), f, &doc)?;
-        eprint!("{}", text(&view, &report.keys_not_deleted));
+        output::write_stderr(&text(&view, &report.keys_not_deleted));
         return Ok(());
     }
     print(settings.format, &view, &report.keys_not_deleted)
