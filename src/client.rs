@@ -338,7 +338,8 @@ impl Client {
         let discovered = self.inner.discovered.get_or_try_init(|| self.discover()).await?;
         match discovered.address(service) {
             Some(address) => {
-                let target = Target::from_discovered(address, self.inner.base.tls)?;
+                let named: Vec<&Target> = self.inner.overrides.values().collect();
+                let target = Target::from_discovered(service, address, &self.inner.base, &named)?;
                 target.check_security(self.inner.allow_insecure)?;
                 Ok(target)
             }

@@ -42,6 +42,16 @@ impl ServiceId {
         }
     }
 
+    /// The endpoint id `ApiEndpointService` knows the service by.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ServiceId::Iam => "iam",
+            ServiceId::ResourceManager => "resource-manager",
+            ServiceId::Operation => "operation",
+            ServiceId::Endpoint => "endpoint",
+        }
+    }
+
     /// The address behind the default endpoint, known without asking.
     pub(crate) fn known_target(self) -> Target {
         let host = match self {
@@ -133,14 +143,59 @@ impl Target {
         Ok(target)
     }
 
-    /// A discovered bare `host:port`, reached with the security of the endpoint it came from.
-    pub(crate) fn from_discovered(address: &str, tls: bool) -> Result<Self, Error> {
+    /// Where discovery says `service` lives, as seen from the configured endpoint `base`: a bare
+    /// `host:port` takes `base`'s transport security; an explicit `http://` while `base` uses TLS
+    /// is refused (discovery never lowers security). The host must be one `base` stands for (see
+    /// [`is_trusted_from`](Self::is_trusted_from)), since every call to it carries credentials.
+    pub(crate) fn from_discovered(
+        service: ServiceId,
+        address: &str,
+        base: &Target,
+        named: &[&Target],
+    ) -> Result<Self, Error> {
         let bare = address.trim();
-        if bare.contains("://") {
-            return Target::parse(bare);
+        let target = if bare.contains("://") {
+            Target::parse(bare)?
+        } else {
+            let scheme = if base.tls { "https://" } else { "http://" };
+            Target::parse(&format!("{scheme}{bare}"))?
+        };
+        if base.tls && !target.tls {
+            return Err(Error::config(format!(
+                "discovery points the {} service at {bare:?}, a plaintext address, while the endpoint {} uses TLS; \
+                 refusing to lower transport security",
+                service.name(),
+                base.uri()
+            )));
         }
-        let scheme = if tls { "https://" } else { "http://" };
-        Target::parse(&format!("{scheme}{bare}"))
+        if !target.is_trusted_from(base, named) {
+            return Err(Error::config(format!(
+                "discovery points the {name} service at {bare:?}, a host the endpoint {} does not stand for; \
+                 credentials go there only if you name it (ClientBuilder::with_service_endpoint(\"{name}\", {bare:?}))",
+                base.uri(),
+                name = service.name(),
+            )));
+        }
+        Ok(target)
+    }
+
+    /// Whether credentials meant for `base` may go to this host: it is `base`'s host or a name
+    /// under it (`iam.api.cloud.yandex.net` for `api.cloud.yandex.net`), a loopback host when
+    /// `base` is one too, or a host the caller named for a service.
+    fn is_trusted_from(&self, base: &Target, named: &[&Target]) -> bool {
+        let under_base = !base.is_ip_literal()
+            && self
+                .host
+                .strip_suffix(base.host.as_str())
+                .is_some_and(|label| label.ends_with('.') && label.len() > 1);
+        self.host == base.host
+            || under_base
+            || (base.is_loopback() && self.is_loopback())
+            || named.iter().any(|t| t.host == self.host)
+    }
+
+    fn is_ip_literal(&self) -> bool {
+        self.host.starts_with('[') || self.host.parse::<IpAddr>().is_ok()
     }
 
     pub(crate) fn uri(&self) -> String {
@@ -253,7 +308,69 @@ mod tests {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
         assert!(Target::parse("http://[::1]:80").is_ok_and(|t| t.is_loopback()));
-        let d = Target::from_discovered("127.0.0.1:5000", false).ok();
+        let plain = Target::parse("http://127.0.0.1:4567").ok();
+        let d = plain.and_then(|base| Target::from_discovered(ServiceId::Iam, "127.0.0.1:5000", &base, &[]).ok());
         assert_eq!(d.map(|t| t.uri()).as_deref(), Some("http://127.0.0.1:5000"));
+    }
+
+    fn discovered(address: &str, base: &str, named: &[&str]) -> Result<String, String> {
+        let base = Target::parse(base).map_err(|e| e.to_string())?;
+        let named: Vec<Target> = named.iter().filter_map(|n| Target::parse(n).ok()).collect();
+        let named: Vec<&Target> = named.iter().collect();
+        Target::from_discovered(ServiceId::Iam, address, &base, &named)
+            .map(|t| t.uri())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn discovered_addresses_take_the_endpoint_security_and_never_lower_it() {
+        let tls = "https://api.example.com:443";
+        assert_eq!(
+            discovered("iam.api.example.com:443", tls, &[]).as_deref(),
+            Ok("https://iam.api.example.com:443")
+        );
+        assert_eq!(
+            discovered("https://iam.api.example.com:8443", tls, &[]).as_deref(),
+            Ok("https://iam.api.example.com:8443")
+        );
+        let downgrade = discovered("http://iam.api.example.com:80", tls, &[]).unwrap_err();
+        assert!(
+            downgrade.contains("iam") && downgrade.contains("plaintext"),
+            "{downgrade}"
+        );
+        let local = discovered("http://127.0.0.1:8080", "https://localhost:8443", &[]).unwrap_err();
+        assert!(local.contains("http://127.0.0.1:8080"), "{local}");
+        assert_eq!(
+            discovered("localhost:9000", "http://127.0.0.1:8080", &[]).as_deref(),
+            Ok("http://localhost:9000")
+        );
+    }
+
+    #[test]
+    fn credentials_go_only_to_hosts_the_endpoint_stands_for() {
+        let yandex = "api.cloud.yandex.net:443";
+        for trusted in [
+            "api.cloud.yandex.net:443",
+            "iam.api.cloud.yandex.net:443",
+            "resource-manager.api.cloud.yandex.net:443",
+            "a.b.api.cloud.yandex.net:443",
+        ] {
+            assert!(discovered(trusted, yandex, &[]).is_ok(), "{trusted}");
+        }
+        for foreign in [
+            "cloud.yandex.net:443",
+            "xapi.cloud.yandex.net:443",
+            "api.cloud.yandex.net.evil.com:443",
+            "iam.example.com:443",
+            "127.0.0.1:443",
+            "localhost:443",
+        ] {
+            let err = discovered(foreign, yandex, &[]).unwrap_err();
+            assert!(err.contains("with_service_endpoint"), "{foreign}: {err}");
+        }
+        assert!(discovered("iam.example.com:443", yandex, &["iam.example.com:443"]).is_ok());
+        assert!(discovered("[::1]:9000", "https://localhost:8443", &[]).is_ok());
+        assert!(discovered("10.0.0.1:9000", "https://127.0.0.1:8443", &[]).is_err());
+        assert!(discovered("x.10.0.0.1:9000", "https://10.0.0.1:8443", &[]).is_err());
     }
 }

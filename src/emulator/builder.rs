@@ -34,6 +34,7 @@ pub struct EmulatorBuilder {
     tls: Option<(Vec<u8>, Vec<u8>)>,
     state_file: Option<PathBuf>,
     journal_capacity: usize,
+    discovered: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -59,6 +60,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("tls", &self.tls.is_some())
             .field("state_file", &self.state_file)
             .field("journal_capacity", &self.journal_capacity)
+            .field("discovered", &self.discovered)
             .finish()
     }
 }
@@ -78,6 +80,7 @@ impl Default for EmulatorBuilder {
             tls: None,
             state_file: None,
             journal_capacity: JOURNAL_CAPACITY,
+            discovered: Vec::new(),
         }
     }
 }
@@ -182,6 +185,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Makes `ApiEndpointService` hand out `address` for the endpoint id `endpoint_id` (`iam`,
+    /// `resource-manager`, …) instead of the emulator's own address, as a deployment whose
+    /// services live on other hosts does. An id the emulator does not know is added.
+    #[must_use]
+    pub fn with_discovered_address(mut self, endpoint_id: impl Into<String>, address: impl Into<String>) -> Self {
+        self.discovered.push((endpoint_id.into(), address.into()));
+        self
+    }
+
     /// Binds the socket and starts serving in a background task of the current runtime.
     ///
     /// # Errors
@@ -238,6 +250,7 @@ impl EmulatorBuilder {
             op_delay: self.op_delay,
             poll_interval: self.poll_interval,
             advertised,
+            discovered: self.discovered,
             saving: Mutex::new(()),
             changed: Notify::new(),
             state_file: self.state_file,

@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     pub(crate) poll_interval: Option<Duration>,
     /// `host:port` that `ApiEndpointService` hands out.
     pub(crate) advertised: String,
+    /// Endpoint ids that `ApiEndpointService` points elsewhere, with their addresses.
+    pub(crate) discovered: Vec<(String, String)>,
     /// Signalled after every change, for the state-file saver.
     pub(crate) changed: Notify,
     pub(crate) state_file: Option<PathBuf>,

@@ -20,13 +20,21 @@ pub(crate) const ENDPOINT_IDS: &[&str] = &[
 ];
 
 impl Svc {
+    /// The known ids at the emulator's own address, then each configured id at its address
+    /// (replacing a known one).
     fn endpoints(&self) -> Vec<ApiEndpoint> {
+        let elsewhere = &self.inner.discovered;
         ENDPOINT_IDS
             .iter()
+            .filter(|id| !elsewhere.iter().any(|(other, _)| other == *id))
             .map(|id| ApiEndpoint {
                 id: (*id).to_owned(),
                 address: self.inner.advertised.clone(),
             })
+            .chain(elsewhere.iter().map(|(id, address)| ApiEndpoint {
+                id: id.clone(),
+                address: address.clone(),
+            }))
             .collect()
     }
 }

@@ -6,7 +6,7 @@ use yc_iam::{Client, Credentials, ErrorKind, RetryPolicy, emulator::DEFAULT_IAM_
 use super::{FOLDER, start};
 
 /// A CA certificate (PEM), and a `localhost` certificate chain and key signed by it.
-fn test_pki() -> (String, String, String) {
+pub(crate) fn test_pki() -> (String, String, String) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name.push(DnType::CommonName, "yc-iam test CA");
