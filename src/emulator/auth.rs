@@ -4,7 +4,6 @@
 use http::HeaderMap;
 use jsonwebtoken::{Algorithm, Validation};
 use prost_types::Timestamp;
-use serde::Deserialize;
 use tokio::time::Duration;
 use tonic::Status;
 
@@ -44,8 +43,10 @@ pub(crate) struct AuthorizedKey {
 pub(crate) const JWT_AUDIENCE: &str = "https://iam.api.cloud.yandex.net/iam/v1/tokens";
 /// Lifetime of issued IAM tokens.
 pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Longest JWT lifetime accepted (`exp - iat`).
+/// Longest JWT lifetime accepted (`exp - iat`), Yandex's limit for service-account JWTs.
 const MAX_JWT_LIFETIME: i64 = 3600;
+/// How far ahead of the emulator's clock a JWT's `iat` and `nbf` may be (the signer's clock skew).
+const JWT_CLOCK_SKEW: i64 = 300;
 
 /// Establishes who is calling from the `authorization` header.
 pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Principal, Status> {
@@ -96,8 +97,8 @@ pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Princip
 }
 
 /// Issues an IAM token for `subject`, valid for 12 hours.
-pub(crate) fn issue_token(inner: &Inner, state: &mut State, subject: &str) -> (String, Timestamp) {
-    let token = ids::iam_token(&mut lock(&inner.rng));
+pub(crate) fn issue_token(inner: &Inner, state: &mut State, subject: &str) -> Result<(String, Timestamp), Status> {
+    let token = ids::iam_token()?;
     let expires_at = clock::add(&inner.clock.now(), TOKEN_LIFETIME);
     let clock = inner.clock;
     state.tokens.retain(|_, rec| !clock.is_past(&rec.expires_at.into()));
@@ -108,7 +109,7 @@ pub(crate) fn issue_token(inner: &Inner, state: &mut State, subject: &str) -> (S
             expires_at: (&expires_at).into(),
         },
     );
-    (token, expires_at)
+    Ok((token, expires_at))
 }
 
 /// The subject an OAuth token stands for.
@@ -118,12 +119,6 @@ pub(crate) fn check_oauth(inner: &Inner, oauth_token: &str) -> Result<String, St
     } else {
         Err(unauthenticated("The OAuth token is invalid or expired"))
     }
-}
-
-#[derive(Deserialize)]
-struct Claims {
-    iat: i64,
-    exp: i64,
 }
 
 /// The service account a JWT is signed for, after checking its key, signature and claims.
@@ -139,22 +134,57 @@ pub(crate) fn check_jwt(inner: &Inner, jwt: &str) -> Result<String, Status> {
         .iter()
         .find(|k| k.key_id == kid)
         .ok_or_else(|| invalid("unknown key id"))?;
+    // jsonwebtoken checks the signature, `aud` and `iss`; the times are checked below on the raw
+    // claims, because jsonwebtoken 9 takes a time claim of the wrong JSON type for an absent one.
     let mut validation = Validation::new(Algorithm::PS256);
     validation.set_audience(&[JWT_AUDIENCE]);
     validation.set_issuer(&[key.service_account_id.as_str()]);
-    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss"]);
-    let data = jsonwebtoken::decode::<Claims>(jwt, &key.decoding_key, &validation).map_err(|e| {
-        use jsonwebtoken::errors::ErrorKind;
-        match e.kind() {
-            ErrorKind::InvalidSignature => invalid("signature does not match the key"),
-            ErrorKind::ExpiredSignature => invalid("expired"),
-            ErrorKind::InvalidAudience => invalid("wrong aud"),
-            ErrorKind::InvalidIssuer => invalid("iss is not the key's service account"),
-            _ => invalid("claims or signature rejected"),
-        }
-    })?;
-    if data.claims.exp - data.claims.iat > MAX_JWT_LIFETIME {
-        return Err(invalid("exp - iat exceeds 3600 seconds"));
-    }
+    validation.set_required_spec_claims(&["aud", "iss"]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(jwt, &key.decoding_key, &validation)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::InvalidSignature => invalid("signature does not match the key"),
+                ErrorKind::InvalidAudience => invalid("wrong aud"),
+                ErrorKind::InvalidIssuer => invalid("iss is not the key's service account"),
+                _ => invalid("claims or signature rejected"),
+            }
+        })?;
+    check_jwt_times(&data.claims, inner.clock.now().seconds).map_err(|why| invalid(&why))?;
     Ok(key.service_account_id.clone())
+}
+
+/// Whether a JWT's times hold at `now` (seconds since the epoch): `iat` and `exp` are integers,
+/// `iat` is at most [`JWT_CLOCK_SKEW`] ahead, `exp` is still ahead, `exp - iat` is at most
+/// [`MAX_JWT_LIFETIME`], and an `nbf`, if present, is an integer at most the skew ahead.
+fn check_jwt_times(claims: &serde_json::Map<String, serde_json::Value>, now: i64) -> Result<(), String> {
+    let time = |name: &str| -> Result<Option<i64>, String> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(serde_json::Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| format!("{name} is not a whole number of seconds")),
+            Some(_) => Err(format!("{name} is not a number")),
+        }
+    };
+    let iat = time("iat")?.ok_or("iat is missing")?;
+    let exp = time("exp")?.ok_or("exp is missing")?;
+    let latest_start = now.saturating_add(JWT_CLOCK_SKEW);
+    if iat > latest_start {
+        return Err("iat is in the future".to_owned());
+    }
+    if exp <= now {
+        return Err("expired".to_owned());
+    }
+    match exp.checked_sub(iat) {
+        Some(lifetime) if (0..=MAX_JWT_LIFETIME).contains(&lifetime) => {}
+        _ => return Err(format!("exp - iat must be between 0 and {MAX_JWT_LIFETIME} seconds")),
+    }
+    if time("nbf")?.is_some_and(|nbf| nbf > latest_start) {
+        return Err("nbf is in the future".to_owned());
+    }
+    Ok(())
 }

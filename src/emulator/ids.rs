@@ -1,6 +1,9 @@
-//! Identifiers, secrets and tokens shaped like the ones Yandex Cloud hands out.
+//! Identifiers, secrets and tokens shaped like the ones Yandex Cloud hands out. Ids come from a
+//! fast generator (they are public); API-key secrets and IAM tokens come from the operating
+//! system's, so no one who sees ids can predict a credential.
 
 use fastrand::Rng;
+use tonic::Status;
 
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
@@ -17,10 +20,21 @@ fn pick_into(out: &mut String, rng: &mut Rng, alphabet: &[u8], n: usize) {
     }
 }
 
-fn pick(rng: &mut Rng, alphabet: &[u8], n: usize) -> String {
-    let mut out = String::new();
-    pick_into(&mut out, rng, alphabet, n);
-    out
+/// Appends `n` characters drawn uniformly from `alphabet` (ASCII, at most 256 entries) with bytes
+/// from the operating system's generator; bytes that would bias the draw are skipped.
+fn secure_pick_into(out: &mut String, alphabet: &[u8], n: usize) -> Result<(), Status> {
+    let unbiased = 256 - 256 % alphabet.len();
+    let mut bytes = [0u8; 64];
+    out.reserve(n);
+    let mut wanted = n;
+    while wanted > 0 {
+        getrandom::fill(&mut bytes).map_err(|_| Status::internal("the system random generator failed"))?;
+        for &b in bytes.iter().filter(|&&b| usize::from(b) < unbiased).take(wanted) {
+            out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
+            wanted -= 1;
+        }
+    }
+    Ok(())
 }
 
 /// A 20-character id starting with `prefix` (`aje` for IAM objects, `b1g` for folders and clouds).
@@ -32,11 +46,11 @@ pub(crate) fn resource_id(rng: &mut Rng, prefix: &str) -> String {
 }
 
 /// An API-key secret: `AQVN` followed by 36 URL-safe characters, 40 in all.
-pub(crate) fn api_key_secret(rng: &mut Rng) -> String {
+pub(crate) fn api_key_secret() -> Result<String, Status> {
     let mut secret = String::with_capacity(40);
     secret.push_str("AQVN");
-    pick_into(&mut secret, rng, URL_SAFE, 36);
-    secret
+    secure_pick_into(&mut secret, URL_SAFE, 36)?;
+    Ok(secret)
 }
 
 /// The masked form stored on the key: `****` and the secret's last six characters.
@@ -53,8 +67,13 @@ pub(crate) fn mask_secret(secret: &str) -> String {
 }
 
 /// An IAM token shaped like `t1.<payload>.<86 characters>`.
-pub(crate) fn iam_token(rng: &mut Rng) -> String {
-    format!("t1.{}.{}", pick(rng, ALNUM, 64), pick(rng, URL_SAFE, 86))
+pub(crate) fn iam_token() -> Result<String, Status> {
+    let mut token = String::with_capacity(3 + 64 + 1 + 86);
+    token.push_str("t1.");
+    secure_pick_into(&mut token, ALNUM, 64)?;
+    token.push('.');
+    secure_pick_into(&mut token, URL_SAFE, 86)?;
+    Ok(token)
 }
 
 /// Whether `id` looks like a Yandex id (20 lowercase alphanumerics).
@@ -72,12 +91,13 @@ mod tests {
         let mut rng = Rng::with_seed(1);
         let id = resource_id(&mut rng, "aje");
         assert!(is_yandex_id(&id) && id.starts_with("aje"));
-        let secret = api_key_secret(&mut rng);
+        let secret = api_key_secret().expect("secret");
         assert!(secret.starts_with("AQVN") && secret.len() == 40);
         let masked = mask_secret(&secret);
         assert_eq!(masked.len(), 10);
         assert!(secret.ends_with(&masked[4..]));
-        let token = iam_token(&mut rng);
+        let token = iam_token().expect("token");
+        assert_eq!(token.len(), 3 + 64 + 1 + 86);
         assert!(token.starts_with("t1."));
         assert_eq!(token.rsplit('.').next().map(str::len), Some(86));
     }

@@ -1,5 +1,5 @@
-//! The tower layer in front of every service: journals the call, injects faults, authenticates,
-//! and stamps `x-request-id` / `x-server-trace-id` and `google.rpc.RequestInfo` on the answer,
+//! The tower layer in front of every service: authenticates (before reading the body), journals
+//! the call, injects faults, and stamps `x-request-id` / `x-server-trace-id` and `google.rpc.RequestInfo` on the answer,
 //! so the services themselves stay plain.
 
 use std::convert::Infallible;
@@ -83,6 +83,13 @@ where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
 {
     let (mut parts, body) = request.into_parts();
+    let method = parts.uri.path();
+    // Credentials are checked on the headers alone: a caller without them never gets its body
+    // read, buffered or journaled.
+    if !PUBLIC_PREFIXES.iter().any(|p| method.starts_with(p)) {
+        let principal = inner.authenticate(&parts.headers)?;
+        parts.extensions.insert(principal);
+    }
     let bytes = read_body(body).await?;
     if inner.journal_capacity > 0 {
         // Shares the body and the header values; decoded into a JournalEntry only when read.
@@ -98,7 +105,6 @@ where
         journal.push_back(call);
     }
 
-    let method = parts.uri.path();
     // Without faults (the usual case) the table is not even locked.
     let action = if inner.faults_armed.load(Ordering::Acquire) {
         lock(&inner.faults).decide(method)
@@ -112,11 +118,6 @@ where
             parts.extensions.insert(fault);
         }
         Action::Serve | Action::DropAfterApply | Action::DelayAfterApply(_) => {}
-    }
-
-    if !PUBLIC_PREFIXES.iter().any(|p| method.starts_with(p)) {
-        let principal = inner.authenticate(&parts.headers)?;
-        parts.extensions.insert(principal);
     }
 
     let request = Request::from_parts(parts, Body::new(Full::new(bytes)));

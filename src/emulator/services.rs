@@ -31,6 +31,15 @@ mod operation;
 mod resource_manager;
 mod service_account;
 
+/// Calls one connection may have open at once; more wait for a slot (HTTP/2 flow control).
+const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+/// How often an idle connection is pinged, and how long an answer may take before it is closed.
+const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+const KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// Every connection is asked to go away (gracefully, open calls finish) after this long, so a
+/// connection that never sends a request does not stay forever; clients reconnect on their own.
+const MAX_CONNECTION_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// All services behind the emulator layer, with TLS if configured.
 pub(crate) fn router(
     inner: &Arc<Inner>,
@@ -46,6 +55,12 @@ pub(crate) fn router(
     let svc = |i: &Arc<Inner>| Svc { inner: i.clone() };
     let router = server
         .http2_max_header_list_size(64 * 1024)
+        // One connection cannot hold unbounded work, and a dead or silent peer's connection ends.
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .tcp_keepalive(Some(KEEPALIVE_INTERVAL))
+        .max_connection_age(MAX_CONNECTION_AGE)
         .layer(EmulatorLayer { inner: inner.clone() })
         .add_service(ApiEndpointServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
         .add_service(IamTokenServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
@@ -83,14 +98,17 @@ pub(crate) fn principal<T>(request: &Request<T>) -> Principal {
         .unwrap_or_else(|| Principal::User(EMULATOR_USER_ID.to_owned()))
 }
 
-/// The state key of the call's `idempotency-key`, if it sent one.
+/// The state key of the call's `idempotency-key`, if it sent one: the caller, the method and the
+/// key, so a key is only ever replayed to the caller that first sent it.
 pub(crate) fn idempotency_key<T>(request: &Request<T>, method: &str) -> Option<String> {
     let key = request.metadata().get("idempotency-key")?.to_str().ok()?.trim();
     (!key.is_empty()).then(|| {
-        let mut state_key = String::with_capacity(method.len() + 1 + key.len());
-        state_key.push_str(method);
-        state_key.push(' ');
-        state_key.push_str(key);
+        let principal = principal(request);
+        let caller = principal.subject_id();
+        let mut state_key = String::with_capacity(caller.len() + method.len() + key.len() + 2);
+        for part in [caller, " ", method, " ", key] {
+            state_key.push_str(part);
+        }
         state_key
     })
 }

@@ -16,3 +16,4 @@ mod service_accounts;
 mod state;
 mod support;
 mod tls;
+mod unauthenticated_load;

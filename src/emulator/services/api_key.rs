@@ -7,7 +7,7 @@ use super::{Call, Outcome, Svc, idempotency_key, principal, validate};
 use crate::emulator::errors::{invalid_argument, not_found, pack};
 use crate::emulator::page::page;
 use crate::emulator::state::{IdemRec, KeyRec, State};
-use crate::emulator::{Principal, ids, lock};
+use crate::emulator::{Principal, ids};
 use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyService;
 use crate::proto::yandex::cloud::iam::v1::{
     ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, DeleteApiKeyMetadata, DeleteApiKeyRequest, GetApiKeyRequest,
@@ -20,13 +20,15 @@ const CREATE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Create";
 const UPDATE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Update";
 const DELETE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
 
-/// The scopes an API key may be restricted to.
+/// The scopes an API key may be restricted to, as Yandex documents them (the default list of
+/// `yc iam api-key create` and the others): both `ListScopes` and the check of `Create` and
+/// `Update` read this one list.
 pub(crate) const SCOPES: &[&str] = &[
     "yc.ai.foundationModels.execute",
     "yc.ai.imageGeneration.execute",
     "yc.ai.languageModels.execute",
-    "yc.ai.speechkit-stt.execute",
-    "yc.ai.speechkit-tts.execute",
+    "yc.ai.speechkitStt.execute",
+    "yc.ai.speechkitTts.execute",
     "yc.ai.translate.execute",
     "yc.ai.vision.execute",
     "yc.monitoring.manage",
@@ -123,7 +125,7 @@ impl ApiKeyService for Svc {
             }
             require_service_account(state, &sa)?;
             let id = inner.new_id("aje");
-            let secret = ids::api_key_secret(&mut lock(&inner.rng));
+            let secret = ids::api_key_secret()?;
             let record = KeyRec {
                 id: id.clone(),
                 service_account_id: sa,

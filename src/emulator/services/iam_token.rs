@@ -27,9 +27,7 @@ impl IamTokenService for Svc {
                 ));
             }
         };
-        let (iam_token, expires_at) = self
-            .inner
-            .mutate(|state| Ok(issue_token(&self.inner, state, &subject)))?;
+        let (iam_token, expires_at) = self.inner.mutate(|state| issue_token(&self.inner, state, &subject))?;
         Ok(Response::new(CreateIamTokenResponse {
             iam_token,
             expires_at: Some(expires_at),

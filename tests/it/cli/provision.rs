@@ -193,3 +193,30 @@ async fn roles_can_be_granted_on_the_cloud_and_several_roles_at_once() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_with_a_documented_speechkit_scope_works_on_the_in_process_emulator() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = super::bare_command(dir.path());
+    cmd.args([
+        "--emulator",
+        "provision",
+        "--folder-id",
+        yc_iam::emulator::DEFAULT_FOLDER_ID,
+        "--name",
+        "sa-speech",
+        "--scopes",
+        "yc.ai.speechkitStt.execute,yc.ai.speechkitTts.execute",
+        "--output",
+        "speech.yaml",
+    ]);
+    let r = run(cmd).await;
+    r.success();
+    let stored = yc_iam::provision::StoredKey::read(&dir.path().join("speech.yaml"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.scopes,
+        vec!["yc.ai.speechkitStt.execute", "yc.ai.speechkitTts.execute"]
+    );
+}

@@ -178,3 +178,127 @@ async fn scopes_are_listed_in_pages() {
         assert!(all.iter().any(|s| s == scope), "{scope}");
     }
 }
+
+/// Every scope `ListScopes` returns, across all pages.
+async fn listed_scopes(c: &mut super::support::Clients) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .keys
+            .list_scopes(ListApiKeyScopesRequest {
+                page_size: 5,
+                page_token: token.clone(),
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        all.extend(page.scopes);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn every_listed_scope_is_accepted_by_create_and_the_documented_ones_are_listed() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "all-scopes").await;
+    let listed = listed_scopes(&mut c).await;
+    for documented in [
+        "yc.ai.imageGeneration.execute",
+        "yc.ai.languageModels.execute",
+        "yc.ai.speechkitStt.execute",
+        "yc.ai.speechkitTts.execute",
+        "yc.ai.translate.execute",
+        "yc.ai.vision.execute",
+        "yc.monitoring.manage",
+        "yc.search-api.execute",
+        "yc.serverless.containers.invoke",
+        "yc.serverless.functions.invoke",
+    ] {
+        assert!(listed.iter().any(|s| s == documented), "{documented} in {listed:?}");
+    }
+    for scope in &listed {
+        let mut request = create(&sa.id);
+        request.scopes = vec![scope.clone()];
+        c.keys
+            .create(request)
+            .await
+            .unwrap_or_else(|e| panic!("{scope}: {e:?}"));
+    }
+    let mut all = create(&sa.id);
+    all.scopes = listed;
+    c.keys.create(all).await.expect("all scopes at once");
+}
+
+#[tokio::test]
+async fn another_callers_replay_of_an_idempotency_key_gets_a_new_key_not_the_first_secret() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let sa = create_account(&mut c, "replayed").await;
+    let key = "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";
+    let first = c
+        .keys
+        .create(with_idempotency_key(create(&sa.id), key))
+        .await
+        .expect("first")
+        .into_inner();
+    // The account itself, through its own API key, replays the user's idempotency-key.
+    let mut other = super::support::clients_with(&emu, super::support::Auth::api_key(&first.secret)).await;
+    let replay = other
+        .keys
+        .create(with_idempotency_key(create(&sa.id), key))
+        .await
+        .expect("a new request")
+        .into_inner();
+    assert_ne!(
+        replay.secret, first.secret,
+        "another caller never sees the first secret"
+    );
+    assert_ne!(
+        replay.api_key.as_ref().map(|k| &k.id),
+        first.api_key.as_ref().map(|k| &k.id)
+    );
+    assert_eq!(emu.snapshot().live_keys_of(&sa.id).len(), 2);
+    // The first caller's own retry still returns its key.
+    let retry = c
+        .keys
+        .create(with_idempotency_key(create(&sa.id), key))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(retry.secret, first.secret);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_and_tokens_do_not_follow_the_id_generator() {
+    // Two emulators whose id generators start from the same seed make the same ids; their
+    // secrets and tokens must still differ.
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        fastrand::seed(42);
+        let emu = Emulator::builder().start().await.expect("start");
+        let mut c = clients(&emu).await;
+        let sa = create_account(&mut c, "seeded").await;
+        let key = c.keys.create(create(&sa.id)).await.expect("key").into_inner();
+        let token = c
+            .tokens
+            .create(yc_iam::proto::yandex::cloud::iam::v1::CreateIamTokenRequest {
+                identity: Some(
+                    yc_iam::proto::yandex::cloud::iam::v1::create_iam_token_request::Identity::YandexPassportOauthToken(
+                        yc_iam::emulator::DEFAULT_OAUTH_TOKEN.into(),
+                    ),
+                ),
+            })
+            .await
+            .expect("token")
+            .into_inner();
+        made.push((sa.id, key.secret, token.iam_token));
+    }
+    assert_eq!(made[0].0, made[1].0, "ids follow the seed");
+    assert_ne!(made[0].1, made[1].1, "API-key secrets do not");
+    assert_ne!(made[0].2, made[1].2, "IAM tokens do not");
+}

@@ -241,3 +241,214 @@ async fn issued_tokens_expire_after_twelve_hours() {
     let err = authed.accounts.list(list_request()).await.expect_err("expired");
     assert_eq!(err.code(), Code::Unauthenticated);
 }
+
+/// Seconds since the epoch.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+/// A JWT signed with the authorized key whose claims are `iss`, `aud` and then `claims`.
+fn jwt_with(claims: serde_json::Value) -> String {
+    let mut all = serde_json::json!({
+        "iss": SA_ID,
+        "aud": "https://iam.api.cloud.yandex.net/iam/v1/tokens",
+    });
+    if let (Some(all), Some(extra)) = (all.as_object_mut(), claims.as_object()) {
+        all.extend(extra.clone());
+    }
+    let mut header = Header::new(Algorithm::PS256);
+    header.kid = Some(KEY_ID.into());
+    jsonwebtoken::encode(
+        &header,
+        &all,
+        &EncodingKey::from_rsa_pem(SA_KEY.as_bytes()).expect("key"),
+    )
+    .expect("sign")
+}
+
+async fn jwt_emulator() -> Emulator {
+    Emulator::builder()
+        .with_authorized_key(KEY_ID, SA_ID, SA_PUB)
+        .start()
+        .await
+        .expect("start")
+}
+
+/// Exchanges each JWT and asserts the outcome named beside it.
+async fn assert_exchanges(emu: &Emulator, cases: Vec<(&str, bool, serde_json::Value)>) {
+    for (why, accepted, claims) in cases {
+        let result = exchange(emu, Identity::Jwt(jwt_with(claims))).await;
+        match (accepted, result) {
+            (true, Ok(_)) => {}
+            (false, Err(err)) => assert_eq!(err.code(), Code::Unauthenticated, "{why}: {err:?}"),
+            (true, Err(err)) => panic!("{why}: refused: {err:?}"),
+            (false, Ok(_)) => panic!("{why}: accepted"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn jwt_issued_up_to_five_minutes_ahead_is_accepted_and_later_is_refused() {
+    let emu = jwt_emulator().await;
+    let now = now();
+    assert_exchanges(
+        &emu,
+        vec![
+            ("issued now", true, serde_json::json!({"iat": now, "exp": now + 3600})),
+            (
+                "issued 4 min ahead",
+                true,
+                serde_json::json!({"iat": now + 240, "exp": now + 240 + 3600}),
+            ),
+            (
+                "issued 6 min ahead",
+                false,
+                serde_json::json!({"iat": now + 360, "exp": now + 360 + 600}),
+            ),
+            (
+                "issued ten years ahead",
+                false,
+                serde_json::json!({"iat": now + 315_360_000, "exp": now + 315_363_600}),
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn jwt_whose_exp_has_passed_is_refused_with_no_leeway() {
+    let emu = jwt_emulator().await;
+    let now = now();
+    assert_exchanges(
+        &emu,
+        vec![
+            (
+                "expires in a minute",
+                true,
+                serde_json::json!({"iat": now - 600, "exp": now + 60}),
+            ),
+            (
+                "expired 10 s ago",
+                false,
+                serde_json::json!({"iat": now - 600, "exp": now - 10}),
+            ),
+            ("expired long ago", false, serde_json::json!({"iat": 1, "exp": 2})),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn jwt_living_an_hour_is_accepted_and_a_second_longer_is_refused() {
+    let emu = jwt_emulator().await;
+    let now = now();
+    assert_exchanges(
+        &emu,
+        vec![
+            (
+                "exactly an hour",
+                true,
+                serde_json::json!({"iat": now - 10, "exp": now - 10 + 3600}),
+            ),
+            (
+                "an hour and a second",
+                false,
+                serde_json::json!({"iat": now - 10, "exp": now - 10 + 3601}),
+            ),
+            (
+                "exp before iat",
+                false,
+                serde_json::json!({"iat": now + 60, "exp": now + 30}),
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn jwt_with_extreme_times_is_refused_without_overflow() {
+    let emu = jwt_emulator().await;
+    let now = now();
+    assert_exchanges(
+        &emu,
+        vec![
+            (
+                "iat at the minimum",
+                false,
+                serde_json::json!({"iat": i64::MIN, "exp": now + 60}),
+            ),
+            (
+                "exp at the maximum",
+                false,
+                serde_json::json!({"iat": now, "exp": i64::MAX}),
+            ),
+            (
+                "both extreme",
+                false,
+                serde_json::json!({"iat": i64::MIN, "exp": i64::MAX}),
+            ),
+            ("beyond i64", false, serde_json::json!({"iat": now, "exp": u64::MAX})),
+            ("negative", false, serde_json::json!({"iat": -100, "exp": -1})),
+        ],
+    )
+    .await;
+    // The emulator still serves after all of them.
+    exchange(&emu, Identity::Jwt(jwt(SA_KEY, KEY_ID, SA_ID, 600)))
+        .await
+        .expect("a good JWT afterwards");
+}
+
+#[tokio::test]
+async fn jwt_claims_of_the_wrong_type_are_refused() {
+    let emu = jwt_emulator().await;
+    let now = now();
+    assert_exchanges(
+        &emu,
+        vec![
+            ("exp a string", false, serde_json::json!({"iat": now, "exp": "never"})),
+            (
+                "exp a numeric string",
+                false,
+                serde_json::json!({"iat": now, "exp": (now + 600).to_string()}),
+            ),
+            ("exp null", false, serde_json::json!({"iat": now, "exp": null})),
+            ("exp missing", false, serde_json::json!({"iat": now})),
+            (
+                "iat a string",
+                false,
+                serde_json::json!({"iat": "now", "exp": now + 600}),
+            ),
+            ("iat an object", false, serde_json::json!({"iat": {}, "exp": now + 600})),
+            ("iat missing", false, serde_json::json!({"exp": now + 600})),
+            (
+                "exp a fraction",
+                false,
+                serde_json::json!({"iat": now, "exp": (now + 600) as f64 + 0.5}),
+            ),
+            (
+                "nbf a string",
+                false,
+                serde_json::json!({"iat": now, "exp": now + 600, "nbf": "soon"}),
+            ),
+            (
+                "nbf an array",
+                false,
+                serde_json::json!({"iat": now, "exp": now + 600, "nbf": [1]}),
+            ),
+            (
+                "nbf in an hour",
+                false,
+                serde_json::json!({"iat": now, "exp": now + 600, "nbf": now + 3600}),
+            ),
+            (
+                "nbf now",
+                true,
+                serde_json::json!({"iat": now, "exp": now + 600, "nbf": now}),
+            ),
+        ],
+    )
+    .await;
+}

@@ -16,11 +16,11 @@ use super::support::{
     Auth, Clients, clients_at, create_account, create_key, response_of, unpack, wait, with_idempotency_key,
 };
 
-const TOKEN: &str = "t1.cli-test-token";
+pub(crate) const TOKEN: &str = "t1.cli-test-token";
 const OAUTH: &str = "y0_cli-test-oauth-token";
 
 /// Starts `yc-iam emulator` on loopback and reads the address from its first line of output.
-fn spawn(args: &[&str]) -> (Child, String) {
+pub(crate) fn spawn(args: &[&str]) -> (Child, String) {
     let mut cmd = emulator_command();
     cmd.args(["--listen", "127.0.0.1:0", "--token", TOKEN]).args(args);
     spawn_command(cmd)
@@ -54,7 +54,7 @@ fn spawn_command(mut cmd: Command) -> (Child, String) {
 }
 
 /// Sends SIGTERM and waits (at most 10 s) for a clean exit.
-fn terminate(mut child: Child) {
+pub(crate) fn terminate(mut child: Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
