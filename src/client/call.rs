@@ -2,6 +2,7 @@
 //! authorization, bound the attempt in time, convert the status, and retry when safe.
 
 use std::{
+    fmt,
     future::Future,
     sync::{LazyLock, atomic::Ordering},
     time::Duration,
@@ -64,7 +65,8 @@ impl Client {
         f: F,
     ) -> Result<Reply<Resp>, Error>
     where
-        Req: Validate + Clone,
+        Req: Validate + Clone + fmt::Debug,
+        Resp: fmt::Debug,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
@@ -84,7 +86,8 @@ impl Client {
         f: &F,
     ) -> Result<Reply<Resp>, Error>
     where
-        Req: Clone,
+        Req: Clone + fmt::Debug,
+        Resp: fmt::Debug,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
@@ -115,13 +118,20 @@ impl Client {
         f: &F,
     ) -> Result<Reply<Resp>, Error>
     where
-        Req: Clone,
+        Req: Clone + fmt::Debug,
+        Resp: fmt::Debug,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let request_id = new_id()?;
         // The clock is read only for the debug log.
         let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+        if started.is_some() {
+            // `--debug` shows every request; the `Debug` of messages that carry secrets masks them.
+            let call = method.what.trim_start_matches("cannot ");
+            let request_id = request_id.to_str().unwrap_or_default();
+            tracing::debug!(call, %request_id, ?request, "sending");
+        }
         let result = async {
             let channel = self.service_channel(method.service).await?;
             let keys = &*KEYS;
@@ -170,7 +180,9 @@ impl Client {
             let call = method.what.trim_start_matches("cannot ");
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match &result {
-                Ok(_) => tracing::debug!(call, %request_id, elapsed_ms, "call succeeded"),
+                Ok(reply) => {
+                    tracing::debug!(call, %request_id, elapsed_ms, response = ?reply.get_ref(), "call succeeded")
+                }
                 Err(e) => tracing::debug!(call, %request_id, elapsed_ms, error = %e, "call failed"),
             }
         }

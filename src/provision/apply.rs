@@ -86,16 +86,12 @@ async fn create_account(p: &Provision, client: &Client) -> Result<ServiceAccount
     if let Some(d) = &p.description {
         request = request.description(d.clone());
     }
-    tracing::debug!("→ ServiceAccountService.Create {request:?}");
     let result = match client.service_accounts().create(request).await {
         Ok(op) => op.wait().await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(sa) => {
-            tracing::debug!("← ServiceAccountService.Create {sa:?}");
-            Ok(sa)
-        }
+        Ok(sa) => Ok(sa),
         Err(e) if e.kind() == ErrorKind::AlreadyExists || e.code() == Some(tonic::Code::AlreadyExists) => {
             // Created by a run that was killed before it could wait (or by a concurrent run):
             // it shows up once its operation is done.
@@ -138,18 +134,12 @@ async fn add_bindings(client: &Client, report: &mut Report, roles: &[String]) ->
                 }),
             })
             .collect();
-        tracing::debug!(
-            "→ {}.UpdateAccessBindings resource_id={:?} deltas={deltas:?}",
-            grant.kind(),
-            grant.id()
-        );
         let op = match grant {
             Grant::Folder(id) => client.folders().update_access_bindings(id, deltas).await,
             Grant::Cloud(id) => client.clouds().update_access_bindings(id, deltas).await,
         }
         .map_err(api(step.clone()))?;
         let result = op.wait().await.map_err(api(step.clone()))?;
-        tracing::debug!("← UpdateAccessBindings {result:?}");
         let effective: Vec<String> = result
             .effective_deltas
             .into_iter()
@@ -187,11 +177,9 @@ async fn create_key(
     if let Some(at) = p.expires_at {
         request = request.expires_at(to_timestamp(at));
     }
-    tracing::debug!("→ ApiKeyService.Create {request:?}");
     let created = client.api_keys().create(request).await.map_err(api(format!(
         "cannot create an API key for service account {account_id}"
     )))?;
-    tracing::debug!("← ApiKeyService.Create {created:?}");
     let stored = stored_from(&created.api_key, created.secret);
     match &p.output {
         KeyOutput::File(path) => match stored.write(path) {
@@ -211,7 +199,6 @@ async fn create_key(
 }
 
 async fn delete_key(client: &Client, id: &str) -> Result<(), crate::Error> {
-    tracing::debug!("→ ApiKeyService.Delete api_key_id={id:?}");
     let result = match client.api_keys().delete(id).await {
         Ok(op) => op.wait().await.map(drop),
         Err(e) => Err(e),

@@ -107,11 +107,6 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         KeyOutput::File(path) => (StoredKey::read(path)?, Some(marker_for(path))),
         KeyOutput::Caller => (None, None),
     };
-    tracing::debug!(
-        "→ ServiceAccountService.List folder_id={:?} name={:?}",
-        p.folder_id,
-        p.name
-    );
     let account = client
         .service_accounts()
         .find_by_name(&p.folder_id, &p.name)
@@ -126,9 +121,6 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         // A new account has no bindings yet.
         None => (Vec::new(), dedup(&p.roles)),
     };
-    if let Some(sa) = &account {
-        tracing::debug!("→ ApiKeyService.List service_account_id={:?}", sa.id);
-    }
     let keys: Vec<ApiKey> = match &account {
         Some(sa) => client
             .api_keys()
@@ -174,7 +166,6 @@ async fn bound_roles(
     account_id: &str,
     roles: &[String],
 ) -> Result<(Vec<String>, Vec<String>), ProvisionError> {
-    tracing::debug!("→ {}.ListAccessBindings resource_id={:?}", grant.kind(), grant.id());
     let existing: Vec<AccessBinding> = match grant {
         Grant::Folder(id) => client.folders().list_access_bindings(id).try_collect().await,
         Grant::Cloud(id) => client.clouds().list_access_bindings(id).try_collect().await,

@@ -9,14 +9,12 @@ mod provision;
 mod service_account;
 mod token;
 
-use std::io::IsTerminal;
-
-use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
-use yc_iam::{Client, Credentials, Operation, OperationPayload, RetryPolicy};
+use yc_iam::{Client, Operation, OperationPayload};
 
 pub(crate) use emulator::EmulatorArgs;
 
 use crate::cli::{AccountSelector, Cli, Command, KeyOwner};
+use crate::debug_log;
 use crate::error::{CliError, CliResult};
 use crate::output::{self, OperationView};
 use crate::progress;
@@ -37,7 +35,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
     }
     let settings = Settings::resolve(&global)?;
     if settings.debug {
-        init_debug_log();
+        debug_log::init();
     }
     match command {
         Command::ServiceAccount(cmd) => service_account::run(&settings, cmd).await,
@@ -51,127 +49,6 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// `--debug`: the library's and this tool's events at debug level on stderr. Requests and
-/// responses are logged through their `Debug`, which masks every secret.
-fn init_debug_log() {
-    let filter = tracing_subscriber::EnvFilter::new("yc_iam=debug,yc_iam_cli=debug");
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
-}
-
-/// The `authorization` header every call carries, masked: the scheme, never the credential.
-static AUTHORIZATION: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
-
-/// Logs a request before it is sent (`--debug`), with its masked `authorization` header.
-pub(crate) fn log_request(method: &str, request: &dyn std::fmt::Debug) {
-    let authorization = AUTHORIZATION.get().copied().unwrap_or("none");
-    tracing::debug!(target: "yc_iam_cli", "→ {method} authorization={authorization:?} {request:?}");
-}
-
-fn masked_authorization(settings: &Settings) -> &'static str {
-    use yc_iam::config::Credential;
-    if settings.emulator {
-        return "Bearer t1.***";
-    }
-    match settings.config.credential.as_ref().map(|c| &c.value) {
-        Some(Credential::ApiKey(_)) => "Api-Key ***",
-        Some(Credential::IamToken(_)) => "Bearer t1.***",
-        Some(_) => "Bearer t1.*** (an IAM token the client obtains with these credentials)",
-        None => "none",
-    }
-}
-
-/// Logs a response (`--debug`).
-pub(crate) fn log_response(method: &str, response: &dyn std::fmt::Debug) {
-    tracing::debug!(target: "yc_iam_cli", "← {method} {response:?}");
-}
-
-/// A connected client, and the in-process emulator behind it for `--emulator`.
-pub(crate) struct Session {
-    pub(crate) client: Client,
-    emulator: Option<Emulator>,
-}
-
-impl Session {
-    /// Stops the in-process emulator, if any.
-    pub(crate) async fn close(self) {
-        if let Some(emulator) = self.emulator {
-            emulator.shutdown().await;
-        }
-    }
-}
-
-/// Builds the client from the settings. Nothing is sent yet (discovery is lazy); with
-/// `--emulator`, a fresh emulator is started first, holding the configured folder and cloud.
-pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
-    let (endpoint, credentials, emulator) = if settings.emulator {
-        let mut builder = Emulator::builder();
-        if let Some(cloud) = &settings.config.cloud_id {
-            builder = builder.with_cloud(cloud.value.clone());
-        }
-        if let Some(folder) = &settings.config.folder_id {
-            builder = builder.with_folder(folder.value.clone());
-        }
-        let emulator = builder
-            .start()
-            .await
-            .map_err(|e| CliError::failure(format!("cannot start the emulator: {}", crate::error::chain(&e))))?;
-        eprintln!(
-            "yc-iam: running against a fresh in-process emulator at {}",
-            emulator.endpoint()
-        );
-        (
-            emulator.endpoint(),
-            Credentials::iam_token(DEFAULT_IAM_TOKEN),
-            Some(emulator),
-        )
-    } else {
-        let credential = settings.config.credential.as_ref().ok_or_else(|| {
-            CliError::usage(
-                "no credentials: set YC_TOKEN, YC_IAM_TOKEN, YC_SERVICE_ACCOUNT_KEY_FILE or YC_API_KEY, or configure a yc profile",
-            )
-        })?;
-        let credentials = credential
-            .value
-            .to_credentials()
-            .map_err(|e| CliError::usage(format!("invalid service-account key (from {}): {e}", credential.source)))?;
-        tracing::debug!(target: "yc_iam_cli", "credentials: {} from {}", credential.value.kind(), credential.source);
-        (settings.config.endpoint.value.clone(), credentials, None)
-    };
-    let origin = if settings.emulator {
-        "--emulator".to_owned()
-    } else {
-        settings.config.endpoint.source.to_string()
-    };
-    tracing::debug!(target: "yc_iam_cli", "endpoint: {endpoint} (from {origin})");
-    let mut builder = Client::builder().with_endpoint(endpoint).with_credentials(credentials);
-    if let Some(n) = settings.retry {
-        builder = builder.with_retry(if n <= 1 {
-            RetryPolicy::disabled()
-        } else {
-            RetryPolicy::default().with_max_attempts(n)
-        });
-    }
-    if let Some(t) = settings.timeout {
-        builder = builder.with_timeout(t);
-    }
-    let client = builder
-        .build()
-        .map_err(|e| CliError::api(None, &e).with_exit(crate::error::EXIT_USAGE))?;
-    let authorization = *AUTHORIZATION.get_or_init(|| masked_authorization(settings));
-    tracing::debug!(
-        target: "yc_iam_cli",
-        "metadata on every call: authorization={authorization:?} x-client-trace-id={:?} \
-         x-client-request-id=<new per attempt> idempotency-key=<one per mutating call>",
-        client.trace_id()
-    );
-    Ok(Session { client, emulator })
-}
-
 /// Finishes a mutating call: with `--async` prints the operation and returns `None`; otherwise
 /// waits (with progress on a terminal) and returns the result.
 pub(crate) async fn finish<R: OperationPayload, M: OperationPayload>(
@@ -179,7 +56,6 @@ pub(crate) async fn finish<R: OperationPayload, M: OperationPayload>(
     op: Operation<R, M>,
     label: &str,
 ) -> CliResult<Option<R>> {
-    log_response("operation", &op.raw().id);
     if settings.async_ {
         output::print_one(settings.format, &OperationView::from(op.raw()))?;
         return Ok(None);
@@ -248,16 +124,12 @@ impl AccountRef {
         match self {
             AccountRef::Id(id) => Ok(id.clone()),
             AccountRef::Name { folder_id, name } => {
-                log_request(
-                    "ServiceAccountService.List",
-                    &format_args!("folder_id={folder_id:?} name={name:?}"),
-                );
                 match client.service_accounts().find_by_name(folder_id, name).await {
                     Ok(Some(sa)) => Ok(sa.id),
                     Ok(None) => Err(CliError::failure(format!(
                         "service account {name:?} not found in folder {folder_id}"
                     ))),
-                    Err(e) => Err(CliError::api(None, &e)),
+                    Err(e) => Err(e.into()),
                 }
             }
         }

@@ -139,6 +139,12 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+impl From<yc_iam::Error> for CliError {
+    fn from(e: yc_iam::Error) -> Self {
+        Self::api(None, &e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

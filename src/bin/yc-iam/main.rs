@@ -6,10 +6,12 @@
 
 mod cli;
 mod commands;
+mod debug_log;
 mod error;
 mod input;
 mod output;
 mod progress;
+mod session;
 mod settings;
 
 use std::process::ExitCode;
@@ -23,11 +25,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_for(&cli.command) {
         Ok(rt) => rt,
         Err(e) => return CliError::failure(format!("cannot start the async runtime: {e}")).report(),
     };
@@ -35,6 +33,20 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
+}
+
+/// A command is a short chain of sequential calls: one thread runs it without a hop between
+/// workers for every reply. The emulator serves many clients at once and gets both cores.
+fn runtime_for(command: &cli::Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match command {
+        cli::Command::Emulator(_) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            builder
+        }
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    builder.enable_all().build()
 }
 
 /// Help and version go to stdout with exit 0; usage errors become one line on stderr, exit 2.

@@ -49,7 +49,14 @@ async fn debug_logs_requests_without_secrets() {
         .run(&["provision", "--folder-id", FOLDER, "--name", "sa-debug", "--debug"])
         .await;
     r.success();
-    assert!(r.stderr.contains("ApiKeyService.Create"), "{}", r.stderr);
+    // Requests and responses are shown, through the library's call path.
+    for shown in [
+        "request=CreateServiceAccountRequest",
+        "request=CreateApiKeyRequest",
+        "response=CreateApiKeyResponse",
+    ] {
+        assert!(r.stderr.contains(shown), "{shown}: {}", r.stderr);
+    }
     // The authorization header is shown by its scheme only.
     assert!(r.stderr.contains("authorization=\"Bearer t1.***\""), "{}", r.stderr);
     let stored = yc_iam::provision::StoredKey::read(&h.path("api-key.yaml"))

@@ -4,10 +4,11 @@ use futures_util::TryStreamExt;
 use yc_iam::model::{AccessBinding, AccessBindingDelta};
 use yc_iam::provision::check_role;
 
-use super::{AccountRef, connect, finish, log_request, log_response};
+use super::{AccountRef, finish};
 use crate::cli::{AccessBindingCommand, BindingArgs, Format};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, AccessBindingView, DeltaView};
+use crate::session::connect;
 use crate::settings::{Settings, check_id, flag_error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,13 +18,6 @@ pub(crate) enum Resource {
 }
 
 impl Resource {
-    fn name(self) -> &'static str {
-        match self {
-            Resource::Folder => "folder",
-            Resource::Cloud => "cloud",
-        }
-    }
-
     /// The positional id, else the resolved `--folder-id` / `--cloud-id`.
     fn id(self, settings: &Settings, positional: Option<&String>) -> CliResult<String> {
         match positional {
@@ -62,15 +56,13 @@ pub(crate) async fn run(settings: &Settings, resource: Resource, cmd: AccessBind
         AccessBindingCommand::ListAccessBindings { id } => {
             let id = resource.id(settings, id.as_ref())?;
             let session = connect(settings).await?;
-            log_request(&format!("{}.ListAccessBindings", resource.name()), &id);
             let stream = match resource {
-                Resource::Folder => session.client.folders().list_access_bindings(&id),
-                Resource::Cloud => session.client.clouds().list_access_bindings(&id),
+                Resource::Folder => session.folders().list_access_bindings(&id),
+                Resource::Cloud => session.clouds().list_access_bindings(&id),
             };
-            let bindings: Vec<AccessBinding> = stream.try_collect().await.map_err(|e| CliError::api(None, &e))?;
+            let bindings: Vec<AccessBinding> = stream.try_collect().await?;
             let views: Vec<AccessBindingView> = bindings.iter().map(Into::into).collect();
             output::print_list(format, &views, COLUMNS)?;
-            session.close().await;
         }
         AccessBindingCommand::AddAccessBinding(args) => change(settings, resource, args, true).await?,
         AccessBindingCommand::RemoveAccessBinding(args) => change(settings, resource, args, false).await?,
@@ -99,7 +91,7 @@ async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add:
     let session = connect(settings).await?;
     let (kind, subject_id) = match subject {
         SubjectRef::Given { kind, id } => (kind, id),
-        SubjectRef::Account(account) => ("serviceAccount".to_owned(), account.id(&session.client).await?),
+        SubjectRef::Account(account) => ("serviceAccount".to_owned(), account.id(&session).await?),
     };
     let binding = AccessBinding::new(&args.role, kind, subject_id);
     let delta = if add {
@@ -107,20 +99,16 @@ async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add:
     } else {
         AccessBindingDelta::remove(binding)
     };
-    let method = format!("{}.UpdateAccessBindings", resource.name());
-    log_request(&method, &delta);
     let op = match resource {
-        Resource::Folder => session.client.folders().update_access_bindings(&id, vec![delta]).await,
-        Resource::Cloud => session.client.clouds().update_access_bindings(&id, vec![delta]).await,
-    }
-    .map_err(|e| CliError::api(None, &e))?;
+        Resource::Folder => session.folders().update_access_bindings(&id, vec![delta]).await,
+        Resource::Cloud => session.clouds().update_access_bindings(&id, vec![delta]).await,
+    }?;
     let label = if add {
         "adding access binding"
     } else {
         "removing access binding"
     };
     if let Some(result) = finish(settings, op, label).await? {
-        log_response(&method, &result);
         let deltas: Vec<DeltaView> = result.effective_deltas.iter().map(Into::into).collect();
         if deltas.is_empty() && format == Format::Text {
             let state = if add { "already there" } else { "not there" };
@@ -129,6 +117,5 @@ async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add:
             output::print_list(format, &deltas, DELTA_COLUMNS)?;
         }
     }
-    session.close().await;
     Ok(())
 }

@@ -6,10 +6,11 @@ use time::OffsetDateTime;
 use yc_iam::provision::{check_description, check_expiry, check_scope};
 use yc_iam::{CreateApiKey, UpdateApiKey};
 
-use super::{AccountRef, connect, finish, log_request, log_response};
+use super::{AccountRef, finish};
 use crate::cli::{ApiKeyCommand, Expiry, Format};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, ApiKeyView};
+use crate::session::connect;
 use crate::settings::{Settings, check_id, flag_error};
 
 const COLUMNS: &[output::Column] = &[
@@ -86,7 +87,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             }
             let expires = expiry(&e)?;
             let session = connect(settings).await?;
-            let id = account.id(&session.client).await?;
+            let id = account.id(&session).await?;
             let mut request = CreateApiKey::new(&id).scopes(all);
             if let Some(d) = description {
                 request = request.description(d);
@@ -94,14 +95,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             if let Some(at) = expires {
                 request = request.expires_at(to_timestamp(at));
             }
-            log_request("ApiKeyService.Create", &request);
-            let created = session
-                .client
-                .api_keys()
-                .create(request)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
-            log_response("ApiKeyService.Create", &created);
+            let created = session.api_keys().create(request).await?;
             use secrecy::ExposeSecret;
             let shape = Created {
                 api_key: ApiKeyView::from(&created.api_key),
@@ -113,36 +107,20 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 Format::Yaml
             };
             output::write_document(&mut std::io::stdout().lock(), doc_format, &shape)?;
-            session.close().await;
         }
         ApiKeyCommand::Get { id } => {
             check_id("<ID>", &id)?;
             let session = connect(settings).await?;
-            log_request("ApiKeyService.Get", &id);
-            let key = session
-                .client
-                .api_keys()
-                .get(&id)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let key = session.api_keys().get(&id).await?;
             output::print_one(format, &ApiKeyView::from(&key))?;
-            session.close().await;
         }
         ApiKeyCommand::List { owner } => {
             let account = AccountRef::from_owner(settings, &owner)?;
             let session = connect(settings).await?;
-            let id = account.id(&session.client).await?;
-            log_request("ApiKeyService.List", &id);
-            let keys: Vec<_> = session
-                .client
-                .api_keys()
-                .list(&id)
-                .try_collect()
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let id = account.id(&session).await?;
+            let keys: Vec<_> = session.api_keys().list(&id).try_collect().await?;
             let views: Vec<ApiKeyView> = keys.iter().map(Into::into).collect();
             output::print_list(format, &views, COLUMNS)?;
-            session.close().await;
         }
         ApiKeyCommand::Update {
             id,
@@ -173,13 +151,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             let session = connect(settings).await?;
             if scopes.is_empty() {
                 // The API wants 1-100 scopes in every update: keep the current ones.
-                log_request("ApiKeyService.Get", &id);
-                let current = session
-                    .client
-                    .api_keys()
-                    .get(&id)
-                    .await
-                    .map_err(|e| CliError::api(None, &e))?;
+                let current = session.api_keys().get(&id).await?;
                 let view = ApiKeyView::from(&current);
                 if view.scopes.is_empty() {
                     return Err(CliError::usage(format!(
@@ -190,28 +162,15 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             } else {
                 request = request.scopes(scopes);
             }
-            log_request("ApiKeyService.Update", &request);
-            let op = session
-                .client
-                .api_keys()
-                .update(request)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let op = session.api_keys().update(request).await?;
             if let Some(key) = finish(settings, op, "updating API key").await? {
                 output::print_one(format, &ApiKeyView::from(&key))?;
             }
-            session.close().await;
         }
         ApiKeyCommand::Delete { id } => {
             check_id("<ID>", &id)?;
             let session = connect(settings).await?;
-            log_request("ApiKeyService.Delete", &id);
-            let op = session
-                .client
-                .api_keys()
-                .delete(&id)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let op = session.api_keys().delete(&id).await?;
             if finish(settings, op, "deleting API key").await?.is_some() {
                 if format == Format::Text {
                     output::write_stdout(&format!("deleted API key {id}\n"))?;
@@ -219,18 +178,10 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                     output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
                 }
             }
-            session.close().await;
         }
         ApiKeyCommand::ListScopes => {
             let session = connect(settings).await?;
-            log_request("ApiKeyService.ListScopes", &());
-            let scopes: Vec<String> = session
-                .client
-                .api_keys()
-                .list_scopes()
-                .try_collect()
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let scopes: Vec<String> = session.api_keys().list_scopes().try_collect().await?;
             if format == Format::Text {
                 for s in &scopes {
                     output::write_stdout(&format!("{s}\n"))?;
@@ -238,7 +189,6 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             } else {
                 output::print_one(format, &scopes)?;
             }
-            session.close().await;
         }
     }
     Ok(())

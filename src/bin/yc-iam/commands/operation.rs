@@ -2,11 +2,11 @@
 
 use yc_iam::proto::yandex::cloud::operation::operation;
 
-use super::{connect, log_request};
 use crate::cli::OperationCommand;
 use crate::error::{CliError, CliResult};
 use crate::output::{self, OperationView};
 use crate::progress;
+use crate::session::connect;
 use crate::settings::{Settings, check_id};
 
 pub(crate) async fn run(settings: &Settings, cmd: OperationCommand) -> CliResult {
@@ -16,22 +16,12 @@ pub(crate) async fn run(settings: &Settings, cmd: OperationCommand) -> CliResult
     };
     check_id("<ID>", id)?;
     let session = connect(settings).await?;
-    log_request(
-        if wait {
-            "OperationService.Get (wait)"
-        } else {
-            "OperationService.Get"
-        },
-        id,
-    );
     let op = if wait {
-        progress::show("waiting for operation", session.client.operations().wait(id)).await
+        progress::show("waiting for operation", session.operations().wait(id)).await
     } else {
-        session.client.operations().get(id).await
-    }
-    .map_err(|e| CliError::api(None, &e))?;
+        session.operations().get(id).await
+    }?;
     output::print_one(settings.format, &OperationView::from(&op))?;
-    session.close().await;
     if let (true, Some(operation::Result::Error(status))) = (wait, &op.result) {
         return Err(CliError::failure(format!("operation {id} failed: {}", status.message)));
     }

@@ -9,11 +9,11 @@ use yc_iam::model::ApiKey;
 use yc_iam::provision::{AccountPlan, KeyAction, KeyPlan, Plan, Provision, ProvisionError, Report};
 
 use super::api_key::expiry;
-use super::connect;
 use crate::cli::{Format, ProvisionArgs};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, rfc3339, timestamp};
 use crate::progress;
+use crate::session::connect;
 use crate::settings::{Settings, flag_error};
 
 pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
@@ -52,13 +52,12 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
 
     let session = connect(settings).await?;
     if args.dry_run {
-        let plan = progress::show("planning", p.plan(&session.client))
+        let plan = progress::show("planning", p.plan(&session))
             .await
             .map_err(|e| provision_error(&e))?;
-        session.close().await;
         return print(settings.format, &plan_view(&plan, &args.output), &[]);
     }
-    let report = match progress::show("provisioning", p.run(&session.client)).await {
+    let report = match progress::show("provisioning", p.run(&session)).await {
         Ok(report) => report,
         Err(e) => {
             // What was done before the failure, then the error.
@@ -73,7 +72,6 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
             return Err(provision_error(&e));
         }
     };
-    session.close().await;
 
     let view = report_view(&report, &args.output, None);
     if let Some(key) = &report.secret_for_caller {

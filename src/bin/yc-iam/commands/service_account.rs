@@ -4,10 +4,11 @@ use futures_util::TryStreamExt;
 use yc_iam::provision::{check_description, check_service_account_name};
 use yc_iam::{CreateServiceAccount, UpdateServiceAccount};
 
-use super::{AccountRef, connect, finish, log_request, log_response};
+use super::{AccountRef, finish};
 use crate::cli::ServiceAccountCommand;
 use crate::error::{CliError, CliResult};
 use crate::output::{self, ServiceAccountView};
+use crate::session::connect;
 use crate::settings::{Settings, flag_error};
 
 const COLUMNS: &[output::Column] = &[
@@ -38,47 +39,24 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
                 request = request.labels(labels);
             }
             let session = connect(settings).await?;
-            log_request("ServiceAccountService.Create", &request);
-            let op = session
-                .client
-                .service_accounts()
-                .create(request)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let op = session.service_accounts().create(request).await?;
             if let Some(sa) = finish(settings, op, "creating service account").await? {
                 output::print_one(format, &ServiceAccountView::from(&sa))?;
             }
-            session.close().await;
         }
         ServiceAccountCommand::Get(selector) => {
             let account = AccountRef::from_selector(settings, &selector)?;
             let session = connect(settings).await?;
-            let id = account.id(&session.client).await?;
-            log_request("ServiceAccountService.Get", &id);
-            let sa = session
-                .client
-                .service_accounts()
-                .get(&id)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
-            log_response("ServiceAccountService.Get", &sa);
+            let id = account.id(&session).await?;
+            let sa = session.service_accounts().get(&id).await?;
             output::print_one(format, &ServiceAccountView::from(&sa))?;
-            session.close().await;
         }
         ServiceAccountCommand::List => {
             let folder_id = settings.folder_id()?;
             let session = connect(settings).await?;
-            log_request("ServiceAccountService.List", &folder_id);
-            let accounts: Vec<_> = session
-                .client
-                .service_accounts()
-                .list(&folder_id)
-                .try_collect()
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let accounts: Vec<_> = session.service_accounts().list(&folder_id).try_collect().await?;
             let views: Vec<ServiceAccountView> = accounts.iter().map(Into::into).collect();
             output::print_list(format, &views, COLUMNS)?;
-            session.close().await;
         }
         ServiceAccountCommand::Update {
             account,
@@ -99,18 +77,13 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
                 ));
             }
             let session = connect(settings).await?;
-            let id = account.id(&session.client).await?;
+            let id = account.id(&session).await?;
             let mut request = UpdateServiceAccount::new(&id);
             match new_name {
                 Some(n) => request = request.name(n),
                 // The API requires the name in every update: keep the current one.
                 None => {
-                    let current = session
-                        .client
-                        .service_accounts()
-                        .get(&id)
-                        .await
-                        .map_err(|e| CliError::api(None, &e))?;
+                    let current = session.service_accounts().get(&id).await?;
                     request = request.name(current.name);
                 }
             }
@@ -120,29 +93,16 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
             if let Some(l) = labels {
                 request = request.labels(l);
             }
-            log_request("ServiceAccountService.Update", &request);
-            let op = session
-                .client
-                .service_accounts()
-                .update(request)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let op = session.service_accounts().update(request).await?;
             if let Some(sa) = finish(settings, op, "updating service account").await? {
                 output::print_one(format, &ServiceAccountView::from(&sa))?;
             }
-            session.close().await;
         }
         ServiceAccountCommand::Delete(selector) => {
             let account = AccountRef::from_selector(settings, &selector)?;
             let session = connect(settings).await?;
-            let id = account.id(&session.client).await?;
-            log_request("ServiceAccountService.Delete", &id);
-            let op = session
-                .client
-                .service_accounts()
-                .delete(&id)
-                .await
-                .map_err(|e| CliError::api(None, &e))?;
+            let id = account.id(&session).await?;
+            let op = session.service_accounts().delete(&id).await?;
             if finish(settings, op, "deleting service account").await?.is_some() {
                 if format == crate::cli::Format::Text {
                     output::write_stdout(&format!("deleted service account {id}\n"))?;
@@ -150,7 +110,6 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
                     output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
                 }
             }
-            session.close().await;
         }
     }
     Ok(())

@@ -1,0 +1,113 @@
+//! The connection a command works over: a client built from the settings and, with `--emulator`,
+//! the fresh in-process emulator it talks to.
+
+use std::ops::Deref;
+
+use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
+use yc_iam::{Client, Credentials, RetryPolicy};
+
+use crate::error::{CliError, CliResult, EXIT_USAGE, chain};
+use crate::settings::Settings;
+
+/// A connected client. Dropping it stops the in-process emulator behind `--emulator`, if any
+/// (that emulator keeps no state file, so there is nothing to save on the way out).
+pub(crate) struct Session {
+    client: Client,
+    _emulator: Option<Emulator>,
+}
+
+impl Deref for Session {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Builds the client from the settings. Nothing is sent yet (discovery is lazy); with
+/// `--emulator`, a fresh emulator is started first, holding the configured folder and cloud.
+pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
+    let (endpoint, credentials, emulator) = if settings.emulator {
+        let emulator = start_emulator(settings).await?;
+        eprintln!(
+            "yc-iam: running against a fresh in-process emulator at {}",
+            emulator.endpoint()
+        );
+        (
+            emulator.endpoint(),
+            Credentials::iam_token(DEFAULT_IAM_TOKEN),
+            Some(emulator),
+        )
+    } else {
+        let credential = settings.config.credential.as_ref().ok_or_else(|| {
+            CliError::usage(
+                "no credentials: set YC_TOKEN, YC_IAM_TOKEN, YC_SERVICE_ACCOUNT_KEY_FILE or YC_API_KEY, or configure a yc profile",
+            )
+        })?;
+        let credentials = credential
+            .value
+            .to_credentials()
+            .map_err(|e| CliError::usage(format!("invalid service-account key (from {}): {e}", credential.source)))?;
+        tracing::debug!(target: "yc_iam_cli", "credentials: {} from {}", credential.value.kind(), credential.source);
+        (settings.config.endpoint.value.clone(), credentials, None)
+    };
+    let origin = if settings.emulator {
+        "--emulator".to_owned()
+    } else {
+        settings.config.endpoint.source.to_string()
+    };
+    tracing::debug!(target: "yc_iam_cli", "endpoint: {endpoint} (from {origin})");
+    let mut builder = Client::builder().with_endpoint(endpoint).with_credentials(credentials);
+    if let Some(n) = settings.retry {
+        builder = builder.with_retry(if n <= 1 {
+            RetryPolicy::disabled()
+        } else {
+            RetryPolicy::default().with_max_attempts(n)
+        });
+    }
+    if let Some(t) = settings.timeout {
+        builder = builder.with_timeout(t);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| CliError::api(None, &e).with_exit(EXIT_USAGE))?;
+    tracing::debug!(
+        target: "yc_iam_cli",
+        "metadata on every call: authorization={:?} x-client-trace-id={:?} \
+         x-client-request-id=<new per attempt> idempotency-key=<one per mutating call>",
+        masked_authorization(settings),
+        client.trace_id()
+    );
+    Ok(Session {
+        client,
+        _emulator: emulator,
+    })
+}
+
+async fn start_emulator(settings: &Settings) -> CliResult<Emulator> {
+    let mut builder = Emulator::builder();
+    if let Some(cloud) = &settings.config.cloud_id {
+        builder = builder.with_cloud(cloud.value.clone());
+    }
+    if let Some(folder) = &settings.config.folder_id {
+        builder = builder.with_folder(folder.value.clone());
+    }
+    builder
+        .start()
+        .await
+        .map_err(|e| CliError::failure(format!("cannot start the emulator: {}", chain(&e))))
+}
+
+/// The `authorization` header every call carries, masked: the scheme, never the credential.
+fn masked_authorization(settings: &Settings) -> &'static str {
+    use yc_iam::config::Credential;
+    if settings.emulator {
+        return "Bearer t1.***";
+    }
+    match settings.config.credential.as_ref().map(|c| &c.value) {
+        Some(Credential::ApiKey(_)) => "Api-Key ***",
+        Some(Credential::IamToken(_)) => "Bearer t1.***",
+        Some(_) => "Bearer t1.*** (an IAM token the client obtains with these credentials)",
+        None => "none",
+    }
+}
