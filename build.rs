@@ -23,6 +23,16 @@ const PROTOS: &[&str] = &[
     "yandex/cloud/resourcemanager/v1/cloud_service.proto",
     "yandex/cloud/endpoint/api_endpoint.proto",
     "yandex/cloud/endpoint/api_endpoint_service.proto",
+    "yandex/cloud/iam/v1/key.proto",
+    "yandex/cloud/iam/v1/key_service.proto",
+    "yandex/cloud/iam/v1/awscompatibility/access_key.proto",
+    "yandex/cloud/iam/v1/awscompatibility/access_key_service.proto",
+    "yandex/cloud/lockbox/v1/secret.proto",
+    "yandex/cloud/lockbox/v1/secret_service.proto",
+    "yandex/cloud/lockbox/v1/payload.proto",
+    "yandex/cloud/lockbox/v1/payload_service.proto",
+    "yandex/cloud/ai/foundation_models/v1/text_common.proto",
+    "yandex/cloud/ai/foundation_models/v1/text_generation/text_generation_service.proto",
     "google/protobuf/empty.proto",
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
@@ -33,6 +43,11 @@ const SECRET_MESSAGES: &[&str] = &[
     ".yandex.cloud.iam.v1.CreateApiKeyResponse",
     ".yandex.cloud.iam.v1.CreateIamTokenRequest",
     ".yandex.cloud.iam.v1.CreateIamTokenResponse",
+    ".yandex.cloud.iam.v1.CreateKeyResponse",
+    ".yandex.cloud.iam.v1.awscompatibility.CreateAccessKeyResponse",
+    ".yandex.cloud.lockbox.v1.Payload.Entry",
+    ".yandex.cloud.lockbox.v1.PayloadEntryChange",
+    ".yandex.cloud.lockbox.v1.GetExResponse",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

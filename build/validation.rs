@@ -382,7 +382,7 @@ fn field_checks(
             let open = format!(
                 "if let Some({full}::{}(value)) = &self.{} {{\n",
                 camel(name),
-                ident(oneof.name())
+                ident(&snake(oneof.name()))
             );
             (open, "value".to_string(), "}\n".to_string())
         }
@@ -412,6 +412,21 @@ fn field_checks(
                 .unwrap();
             }
         }
+        Kind::Bytes => {
+            if rules.required {
+                writeln!(out, "check::required({at}, !{value}.is_empty())?;").unwrap();
+            }
+            if let Some(length) = &rules.length {
+                let (min, max) = bounds(length)?;
+                writeln!(
+                    out,
+                    "check::byte_length({at}, {value}.len(), {}, {}, {length:?})?;",
+                    opt(min),
+                    opt(max)
+                )
+                .unwrap();
+            }
+        }
         Kind::Enum(_) => {
             if rules.required {
                 writeln!(out, "check::required({at}, {value} != 0)?;").unwrap();
@@ -431,6 +446,9 @@ fn field_checks(
                     )
                     .unwrap();
                 }
+            } else if ours(&m) && field.containing_oneof().is_some() {
+                // A oneof member holds the message itself, not an `Option` of it.
+                writeln!(out, "{value}.validate().map_err(|v| v.within({at}))?;").unwrap();
             } else if ours(&m) {
                 writeln!(
                     out,
@@ -440,8 +458,9 @@ fn field_checks(
             }
         }
         _ => {
-            if rules.required {
-                return Err(format!("{}: required on an unsupported kind", field.full_name()));
+            // A rule this generator cannot check must not pass unnoticed.
+            if rules.required || rules.length.is_some() || rules.pattern.is_some() || rules.value.is_some() {
+                return Err(format!("{}: a rule on an unsupported kind", field.full_name()));
             }
         }
     }
@@ -470,7 +489,7 @@ pub fn generate(pool: &DescriptorPool) -> Result<String, String> {
                     body,
                     "check::exactly_one({:?}, self.{}.is_some(), {:?})?;",
                     oneof.name(),
-                    ident(oneof.name()),
+                    ident(&snake(oneof.name())),
                     members.join(", ")
                 )
                 .unwrap();

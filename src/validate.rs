@@ -145,6 +145,22 @@ pub(crate) mod check {
         Err(Violation::new(field, "length", rule, detail))
     }
 
+    /// A binary value's length counts bytes.
+    pub(crate) fn byte_length(
+        field: &str,
+        len: usize,
+        min: Option<i64>,
+        max: Option<i64>,
+        rule: &str,
+    ) -> Result<(), Violation> {
+        let n = len as i64;
+        if within(n, min, max) {
+            return Ok(());
+        }
+        let detail = format!("length must be {} bytes, got {n}", describe(min, max));
+        Err(Violation::new(field, "length", rule, detail))
+    }
+
     pub(crate) fn pattern(field: &str, value: &str, re: &Pattern, rule: &str) -> Result<(), Violation> {
         if re.is_match(value) {
             Ok(())

@@ -7,5 +7,6 @@ mod emulator;
 mod props;
 mod provision;
 mod reliability;
+mod secret_debug;
 mod validation;
 mod wire;

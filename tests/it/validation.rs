@@ -11,7 +11,15 @@ fn validate_as(message: &str, bytes: &[u8]) -> Option<Result<(), Violation>> {
     fn via<M: Message + Default + Validate>(bytes: &[u8]) -> Result<(), Violation> {
         M::decode(bytes).expect("a message we encoded decodes").validate()
     }
-    use yc_iam::proto::yandex::cloud::{access, endpoint, iam::v1 as iam, operation, resourcemanager::v1 as rm};
+    use yc_iam::proto::yandex::cloud::{
+        access,
+        ai::foundation_models::v1 as ai,
+        endpoint,
+        iam::v1::{self as iam, awscompatibility as aws},
+        lockbox::v1 as lockbox,
+        operation,
+        resourcemanager::v1 as rm,
+    };
     let f: fn(&[u8]) -> Result<(), Violation> = match message {
         "yandex.cloud.access.ListAccessBindingsRequest" => via::<access::ListAccessBindingsRequest>,
         "yandex.cloud.access.SetAccessBindingsRequest" => via::<access::SetAccessBindingsRequest>,
@@ -36,6 +44,39 @@ fn validate_as(message: &str, bytes: &[u8]) -> Option<Result<(), Violation>> {
         "yandex.cloud.resourcemanager.v1.GetFolderRequest" => via::<rm::GetFolderRequest>,
         "yandex.cloud.resourcemanager.v1.ListCloudsRequest" => via::<rm::ListCloudsRequest>,
         "yandex.cloud.resourcemanager.v1.ListFoldersRequest" => via::<rm::ListFoldersRequest>,
+        "yandex.cloud.iam.v1.GetKeyRequest" => via::<iam::GetKeyRequest>,
+        "yandex.cloud.iam.v1.ListKeysRequest" => via::<iam::ListKeysRequest>,
+        "yandex.cloud.iam.v1.CreateKeyRequest" => via::<iam::CreateKeyRequest>,
+        "yandex.cloud.iam.v1.UpdateKeyRequest" => via::<iam::UpdateKeyRequest>,
+        "yandex.cloud.iam.v1.DeleteKeyRequest" => via::<iam::DeleteKeyRequest>,
+        "yandex.cloud.iam.v1.ListKeyOperationsRequest" => via::<iam::ListKeyOperationsRequest>,
+        "yandex.cloud.iam.v1.awscompatibility.GetAccessKeyRequest" => via::<aws::GetAccessKeyRequest>,
+        "yandex.cloud.iam.v1.awscompatibility.ListAccessKeysRequest" => via::<aws::ListAccessKeysRequest>,
+        "yandex.cloud.iam.v1.awscompatibility.CreateAccessKeyRequest" => via::<aws::CreateAccessKeyRequest>,
+        "yandex.cloud.iam.v1.awscompatibility.UpdateAccessKeyRequest" => via::<aws::UpdateAccessKeyRequest>,
+        "yandex.cloud.iam.v1.awscompatibility.DeleteAccessKeyRequest" => via::<aws::DeleteAccessKeyRequest>,
+        "yandex.cloud.iam.v1.awscompatibility.ListAccessKeyOperationsRequest" => {
+            via::<aws::ListAccessKeyOperationsRequest>
+        }
+        "yandex.cloud.lockbox.v1.GetSecretRequest" => via::<lockbox::GetSecretRequest>,
+        "yandex.cloud.lockbox.v1.ListSecretsRequest" => via::<lockbox::ListSecretsRequest>,
+        "yandex.cloud.lockbox.v1.CreateSecretRequest" => via::<lockbox::CreateSecretRequest>,
+        "yandex.cloud.lockbox.v1.UpdateSecretRequest" => via::<lockbox::UpdateSecretRequest>,
+        "yandex.cloud.lockbox.v1.DeleteSecretRequest" => via::<lockbox::DeleteSecretRequest>,
+        "yandex.cloud.lockbox.v1.ActivateSecretRequest" => via::<lockbox::ActivateSecretRequest>,
+        "yandex.cloud.lockbox.v1.DeactivateSecretRequest" => via::<lockbox::DeactivateSecretRequest>,
+        "yandex.cloud.lockbox.v1.ListVersionsRequest" => via::<lockbox::ListVersionsRequest>,
+        "yandex.cloud.lockbox.v1.AddVersionRequest" => via::<lockbox::AddVersionRequest>,
+        "yandex.cloud.lockbox.v1.SetCurrentVersionRequest" => via::<lockbox::SetCurrentVersionRequest>,
+        "yandex.cloud.lockbox.v1.ScheduleVersionDestructionRequest" => {
+            via::<lockbox::ScheduleVersionDestructionRequest>
+        }
+        "yandex.cloud.lockbox.v1.CancelVersionDestructionRequest" => via::<lockbox::CancelVersionDestructionRequest>,
+        "yandex.cloud.lockbox.v1.ListSecretOperationsRequest" => via::<lockbox::ListSecretOperationsRequest>,
+        "yandex.cloud.lockbox.v1.GetPayloadRequest" => via::<lockbox::GetPayloadRequest>,
+        "yandex.cloud.lockbox.v1.GetExRequest" => via::<lockbox::GetExRequest>,
+        "yandex.cloud.ai.foundation_models.v1.TokenizeRequest" => via::<ai::TokenizeRequest>,
+        "yandex.cloud.ai.foundation_models.v1.CompletionRequest" => via::<ai::CompletionRequest>,
         _ => return None,
     };
     Some(f(bytes))
@@ -98,6 +139,8 @@ fn valid_value(field: &FieldDescriptor) -> Option<Value> {
         Kind::String => Value::String("a".into()),
         Kind::Enum(_) => Value::EnumNumber(1),
         Kind::Int64 => Value::I64(1),
+        Kind::Bool => Value::Bool(true),
+        Kind::Bytes => Value::Bytes(vec![1].into()),
         Kind::Message(m) => Value::Message(valid_message(&m)),
         other => panic!("a kind this test does not fill: {other:?}"),
     };
@@ -285,18 +328,15 @@ fn cases(desc: &MessageDescriptor) -> Vec<Case> {
             Kind::Int64 => {
                 if let Some(range) = rule(&field, "value") {
                     let (min, max) = bounds(&range);
-                    push(
-                        &mut out,
-                        &field,
-                        "value",
-                        with(&base, &field, Value::I64(max.unwrap() + 1)),
-                    );
-                    push(
-                        &mut out,
-                        &field,
-                        "value",
-                        with(&base, &field, Value::I64(min.unwrap() - 1)),
-                    );
+                    for outside in [max.map(|hi| hi + 1), min.map(|lo| lo - 1)].into_iter().flatten() {
+                        push(&mut out, &field, "value", with(&base, &field, Value::I64(outside)));
+                    }
+                }
+            }
+            Kind::Bytes => {
+                if let Some(max) = rule(&field, "length").and_then(|length| bounds(&length).1) {
+                    let long = Value::Bytes(vec![0; max as usize + 1].into());
+                    push(&mut out, &field, "length", with(&base, &field, long));
                 }
             }
             Kind::Message(inner)
