@@ -21,7 +21,6 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -170,11 +169,4 @@ impl Drop for Emulator {
             saver.abort();
         }
     }
-}
-
-/// The file next to `path` used for atomic writes.
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
 }

@@ -15,6 +15,7 @@ mod error;
 pub mod model;
 mod operation;
 mod paginate;
+mod private_file;
 pub mod provision;
 mod retry;
 mod services;

@@ -19,7 +19,7 @@ mod plan;
 mod report;
 mod rules;
 
-pub use key_file::{KeyFileError, StoredKey, write_private_file};
+pub use key_file::{KeyFileError, StoredKey};
 pub use plan::{AccountPlan, KeyPlan, Plan};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{

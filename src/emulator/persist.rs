@@ -1,13 +1,16 @@
-//! The state file: loaded on start, saved (atomically, mode 0600) after changes and on shutdown.
+//! The state file: loaded on start, saved after changes and on shutdown through the private-file
+//! writer (atomic, mode 0600, a temporary name nobody can plant a link at in advance).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::state::State;
-use super::{EmulatorError, Inner, lock, temp_path};
+use super::{EmulatorError, Inner, lock};
 
-/// Reads the state file; a missing file is an empty state.
+/// Reads the state file; a missing file is an empty state. Temporary files a killed save left
+/// beside it (they hold secrets) are removed.
 pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
+    crate::private_file::remove_temporaries(path);
     let wrap = |source: Box<dyn std::error::Error + Send + Sync>| EmulatorError::State {
         path: path.to_owned(),
         source,
@@ -33,22 +36,13 @@ pub(crate) async fn save(inner: &Arc<Inner>, path: &Path) -> std::io::Result<()>
 }
 
 fn save_now(inner: &Inner, path: &Path) -> std::io::Result<()> {
-    use std::io::Write as _;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt as _;
     let _one_at_a_time = lock(&inner.saving);
     // The state lock is held only for a copy; serializing a large store would stall every call.
     let records = lock(&inner.state).records();
     let json = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
-    let tmp = temp_path(path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(&json)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let mut names = lock(&inner.rng).fork();
+    crate::private_file::write_with(path, &json, &mut names)
+        .map_err(|e| std::io::Error::new(e.source.kind(), format!("{}: {}", e.action, e.source)))
 }
 
 /// Saves after every change notification until aborted.
@@ -58,5 +52,62 @@ pub(crate) async fn saver(inner: Arc<Inner>, path: std::path::PathBuf) {
         if let Err(error) = save(&inner, &path).await {
             tracing::warn!(%error, path = %path.display(), "cannot save emulator state");
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::emulator::Emulator;
+
+    /// An emulator saving to `state.json` in a fresh directory that also holds `victim`, with the
+    /// generator its state writer draws temporary names from seeded, and those names.
+    async fn emulator_with_known_names() -> (tempfile::TempDir, Emulator, PathBuf, PathBuf, Vec<PathBuf>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, victim) = (dir.path().join("state.json"), dir.path().join("victim"));
+        std::fs::write(&victim, "untouched").unwrap();
+        let emu = Emulator::builder().with_state_file(&path).start().await.unwrap();
+        *lock(&emu.inner.rng) = fastrand::Rng::with_seed(42);
+        let mut names = crate::private_file::temporary_names(&path, &mut fastrand::Rng::with_seed(42).fork());
+        // The name the writer used before it had random ones.
+        names.push(dir.path().join("state.json.tmp"));
+        (dir, emu, path, victim, names)
+    }
+
+    fn plant(links: &[PathBuf], victim: &Path) {
+        for link in links {
+            std::os::unix::fs::symlink(victim, link).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn symlinks_at_every_temporary_name_but_one_leave_their_target_untouched() {
+        let (_dir, emu, path, victim, names) = emulator_with_known_names().await;
+        // Every name the writer would try except the last one it draws.
+        let spared = names.len() - 2;
+        let planted: Vec<_> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != spared)
+            .map(|(_, n)| n.clone())
+            .collect();
+        plant(&planted, &victim);
+        save(&emu.inner, &path).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(serde_json::from_slice::<serde_json::Value>(&std::fs::read(&path).unwrap()).is_ok());
+    }
+
+    #[tokio::test]
+    async fn symlinks_at_every_temporary_name_fail_the_save_and_follow_none() {
+        let (_dir, emu, path, victim, names) = emulator_with_known_names().await;
+        plant(&names, &victim);
+        let err = save(&emu.inner, &path).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists, "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        assert!(!path.exists());
     }
 }

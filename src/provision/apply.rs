@@ -36,7 +36,7 @@ impl Plan {
             marker,
         } = self;
         if let KeyOutput::File(path) = &input.output {
-            super::key_file::clean_temporaries(path);
+            crate::private_file::remove_temporaries(path);
         }
         let (service_account, service_account_created) = match account {
             AccountPlan::Existing(sa) => (sa, false),

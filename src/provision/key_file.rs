@@ -1,7 +1,6 @@
 //! The API-key file: YAML shaped like `yc iam api-key create` output, written atomically with
 //! mode 0600 so that a reader never sees half a file and nobody else can read the secret.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -165,94 +164,15 @@ impl StoredKey {
             })
     }
 
-    /// Writes the key file atomically with mode 0600 (see [`write_private_file`]).
+    /// Writes the key file atomically with mode 0600, removing first any temporary file a killed
+    /// earlier write left beside it.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
-        write_private_file(path, self.to_yaml().as_bytes())
-    }
-}
-
-/// Writes `contents` to `path` so that readers see the old file or the whole new one, never a
-/// part: a temporary file in the same directory, created with mode 0600 (set explicitly, so the
-/// umask does not matter), written, flushed to disk, then renamed over `path`; the directory is
-/// synced so the rename survives a crash. Temporary files left by a killed earlier run are removed.
-pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyFileError> {
-    let io = |action: &'static str| {
-        move |source| KeyFileError::Io {
+        crate::private_file::remove_temporaries(path);
+        crate::private_file::write(path, self.to_yaml().as_bytes()).map_err(|e| KeyFileError::Io {
             path: path.to_owned(),
-            action,
-            source,
-        }
-    };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| KeyFileError::Io {
-            path: path.to_owned(),
-            action: "cannot write",
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
-        })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let prefix = format!(".{name}.tmp-");
-    remove_stale_temporaries(&dir, &prefix);
-    let tmp = dir.join(format!("{prefix}{}-{:08x}", std::process::id(), fastrand::u32(..)));
-    let result = (|| {
-        let mut file = open_private(&tmp).map_err(io("cannot create a temporary file beside"))?;
-        file.write_all(contents).map_err(io("cannot write"))?;
-        file.sync_all().map_err(io("cannot flush"))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(io("cannot replace"))?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            // Best effort: some file systems cannot sync a directory.
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-#[cfg(unix)]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    // The umask can only take bits away from 0600, but a umask such as 0277 would leave the
-    // owner unable to write; set the mode outright.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(file)
-}
-
-#[cfg(not(unix))]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-/// Removes temporary files a killed earlier write left beside `path` (they may hold a secret).
-pub(crate) fn clean_temporaries(path: &Path) {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return;
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    remove_stale_temporaries(&dir, &format!(".{name}.tmp-"));
-}
-
-fn remove_stale_temporaries(dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        if entry.file_name().to_str().is_some_and(|n| n.starts_with(prefix)) {
-            let _ = std::fs::remove_file(entry.path());
-        }
+            action: e.action,
+            source: e.source,
+        })
     }
 }
 

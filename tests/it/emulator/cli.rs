@@ -176,6 +176,32 @@ async fn emulator_command_applies_op_delay_fail_rate_and_tls_flags() {
         .expect("join");
 }
 
+#[cfg(unix)]
+#[test]
+fn the_state_file_is_private_even_under_umask_0() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.json");
+    let mut under_umask_0 = Command::new("sh");
+    under_umask_0
+        .args([
+            "-c",
+            r#"umask 0 && exec "$0" "$@""#,
+            env!("CARGO_BIN_EXE_yc-iam"),
+            "emulator",
+        ])
+        .args(["--listen", "127.0.0.1:0", "--token", TOKEN, "--state"])
+        .arg(&state)
+        .env_remove("YC_IAM_EMULATOR_TOKEN");
+    let (child, _) = spawn_command(under_umask_0);
+    terminate(child);
+    let mode = std::fs::metadata(&state)
+        .expect("state file saved on exit")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+}
+
 #[test]
 fn emulator_command_rejects_bad_flags_with_usage_errors() {
     for args in [

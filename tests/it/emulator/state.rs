@@ -207,3 +207,22 @@ async fn after_a_restart_names_stay_taken_and_api_keys_still_authenticate() {
         .expect("the secret still works");
     emu.shutdown().await;
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlink_planted_where_the_state_was_once_staged_is_never_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path) = state_file();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "untouched").expect("victim");
+    std::os::unix::fs::symlink(&victim, dir.path().join("state.json.tmp")).expect("plant");
+    let emu = start_on(&path).await;
+    let mut c = clients(&emu).await;
+    let account = create_account(&mut c, "secretive").await;
+    create_key(&mut c, &account.id).await;
+    drop(c);
+    emu.shutdown().await;
+    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "untouched");
+    let mode = std::fs::metadata(&path).expect("state").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -1,0 +1,152 @@
+//! Files that hold secrets (the API-key file, the emulator's state file), written so that a
+//! reader sees the old file or the whole new one and nobody but the owner can read either.
+//!
+//! The new contents go to a temporary file beside the target, created exclusively (`O_EXCL`: a
+//! file or symlink already at that name is never opened, so a planted link cannot redirect the
+//! write) under a name nobody can guess, with mode 0600 set outright (whatever the umask); it is
+//! flushed to disk, renamed over the target, and the directory is synced so the rename survives
+//! a crash.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// How many temporary names are tried before giving up: each is 64 random bits, so a second
+/// attempt only happens when something was planted or left behind under the name.
+const ATTEMPTS: usize = 16;
+
+/// A failed private write: what was being done and the I/O error.
+#[derive(Debug)]
+pub(crate) struct WriteError {
+    /// `cannot create a temporary file beside`, `cannot write`, `cannot flush`, `cannot replace`.
+    pub(crate) action: &'static str,
+    pub(crate) source: std::io::Error,
+}
+
+/// Writes `contents` to `path` atomically with mode 0600 (see the module docs).
+pub(crate) fn write(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    write_with(path, contents, &mut fastrand::Rng::new())
+}
+
+/// [`write`], drawing the temporary names from `rng`.
+pub(crate) fn write_with(path: &Path, contents: &[u8], rng: &mut fastrand::Rng) -> Result<(), WriteError> {
+    let fail = |action: &'static str| move |source| WriteError { action, source };
+    let (dir, _) = split(path).map_err(fail("cannot write"))?;
+    let (tmp, mut file) =
+        create_temporary(temporary_names(path, rng)).map_err(fail("cannot create a temporary file beside"))?;
+    let result = (|| {
+        file.write_all(contents).map_err(fail("cannot write"))?;
+        file.sync_all().map_err(fail("cannot flush"))?;
+        std::fs::rename(&tmp, path).map_err(fail("cannot replace"))?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            // Best effort: some file systems cannot sync a directory.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes temporary files a killed earlier write left beside `path` (they may hold a secret).
+/// Removing a symlink someone planted there removes the link, never what it points to.
+pub(crate) fn remove_temporaries(path: &Path) {
+    let Ok((dir, prefix)) = split(path) else { return };
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The names [`write_with`] tries, in order, for `path` with names drawn from `rng`.
+pub(crate) fn temporary_names(path: &Path, rng: &mut fastrand::Rng) -> Vec<PathBuf> {
+    let Ok((dir, prefix)) = split(path) else {
+        return Vec::new();
+    };
+    (0..ATTEMPTS)
+        .map(|_| dir.join(format!("{prefix}{:016x}", rng.u64(..))))
+        .collect()
+}
+
+/// The directory of `path` and the prefix of its temporary files' names (`.<name>.tmp-`).
+fn split(path: &Path) -> std::io::Result<(PathBuf, String)> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    Ok((dir, format!(".{name}.tmp-")))
+}
+
+/// Creates the first of `names` that does not exist yet.
+fn create_temporary(names: Vec<PathBuf>) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let mut last = None;
+    for tmp in names {
+        match open_private(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AlreadyExists)))
+}
+
+#[cfg(unix)]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The umask can only take bits away from 0600, but a umask such as 0277 would leave the
+    // owner unable to write; set the mode outright.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A temporary directory holding `victim`, a file someone else cares about.
+    fn setup() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        (dir, victim)
+    }
+
+    fn plant(links: &[PathBuf], victim: &Path) {
+        for link in links {
+            std::os::unix::fs::symlink(victim, link).unwrap();
+        }
+    }
+
+    #[test]
+    fn removing_temporaries_removes_planted_links_not_their_targets() {
+        let (dir, victim) = setup();
+        let path = dir.path().join("secret.json");
+        plant(&temporary_names(&path, &mut fastrand::Rng::with_seed(1))[..2], &victim);
+        remove_temporaries(&path);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("victim")]);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    }
+}
