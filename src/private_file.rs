@@ -118,8 +118,6 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 
 #[cfg(all(test, unix))]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
 
     /// A temporary directory holding `victim`, a file someone else cares about.
