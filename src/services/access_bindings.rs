@@ -4,7 +4,6 @@
 use crate::{
     Client, Error, Operation, Paginator,
     client::{Method, ServiceId},
-    paginate::Page,
     proto::yandex::cloud::{
         access::{
             AccessBinding, AccessBindingDelta, AccessBindingsOperationResult, ListAccessBindingsRequest,
@@ -49,27 +48,12 @@ macro_rules! access_binding_methods {
     ($stub:ident, $what:literal, $list:ident, $set:ident, $update:ident) => {
         #[doc = concat!("Every access binding of a ", $what, ", as a stream.")]
         pub fn list_access_bindings(&self, resource_id: impl Into<String>) -> Paginator<AccessBinding> {
-            let client = self.client.clone();
-            let resource_id = resource_id.into();
-            Paginator::new(move |page_token, page_size| {
-                let client = client.clone();
-                let request = ListAccessBindingsRequest {
-                    resource_id: resource_id.clone(),
-                    page_size,
-                    page_token,
-                };
-                async move {
-                    let reply = client
-                        .call(&$list, request, |ch, r| async move {
-                            $stub::new(ch).list_access_bindings(r).await
-                        })
-                        .await?
-                        .into_inner();
-                    Ok(Page {
-                        items: reply.access_bindings,
-                        next_page_token: reply.next_page_token,
-                    })
-                }
+            let request = ListAccessBindingsRequest {
+                resource_id: resource_id.into(),
+                ..Default::default()
+            };
+            self.client.paginate($list, request, |ch, r| async move {
+                $stub::new(ch).list_access_bindings(r).await
             })
         }
 
@@ -137,29 +121,13 @@ impl Folders {
 
     /// The folders of a cloud that match a filter such as `name="default"`, as a stream.
     pub fn list_filtered(&self, cloud_id: impl Into<String>, filter: impl Into<String>) -> Paginator<Folder> {
-        let client = self.client.clone();
-        let cloud_id = cloud_id.into();
-        let filter = filter.into();
-        Paginator::new(move |page_token, page_size| {
-            let client = client.clone();
-            let request = ListFoldersRequest {
-                cloud_id: cloud_id.clone(),
-                page_size,
-                page_token,
-                filter: filter.clone(),
-            };
-            async move {
-                let reply = client
-                    .call(&LIST_FOLDERS, request, |ch, r| async move {
-                        FolderServiceClient::new(ch).list(r).await
-                    })
-                    .await?
-                    .into_inner();
-                Ok(Page {
-                    items: reply.folders,
-                    next_page_token: reply.next_page_token,
-                })
-            }
+        let request = ListFoldersRequest {
+            cloud_id: cloud_id.into(),
+            filter: filter.into(),
+            ..Default::default()
+        };
+        self.client.paginate(LIST_FOLDERS, request, |ch, r| async move {
+            FolderServiceClient::new(ch).list(r).await
         })
     }
 
@@ -197,29 +165,13 @@ impl Clouds {
     /// The clouds of an organization (all visible ones if empty) that match a filter such as
     /// `name="my-cloud"` (none if empty), as a stream.
     pub fn list_filtered(&self, organization_id: impl Into<String>, filter: impl Into<String>) -> Paginator<Cloud> {
-        let client = self.client.clone();
-        let organization_id = organization_id.into();
-        let filter = filter.into();
-        Paginator::new(move |page_token, page_size| {
-            let client = client.clone();
-            let request = ListCloudsRequest {
-                page_size,
-                page_token,
-                filter: filter.clone(),
-                organization_id: organization_id.clone(),
-            };
-            async move {
-                let reply = client
-                    .call(&LIST_CLOUDS, request, |ch, r| async move {
-                        CloudServiceClient::new(ch).list(r).await
-                    })
-                    .await?
-                    .into_inner();
-                Ok(Page {
-                    items: reply.clouds,
-                    next_page_token: reply.next_page_token,
-                })
-            }
+        let request = ListCloudsRequest {
+            organization_id: organization_id.into(),
+            filter: filter.into(),
+            ..Default::default()
+        };
+        self.client.paginate(LIST_CLOUDS, request, |ch, r| async move {
+            CloudServiceClient::new(ch).list(r).await
         })
     }
 

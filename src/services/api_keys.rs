@@ -16,7 +16,6 @@ use tokio::time::Instant;
 use crate::{
     Client, Error, ErrorKind, Operation, Paginator,
     client::{Method, ServiceId, new_id, validate},
-    paginate::Page,
     proto::yandex::cloud::iam::v1::{
         ApiKey, CreateApiKeyRequest, DeleteApiKeyMetadata, DeleteApiKeyRequest, GetApiKeyRequest,
         ListApiKeyScopesRequest, ListApiKeysRequest, UpdateApiKeyMetadata, UpdateApiKeyRequest,
@@ -211,47 +210,20 @@ impl ApiKeys {
 
     /// Every API key of a service account, as a stream.
     pub fn list(&self, service_account_id: impl Into<String>) -> Paginator<ApiKey> {
-        let client = self.client.clone();
-        let service_account_id = service_account_id.into();
-        Paginator::new(move |page_token, page_size| {
-            let client = client.clone();
-            let request = ListApiKeysRequest {
-                service_account_id: service_account_id.clone(),
-                page_size,
-                page_token,
-            };
-            async move {
-                let reply = client
-                    .call(&LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
-                    .await?;
-                let reply = reply.into_inner();
-                Ok(Page {
-                    items: reply.api_keys,
-                    next_page_token: reply.next_page_token,
-                })
-            }
-        })
+        let request = ListApiKeysRequest {
+            service_account_id: service_account_id.into(),
+            ..Default::default()
+        };
+        self.client
+            .paginate(LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
     }
 
     /// Every scope an API key may be given, as a stream.
     pub fn list_scopes(&self) -> Paginator<String> {
-        let client = self.client.clone();
-        Paginator::new(move |page_token, page_size| {
-            let client = client.clone();
-            let request = ListApiKeyScopesRequest { page_size, page_token };
-            async move {
-                let reply = client
-                    .call(&LIST_SCOPES, request, |ch, r| async move {
-                        Stub::new(ch).list_scopes(r).await
-                    })
-                    .await?;
-                let reply = reply.into_inner();
-                Ok(Page {
-                    items: reply.scopes,
-                    next_page_token: reply.next_page_token,
-                })
-            }
-        })
+        self.client
+            .paginate(LIST_SCOPES, ListApiKeyScopesRequest::default(), |ch, r| async move {
+                Stub::new(ch).list_scopes(r).await
+            })
     }
 
     /// Creates an API key and returns it with its secret.

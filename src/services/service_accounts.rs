@@ -3,7 +3,6 @@
 use crate::{
     Client, Error, Operation, Paginator,
     client::{Method, ServiceId, validate},
-    paginate::Page,
     proto::yandex::cloud::iam::v1::{
         CreateServiceAccountMetadata, CreateServiceAccountRequest, DeleteServiceAccountMetadata,
         DeleteServiceAccountRequest, GetServiceAccountRequest, ListServiceAccountsRequest, ServiceAccount,
@@ -155,28 +154,13 @@ impl ServiceAccounts {
     /// The service accounts of a folder that match a filter such as `name="my-sa"` (the API
     /// accepts names of 3 to 63 characters in the filter).
     pub fn list_filtered(&self, folder_id: impl Into<String>, filter: impl Into<String>) -> Paginator<ServiceAccount> {
-        let client = self.client.clone();
-        let folder_id = folder_id.into();
-        let filter = filter.into();
-        Paginator::new(move |page_token, page_size| {
-            let client = client.clone();
-            let request = ListServiceAccountsRequest {
-                folder_id: folder_id.clone(),
-                page_size,
-                page_token,
-                filter: filter.clone(),
-            };
-            async move {
-                let reply = client
-                    .call(&LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
-                    .await?;
-                let reply = reply.into_inner();
-                Ok(Page {
-                    items: reply.service_accounts,
-                    next_page_token: reply.next_page_token,
-                })
-            }
-        })
+        let request = ListServiceAccountsRequest {
+            folder_id: folder_id.into(),
+            filter: filter.into(),
+            ..Default::default()
+        };
+        self.client
+            .paginate(LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
     }
 
     /// The service account with this name in the folder, if any. Names of any valid length work:

@@ -2,6 +2,7 @@
 
 mod api_key_create;
 mod credentials;
+mod cycling_pages;
 mod discovery;
 mod errors;
 mod failing_operation;
