@@ -63,13 +63,14 @@ mod tests {
     use super::*;
     use crate::emulator::Emulator;
 
-    /// An emulator saving to `state.json` in a fresh directory that also holds `victim`, with the
-    /// generator its state writer draws temporary names from seeded, and those names.
+    /// An emulator, `state.json` in a fresh directory that also holds `victim`, the generator the
+    /// state writer draws temporary names from seeded, and those names.
     async fn emulator_with_known_names() -> (tempfile::TempDir, Emulator, PathBuf, PathBuf, Vec<PathBuf>) {
         let dir = tempfile::tempdir().unwrap();
         let (path, victim) = (dir.path().join("state.json"), dir.path().join("victim"));
         std::fs::write(&victim, "untouched").unwrap();
-        let emu = Emulator::builder().with_state_file(&path).start().await.unwrap();
+        // No state file configured: no background saver draws names from the generator meanwhile.
+        let emu = Emulator::builder().start().await.unwrap();
         *lock(&emu.inner.rng) = fastrand::Rng::with_seed(42);
         let mut names = crate::private_file::temporary_names(&path, &mut fastrand::Rng::with_seed(42).fork());
         // The name the writer used before it had random ones.
