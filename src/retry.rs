@@ -118,7 +118,8 @@ impl RetryPolicy {
                 half + half.mul_f64(fastrand::f64())
             }
         };
-        (elapsed + delay <= self.total_timeout).then_some(delay)
+        // A server's RetryInfo delay may be anything: no overflow.
+        (elapsed.saturating_add(delay) <= self.total_timeout).then_some(delay)
     }
 }
 

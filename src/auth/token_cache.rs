@@ -12,6 +12,9 @@ use crate::Error;
 const MAX_AGE: Duration = Duration::from_secs(3600);
 /// Lifetime assumed when the source does not say.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The longest lifetime believed: an IAM token lives at most 12 hours, whatever the source says
+/// (and a server-given lifetime must not overflow the clock arithmetic below).
+const MAX_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// A token this close to expiry is not sent any more.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 /// After a failed refresh-ahead, the next try waits this long (the old token stays in use).
@@ -92,7 +95,7 @@ impl TokenCache {
         let lifetime = if fetched.lifetime.is_zero() {
             DEFAULT_LIFETIME
         } else {
-            fetched.lifetime
+            fetched.lifetime.min(MAX_LIFETIME)
         };
         state.current = Some(Cached {
             token: fetched.token.clone(),

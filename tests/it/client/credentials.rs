@@ -216,3 +216,44 @@ async fn api_key_is_sent_as_api_key() {
         Some(format!("Api-Key {}", created.secret.expose_secret()).as_str())
     );
 }
+
+/// A metadata service on loopback answering every request with `body`.
+async fn metadata_server_answering(body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_metadata_token_said_to_live_for_ever_is_used_without_a_panic() {
+    let emu = start(Emulator::builder().with_iam_token("t1.from-metadata")).await;
+    let addr = metadata_server_answering(
+        r#"{"access_token":"t1.from-metadata","expires_in":18446744073709551615,"token_type":"Bearer"}"#,
+    )
+    .await;
+    let client = client_with(&emu, Credentials::metadata_service_at(addr));
+    for call in 1..=3 {
+        client
+            .folders()
+            .get(FOLDER)
+            .await
+            .unwrap_or_else(|e| panic!("call {call}: {e}"));
+    }
+}
