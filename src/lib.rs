@@ -19,6 +19,7 @@ mod private_file;
 pub mod provision;
 mod retry;
 mod services;
+mod timestamp;
 
 pub use auth::{AuthorizedKey, Credentials};
 pub use client::{Client, ClientBuilder, DEFAULT_ENDPOINT};

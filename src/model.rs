@@ -15,6 +15,8 @@ pub use crate::proto::yandex::cloud::{
 };
 pub use prost_types::{FieldMask, Timestamp};
 
+pub use crate::timestamp::{from_timestamp, to_timestamp};
+
 use crate::proto::yandex::cloud::access;
 
 impl AccessBinding {

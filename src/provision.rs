@@ -353,18 +353,6 @@ fn api(step: impl Into<String>) -> impl FnOnce(crate::Error) -> ProvisionError {
     }
 }
 
-fn from_timestamp(ts: &prost_types::Timestamp) -> Option<OffsetDateTime> {
-    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
-}
-
-fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.unix_timestamp(),
-        nanos: i32::try_from(at.nanosecond()).unwrap_or(0),
-    }
-}
-
 /// A description carrying `marker`, within the API's 256 characters.
 fn with_marker(description: Option<&str>, marker: &str) -> String {
     match description.map(str::trim).filter(|d| !d.is_empty()) {

@@ -3,6 +3,8 @@
 use prost_types::Timestamp;
 use tokio::time::{Duration, Instant};
 
+use crate::timestamp::{from_unix_nanos, unix_nanos};
+
 /// The wall-clock time read once at start, advanced by the tokio clock afterwards.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
@@ -26,30 +28,16 @@ impl Clock {
     /// The wall-clock time of a tokio instant.
     pub(crate) fn at(&self, instant: Instant) -> Timestamp {
         let elapsed = instant.saturating_duration_since(self.start).as_nanos() as i128;
-        from_nanos(self.start_unix_nanos + elapsed)
+        from_unix_nanos(self.start_unix_nanos + elapsed)
     }
 
     /// Whether a wall-clock time has passed.
     pub(crate) fn is_past(&self, ts: &Timestamp) -> bool {
-        to_nanos(ts) <= to_nanos(&self.now())
-    }
-}
-
-/// Nanoseconds since the Unix epoch.
-pub(crate) fn to_nanos(ts: &Timestamp) -> i128 {
-    i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos)
-}
-
-fn from_nanos(nanos: i128) -> Timestamp {
-    let seconds = nanos.div_euclid(1_000_000_000);
-    let nanos = nanos.rem_euclid(1_000_000_000);
-    Timestamp {
-        seconds: i64::try_from(seconds).unwrap_or(i64::MAX),
-        nanos: i32::try_from(nanos).unwrap_or(0),
+        unix_nanos(ts) <= unix_nanos(&self.now())
     }
 }
 
 /// `ts` plus `d`.
 pub(crate) fn add(ts: &Timestamp, d: Duration) -> Timestamp {
-    from_nanos(to_nanos(ts) + d.as_nanos() as i128)
+    from_unix_nanos(unix_nanos(ts).saturating_add(d.as_nanos() as i128))
 }

@@ -11,8 +11,9 @@ use secrecy::SecretString;
 
 use super::plan::{AccountPlan, KeyPlan, Plan};
 use super::report::{KeyAction, ProvisionError, Report};
-use super::{Grant, KeyOutput, Provision, StoredKey, api, dedup, from_timestamp, to_timestamp, with_marker};
+use super::{Grant, KeyOutput, Provision, StoredKey, api, dedup, with_marker};
 use crate::model::{AccessBinding, AccessBindingAction, AccessBindingDelta, ApiKey, ServiceAccount, Subject};
+use crate::timestamp::{from_timestamp, to_timestamp};
 use crate::{Client, CreateApiKey, CreateServiceAccount, ErrorKind};
 
 /// Most deltas one `UpdateAccessBindings` accepts.

@@ -7,9 +7,10 @@ use futures_util::TryStreamExt;
 use time::OffsetDateTime;
 
 use super::report::{KeyReason, ProvisionError};
-use super::{Grant, KeyOutput, Provision, StoredKey, api, dedup, from_timestamp, marker_for};
+use super::{Grant, KeyOutput, Provision, StoredKey, api, dedup, marker_for};
 use crate::Client;
 use crate::model::{AccessBinding, ApiKey, ServiceAccount};
+use crate::timestamp::from_timestamp;
 
 /// What [`Plan::apply`] will change, as read from the cloud by [`Provision::plan`]. It holds ids,
 /// names and reasons, never a secret.

@@ -169,10 +169,6 @@ fn wall_nanos() -> i128 {
         .unwrap_or_default()
 }
 
-fn ts_nanos(ts: &prost_types::Timestamp) -> i128 {
-    i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos)
-}
-
 /// True when a failed create may nevertheless have made the key.
 fn maybe_applied(err: &Error) -> bool {
     use tonic::Code;
@@ -263,10 +259,10 @@ impl ApiKeys {
                         // earlier attempt's key was made between the call's start and now.
                         let window = match created.api_key.created_at.as_ref() {
                             Some(at) => {
-                                let server_offset = ts_nanos(at) - attempt_started;
+                                let server_offset = crate::timestamp::unix_nanos(at) - attempt_started;
                                 Window {
                                     from: call_started + server_offset - SLACK,
-                                    to: ts_nanos(at),
+                                    to: crate::timestamp::unix_nanos(at),
                                 }
                             }
                             None => Window::local(call_started),
@@ -307,7 +303,7 @@ impl ApiKeys {
         let keys: Vec<ApiKey> = self.list(request.service_account_id.clone()).try_collect().await?;
         for key in keys {
             let ours = Some(key.id.as_str()) != keep
-                && key.created_at.as_ref().is_some_and(|at| window.contains(ts_nanos(at)))
+                && key.created_at.as_ref().is_some_and(|at| window.contains(crate::timestamp::unix_nanos(at)))
                 && key.description == request.description
                 && key.scopes == request.scopes
                 // The server may store the expiry with less precision than was sent.

@@ -47,13 +47,6 @@ pub(crate) fn expiry(e: &Expiry) -> CliResult<Option<OffsetDateTime>> {
     Ok(Some(at))
 }
 
-pub(crate) fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.unix_timestamp(),
-        nanos: i32::try_from(at.nanosecond()).unwrap_or(0),
-    }
-}
-
 fn check_scopes(scopes: &[String]) -> CliResult {
     for s in scopes {
         check_scope("scopes", s).map_err(|e| flag_error(&e))?;
@@ -93,7 +86,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 request = request.description(d);
             }
             if let Some(at) = expires {
-                request = request.expires_at(to_timestamp(at));
+                request = request.expires_at(yc_iam::model::to_timestamp(at));
             }
             let created = session.api_keys().create(request).await?;
             use secrecy::ExposeSecret;
@@ -146,7 +139,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 request = request.description(d);
             }
             if let Some(at) = expires {
-                request = request.expires_at(to_timestamp(at));
+                request = request.expires_at(yc_iam::model::to_timestamp(at));
             }
             let session = connect(settings).await?;
             if scopes.is_empty() {
