@@ -26,12 +26,12 @@ pub(crate) struct Page<T> {
 }
 
 /// A list request: it carries the page token and the page size.
-pub(crate) trait PageableRequest: Validate + Clone + Send + Sync + 'static {
+pub(crate) trait PageableRequest: Validate + Clone + fmt::Debug + Send + Sync + 'static {
     fn set_page(&mut self, page_token: String, page_size: i64);
 }
 
 /// A list response: one page of items and the next page's token.
-pub(crate) trait PageableResponse: Send + 'static {
+pub(crate) trait PageableResponse: fmt::Debug + Send + 'static {
     type Item: Send + 'static;
     fn into_page(self) -> Page<Self::Item>;
 }
