@@ -7,7 +7,7 @@ use yc_iam::provision::{check_description, check_expiry, check_scope};
 use yc_iam::{CreateApiKey, UpdateApiKey};
 
 use super::{AccountRef, finish};
-use crate::cli::{ApiKeyCommand, Expiry, Format};
+use crate::cli::{ApiKeyCommand, Expiry, Format, KeyOwner};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, ApiKeyView};
 use crate::session::connect;
@@ -70,37 +70,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             scope,
             description,
             expiry: e,
-        } => {
-            let account = AccountRef::from_owner(settings, &owner)?;
-            let mut all = scopes;
-            all.extend(scope);
-            check_scopes(&all)?;
-            if let Some(d) = &description {
-                check_description("description", d).map_err(|e| flag_error(&e))?;
-            }
-            let expires = expiry(&e)?;
-            let session = connect(settings).await?;
-            let id = account.id(&session).await?;
-            let mut request = CreateApiKey::new(&id).scopes(all);
-            if let Some(d) = description {
-                request = request.description(d);
-            }
-            if let Some(at) = expires {
-                request = request.expires_at(yc_iam::model::to_timestamp(at));
-            }
-            let created = session.api_keys().create(request).await?;
-            use secrecy::ExposeSecret;
-            let shape = Created {
-                api_key: ApiKeyView::from(&created.api_key),
-                secret: created.secret.expose_secret(),
-            };
-            let doc_format = if format == Format::Json {
-                Format::Json
-            } else {
-                Format::Yaml
-            };
-            output::write_document(&mut std::io::stdout().lock(), doc_format, &shape)?;
-        }
+        } => create(settings, &owner, scopes, scope, description, &e).await?,
         ApiKeyCommand::Get { id } => {
             check_id("<ID>", &id)?;
             let session = connect(settings).await?;
@@ -120,46 +90,7 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             description,
             scopes,
             expiry: e,
-        } => {
-            check_id("<ID>", &id)?;
-            if !scopes.is_empty() {
-                check_scopes(&scopes)?;
-            }
-            if let Some(d) = &description {
-                check_description("description", d).map_err(|e| flag_error(&e))?;
-            }
-            let expires = expiry(&e)?;
-            if description.is_none() && scopes.is_empty() && expires.is_none() {
-                return Err(CliError::usage(
-                    "nothing to change: pass --description, --scopes or --expires-at",
-                ));
-            }
-            let mut request = UpdateApiKey::new(&id);
-            if let Some(d) = description {
-                request = request.description(d);
-            }
-            if let Some(at) = expires {
-                request = request.expires_at(yc_iam::model::to_timestamp(at));
-            }
-            let session = connect(settings).await?;
-            if scopes.is_empty() {
-                // The API wants 1-100 scopes in every update: keep the current ones.
-                let current = session.api_keys().get(&id).await?;
-                let view = ApiKeyView::from(&current);
-                if view.scopes.is_empty() {
-                    return Err(CliError::usage(format!(
-                        "key {id} has no scopes and the API needs 1 to 100 in an update: pass --scopes"
-                    )));
-                }
-                request = request.scopes(view.scopes);
-            } else {
-                request = request.scopes(scopes);
-            }
-            let op = session.api_keys().update(request).await?;
-            if let Some(key) = finish(settings, op, "updating API key").await? {
-                output::print_one(format, &ApiKeyView::from(&key))?;
-            }
-        }
+        } => update(settings, id, description, scopes, &e).await?,
         ApiKeyCommand::Delete { id } => {
             check_id("<ID>", &id)?;
             let session = connect(settings).await?;
@@ -183,6 +114,98 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
                 output::print_one(format, &scopes)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// `api-key create`: the secret goes to stdout once, in the shape of `yc iam api-key create`.
+async fn create(
+    settings: &Settings,
+    owner: &KeyOwner,
+    scopes: Vec<String>,
+    scope: Vec<String>,
+    description: Option<String>,
+    e: &Expiry,
+) -> CliResult {
+    let format = settings.format;
+    let account = AccountRef::from_owner(settings, owner)?;
+    let mut all = scopes;
+    all.extend(scope);
+    check_scopes(&all)?;
+    if let Some(d) = &description {
+        check_description("description", d).map_err(|e| flag_error(&e))?;
+    }
+    let expires = expiry(e)?;
+    let session = connect(settings).await?;
+    let id = account.id(&session).await?;
+    let mut request = CreateApiKey::new(&id).scopes(all);
+    if let Some(d) = description {
+        request = request.description(d);
+    }
+    if let Some(at) = expires {
+        request = request.expires_at(yc_iam::model::to_timestamp(at));
+    }
+    let created = session.api_keys().create(request).await?;
+    use secrecy::ExposeSecret;
+    let shape = Created {
+        api_key: ApiKeyView::from(&created.api_key),
+        secret: created.secret.expose_secret(),
+    };
+    let doc_format = if format == Format::Json {
+        Format::Json
+    } else {
+        Format::Yaml
+    };
+    output::write_document(&mut std::io::stdout().lock(), doc_format, &shape)?;
+    Ok(())
+}
+
+/// `api-key update`: the API wants 1 to 100 scopes in every update, so absent ones are kept.
+async fn update(
+    settings: &Settings,
+    id: String,
+    description: Option<String>,
+    scopes: Vec<String>,
+    e: &Expiry,
+) -> CliResult {
+    let format = settings.format;
+    check_id("<ID>", &id)?;
+    if !scopes.is_empty() {
+        check_scopes(&scopes)?;
+    }
+    if let Some(d) = &description {
+        check_description("description", d).map_err(|e| flag_error(&e))?;
+    }
+    let expires = expiry(e)?;
+    if description.is_none() && scopes.is_empty() && expires.is_none() {
+        return Err(CliError::usage(
+            "nothing to change: pass --description, --scopes or --expires-at",
+        ));
+    }
+    let mut request = UpdateApiKey::new(&id);
+    if let Some(d) = description {
+        request = request.description(d);
+    }
+    if let Some(at) = expires {
+        request = request.expires_at(yc_iam::model::to_timestamp(at));
+    }
+    let session = connect(settings).await?;
+    if scopes.is_empty() {
+        // The API wants 1-100 scopes in every update: keep the current ones.
+        let current = session.api_keys().get(&id).await?;
+        let view = ApiKeyView::from(&current);
+        if view.scopes.is_empty() {
+            return Err(CliError::usage(format!(
+                "key {id} has no scopes and the API needs 1 to 100 in an update: pass --scopes"
+            )));
+        }
+        request = request.scopes(view.scopes);
+    } else {
+        request = request.scopes(scopes);
+    }
+    let op = session.api_keys().update(request).await?;
+    if let Some(key) = finish(settings, op, "updating API key").await? {
+        output::print_one(format, &ApiKeyView::from(&key))?;
     }
     Ok(())
 }
