@@ -13,7 +13,9 @@ use crate::model::{AccessBinding, ApiKey, ServiceAccount};
 use crate::timestamp::from_timestamp;
 
 /// What [`Plan::apply`] will change, as read from the cloud by [`Provision::plan`]. It holds ids,
-/// names and reasons, never a secret.
+/// names and reasons, never a secret. It describes the cloud at the moment it was read: apply it
+/// promptly, since a plan applied long after may keep a key the file no longer holds (the next
+/// run puts that right).
 ///
 /// ```no_run
 /// # async fn example(client: &yc_iam::Client) -> Result<(), Box<dyn std::error::Error>> {
