@@ -152,24 +152,7 @@ async fn update_changes_scopes_through_an_operation() {
 async fn scopes_are_listed_in_pages() {
     let emu = Emulator::builder().start().await.expect("start");
     let mut c = clients(&emu).await;
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = c
-            .keys
-            .list_scopes(ListApiKeyScopesRequest {
-                page_size: 4,
-                page_token: token.clone(),
-            })
-            .await
-            .expect("page")
-            .into_inner();
-        all.extend(page.scopes);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
+    let all = listed_scopes(&mut c, 4).await;
     for scope in [
         "yc.ai.languageModels.execute",
         "yc.ai.imageGeneration.execute",
@@ -179,15 +162,15 @@ async fn scopes_are_listed_in_pages() {
     }
 }
 
-/// Every scope `ListScopes` returns, across all pages.
-async fn listed_scopes(c: &mut super::support::Clients) -> Vec<String> {
+/// Every scope `ListScopes` returns, across all pages of `page_size`.
+async fn listed_scopes(c: &mut super::support::Clients, page_size: i64) -> Vec<String> {
     let mut all = Vec::new();
     let mut token = String::new();
     loop {
         let page = c
             .keys
             .list_scopes(ListApiKeyScopesRequest {
-                page_size: 5,
+                page_size,
                 page_token: token.clone(),
             })
             .await
@@ -206,7 +189,7 @@ async fn every_listed_scope_is_accepted_by_create_and_the_documented_ones_are_li
     let emu = Emulator::builder().start().await.expect("start");
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "all-scopes").await;
-    let listed = listed_scopes(&mut c).await;
+    let listed = listed_scopes(&mut c, 5).await;
     for documented in [
         "yc.ai.imageGeneration.execute",
         "yc.ai.languageModels.execute",
