@@ -1,6 +1,7 @@
 //! The API-key file: YAML shaped like `yc iam api-key create` output, written atomically with
 //! mode 0600 so that a reader never sees half a file and nobody else can read the secret.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -37,20 +38,22 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
+/// The file's document: `api_key` (the key's fields as `yc iam api-key create` prints them) and
+/// `secret`. Borrowed when written, owned when read; the one definition of the shape.
 #[derive(Serialize, Deserialize)]
-struct FileShape {
-    api_key: ApiKeyShape,
-    secret: String,
+struct Document<'a> {
+    api_key: KeyFields<'a>,
+    secret: Cow<'a, str>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct ApiKeyShape {
-    id: String,
-    service_account_id: String,
+struct KeyFields<'a> {
+    id: Cow<'a, str>,
+    service_account_id: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    created_at: Option<String>,
+    created_at: Option<Cow<'a, str>>,
     #[serde(default)]
-    scopes: Vec<String>,
+    scopes: Cow<'a, [String]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<String>,
 }
@@ -81,26 +84,31 @@ pub enum KeyFileError {
 }
 
 impl StoredKey {
-    /// Renders the file's YAML text (contains the secret).
-    pub fn to_yaml(&self) -> String {
-        let shape = FileShape {
-            api_key: ApiKeyShape {
-                id: self.id.clone(),
-                service_account_id: self.service_account_id.clone(),
-                created_at: self.created_at.clone(),
-                scopes: self.scopes.clone(),
+    /// The key file's document, for writing it in another format (the CLI prints it as JSON or
+    /// YAML with `--output -`). It holds the secret.
+    pub fn document(&self) -> impl Serialize + '_ {
+        Document {
+            api_key: KeyFields {
+                id: Cow::Borrowed(&self.id),
+                service_account_id: Cow::Borrowed(&self.service_account_id),
+                created_at: self.created_at.as_deref().map(Cow::Borrowed),
+                scopes: Cow::Borrowed(&self.scopes),
                 expires_at: self.expires_at.and_then(|t| t.format(&Rfc3339).ok()),
             },
-            secret: self.secret.expose_secret().to_owned(),
-        };
+            secret: Cow::Borrowed(self.secret.expose_secret()),
+        }
+    }
+
+    /// Renders the file's YAML text (contains the secret).
+    pub fn to_yaml(&self) -> String {
         // Plain strings and lists only: serialization cannot fail.
-        serde_norway::to_string(&shape).unwrap_or_default()
+        serde_norway::to_string(&self.document()).unwrap_or_default()
     }
 
     /// Parses a key file's text.
     pub fn from_yaml(text: &str) -> Result<Self, String> {
         // Never show the parser's message: serde quotes the offending value, which may be the secret.
-        let shape: FileShape = serde_norway::from_str(text).map_err(|e| match e.location() {
+        let shape: Document<'_> = serde_norway::from_str(text).map_err(|e| match e.location() {
             Some(at) => format!(
                 "not the expected YAML shape (line {}, column {})",
                 at.line(),
@@ -128,12 +136,12 @@ impl StoredKey {
             None => None,
         };
         Ok(Self {
-            id: shape.api_key.id,
-            service_account_id: shape.api_key.service_account_id,
-            created_at: shape.api_key.created_at,
-            scopes: shape.api_key.scopes,
+            id: shape.api_key.id.into_owned(),
+            service_account_id: shape.api_key.service_account_id.into_owned(),
+            created_at: shape.api_key.created_at.map(Cow::into_owned),
+            scopes: shape.api_key.scopes.into_owned(),
             expires_at,
-            secret: SecretString::from(shape.secret),
+            secret: SecretString::from(shape.secret.into_owned()),
         })
     }
 

@@ -27,10 +27,6 @@ pub(crate) fn timestamp(ts: Option<&prost_types::Timestamp>) -> Option<String> {
         .ok()
 }
 
-pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
 #[derive(Serialize)]
 pub(crate) struct ServiceAccountView {
     pub(crate) id: String,

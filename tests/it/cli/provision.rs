@@ -151,12 +151,13 @@ async fn changed_scopes_replace_the_key_and_output_dash_prints_it_once() {
     assert!(r.stdout.contains("other scopes"), "{}", r.stdout);
     h.assert_provisioned("sa-api", "api-key.yaml").await;
 
-    // `--output -`: the yc shape with the secret on stdout, the summary on stderr.
+    // `--output -`: the key file's document on stdout, the summary on stderr.
     let r = h.provision("sa-out", "-", &[]).await;
     r.success();
     let doc: serde_norway::Value = serde_norway::from_str(&r.stdout).unwrap();
     assert!(doc["secret"].as_str().is_some_and(|s| !s.is_empty()));
-    assert!(doc["api_key"]["id"].as_str().is_some());
+    let printed = yc_iam::provision::StoredKey::from_yaml(&r.stdout).expect("stdout is a key file");
+    assert_eq!(doc["api_key"]["id"].as_str(), Some(printed.id.as_str()));
     assert!(r.stderr.contains("printed to stdout"), "{}", r.stderr);
 }
 

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use secrecy::ExposeSecret;
 use serde::Serialize;
 use yc_iam::model::ApiKey;
 use yc_iam::provision::{AccountPlan, KeyAction, KeyPlan, Plan, Provision, ProvisionError, Report};
@@ -11,7 +10,7 @@ use yc_iam::provision::{AccountPlan, KeyAction, KeyPlan, Plan, Provision, Provis
 use super::api_key::expiry;
 use crate::cli::{Format, ProvisionArgs};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, rfc3339, timestamp};
+use crate::output::{self, timestamp};
 use crate::progress;
 use crate::session::connect;
 use crate::settings::{Settings, flag_error};
@@ -76,22 +75,12 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     let view = report_view(&report, &args.output, None);
     if let Some(key) = &report.secret_for_caller {
         // `--output -`: the key file's content on stdout, the summary on stderr.
-        let doc = KeyDoc {
-            api_key: KeyDocInner {
-                id: key.id.clone(),
-                service_account_id: key.service_account_id.clone(),
-                created_at: key.created_at.clone(),
-                scopes: key.scopes.clone(),
-                expires_at: key.expires_at.map(rfc3339),
-            },
-            secret: key.secret.expose_secret(),
-        };
         let f = if settings.format == Format::Json {
             Format::Json
         } else {
             Format::Yaml
         };
-        output::write_document(&mut std::io::stdout().lock(), f, &doc)?;
+        output::write_document(&mut std::io::stdout().lock(), f, &key.document())?;
         output::write_stderr(&text(&view, &report.keys_not_deleted));
         return Ok(());
     }
@@ -115,23 +104,6 @@ fn print(format: Format, view: &ReportView, not_deleted: &[(String, String)]) ->
         f => output::print_one(f, view)?,
     }
     Ok(())
-}
-
-#[derive(Serialize)]
-struct KeyDoc<'a> {
-    api_key: KeyDocInner,
-    secret: &'a str,
-}
-
-#[derive(Serialize)]
-struct KeyDocInner {
-    id: String,
-    service_account_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<String>,
-    scopes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<String>,
 }
 
 /// The machine shape of a plan, a report, or the report of a run stopped by an error
