@@ -1,10 +1,11 @@
-//! Service-account authorized keys (`yc iam key create` files) and the PS256 JWT made from them.
+//! Service-account authorized keys (`yc iam key create` files, or embedded in a yc profile) and
+//! the PS256 JWT made from them.
 
-use std::{fmt, path::Path, sync::Arc};
+use std::{fmt, path::Path};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 
 use crate::Error;
 
@@ -15,22 +16,16 @@ const JWT_LIFETIME_SECS: i64 = 3600;
 
 /// A service-account authorized key: key id, service account id and the RSA private key.
 ///
-/// Read from the JSON file `yc iam key create` writes (snake_case or camelCase keys; the private
-/// key may be preceded by the `PLEASE DO NOT REMOVE THIS LINE!` line). `Debug` shows the ids only.
+/// Read from the JSON file `yc iam key create` writes, or from the `service-account-key` of a yc
+/// profile (snake_case or camelCase keys; the private key may be preceded by the
+/// `PLEASE DO NOT REMOVE THIS LINE!` line). The private key stays in a secret type; `Debug`
+/// shows the ids only.
 #[derive(Clone)]
 pub struct AuthorizedKey {
     id: String,
     service_account_id: String,
-    key: Arc<EncodingKey>,
-}
-
-#[derive(Deserialize)]
-struct KeyFile {
-    id: String,
-    #[serde(alias = "serviceAccountId")]
-    service_account_id: String,
-    #[serde(alias = "privateKey")]
-    private_key: String,
+    /// The PEM, from its armour on, checked to be an RSA key.
+    private_key: SecretString,
 }
 
 #[derive(Serialize)]
@@ -49,47 +44,13 @@ impl AuthorizedKey {
         service_account_id: impl Into<String>,
         private_key_pem: SecretString,
     ) -> Result<Self, Error> {
-        use secrecy::ExposeSecret as _;
-        let id = id.into();
-        let service_account_id = service_account_id.into();
-        // The ids go into messages: check their shape first, so a mangled file (a PEM pasted
-        // into `id`, say) cannot print a secret.
-        if !is_id(&id) {
-            return Err(Error::credentials("the authorized key's id is not a key id"));
-        }
-        if !is_id(&service_account_id) {
-            return Err(Error::credentials(
-                "the authorized key's service_account_id is not a service account id",
-            ));
-        }
-        let pem = private_key_pem.expose_secret();
-        // Newer key files put a line of text before the PEM; the PEM starts at its armour.
-        let start = pem
-            .find("-----BEGIN")
-            .ok_or_else(|| Error::credentials(format!("authorized key {id}: the private key is not PEM")))?;
-        let key = EncodingKey::from_rsa_pem(&pem.as_bytes()[start..]).map_err(|_| {
-            Error::credentials(format!("authorized key {id}: the private key is not an RSA key in PEM"))
-        })?;
-        Ok(AuthorizedKey {
-            id,
-            service_account_id,
-            key: Arc::new(key),
-        })
+        Self::from_parts(id.into(), service_account_id.into(), private_key_pem.expose_secret())
+            .map_err(Error::credentials)
     }
 
     /// A key from the JSON text of an authorized key file.
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        // serde's messages can quote values, so only the position is reported.
-        let file: KeyFile = serde_json::from_str(json).map_err(|e| {
-            Error::credentials(format!(
-                "the authorized key file is not valid ({:?} error at line {} column {}; expected id, \
-                 service_account_id and private_key)",
-                e.classify(),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        AuthorizedKey::new(file.id, file.service_account_id, SecretString::from(file.private_key))
+        Self::parse_json(json).map_err(Error::credentials)
     }
 
     /// A key from an authorized key file.
@@ -101,6 +62,63 @@ impl AuthorizedKey {
         AuthorizedKey::from_json(&text).map_err(|mut e| {
             e.set_what(format!("cannot use authorized key file {}", path.display()));
             e
+        })
+    }
+
+    /// [`AuthorizedKey::from_json`] with the problem as a phrase naming the field, for callers
+    /// that say themselves where the text came from.
+    pub(crate) fn parse_json(json: &str) -> Result<Self, String> {
+        // Only the position: a parser's message can quote the text, which may be the key.
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+            format!(
+                "not valid JSON ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        Self::from_value(&value)
+    }
+
+    /// A key from a parsed document: an object with `id`, `service_account_id` and
+    /// `private_key` (or their camelCase names). The problem names the field at fault.
+    pub(crate) fn from_value(value: &serde_json::Value) -> Result<Self, String> {
+        let fields = value
+            .as_object()
+            .ok_or("expected an object with id, service_account_id and private_key")?;
+        let field = |name: &str, camel: &str| -> Result<&str, String> {
+            match fields.get(name).or_else(|| fields.get(camel)) {
+                None | Some(serde_json::Value::Null) => Err(format!("missing field `{name}`")),
+                Some(serde_json::Value::String(s)) if s.trim().is_empty() => Err(format!("missing field `{name}`")),
+                Some(serde_json::Value::String(s)) => Ok(s),
+                Some(_) => Err(format!("field `{name}` must be a string")),
+            }
+        };
+        let id = field("id", "id")?;
+        let service_account_id = field("service_account_id", "serviceAccountId")?;
+        let private_key = field("private_key", "privateKey")?;
+        Self::from_parts(id.to_owned(), service_account_id.to_owned(), private_key)
+    }
+
+    fn from_parts(id: String, service_account_id: String, pem: &str) -> Result<Self, String> {
+        // The ids go into messages: check their shape first, so a mangled file (a PEM pasted
+        // into `id`, say) cannot print a secret.
+        if !is_id(&id) {
+            return Err("field `id` is not a key id".into());
+        }
+        if !is_id(&service_account_id) {
+            return Err("field `service_account_id` is not a service account id".into());
+        }
+        // Newer key files put a line of text before the PEM; the PEM starts at its armour.
+        let start = pem
+            .find("-----BEGIN")
+            .ok_or("field `private_key` is not a PEM private key")?;
+        let private_key = SecretString::from(&pem[start..]);
+        encoding_key(&private_key).map_err(|()| "field `private_key` is not an RSA private key in PEM")?;
+        Ok(AuthorizedKey {
+            id,
+            service_account_id,
+            private_key,
         })
     }
 
@@ -124,10 +142,18 @@ impl AuthorizedKey {
             iat: now_unix,
             exp: now_unix + JWT_LIFETIME_SECS,
         };
-        jsonwebtoken::encode(&header, &claims, &self.key)
+        let key = encoding_key(&self.private_key)
+            .map_err(|()| Error::credentials(format!("authorized key {}: the private key is not usable", self.id)))?;
+        jsonwebtoken::encode(&header, &claims, &key)
             .map(SecretString::from)
             .map_err(|_| Error::credentials(format!("cannot sign a JWT with authorized key {}", self.id)))
     }
+}
+
+/// The signing key, made when needed (once per token exchange) so that the key lives only in
+/// the secret type between exchanges.
+fn encoding_key(pem: &SecretString) -> Result<EncodingKey, ()> {
+    EncodingKey::from_rsa_pem(pem.expose_secret().as_bytes()).map_err(|_| ())
 }
 
 /// Yandex Cloud ids are 20 lowercase letters and digits; a little more is accepted.

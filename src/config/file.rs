@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde_norway::Value;
 
-use super::{ConfigError, ServiceAccountKey};
+use super::ConfigError;
+use crate::AuthorizedKey;
 
 /// A parsed yc profile file.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub struct Profile {
     /// `token`: an OAuth token (`y0_…`), or an IAM token (`t1.…`).
     pub token: Option<SecretString>,
     /// `service-account-key`: an embedded authorized key.
-    pub service_account_key: Option<ServiceAccountKey>,
+    pub service_account_key: Option<AuthorizedKey>,
     /// `folder-id`.
     pub folder_id: Option<String>,
     /// `cloud-id`.
@@ -214,12 +215,12 @@ fn parse_profile(name: &str, body: &Value) -> Result<Profile, (String, String)> 
             serde_norway::from_str::<Value>(text)
                 .map_err(|_| "expected the key as a mapping or a JSON document".to_string())
                 .and_then(yaml_to_json)
-                .and_then(ServiceAccountKey::from_value)
+                .and_then(|key| AuthorizedKey::from_value(&key))
                 .map_err(|p| (".service-account-key".to_string(), p))?,
         ),
         Some(v @ Value::Mapping(_)) => Some(
             yaml_to_json(v.clone())
-                .and_then(ServiceAccountKey::from_value)
+                .and_then(|key| AuthorizedKey::from_value(&key))
                 .map_err(|p| (".service-account-key".to_string(), p))?,
         ),
         Some(_) => {
@@ -289,12 +290,13 @@ mod tests {
 
     #[test]
     fn an_embedded_key_is_read_without_exposing_it() {
-        let cfg = parse(
-            "current: sa\nprofiles:\n  sa:\n    service-account-key:\n      id: ajekey\n      service_account_id: ajesa\n      private_key: |\n        -----BEGIN PRIVATE KEY-----\n        abc\n        -----END PRIVATE KEY-----\n",
-        )
+        let pem = include_str!("../../tests/fixtures/keys/sa.pem").replace('\n', "\n        ");
+        let cfg = parse(&format!(
+            "current: sa\nprofiles:\n  sa:\n    service-account-key:\n      id: ajekey\n      service_account_id: ajesa\n      private_key: |\n        {pem}"
+        ))
         .unwrap();
         let key = cfg.profile(None).unwrap().unwrap().service_account_key.clone().unwrap();
-        assert_eq!(key.key_id, "ajekey");
+        assert_eq!((key.id(), key.service_account_id()), ("ajekey", "ajesa"));
         assert!(!format!("{key:?}").contains("BEGIN"));
     }
 }

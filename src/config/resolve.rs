@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use super::{ConfigError, DEFAULT_ENDPOINT, Profile, ServiceAccountKey, YcConfig};
+use super::{ConfigError, DEFAULT_ENDPOINT, Profile, YcConfig};
+use crate::AuthorizedKey;
 
 /// Where a resolved value came from, for diagnostics (`--debug`, error messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub enum Credential {
     /// An OAuth token (`y0_…`), exchanged for IAM tokens.
     OAuthToken(SecretString),
     /// A service-account authorized key, exchanged for IAM tokens with a signed JWT.
-    ServiceAccountKey(ServiceAccountKey),
+    AuthorizedKey(AuthorizedKey),
     /// An API key, sent as `Api-Key`.
     ApiKey(SecretString),
     /// The compute instance's metadata service.
@@ -87,17 +88,16 @@ impl Credential {
         }
     }
 
-    /// The client credentials for this configuration. Fails only for an authorized key the
-    /// client cannot use (e.g. a private key that is not valid PEM).
-    pub fn to_credentials(&self) -> Result<crate::Credentials, crate::Error> {
+    /// The client credentials for this configuration.
+    pub fn to_credentials(&self) -> crate::Credentials {
         use secrecy::ExposeSecret;
-        Ok(match self {
+        match self {
             Credential::IamToken(t) => crate::Credentials::iam_token(t.expose_secret()),
             Credential::OAuthToken(t) => crate::Credentials::oauth_token(t.expose_secret()),
-            Credential::ServiceAccountKey(key) => crate::Credentials::from_json(key.json().expose_secret())?,
+            Credential::AuthorizedKey(key) => crate::Credentials::authorized_key(key.clone()),
             Credential::ApiKey(k) => crate::Credentials::api_key(k.expose_secret()),
             Credential::MetadataService => crate::Credentials::metadata_service(),
-        })
+        }
     }
 
     /// A short name of the kind, safe to print.
@@ -105,7 +105,7 @@ impl Credential {
         match self {
             Credential::IamToken(_) => "IAM token",
             Credential::OAuthToken(_) => "OAuth token",
-            Credential::ServiceAccountKey(_) => "service-account key",
+            Credential::AuthorizedKey(_) => "service-account key",
             Credential::ApiKey(_) => "API key",
             Credential::MetadataService => "instance metadata service",
         }
@@ -143,7 +143,7 @@ impl Layer {
         } else if let Some(path) = get("YC_SERVICE_ACCOUNT_KEY_FILE") {
             let key = load_key_file("$YC_SERVICE_ACCOUNT_KEY_FILE", Path::new(&path))?;
             Some(Resolved::new(
-                Credential::ServiceAccountKey(key),
+                Credential::AuthorizedKey(key),
                 env("YC_SERVICE_ACCOUNT_KEY_FILE"),
             ))
         } else {
@@ -160,14 +160,14 @@ impl Layer {
 }
 
 /// Reads and checks an authorized-key file; `origin` (a flag or variable name) goes into errors.
-pub fn load_key_file(origin: &str, path: &Path) -> Result<ServiceAccountKey, ConfigError> {
+pub fn load_key_file(origin: &str, path: &Path) -> Result<AuthorizedKey, ConfigError> {
     let problem = |problem: String| ConfigError::KeyFile {
         origin: origin.to_owned(),
         path: path.to_owned(),
         problem,
     };
     let text = std::fs::read_to_string(path).map_err(|e| problem(format!("cannot read: {e}")))?;
-    ServiceAccountKey::from_json(&text).map_err(problem)
+    AuthorizedKey::parse_json(&text).map_err(problem)
 }
 
 /// The resolved configuration.
@@ -189,12 +189,12 @@ pub struct Settings {
 impl Settings {
     /// A client builder with this endpoint and these credentials (when there are any); add
     /// policies and `build()`.
-    pub fn client_builder(&self) -> Result<crate::ClientBuilder, crate::Error> {
+    pub fn client_builder(&self) -> crate::ClientBuilder {
         let mut builder = crate::Client::builder().with_endpoint(self.endpoint.value.clone());
         if let Some(credential) = &self.credential {
-            builder = builder.with_credentials(credential.value.to_credentials()?);
+            builder = builder.with_credentials(credential.value.to_credentials());
         }
-        Ok(builder)
+        builder
     }
 }
 
@@ -241,7 +241,7 @@ pub fn resolve(flags: Layer, env: Layer, file: Option<&YcConfig>) -> Result<Sett
             ))
         } else if let Some(key) = &p.service_account_key {
             Some(Resolved::new(
-                Credential::ServiceAccountKey(key.clone()),
+                Credential::AuthorizedKey(key.clone()),
                 from_profile("service-account-key"),
             ))
         } else if p.instance_service_account {

@@ -44,10 +44,7 @@ pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
                 "no credentials: set YC_TOKEN, YC_IAM_TOKEN, YC_SERVICE_ACCOUNT_KEY_FILE or YC_API_KEY, or configure a yc profile",
             )
         })?;
-        let credentials = credential
-            .value
-            .to_credentials()
-            .map_err(|e| CliError::usage(format!("invalid service-account key (from {}): {e}", credential.source)))?;
+        let credentials = credential.value.to_credentials();
         tracing::debug!(target: "yc_iam_cli", "credentials: {} from {}", credential.value.kind(), credential.source);
         (settings.config.endpoint.value.clone(), credentials, None)
     };

@@ -148,7 +148,7 @@ fn flag_layer(global: &GlobalArgs) -> CliResult<Layer> {
     } else if let Some(path) = &global.service_account_key {
         let key = config::load_key_file("--service-account-key", path).map_err(|e| CliError::invalid(&e))?;
         Some(Resolved::new(
-            Credential::ServiceAccountKey(key),
+            Credential::AuthorizedKey(key),
             flag("--service-account-key"),
         ))
     } else {

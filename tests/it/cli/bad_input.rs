@@ -329,7 +329,7 @@ const CASES: &[Case] = &[
     Case {
         args: &["sa", "list", "--folder-id", F],
         env: &[("HOME", "home-bad-pem"), ("YC_IAM_TOKEN", "")],
-        says: "invalid service-account key (from ",
+        says: "config.yaml: profiles.default.service-account-key: field `private_key` is not an RSA private key",
     },
     Case {
         args: &["sa", "list", "--profile", "nope"],

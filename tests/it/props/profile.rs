@@ -1,11 +1,12 @@
 //! The yc CLI's profile file (`~/.config/yandex-cloud/config.yaml`) through `YcConfig::parse`, and
-//! embedded or standalone authorized keys through `ServiceAccountKey::from_json`: any text parses
+//! embedded or standalone authorized keys through `AuthorizedKey::from_json`: any text parses
 //! or is refused with an error naming the file, never a panic, never a secret in the message.
 
 use std::path::Path;
 
 use proptest::prelude::*;
-use yc_iam::config::{ServiceAccountKey, YcConfig};
+use yc_iam::AuthorizedKey;
+use yc_iam::config::YcConfig;
 
 const TOKEN: &str = "y0_profile-secret-token-never-shown";
 const PEM_BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDsecretbody";
@@ -194,7 +195,7 @@ proptest! {
         if let Some(sa) = sa { doc.insert(if camel { "serviceAccountId" } else { "service_account_id" }.into(), sa); }
         if let Some(pem) = pem { doc.insert(if camel { "privateKey" } else { "private_key" }.into(), pem); }
         let text = serde_json::Value::Object(doc).to_string();
-        match ServiceAccountKey::from_json(&text) {
+        match AuthorizedKey::from_json(&text).map_err(|e| e.to_string()) {
             Ok(key) => {
                 let shown = format!("{key:?}");
                 prop_assert!(!shown.contains(PEM_BODY), "{}", shown);
@@ -208,7 +209,7 @@ proptest! {
 
     #[test]
     fn arbitrary_key_file_text_is_refused_cleanly(text in any::<String>()) {
-        prop_assert!(ServiceAccountKey::from_json(&text).is_err());
+        prop_assert!(AuthorizedKey::from_json(&text).is_err());
     }
 }
 
