@@ -22,7 +22,7 @@ use endpoints::{Discovered, Target};
 use crate::{
     Credentials, Error, RetryPolicy,
     auth::{static_authorization, token_cache::TokenCache},
-    services::{ApiKeys, Clouds, Folders, Operations, ServiceAccounts},
+    services::{ApiKeys, Clouds, Folders, Lockbox, Operations, ServiceAccounts},
 };
 
 /// The default API endpoint of Yandex Cloud.
@@ -275,6 +275,12 @@ impl Client {
     /// Clouds and their access bindings (`yandex.cloud.resourcemanager.v1.CloudService`).
     pub fn clouds(&self) -> Clouds {
         Clouds::new(self.clone())
+    }
+
+    /// Lockbox secrets and their payloads (`yandex.cloud.lockbox.v1.SecretService` and
+    /// `PayloadService`).
+    pub fn lockbox(&self) -> Lockbox {
+        Lockbox::new(self.clone())
     }
 
     /// Long-running operations (`yandex.cloud.operation.OperationService`).

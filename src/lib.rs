@@ -29,8 +29,9 @@ pub use paginate::Paginator;
 pub use retry::RetryPolicy;
 pub use secrecy::{self, ExposeSecret, SecretString};
 pub use services::{
-    AccessBindingsOperation, ApiKeys, Clouds, CreateApiKey, CreateServiceAccount, CreatedApiKey, Folders, Operations,
-    ServiceAccounts, UpdateApiKey, UpdateServiceAccount,
+    AccessBindingsOperation, AddVersion, ApiKeys, Clouds, CreateApiKey, CreateSecret, CreateServiceAccount,
+    CreatedApiKey, Folders, Lockbox, Operations, SecretRef, ServiceAccounts, UpdateApiKey, UpdateSecret,
+    UpdateServiceAccount,
 };
 pub use validate::{Validate, Violation};
 

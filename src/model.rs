@@ -10,6 +10,11 @@ pub use crate::proto::yandex::cloud::{
         ApiKey, CreateServiceAccountMetadata, DeleteApiKeyMetadata, DeleteServiceAccountMetadata, ServiceAccount,
         UpdateApiKeyMetadata, UpdateServiceAccountMetadata, service_account::Status as ServiceAccountStatus,
     },
+    lockbox::v1::{
+        GetExResponse as LockboxGetExResponse, Payload as LockboxPayload, Secret as LockboxSecret,
+        Version as LockboxVersion, payload::entry::Value as LockboxEntryValue, secret::Status as LockboxSecretStatus,
+        version::Status as LockboxVersionStatus,
+    },
     operation::Operation as RawOperation,
     resourcemanager::v1::{Cloud, Folder, folder::Status as FolderStatus},
 };

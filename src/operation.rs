@@ -19,6 +19,11 @@ use crate::{
             ApiKey, CreateServiceAccountMetadata, DeleteApiKeyMetadata, DeleteServiceAccountMetadata, ServiceAccount,
             UpdateApiKeyMetadata, UpdateServiceAccountMetadata,
         },
+        lockbox::v1::{
+            ActivateSecretMetadata, AddVersionMetadata, CancelVersionDestructionMetadata, CreateSecretMetadata,
+            DeactivateSecretMetadata, DeleteSecretMetadata, ScheduleVersionDestructionMetadata, Secret,
+            SetCurrentVersionMetadata, UpdateSecretMetadata, Version,
+        },
         operation::{
             GetOperationRequest, Operation as RawOperation, operation, operation_service_client::OperationServiceClient,
         },
@@ -62,6 +67,17 @@ payload! {
     AccessBindingsOperationResult => "yandex.cloud.access.AccessBindingsOperationResult",
     UpdateAccessBindingsMetadata => "yandex.cloud.access.UpdateAccessBindingsMetadata",
     SetAccessBindingsMetadata => "yandex.cloud.access.SetAccessBindingsMetadata",
+    Secret => "yandex.cloud.lockbox.v1.Secret",
+    Version => "yandex.cloud.lockbox.v1.Version",
+    CreateSecretMetadata => "yandex.cloud.lockbox.v1.CreateSecretMetadata",
+    UpdateSecretMetadata => "yandex.cloud.lockbox.v1.UpdateSecretMetadata",
+    DeleteSecretMetadata => "yandex.cloud.lockbox.v1.DeleteSecretMetadata",
+    ActivateSecretMetadata => "yandex.cloud.lockbox.v1.ActivateSecretMetadata",
+    DeactivateSecretMetadata => "yandex.cloud.lockbox.v1.DeactivateSecretMetadata",
+    AddVersionMetadata => "yandex.cloud.lockbox.v1.AddVersionMetadata",
+    SetCurrentVersionMetadata => "yandex.cloud.lockbox.v1.SetCurrentVersionMetadata",
+    ScheduleVersionDestructionMetadata => "yandex.cloud.lockbox.v1.ScheduleVersionDestructionMetadata",
+    CancelVersionDestructionMetadata => "yandex.cloud.lockbox.v1.CancelVersionDestructionMetadata",
 }
 
 /// Decodes an `Any` after checking it holds a `T`.

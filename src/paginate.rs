@@ -16,7 +16,7 @@ use tonic::transport::Channel;
 use crate::{
     Client, Error, ErrorKind, Validate,
     client::Method,
-    proto::yandex::cloud::{access, iam::v1 as iam, resourcemanager::v1 as rm},
+    proto::yandex::cloud::{access, iam::v1 as iam, lockbox::v1 as lockbox, resourcemanager::v1 as rm},
 };
 
 /// One fetched page: its items and the token of the next page (empty at the end).
@@ -61,6 +61,8 @@ pageable! {
     access::ListAccessBindingsRequest => access::ListAccessBindingsResponse, access::AccessBinding, access_bindings;
     rm::ListFoldersRequest => rm::ListFoldersResponse, rm::Folder, folders;
     rm::ListCloudsRequest => rm::ListCloudsResponse, rm::Cloud, clouds;
+    lockbox::ListSecretsRequest => lockbox::ListSecretsResponse, lockbox::Secret, secrets;
+    lockbox::ListVersionsRequest => lockbox::ListVersionsResponse, lockbox::Version, versions;
 }
 
 impl Client {

@@ -18,6 +18,7 @@ mod key_file;
 mod plan;
 mod report;
 mod rules;
+mod sink;
 
 pub use key_file::{KeyFileError, StoredKey};
 pub use plan::{AccountPlan, KeyPlan, Plan};
@@ -25,9 +26,13 @@ pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
     InvalidInput, check_description, check_id, check_labels, check_role, check_scope, check_service_account_name,
 };
+pub use sink::{
+    DEFAULT_PENDING_PERIOD, EntryNames, KeySink, LockboxPlan, LockboxReport, LockboxSecret, LockboxSink, READER_ROLE,
+    SecretPlan, looks_like_id,
+};
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
@@ -37,16 +42,6 @@ pub const DEFAULT_ROLE: &str = "ai.languageModels.user";
 pub const DEFAULT_SCOPE: &str = "yc.ai.languageModels.execute";
 /// The default key file.
 pub const DEFAULT_OUTPUT: &str = "api-key.yaml";
-
-/// Where the new key's secret goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyOutput {
-    /// A key file (YAML in the shape of `yc iam api-key create` output), kept between runs.
-    File(PathBuf),
-    /// Returned to the caller in the report (the CLI's `--output -`). No key can be kept between
-    /// runs, so every run creates a key.
-    Caller,
-}
 
 /// Where the roles are granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +102,7 @@ pub struct Provision {
     /// Where to grant the roles; the folder unless set to a cloud.
     pub grant: Option<Grant>,
     /// Where the key goes.
-    pub output: KeyOutput,
+    pub output: KeySink,
     /// Make a new key even when the kept one is valid, then delete the old one.
     pub rotate: bool,
 }
@@ -125,7 +120,7 @@ impl Provision {
             key_description: None,
             expires_at: None,
             grant: None,
-            output: KeyOutput::File(PathBuf::from(DEFAULT_OUTPUT)),
+            output: KeySink::File(PathBuf::from(DEFAULT_OUTPUT)),
             rotate: false,
         }
     }
@@ -172,16 +167,20 @@ impl Provision {
         self
     }
 
-    /// Keeps the key in this file.
-    pub fn output_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.output = KeyOutput::File(path.into());
+    /// Keeps the key in this sink.
+    pub fn output(mut self, sink: KeySink) -> Self {
+        self.output = sink;
         self
     }
 
+    /// Keeps the key in this file.
+    pub fn output_file(self, path: impl Into<PathBuf>) -> Self {
+        self.output(KeySink::File(path.into()))
+    }
+
     /// Returns the new key's secret in the report instead of writing a file.
-    pub fn output_to_caller(mut self) -> Self {
-        self.output = KeyOutput::Caller;
-        self
+    pub fn output_to_caller(self) -> Self {
+        self.output(KeySink::Caller)
     }
 
     /// Rotates the key.
@@ -245,14 +244,12 @@ impl Provision {
         }
         if let Some(d) = &self.key_description {
             check_description("key-description", d)?;
-            if d.chars().count() > 256 - MARKER_LEN {
+            let room = 256 - self.output.marker_len();
+            if d.chars().count() > room {
                 return Err(InvalidInput::new(
                     "key-description",
                     d,
-                    format!(
-                        "must be at most {} characters long (room is kept for a marker)",
-                        256 - MARKER_LEN
-                    ),
+                    format!("must be at most {room} characters long (room is kept for a marker)"),
                 ));
             }
         }
@@ -262,31 +259,7 @@ impl Provision {
         if let Some(Grant::Cloud(id) | Grant::Folder(id)) = &self.grant {
             check_id("cloud-id", id)?;
         }
-        if let KeyOutput::File(path) = &self.output {
-            if path.as_os_str().is_empty() || path.file_name().is_none() {
-                return Err(InvalidInput::new(
-                    "output",
-                    path.display().to_string(),
-                    "must name a file",
-                ));
-            }
-            if path.is_dir() {
-                return Err(InvalidInput::new(
-                    "output",
-                    path.display().to_string(),
-                    "is a directory, not a file",
-                ));
-            }
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-                && !dir.is_dir()
-            {
-                return Err(InvalidInput::new(
-                    "output",
-                    path.display().to_string(),
-                    format!("directory {} does not exist", dir.display()),
-                ));
-            }
-        }
+        self.output.check()?;
         Ok(())
     }
 }
@@ -313,34 +286,6 @@ pub fn check_expiry(field: &str, at: OffsetDateTime, now: OffsetDateTime) -> Res
 fn dedup(items: &[String]) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     items.iter().filter(|i| seen.insert(i.as_str())).cloned().collect()
-}
-
-/// Length of the marker appended to key descriptions, including the separating space.
-const MARKER_LEN: usize = " [yc-iam:00000000]".len();
-
-/// The marker a key made for `path` carries at the end of its description: a fingerprint of the
-/// file's absolute path, so keys made for other files are never touched.
-fn marker_for(path: &Path) -> String {
-    let absolute = absolute(path);
-    // FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`.
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in absolute.to_string_lossy().as_bytes() {
-        hash ^= u32::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    format!("[yc-iam:{hash:08x}]")
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    let name = path.file_name().map(ToOwned::to_owned).unwrap_or_default();
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    match std::fs::canonicalize(&parent) {
-        Ok(dir) => dir.join(name),
-        Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
-    }
 }
 
 /// Turns a failed call of `step` into the flow's error.
@@ -370,7 +315,7 @@ mod tests {
         let p = Provision::new("b1gexample0000000000", "sa-api");
         assert_eq!(p.roles, vec![DEFAULT_ROLE]);
         assert_eq!(p.scopes, vec![DEFAULT_SCOPE]);
-        assert_eq!(p.output, KeyOutput::File(PathBuf::from("api-key.yaml")));
+        assert_eq!(p.output, KeySink::File(PathBuf::from("api-key.yaml")));
         assert_eq!(p.grant_target(), Grant::Folder("b1gexample0000000000".into()));
         p.validate().unwrap();
     }
@@ -395,13 +340,17 @@ mod tests {
     }
 
     #[test]
-    fn markers_depend_on_the_file_and_fit_the_description() {
-        let a = marker_for(Path::new("/tmp/a/api-key.yaml"));
-        let b = marker_for(Path::new("/tmp/b/api-key.yaml"));
-        assert_ne!(a, b);
-        assert_eq!(a.len() + 1, MARKER_LEN);
-        let d = with_marker(Some(&"x".repeat(256 - MARKER_LEN)), &a);
+    fn descriptions_keep_room_for_the_marker() {
+        let a = sink::marker::file(std::path::Path::new("/tmp/a/api-key.yaml"));
+        let d = with_marker(Some(&"x".repeat(256 - KeySink::File("k".into()).marker_len())), &a);
         assert_eq!(d.chars().count(), 256);
         assert!(d.ends_with(&a));
+        let lockbox = KeySink::Lockbox(LockboxSink::new("ai-key"));
+        let err = Provision::new("b1g", "sa")
+            .output(lockbox)
+            .key_description("x".repeat(230))
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field, "key-description");
     }
 }

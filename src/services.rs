@@ -2,12 +2,14 @@
 
 mod access_bindings;
 mod api_keys;
+mod lockbox;
 mod operations;
 mod service_accounts;
 mod update_mask;
 
 pub use access_bindings::{AccessBindingsOperation, Clouds, Folders};
 pub use api_keys::{ApiKeys, CreateApiKey, CreatedApiKey, UpdateApiKey};
+pub use lockbox::{AddVersion, CreateSecret, Lockbox, SecretRef, UpdateSecret};
 pub use operations::Operations;
 pub use service_accounts::{CreateServiceAccount, ServiceAccounts, UpdateServiceAccount};
 

@@ -16,11 +16,13 @@ pub(crate) enum ServiceId {
     ResourceManager,
     Operation,
     Endpoint,
+    Lockbox,
+    LockboxPayload,
 }
 
 impl ServiceId {
     /// How many there are: [`index`](Self::index) is below this.
-    pub(crate) const COUNT: usize = 4;
+    pub(crate) const COUNT: usize = 6;
 
     /// The service's slot in per-service arrays (`0..COUNT`).
     pub(crate) const fn index(self) -> usize {
@@ -29,6 +31,8 @@ impl ServiceId {
             ServiceId::ResourceManager => 1,
             ServiceId::Operation => 2,
             ServiceId::Endpoint => 3,
+            ServiceId::Lockbox => 4,
+            ServiceId::LockboxPayload => 5,
         }
     }
 
@@ -38,6 +42,8 @@ impl ServiceId {
             "resource-manager" | "resourcemanager" => Some(ServiceId::ResourceManager),
             "operation" => Some(ServiceId::Operation),
             "endpoint" => Some(ServiceId::Endpoint),
+            "lockbox" => Some(ServiceId::Lockbox),
+            "lockbox-payload" => Some(ServiceId::LockboxPayload),
             _ => None,
         }
     }
@@ -49,6 +55,8 @@ impl ServiceId {
             ServiceId::ResourceManager => "resource-manager",
             ServiceId::Operation => "operation",
             ServiceId::Endpoint => "endpoint",
+            ServiceId::Lockbox => "lockbox",
+            ServiceId::LockboxPayload => "lockbox-payload",
         }
     }
 
@@ -59,6 +67,8 @@ impl ServiceId {
             ServiceId::ResourceManager => "resource-manager.api.cloud.yandex.net",
             ServiceId::Operation => "operation.api.cloud.yandex.net",
             ServiceId::Endpoint => "api.cloud.yandex.net",
+            ServiceId::Lockbox => "lockbox.api.cloud.yandex.net",
+            ServiceId::LockboxPayload => "payload.lockbox.api.cloud.yandex.net",
         };
         Target {
             tls: true,
@@ -244,6 +254,8 @@ impl Discovered {
             ServiceId::ResourceManager => &["resource-manager", "resourcemanager"],
             ServiceId::Operation => &["operation"],
             ServiceId::Endpoint => &[],
+            ServiceId::Lockbox => &["lockbox"],
+            ServiceId::LockboxPayload => &["lockbox-payload"],
         };
         ids.iter().find_map(|id| self.by_id.get(*id)).map(String::as_str)
     }
@@ -281,6 +293,8 @@ mod tests {
             ServiceId::ResourceManager,
             ServiceId::Operation,
             ServiceId::Endpoint,
+            ServiceId::Lockbox,
+            ServiceId::LockboxPayload,
         ];
         let mut slots: Vec<usize> = all.iter().map(|s| s.index()).collect();
         slots.sort_unstable();

@@ -1,9 +1,14 @@
 //! Applying a [`Plan`]: the changes it lists, in an order that survives a kill at any moment.
 //!
-//! The account first, then the missing roles, then the key: a new key's secret is written to the
-//! file before any other key is deleted, so a run killed in between leaves a file that works and
-//! keys the next run recognises (by the file's marker) and deletes. A failure stops the run and
-//! hands back the report of what was already done.
+//! The account first, then the missing roles, then the key: a new key's secret reaches the sink
+//! before any other key is deleted, so a run killed in between leaves a sink that works and keys
+//! the next run recognises (by the sink's marker) and deletes. A failure stops the run and hands
+//! back the report of what was already done.
+//!
+//! For a Lockbox sink the secret comes before the key (the key's marker names the secret's id),
+//! and the replaced version is scheduled for destruction before the replaced key is deleted: a
+//! marked key the secret does not hold is then the one sign of unfinished work a later run needs,
+//! and only when it sees one does it list the versions for one left unscheduled.
 
 use std::time::Duration;
 
@@ -11,7 +16,8 @@ use secrecy::SecretString;
 
 use super::plan::{AccountPlan, KeyPlan, Plan};
 use super::report::{KeyAction, ProvisionError, Report};
-use super::{Grant, KeyOutput, Provision, StoredKey, api, dedup, with_marker};
+use super::sink::{lockbox, marker};
+use super::{Grant, KeySink, LockboxPlan, LockboxReport, Provision, SecretPlan, StoredKey, api, dedup, with_marker};
 use crate::model::{AccessBinding, AccessBindingAction, AccessBindingDelta, ApiKey, ServiceAccount, Subject};
 use crate::timestamp::{from_timestamp, to_timestamp};
 use crate::{Client, CreateApiKey, CreateServiceAccount, ErrorKind};
@@ -32,11 +38,12 @@ impl Plan {
             roles_present,
             roles_missing,
             key,
+            lockbox,
             keys_to_delete,
             input,
             marker,
         } = self;
-        if let KeyOutput::File(path) = &input.output {
+        if let Some(path) = input.output.path() {
             crate::private_file::remove_temporaries(path);
         }
         let (service_account, service_account_created) = match account {
@@ -53,24 +60,43 @@ impl Plan {
             keys_deleted: Vec::new(),
             keys_not_deleted: Vec::new(),
             secret_for_caller: None,
+            lockbox: None,
         };
         if let Err(e) = add_bindings(client, &mut report, &roles_missing).await {
+            return Err(e.with_partial(report));
+        }
+        let mut target = Target {
+            input: &input,
+            marker,
+            lockbox: None,
+        };
+        if let Some(plan) = lockbox
+            && let Err(e) = prepare_secret(client, &mut target, &mut report, plan).await
+        {
             return Err(e.with_partial(report));
         }
         report.key = Some(match key {
             KeyPlan::Keep(key) => KeyAction::Kept { key },
             KeyPlan::Create { reason, replaces } => {
-                let account_id = &report.service_account.id;
-                match create_key(client, &input, marker.as_deref(), account_id).await {
-                    Ok((key, for_caller)) => {
+                let account = &report.service_account;
+                match create_key(client, &target, account).await {
+                    Ok((key, for_caller, version)) => {
                         report.secret_for_caller = for_caller;
+                        if let (Some(lockbox), Some(version)) = (&mut report.lockbox, version) {
+                            lockbox.version_id = Some(version);
+                            lockbox.version_added = true;
+                        }
                         KeyAction::Created { key, reason, replaces }
                     }
                     Err(e) => return Err(e.with_partial(report)),
                 }
             }
         });
-        // Only now that the file holds a good key are the others deleted.
+        // The version the new one replaced goes before the key it held (see the module docs).
+        if let (Some(version), Some(lockbox)) = (target.replaced_version(), &mut report.lockbox) {
+            schedule(client, &target, lockbox, &version, &mut report.keys_not_deleted).await;
+        }
+        // Only now that the sink holds a good key are the others deleted.
         for id in keys_to_delete {
             match delete_key(client, &id).await {
                 Ok(()) => report.keys_deleted.push(id),
@@ -78,6 +104,99 @@ impl Plan {
             }
         }
         Ok(report)
+    }
+}
+
+/// Where the key goes, as apply resolves it: the inputs, the marker (known once a Lockbox secret
+/// exists) and the secret's plan.
+struct Target<'a> {
+    input: &'a Provision,
+    marker: Option<String>,
+    lockbox: Option<LockboxPlan>,
+}
+
+impl Target<'_> {
+    fn secret(&self) -> Option<(&str, Option<&str>)> {
+        match &self.lockbox.as_ref()?.secret {
+            SecretPlan::Existing {
+                id, current_version, ..
+            } => Some((id, current_version.as_deref())),
+            SecretPlan::Create { .. } => None,
+        }
+    }
+
+    fn replaced_version(&self) -> Option<String> {
+        self.lockbox.as_ref()?.replaced_version.clone()
+    }
+}
+
+/// Creates the secret if needed, grants the missing readers and schedules the versions an
+/// interrupted run left active, recording each step in the report.
+async fn prepare_secret(
+    client: &Client,
+    target: &mut Target<'_>,
+    report: &mut Report,
+    mut plan: LockboxPlan,
+) -> Result<(), ProvisionError> {
+    let KeySink::Lockbox(sink) = &target.input.output else {
+        return Ok(());
+    };
+    let (id, name, created) = match &plan.secret {
+        SecretPlan::Existing { id, name, .. } => (id.clone(), name.clone(), false),
+        SecretPlan::Create { folder_id, name } => {
+            let id = lockbox::create_secret(client, folder_id, name).await?;
+            (id, name.clone(), true)
+        }
+    };
+    if created {
+        plan.secret = SecretPlan::Existing {
+            id: id.clone(),
+            name: name.clone(),
+            current_version: None,
+        };
+        target.marker = Some(marker::lockbox(&id));
+    }
+    let current = match &plan.secret {
+        SecretPlan::Existing { current_version, .. } => current_version.clone(),
+        SecretPlan::Create { .. } => None,
+    };
+    let done = report.lockbox.insert(LockboxReport {
+        secret_id: id.clone(),
+        secret_name: name,
+        secret_created: created,
+        version_id: current,
+        version_added: false,
+        versions_scheduled: Vec::new(),
+        readers_added: Vec::new(),
+    });
+    done.readers_added = lockbox::add_readers(client, &id, &plan.readers_missing).await?;
+    for version in std::mem::take(&mut plan.versions_to_destroy) {
+        lockbox::schedule_destruction(client, sink, &id, &version)
+            .await
+            .map_err(api(format!(
+                "cannot schedule version {version} of lockbox secret {id} for destruction"
+            )))?;
+        done.versions_scheduled.push(version);
+    }
+    target.lockbox = Some(plan);
+    Ok(())
+}
+
+/// Schedules a replaced version for destruction; a failure is reported as a warning, like a key
+/// that could not be deleted (the next run finds the version again).
+async fn schedule(
+    client: &Client,
+    target: &Target<'_>,
+    report: &mut LockboxReport,
+    version: &str,
+    warnings: &mut Vec<(String, String)>,
+) {
+    let KeySink::Lockbox(sink) = &target.input.output else {
+        return;
+    };
+    match lockbox::schedule_destruction(client, sink, &report.secret_id, version).await {
+        Ok(()) => report.versions_scheduled.push(version.to_owned()),
+        Err(e) => warnings.push((format!("lockbox version {version}"), e.to_string())),
     }
 }
 
@@ -157,45 +276,59 @@ async fn add_bindings(client: &Client, report: &mut Report, roles: &[String]) ->
     Ok(())
 }
 
-/// Creates the key and writes its secret to the file (or returns it for the caller). A key whose
-/// secret cannot be written is deleted again.
+/// Creates the key and puts its secret in the sink (or returns it for the caller), with the
+/// Lockbox version that holds it. A key whose secret cannot be put in the sink is deleted again.
 async fn create_key(
     client: &Client,
-    p: &Provision,
-    marker: Option<&str>,
-    account_id: &str,
-) -> Result<(ApiKey, Option<StoredKey>), ProvisionError> {
-    let description = match marker {
+    target: &Target<'_>,
+    account: &ServiceAccount,
+) -> Result<(ApiKey, Option<StoredKey>, Option<String>), ProvisionError> {
+    let p = target.input;
+    let description = match &target.marker {
         Some(marker) => with_marker(p.key_description.as_deref(), marker),
         None => p
             .key_description
             .clone()
             .unwrap_or_else(|| "made by yc-iam provision".to_owned()),
     };
-    let mut request = CreateApiKey::new(account_id)
+    let mut request = CreateApiKey::new(&account.id)
         .scopes(dedup(&p.scopes))
         .description(description);
     if let Some(at) = p.expires_at {
         request = request.expires_at(to_timestamp(at));
     }
     let created = client.api_keys().create(request).await.map_err(api(format!(
-        "cannot create an API key for service account {account_id}"
+        "cannot create an API key for service account {}",
+        account.id
     )))?;
     let stored = stored_from(&created.api_key, created.secret);
-    match &p.output {
-        KeyOutput::File(path) => match stored.write(path) {
-            Ok(()) => Ok((created.api_key, None)),
+    let key_id = created.api_key.id.clone();
+    match (&p.output, target.secret(), &target.marker) {
+        (KeySink::Caller, ..) => Ok((created.api_key, Some(stored), None)),
+        (KeySink::Lockbox(sink), Some((secret_id, base)), Some(marker)) => {
+            match lockbox::add_key_version(client, sink, secret_id, base, &stored, &p.folder_id, marker).await {
+                Ok(version) => Ok((created.api_key, None, Some(version))),
+                Err(source) => {
+                    let deleted = delete_key(client, &key_id).await.is_ok();
+                    let again = if deleted { " (the key was deleted again)" } else { "" };
+                    Err(api(format!(
+                        "created key {key_id} but could not add it to lockbox secret {secret_id}{again}"
+                    ))(source))
+                }
+            }
+        }
+        (sink, ..) => match sink.write_file(&stored, &p.folder_id, &account.name) {
+            Ok(()) => Ok((created.api_key, None, None)),
             Err(source) => {
-                let deleted = delete_key(client, &created.api_key.id).await.is_ok();
+                let deleted = delete_key(client, &key_id).await.is_ok();
                 Err(ProvisionError::KeyNotWritten {
-                    key_id: created.api_key.id,
+                    key_id,
                     deleted,
                     source,
                     partial: None,
                 })
             }
         },
-        KeyOutput::Caller => Ok((created.api_key, Some(stored))),
     }
 }
 

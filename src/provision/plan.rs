@@ -7,7 +7,8 @@ use futures_util::TryStreamExt;
 use time::OffsetDateTime;
 
 use super::report::{KeyReason, ProvisionError};
-use super::{Grant, KeyOutput, Provision, StoredKey, api, dedup, marker_for};
+use super::sink::{Held, lockbox, marker};
+use super::{Grant, KeySink, LockboxPlan, Provision, SecretPlan, api, dedup};
 use crate::Client;
 use crate::model::{AccessBinding, ApiKey, ServiceAccount};
 use crate::timestamp::from_timestamp;
@@ -40,8 +41,10 @@ pub struct Plan {
     pub roles_present: Vec<String>,
     /// Roles to add, in one `UpdateAccessBindings` per 1000.
     pub roles_missing: Vec<String>,
-    /// Whether the key in the key file is kept or a new one is made.
+    /// Whether the key the sink holds is kept or a new one is made.
     pub key: KeyPlan,
+    /// The Lockbox secret, when the key goes to Lockbox.
+    pub lockbox: Option<LockboxPlan>,
     /// Keys to delete once the key file holds a good key: the key the file held before a
     /// rotation or replacement, and keys an earlier, killed run made whose secret never reached
     /// the file (recognised by the file's marker in their description).
@@ -84,6 +87,7 @@ impl Plan {
             || !self.roles_missing.is_empty()
             || matches!(self.key, KeyPlan::Create { .. })
             || !self.keys_to_delete.is_empty()
+            || self.lockbox.as_ref().is_some_and(LockboxPlan::changes)
     }
 
     /// The service account's name.
@@ -97,27 +101,37 @@ impl Plan {
     }
 
     /// Where the key goes.
-    pub fn output(&self) -> &KeyOutput {
+    pub fn output(&self) -> &KeySink {
         &self.input.output
     }
 }
 
-/// Validates the inputs, reads the key file, then reads the account, its bindings and its keys.
+/// Validates the inputs, reads the sink, then reads the account, its bindings and its keys.
 pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, ProvisionError> {
     p.validate()?;
-    // Read the key file before anything is sent: a file that is not a key file is bad input.
-    let (stored, marker) = match &p.output {
-        KeyOutput::File(path) => (StoredKey::read(path)?, Some(marker_for(path))),
-        KeyOutput::Caller => (None, None),
+    // Read a file sink before anything is sent: a file in another format is bad input.
+    let held_in_file = p.output.read_file()?;
+    // The Lockbox secret is read beside the account: neither depends on the other.
+    let accounts = client.service_accounts();
+    let (account, found) = futures_util::future::join(accounts.find_by_name(&p.folder_id, &p.name), async {
+        match &p.output {
+            KeySink::Lockbox(sink) => {
+                let folder = sink.folder_id.as_deref().unwrap_or(&p.folder_id);
+                lockbox::read(client, sink, folder).await.map(Some)
+            }
+            _ => Ok(None),
+        }
+    })
+    .await;
+    let account = account.map_err(api(format!(
+        "cannot look up service account {:?} in folder {}",
+        p.name, p.folder_id
+    )))?;
+    let found = found?;
+    let (held, marker) = match &found {
+        Some(found) => (found.held.clone(), secret_id(&found.secret).map(marker::lockbox)),
+        None => (held_in_file, p.output.file_marker()),
     };
-    let account = client
-        .service_accounts()
-        .find_by_name(&p.folder_id, &p.name)
-        .await
-        .map_err(api(format!(
-            "cannot look up service account {:?} in folder {}",
-            p.name, p.folder_id
-        )))?;
     let grant = p.grant_target();
     let (roles_present, roles_missing) = match &account {
         Some(sa) => bound_roles(client, &grant, &sa.id, &dedup(&p.roles)).await?,
@@ -133,16 +147,23 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
             .map_err(api(format!("cannot list API keys of service account {}", sa.id)))?,
         None => Vec::new(),
     };
-    let key = decide_key(p, account.as_ref(), stored.as_ref(), &keys, OffsetDateTime::now_utc());
-    let file_key_id = stored.as_ref().map(|k| k.id.as_str());
-    // Keys an earlier run made for this file whose secret never reached it.
+    let key = decide_key(p, account.as_ref(), held.as_ref(), &keys, OffsetDateTime::now_utc());
+    let held_id = held.as_ref().map(|k| k.key_id.as_str());
+    // Keys an earlier run made for this sink that the sink does not hold.
     let mut keys_to_delete: Vec<String> = match &marker {
         Some(marker) => keys
             .iter()
-            .filter(|k| k.description.ends_with(marker.as_str()) && Some(k.id.as_str()) != file_key_id)
+            .filter(|k| k.description.ends_with(marker.as_str()) && Some(k.id.as_str()) != held_id)
             .map(|k| k.id.clone())
             .collect(),
         None => Vec::new(),
+    };
+    let lockbox = match (found, &p.output) {
+        (Some(found), KeySink::Lockbox(sink)) => {
+            let leftovers = !keys_to_delete.is_empty();
+            Some(lockbox_plan(client, sink, found, &key, marker.as_deref(), leftovers).await?)
+        }
+        _ => None,
     };
     if let KeyPlan::Create {
         replaces: Some(old), ..
@@ -156,10 +177,66 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         roles_present,
         roles_missing,
         key,
+        lockbox,
         keys_to_delete,
         input: p.clone(),
         marker,
     })
+}
+
+fn secret_id(secret: &SecretPlan) -> Option<&str> {
+    match secret {
+        SecretPlan::Existing { id, .. } => Some(id),
+        SecretPlan::Create { .. } => None,
+    }
+}
+
+/// What changes in the Lockbox secret besides the new version. `leftovers` says an interrupted
+/// run left marked keys behind: only then are the versions listed, to find one it replaced
+/// without scheduling its destruction, so the steady state costs no call for it.
+async fn lockbox_plan(
+    client: &Client,
+    sink: &crate::provision::LockboxSink,
+    found: lockbox::Found,
+    key: &KeyPlan,
+    marker: Option<&str>,
+    leftovers: bool,
+) -> Result<LockboxPlan, ProvisionError> {
+    let (readers_missing, replaced_version, versions_to_destroy) = match &found.secret {
+        SecretPlan::Existing {
+            id, current_version, ..
+        } => {
+            let readers = lockbox::missing_readers(client, id, &sink.readers).await?;
+            let replaced = match key {
+                KeyPlan::Create { .. } if found.held.is_some() => current_version.clone(),
+                _ => None,
+            };
+            let unscheduled = match marker {
+                Some(marker) if leftovers => {
+                    lockbox::unscheduled_versions(client, id, current_version.as_deref(), marker).await?
+                }
+                _ => Vec::new(),
+            };
+            (readers, replaced, unscheduled)
+        }
+        SecretPlan::Create { .. } => (dedup_subjects(&sink.readers), None, Vec::new()),
+    };
+    Ok(LockboxPlan {
+        secret: found.secret,
+        readers_missing,
+        replaced_version,
+        versions_to_destroy,
+    })
+}
+
+fn dedup_subjects(subjects: &[crate::model::Subject]) -> Vec<crate::model::Subject> {
+    let mut out: Vec<crate::model::Subject> = Vec::new();
+    for s in subjects {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
 }
 
 /// Splits `roles` into those bound to the account on `grant` and those missing.
@@ -192,24 +269,28 @@ async fn bound_roles(
 fn decide_key(
     p: &Provision,
     account: Option<&ServiceAccount>,
-    stored: Option<&StoredKey>,
+    held: Option<&Held>,
     keys: &[ApiKey],
     now: OffsetDateTime,
 ) -> KeyPlan {
     let create = |reason, replaces| KeyPlan::Create { reason, replaces };
-    if p.output == KeyOutput::Caller {
+    if p.output == KeySink::Caller {
         return create(KeyReason::OutputToCaller, None);
     }
-    let Some(stored) = stored else {
-        return create(KeyReason::NoKeyFile, None);
+    let Some(held) = held else {
+        let reason = match p.output {
+            KeySink::File(_) => KeyReason::NoKeyFile,
+            _ => KeyReason::SinkEmpty,
+        };
+        return create(reason, None);
     };
     let Some(account) = account else {
         return create(KeyReason::OtherAccount, None);
     };
-    if stored.service_account_id != account.id {
+    if held.service_account_id.as_ref().is_some_and(|id| *id != account.id) {
         return create(KeyReason::OtherAccount, None);
     }
-    let Some(live) = keys.iter().find(|k| k.id == stored.id) else {
+    let Some(live) = keys.iter().find(|k| k.id == held.key_id) else {
         return create(KeyReason::KeyGone, None);
     };
     let replaces = Some(live.id.clone());
@@ -223,7 +304,7 @@ fn decide_key(
     if live_scopes != wanted {
         return create(KeyReason::ScopesDiffer, replaces);
     }
-    let expires = live.expires_at.as_ref().and_then(from_timestamp).or(stored.expires_at);
+    let expires = live.expires_at.as_ref().and_then(from_timestamp).or(held.expires_at);
     if expires.is_some_and(|at| at <= now) {
         return create(KeyReason::Expired, replaces);
     }
@@ -235,8 +316,6 @@ fn decide_key(
 
 #[cfg(test)]
 mod tests {
-    use secrecy::SecretString;
-
     use super::*;
 
     fn key(id: &str, scopes: &[&str], expires: Option<i64>) -> ApiKey {
@@ -249,18 +328,15 @@ mod tests {
         }
     }
 
-    fn stored(id: &str, account: &str) -> StoredKey {
-        StoredKey {
-            id: id.into(),
-            service_account_id: account.into(),
-            created_at: None,
-            scopes: vec!["s".into()],
+    fn stored(id: &str, account: &str) -> Held {
+        Held {
+            key_id: id.into(),
+            service_account_id: Some(account.into()),
             expires_at: None,
-            secret: SecretString::from("AQVNx"),
         }
     }
 
-    fn decide(p: &Provision, file: Option<&StoredKey>, keys: &[ApiKey]) -> (Option<KeyReason>, Option<String>) {
+    fn decide(p: &Provision, file: Option<&Held>, keys: &[ApiKey]) -> (Option<KeyReason>, Option<String>) {
         let account = ServiceAccount {
             id: "sa1".into(),
             ..ServiceAccount::default()
@@ -268,7 +344,7 @@ mod tests {
         let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
         match decide_key(p, Some(&account), file, keys, now) {
             KeyPlan::Keep(k) => {
-                assert_eq!(Some(k.id.as_str()), file.map(|f| f.id.as_str()));
+                assert_eq!(Some(k.id.as_str()), file.map(|f| f.key_id.as_str()));
                 (None, None)
             }
             KeyPlan::Create { reason, replaces } => (Some(reason), replaces),

@@ -1,6 +1,6 @@
 //! What a run did, and why it failed (with what it had done by then).
 
-use super::{Grant, InvalidInput, KeyFileError, StoredKey};
+use super::{Grant, InvalidInput, KeyFileError, LockboxReport, StoredKey};
 use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
 
 /// The outcome of [`Provision::run`](super::Provision::run) or [`Plan::apply`](super::Plan::apply):
@@ -29,6 +29,8 @@ pub struct Report {
     pub keys_not_deleted: Vec<(String, String)>,
     /// The new key with its secret, when the output is the caller rather than a file.
     pub secret_for_caller: Option<StoredKey>,
+    /// What was done to the Lockbox secret, when the key goes to Lockbox.
+    pub lockbox: Option<LockboxReport>,
 }
 
 impl Report {
@@ -38,6 +40,7 @@ impl Report {
             || !self.roles_added.is_empty()
             || matches!(self.key, Some(KeyAction::Created { .. }))
             || !self.keys_deleted.is_empty()
+            || self.lockbox.as_ref().is_some_and(LockboxReport::changed)
     }
 }
 
@@ -67,6 +70,8 @@ pub enum KeyAction {
 pub enum KeyReason {
     /// There was no key file.
     NoKeyFile,
+    /// The sink (dotenv file, manifest, Lockbox secret) holds no key yet.
+    SinkEmpty,
     /// The key goes to the caller, so there is nothing to keep.
     OutputToCaller,
     /// The file holds a key of another service account.
@@ -86,6 +91,7 @@ impl KeyReason {
     pub fn describe(self) -> &'static str {
         match self {
             KeyReason::NoKeyFile => "no key file yet",
+            KeyReason::SinkEmpty => "the output holds no key yet",
             KeyReason::OutputToCaller => "the key is printed, not kept",
             KeyReason::OtherAccount => "the key file holds another service account's key",
             KeyReason::KeyGone => "the key in the file no longer exists",

@@ -1,0 +1,466 @@
+//! Where `provision` keeps the key: a [`KeySink`]. Every sink holds the key in use (reading it
+//! gives that key's id) and names itself in the marker new keys carry, so a run finds the keys an
+//! interrupted run made for the same sink.
+//!
+//! The file sinks (key file, dotenv file, Kubernetes manifest) are written whole through
+//! `private_file` (atomic, 0600); the Lockbox sink keeps each key in a version of a secret
+//! (`lockbox.rs`).
+
+mod dotenv;
+pub(super) mod lockbox;
+mod manifest;
+pub(super) mod marker;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::ExposeSecret as _;
+use time::OffsetDateTime;
+
+pub use lockbox::{LockboxPlan, LockboxReport, READER_ROLE, SecretPlan};
+
+use super::{InvalidInput, KeyFileError, StoredKey, check_id};
+use crate::model::Subject;
+
+/// Where `provision` keeps the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeySink {
+    /// A key file: YAML in the shape of `yc iam api-key create` output.
+    File(PathBuf),
+    /// A dotenv file: `YC_API_KEY`, `YC_API_KEY_ID` and `YC_FOLDER_ID` (by default) set in place,
+    /// every other line kept.
+    Env {
+        /// The file.
+        path: PathBuf,
+        /// The variable names.
+        entries: EntryNames,
+    },
+    /// A Kubernetes `v1/Secret` manifest with the entries in `stringData`.
+    K8s {
+        /// The manifest file.
+        path: PathBuf,
+        /// `metadata.name`; the service account's name when `None`.
+        secret_name: Option<String>,
+        /// The `stringData` keys.
+        entries: EntryNames,
+    },
+    /// A Lockbox secret: each key is a version with the entries `api-key`, `api-key-id` and
+    /// `folder-id` (by default).
+    Lockbox(LockboxSink),
+    /// Returned to the caller in the report (the CLI's `--output -`). Nothing is kept between
+    /// runs, so every run creates a key.
+    Caller,
+}
+
+/// The names the three entries have in a sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryNames {
+    /// The secret.
+    pub api_key: String,
+    /// The key's id: the key in use.
+    pub api_key_id: String,
+    /// The folder of the service account.
+    pub folder_id: String,
+}
+
+impl EntryNames {
+    /// `YC_API_KEY`, `YC_API_KEY_ID`, `YC_FOLDER_ID`: the variables the AI Studio SDK reads.
+    pub fn env() -> Self {
+        EntryNames {
+            api_key: "YC_API_KEY".into(),
+            api_key_id: "YC_API_KEY_ID".into(),
+            folder_id: "YC_FOLDER_ID".into(),
+        }
+    }
+
+    /// `api-key`, `api-key-id`, `folder-id`: the Lockbox entries.
+    pub fn lockbox() -> Self {
+        EntryNames {
+            api_key: "api-key".into(),
+            api_key_id: "api-key-id".into(),
+            folder_id: "folder-id".into(),
+        }
+    }
+
+    /// The three names with the role each plays: `api-key`, `api-key-id`, `folder-id`.
+    fn named(&self) -> [(&'static str, &str); 3] {
+        [
+            ("api-key", &self.api_key),
+            ("api-key-id", &self.api_key_id),
+            ("folder-id", &self.folder_id),
+        ]
+    }
+
+    /// The entries of `key` under these names.
+    fn values<'a>(&'a self, key: &'a StoredKey, folder_id: &'a str) -> [(&'a str, &'a str); 3] {
+        [
+            (&self.api_key, key.secret.expose_secret()),
+            (&self.api_key_id, &key.id),
+            (&self.folder_id, folder_id),
+        ]
+    }
+
+    /// Checks each name with `valid` (which states the rule) and that the three differ.
+    fn check(&self, valid: fn(&str) -> bool, rule: &str) -> Result<(), InvalidInput> {
+        for (role, name) in self.named() {
+            if !valid(name) {
+                return Err(InvalidInput::new("entry", format!("{role}={name}"), rule));
+            }
+        }
+        let [a, b, c] = self.named().map(|(_, name)| name);
+        if a == b || b == c || a == c {
+            return Err(InvalidInput::new(
+                "entry",
+                format!("api-key={a}, api-key-id={b}, folder-id={c}"),
+                "the three entries need different names",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A Lockbox secret that keeps the key, found by name in a folder or by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockboxSink {
+    /// The secret.
+    pub secret: LockboxSecret,
+    /// The folder a secret named by name is in (and created in); the service account's folder
+    /// when `None`.
+    pub folder_id: Option<String>,
+    /// The entry names.
+    pub entries: EntryNames,
+    /// Subjects granted `lockbox.payloadViewer` on the secret.
+    pub readers: Vec<Subject>,
+    /// How long a replaced version stays before it is destroyed.
+    pub pending_period: Duration,
+}
+
+/// How the Lockbox secret is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockboxSecret {
+    /// By name, in the folder: created when there is none.
+    Name(String),
+    /// By id: it must exist.
+    Id(String),
+}
+
+/// How long a replaced Lockbox version stays before it is destroyed, unless set: Yandex's
+/// default, seven days.
+pub const DEFAULT_PENDING_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl LockboxSink {
+    /// The secret `name_or_id`: an id when it looks like one (`e6q` and 17 lowercase letters or
+    /// digits), a name otherwise.
+    pub fn new(name_or_id: impl Into<String>) -> Self {
+        let text = name_or_id.into();
+        let secret = if looks_like_id(&text) {
+            LockboxSecret::Id(text)
+        } else {
+            LockboxSecret::Name(text)
+        };
+        LockboxSink {
+            secret,
+            folder_id: None,
+            entries: EntryNames::lockbox(),
+            readers: Vec::new(),
+            pending_period: DEFAULT_PENDING_PERIOD,
+        }
+    }
+
+    /// Looks for (and creates) the secret in this folder.
+    pub fn in_folder(mut self, folder_id: impl Into<String>) -> Self {
+        self.folder_id = Some(folder_id.into());
+        self
+    }
+
+    /// Grants `lockbox.payloadViewer` on the secret to one more subject.
+    pub fn reader(mut self, subject: Subject) -> Self {
+        self.readers.push(subject);
+        self
+    }
+
+    /// How long a replaced version stays before it is destroyed.
+    pub fn pending_period(mut self, period: Duration) -> Self {
+        self.pending_period = period;
+        self
+    }
+
+    /// Other entry names.
+    pub fn entries(mut self, entries: EntryNames) -> Self {
+        self.entries = entries;
+        self
+    }
+}
+
+/// Whether `text` has the shape of a Lockbox id: `e6q` and 17 lowercase letters or digits.
+pub fn looks_like_id(text: &str) -> bool {
+    text.len() == 20 && text.starts_with("e6q") && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// What a sink holds: the key in use.
+#[derive(Debug, Clone)]
+pub(super) struct Held {
+    pub(super) key_id: String,
+    /// Known from a key file only.
+    pub(super) service_account_id: Option<String>,
+    /// Known from a key file only.
+    pub(super) expires_at: Option<OffsetDateTime>,
+}
+
+impl Held {
+    pub(super) fn id(key_id: String) -> Self {
+        Held {
+            key_id,
+            service_account_id: None,
+            expires_at: None,
+        }
+    }
+}
+
+impl KeySink {
+    /// A dotenv file with the AI Studio variable names.
+    pub fn env(path: impl Into<PathBuf>) -> Self {
+        KeySink::Env {
+            path: path.into(),
+            entries: EntryNames::env(),
+        }
+    }
+
+    /// A Kubernetes Secret manifest named after the service account, with the AI Studio
+    /// variable names.
+    pub fn k8s(path: impl Into<PathBuf>) -> Self {
+        KeySink::K8s {
+            path: path.into(),
+            secret_name: None,
+            entries: EntryNames::env(),
+        }
+    }
+
+    /// The file a file sink writes.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            KeySink::File(path) | KeySink::Env { path, .. } | KeySink::K8s { path, .. } => Some(path),
+            KeySink::Lockbox(_) | KeySink::Caller => None,
+        }
+    }
+
+    /// The marker of a file sink's keys (a Lockbox marker needs the secret's id).
+    pub(super) fn file_marker(&self) -> Option<String> {
+        match self {
+            KeySink::File(path) => Some(marker::file(path)),
+            KeySink::Env { path, .. } => Some(marker::env(path)),
+            KeySink::K8s { path, .. } => Some(marker::k8s(path)),
+            KeySink::Lockbox(_) | KeySink::Caller => None,
+        }
+    }
+
+    /// The room a key description leaves for this sink's marker.
+    pub(super) fn marker_len(&self) -> usize {
+        match self {
+            KeySink::File(_) | KeySink::Caller => marker::FILE_LEN,
+            KeySink::Env { .. } | KeySink::K8s { .. } => marker::PATH_KIND_LEN,
+            KeySink::Lockbox(_) => marker::LOCKBOX_LEN,
+        }
+    }
+
+    /// The key a file sink holds; `None` for a file that does not exist or holds no key. A file
+    /// in another format is bad input: it is left alone.
+    pub(super) fn read_file(&self) -> Result<Option<Held>, KeyFileError> {
+        let (path, value) = match self {
+            KeySink::File(path) => {
+                return Ok(StoredKey::read(path)?.map(|k| Held {
+                    key_id: k.id,
+                    service_account_id: Some(k.service_account_id),
+                    expires_at: k.expires_at,
+                }));
+            }
+            KeySink::Env { path, entries } => (
+                path,
+                read_text(path)?.map(|t| dotenv::value_of(&t, &entries.api_key_id)),
+            ),
+            KeySink::K8s { path, entries, .. } => (
+                path,
+                read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key_id)),
+            ),
+            KeySink::Lockbox(_) | KeySink::Caller => return Ok(None),
+        };
+        match value {
+            None => Ok(None),
+            Some(Ok(id)) => Ok(id.filter(|id| !id.trim().is_empty()).map(Held::id)),
+            Some(Err(problem)) => Err(KeyFileError::NotAKeyFile {
+                path: path.clone(),
+                problem,
+            }),
+        }
+    }
+
+    /// Writes `key` to a file sink, keeping what an existing dotenv file or manifest holds
+    /// besides the entries.
+    pub(super) fn write_file(&self, key: &StoredKey, folder_id: &str, account_name: &str) -> Result<(), KeyFileError> {
+        let (path, rendered) = match self {
+            KeySink::File(path) => return key.write(path),
+            KeySink::Env { path, entries } => {
+                let old = read_text(path)?.unwrap_or_default();
+                (path, dotenv::set(&old, &entries.values(key, folder_id)))
+            }
+            KeySink::K8s {
+                path,
+                secret_name,
+                entries,
+            } => {
+                let old = read_text(path)?.unwrap_or_default();
+                let name = secret_name.as_deref().unwrap_or(account_name);
+                (path, manifest::set(&old, name, &entries.values(key, folder_id)))
+            }
+            KeySink::Lockbox(_) | KeySink::Caller => return Ok(()),
+        };
+        let text = rendered.map_err(|problem| KeyFileError::NotAKeyFile {
+            path: path.clone(),
+            problem,
+        })?;
+        crate::private_file::remove_temporaries(path);
+        crate::private_file::write(path, text.as_bytes()).map_err(|e| KeyFileError::Io {
+            path: path.clone(),
+            action: e.action,
+            source: e.source,
+        })
+    }
+
+    /// Checks the sink's inputs, naming the input and the rule.
+    pub(super) fn check(&self) -> Result<(), InvalidInput> {
+        if let Some(path) = self.path() {
+            check_path(path)?;
+        }
+        match self {
+            KeySink::Env { entries, .. } => entries.check(
+                dotenv::is_variable_name,
+                "a dotenv name is a letter or _, then letters, digits or _",
+            ),
+            KeySink::K8s {
+                secret_name, entries, ..
+            } => {
+                if let Some(name) = secret_name
+                    && !manifest::is_secret_name(name)
+                {
+                    return Err(InvalidInput::new(
+                        "k8s-secret-name",
+                        name,
+                        "must be at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+                    ));
+                }
+                entries.check(
+                    manifest::is_entry_name,
+                    "a Secret key is letters, digits, '-', '_' and '.'",
+                )
+            }
+            KeySink::Lockbox(sink) => sink.check(),
+            KeySink::File(_) | KeySink::Caller => Ok(()),
+        }
+    }
+}
+
+impl LockboxSink {
+    fn check(&self) -> Result<(), InvalidInput> {
+        match &self.secret {
+            LockboxSecret::Name(name) => {
+                let ok = (1..=100).contains(&name.len())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+                if !ok {
+                    return Err(InvalidInput::new(
+                        "output",
+                        format!("lockbox://{name}"),
+                        "a Lockbox secret name is 1-100 letters, digits, '-', '_' and '.'",
+                    ));
+                }
+            }
+            LockboxSecret::Id(id) => check_id("output", id)?,
+        }
+        if let Some(folder) = &self.folder_id {
+            check_id("lockbox-folder-id", folder)?;
+        }
+        self.entries.check(
+            |name| {
+                name.len() <= 256
+                    && !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_./\\@".contains(&b))
+            },
+            "a Lockbox entry key is 1-256 letters, digits, '-', '_', '.', '/', '\\' and '@'",
+        )?;
+        for reader in &self.readers {
+            if reader.r#type.is_empty() || reader.id.is_empty() {
+                return Err(InvalidInput::new(
+                    "lockbox-reader",
+                    format!("{}:{}", reader.r#type, reader.id),
+                    "a reader is TYPE:ID",
+                ));
+            }
+        }
+        if self.pending_period.is_zero() {
+            return Err(InvalidInput::new(
+                "lockbox-pending-period",
+                "0s",
+                "must be longer than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A path a file sink can write: names a file in a directory that exists.
+fn check_path(path: &Path) -> Result<(), InvalidInput> {
+    let shown = || path.display().to_string();
+    if path.as_os_str().is_empty() || path.file_name().is_none() {
+        return Err(InvalidInput::new("output", shown(), "must name a file"));
+    }
+    if path.is_dir() {
+        return Err(InvalidInput::new("output", shown(), "is a directory, not a file"));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(InvalidInput::new(
+            "output",
+            shown(),
+            format!("directory {} does not exist", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// The text of `path`, `None` when it does not exist.
+fn read_text(path: &Path) -> Result<Option<String>, KeyFileError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(KeyFileError::NotAKeyFile {
+            path: path.to_owned(),
+            problem: "not UTF-8 text".into(),
+        }),
+        Err(source) => Err(KeyFileError::Io {
+            path: path.to_owned(),
+            action: "cannot read",
+            source,
+        }),
+    }
+}
+
+impl fmt::Display for KeySink {
+    /// The sink as `--output` names it: a path, `env:PATH`, `k8s:PATH`, `lockbox://NAME` or `-`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySink::File(path) => write!(f, "{}", path.display()),
+            KeySink::Env { path, .. } => write!(f, "env:{}", path.display()),
+            KeySink::K8s { path, .. } => write!(f, "k8s:{}", path.display()),
+            KeySink::Lockbox(sink) => match &sink.secret {
+                LockboxSecret::Name(name) | LockboxSecret::Id(name) => write!(f, "lockbox://{name}"),
+            },
+            KeySink::Caller => f.write_str("-"),
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The Lockbox sink: each key lives in a version of a secret, with the entries `api-key`,
+//! `api-key-id` and `folder-id`; the key in use is the one the current version names.
+//!
+//! Reading costs one call in the steady state: `PayloadService.GetEx` by folder and name (or id)
+//! answers with the secret's id, the current version's id and its entries. Only when it finds
+//! nothing is the folder listed, to tell a missing secret from one without a version yet.
+//!
+//! Writing keeps what others put there: a new version is based on the current one
+//! (`base_version_id`), so the secret's other entries are copied into it and a version added
+//! meanwhile by someone else makes the call fail instead of being overwritten.
+
+use futures_util::TryStreamExt as _;
+
+use super::super::report::ProvisionError;
+use super::super::{StoredKey, api};
+use super::{Held, LockboxSecret, LockboxSink};
+use crate::model::{AccessBindingDelta, LockboxVersionStatus, Subject};
+use crate::{AddVersion, Client, CreateSecret, Error, ErrorKind, SecretRef};
+
+/// The role that lets a subject read the payload.
+pub const READER_ROLE: &str = "lockbox.payloadViewer";
+/// The label a secret made by `provision` carries.
+const MANAGED_BY: (&str, &str) = ("managed-by", "yc-iam");
+
+/// What the plan found of the Lockbox secret and what applying it changes there.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LockboxPlan {
+    /// The secret: found, or to be created.
+    pub secret: SecretPlan,
+    /// Readers that do not have `lockbox.payloadViewer` on the secret yet.
+    pub readers_missing: Vec<Subject>,
+    /// The current version, scheduled for destruction once the new key's version replaces it
+    /// (it holds the key being replaced).
+    pub replaced_version: Option<String>,
+    /// Versions an interrupted run replaced but did not schedule for destruction.
+    pub versions_to_destroy: Vec<String>,
+}
+
+impl LockboxPlan {
+    /// Whether applying the plan changes the secret even when the key is kept.
+    pub fn changes(&self) -> bool {
+        matches!(self.secret, SecretPlan::Create { .. })
+            || !self.readers_missing.is_empty()
+            || !self.versions_to_destroy.is_empty()
+    }
+}
+
+/// The secret as the plan found it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SecretPlan {
+    /// It exists.
+    Existing {
+        /// The secret's id.
+        id: String,
+        /// Its name.
+        name: String,
+        /// Its current version, if it has one.
+        current_version: Option<String>,
+    },
+    /// There is no secret with this name in the folder: it will be created.
+    Create {
+        /// The folder.
+        folder_id: String,
+        /// The name.
+        name: String,
+    },
+}
+
+/// What a run did to the Lockbox secret.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LockboxReport {
+    /// The secret's id.
+    pub secret_id: String,
+    /// Its name.
+    pub secret_name: String,
+    /// Whether the run created it.
+    pub secret_created: bool,
+    /// The current version, holding the key; `None` only in the report of a run that failed
+    /// before a version held a key.
+    pub version_id: Option<String>,
+    /// Whether the run added that version.
+    pub version_added: bool,
+    /// Versions scheduled for destruction.
+    pub versions_scheduled: Vec<String>,
+    /// Readers granted `lockbox.payloadViewer` (`TYPE:ID`).
+    pub readers_added: Vec<String>,
+}
+
+impl LockboxReport {
+    /// Whether the run changed the secret.
+    pub fn changed(&self) -> bool {
+        self.secret_created
+            || self.version_added
+            || !self.versions_scheduled.is_empty()
+            || !self.readers_added.is_empty()
+    }
+}
+
+/// The secret as read: what the plan says of it and the key its current version holds.
+pub(in crate::provision) struct Found {
+    pub(in crate::provision) secret: SecretPlan,
+    pub(in crate::provision) held: Option<Held>,
+}
+
+fn step(sink: &LockboxSink, folder_id: &str) -> String {
+    match &sink.secret {
+        LockboxSecret::Name(name) => format!("cannot read lockbox secret {name:?} in folder {folder_id}"),
+        LockboxSecret::Id(id) => format!("cannot read lockbox secret {id}"),
+    }
+}
+
+/// Reads the secret and the key its current version holds.
+pub(in crate::provision) async fn read(
+    client: &Client,
+    sink: &LockboxSink,
+    folder_id: &str,
+) -> Result<Found, ProvisionError> {
+    let lockbox = client.lockbox();
+    let by = match &sink.secret {
+        LockboxSecret::Name(name) => SecretRef::Name {
+            folder_id: folder_id.to_owned(),
+            name: name.clone(),
+        },
+        LockboxSecret::Id(id) => SecretRef::Id(id.clone()),
+    };
+    let first = match lockbox.payload_ex(by, None).await {
+        Ok(payload) => {
+            let held = payload
+                .entries
+                .get(&sink.entries.api_key_id)
+                .and_then(|id| std::str::from_utf8(id).ok())
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| Held::id(id.to_owned()));
+            let name = match &sink.secret {
+                LockboxSecret::Name(name) => name.clone(),
+                // GetEx by id does not say the name; it is shown in reports only.
+                LockboxSecret::Id(id) => id.clone(),
+            };
+            let secret = SecretPlan::Existing {
+                id: payload.secret_id.clone(),
+                name,
+                current_version: Some(payload.version_id.clone()),
+            };
+            return Ok(Found { secret, held });
+        }
+        Err(e) if matches!(e.code(), Some(tonic::Code::NotFound | tonic::Code::FailedPrecondition)) => e,
+        Err(e) => return Err(api(step(sink, folder_id))(e)),
+    };
+    // No payload: either there is no such secret or it has no version yet (a run was killed
+    // between creating it and adding the first version).
+    let secret = match &sink.secret {
+        LockboxSecret::Name(name) => lockbox.find_by_name(folder_id, name).await,
+        LockboxSecret::Id(id) => lockbox.get(id).await.map(Some),
+    }
+    .map_err(api(step(sink, folder_id)))?;
+    match (secret, &sink.secret) {
+        (Some(s), _) if s.current_version.is_none() => Ok(Found {
+            secret: SecretPlan::Existing {
+                id: s.id,
+                name: s.name,
+                current_version: None,
+            },
+            held: None,
+        }),
+        (None, LockboxSecret::Name(name)) => Ok(Found {
+            secret: SecretPlan::Create {
+                folder_id: folder_id.to_owned(),
+                name: name.clone(),
+            },
+            held: None,
+        }),
+        // A secret with a version whose payload cannot be read: the first answer says why.
+        _ => Err(api(step(sink, folder_id))(first)),
+    }
+}
+
+/// The readers that lack `lockbox.payloadViewer` on the secret.
+pub(in crate::provision) async fn missing_readers(
+    client: &Client,
+    secret_id: &str,
+    readers: &[Subject],
+) -> Result<Vec<Subject>, ProvisionError> {
+    if readers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bindings: Vec<_> = client
+        .lockbox()
+        .list_access_bindings(secret_id)
+        .try_collect()
+        .await
+        .map_err(api(format!(
+            "cannot list access bindings of lockbox secret {secret_id}"
+        )))?;
+    let mut missing: Vec<Subject> = Vec::new();
+    for reader in readers {
+        let bound = bindings
+            .iter()
+            .any(|b| b.role_id == READER_ROLE && b.subject.as_ref() == Some(reader));
+        if !bound && !missing.contains(reader) {
+            missing.push(reader.clone());
+        }
+    }
+    Ok(missing)
+}
+
+/// Versions of the secret that carry `marker` and are active but not current: an interrupted
+/// run replaced them and did not get to schedule their destruction.
+pub(in crate::provision) async fn unscheduled_versions(
+    client: &Client,
+    secret_id: &str,
+    current: Option<&str>,
+    marker: &str,
+) -> Result<Vec<String>, ProvisionError> {
+    let versions: Vec<_> = client
+        .lockbox()
+        .list_versions(secret_id)
+        .try_collect()
+        .await
+        .map_err(api(format!("cannot list versions of lockbox secret {secret_id}")))?;
+    Ok(versions
+        .into_iter()
+        .filter(|v| {
+            v.status == LockboxVersionStatus::Active as i32
+                && Some(v.id.as_str()) != current
+                && v.description.ends_with(marker)
+        })
+        .map(|v| v.id)
+        .collect())
+}
+
+/// Creates the secret, without a version: the key's marker names the secret's id, so the secret
+/// comes before the key, and the key before the version that holds it. A secret made by a run
+/// killed just before (or by a concurrent run) is found by name and used.
+pub(in crate::provision) async fn create_secret(
+    client: &Client,
+    folder_id: &str,
+    name: &str,
+) -> Result<String, ProvisionError> {
+    let step = || format!("cannot create lockbox secret {name:?} in folder {folder_id}");
+    let request = CreateSecret::new(folder_id, name)
+        .description("API key kept by yc-iam provision")
+        .label(MANAGED_BY.0, MANAGED_BY.1);
+    let created = match client.lockbox().create(request).await {
+        Ok(op) => op.wait().await,
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(secret) => Ok(secret.id),
+        Err(e) if e.code() == Some(tonic::Code::AlreadyExists) || e.kind() == ErrorKind::AlreadyExists => {
+            match client.lockbox().find_by_name(folder_id, name).await {
+                Ok(Some(secret)) => Ok(secret.id),
+                Ok(None) => Err(api(step())(e)),
+                Err(e) => Err(api(step())(e)),
+            }
+        }
+        Err(e) => Err(api(step())(e)),
+    }
+}
+
+/// Grants `lockbox.payloadViewer` on the secret to `readers`, in one call.
+pub(in crate::provision) async fn add_readers(
+    client: &Client,
+    secret_id: &str,
+    readers: &[Subject],
+) -> Result<Vec<String>, ProvisionError> {
+    if readers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deltas = readers
+        .iter()
+        .map(|s| {
+            AccessBindingDelta::add(crate::model::AccessBinding::new(
+                READER_ROLE,
+                s.r#type.clone(),
+                s.id.clone(),
+            ))
+        })
+        .collect();
+    let step = || format!("cannot grant {READER_ROLE} on lockbox secret {secret_id}");
+    match client.lockbox().update_access_bindings(secret_id, deltas).await {
+        Ok(op) => op.wait().await.map_err(api(step()))?,
+        Err(e) => return Err(api(step())(e)),
+    }
+    Ok(readers.iter().map(|s| format!("{}:{}", s.r#type, s.id)).collect())
+}
+
+/// Adds the version holding `key`, based on `base` (the current version), and returns its id.
+pub(in crate::provision) async fn add_key_version(
+    client: &Client,
+    sink: &LockboxSink,
+    secret_id: &str,
+    base: Option<&str>,
+    key: &StoredKey,
+    folder_id: &str,
+    marker: &str,
+) -> Result<String, Error> {
+    let names = &sink.entries;
+    let mut request = AddVersion::new(secret_id)
+        .description(format!("API key {} made by yc-iam {marker}", key.id))
+        .entry(&names.api_key, &key.secret)
+        .entry(&names.api_key_id, &key.id.clone().into())
+        .entry(&names.folder_id, &folder_id.to_owned().into());
+    if let Some(base) = base {
+        request = request.base_version_id(base);
+    }
+    let version = client.lockbox().add_version(request).await?.wait().await?;
+    Ok(version.id)
+}
+
+/// Schedules `version_id` for destruction after the sink's pending period.
+pub(in crate::provision) async fn schedule_destruction(
+    client: &Client,
+    sink: &LockboxSink,
+    secret_id: &str,
+    version_id: &str,
+) -> Result<(), Error> {
+    let op = client
+        .lockbox()
+        .schedule_version_destruction(secret_id, version_id, Some(sink.pending_period))
+        .await?;
+    op.wait().await.map(drop)
+}
