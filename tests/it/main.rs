@@ -6,6 +6,7 @@ mod descriptors;
 mod emulator;
 mod props;
 mod provision;
+mod provision_sinks;
 mod reliability;
 mod secret_debug;
 mod validation;

@@ -310,9 +310,26 @@ pub(crate) struct ProvisionArgs {
     pub(crate) key_description: Option<String>,
     #[command(flatten)]
     pub(crate) expiry: Expiry,
-    /// Key file (`-` prints the key, secret included, to stdout).
-    #[arg(long, value_name = "FILE", default_value = yc_iam::provision::DEFAULT_OUTPUT)]
-    pub(crate) output: PathBuf,
+    /// Where the key goes: a key file, `env:PATH` (dotenv), `k8s:PATH` (Kubernetes Secret
+    /// manifest), `lockbox://NAME` or `lockbox://ID` (Lockbox secret), or `-` (stdout, secret
+    /// included).
+    #[arg(long, value_name = "OUTPUT", default_value = yc_iam::provision::DEFAULT_OUTPUT, value_parser = input::parse_output)]
+    pub(crate) output: input::OutputArg,
+    /// Entry name in the output (repeatable): `api-key=NAME`, `api-key-id=NAME`, `folder-id=NAME`.
+    #[arg(long, value_name = "ROLE=NAME", value_parser = input::parse_entry)]
+    pub(crate) entry: Vec<(input::EntryRole, String)>,
+    /// `metadata.name` of the Kubernetes Secret (`k8s:` output) [default: the service-account name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) k8s_secret_name: Option<String>,
+    /// Folder of the Lockbox secret named by `lockbox://NAME` [default: --folder-id].
+    #[arg(long, value_name = "ID")]
+    pub(crate) lockbox_folder_id: Option<String>,
+    /// Grant `lockbox.payloadViewer` on the Lockbox secret to this subject, `TYPE:ID` (repeatable).
+    #[arg(long, value_name = "TYPE:ID", value_parser = input::parse_subject)]
+    pub(crate) lockbox_reader: Vec<input::SubjectArg>,
+    /// How long a replaced Lockbox version stays before it is destroyed [default: 7d].
+    #[arg(long, value_name = "DURATION", value_parser = input::parse_positive_duration)]
+    pub(crate) lockbox_pending_period: Option<Duration>,
     /// Make a new key even if the kept one is valid, write it, then delete the old one.
     #[arg(long)]
     pub(crate) rotate: bool,

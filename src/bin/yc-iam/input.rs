@@ -102,6 +102,75 @@ pub(crate) fn parse_subject(text: &str) -> Result<SubjectArg, String> {
     })
 }
 
+/// Where `provision --output` puts the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OutputArg {
+    /// A key file.
+    File(std::path::PathBuf),
+    /// `env:PATH`.
+    Env(std::path::PathBuf),
+    /// `k8s:PATH`.
+    K8s(std::path::PathBuf),
+    /// `lockbox://NAME` or `lockbox://ID`.
+    Lockbox(String),
+    /// `-`.
+    Stdout,
+}
+
+/// `PATH`, `env:PATH`, `k8s:PATH`, `lockbox://NAME` (or ID) or `-`.
+pub(crate) fn parse_output(text: &str) -> Result<OutputArg, String> {
+    let path = |rest: &str, kind: &str| {
+        if rest.is_empty() {
+            Err(format!("{kind} needs a file path after it"))
+        } else {
+            Ok(std::path::PathBuf::from(rest))
+        }
+    };
+    if text == "-" {
+        Ok(OutputArg::Stdout)
+    } else if let Some(rest) = text.strip_prefix("lockbox://") {
+        if rest.is_empty() {
+            return Err("lockbox:// needs a secret name or id after it".to_owned());
+        }
+        Ok(OutputArg::Lockbox(rest.to_owned()))
+    } else if text.starts_with("lockbox:") {
+        Err("a Lockbox output is lockbox://NAME or lockbox://ID".to_owned())
+    } else if let Some(rest) = text.strip_prefix("env:") {
+        path(rest, "env:").map(OutputArg::Env)
+    } else if let Some(rest) = text.strip_prefix("k8s:") {
+        path(rest, "k8s:").map(OutputArg::K8s)
+    } else if text.is_empty() {
+        Err("expected a file path, env:PATH, k8s:PATH, lockbox://NAME or -".to_owned())
+    } else {
+        Ok(OutputArg::File(std::path::PathBuf::from(text)))
+    }
+}
+
+/// Which of a sink's three entries `--entry` renames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryRole {
+    ApiKey,
+    ApiKeyId,
+    FolderId,
+}
+
+/// `api-key=NAME`, `api-key-id=NAME` or `folder-id=NAME`; the name's rule depends on the output
+/// and is checked with the rest of the input.
+pub(crate) fn parse_entry(text: &str) -> Result<(EntryRole, String), String> {
+    let expected = "expected api-key=NAME, api-key-id=NAME or folder-id=NAME";
+    let (role, name) = text.split_once('=').ok_or(expected)?;
+    let role = match role.trim() {
+        "api-key" => EntryRole::ApiKey,
+        "api-key-id" => EntryRole::ApiKeyId,
+        "folder-id" => EntryRole::FolderId,
+        _ => return Err(expected.to_owned()),
+    };
+    if name.is_empty() {
+        return Err("the entry name is empty".to_owned());
+    }
+    Ok((role, name.to_owned()))
+}
+
 /// An RFC 3339 timestamp such as `2030-01-01T00:00:00Z`.
 pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(text.trim(), &Rfc3339)
@@ -167,6 +236,24 @@ pub(crate) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_name_their_sink() {
+        use std::path::PathBuf;
+        assert_eq!(parse_output("-"), Ok(OutputArg::Stdout));
+        assert_eq!(parse_output("k.yaml"), Ok(OutputArg::File(PathBuf::from("k.yaml"))));
+        assert_eq!(parse_output("env:.env"), Ok(OutputArg::Env(PathBuf::from(".env"))));
+        assert_eq!(parse_output("k8s:s.yaml"), Ok(OutputArg::K8s(PathBuf::from("s.yaml"))));
+        assert_eq!(
+            parse_output("lockbox://ai-key"),
+            Ok(OutputArg::Lockbox("ai-key".into()))
+        );
+        for bad in ["", "env:", "k8s:", "lockbox://", "lockbox:ai-key"] {
+            assert!(parse_output(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_entry("api-key=KEY"), Ok((EntryRole::ApiKey, "KEY".into())));
+        assert!(parse_entry("secret=KEY").is_err() && parse_entry("api-key=").is_err());
+    }
 
     #[test]
     fn labels_parse_and_bad_ones_say_why() {

@@ -11,6 +11,7 @@ mod failed_run;
 mod oauth_retirement;
 mod output;
 mod provision;
+mod sinks;
 mod terminal;
 
 use std::path::{Path, PathBuf};

@@ -1,11 +1,14 @@
 //! `yc-iam provision`: the library's flow (`yc_iam::provision`), its input checked first and its
 //! report rendered for people or machines. The secret is printed only with `--output -`.
 
-use std::path::Path;
+mod sink;
 
 use serde::Serialize;
 use yc_iam::model::ApiKey;
-use yc_iam::provision::{AccountPlan, KeyAction, KeyPlan, Plan, Provision, ProvisionError, Report};
+use yc_iam::provision::{
+    AccountPlan, KeyAction, KeyPlan, KeySink, LockboxPlan, LockboxReport, Plan, Provision, ProvisionError, Report,
+    SecretPlan,
+};
 
 use super::api_key::expiry;
 use crate::cli::{Format, ProvisionArgs};
@@ -41,27 +44,24 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     if let Some(cloud) = &settings.cloud_id_flag {
         p = p.grant_on_cloud(cloud.clone());
     }
-    let to_stdout = args.output == Path::new("-");
-    p = if to_stdout {
-        p.output_to_caller()
-    } else {
-        p.output_file(args.output.clone())
-    };
+    p = p.output(sink::key_sink(&args)?);
+    let to_stdout = p.output == KeySink::Caller;
     p.validate().map_err(|e| flag_error(&e))?;
+    let output = p.output.to_string();
 
     let session = connect(settings).await?;
     if args.dry_run {
         let plan = progress::show("planning", p.plan(&session))
             .await
             .map_err(|e| provision_error(&e))?;
-        return print(settings.format, &plan_view(&plan, &args.output), &[]);
+        return print(settings.format, &plan_view(&plan, &output), &[]);
     }
     let report = match progress::show("provisioning", p.run(&session)).await {
         Ok(report) => report,
         Err(e) => {
             // What was done before the failure, then the error.
             if let Some(done) = e.partial_report() {
-                let view = report_view(done, &args.output, Some(crate::error::chain(&e)));
+                let view = report_view(done, &output, Some(crate::error::chain(&e)));
                 if to_stdout {
                     output::write_stderr(&text(&view, &done.keys_not_deleted));
                 } else {
@@ -72,7 +72,7 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         }
     };
 
-    let view = report_view(&report, &args.output, None);
+    let view = report_view(&report, &output, None);
     if let Some(key) = &report.secret_for_caller {
         // `--output -`: the key file's content on stdout, the summary on stderr.
         let f = if settings.format == Format::Json {
@@ -117,12 +117,77 @@ struct ReportView {
     /// Absent when a run stopped before the key was in place.
     #[serde(skip_serializing_if = "Option::is_none")]
     api_key: Option<KeyView>,
+    /// The Lockbox secret, for a `lockbox://` output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lockbox: Option<LockboxView>,
     deleted_api_keys: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     undeleted_api_keys: Vec<String>,
     /// The error that stopped the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LockboxView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_id: Option<String>,
+    secret_name: String,
+    /// `existing`, `create` (plan) or `created`.
+    action: &'static str,
+    /// The current version, holding the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_id: Option<String>,
+    version_added: bool,
+    /// Versions scheduled for destruction (in a plan: to be scheduled).
+    versions_scheduled: Vec<String>,
+    /// Subjects granted `lockbox.payloadViewer` (in a plan: to be granted).
+    readers_added: Vec<String>,
+}
+
+impl LockboxView {
+    fn of_plan(plan: &LockboxPlan, key_created: bool) -> Self {
+        let (secret_id, secret_name, action, version_id) = match &plan.secret {
+            SecretPlan::Existing {
+                id,
+                name,
+                current_version,
+                ..
+            } => (Some(id.clone()), name.clone(), "existing", current_version.clone()),
+            SecretPlan::Create { name, .. } => (None, name.clone(), "create", None),
+            _ => (None, String::new(), "unknown", None),
+        };
+        LockboxView {
+            secret_id,
+            secret_name,
+            action,
+            version_id,
+            version_added: key_created,
+            versions_scheduled: plan
+                .versions_to_destroy
+                .iter()
+                .chain(&plan.replaced_version)
+                .cloned()
+                .collect(),
+            readers_added: plan
+                .readers_missing
+                .iter()
+                .map(|s| format!("{}:{}", s.r#type, s.id))
+                .collect(),
+        }
+    }
+
+    fn of_report(r: &LockboxReport) -> Self {
+        LockboxView {
+            secret_id: Some(r.secret_id.clone()),
+            secret_name: r.secret_name.clone(),
+            action: if r.secret_created { "created" } else { "existing" },
+            version_id: r.version_id.clone(),
+            version_added: r.version_added,
+            versions_scheduled: r.versions_scheduled.clone(),
+            readers_added: r.readers_added.clone(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -159,7 +224,7 @@ struct KeyView {
 }
 
 impl KeyView {
-    fn of(key: &ApiKey, action: &'static str, output: &Path) -> Self {
+    fn of(key: &ApiKey, action: &'static str, output: &str) -> Self {
         KeyView {
             id: Some(key.id.clone()),
             action,
@@ -167,12 +232,12 @@ impl KeyView {
             replaces: None,
             scopes: key.scopes.clone(),
             expires_at: timestamp(key.expires_at.as_ref()),
-            file: output.display().to_string(),
+            file: output.to_owned(),
         }
     }
 }
 
-fn plan_view(plan: &Plan, output: &Path) -> ReportView {
+fn plan_view(plan: &Plan, output: &str) -> ReportView {
     let (id, action) = match &plan.account {
         AccountPlan::Existing(sa) => (Some(sa.id.clone()), "existing"),
         _ => (None, "create"),
@@ -186,7 +251,7 @@ fn plan_view(plan: &Plan, output: &Path) -> ReportView {
             replaces: replaces.clone(),
             scopes: Vec::new(),
             expires_at: None,
-            file: output.display().to_string(),
+            file: output.to_owned(),
         },
         _ => KeyView::unknown(output),
     };
@@ -206,13 +271,17 @@ fn plan_view(plan: &Plan, output: &Path) -> ReportView {
             present: plan.roles_present.clone(),
         },
         api_key: Some(api_key),
+        lockbox: plan
+            .lockbox
+            .as_ref()
+            .map(|l| LockboxView::of_plan(l, matches!(plan.key, KeyPlan::Create { .. }))),
         deleted_api_keys: plan.keys_to_delete.clone(),
         undeleted_api_keys: Vec::new(),
         error: None,
     }
 }
 
-fn report_view(r: &Report, output: &Path, error: Option<String>) -> ReportView {
+fn report_view(r: &Report, output: &str, error: Option<String>) -> ReportView {
     let api_key = r.key.as_ref().map(|key| match key {
         KeyAction::Kept { key } => KeyView::of(key, "kept", output),
         KeyAction::Created { key, reason, replaces } => KeyView {
@@ -244,6 +313,7 @@ fn report_view(r: &Report, output: &Path, error: Option<String>) -> ReportView {
             present: r.roles_present.clone(),
         },
         api_key,
+        lockbox: r.lockbox.as_ref().map(LockboxView::of_report),
         deleted_api_keys: r.keys_deleted.clone(),
         undeleted_api_keys: r.keys_not_deleted.iter().map(|(id, _)| id.clone()).collect(),
         error,
@@ -251,7 +321,7 @@ fn report_view(r: &Report, output: &Path, error: Option<String>) -> ReportView {
 }
 
 impl KeyView {
-    fn unknown(output: &Path) -> Self {
+    fn unknown(output: &str) -> Self {
         KeyView {
             id: None,
             action: "unknown",
@@ -259,7 +329,7 @@ impl KeyView {
             replaces: None,
             scopes: Vec::new(),
             expires_at: None,
-            file: output.display().to_string(),
+            file: output.to_owned(),
         }
     }
 }
@@ -288,6 +358,9 @@ fn text(v: &ReportView, not_deleted: &[(String, String)]) -> String {
         lines.push(("role".into(), format!("{role} {on}: present")));
     }
     lines.push(("api key".into(), key_line(v)));
+    if let Some(l) = &v.lockbox {
+        lockbox_lines(l, v.dry_run, &mut lines);
+    }
     for id in &v.deleted_api_keys {
         lines.push((
             "deleted key".into(),
@@ -315,12 +388,59 @@ fn text(v: &ReportView, not_deleted: &[(String, String)]) -> String {
         && !v.dry_run
         && key.file != "-"
     {
+        let source = match (&v.lockbox, key.file.split_once(':')) {
+            (Some(l), _) => format!(
+                "the `api-key` entry of Lockbox secret {} (yc-iam lockbox payload get --name {} --reveal)",
+                l.secret_name, l.secret_name
+            ),
+            (None, Some(("env" | "k8s", _))) => format!("the api-key entry of {}", key.file),
+            _ => format!("the `secret` field of {}", key.file),
+        };
         out.push_str(&format!(
-            "Use the key as the header `Authorization: Api-Key <secret>`; the secret is the `secret` field of {}.\n",
-            key.file
+            "Use the key as the header `Authorization: Api-Key <secret>`; the secret is {source}.\n"
         ));
     }
     out
+}
+
+/// The Lockbox secret's lines of the text report.
+fn lockbox_lines(l: &LockboxView, dry_run: bool, lines: &mut Vec<(String, String)>) {
+    let would = |done: &str, planned: &str| if dry_run { planned.to_owned() } else { done.to_owned() };
+    let secret = match &l.secret_id {
+        Some(id) => format!("{} ({id})", l.secret_name),
+        None => l.secret_name.clone(),
+    };
+    let state = match l.action {
+        "existing" => "exists".to_owned(),
+        _ => would("created", "will be created"),
+    };
+    lines.push(("lockbox secret".into(), format!("{secret}: {state}")));
+    let version = match (&l.version_id, l.version_added, dry_run) {
+        (_, true, true) => "a new version will hold the key".to_owned(),
+        (Some(id), true, false) => format!("{id}: added, current, holds the key"),
+        (Some(id), false, _) => format!("{id}: current, holds the key"),
+        _ => "none yet".to_owned(),
+    };
+    lines.push(("lockbox version".into(), version));
+    for id in &l.versions_scheduled {
+        lines.push((
+            "old version".into(),
+            format!(
+                "{id}: {}",
+                would("scheduled for destruction", "will be scheduled for destruction")
+            ),
+        ));
+    }
+    for subject in &l.readers_added {
+        lines.push((
+            "reader".into(),
+            format!(
+                "{subject}: {} {}",
+                would("granted", "will be granted"),
+                yc_iam::provision::READER_ROLE
+            ),
+        ));
+    }
 }
 
 fn key_line(v: &ReportView) -> String {
@@ -332,6 +452,9 @@ fn key_line(v: &ReportView) -> String {
         ("keep" | "kept", _) => format!("{id} in {}: kept (valid, scopes match)", key.file),
         ("create", Some(reason)) => format!("a new key will be created and written to {} ({reason})", key.file),
         (_, Some(reason)) if key.file == "-" => format!("{id}: created, printed to stdout ({reason})"),
+        (_, Some(reason)) if key.file.starts_with("lockbox://") => {
+            format!("{id}: created, stored in {} ({reason})", key.file)
+        }
         (_, Some(reason)) => format!("{id}: created, written to {} ({reason})", key.file),
         _ => String::new(),
     };

@@ -1,0 +1,69 @@
+//! `provision --output` into each sink through the built binary: the report says where the key
+//! went, the dotenv file and the Kubernetes manifest are private and hold the live key, and a
+//! second run is up to date and keeps it.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::{FOLDER, Harness};
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The one live key of the account `name`.
+fn live_key(h: &Harness, name: &str) -> String {
+    let snap = h.emu.snapshot();
+    let sa = snap.service_account_named(name).expect("the account exists");
+    let live = snap.live_keys_of(&sa.id);
+    assert_eq!(live.len(), 1, "exactly one live key: {live:?}");
+    live[0].id.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_into_a_dotenv_file_writes_the_three_variables_and_a_rerun_keeps_the_key() {
+    let h = Harness::start().await;
+    let r = h.provision("sa-env", "env:app.env", &[]).await;
+    r.success();
+    assert!(r.stdout.contains("written to env:app.env"), "{}", r.stdout);
+    let key = live_key(&h, "sa-env");
+    let text = std::fs::read_to_string(h.path("app.env")).unwrap();
+    assert!(text.contains(&format!("YC_API_KEY_ID={key}\n")), "{text}");
+    assert!(text.contains(&format!("YC_FOLDER_ID={FOLDER}\n")), "{text}");
+    let secret = text
+        .lines()
+        .find_map(|l| l.strip_prefix("YC_API_KEY="))
+        .expect("the secret is there");
+    assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    assert_eq!(mode(&h.path("app.env")), 0o600);
+
+    let again = h.provision("sa-env", "env:app.env", &[]).await;
+    again.success();
+    assert!(again.stdout.starts_with("Up to date"), "{}", again.stdout);
+    assert_eq!(live_key(&h, "sa-env"), key);
+    assert_eq!(std::fs::read_to_string(h.path("app.env")).unwrap(), text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_into_a_kubernetes_manifest_names_the_secret_and_a_rerun_keeps_the_key() {
+    let h = Harness::start().await;
+    let args = ["--k8s-secret-name", "ai-studio", "--entry", "api-key=API_KEY"];
+    h.provision("sa-k8s", "k8s:secret.yaml", &args).await.success();
+    let key = live_key(&h, "sa-k8s");
+    let text = std::fs::read_to_string(h.path("secret.yaml")).unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(doc["kind"].as_str(), Some("Secret"));
+    assert_eq!(doc["type"].as_str(), Some("Opaque"));
+    assert_eq!(doc["metadata"]["name"].as_str(), Some("ai-studio"));
+    assert_eq!(doc["stringData"]["YC_API_KEY_ID"].as_str(), Some(key.as_str()));
+    assert!(
+        doc["stringData"]["API_KEY"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("AQVN"))
+    );
+    assert_eq!(mode(&h.path("secret.yaml")), 0o600);
+
+    let again = h.provision("sa-k8s", "k8s:secret.yaml", &args).await;
+    again.success();
+    assert!(again.stdout.starts_with("Up to date"), "{}", again.stdout);
+    assert_eq!(live_key(&h, "sa-k8s"), key);
+}
