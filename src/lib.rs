@@ -18,6 +18,7 @@ mod paginate;
 mod private_file;
 pub mod provision;
 mod retry;
+mod secret;
 mod services;
 mod timestamp;
 

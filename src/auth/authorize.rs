@@ -2,11 +2,16 @@
 //! tokens from the client's cache, and the exchanges themselves (OAuth token or signed JWT via
 //! `IamTokenService.Create`, or the metadata service).
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::{ExposeSecret as _, SecretString, zeroize::Zeroize};
 use tonic::metadata::AsciiMetadataValue;
 
-use super::{AUDIENCE, CredentialsKind, fetch_metadata_token, token_cache::Fetched};
+use super::{
+    AUDIENCE, CredentialsKind, fetch_metadata_token,
+    token_cache::{Fetched, Token},
+};
 use crate::{
     Client, Error, ErrorKind,
     client::{Method, ServiceId},
@@ -25,11 +30,11 @@ impl Client {
             CredentialsKind::None => Ok(None),
             // Built once, when the client was built.
             CredentialsKind::ApiKey(_) | CredentialsKind::IamToken(_) => Ok(self.static_authorization().cloned()),
-            _ => header_value(format!("Bearer {}", self.cached_iam_token().await?.expose_secret())).map(Some),
+            _ => Ok(Some(self.cached_iam_token().await?.authorization)),
         }
     }
 
-    async fn cached_iam_token(&self) -> Result<SecretString, Error> {
+    async fn cached_iam_token(&self) -> Result<Token, Error> {
         self.tokens().get(|| self.exchange()).await
     }
 
@@ -40,7 +45,7 @@ impl Client {
             CredentialsKind::IamToken(token) => Ok(token.clone()),
             CredentialsKind::None => Err(Error::credentials("no credentials are configured")),
             CredentialsKind::ApiKey(_) => Err(Error::credentials("an API key cannot be turned into an IAM token")),
-            _ => self.cached_iam_token().await,
+            _ => Ok(SecretString::clone(&self.cached_iam_token().await?.secret)),
         }
     }
 
@@ -58,27 +63,31 @@ impl Client {
                 }
                 CredentialsKind::Metadata { addr } => {
                     let (token, lifetime) = fetch_metadata_token(addr).await?;
-                    return Ok(Fetched { token, lifetime });
+                    return Ok(Fetched {
+                        token: bearer(token)?,
+                        lifetime,
+                    });
                 }
                 _ => return Err(Error::credentials("these credentials do not exchange tokens")),
             };
             let request = CreateIamTokenRequest {
                 identity: Some(identity),
             };
-            let reply = self
+            let mut reply = self
                 .call(&CREATE_IAM_TOKEN, request, |ch, req| async move {
                     IamTokenServiceClient::new(ch).create(req).await
                 })
                 .await
                 .map_err(into_credentials_error)?
                 .into_inner();
+            let token = crate::secret::take(&mut reply.iam_token);
             let lifetime = reply
                 .expires_at
                 .and_then(|ts| std::time::SystemTime::try_from(ts).ok())
                 .and_then(|at| at.duration_since(std::time::SystemTime::now()).ok())
                 .unwrap_or_default();
             Ok(Fetched {
-                token: SecretString::from(reply.iam_token),
+                token: bearer(token)?,
                 lifetime,
             })
         })
@@ -109,10 +118,77 @@ pub(crate) fn static_authorization(credentials: &crate::Credentials) -> Result<O
     }
 }
 
+/// The token and its `Bearer` header value.
+fn bearer(token: SecretString) -> Result<Token, Error> {
+    let authorization = header_value(format!("Bearer {}", token.expose_secret()))?;
+    Ok(Token {
+        secret: Arc::new(token),
+        authorization,
+    })
+}
+
+/// The exchange's request carries the OAuth token or the signed JWT, and the call path sends a
+/// copy of it per attempt: each copy is cleared when it is dropped (after tonic encoded it).
+impl Drop for CreateIamTokenRequest {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl Zeroize for CreateIamTokenRequest {
+    fn zeroize(&mut self) {
+        if let Some(Identity::YandexPassportOauthToken(credential) | Identity::Jwt(credential)) = &mut self.identity {
+            credential.zeroize();
+        }
+    }
+}
+
 /// A sensitive header value (never indexed by HPACK, masked in `Debug`).
 fn header_value(text: String) -> Result<AsciiMetadataValue, Error> {
     let mut value = AsciiMetadataValue::try_from(text)
         .map_err(|_| Error::credentials("the credentials contain characters not allowed in a header"))?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Client, Credentials, emulator::Emulator};
+
+    #[test]
+    fn a_token_request_clears_the_credential_it_carries() {
+        for identity in [
+            Identity::YandexPassportOauthToken("y0_secret".into()),
+            Identity::Jwt("eyJsecret".into()),
+        ] {
+            let mut request = CreateIamTokenRequest {
+                identity: Some(identity),
+            };
+            request.zeroize();
+            let Some(Identity::YandexPassportOauthToken(left) | Identity::Jwt(left)) = &request.identity else {
+                panic!("the identity's kind stays");
+            };
+            assert_eq!(left, "");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_exchanged_token_is_put_in_a_header_once_not_once_per_call() {
+        let emu = Emulator::builder()
+            .with_oauth_token("y0_header-test")
+            .start()
+            .await
+            .expect("the emulator starts");
+        let client = Client::builder()
+            .with_endpoint(emu.endpoint())
+            .with_credentials(Credentials::oauth_token("y0_header-test"))
+            .build()
+            .expect("client builds");
+        let first = client.authorization().await.expect("a token").expect("a header");
+        let second = client.authorization().await.expect("a token").expect("a header");
+        assert_eq!(first, second);
+        // Each call shares the one header buffer: no new plain copy of the token per call.
+        assert_eq!(first.as_encoded_bytes().as_ptr(), second.as_encoded_bytes().as_ptr());
+    }
 }

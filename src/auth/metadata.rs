@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{SecretString, zeroize::Zeroizing};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -43,11 +43,13 @@ pub(crate) async fn fetch_token(addr: &str) -> Result<(SecretString, Duration), 
             .write_all(request.as_bytes())
             .await
             .map_err(|e| Error::credentials("cannot send to the metadata service").with_source(e))?;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
+        // Sized for the largest answer accepted, so that it never moves (leaving a copy of the
+        // token behind); cleared when dropped.
+        let mut chunk = Zeroizing::new([0u8; 4096]);
+        let mut buf = Zeroizing::new(Vec::with_capacity(MAX_RESPONSE + chunk.len()));
         loop {
             let n = stream
-                .read(&mut chunk)
+                .read(&mut chunk[..])
                 .await
                 .map_err(|e| Error::credentials("cannot read from the metadata service").with_source(e))?;
             if n == 0 {
@@ -66,19 +68,20 @@ pub(crate) async fn fetch_token(addr: &str) -> Result<(SecretString, Duration), 
     let body = tokio::time::timeout(TIMEOUT, fetch)
         .await
         .map_err(|_| Error::credentials("the metadata service did not answer in time"))??;
-    let parsed: TokenResponse = serde_json::from_slice(&body)
+    let mut parsed: TokenResponse = serde_json::from_slice(&body)
         .map_err(|_| Error::credentials("the metadata service answer is not the expected token JSON"))?;
     if parsed.access_token.is_empty() {
         return Err(Error::credentials("the metadata service returned an empty token"));
     }
     Ok((
-        SecretString::from(parsed.access_token),
+        crate::secret::take(&mut parsed.access_token),
         Duration::from_secs(parsed.expires_in),
     ))
 }
 
-/// The body once the whole response is in `buf`, or `None` when more bytes are needed.
-fn complete_body(buf: &[u8], eof: bool) -> Result<Option<Vec<u8>>, Error> {
+/// The body once the whole response is in `buf`, or `None` when more bytes are needed. The body
+/// holds the token: it is cleared when dropped.
+fn complete_body(buf: &[u8], eof: bool) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Ok(None);
     };
@@ -113,15 +116,16 @@ fn complete_body(buf: &[u8], eof: bool) -> Result<Option<Vec<u8>>, Error> {
         return decode_chunked(body);
     }
     match content_length {
-        Some(len) if body.len() >= len => Ok(Some(body[..len].to_vec())),
+        Some(len) if body.len() >= len => Ok(Some(Zeroizing::new(body[..len].to_vec()))),
         Some(_) => Ok(None),
         // Without a length the body ends when the connection closes; the caller decides.
-        None => Ok(eof.then(|| body.to_vec())),
+        None => Ok(eof.then(|| Zeroizing::new(body.to_vec()))),
     }
 }
 
-fn decode_chunked(mut body: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-    let mut out = Vec::new();
+fn decode_chunked(mut body: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    // The decoded body is shorter than the chunked one: sized once, it never moves.
+    let mut out = Zeroizing::new(Vec::with_capacity(body.len()));
     loop {
         let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") else {
             return Ok(None);
@@ -152,11 +156,14 @@ mod tests {
     #[test]
     fn content_length_and_chunked_bodies_are_read() {
         let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-        assert_eq!(complete_body(plain, false).ok().flatten().as_deref(), Some(&b"{}"[..]));
+        assert_eq!(
+            complete_body(plain, false).ok().flatten().map(|b| b.to_vec()),
+            Some(b"{}".to_vec())
+        );
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
         assert_eq!(
-            complete_body(chunked, false).ok().flatten().as_deref(),
-            Some(&b"{}"[..])
+            complete_body(chunked, false).ok().flatten().map(|b| b.to_vec()),
+            Some(b"{}".to_vec())
         );
         let partial = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{}";
         assert!(matches!(complete_body(partial, false), Ok(None)));

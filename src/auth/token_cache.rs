@@ -1,10 +1,15 @@
 //! The IAM-token cache: one exchange at a time, refreshed ahead of expiry, and an old token kept
 //! while it is still valid if a refresh fails.
 
-use std::{future::Future, sync::Mutex, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use secrecy::SecretString;
 use tokio::time::Instant;
+use tonic::metadata::AsciiMetadataValue;
 
 use crate::Error;
 
@@ -20,14 +25,23 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 /// After a failed refresh-ahead, the next try waits this long (the old token stays in use).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
 
+/// An IAM token and the `authorization` value that carries it, made once per token: every call
+/// shares that one header buffer instead of formatting a fresh copy of the token (a header value
+/// is a `Bytes`, which is freed without being cleared).
+#[derive(Clone)]
+pub(crate) struct Token {
+    pub(crate) secret: Arc<SecretString>,
+    pub(crate) authorization: AsciiMetadataValue,
+}
+
 /// A freshly obtained token and how long it lives.
 pub(crate) struct Fetched {
-    pub(crate) token: SecretString,
+    pub(crate) token: Token,
     pub(crate) lifetime: Duration,
 }
 
 struct Cached {
-    token: SecretString,
+    token: Token,
     obtained: Instant,
     lifetime: Duration,
 }
@@ -65,8 +79,8 @@ pub(crate) struct TokenCache {
 }
 
 enum Look {
-    Fresh(SecretString),
-    Stale(SecretString),
+    Fresh(Token),
+    Stale(Token),
     Missing,
 }
 
@@ -90,7 +104,7 @@ impl TokenCache {
         }
     }
 
-    fn store(&self, fetched: Fetched) -> SecretString {
+    fn store(&self, fetched: Fetched) -> Token {
         let mut state = self.lock();
         let lifetime = if fetched.lifetime.is_zero() {
             DEFAULT_LIFETIME
@@ -118,7 +132,7 @@ impl TokenCache {
     }
 
     /// A token to send now. `fetch` is called at most once at a time across all callers.
-    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<SecretString, Error>
+    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<Token, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fetched, Error>>,
@@ -180,10 +194,7 @@ impl TokenCache {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    };
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use secrecy::ExposeSecret as _;
 
@@ -191,9 +202,16 @@ mod tests {
 
     fn fetched(token: &str, secs: u64) -> Fetched {
         Fetched {
-            token: SecretString::from(token.to_owned()),
+            token: Token {
+                secret: Arc::new(SecretString::from(token)),
+                authorization: AsciiMetadataValue::try_from(format!("Bearer {token}")).expect("a header value"),
+            },
             lifetime: Duration::from_secs(secs),
         }
+    }
+
+    fn secret(token: Token) -> String {
+        token.secret.expose_secret().to_owned()
     }
 
     #[tokio::test(start_paused = true)]
@@ -215,14 +233,7 @@ mod tests {
             }));
         }
         for t in tasks {
-            assert_eq!(
-                t.await
-                    .ok()
-                    .and_then(Result::ok)
-                    .map(|s| s.expose_secret().to_owned())
-                    .as_deref(),
-                Some("t1")
-            );
+            assert_eq!(t.await.ok().and_then(Result::ok).map(secret).as_deref(), Some("t1"));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -231,33 +242,24 @@ mod tests {
     async fn token_is_refreshed_after_an_hour_and_kept_when_refresh_fails() {
         let cache = TokenCache::default();
         let first = cache.get(|| async { Ok(fetched("a", 43_200)) }).await.ok();
-        assert_eq!(first.map(|s| s.expose_secret().to_owned()).as_deref(), Some("a"));
+        assert_eq!(first.map(secret).as_deref(), Some("a"));
         tokio::time::advance(Duration::from_secs(3601)).await;
         let failed = cache.get(|| async { Err(Error::credentials("down")) }).await.ok();
-        assert_eq!(failed.map(|s| s.expose_secret().to_owned()).as_deref(), Some("a"));
+        assert_eq!(failed.map(secret).as_deref(), Some("a"));
         tokio::time::advance(Duration::from_secs(11)).await;
         let refreshed = cache.get(|| async { Ok(fetched("b", 43_200)) }).await.ok();
-        assert_eq!(refreshed.map(|s| s.expose_secret().to_owned()).as_deref(), Some("b"));
+        assert_eq!(refreshed.map(secret).as_deref(), Some("b"));
     }
 
     #[tokio::test(start_paused = true)]
     async fn token_is_refreshed_when_a_tenth_of_its_life_is_left() {
         let cache = TokenCache::default();
         let get = |name: &'static str| cache.get(move || async move { Ok(fetched(name, 1000)) });
-        assert_eq!(
-            get("a").await.ok().map(|s| s.expose_secret().to_owned()).as_deref(),
-            Some("a")
-        );
+        assert_eq!(get("a").await.ok().map(secret).as_deref(), Some("a"));
         tokio::time::advance(Duration::from_secs(850)).await;
-        assert_eq!(
-            get("b").await.ok().map(|s| s.expose_secret().to_owned()).as_deref(),
-            Some("a")
-        );
+        assert_eq!(get("b").await.ok().map(secret).as_deref(), Some("a"));
         tokio::time::advance(Duration::from_secs(55)).await;
-        assert_eq!(
-            get("c").await.ok().map(|s| s.expose_secret().to_owned()).as_deref(),
-            Some("c")
-        );
+        assert_eq!(get("c").await.ok().map(secret).as_deref(), Some("c"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretString, zeroize::Zeroizing};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -99,16 +99,16 @@ impl StoredKey {
         }
     }
 
-    /// Renders the file's YAML text (contains the secret).
-    pub fn to_yaml(&self) -> String {
+    /// Renders the file's YAML text (contains the secret; cleared when dropped).
+    pub fn to_yaml(&self) -> Zeroizing<String> {
         // Plain strings and lists only: serialization cannot fail.
-        serde_norway::to_string(&self.document()).unwrap_or_default()
+        Zeroizing::new(serde_norway::to_string(&self.document()).unwrap_or_default())
     }
 
     /// Parses a key file's text.
     pub fn from_yaml(text: &str) -> Result<Self, String> {
         // Never show the parser's message: serde quotes the offending value, which may be the secret.
-        let shape: Document<'_> = serde_norway::from_str(text).map_err(|e| match e.location() {
+        let mut shape: Document<'_> = serde_norway::from_str(text).map_err(|e| match e.location() {
             Some(at) => format!(
                 "not the expected YAML shape (line {}, column {})",
                 at.line(),
@@ -116,10 +116,11 @@ impl StoredKey {
             ),
             None => "not the expected YAML shape".to_owned(),
         })?;
+        let secret = crate::secret::take(shape.secret.to_mut());
         if shape.api_key.id.trim().is_empty() {
             return Err("api_key.id is empty".into());
         }
-        if shape.secret.trim().is_empty() {
+        if secret.expose_secret().trim().is_empty() {
             return Err("secret is empty".into());
         }
         let expires_at = match shape
@@ -141,14 +142,14 @@ impl StoredKey {
             created_at: shape.api_key.created_at.map(Cow::into_owned),
             scopes: shape.api_key.scopes.into_owned(),
             expires_at,
-            secret: SecretString::from(shape.secret.into_owned()),
+            secret,
         })
     }
 
     /// Reads the key file at `path`: `Ok(None)` when there is none.
     pub fn read(path: &Path) -> Result<Option<Self>, KeyFileError> {
         let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+            Ok(text) => Zeroizing::new(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(KeyFileError::NotAKeyFile {
@@ -201,7 +202,8 @@ mod tests {
 
     #[test]
     fn the_file_has_the_yc_shape_and_reads_back() {
-        let text = key().to_yaml();
+        // The text holds the secret: it is cleared when dropped.
+        let text: Zeroizing<String> = key().to_yaml();
         let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
         assert_eq!(doc["api_key"]["id"].as_str(), Some("ajekey"));
         assert_eq!(doc["api_key"]["expires_at"].as_str(), Some("2027-01-01T00:00:00Z"));

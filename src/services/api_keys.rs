@@ -17,7 +17,7 @@ use crate::{
     Client, Error, ErrorKind, Operation, Paginator,
     client::{Method, ServiceId, new_id, validate},
     proto::yandex::cloud::iam::v1::{
-        ApiKey, CreateApiKeyRequest, DeleteApiKeyMetadata, DeleteApiKeyRequest, GetApiKeyRequest,
+        ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, DeleteApiKeyMetadata, DeleteApiKeyRequest, GetApiKeyRequest,
         ListApiKeyScopesRequest, ListApiKeysRequest, UpdateApiKeyMetadata, UpdateApiKeyRequest,
         api_key_service_client::ApiKeyServiceClient as Stub,
     },
@@ -189,6 +189,15 @@ fn maybe_applied(err: &Error) -> bool {
     }
 }
 
+/// The key and its secret, taken out of the reply so that no plain copy of the secret is left.
+fn take_created(reply: &mut CreateApiKeyResponse) -> Result<CreatedApiKey, Error> {
+    let secret = crate::secret::take(&mut reply.secret);
+    let Some(api_key) = reply.api_key.take() else {
+        return Err(Error::new(ErrorKind::Other, CREATE.what, "the answer holds no api key"));
+    };
+    Ok(CreatedApiKey { api_key, secret })
+}
+
 impl ApiKeys {
     pub(crate) fn new(client: Client) -> Self {
         ApiKeys { client }
@@ -246,14 +255,7 @@ impl ApiKeys {
                 .await
             {
                 Ok(reply) => {
-                    let reply = reply.into_inner();
-                    let Some(api_key) = reply.api_key.clone() else {
-                        return Err(Error::new(ErrorKind::Other, CREATE.what, "the answer holds no api key"));
-                    };
-                    let created = CreatedApiKey {
-                        api_key,
-                        secret: SecretString::from(reply.secret.clone()),
-                    };
+                    let created = take_created(&mut reply.into_inner())?;
                     if ambiguous {
                         // The key just received dates this call on the server's clock: an
                         // earlier attempt's key was made between the call's start and now.
@@ -354,5 +356,26 @@ impl ApiKeys {
             .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
             .await?;
         Ok(Operation::from_reply(self.client.clone(), reply))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn the_secret_is_taken_out_of_the_reply_not_copied() {
+        let mut reply = CreateApiKeyResponse {
+            api_key: Some(ApiKey {
+                id: "ajekey".into(),
+                ..Default::default()
+            }),
+            secret: "AQVNsecret".into(),
+        };
+        let created = take_created(&mut reply).expect("a key");
+        assert_eq!(created.secret.expose_secret(), "AQVNsecret");
+        assert_eq!(reply.secret, "", "the reply still holds a copy of the secret");
     }
 }
