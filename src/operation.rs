@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::{
     Client, Error, ErrorKind,
-    client::{Method, ServiceId, fmt_duration, poll_interval},
+    client::{fmt_duration, poll_interval},
     proto::yandex::cloud::{
         access::{AccessBindingsOperationResult, SetAccessBindingsMetadata, UpdateAccessBindingsMetadata},
         iam::v1::{
@@ -28,6 +28,7 @@ use crate::{
             GetOperationRequest, Operation as RawOperation, operation, operation_service_client::OperationServiceClient,
         },
     },
+    services::GET_OPERATION,
 };
 
 /// The shortest pause between two polls.
@@ -37,8 +38,6 @@ const MAX_POLL: Duration = Duration::from_secs(1);
 /// NOT_FOUND answers tolerated right after creation (the operation may not be visible yet).
 const NOT_FOUND_TOLERANCE: u32 = 5;
 const NOT_FOUND_WINDOW: Duration = Duration::from_secs(5);
-
-const GET_OPERATION: Method = Method::read(ServiceId::Operation, "cannot get operation");
 
 /// A message that can be the response or metadata of an operation: it knows its proto name, so
 /// the `Any` it arrives in is checked before decoding.

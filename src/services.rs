@@ -10,6 +10,7 @@ mod update_mask;
 pub use access_bindings::{AccessBindingsOperation, Clouds, Folders};
 pub use api_keys::{ApiKeys, CreateApiKey, CreatedApiKey, UpdateApiKey};
 pub use lockbox::{AddVersion, CreateSecret, Lockbox, SecretRef, UpdateSecret};
+pub(crate) use operations::GET_OPERATION;
 pub use operations::Operations;
 pub use service_accounts::{CreateServiceAccount, ServiceAccounts, UpdateServiceAccount};
 

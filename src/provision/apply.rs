@@ -18,7 +18,7 @@ use super::plan::{AccountPlan, KeyPlan, Plan};
 use super::report::{KeyAction, ProvisionError, Report};
 use super::sink::{lockbox, marker};
 use super::{Grant, KeySink, LockboxPlan, LockboxReport, Provision, SecretPlan, StoredKey, api, dedup, with_marker};
-use crate::model::{AccessBinding, AccessBindingAction, AccessBindingDelta, ApiKey, ServiceAccount, Subject};
+use crate::model::{AccessBinding, AccessBindingDelta, ApiKey, ServiceAccount, Subject};
 use crate::timestamp::{from_timestamp, to_timestamp};
 use crate::{Client, CreateApiKey, CreateServiceAccount, ErrorKind};
 
@@ -246,12 +246,11 @@ async fn add_bindings(client: &Client, report: &mut Report, roles: &[String]) ->
     for batch in roles.chunks(MAX_DELTAS) {
         let deltas: Vec<AccessBindingDelta> = batch
             .iter()
-            .map(|role| AccessBindingDelta {
-                action: AccessBindingAction::Add as i32,
-                access_binding: Some(AccessBinding {
+            .map(|role| {
+                AccessBindingDelta::add(AccessBinding {
                     role_id: role.clone(),
                     subject: Some(subject.clone()),
-                }),
+                })
             })
             .collect();
         let op = match grant {

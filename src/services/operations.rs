@@ -10,7 +10,8 @@ use crate::{
     },
 };
 
-const GET: Method = Method::read(ServiceId::Operation, "cannot get operation");
+/// `OperationService.Get`, also what an [`Operation`](crate::Operation) polls.
+pub(crate) const GET_OPERATION: Method = Method::read(ServiceId::Operation, "cannot get operation");
 const CANCEL: Method = Method::mutate(ServiceId::Operation, "cannot cancel operation");
 
 /// Operations by id: `client.operations()`.
@@ -31,7 +32,11 @@ impl Operations {
         };
         let reply = self
             .client
-            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
+            .call(
+                &GET_OPERATION,
+                request,
+                |ch, r| async move { Stub::new(ch).get(r).await },
+            )
             .await?;
         Ok(reply.into_inner())
     }

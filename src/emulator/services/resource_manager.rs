@@ -75,13 +75,6 @@ fn check_subject(state: &State, binding: &BindingRec, field: impl FnOnce() -> St
     Ok(())
 }
 
-fn delta(action: AccessBindingAction, binding: &BindingRec) -> AccessBindingDelta {
-    AccessBindingDelta {
-        action: action as i32,
-        access_binding: Some(binding.to_proto()),
-    }
-}
-
 fn result_any(effective_deltas: Vec<AccessBindingDelta>) -> prost_types::Any {
     pack(
         "yandex.cloud.access.AccessBindingsOperationResult",
@@ -132,9 +125,13 @@ impl Svc {
             let current = state.bindings.entry(body.resource_id.clone()).or_default();
             let mut effective: Vec<AccessBindingDelta> = current
                 .difference(&wanted)
-                .map(|b| delta(AccessBindingAction::Remove, b))
+                .map(|b| AccessBindingDelta::remove(b.to_proto()))
                 .collect();
-            effective.extend(wanted.difference(current).map(|b| delta(AccessBindingAction::Add, b)));
+            effective.extend(
+                wanted
+                    .difference(current)
+                    .map(|b| AccessBindingDelta::add(b.to_proto())),
+            );
             *current = wanted;
             Ok(Outcome {
                 description: "Set access bindings",
@@ -179,13 +176,15 @@ impl Svc {
             let current = state.bindings.entry(body.resource_id.clone()).or_default();
             let mut effective = Vec::new();
             for (action, binding) in changes {
-                let changed = match action {
-                    AccessBindingAction::Remove => current.remove(&binding),
-                    _ => current.insert(binding.clone()),
+                let change = match action {
+                    AccessBindingAction::Remove => current
+                        .remove(&binding)
+                        .then(|| AccessBindingDelta::remove(binding.to_proto())),
+                    _ => current
+                        .insert(binding.clone())
+                        .then(|| AccessBindingDelta::add(binding.to_proto())),
                 };
-                if changed {
-                    effective.push(delta(action, &binding));
-                }
+                effective.extend(change);
             }
             Ok(Outcome {
                 description: "Update access bindings",

@@ -3,7 +3,7 @@
 use tonic::Code;
 use yc_iam::emulator::{DEFAULT_CLOUD_ID, DEFAULT_FOLDER_ID, Emulator};
 use yc_iam::proto::yandex::cloud::access::{
-    AccessBinding, AccessBindingAction, AccessBindingDelta, AccessBindingsOperationResult, ListAccessBindingsRequest,
+    AccessBinding, AccessBindingDelta, AccessBindingsOperationResult, ListAccessBindingsRequest,
     SetAccessBindingsRequest, Subject, UpdateAccessBindingsMetadata, UpdateAccessBindingsRequest,
 };
 use yc_iam::proto::yandex::cloud::operation::Operation;
@@ -17,13 +17,6 @@ fn binding(role: &str, sa: &str) -> AccessBinding {
             id: sa.into(),
             r#type: "serviceAccount".into(),
         }),
-    }
-}
-
-fn delta(action: AccessBindingAction, role: &str, sa: &str) -> AccessBindingDelta {
-    AccessBindingDelta {
-        action: action as i32,
-        access_binding: Some(binding(role, sa)),
     }
 }
 
@@ -46,7 +39,7 @@ async fn effective_deltas_leave_out_no_op_changes() {
     let emu = Emulator::builder().start().await.expect("start");
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "granted").await;
-    let add = delta(AccessBindingAction::Add, "ai.languageModels.user", &sa.id);
+    let add = AccessBindingDelta::add(binding("ai.languageModels.user", &sa.id));
     let op = c
         .folders
         .update_access_bindings(update(DEFAULT_FOLDER_ID, vec![add.clone()]))
@@ -62,8 +55,8 @@ async fn effective_deltas_leave_out_no_op_changes() {
 
     let again = vec![
         add.clone(),
-        delta(AccessBindingAction::Remove, "editor", &sa.id),
-        delta(AccessBindingAction::Add, "viewer", &sa.id),
+        AccessBindingDelta::remove(binding("editor", &sa.id)),
+        AccessBindingDelta::add(binding("viewer", &sa.id)),
     ];
     let op = c
         .folders
@@ -73,7 +66,7 @@ async fn effective_deltas_leave_out_no_op_changes() {
         .into_inner();
     assert_eq!(
         effective(&mut c, op).await,
-        [delta(AccessBindingAction::Add, "viewer", &sa.id)]
+        [AccessBindingDelta::add(binding("viewer", &sa.id))]
     );
 
     let listed = c
@@ -108,8 +101,8 @@ async fn set_replaces_the_bindings_and_reports_the_difference() {
     };
     let op = c.clouds.set_access_bindings(request).await.expect("set").into_inner();
     let deltas = effective(&mut c, op).await;
-    assert!(deltas.contains(&delta(AccessBindingAction::Remove, "editor", &sa.id)));
-    assert!(deltas.contains(&delta(AccessBindingAction::Add, "auditor", &sa.id)));
+    assert!(deltas.contains(&AccessBindingDelta::remove(binding("editor", &sa.id))));
+    assert!(deltas.contains(&AccessBindingDelta::add(binding("auditor", &sa.id))));
     assert_eq!(deltas.len(), 2);
     assert_eq!(emu.snapshot().access_bindings[DEFAULT_CLOUD_ID].len(), 2);
 }
@@ -120,7 +113,7 @@ async fn bindings_are_listed_in_pages_without_repeats() {
     let mut c = clients(&emu).await;
     let sa = create_account(&mut c, "many-roles").await;
     let deltas: Vec<_> = (0..12)
-        .map(|i| delta(AccessBindingAction::Add, &format!("role.n{i:02}"), &sa.id))
+        .map(|i| AccessBindingDelta::add(binding(&format!("role.n{i:02}"), &sa.id)))
         .collect();
     let op = c
         .folders
@@ -156,7 +149,7 @@ async fn bindings_are_listed_in_pages_without_repeats() {
 async fn unknown_subjects_resources_and_bad_deltas_are_rejected() {
     let emu = Emulator::builder().start().await.expect("start");
     let mut c = clients(&emu).await;
-    let ghost = delta(AccessBindingAction::Add, "viewer", "ajenosuchaccount0001");
+    let ghost = AccessBindingDelta::add(binding("viewer", "ajenosuchaccount0001"));
     let err = c
         .folders
         .update_access_bindings(update(DEFAULT_FOLDER_ID, vec![ghost]))
@@ -165,7 +158,7 @@ async fn unknown_subjects_resources_and_bad_deltas_are_rejected() {
     assert_eq!(err.code(), Code::NotFound);
 
     let sa = create_account(&mut c, "real").await;
-    let ok = delta(AccessBindingAction::Add, "viewer", &sa.id);
+    let ok = AccessBindingDelta::add(binding("viewer", &sa.id));
     let err = c
         .folders
         .update_access_bindings(update("b1gnosuchfolder00001", vec![ok.clone()]))
@@ -173,7 +166,7 @@ async fn unknown_subjects_resources_and_bad_deltas_are_rejected() {
         .expect_err("unknown folder");
     assert_eq!(err.code(), Code::PermissionDenied);
 
-    let long_role = delta(AccessBindingAction::Add, &"r".repeat(65), &sa.id);
+    let long_role = AccessBindingDelta::add(binding(&"r".repeat(65), &sa.id));
     let err = c
         .folders
         .update_access_bindings(update(DEFAULT_FOLDER_ID, vec![ok, long_role]))

@@ -2,8 +2,7 @@
 
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
 use yc_iam::proto::yandex::cloud::access::{
-    AccessBinding, AccessBindingAction, AccessBindingDelta, ListAccessBindingsRequest, Subject,
-    UpdateAccessBindingsRequest,
+    AccessBinding, AccessBindingDelta, ListAccessBindingsRequest, Subject, UpdateAccessBindingsRequest,
 };
 use yc_iam::proto::yandex::cloud::iam::v1::{GetApiKeyRequest, GetServiceAccountRequest};
 use yc_iam::proto::yandex::cloud::operation::GetOperationRequest;
@@ -35,16 +34,13 @@ async fn restart_with_the_state_file_keeps_every_resource() {
     let sa = create_account(&mut c, "persistent").await;
     let created = create_key(&mut c, &sa.id).await;
     let key = created.api_key.expect("key");
-    let delta = AccessBindingDelta {
-        action: AccessBindingAction::Add as i32,
-        access_binding: Some(AccessBinding {
-            role_id: "ai.languageModels.user".into(),
-            subject: Some(Subject {
-                id: sa.id.clone(),
-                r#type: "serviceAccount".into(),
-            }),
+    let delta = AccessBindingDelta::add(AccessBinding {
+        role_id: "ai.languageModels.user".into(),
+        subject: Some(Subject {
+            id: sa.id.clone(),
+            r#type: "serviceAccount".into(),
         }),
-    };
+    });
     let op = c
         .folders
         .update_access_bindings(UpdateAccessBindingsRequest {
