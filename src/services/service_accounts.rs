@@ -164,7 +164,9 @@ impl ServiceAccounts {
     }
 
     /// The service account with this name in the folder, if any. Names of any valid length work:
-    /// short ones, which the API's filter refuses, are matched on this side.
+    /// short ones, which the API's filter refuses, are matched on this side. A name that breaks
+    /// [`check_service_account_name`](crate::provision::check_service_account_name) is an
+    /// invalid-input error, and nothing is sent.
     pub async fn find_by_name(
         &self,
         folder_id: impl Into<String>,
@@ -172,17 +174,8 @@ impl ServiceAccounts {
     ) -> Result<Option<ServiceAccount>, Error> {
         use futures_util::TryStreamExt as _;
         let name = name.into();
-        let valid = !name.is_empty()
-            && name.len() <= 63
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid {
-            return Err(Error::invalid_input(
-                "cannot find service account",
-                "invalid name: a service account name is 2-63 lowercase letters, digits and hyphens",
-            ));
-        }
+        crate::provision::check_service_account_name("name", &name)
+            .map_err(|e| Error::invalid_input("cannot find service account", e.to_string()))?;
         let mut stream = if name.len() >= 3 {
             self.list_filtered(folder_id, format!("name=\"{name}\""))
         } else {

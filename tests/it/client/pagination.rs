@@ -89,3 +89,24 @@ async fn short_names_are_found_without_the_filter() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_one_letter_name_is_refused_before_any_listing() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    // The proto's pattern lets a one-letter account be made; the documented rule (2 to 63
+    // characters) does not let it be looked up.
+    super::create_sa(&client, "a").await;
+    let err = client
+        .service_accounts()
+        .find_by_name(FOLDER, "a")
+        .await
+        .expect_err("a one-letter name is refused");
+    assert!(err.is_invalid_input(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("invalid name \"a\": must be 2 to 63 characters long"),
+        "{err}"
+    );
+    assert!(calls(&emu, SA_LIST).is_empty(), "nothing is listed for a refused name");
+}
