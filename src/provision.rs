@@ -24,7 +24,7 @@ pub use key_file::{KeyFileError, StoredKey};
 pub use plan::{AccountPlan, KeyPlan, Plan};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
-    InvalidInput, check_description, check_id, check_labels, check_role, check_scope, check_service_account_name,
+    InvalidInput, check_description, check_id, check_labels, check_role, check_scopes, check_service_account_name,
 };
 pub use sink::{
     DEFAULT_PENDING_PERIOD, EntryNames, KeySink, LockboxPlan, LockboxReport, LockboxSecret, LockboxSink, READER_ROLE,
@@ -208,56 +208,51 @@ impl Provision {
             .unwrap_or_else(|| Grant::Folder(self.folder_id.clone()))
     }
 
-    /// Checks every input locally, naming the input and the rule it breaks.
+    /// Checks every input locally. An error names the field at fault (`folder_id`, `roles`,
+    /// `key_description`, `cloud_id`…) and the rule it breaks.
     pub fn validate(&self) -> Result<(), InvalidInput> {
-        check_id("folder-id", &self.folder_id)?;
+        check_id("folder_id", &self.folder_id)?;
         check_service_account_name("name", &self.name)?;
         if let Some(d) = &self.description {
             check_description("description", d)?;
         }
         check_labels("labels", &self.labels)?;
         if self.roles.is_empty() {
-            return Err(InvalidInput::new("role", "", "at least one role is needed"));
+            return Err(InvalidInput::new("roles", "", "at least one role is needed"));
         }
         for role in &self.roles {
-            check_role("role", role)?;
+            check_role("roles", role)?;
         }
         if self.roles.len() > 1000 {
             return Err(InvalidInput::new(
-                "role",
+                "roles",
                 format!("{} roles", self.roles.len()),
                 "at most 1000 roles",
             ));
         }
         if self.scopes.is_empty() {
-            return Err(InvalidInput::new("scope", "", "at least one scope is needed"));
+            return Err(InvalidInput::new("scopes", "", "at least one scope is needed"));
         }
-        for scope in &self.scopes {
-            check_scope("scope", scope)?;
-        }
-        if dedup(&self.scopes).len() > 100 {
-            return Err(InvalidInput::new(
-                "scope",
-                format!("{} scopes", self.scopes.len()),
-                "at most 100 scopes",
-            ));
-        }
+        // Duplicates are ignored, so only the distinct scopes count.
+        check_scopes("scopes", &dedup(&self.scopes))?;
         if let Some(d) = &self.key_description {
-            check_description("key-description", d)?;
+            check_description("key_description", d)?;
             let room = 256 - self.output.marker_len();
             if d.chars().count() > room {
                 return Err(InvalidInput::new(
-                    "key-description",
+                    "key_description",
                     d,
                     format!("must be at most {room} characters long (room is kept for a marker)"),
                 ));
             }
         }
         if let Some(at) = self.expires_at {
-            check_expiry("expires-at", at, OffsetDateTime::now_utc())?;
+            check_expiry("expires_at", at, OffsetDateTime::now_utc())?;
         }
-        if let Some(Grant::Cloud(id) | Grant::Folder(id)) = &self.grant {
-            check_id("cloud-id", id)?;
+        match &self.grant {
+            Some(Grant::Cloud(id)) => check_id("cloud_id", id)?,
+            Some(Grant::Folder(id)) => check_id("folder_id", id)?,
+            None => {}
         }
         self.output.check()?;
         Ok(())
@@ -325,18 +320,26 @@ mod tests {
         let p = Provision::new("b1g", "Bad");
         assert_eq!(p.validate().unwrap_err().field, "name");
         let p = Provision::new("b1g x", "sa");
-        assert_eq!(p.validate().unwrap_err().field, "folder-id");
+        assert_eq!(p.validate().unwrap_err().field, "folder_id");
         let past = OffsetDateTime::now_utc() - time::Duration::hours(1);
         let err = Provision::new("b1g", "sa").expires_at(past).validate().unwrap_err();
         assert_eq!(
             (err.field.as_str(), err.rule.as_str()),
-            ("expires-at", "must be in the future")
+            ("expires_at", "must be in the future")
         );
         let err = Provision::new("b1g", "sa")
             .key_description("x".repeat(250))
             .validate()
             .unwrap_err();
-        assert_eq!(err.field, "key-description");
+        assert_eq!(err.field, "key_description");
+        let err = Provision::new("b1g", "sa").grant_on_cloud("").validate().unwrap_err();
+        assert_eq!(err.field, "cloud_id");
+        let err = Provision::new("b1g", "sa").roles(["ai..user"]).validate().unwrap_err();
+        assert_eq!(err.field, "roles");
+        let err = Provision::new("b1g", "sa").scopes(["yc..x"]).validate().unwrap_err();
+        assert_eq!(err.field, "scopes");
+        let err = Provision::new("b1g", "sa").output_file("").validate().unwrap_err();
+        assert_eq!(err.field, "output");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub enum KeyFileError {
         source: std::io::Error,
     },
     /// The file exists but is not a key file this tool can use; it is left alone.
-    #[error("{}: exists but is not an API-key file ({problem}); move it away or choose another --output", path.display())]
+    #[error("{}: exists but is not an API-key file ({problem})", path.display())]
     NotAKeyFile {
         /// The file.
         path: PathBuf,

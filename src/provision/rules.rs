@@ -1,6 +1,7 @@
 //! Input rules checked before anything is sent, with messages that name the input and the rule.
-//! They mirror the API's own field rules (`yandex.cloud` options) and documented limits, but speak
-//! in the caller's terms (`name`, `role`, `labels`) rather than proto field paths.
+//! They mirror the API's own field rules (`yandex.cloud` options) and documented limits, and
+//! name the field of the request at fault (`folder_id`, `key_description`): a program reports it
+//! in its own terms (the CLI as a flag).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,7 +9,10 @@ use std::fmt;
 /// An input that breaks a rule. `Display`: `invalid <field> "<value>": <rule>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidInput {
-    /// The input, e.g. `name`, `folder-id`, `role`, `labels`.
+    /// The field at fault, as the caller named it: [`Provision::validate`](super::Provision::validate)
+    /// uses the names of [`Provision`](super::Provision)'s fields (`folder_id`, `roles`,
+    /// `key_description`, `expires_at`, `cloud_id`…), and the `check_*` functions the `field`
+    /// they are given.
     pub field: String,
     /// The offending value (never a secret; shortened when long).
     pub value: String,
@@ -49,6 +53,10 @@ type Check = Result<(), InvalidInput>;
 
 /// A service-account name: 2–63 characters, lowercase Latin letters, digits and hyphens, starting
 /// with a letter and not ending with a hyphen.
+///
+/// The one home of this rule in the library. The proto's pattern,
+/// `[a-z]([-a-z0-9]{0,61}[a-z0-9])?`, would let a one-letter name through; Yandex Cloud documents
+/// 2 to 63 characters, and that is what is checked here.
 pub fn check_service_account_name(field: &str, name: &str) -> Check {
     let fail = |rule: &str| Err(InvalidInput::new(field, name, rule));
     let len = name.chars().count();
@@ -131,9 +139,24 @@ pub fn check_role(field: &str, role: &str) -> Check {
     check_dotted(field, role, 64)
 }
 
-/// An API-key scope such as `yc.ai.languageModels.execute`.
-pub fn check_scope(field: &str, scope: &str) -> Check {
-    check_dotted(field, scope, 256)
+/// API-key scopes such as `yc.ai.languageModels.execute`: each a dotted identifier of at most
+/// 256 characters, none given twice, at most 100 (the API's limits for a key).
+pub fn check_scopes(field: &str, scopes: &[String]) -> Check {
+    let mut seen = std::collections::BTreeSet::new();
+    for scope in scopes {
+        check_dotted(field, scope, 256)?;
+        if !seen.insert(scope.as_str()) {
+            return Err(InvalidInput::new(field, scope, "given twice"));
+        }
+    }
+    if scopes.len() > 100 {
+        return Err(InvalidInput::new(
+            field,
+            format!("{} scopes", scopes.len()),
+            "at most 100 scopes",
+        ));
+    }
+    Ok(())
 }
 
 /// Resource labels: at most 64; keys 1–63 characters `[a-z][-_0-9a-z]*`; values at most 63
@@ -222,8 +245,19 @@ mod tests {
         assert!(check_role("role", "ai..user").is_err());
         assert!(check_role("role", "ai.user ").is_err());
         assert!(check_role("role", &"a".repeat(65)).is_err());
-        assert!(check_scope("scope", "yc.ai.languageModels.execute").is_ok());
-        assert!(check_scope("scope", ".yc").is_err());
+        let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(
+            check_scopes(
+                "scopes",
+                &scopes(&["yc.ai.languageModels.execute", "yc.ai.imageGeneration.execute"])
+            )
+            .is_ok()
+        );
+        assert!(check_scopes("scopes", &scopes(&[".yc"])).is_err());
+        let twice = check_scopes("scopes", &scopes(&["a.b", "a.b"])).unwrap_err();
+        assert_eq!((twice.value.as_str(), twice.rule.as_str()), ("a.b", "given twice"));
+        let many: Vec<String> = (0..101).map(|i| format!("s{i}")).collect();
+        assert_eq!(check_scopes("scopes", &many).unwrap_err().rule, "at most 100 scopes");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::debug_log;
 use crate::error::{CliError, CliResult};
 use crate::output::{self, OperationView};
 use crate::progress;
-use crate::settings::{self, Settings};
+use crate::settings::Settings;
 
 pub(crate) async fn run(cli: Cli) -> CliResult {
     let Cli { global, command } = cli;
@@ -102,12 +102,11 @@ impl AccountRef {
     ) -> CliResult<Self> {
         match (id, name) {
             (Some(id), _) => {
-                settings::check_id(id_flag.trim_start_matches('-'), id)?;
+                yc_iam::provision::check_id(id_flag, id)?;
                 Ok(AccountRef::Id(id.clone()))
             }
             (None, Some(name)) => {
-                yc_iam::provision::check_service_account_name(name_flag.trim_start_matches('-'), name)
-                    .map_err(|e| settings::flag_error(&e))?;
+                yc_iam::provision::check_service_account_name(name_flag, name)?;
                 Ok(AccountRef::Name {
                     folder_id: settings.folder_id()?,
                     name: name.clone(),

@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use yc_iam::provision::InvalidInput;
+
 use crate::output::escape_controls;
 
 /// Exit code 2: invalid input or usage; nothing was sent.
@@ -139,6 +141,38 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+/// The flag that sets each field the library names in its input errors: the library speaks of
+/// `folder_id`, the user typed `--folder-id`. The one place the CLI translates the one into the
+/// other.
+const FLAGS: &[(&str, &str)] = &[
+    ("folder_id", "--folder-id"),
+    ("cloud_id", "--cloud-id"),
+    ("name", "--name"),
+    ("description", "--description"),
+    ("labels", "--labels"),
+    ("roles", "--role"),
+    ("scopes", "--scope"),
+    ("key_description", "--key-description"),
+    ("expires_at", "--expires-at"),
+    ("output", "--output"),
+];
+
+/// The flag for a field the library named. A name the CLI gave a check itself (`--new-name`,
+/// `<ID>`) is already in its own terms and is shown as it is.
+pub(crate) fn flag(field: &str) -> &str {
+    FLAGS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or(field, |(_, flag)| flag)
+}
+
+/// `invalid --<flag> "<value>": <rule>`: bad input, exit 2.
+impl From<InvalidInput> for CliError {
+    fn from(e: InvalidInput) -> Self {
+        Self::usage(format!("invalid {} {:?}: {}", flag(&e.field), e.value, e.rule))
+    }
+}
+
 impl From<yc_iam::Error> for CliError {
     fn from(e: yc_iam::Error) -> Self {
         Self::api(None, &e)
@@ -148,6 +182,31 @@ impl From<yc_iam::Error> for CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yc_iam::provision::Provision;
+
+    #[test]
+    fn every_field_the_flow_can_refuse_is_shown_as_its_flag() {
+        let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let labels = [("Env".to_owned(), "x".to_owned())].into_iter().collect();
+        let base = || Provision::new("b1gfolder", "sa-api");
+        let cases = [
+            (Provision::new("b1g folder", "sa-api"), "--folder-id"),
+            (base().grant_on_cloud("b1g cloud"), "--cloud-id"),
+            (Provision::new("b1gfolder", "Sa"), "--name"),
+            (base().description("a\nb"), "--description"),
+            (base().labels(labels), "--labels"),
+            (base().roles(["ai..user"]), "--role"),
+            (base().scopes(["yc..x"]), "--scope"),
+            (base().key_description("x".repeat(250)), "--key-description"),
+            (base().expires_at(past), "--expires-at"),
+            (base().output_file(""), "--output"),
+        ];
+        for (p, shown) in cases {
+            let err = CliError::from(p.validate().expect_err(shown));
+            assert!(err.message.starts_with(&format!("invalid {shown} ")), "{}", err.message);
+            assert_eq!(err.exit, EXIT_USAGE);
+        }
+    }
 
     #[test]
     fn error_lines_escape_control_characters_of_server_text() {

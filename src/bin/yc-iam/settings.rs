@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use yc_iam::config::{self, Credential, Layer, Resolved, Source, YcConfig};
 
 use crate::cli::{Format, GlobalArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, flag};
 
 /// Everything a command needs to know besides its own arguments.
 pub(crate) struct Settings {
@@ -65,7 +65,7 @@ impl Settings {
         let folder = self.config.folder_id.as_ref().ok_or_else(|| {
             CliError::usage("no folder: pass --folder-id, set YC_FOLDER_ID, or set folder-id in the yc profile")
         })?;
-        check_resolved_id("folder-id", folder)?;
+        check_resolved_id("folder_id", folder)?;
         Ok(folder.value.clone())
     }
 
@@ -77,7 +77,7 @@ impl Settings {
         let cloud = self.config.cloud_id.as_ref().ok_or_else(|| {
             CliError::usage("no cloud: pass --cloud-id, set YC_CLOUD_ID, or set cloud-id in the yc profile")
         })?;
-        check_resolved_id("cloud-id", cloud)?;
+        check_resolved_id("cloud_id", cloud)?;
         Ok(cloud.value.clone())
     }
 }
@@ -105,23 +105,8 @@ fn check_resolved_id(field: &str, value: &Resolved<String>) -> CliResult {
             Source::Flag(_) => String::new(),
             other => format!(" (from {other})"),
         };
-        CliError::usage(format!("invalid --{} {:?}{origin}: {}", e.field, e.value, e.rule))
+        CliError::usage(format!("invalid {} {:?}{origin}: {}", flag(&e.field), e.value, e.rule))
     })
-}
-
-/// Checks an id typed as a flag or argument.
-pub(crate) fn check_id(field: &str, value: &str) -> CliResult {
-    yc_iam::provision::check_id(field, value).map_err(|e| flag_error(&e))
-}
-
-/// `invalid --<field> "<value>": <rule>` for an input error about a flag.
-pub(crate) fn flag_error(e: &yc_iam::provision::InvalidInput) -> CliError {
-    let field = if e.field.starts_with('-') || e.field.starts_with('<') {
-        e.field.clone()
-    } else {
-        format!("--{}", e.field)
-    };
-    CliError::usage(format!("invalid {field} {:?}: {}", e.value, e.rule))
 }
 
 /// Warns that the secret given with the flag `name` is visible to other users (in the process

@@ -659,3 +659,29 @@ async fn a_credential_after_the_command_is_refused_without_showing_its_value() {
         r.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_folder_id_is_the_field_folder_id_to_the_library_and_the_flag_folder_id_to_the_cli() {
+    let h = Harness::start().await;
+    let client = yc_iam::Client::builder()
+        .with_endpoint(h.emu.endpoint())
+        .with_credentials(yc_iam::Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN))
+        .build()
+        .expect("client");
+    let rule = "may contain only Latin letters, digits, '-' and '_', not ' '";
+    let err = yc_iam::provision::Provision::new("b1g folder", "sa-api")
+        .output_file(h.path("api-key.yaml"))
+        .plan(&client)
+        .await
+        .expect_err("a folder id with a space is refused");
+    assert!(err.is_invalid_input());
+    assert_eq!(err.to_string(), format!("invalid folder_id \"b1g folder\": {rule}"));
+
+    let r = h.run(&[P, "--folder-id", "b1g folder", "--name", "sa-api"]).await;
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr_lines(),
+        vec![format!("error: invalid --folder-id \"b1g folder\": {rule}").as_str()]
+    );
+    assert!(h.emu.journal().is_empty(), "nothing reaches the emulator");
+}

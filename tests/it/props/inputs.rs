@@ -11,7 +11,7 @@ use yc_iam::model::{AccessBinding, AccessBindingDelta};
 use yc_iam::proto::yandex::cloud::access::UpdateAccessBindingsRequest;
 use yc_iam::proto::yandex::cloud::iam::v1::{CreateApiKeyRequest, CreateServiceAccountRequest};
 use yc_iam::provision::{
-    StoredKey, check_description, check_id, check_labels, check_role, check_scope, check_service_account_name,
+    StoredKey, check_description, check_id, check_labels, check_role, check_scopes, check_service_account_name,
 };
 
 const SECRET: &str = "AQVNsecretsecretsecretsecretsecret012345";
@@ -83,7 +83,7 @@ proptest! {
 
     #[test]
     fn accepted_scopes_and_ids_are_accepted_by_the_api(scope in near("a-zA-Z0-9._-", 256), id in near("a-zA-Z0-9_-", 50)) {
-        if check_scope("scope", &scope).is_ok() && check_id("service-account-id", &id).is_ok() {
+        if check_scopes("scopes", std::slice::from_ref(&scope)).is_ok() && check_id("service_account_id", &id).is_ok() {
             let request = CreateApiKeyRequest {
                 service_account_id: id.clone(),
                 scopes: vec![scope.clone()],
@@ -97,9 +97,9 @@ proptest! {
     fn refusals_name_the_field_and_stay_short(text in any::<String>()) {
         for result in [
             check_service_account_name("name", &text),
-            check_id("folder-id", &text),
-            check_role("role", &text),
-            check_scope("scope", &text),
+            check_id("folder_id", &text),
+            check_role("roles", &text),
+            check_scopes("scopes", std::slice::from_ref(&text)),
             check_description("description", &text),
         ] {
             if let Err(e) = result {

@@ -2,14 +2,14 @@
 
 use futures_util::TryStreamExt;
 use yc_iam::model::{AccessBinding, AccessBindingDelta};
-use yc_iam::provision::check_role;
+use yc_iam::provision::{check_id, check_role};
 
 use super::{AccountRef, finish};
 use crate::cli::{AccessBindingCommand, BindingArgs, Format};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, AccessBindingView, DeltaView};
 use crate::session::connect;
-use crate::settings::{Settings, check_id, flag_error};
+use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Resource {
@@ -73,7 +73,7 @@ pub(crate) async fn run(settings: &Settings, resource: Resource, cmd: AccessBind
 async fn change(settings: &Settings, resource: Resource, args: BindingArgs, add: bool) -> CliResult {
     let format = settings.format;
     let id = resource.id(settings, args.id.as_ref())?;
-    check_role("role", &args.role).map_err(|e| flag_error(&e))?;
+    check_role("--role", &args.role)?;
     let subject = match &args.subject {
         Some(s) => SubjectRef::Given {
             kind: s.kind.clone(),

@@ -3,7 +3,7 @@
 use futures_util::TryStreamExt;
 use serde::Serialize;
 use time::OffsetDateTime;
-use yc_iam::provision::{check_description, check_expiry, check_scope};
+use yc_iam::provision::{check_description, check_expiry, check_id, check_scopes};
 use yc_iam::{CreateApiKey, UpdateApiKey};
 
 use super::{AccountRef, finish};
@@ -11,7 +11,7 @@ use crate::cli::{ApiKeyCommand, Expiry, Format, KeyOwner};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, ApiKeyView};
 use crate::session::connect;
-use crate::settings::{Settings, check_id, flag_error};
+use crate::settings::Settings;
 
 const COLUMNS: &[output::Column] = &[
     ("ID", "id"),
@@ -32,33 +32,19 @@ struct Created<'a> {
 pub(crate) fn expiry(e: &Expiry) -> CliResult<Option<OffsetDateTime>> {
     let now = OffsetDateTime::now_utc();
     let (at, field) = match (e.expires_at, e.expires_in) {
-        (Some(at), _) => (at, "expires-at"),
+        (Some(at), _) => (at, "--expires-at"),
         (None, Some(d)) => {
             let d = time::Duration::try_from(d).map_err(|_| CliError::usage("invalid --expires-in: too long"))?;
             (
                 now.checked_add(d)
                     .ok_or_else(|| CliError::usage("invalid --expires-in: too long"))?,
-                "expires-in",
+                "--expires-in",
             )
         }
         (None, None) => return Ok(None),
     };
-    check_expiry(field, at, now).map_err(|e| flag_error(&e))?;
+    check_expiry(field, at, now)?;
     Ok(Some(at))
-}
-
-fn check_scopes(scopes: &[String]) -> CliResult {
-    for s in scopes {
-        check_scope("scopes", s).map_err(|e| flag_error(&e))?;
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    if let Some(dup) = scopes.iter().find(|s| !seen.insert(s.as_str())) {
-        return Err(CliError::usage(format!("invalid --scopes {dup:?}: given twice")));
-    }
-    if scopes.len() > 100 {
-        return Err(CliError::usage("invalid --scopes: at most 100 scopes"));
-    }
-    Ok(())
 }
 
 pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
@@ -131,9 +117,9 @@ async fn create(
     let account = AccountRef::from_owner(settings, owner)?;
     let mut all = scopes;
     all.extend(scope);
-    check_scopes(&all)?;
+    check_scopes("--scopes", &all)?;
     if let Some(d) = &description {
-        check_description("description", d).map_err(|e| flag_error(&e))?;
+        check_description("--description", d)?;
     }
     let expires = expiry(e)?;
     let session = connect(settings).await?;
@@ -171,10 +157,10 @@ async fn update(
     let format = settings.format;
     check_id("<ID>", &id)?;
     if !scopes.is_empty() {
-        check_scopes(&scopes)?;
+        check_scopes("--scopes", &scopes)?;
     }
     if let Some(d) = &description {
-        check_description("description", d).map_err(|e| flag_error(&e))?;
+        check_description("--description", d)?;
     }
     let expires = expiry(e)?;
     if description.is_none() && scopes.is_empty() && expires.is_none() {

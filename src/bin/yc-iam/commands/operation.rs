@@ -7,7 +7,8 @@ use crate::error::{CliError, CliResult};
 use crate::output::{self, OperationView};
 use crate::progress;
 use crate::session::connect;
-use crate::settings::{Settings, check_id};
+use crate::settings::Settings;
+use yc_iam::provision::check_id;
 
 pub(crate) async fn run(settings: &Settings, cmd: OperationCommand) -> CliResult {
     let (id, wait) = match &cmd {

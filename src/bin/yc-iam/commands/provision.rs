@@ -6,17 +6,17 @@ mod sink;
 use serde::Serialize;
 use yc_iam::model::ApiKey;
 use yc_iam::provision::{
-    AccountPlan, KeyAction, KeyPlan, KeySink, LockboxPlan, LockboxReport, Plan, Provision, ProvisionError, Report,
-    SecretPlan,
+    AccountPlan, KeyAction, KeyFileError, KeyPlan, KeySink, LockboxPlan, LockboxReport, Plan, Provision,
+    ProvisionError, Report, SecretPlan,
 };
 
 use super::api_key::expiry;
 use crate::cli::{Format, ProvisionArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, flag};
 use crate::output::{self, timestamp};
 use crate::progress;
 use crate::session::connect;
-use crate::settings::{Settings, flag_error};
+use crate::settings::Settings;
 
 pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     // Everything is checked before anything is sent.
@@ -46,7 +46,7 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     }
     p = p.output(sink::key_sink(&args)?);
     let to_stdout = p.output == KeySink::Caller;
-    p.validate().map_err(|e| flag_error(&e))?;
+    p.validate()?;
     let output = p.output.to_string();
 
     let session = connect(settings).await?;
@@ -88,7 +88,15 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
 }
 
 fn provision_error(e: &ProvisionError) -> CliError {
-    let mut err = CliError::failure(crate::error::chain(e));
+    let mut message = crate::error::chain(e);
+    match e {
+        ProvisionError::Invalid(input) => return input.clone().into(),
+        ProvisionError::KeyFile(KeyFileError::NotAKeyFile { .. }) => {
+            message.push_str(&format!("; move it away or choose another {}", flag("output")));
+        }
+        _ => {}
+    }
+    let mut err = CliError::failure(message);
     if let Some(api) = e.api_error() {
         err.add_ids(api);
     }

@@ -9,7 +9,7 @@ use crate::cli::ServiceAccountCommand;
 use crate::error::{CliError, CliResult};
 use crate::output::{self, ServiceAccountView};
 use crate::session::connect;
-use crate::settings::{Settings, flag_error};
+use crate::settings::Settings;
 
 const COLUMNS: &[output::Column] = &[
     ("ID", "id"),
@@ -26,9 +26,9 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
             description,
             labels,
         } => {
-            check_service_account_name("name", &name).map_err(|e| flag_error(&e))?;
+            check_service_account_name("--name", &name)?;
             if let Some(d) = &description {
-                check_description("description", d).map_err(|e| flag_error(&e))?;
+                check_description("--description", d)?;
             }
             let folder_id = settings.folder_id()?;
             let mut request = CreateServiceAccount::new(&folder_id, &name);
@@ -66,10 +66,10 @@ pub(crate) async fn run(settings: &Settings, cmd: ServiceAccountCommand) -> CliR
         } => {
             let account = AccountRef::from_selector(settings, &account)?;
             if let Some(n) = &new_name {
-                check_service_account_name("new-name", n).map_err(|e| flag_error(&e))?;
+                check_service_account_name("--new-name", n)?;
             }
             if let Some(d) = &description {
-                check_description("description", d).map_err(|e| flag_error(&e))?;
+                check_description("--description", d)?;
             }
             if new_name.is_none() && description.is_none() && labels.is_none() {
                 return Err(CliError::usage(
