@@ -354,6 +354,6 @@ mod tests {
             .key_description("x".repeat(230))
             .validate()
             .unwrap_err();
-        assert_eq!(err.field, "key-description");
+        assert_eq!(err.field, "key_description");
     }
 }

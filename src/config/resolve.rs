@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use super::{ConfigError, DEFAULT_ENDPOINT, Profile, YcConfig};
 use crate::AuthorizedKey;
 
-/// Where a resolved value came from, for diagnostics (`--debug`, error messages).
+/// Where a resolved value came from, for diagnostics (debug logs, error messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Source {
@@ -199,7 +199,8 @@ impl Settings {
 }
 
 /// Resolves flags > environment > profile file > defaults. The profile is the one named by the
-/// flags or environment layer (`--profile`, `YC_PROFILE`), else the file's `current`.
+/// flags or environment layer ([`Layer::profile`]; `YC_PROFILE` in the environment), else the
+/// file's `current`.
 pub fn resolve(flags: Layer, env: Layer, file: Option<&YcConfig>) -> Result<Settings, ConfigError> {
     let wanted = flags.profile.as_ref().or(env.profile.as_ref()).map(|p| p.value.clone());
     let profile: Option<&Profile> = match (file, wanted.as_deref()) {

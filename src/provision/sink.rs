@@ -106,13 +106,13 @@ impl EntryNames {
     fn check(&self, valid: fn(&str) -> bool, rule: &str) -> Result<(), InvalidInput> {
         for (role, name) in self.named() {
             if !valid(name) {
-                return Err(InvalidInput::new("entry", format!("{role}={name}"), rule));
+                return Err(InvalidInput::new("output.entries", format!("{role}={name}"), rule));
             }
         }
         let [a, b, c] = self.named().map(|(_, name)| name);
         if a == b || b == c || a == c {
             return Err(InvalidInput::new(
-                "entry",
+                "output.entries",
                 format!("api-key={a}, api-key-id={b}, folder-id={c}"),
                 "the three entries need different names",
             ));
@@ -328,7 +328,10 @@ impl KeySink {
         })
     }
 
-    /// Checks the sink's inputs, naming the input and the rule.
+    /// Checks the sink's inputs. An error names the field as a path from
+    /// [`Provision`](super::Provision): `output` itself, or one of the sink's fields
+    /// (`output.entries`, `output.secret_name`, `output.folder_id`, `output.readers`,
+    /// `output.pending_period`).
     pub(super) fn check(&self) -> Result<(), InvalidInput> {
         if let Some(path) = self.path() {
             check_path(path)?;
@@ -345,7 +348,7 @@ impl KeySink {
                     && !manifest::is_secret_name(name)
                 {
                     return Err(InvalidInput::new(
-                        "k8s-secret-name",
+                        "output.secret_name",
                         name,
                         "must be at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
                     ));
@@ -380,7 +383,7 @@ impl LockboxSink {
             LockboxSecret::Id(id) => check_id("output", id)?,
         }
         if let Some(folder) = &self.folder_id {
-            check_id("lockbox-folder-id", folder)?;
+            check_id("output.folder_id", folder)?;
         }
         self.entries.check(
             |name| {
@@ -395,7 +398,7 @@ impl LockboxSink {
         for reader in &self.readers {
             if reader.r#type.is_empty() || reader.id.is_empty() {
                 return Err(InvalidInput::new(
-                    "lockbox-reader",
+                    "output.readers",
                     format!("{}:{}", reader.r#type, reader.id),
                     "a reader is TYPE:ID",
                 ));
@@ -403,7 +406,7 @@ impl LockboxSink {
         }
         if self.pending_period.is_zero() {
             return Err(InvalidInput::new(
-                "lockbox-pending-period",
+                "output.pending_period",
                 "0s",
                 "must be longer than zero",
             ));
@@ -451,7 +454,8 @@ fn read_text(path: &Path) -> Result<Option<String>, KeyFileError> {
 }
 
 impl fmt::Display for KeySink {
-    /// The sink as `--output` names it: a path, `env:PATH`, `k8s:PATH`, `lockbox://NAME` or `-`.
+    /// The sink in short: a path, `env:PATH`, `k8s:PATH`, `lockbox://NAME` or `-` (the forms the
+    /// CLI's `--output` takes).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeySink::File(path) => write!(f, "{}", path.display()),

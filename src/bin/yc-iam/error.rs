@@ -155,6 +155,11 @@ const FLAGS: &[(&str, &str)] = &[
     ("key_description", "--key-description"),
     ("expires_at", "--expires-at"),
     ("output", "--output"),
+    ("output.entries", "--entry"),
+    ("output.secret_name", "--k8s-secret-name"),
+    ("output.folder_id", "--lockbox-folder-id"),
+    ("output.readers", "--lockbox-reader"),
+    ("output.pending_period", "--lockbox-pending-period"),
 ];
 
 /// The flag for a field the library named. A name the CLI gave a check itself (`--new-name`,
@@ -182,13 +187,19 @@ impl From<yc_iam::Error> for CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yc_iam::provision::Provision;
+    use yc_iam::model::Subject;
+    use yc_iam::provision::{EntryNames, KeySink, LockboxSink, Provision};
 
     #[test]
     fn every_field_the_flow_can_refuse_is_shown_as_its_flag() {
         let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
         let labels = [("Env".to_owned(), "x".to_owned())].into_iter().collect();
         let base = || Provision::new("b1gfolder", "sa-api");
+        let lockbox = || LockboxSink::new("ai-studio");
+        let reader = Subject {
+            id: "ajeuser".into(),
+            r#type: String::new(),
+        };
         let cases = [
             (Provision::new("b1g folder", "sa-api"), "--folder-id"),
             (base().grant_on_cloud("b1g cloud"), "--cloud-id"),
@@ -200,6 +211,42 @@ mod tests {
             (base().key_description("x".repeat(250)), "--key-description"),
             (base().expires_at(past), "--expires-at"),
             (base().output_file(""), "--output"),
+            (
+                base().output(KeySink::Env {
+                    path: "ai.env".into(),
+                    entries: EntryNames {
+                        api_key: "1KEY".into(),
+                        ..EntryNames::env()
+                    },
+                }),
+                "--entry",
+            ),
+            (
+                base().output(KeySink::K8s {
+                    path: "secret.yaml".into(),
+                    secret_name: Some("Bad".into()),
+                    entries: EntryNames::lockbox(),
+                }),
+                "--k8s-secret-name",
+            ),
+            (
+                base().output(KeySink::Lockbox(lockbox().in_folder("b1g folder"))),
+                "--lockbox-folder-id",
+            ),
+            (
+                base().output(KeySink::Lockbox(LockboxSink {
+                    readers: vec![reader],
+                    ..lockbox()
+                })),
+                "--lockbox-reader",
+            ),
+            (
+                base().output(KeySink::Lockbox(LockboxSink {
+                    pending_period: std::time::Duration::ZERO,
+                    ..lockbox()
+                })),
+                "--lockbox-pending-period",
+            ),
         ];
         for (p, shown) in cases {
             let err = CliError::from(p.validate().expect_err(shown));
