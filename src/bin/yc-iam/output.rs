@@ -9,7 +9,6 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::Value;
 use serde_norway::Value as Yaml;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cli::Format;
@@ -19,12 +18,7 @@ use yc_iam::proto::yandex::cloud::operation::{Operation, operation};
 
 /// Formats a protobuf timestamp as RFC 3339.
 pub(crate) fn timestamp(ts: Option<&prost_types::Timestamp>) -> Option<String> {
-    let ts = ts?;
-    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()?
-        .format(&Rfc3339)
-        .ok()
+    yc_iam::model::from_timestamp(ts?)?.format(&Rfc3339).ok()
 }
 
 #[derive(Serialize)]
