@@ -2,7 +2,8 @@
 //! generated stubs the client uses, faithful enough to test Yandex Cloud code offline in any language.
 //!
 //! It serves `ApiEndpointService` (pointing at itself), `IamTokenService`, `ServiceAccountService`,
-//! `ApiKeyService`, `FolderService`, `CloudService` and `OperationService`. Requests are validated
+//! `ApiKeyService`, `FolderService`, `CloudService`, Lockbox's `SecretService` and
+//! `PayloadService`, and `OperationService`. Requests are validated
 //! with the proto rules, callers must authenticate, mutations return operations that finish after a
 //! configurable delay, `idempotency-key` is honoured, lists paginate with opaque tokens, and every
 //! response carries `x-request-id` and `x-server-trace-id`. Tests can read the journal of received

@@ -1,9 +1,15 @@
-//! The journal of calls the emulator received, for tests that assert what a client sent.
+//! The journal of calls the emulator received, for tests that assert what a client sent. Requests
+//! that carry Lockbox payload values are kept with every value masked.
 
 use std::fmt;
 
 use http::HeaderMap;
 use prost::Message;
+use tonic::codegen::Bytes;
+
+use crate::proto::yandex::cloud::lockbox::v1::{
+    AddVersionRequest, CreateSecretRequest, PayloadEntryChange, payload_entry_change,
+};
 
 /// Request headers whose values are secrets and are masked in `Debug`.
 const SECRET_HEADERS: &[&str] = &["authorization"];
@@ -62,7 +68,7 @@ impl fmt::Debug for JournalEntry {
 pub(crate) struct Recorded {
     pub(crate) uri: http::Uri,
     pub(crate) metadata: HeaderMap,
-    pub(crate) body: tonic::codegen::Bytes,
+    pub(crate) body: Bytes,
 }
 
 impl Recorded {
@@ -75,15 +81,54 @@ impl Recorded {
     }
 }
 
+/// What text and binary payload values read as in the journal.
+pub(crate) const MASK: &str = "***";
+
+/// The body to journal for a call of `method`: the body itself, or for a request that carries
+/// payload values, the request with each value replaced by [`MASK`] (and nothing at all when it
+/// cannot be decoded, since its bytes may hold a value in clear).
+pub(crate) fn journaled_body(method: &str, body: &Bytes) -> Bytes {
+    match method {
+        "/yandex.cloud.lockbox.v1.SecretService/Create" => {
+            masked::<CreateSecretRequest>(body, |m| &mut m.version_payload_entries)
+        }
+        "/yandex.cloud.lockbox.v1.SecretService/AddVersion" => {
+            masked::<AddVersionRequest>(body, |m| &mut m.payload_entries)
+        }
+        _ => body.clone(),
+    }
+}
+
+fn masked<M: Message + Default>(body: &[u8], entries: fn(&mut M) -> &mut Vec<PayloadEntryChange>) -> Bytes {
+    let Some(mut message) = one_frame(body).and_then(|m| M::decode(m).ok()) else {
+        return Bytes::new();
+    };
+    for entry in entries(&mut message) {
+        entry.value = entry.value.as_ref().map(|value| match value {
+            payload_entry_change::Value::TextValue(_) => payload_entry_change::Value::TextValue(MASK.to_owned()),
+            payload_entry_change::Value::BinaryValue(_) => {
+                payload_entry_change::Value::BinaryValue(MASK.as_bytes().to_vec())
+            }
+        });
+    }
+    let encoded = message.encode_to_vec();
+    let mut framed = Vec::with_capacity(5 + encoded.len());
+    framed.push(0);
+    framed.extend_from_slice(&u32::try_from(encoded.len()).unwrap_or(u32::MAX).to_be_bytes());
+    framed.extend_from_slice(&encoded);
+    Bytes::from(framed)
+}
+
+/// The message of a body that is exactly one uncompressed gRPC frame.
+fn one_frame(body: &[u8]) -> Option<&[u8]> {
+    let (prefix, message) = body.split_at_checked(5)?;
+    let len = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+    (prefix[0] == 0 && message.len() == len).then_some(message)
+}
+
 /// The message inside a gRPC unary body: one uncompressed frame, or the whole body otherwise.
 pub(crate) fn unframe(body: &[u8]) -> Vec<u8> {
-    if body.len() >= 5 && body[0] == 0 {
-        let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
-        if body.len() == 5 + len {
-            return body[5..].to_vec();
-        }
-    }
-    body.to_vec()
+    one_frame(body).unwrap_or(body).to_vec()
 }
 
 #[cfg(test)]
@@ -101,6 +146,43 @@ mod tests {
         };
         let shown = format!("{entry:?}");
         assert!(!shown.contains("t1.secret"), "{shown}");
+    }
+
+    #[test]
+    fn payload_values_are_masked_and_undecodable_bodies_are_dropped() {
+        let request = AddVersionRequest {
+            secret_id: "e6qsecret00000000001".into(),
+            payload_entries: vec![
+                PayloadEntryChange {
+                    key: "text".into(),
+                    value: Some(payload_entry_change::Value::TextValue("AQVNclear".into())),
+                },
+                PayloadEntryChange {
+                    key: "binary".into(),
+                    value: Some(payload_entry_change::Value::BinaryValue(b"clear bytes".to_vec())),
+                },
+            ],
+            ..Default::default()
+        };
+        let encoded = request.encode_to_vec();
+        let mut body = vec![0];
+        body.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
+        body.extend_from_slice(&encoded);
+        let method = "/yandex.cloud.lockbox.v1.SecretService/AddVersion";
+        let kept = unframe(&journaled_body(method, &Bytes::from(body.clone())));
+        let masked = AddVersionRequest::decode(kept.as_slice()).expect("decodes");
+        assert_eq!(masked.secret_id, request.secret_id);
+        let values: Vec<_> = masked.payload_entries.iter().map(|e| e.value.clone()).collect();
+        assert_eq!(
+            values,
+            [
+                Some(payload_entry_change::Value::TextValue(MASK.into())),
+                Some(payload_entry_change::Value::BinaryValue(MASK.as_bytes().to_vec())),
+            ]
+        );
+        // A compressed frame (flag 1) cannot be read here, so none of it is kept.
+        body[0] = 1;
+        assert!(journaled_body(method, &Bytes::from(body)).is_empty());
     }
 
     #[test]

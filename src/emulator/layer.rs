@@ -19,7 +19,7 @@ use tower::{Layer, Service};
 
 use super::errors::{add_request_info, injected};
 use super::fault::Action;
-use super::journal::Recorded;
+use super::journal::{Recorded, journaled_body};
 use super::{Inner, MAX_MESSAGE_SIZE, lock};
 
 /// Methods callable without `authorization`.
@@ -96,7 +96,7 @@ where
         let call = Recorded {
             uri: parts.uri.clone(),
             metadata: parts.headers.clone(),
-            body: bytes.clone(),
+            body: journaled_body(method, &bytes),
         };
         let mut journal = lock(&inner.journal);
         if journal.len() >= inner.journal_capacity {

@@ -38,7 +38,12 @@ pub(crate) async fn save(inner: &Arc<Inner>, path: &Path) -> std::io::Result<()>
 fn save_now(inner: &Inner, path: &Path) -> std::io::Result<()> {
     let _one_at_a_time = lock(&inner.saving);
     // The state lock is held only for a copy; serializing a large store would stall every call.
-    let records = lock(&inner.state).records();
+    let records = {
+        let mut state = lock(&inner.state);
+        // A destroyed version's payload is gone for good: it never reaches the file.
+        state.lockbox.purge_destroyed(&inner.clock);
+        state.records()
+    };
     let json = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
     let mut names = lock(&inner.rng).fork();
     crate::private_file::write_with(path, &json, &mut names)

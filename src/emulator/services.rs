@@ -1,5 +1,5 @@
 //! The gRPC services, each a plain implementation of a generated server trait, and the helpers
-//! they share: validation, idempotency, operations.
+//! they share: validation, idempotency, operations, access bindings.
 
 use std::sync::Arc;
 
@@ -19,14 +19,19 @@ use crate::proto::yandex::cloud::endpoint::api_endpoint_service_server::ApiEndpo
 use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyServiceServer;
 use crate::proto::yandex::cloud::iam::v1::iam_token_service_server::IamTokenServiceServer;
 use crate::proto::yandex::cloud::iam::v1::service_account_service_server::ServiceAccountServiceServer;
+use crate::proto::yandex::cloud::lockbox::v1::payload_service_server::PayloadServiceServer;
+use crate::proto::yandex::cloud::lockbox::v1::secret_service_server::SecretServiceServer;
 use crate::proto::yandex::cloud::operation::Operation;
 use crate::proto::yandex::cloud::operation::operation_service_server::OperationServiceServer;
 use crate::proto::yandex::cloud::resourcemanager::v1::cloud_service_server::CloudServiceServer;
 use crate::proto::yandex::cloud::resourcemanager::v1::folder_service_server::FolderServiceServer;
 
+mod access_bindings;
 mod api_key;
 mod endpoint;
 mod iam_token;
+mod lockbox_payload;
+mod lockbox_secret;
 mod operation;
 mod resource_manager;
 mod service_account;
@@ -72,6 +77,8 @@ pub(crate) fn router(
         .add_service(
             CloudServiceServer::new(resource_manager::Clouds(svc(inner))).max_decoding_message_size(MAX_MESSAGE_SIZE),
         )
+        .add_service(SecretServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(PayloadServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
         .add_service(OperationServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE));
     Ok(router)
 }

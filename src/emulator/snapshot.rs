@@ -6,6 +6,7 @@ use super::clock::Clock;
 use super::state::State;
 use crate::proto::yandex::cloud::access::AccessBinding;
 use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
+use crate::proto::yandex::cloud::lockbox::v1::{Secret, Version};
 use crate::proto::yandex::cloud::operation::Operation;
 use crate::proto::yandex::cloud::resourcemanager::v1::{Cloud, Folder};
 
@@ -19,10 +20,14 @@ pub struct Snapshot {
     pub folders: Vec<Folder>,
     /// Every live service account.
     pub service_accounts: Vec<ServiceAccount>,
-    /// Access bindings by resource (folder or cloud) id.
+    /// Access bindings by resource (cloud, folder or Lockbox secret) id.
     pub access_bindings: BTreeMap<String, Vec<AccessBinding>>,
     /// Every API key ever created, with whether it is still live.
     pub api_keys: Vec<ApiKeyState>,
+    /// Every Lockbox secret, as `SecretService.Get` shows it now (payloads are never in a snapshot).
+    pub lockbox_secrets: Vec<Secret>,
+    /// The versions of each Lockbox secret by secret id, oldest first, as `ListVersions` shows them.
+    pub lockbox_versions: BTreeMap<String, Vec<Version>>,
     /// Every operation, as `OperationService.Get` would show it now.
     pub operations: Vec<Operation>,
 }
@@ -47,6 +52,11 @@ impl Snapshot {
             .collect()
     }
 
+    /// The Lockbox secret with this name, in any folder.
+    pub fn lockbox_secret_named(&self, name: &str) -> Option<&Secret> {
+        self.lockbox_secrets.iter().find(|s| s.name == name)
+    }
+
     /// The live service account with this name, in any folder.
     pub fn service_account_named(&self, name: &str) -> Option<&ServiceAccount> {
         self.service_accounts.iter().find(|sa| sa.name == name)
@@ -68,6 +78,18 @@ pub(crate) fn take(state: &State, clock: &Clock) -> Snapshot {
     api_keys.sort_unstable_by(|a, b| a.api_key.id.cmp(&b.api_key.id));
     let mut operations: Vec<Operation> = state.operations.values().map(|o| o.render(clock)).collect();
     operations.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let mut lockbox_secrets: Vec<Secret> = state.lockbox.all().map(|s| s.to_proto(clock)).collect();
+    lockbox_secrets.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let lockbox_versions = state
+        .lockbox
+        .all()
+        .map(|s| {
+            (
+                s.id.clone(),
+                s.versions.iter().map(|v| v.to_proto(&s.id, clock)).collect(),
+            )
+        })
+        .collect();
     Snapshot {
         clouds: state.clouds.values().map(|c| c.to_proto()).collect(),
         folders: state.folders.values().map(|f| f.to_proto()).collect(),
@@ -78,6 +100,8 @@ pub(crate) fn take(state: &State, clock: &Clock) -> Snapshot {
             .map(|(resource, set)| (resource.clone(), set.iter().map(|b| b.to_proto()).collect()))
             .collect(),
         api_keys,
+        lockbox_secrets,
+        lockbox_versions,
         operations,
     }
 }

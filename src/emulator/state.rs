@@ -1,5 +1,5 @@
-//! The emulator's data: clouds, folders, service accounts, keys, bindings, operations, idempotency
-//! records and issued tokens, with the JSON form it is saved in.
+//! The emulator's data: clouds, folders, service accounts, keys, bindings, Lockbox secrets,
+//! operations, idempotency records and issued tokens, with the JSON form it is saved in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,6 +13,10 @@ use crate::proto::yandex::cloud::access::{AccessBinding, Subject};
 use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount, service_account};
 use crate::proto::yandex::cloud::operation::{Operation, operation};
 use crate::proto::yandex::cloud::resourcemanager::v1::{Cloud, Folder, folder};
+
+mod lockbox;
+
+pub(crate) use lockbox::{EntryRec, EntryValue, Lockbox, SecretRec, VersionRec, VersionState};
 
 /// The growing records and indexes. Std's keyed hash: names and idempotency keys come from
 /// callers, and a hash without a random key lets one caller make every insert collide.
@@ -233,7 +237,11 @@ pub(crate) struct State {
     pub(crate) service_accounts: Map<SaRec>,
     #[serde(serialize_with = "sorted")]
     pub(crate) api_keys: Map<KeyRec>,
+    /// Access bindings by resource id: clouds, folders and Lockbox secrets.
     pub(crate) bindings: BTreeMap<String, BTreeSet<BindingRec>>,
+    /// Absent from state files written before the emulator served Lockbox.
+    #[serde(default)]
+    pub(crate) lockbox: Lockbox,
     #[serde(serialize_with = "sorted")]
     pub(crate) operations: Map<OpRec>,
     #[serde(serialize_with = "sorted")]
@@ -309,6 +317,7 @@ impl State {
             service_accounts: self.service_accounts.clone(),
             api_keys: self.api_keys.clone(),
             bindings: self.bindings.clone(),
+            lockbox: self.lockbox.clone(),
             operations: self.operations.clone(),
             idempotency: self.idempotency.clone(),
             tokens: self.tokens.clone(),
@@ -326,6 +335,12 @@ impl State {
         for key in self.api_keys.values() {
             self.index.add_key(key);
         }
+        self.lockbox.rebuild_index();
+    }
+
+    /// The cloud a folder belongs to ("" for an unknown folder).
+    pub(crate) fn cloud_of(&self, folder_id: &str) -> &str {
+        cloud_of(&self.folders, folder_id)
     }
 
     /// The service accounts named `name` in the cloud of `folder_id` (any folder of that cloud).

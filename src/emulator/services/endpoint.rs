@@ -14,6 +14,8 @@ pub(crate) const ENDPOINT_IDS: &[&str] = &[
     "ai-foundation-models",
     "endpoint",
     "iam",
+    "lockbox",
+    "lockbox-payload",
     "operation",
     "resource-manager",
     "resourcemanager",

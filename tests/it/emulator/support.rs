@@ -16,6 +16,11 @@ use yc_iam::proto::yandex::cloud::iam::v1::service_account_service_client::Servi
 use yc_iam::proto::yandex::cloud::iam::v1::{
     CreateApiKeyRequest, CreateApiKeyResponse, CreateServiceAccountRequest, ServiceAccount,
 };
+use yc_iam::proto::yandex::cloud::lockbox::v1::payload_service_client::PayloadServiceClient;
+use yc_iam::proto::yandex::cloud::lockbox::v1::secret_service_client::SecretServiceClient;
+use yc_iam::proto::yandex::cloud::lockbox::v1::{
+    CreateSecretRequest, PayloadEntryChange, Secret, payload_entry_change,
+};
 use yc_iam::proto::yandex::cloud::operation::operation_service_client::OperationServiceClient;
 use yc_iam::proto::yandex::cloud::operation::{GetOperationRequest, Operation, operation};
 use yc_iam::proto::yandex::cloud::resourcemanager::v1::cloud_service_client::CloudServiceClient;
@@ -57,6 +62,8 @@ pub(crate) struct Clients {
     pub(crate) folders: FolderServiceClient<Authed>,
     pub(crate) clouds: CloudServiceClient<Authed>,
     pub(crate) operations: OperationServiceClient<Authed>,
+    pub(crate) secrets: SecretServiceClient<Authed>,
+    pub(crate) payloads: PayloadServiceClient<Authed>,
     pub(crate) tokens: IamTokenServiceClient<Channel>,
     pub(crate) endpoints: ApiEndpointServiceClient<Channel>,
 }
@@ -92,6 +99,8 @@ pub(crate) async fn clients_at(endpoint: &str, auth: Auth) -> Clients {
         folders: FolderServiceClient::new(authed(&channel)),
         clouds: CloudServiceClient::new(authed(&channel)),
         operations: OperationServiceClient::new(authed(&channel)),
+        secrets: SecretServiceClient::new(authed(&channel)),
+        payloads: PayloadServiceClient::new(authed(&channel)),
         tokens: IamTokenServiceClient::new(channel.clone()),
         endpoints: ApiEndpointServiceClient::new(channel),
     }
@@ -186,4 +195,30 @@ pub(crate) fn bad_field(status: &Status) -> String {
         .first()
         .map(|v| v.field.clone())
         .unwrap_or_default()
+}
+
+/// A payload entry change holding text.
+pub(crate) fn text_entry(key: &str, value: &str) -> PayloadEntryChange {
+    PayloadEntryChange {
+        key: key.into(),
+        value: Some(payload_entry_change::Value::TextValue(value.into())),
+    }
+}
+
+/// Creates a Lockbox secret in the default folder holding `entries` as its first version, and
+/// waits for it.
+pub(crate) async fn create_secret(c: &mut Clients, name: &str, entries: Vec<PayloadEntryChange>) -> Secret {
+    let op = c
+        .secrets
+        .create(CreateSecretRequest {
+            folder_id: DEFAULT_FOLDER_ID.into(),
+            name: name.into(),
+            version_payload_entries: entries,
+            ..Default::default()
+        })
+        .await
+        .expect("create secret")
+        .into_inner();
+    let op = wait(c, op).await;
+    unpack(response_of(&op), "yandex.cloud.lockbox.v1.Secret")
 }

@@ -1,0 +1,641 @@
+//! Lockbox `SecretService`: secrets in folders (names unique within a folder), their versions and
+//! the life of a version: ACTIVE, SCHEDULED_FOR_DESTRUCTION, then DESTROYED once its `destroy_at`
+//! passes on the emulator's clock. A new version is the base version (the current one unless
+//! named) changed by the given entries; naming a base that is not the current version is refused,
+//! so a writer racing another one finds out.
+
+use std::collections::BTreeSet;
+
+use tokio::time::Duration;
+use tonic::{Request, Response, Status};
+
+use super::access_bindings::Resource;
+use super::service_account::require_folder;
+use super::{Call, Outcome, Svc, validate};
+use crate::emulator::Inner;
+use crate::emulator::clock;
+use crate::emulator::errors::{already_exists, failed_precondition, invalid_argument, not_found, pack};
+use crate::emulator::page::page;
+use crate::emulator::state::{EntryRec, EntryValue, SecretRec, State, VersionRec, VersionState};
+use crate::proto::yandex::cloud::access::{
+    ListAccessBindingsRequest, ListAccessBindingsResponse, SetAccessBindingsRequest, UpdateAccessBindingsRequest,
+};
+use crate::proto::yandex::cloud::lockbox::v1::secret_service_server::SecretService;
+use crate::proto::yandex::cloud::lockbox::v1::{
+    ActivateSecretMetadata, ActivateSecretRequest, AddVersionMetadata, AddVersionRequest,
+    CancelVersionDestructionMetadata, CancelVersionDestructionRequest, CreateSecretMetadata, CreateSecretRequest,
+    DeactivateSecretMetadata, DeactivateSecretRequest, DeleteSecretMetadata, DeleteSecretRequest, GetSecretRequest,
+    ListSecretOperationsRequest, ListSecretOperationsResponse, ListSecretsRequest, ListSecretsResponse,
+    ListVersionsRequest, ListVersionsResponse, PayloadEntryChange, ScheduleVersionDestructionMetadata,
+    ScheduleVersionDestructionRequest, Secret, SetCurrentVersionMetadata, SetCurrentVersionRequest,
+    UpdateSecretMetadata, UpdateSecretRequest, payload_entry_change,
+};
+use crate::proto::yandex::cloud::operation::Operation;
+
+const SERVICE: &str = "/yandex.cloud.lockbox.v1.SecretService/";
+/// The prefix of Lockbox ids (secrets and versions).
+pub(crate) const ID_PREFIX: &str = "e6q";
+/// The most bytes one payload entry may hold (text as UTF-8).
+pub(crate) const MAX_ENTRY_BYTES: usize = 65_536;
+/// How long a version scheduled for destruction waits when the request names no period.
+const DEFAULT_PENDING_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The type URLs of the secret's own operation metadata (each has `secret_id` as field 1).
+const METADATA_TYPES: &[&str] = &[
+    "yandex.cloud.lockbox.v1.CreateSecretMetadata",
+    "yandex.cloud.lockbox.v1.UpdateSecretMetadata",
+    "yandex.cloud.lockbox.v1.DeleteSecretMetadata",
+    "yandex.cloud.lockbox.v1.ActivateSecretMetadata",
+    "yandex.cloud.lockbox.v1.DeactivateSecretMetadata",
+    "yandex.cloud.lockbox.v1.AddVersionMetadata",
+    "yandex.cloud.lockbox.v1.SetCurrentVersionMetadata",
+    "yandex.cloud.lockbox.v1.ScheduleVersionDestructionMetadata",
+    "yandex.cloud.lockbox.v1.CancelVersionDestructionMetadata",
+];
+
+fn method(name: &str) -> String {
+    format!("{SERVICE}{name}")
+}
+
+/// NOT_FOUND unless the secret exists.
+pub(crate) fn require_secret<'a>(state: &'a State, id: &str) -> Result<&'a SecretRec, Status> {
+    state
+        .lockbox
+        .get(id)
+        .ok_or_else(|| not_found(format!("Secret {id} not found")))
+}
+
+fn require_version<'a>(secret: &'a SecretRec, id: &str) -> Result<&'a VersionRec, Status> {
+    secret
+        .version(id)
+        .ok_or_else(|| not_found(format!("Version {id} of secret {} not found", secret.id)))
+}
+
+/// ALREADY_EXISTS if another secret of the folder has `name` (unnamed secrets never clash).
+fn require_unique_name(state: &State, folder_id: &str, name: &str, except: &str) -> Result<(), Status> {
+    match state.lockbox.named(folder_id, name) {
+        Some(other) if !name.is_empty() && other.id != except => Err(already_exists(format!(
+            "Secret with name {name} already exists in folder {folder_id}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The rules on entries the proto options cannot say: a text value's size in bytes, and one
+/// change per key. `field` names the repeated field in errors.
+fn check_entries(changes: &[PayloadEntryChange], field: &str) -> Result<(), Status> {
+    let mut keys = BTreeSet::new();
+    for (i, change) in changes.iter().enumerate() {
+        if let Some(payload_entry_change::Value::TextValue(text)) = &change.value
+            && text.len() > MAX_ENTRY_BYTES
+        {
+            return Err(invalid_argument(
+                &format!("{field}[{i}].text_value"),
+                &format!("an entry holds at most {MAX_ENTRY_BYTES} bytes"),
+            ));
+        }
+        if !keys.insert(change.key.as_str()) {
+            return Err(invalid_argument(&format!("{field}[{i}].key"), "duplicate entry key"));
+        }
+    }
+    Ok(())
+}
+
+fn entry_value(value: payload_entry_change::Value) -> EntryValue {
+    match value {
+        payload_entry_change::Value::TextValue(text) => EntryValue::Text(text),
+        payload_entry_change::Value::BinaryValue(bytes) => EntryValue::Binary(bytes),
+    }
+}
+
+/// The entries of a new version: `base` with each change applied in order. A change with a value
+/// sets its key (replacing or appending); a change without one removes its key from the base.
+fn changed_entries(base: &[EntryRec], changes: Vec<PayloadEntryChange>, field: &str) -> Result<Vec<EntryRec>, Status> {
+    let mut entries = base.to_vec();
+    for (i, change) in changes.into_iter().enumerate() {
+        let position = entries.iter().position(|e| e.key == change.key);
+        match (change.value, position) {
+            (Some(value), Some(at)) => entries[at].value = Some(entry_value(value)),
+            (Some(value), None) => entries.push(EntryRec {
+                key: change.key,
+                value: Some(entry_value(value)),
+            }),
+            (None, Some(at)) => {
+                entries.remove(at);
+            }
+            (None, None) => {
+                return Err(invalid_argument(
+                    &format!("{field}[{i}]"),
+                    "a change without a value removes an entry, and the base version has no entry with this key",
+                ));
+            }
+        }
+    }
+    if entries.is_empty() {
+        return Err(invalid_argument(field, "a version holds at least one entry"));
+    }
+    Ok(entries)
+}
+
+fn new_version(inner: &Inner, description: String, entries: Vec<EntryRec>) -> VersionRec {
+    VersionRec {
+        id: inner.new_id(ID_PREFIX),
+        created_at: (&inner.clock.now()).into(),
+        description,
+        destroy_at: None,
+        entries,
+    }
+}
+
+/// Applies `change` to a copy of the secret, stores it and answers with the secret as it is after.
+fn change_secret(
+    inner: &Inner,
+    state: &mut State,
+    id: &str,
+    change: impl FnOnce(&mut SecretRec) -> Result<(), Status>,
+) -> Result<Secret, Status> {
+    let mut secret = require_secret(state, id)?.clone();
+    change(&mut secret)?;
+    let rendered = secret.to_proto(&inner.clock);
+    state.lockbox.put(secret);
+    Ok(rendered)
+}
+
+/// A `google.protobuf.Duration` as a `Duration`; INVALID_ARGUMENT when negative or malformed.
+fn pending_period(period: Option<&prost_types::Duration>) -> Result<Duration, Status> {
+    let Some(period) = period else {
+        return Ok(DEFAULT_PENDING_PERIOD);
+    };
+    let bad = || invalid_argument("pending_period", "must be a non-negative duration");
+    let seconds = u64::try_from(period.seconds).map_err(|_| bad())?;
+    let nanos = u32::try_from(period.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)
+        .ok_or_else(bad)?;
+    Ok(Duration::new(seconds, nanos))
+}
+
+/// UNIMPLEMENTED for generated secrets: the emulator stores only the entries it is given.
+fn refuse_generated(present: bool) -> Result<(), Status> {
+    if present {
+        return Err(Status::unimplemented(
+            "generated secrets (password_payload_specification) are not emulated",
+        ));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl SecretService for Svc {
+    async fn get(&self, request: Request<GetSecretRequest>) -> Result<Response<Secret>, Status> {
+        let request = request.into_inner();
+        validate(&request)?;
+        let clock = self.inner.clock;
+        self.inner
+            .read(|state| require_secret(state, &request.secret_id).map(|s| s.to_proto(&clock)))
+            .map(Response::new)
+    }
+
+    async fn list(&self, request: Request<ListSecretsRequest>) -> Result<Response<ListSecretsResponse>, Status> {
+        let request = request.into_inner();
+        validate(&request)?;
+        let clock = self.inner.clock;
+        let items = self.inner.read(|state| {
+            require_folder(state, &request.folder_id)?;
+            Ok::<_, Status>(
+                state
+                    .lockbox
+                    .in_folder(&request.folder_id)
+                    .map(|s| (s.id.clone(), s.to_proto(&clock)))
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        let (secrets, next_page_token) = page(items, request.page_size, &request.page_token)?;
+        Ok(Response::new(ListSecretsResponse {
+            secrets,
+            next_page_token,
+        }))
+    }
+
+    async fn create(&self, request: Request<CreateSecretRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("Create"));
+        let mut body = request.into_inner();
+        refuse_generated(body.payload_specification.is_some())?;
+        check_entries(&body.version_payload_entries, "version_payload_entries")?;
+        let changes = std::mem::take(&mut body.version_payload_entries);
+        let with_version = match body.create_version {
+            Some(true) if changes.is_empty() => {
+                return Err(invalid_argument(
+                    "version_payload_entries",
+                    "required when create_version is true",
+                ));
+            }
+            Some(wanted) => wanted,
+            None => !changes.is_empty(),
+        };
+        if let Some(i) = changes.iter().position(|c| c.value.is_none()) {
+            return Err(invalid_argument(
+                &format!("version_payload_entries[{i}]"),
+                "a text_value or a binary_value is required",
+            ));
+        }
+        self.operation(call, move |inner, state| {
+            require_folder(state, &body.folder_id)?;
+            require_unique_name(state, &body.folder_id, &body.name, "")?;
+            let id = inner.new_id(ID_PREFIX);
+            let version = if with_version {
+                let entries = changed_entries(&[], changes, "version_payload_entries")?;
+                Some(new_version(inner, body.version_description, entries))
+            } else {
+                None
+            };
+            let version_id = version.as_ref().map(|v| v.id.clone()).unwrap_or_default();
+            let secret = SecretRec {
+                id: id.clone(),
+                folder_id: body.folder_id,
+                name: body.name,
+                description: body.description,
+                labels: body.labels,
+                kms_key_id: body.kms_key_id,
+                created_at: (&inner.clock.now()).into(),
+                active: true,
+                deletion_protection: body.deletion_protection,
+                current_version: version_id.clone(),
+                versions: version.into_iter().collect(),
+            };
+            let rendered = secret.to_proto(&inner.clock);
+            state.lockbox.put(secret);
+            Ok(Outcome {
+                description: "Create secret",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.CreateSecretMetadata",
+                    &CreateSecretMetadata {
+                        secret_id: id,
+                        version_id,
+                    },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Secret", &rendered),
+            })
+        })
+    }
+
+    async fn update(&self, request: Request<UpdateSecretRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("Update"));
+        let body = request.into_inner();
+        let paths = body.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(invalid_argument("update_mask", "names no field to update"));
+        }
+        self.operation(call, move |inner, state| {
+            let folder_id = require_secret(state, &body.secret_id)?.folder_id.clone();
+            if paths.iter().any(|p| p == "name") {
+                require_unique_name(state, &folder_id, &body.name, &body.secret_id)?;
+            }
+            let rendered = change_secret(inner, state, &body.secret_id, |secret| {
+                for (i, path) in paths.iter().enumerate() {
+                    match path.as_str() {
+                        "name" => secret.name = body.name.clone(),
+                        "description" => secret.description = body.description.clone(),
+                        "labels" => secret.labels = body.labels.clone(),
+                        "deletion_protection" => secret.deletion_protection = body.deletion_protection,
+                        "password_payload_specification" => refuse_generated(true)?,
+                        _ => return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field")),
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description: "Update secret",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.UpdateSecretMetadata",
+                    &UpdateSecretMetadata {
+                        secret_id: body.secret_id.clone(),
+                    },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Secret", &rendered),
+            })
+        })
+    }
+
+    async fn delete(&self, request: Request<DeleteSecretRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("Delete"));
+        let id = request.into_inner().secret_id;
+        self.operation(call, move |inner, state| {
+            if require_secret(state, &id)?.deletion_protection {
+                return Err(failed_precondition(format!(
+                    "Secret {id} is protected from deletion; turn deletion_protection off first"
+                )));
+            }
+            let removed = state.lockbox.remove(&id).map(|s| s.to_proto(&inner.clock));
+            state.bindings.remove(&id);
+            Ok(Outcome {
+                description: "Delete secret",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.DeleteSecretMetadata",
+                    &DeleteSecretMetadata { secret_id: id },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Secret", &removed.unwrap_or_default()),
+            })
+        })
+    }
+
+    async fn activate(&self, request: Request<ActivateSecretRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("Activate"));
+        let id = request.into_inner().secret_id;
+        self.operation(call, move |inner, state| {
+            let rendered = change_secret(inner, state, &id, |secret| {
+                secret.active = true;
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description: "Activate secret",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.ActivateSecretMetadata",
+                    &ActivateSecretMetadata { secret_id: id },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Secret", &rendered),
+            })
+        })
+    }
+
+    async fn deactivate(&self, request: Request<DeactivateSecretRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("Deactivate"));
+        let id = request.into_inner().secret_id;
+        self.operation(call, move |inner, state| {
+            let rendered = change_secret(inner, state, &id, |secret| {
+                secret.active = false;
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description: "Deactivate secret",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.DeactivateSecretMetadata",
+                    &DeactivateSecretMetadata { secret_id: id },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Secret", &rendered),
+            })
+        })
+    }
+
+    async fn list_versions(
+        &self,
+        request: Request<ListVersionsRequest>,
+    ) -> Result<Response<ListVersionsResponse>, Status> {
+        let request = request.into_inner();
+        validate(&request)?;
+        let clock = self.inner.clock;
+        let items = self.inner.read(|state| {
+            let secret = require_secret(state, &request.secret_id)?;
+            // Versions are never removed, so their position orders them for good (oldest first).
+            Ok::<_, Status>(
+                secret
+                    .versions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("{i:010}"), v.to_proto(&secret.id, &clock)))
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        let (versions, next_page_token) = page(items, request.page_size, &request.page_token)?;
+        Ok(Response::new(ListVersionsResponse {
+            versions,
+            next_page_token,
+        }))
+    }
+
+    async fn add_version(&self, request: Request<AddVersionRequest>) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("AddVersion"));
+        let mut body = request.into_inner();
+        check_entries(&body.payload_entries, "payload_entries")?;
+        let changes = std::mem::take(&mut body.payload_entries);
+        self.operation(call, move |inner, state| {
+            let secret = require_secret(state, &body.secret_id)?;
+            if !body.base_version_id.is_empty() {
+                require_version(secret, &body.base_version_id)?;
+                if body.base_version_id != secret.current_version {
+                    return Err(failed_precondition(format!(
+                        "Version {} is not the current version of secret {}; the current version is {}",
+                        body.base_version_id, secret.id, secret.current_version
+                    )));
+                }
+            }
+            let base = secret
+                .version(&secret.current_version)
+                .map(|v| v.entries.as_slice())
+                .unwrap_or_default();
+            let entries = changed_entries(base, changes, "payload_entries")?;
+            let version = new_version(inner, body.description, entries);
+            let version_id = version.id.clone();
+            let rendered = version.to_proto(&body.secret_id, &inner.clock);
+            change_secret(inner, state, &body.secret_id, |secret| {
+                secret.versions.push(version);
+                secret.current_version = version_id.clone();
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description: "Add secret version",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.AddVersionMetadata",
+                    &AddVersionMetadata {
+                        secret_id: body.secret_id.clone(),
+                        version_id,
+                    },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
+            })
+        })
+    }
+
+    async fn set_current_version(
+        &self,
+        request: Request<SetCurrentVersionRequest>,
+    ) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("SetCurrentVersion"));
+        let body = request.into_inner();
+        self.operation(call, move |inner, state| {
+            let secret = require_secret(state, &body.secret_id)?;
+            let version = require_version(secret, &body.version_id)?;
+            if version.state(&inner.clock) != VersionState::Active {
+                return Err(failed_precondition(format!(
+                    "Version {} is not active and cannot become the current version",
+                    body.version_id
+                )));
+            }
+            let rendered = version.to_proto(&body.secret_id, &inner.clock);
+            change_secret(inner, state, &body.secret_id, |secret| {
+                secret.current_version = body.version_id.clone();
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description: "Set current secret version",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.SetCurrentVersionMetadata",
+                    &SetCurrentVersionMetadata {
+                        secret_id: body.secret_id.clone(),
+                        version_id: body.version_id.clone(),
+                    },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
+            })
+        })
+    }
+
+    async fn schedule_version_destruction(
+        &self,
+        request: Request<ScheduleVersionDestructionRequest>,
+    ) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("ScheduleVersionDestruction"));
+        let body = request.into_inner();
+        let period = pending_period(body.pending_period.as_ref())?;
+        self.operation(call, move |inner, state| {
+            let secret = require_secret(state, &body.secret_id)?;
+            let version = require_version(secret, &body.version_id)?;
+            if body.version_id == secret.current_version {
+                return Err(failed_precondition(format!(
+                    "Version {} is the current version of secret {} and cannot be destroyed",
+                    body.version_id, secret.id
+                )));
+            }
+            if version.state(&inner.clock) != VersionState::Active {
+                return Err(failed_precondition(format!(
+                    "Version {} is already scheduled for destruction or destroyed",
+                    body.version_id
+                )));
+            }
+            let destroy_at = clock::add(&inner.clock.now(), period);
+            let mut rendered = None;
+            change_secret(inner, state, &body.secret_id, |secret| {
+                if let Some(version) = secret.version_mut(&body.version_id) {
+                    version.destroy_at = Some((&destroy_at).into());
+                    rendered = Some(version.to_proto(&body.secret_id, &inner.clock));
+                }
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description: "Schedule secret version destruction",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.ScheduleVersionDestructionMetadata",
+                    &ScheduleVersionDestructionMetadata {
+                        secret_id: body.secret_id.clone(),
+                        version_id: body.version_id.clone(),
+                        destroy_at: Some(destroy_at),
+                    },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Version", &rendered.unwrap_or_default()),
+            })
+        })
+    }
+
+    async fn cancel_version_destruction(
+        &self,
+        request: Request<CancelVersionDestructionRequest>,
+    ) -> Result<Response<Operation>, Status> {
+        validate(request.get_ref())?;
+        let call = Call::of(&request, &method("CancelVersionDestruction"));
+        let body = request.into_inner();
+        self.operation(call, move |inner, state| {
+            let secret = require_secret(state, &body.secret_id)?;
+            let version = require_version(secret, &body.version_id)?;
+            if version.state(&inner.clock) != VersionState::ScheduledForDestruction {
+                return Err(failed_precondition(format!(
+                    "Version {} is not scheduled for destruction",
+                    body.version_id
+                )));
+            }
+            let mut rendered = None;
+            change_secret(inner, state, &body.secret_id, |secret| {
+                if let Some(version) = secret.version_mut(&body.version_id) {
+                    version.destroy_at = None;
+                    rendered = Some(version.to_proto(&body.secret_id, &inner.clock));
+                }
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description: "Cancel secret version destruction",
+                metadata: pack(
+                    "yandex.cloud.lockbox.v1.CancelVersionDestructionMetadata",
+                    &CancelVersionDestructionMetadata {
+                        secret_id: body.secret_id.clone(),
+                        version_id: body.version_id.clone(),
+                    },
+                ),
+                response: pack("yandex.cloud.lockbox.v1.Version", &rendered.unwrap_or_default()),
+            })
+        })
+    }
+
+    async fn list_operations(
+        &self,
+        request: Request<ListSecretOperationsRequest>,
+    ) -> Result<Response<ListSecretOperationsResponse>, Status> {
+        let request = request.into_inner();
+        validate(&request)?;
+        let clock = self.inner.clock;
+        let items = self.inner.read(|state| {
+            require_secret(state, &request.secret_id)?;
+            Ok::<_, Status>(
+                state
+                    .operations
+                    .values()
+                    .filter(|op| about_secret(&op.metadata.type_url, &op.metadata.value, &request.secret_id))
+                    .map(|op| {
+                        let key = format!("{:020}.{:09}.{}", op.created_at.seconds, op.created_at.nanos, op.id);
+                        (key, op.render(&clock))
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        let (operations, next_page_token) = page(items, request.page_size, &request.page_token)?;
+        Ok(Response::new(ListSecretOperationsResponse {
+            operations,
+            next_page_token,
+        }))
+    }
+
+    async fn list_access_bindings(
+        &self,
+        request: Request<ListAccessBindingsRequest>,
+    ) -> Result<Response<ListAccessBindingsResponse>, Status> {
+        self.list_bindings(Resource::LockboxSecret, request.into_inner())
+            .map(Response::new)
+    }
+
+    async fn set_access_bindings(
+        &self,
+        request: Request<SetAccessBindingsRequest>,
+    ) -> Result<Response<Operation>, Status> {
+        self.set_bindings(Resource::LockboxSecret, request)
+    }
+
+    async fn update_access_bindings(
+        &self,
+        request: Request<UpdateAccessBindingsRequest>,
+    ) -> Result<Response<Operation>, Status> {
+        self.update_bindings(Resource::LockboxSecret, request)
+    }
+}
+
+/// Whether an operation's metadata is about `secret_id`: the secret's own metadata types and the
+/// access-binding ones all carry the id in field 1.
+fn about_secret(type_url: &str, value: &[u8], secret_id: &str) -> bool {
+    use prost::Message;
+    let Some(name) = type_url.strip_prefix("type.googleapis.com/") else {
+        return false;
+    };
+    let access = matches!(
+        name,
+        "yandex.cloud.access.SetAccessBindingsMetadata" | "yandex.cloud.access.UpdateAccessBindingsMetadata"
+    );
+    if !access && !METADATA_TYPES.contains(&name) {
+        return false;
+    }
+    DeleteSecretMetadata::decode(value).is_ok_and(|m| m.secret_id == secret_id)
+}
