@@ -1,13 +1,19 @@
 //! Provisioning into each sink through the library: a dotenv file and a Kubernetes manifest hold
 //! the key's three entries (parsed back as a dotenv loader and a YAML reader see them), are
 //! private, keep what else they held, and a second run keeps the key they hold; `--rotate`
-//! replaces it and deletes the old key.
+//! replaces it and deletes the old key. A Lockbox secret is created once, each key is a version
+//! based on the current one (other entries kept, a concurrent version detected), the replaced
+//! version is scheduled for destruction, readers are granted once, and the steady state costs
+//! one Lockbox call.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use futures_util::TryStreamExt as _;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator};
-use yc_iam::provision::{EntryNames, KeyAction, KeyReason, KeySink, Provision, Report};
-use yc_iam::{Client, Credentials};
+use yc_iam::model::{LockboxVersion, LockboxVersionStatus, Subject};
+use yc_iam::provision::{EntryNames, KeyAction, KeyReason, KeySink, LockboxSink, Provision, READER_ROLE, Report};
+use yc_iam::{AddVersion, Client, Credentials, SecretRef};
 
 async fn start() -> (Emulator, Client, tempfile::TempDir) {
     let emu = Emulator::builder().start().await.expect("the emulator starts");
@@ -171,4 +177,208 @@ async fn a_file_in_another_format_is_left_alone_and_refused_before_anything_is_s
         "kind: Deployment\napiVersion: apps/v1\n"
     );
     assert!(emu.snapshot().service_account_named("sa-other").is_none());
+}
+
+fn lockbox_sink(name: &str) -> KeySink {
+    KeySink::Lockbox(LockboxSink::new(name))
+}
+
+/// The current payload of the secret named `name` in the default folder, read as the emulator's
+/// administrator.
+async fn payload(client: &Client, name: &str) -> (String, BTreeMap<String, String>) {
+    let payload = client
+        .lockbox()
+        .payload_ex(
+            SecretRef::Name {
+                folder_id: DEFAULT_FOLDER_ID.into(),
+                name: name.into(),
+            },
+            None,
+        )
+        .await
+        .expect("the payload is readable");
+    let entries = payload
+        .entries
+        .iter()
+        .map(|(k, v)| (k.clone(), String::from_utf8(v.clone()).expect("text")))
+        .collect();
+    (payload.version_id.clone(), entries)
+}
+
+async fn versions(client: &Client, secret_id: &str) -> Vec<LockboxVersion> {
+    client
+        .lockbox()
+        .list_versions(secret_id)
+        .try_collect()
+        .await
+        .expect("versions")
+}
+
+fn lockbox_calls(emu: &Emulator) -> Vec<String> {
+    emu.journal()
+        .into_iter()
+        .filter(|e| e.method.contains("lockbox"))
+        .map(|e| e.method)
+        .collect()
+}
+
+#[tokio::test]
+async fn provision_into_lockbox_keeps_the_key_in_the_current_version_and_a_second_run_reads_it_in_one_call() {
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-lockbox").output(lockbox_sink("ai-key"));
+    let first = p.run(&client).await.expect("first run");
+    let id = created_key(&first);
+    let placed = first.lockbox.clone().expect("the Lockbox report");
+    assert!(placed.secret_created && placed.version_added, "{placed:?}");
+
+    let secret = client.lockbox().get(&placed.secret_id).await.expect("the secret");
+    assert_eq!(secret.name, "ai-key");
+    assert_eq!(secret.labels.get("managed-by").map(String::as_str), Some("yc-iam"));
+    let (version, entries) = payload(&client, "ai-key").await;
+    assert_eq!(Some(&version), placed.version_id.as_ref());
+    assert_eq!(entries.get("api-key-id"), Some(&id));
+    assert_eq!(entries.get("folder-id").map(String::as_str), Some(DEFAULT_FOLDER_ID));
+    authenticates(&emu, &entries["api-key"], &first.service_account.id).await;
+    let key = client.api_keys().get(&id).await.expect("the key");
+    assert!(
+        key.description
+            .ends_with(&format!("[yc-iam:lockbox:{}]", placed.secret_id)),
+        "the marker names the secret: {}",
+        key.description
+    );
+    let shown = format!("{first:?}");
+    assert!(!shown.contains(&entries["api-key"]), "no secret in the report");
+
+    emu.clear_journal();
+    let second = p.run(&client).await.expect("second run");
+    assert!(!second.changed(), "{second:?}");
+    assert!(matches!(&second.key, Some(KeyAction::Kept { key }) if key.id == id));
+    assert_eq!(
+        lockbox_calls(&emu),
+        vec!["/yandex.cloud.lockbox.v1.PayloadService/GetEx"],
+        "the steady state reads the secret in one call"
+    );
+}
+
+#[tokio::test]
+async fn rotating_into_lockbox_adds_one_version_keeps_other_entries_and_schedules_the_replaced_one() {
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-rotate-lb").output(lockbox_sink("ai-key"));
+    let first = p.run(&client).await.expect("first run");
+    let old = created_key(&first);
+    let secret_id = first.lockbox.clone().expect("report").secret_id;
+    // Someone else adds an entry of their own.
+    let (current, _) = payload(&client, "ai-key").await;
+    let theirs = client
+        .lockbox()
+        .add_version(
+            AddVersion::new(&secret_id)
+                .base_version_id(&current)
+                .entry("db-password", &"hunter2".to_owned().into()),
+        )
+        .await
+        .expect("add")
+        .wait()
+        .await
+        .expect("added");
+    let before = versions(&client, &secret_id).await.len();
+
+    let rotated = p.clone().rotate(true).run(&client).await.expect("rotation");
+    let new = created_key(&rotated);
+    let placed = rotated.lockbox.clone().expect("report");
+    assert!(placed.version_added);
+    assert_eq!(placed.versions_scheduled, vec![theirs.id.clone()]);
+    assert_eq!(rotated.keys_deleted, vec![old]);
+    let all = versions(&client, &secret_id).await;
+    assert_eq!(all.len(), before + 1, "exactly one version added");
+    let replaced = all.iter().find(|v| v.id == theirs.id).expect("the replaced version");
+    assert_eq!(replaced.status(), LockboxVersionStatus::ScheduledForDestruction);
+    let destroy_at = replaced.destroy_at.as_ref().expect("a destruction time").seconds;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(
+        (destroy_at - now - 7 * 86_400).abs() < 120,
+        "destroyed after seven days"
+    );
+    let (_, entries) = payload(&client, "ai-key").await;
+    assert_eq!(entries.get("api-key-id"), Some(&new));
+    assert_eq!(entries.get("db-password").map(String::as_str), Some("hunter2"));
+    let live: Vec<String> = emu
+        .snapshot()
+        .live_keys_of(&rotated.service_account.id)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
+    assert_eq!(live, vec![new]);
+}
+
+#[tokio::test]
+async fn a_version_added_between_plan_and_apply_is_not_overwritten_and_the_new_key_is_deleted_again() {
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-race").output(lockbox_sink("ai-key"));
+    let first = p.run(&client).await.expect("first run");
+    let old = created_key(&first);
+    let secret_id = first.lockbox.clone().expect("report").secret_id;
+    let plan = p.clone().rotate(true).plan(&client).await.expect("plan");
+    client
+        .lockbox()
+        .add_version(AddVersion::new(&secret_id).entry("other", &"x".to_owned().into()))
+        .await
+        .expect("add")
+        .wait()
+        .await
+        .expect("added");
+    let err = plan.apply(&client).await.unwrap_err();
+    assert_eq!(
+        err.api_error().and_then(yc_iam::Error::code),
+        Some(tonic::Code::FailedPrecondition),
+        "{err}"
+    );
+    assert!(err.to_string().contains("the key was deleted again"), "{err}");
+    let live: Vec<String> = emu
+        .snapshot()
+        .live_keys_of(&first.service_account.id)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
+    assert_eq!(live, vec![old.clone()]);
+    let (_, entries) = payload(&client, "ai-key").await;
+    assert_eq!(entries.get("other").map(String::as_str), Some("x"));
+    assert_eq!(entries.get("api-key-id"), Some(&old));
+}
+
+#[tokio::test]
+async fn readers_get_payload_viewer_on_the_secret_once() {
+    let (_emu, client, _dir) = start().await;
+    let reader = client
+        .service_accounts()
+        .create(yc_iam::CreateServiceAccount::new(DEFAULT_FOLDER_ID, "app-reader"))
+        .await
+        .expect("create")
+        .wait()
+        .await
+        .expect("created");
+    let subject = Subject {
+        id: reader.id.clone(),
+        r#type: "serviceAccount".into(),
+    };
+    let sink = LockboxSink::new("ai-key")
+        .reader(subject.clone())
+        .reader(subject.clone());
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-readers").output(KeySink::Lockbox(sink));
+    let first = p.run(&client).await.expect("first run");
+    let placed = first.lockbox.clone().expect("report");
+    assert_eq!(placed.readers_added, vec![format!("serviceAccount:{}", reader.id)]);
+    let bindings: Vec<_> = client
+        .lockbox()
+        .list_access_bindings(&placed.secret_id)
+        .try_collect()
+        .await
+        .expect("bindings");
+    assert!(
+        bindings
+            .iter()
+            .any(|b| b.role_id == READER_ROLE && b.subject.as_ref() == Some(&subject))
+    );
+    let second = p.run(&client).await.expect("second run");
+    assert!(!second.changed(), "{second:?}");
 }

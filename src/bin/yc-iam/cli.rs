@@ -101,6 +101,9 @@ pub(crate) enum Command {
     Operation(OperationCommand),
     /// Print an IAM token for the configured credentials.
     CreateToken,
+    /// Lockbox secrets and their payloads.
+    #[command(subcommand)]
+    Lockbox(LockboxCommand),
     /// Create (or keep) a service account, its role bindings and an API key in a file.
     Provision(ProvisionArgs),
     /// Run the emulator as a server.
@@ -282,6 +285,54 @@ pub(crate) enum OperationCommand {
         /// Operation id.
         #[arg(value_name = "ID")]
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LockboxCommand {
+    /// Lockbox secrets.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// The payload of a secret's version.
+    #[command(subcommand)]
+    Payload(PayloadCommand),
+}
+
+/// Which Lockbox secret: `--id`, or `--name` in the folder.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SecretSelector {
+    /// Secret id.
+    #[arg(long, value_name = "ID", conflicts_with = "name")]
+    pub(crate) id: Option<String>,
+    /// Secret name (in --folder-id).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretCommand {
+    /// List the secrets of the folder.
+    List,
+    /// Show a secret and its current version.
+    Get(SecretSelector),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PayloadCommand {
+    /// Show a version's entries (the current version unless --version-id); values are masked
+    /// unless --reveal.
+    Get {
+        #[command(flatten)]
+        secret: SecretSelector,
+        /// Version id.
+        #[arg(long, value_name = "ID")]
+        version_id: Option<String>,
+        /// Print only this entry's value.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+        /// Show the values (they are secrets).
+        #[arg(long)]
+        reveal: bool,
     },
 }
 

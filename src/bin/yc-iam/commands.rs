@@ -4,6 +4,7 @@
 mod access_bindings;
 mod api_key;
 mod emulator;
+mod lockbox;
 mod operation;
 mod provision;
 mod service_account;
@@ -43,6 +44,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::Folder(cmd) => access_bindings::run(&settings, access_bindings::Resource::Folder, cmd).await,
         Command::Cloud(cmd) => access_bindings::run(&settings, access_bindings::Resource::Cloud, cmd).await,
         Command::Operation(cmd) => operation::run(&settings, cmd).await,
+        Command::Lockbox(cmd) => lockbox::run(&settings, cmd).await,
         Command::CreateToken => token::run(&settings).await,
         Command::Provision(args) => provision::run(&settings, args).await,
         Command::Completions { .. } | Command::Emulator(_) => Ok(()),

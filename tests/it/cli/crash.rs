@@ -190,7 +190,7 @@ fn left_behind(h: &Harness, name: &str, file: &str) -> LeftBehind {
 }
 
 /// Starts `provision` and kills it with SIGKILL after `at`; true if it was still running.
-async fn kill_at(h: &Harness, name: &str, file: &str, extra: &[&str], at: Duration) -> bool {
+pub(super) async fn kill_at(h: &Harness, name: &str, file: &str, extra: &[&str], at: Duration) -> bool {
     let mut cmd = h.command();
     cmd.args(["provision", "--folder-id", FOLDER, "--name", name, "--output", file])
         .args(extra)

@@ -5,6 +5,7 @@ mod bad_input;
 mod closed_pipe;
 mod config;
 pub(crate) mod crash;
+mod crash_lockbox;
 mod durations;
 mod errors;
 mod failed_run;

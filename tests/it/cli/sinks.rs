@@ -67,3 +67,97 @@ async fn provision_into_a_kubernetes_manifest_names_the_secret_and_a_rerun_keeps
     assert!(again.stdout.starts_with("Up to date"), "{}", again.stdout);
     assert_eq!(live_key(&h, "sa-k8s"), key);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_into_lockbox_says_where_the_key_went_and_payload_get_shows_it_only_with_reveal() {
+    let h = Harness::start().await;
+    let r = h.provision("sa-api", "lockbox://ai-key", &[]).await;
+    r.success();
+    assert!(r.stdout.contains("created, stored in lockbox://ai-key"), "{}", r.stdout);
+    assert!(r.stdout.contains("lockbox secret"), "{}", r.stdout);
+    let key = live_key(&h, "sa-api");
+
+    let payload = ["lockbox", "payload", "get", "--folder-id", FOLDER, "--name", "ai-key"];
+    let masked = h.run(&payload).await;
+    masked.success();
+    let revealed = h.run(&[&payload[..], &["--reveal", "--format", "json"]].concat()).await;
+    revealed.success();
+    let doc: serde_json::Value = serde_json::from_str(&revealed.stdout).expect("JSON");
+    let entry = |name: &str| {
+        doc["entries"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["key"] == name))
+            .and_then(|e| e["text_value"].as_str())
+            .map(str::to_owned)
+    };
+    let secret = entry("api-key").expect("the api-key entry");
+    assert!(secret.starts_with("AQVN"), "{secret}");
+    assert_eq!(entry("api-key-id").as_deref(), Some(key.as_str()));
+    assert_eq!(entry("folder-id").as_deref(), Some(FOLDER));
+    assert!(
+        masked.stdout.contains("api-key") && masked.stdout.contains("***"),
+        "{}",
+        masked.stdout
+    );
+    assert!(
+        !masked.stdout.contains(&secret) && !masked.stdout.contains(&key),
+        "{}",
+        masked.stdout
+    );
+    assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
+    let one = h
+        .run(&[&payload[..], &["--key", "api-key-id", "--reveal"]].concat())
+        .await;
+    assert_eq!(one.success().stdout, format!("{key}\n"));
+
+    let listed = h.run(&["lockbox", "secret", "list", "--folder-id", FOLDER]).await;
+    assert!(listed.success().stdout.contains("ai-key"), "{}", listed.stdout);
+    let got = h
+        .run(&[
+            "lockbox",
+            "secret",
+            "get",
+            "--folder-id",
+            FOLDER,
+            "--name",
+            "ai-key",
+            "--format",
+            "json",
+        ])
+        .await;
+    let secret_doc: serde_json::Value = serde_json::from_str(&got.success().stdout).expect("JSON");
+    assert_eq!(secret_doc["labels"]["managed-by"], "yc-iam");
+    assert_eq!(secret_doc["status"], "ACTIVE");
+
+    let again = h.provision("sa-api", "lockbox://ai-key", &[]).await;
+    assert!(again.success().stdout.starts_with("Up to date"), "{}", again.stdout);
+    assert_eq!(live_key(&h, "sa-api"), key);
+
+    let rotated = h.provision("sa-api", "lockbox://ai-key", &["--rotate"]).await;
+    rotated.success();
+    assert!(
+        rotated.stdout.contains("scheduled for destruction"),
+        "{}",
+        rotated.stdout
+    );
+    let new = live_key(&h, "sa-api");
+    assert_ne!(new, key);
+    let one = h
+        .run(&[&payload[..], &["--key", "api-key-id", "--reveal"]].concat())
+        .await;
+    assert_eq!(one.success().stdout, format!("{new}\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_into_lockbox_names_the_secret_it_would_create_and_sends_no_change() {
+    let h = Harness::start().await;
+    let r = h.provision("sa-dry", "lockbox://ai-key", &["--dry-run"]).await;
+    r.success();
+    assert!(r.stdout.contains("ai-key: will be created"), "{}", r.stdout);
+    let snap = h.emu.snapshot();
+    assert!(snap.service_account_named("sa-dry").is_none());
+    let listed = h
+        .run(&["lockbox", "secret", "list", "--folder-id", FOLDER, "--format", "json"])
+        .await;
+    assert_eq!(listed.success().stdout.trim(), "[]");
+}
