@@ -8,6 +8,9 @@
 //!                                                      the facade's headers), rounds alternated
 //! cargo bench --bench e2e -- profile [--facade|--stubs|--stubs-spec|--gets] [--flows N] [--concurrency N]
 //!                                                      a plain loop of flows to run under callgrind
+//! cargo bench --bench e2e -- sinks [--rounds N] [--runs N]
+//!                                                      (5) provision into Lockbox vs into a key file,
+//!                                                      against one emulator, rounds alternated
 //! ```
 //! With no mode (as plain `cargo bench` runs it) both run once, small.
 
@@ -178,6 +181,63 @@ async fn overhead(rounds: usize) {
     }
 }
 
+/// (5) `Provision::run` into a Lockbox secret against the same into a key file, on one emulator:
+/// a first run (account, roles, key; for Lockbox also the secret and its first version), a second
+/// run (nothing to change) and a rotation. Each round times `runs` of each, file and Lockbox
+/// alternated; the medians over the rounds and their ratio (Lockbox / file) are printed.
+async fn sinks(rounds: usize, runs: usize) {
+    use yc_iam::provision::{KeySink, LockboxSink, Provision};
+    const STEPS: [&str; 3] = ["first run", "second run", "rotation"];
+    let emu = emulator(Duration::ZERO).await;
+    let client = facade(&emu.endpoint());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sink = |lockbox: bool, name: &str| {
+        if lockbox {
+            KeySink::Lockbox(LockboxSink::new(name))
+        } else {
+            KeySink::File(dir.path().join(format!("{name}.yaml")))
+        }
+    };
+    // Discovery and the connections (both Lockbox endpoints too) are not part of the figure.
+    for lockbox in [false, true] {
+        let name = unique_name("sink-warm");
+        let p = Provision::new(yc_iam::emulator::DEFAULT_FOLDER_ID, &name).output(sink(lockbox, &name));
+        p.run(&client).await.expect("warm-up run");
+    }
+    // times[step][lockbox] = per-round mean seconds per run.
+    let mut times = vec![[Vec::new(), Vec::new()]; STEPS.len()];
+    for _ in 0..rounds {
+        for lockbox in [false, true] {
+            let names: Vec<String> = (0..runs).map(|_| unique_name("sink")).collect();
+            let plans: Vec<Provision> = names
+                .iter()
+                .map(|name| Provision::new(yc_iam::emulator::DEFAULT_FOLDER_ID, name).output(sink(lockbox, name)))
+                .collect();
+            for (step, slot) in times.iter_mut().enumerate() {
+                let start = Instant::now();
+                for p in &plans {
+                    p.clone().rotate(step == 2).run(&client).await.expect("run");
+                }
+                slot[usize::from(lockbox)].push(start.elapsed().as_secs_f64() / runs as f64);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (step, [file, lockbox]) in STEPS.iter().zip(times.iter_mut()) {
+        let (file, lockbox) = (median(file), median(lockbox));
+        println!(
+            "sinks: {step}: file {:.0} µs, lockbox {:.0} µs, lockbox/file {:.2} (median of {rounds} rounds of {runs})",
+            file * 1e6,
+            lockbox * 1e6,
+            lockbox / file
+        );
+    }
+    emu.shutdown().await;
+}
+
 /// Prints a line of figures, one per variant, and a line of ratios: facade over stubs, split into
 /// the stubs sending the facade's headers over the stubs, and the facade over those.
 fn print_split(what: &str, figures: impl Iterator<Item = String>, measure: &str, [all, headers, code]: [f64; 3]) {
@@ -261,6 +321,7 @@ fn main() {
             number("--rounds", 1),
         )),
         Some("overhead") => rt.block_on(overhead(number("--rounds", 7))),
+        Some("sinks") => rt.block_on(sinks(number("--rounds", 7), number("--runs", 50))),
         Some("profile") => rt.block_on(profile(
             args.iter().any(|a| a == "--stubs" || a == "--stubs-spec"),
             args.iter().any(|a| a == "--stubs-spec"),
@@ -269,7 +330,7 @@ fn main() {
             number("--concurrency", 1),
         )),
         Some(other) if !other.starts_with('-') => {
-            eprintln!("unknown mode {other:?}: expected wait, bulk, overhead or profile");
+            eprintln!("unknown mode {other:?}: expected wait, bulk, overhead, profile or sinks");
             std::process::exit(2);
         }
         _ => {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use yc_iam::emulator::Emulator;
+use yc_iam::model::{AccessBinding, AccessBindingDelta};
 use yc_iam::{Client, CreateApiKey, CreateServiceAccount, Credentials, ExposeSecret as _};
 
 use crate::cli::{Run, bare_command, run};
@@ -302,6 +303,18 @@ async fn world() -> World {
         .wait()
         .await
         .expect("holder");
+    // Both service accounts that authenticate may keep keys in Lockbox and read them back.
+    let deltas = [holder.id.as_str(), KEY_SA]
+        .map(|id| AccessBindingDelta::add(AccessBinding::service_account("lockbox.editor", id)))
+        .to_vec();
+    client
+        .folders()
+        .update_access_bindings(FOLDER, deltas)
+        .await
+        .expect("bind")
+        .wait()
+        .await
+        .expect("bound");
     let api_key = client
         .api_keys()
         .create(CreateApiKey::new(holder.id).scopes([SCOPE]))
@@ -554,6 +567,48 @@ async fn every_command(w: &World, kind: Kind, report: &Report) {
             CLOUD,
             "--format",
             "json",
+        ]),
+        NewSecretOnStdout,
+    )
+    .await;
+    // Into Lockbox: the payload is shown only with --reveal.
+    let lockbox = format!("lockbox://hyg-lb-{t}");
+    let secret = format!("hyg-lb-{t}");
+    check(v(&["provision", "--name", &prov, "--output", &lockbox]), Nothing).await;
+    check(
+        v(&["provision", "--name", &prov, "--output", &lockbox, "--rotate"]),
+        Nothing,
+    )
+    .await;
+    check(
+        v(&[
+            "provision",
+            "--name",
+            &prov,
+            "--output",
+            &lockbox,
+            "--dry-run",
+            "--format",
+            "json",
+        ]),
+        Nothing,
+    )
+    .await;
+    check(v(&["lockbox", "secret", "list"]), Nothing).await;
+    check(
+        v(&["lockbox", "secret", "get", "--name", &secret, "--format", "yaml"]),
+        Nothing,
+    )
+    .await;
+    check(v(&["lockbox", "payload", "get", "--name", &secret]), Nothing).await;
+    check(
+        v(&["lockbox", "payload", "get", "--name", &secret, "--key", "api-key"]),
+        Nothing,
+    )
+    .await;
+    check(
+        v(&[
+            "lockbox", "payload", "get", "--name", &secret, "--reveal", "--format", "json",
         ]),
         NewSecretOnStdout,
     )
