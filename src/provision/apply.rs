@@ -302,9 +302,15 @@ async fn create_key(
     )))?;
     let stored = stored_from(&created.api_key, created.secret);
     let key_id = created.api_key.id.clone();
-    match (&p.output, target.secret(), &target.marker) {
-        (KeySink::Caller, ..) => Ok((created.api_key, Some(stored), None)),
-        (KeySink::Lockbox(sink), Some((secret_id, base)), Some(marker)) => {
+    match &p.output {
+        KeySink::Caller => Ok((created.api_key, Some(stored), None)),
+        KeySink::Lockbox(sink) => {
+            // `prepare_secret` ran first: the secret exists and the marker names it.
+            let (Some((secret_id, base)), Some(marker)) = (target.secret(), &target.marker) else {
+                delete_key(client, &key_id).await.ok();
+                let missing = crate::Error::new(ErrorKind::Other, "provision", "the plan has no Lockbox secret");
+                return Err(api(format!("created key {key_id} but its Lockbox secret is not in place"))(missing));
+            };
             match lockbox::add_key_version(client, sink, secret_id, base, &stored, &p.folder_id, marker).await {
                 Ok(version) => Ok((created.api_key, None, Some(version))),
                 Err(source) => {
@@ -316,7 +322,7 @@ async fn create_key(
                 }
             }
         }
-        (sink, ..) => match sink.write_file(&stored, &p.folder_id, &account.name) {
+        sink => match sink.write_file(&stored, &p.folder_id, &account.name) {
             Ok(()) => Ok((created.api_key, None, None)),
             Err(source) => {
                 let deleted = delete_key(client, &key_id).await.is_ok();

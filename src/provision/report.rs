@@ -74,13 +74,13 @@ pub enum KeyReason {
     SinkEmpty,
     /// The key goes to the caller, so there is nothing to keep.
     OutputToCaller,
-    /// The file holds a key of another service account.
+    /// The output holds a key of another service account (or one this account does not have).
     OtherAccount,
-    /// The file's key no longer exists.
+    /// The key the output holds no longer exists.
     KeyGone,
-    /// The file's key has other scopes than requested.
+    /// The key the output holds has other scopes than requested.
     ScopesDiffer,
-    /// The file's key has expired.
+    /// The key the output holds has expired.
     Expired,
     /// Rotation was asked for.
     Rotate,
@@ -93,10 +93,10 @@ impl KeyReason {
             KeyReason::NoKeyFile => "no key file yet",
             KeyReason::SinkEmpty => "the output holds no key yet",
             KeyReason::OutputToCaller => "the key is printed, not kept",
-            KeyReason::OtherAccount => "the key file holds another service account's key",
-            KeyReason::KeyGone => "the key in the file no longer exists",
-            KeyReason::ScopesDiffer => "the key in the file has other scopes",
-            KeyReason::Expired => "the key in the file has expired",
+            KeyReason::OtherAccount => "the output holds another service account's key",
+            KeyReason::KeyGone => "the key the output holds no longer exists",
+            KeyReason::ScopesDiffer => "the key the output holds has other scopes",
+            KeyReason::Expired => "the key the output holds has expired",
             KeyReason::Rotate => "rotation requested",
         }
     }
