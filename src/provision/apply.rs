@@ -309,7 +309,9 @@ async fn create_key(
             let (Some((secret_id, base)), Some(marker)) = (target.secret(), &target.marker) else {
                 delete_key(client, &key_id).await.ok();
                 let missing = crate::Error::new(ErrorKind::Other, "provision", "the plan has no Lockbox secret");
-                return Err(api(format!("created key {key_id} but its Lockbox secret is not in place"))(missing));
+                return Err(api(format!(
+                    "created key {key_id} but its Lockbox secret is not in place"
+                ))(missing));
             };
             match lockbox::add_key_version(client, sink, secret_id, base, &stored, &p.folder_id, marker).await {
                 Ok(version) => Ok((created.api_key, None, Some(version))),

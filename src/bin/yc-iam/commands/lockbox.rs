@@ -13,7 +13,8 @@ use crate::cli::{LockboxCommand, PayloadCommand, SecretCommand, SecretSelector};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, timestamp};
 use crate::session::connect;
-use crate::settings::{Settings, check_id};
+use crate::settings::Settings;
+use yc_iam::provision::check_id;
 
 /// What a masked value shows.
 const MASK: &str = "***";
@@ -140,7 +141,7 @@ pub(crate) async fn run(settings: &Settings, cmd: LockboxCommand) -> CliResult {
         }) => {
             let by = secret_ref(settings, &secret)?;
             if let Some(version) = &version_id {
-                check_id("version-id", version)?;
+                check_id("--version-id", version)?;
             }
             let session = connect(settings).await?;
             let payload = session.lockbox().payload_ex(by, version_id.as_deref()).await?;
@@ -191,7 +192,7 @@ pub(crate) async fn run(settings: &Settings, cmd: LockboxCommand) -> CliResult {
 fn secret_ref(settings: &Settings, s: &SecretSelector) -> CliResult<SecretRef> {
     match (&s.id, &s.name) {
         (Some(id), _) => {
-            check_id("id", id)?;
+            check_id("--id", id)?;
             Ok(SecretRef::Id(id.clone()))
         }
         (None, Some(name)) => {
