@@ -8,7 +8,8 @@ use yc_iam::provision::StoredKey;
 use yc_iam::provision::{AccountPlan, KeyAction, KeyPlan, KeyReason, Provision};
 use yc_iam::{Client, Credentials, ExposeSecret};
 
-async fn start() -> (Emulator, Client, tempfile::TempDir) {
+/// A fresh emulator, a client with its administrator's token, and a scratch directory.
+pub(crate) async fn start() -> (Emulator, Client, tempfile::TempDir) {
     let emu = Emulator::builder().start().await.expect("the emulator starts");
     let client = Client::builder()
         .with_endpoint(emu.endpoint())

@@ -10,20 +10,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use futures_util::TryStreamExt as _;
-use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator};
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
 use yc_iam::model::{LockboxVersion, LockboxVersionStatus, Subject};
 use yc_iam::provision::{EntryNames, KeyAction, KeyReason, KeySink, LockboxSink, Provision, READER_ROLE, Report};
 use yc_iam::{AddVersion, Client, Credentials, SecretRef};
 
-async fn start() -> (Emulator, Client, tempfile::TempDir) {
-    let emu = Emulator::builder().start().await.expect("the emulator starts");
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
-        .build()
-        .expect("client");
-    (emu, client, tempfile::tempdir().expect("temp dir"))
-}
+use crate::provision::start;
 
 /// Reads a dotenv file the way python-dotenv does for the lines this tool writes and keeps:
 /// `NAME=value`, `NAME='value'`, comments and blank lines.

@@ -24,11 +24,11 @@ use yc_iam::provision::StoredKey;
 use super::{FOLDER, Harness};
 
 /// How long operations take.
-const OP_DELAY: Duration = Duration::from_millis(120);
+pub(super) const OP_DELAY: Duration = Duration::from_millis(120);
 /// Each worker has its own emulator, so the faults it sets affect only its own runs.
-const WORKERS: usize = 5;
+pub(super) const WORKERS: usize = 5;
 const CREATE_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Create";
-const DELETE_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
+pub(super) const DELETE_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Scenario {

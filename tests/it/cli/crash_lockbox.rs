@@ -18,12 +18,9 @@ use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator, Fault};
 use yc_iam::model::LockboxVersionStatus;
 use yc_iam::{Client, Credentials, SecretRef};
 
-use super::crash::kill_at;
+use super::crash::{DELETE_KEY, OP_DELAY, WORKERS, kill_at};
 use super::{FOLDER, Harness};
 
-const OP_DELAY: Duration = Duration::from_millis(120);
-const WORKERS: usize = 5;
-const DELETE_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
 const SCHEDULE: &str = "/yandex.cloud.lockbox.v1.SecretService/ScheduleVersionDestruction";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
