@@ -66,6 +66,14 @@ pub(crate) fn mask_secret(secret: &str) -> String {
     format!("****{tail}")
 }
 
+/// A password of `length` characters drawn uniformly from `alphabet` (ASCII) with the operating
+/// system's generator, for generated Lockbox secrets.
+pub(crate) fn password(alphabet: &[u8], length: usize) -> Result<String, Status> {
+    let mut password = String::with_capacity(length);
+    secure_pick_into(&mut password, alphabet, length)?;
+    Ok(password)
+}
+
 /// An IAM token shaped like `t1.<payload>.<86 characters>`.
 pub(crate) fn iam_token() -> Result<String, Status> {
     let mut token = String::with_capacity(3 + 64 + 1 + 86);

@@ -30,6 +30,7 @@ mod access_bindings;
 mod api_key;
 mod endpoint;
 mod iam_token;
+mod lockbox_password;
 mod lockbox_payload;
 mod lockbox_secret;
 mod operation;

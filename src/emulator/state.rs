@@ -16,7 +16,7 @@ use crate::proto::yandex::cloud::resourcemanager::v1::{Cloud, Folder, folder};
 
 mod lockbox;
 
-pub(crate) use lockbox::{EntryRec, EntryValue, Lockbox, SecretRec, VersionRec, VersionState};
+pub(crate) use lockbox::{EntryRec, EntryValue, Lockbox, PasswordSpecRec, SecretRec, VersionRec, VersionState};
 
 /// The growing records and indexes. Std's keyed hash: names and idempotency keys come from
 /// callers, and a hash without a random key lets one caller make every insert collide.

@@ -2,7 +2,8 @@
 //! the life of a version: ACTIVE, SCHEDULED_FOR_DESTRUCTION, then DESTROYED once its `destroy_at`
 //! passes on the emulator's clock. A new version is the base version (the current one unless
 //! named) changed by the given entries; naming a base that is not the current version is refused,
-//! so a writer racing another one finds out.
+//! so a writer racing another one finds out. A generated secret (one with a password
+//! specification) gets a fresh generated value in each version added without changes.
 
 use std::collections::BTreeSet;
 
@@ -10,13 +11,14 @@ use tokio::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::access_bindings::Resource;
+use super::lockbox_password;
 use super::service_account::require_folder;
 use super::{Call, Outcome, Svc, validate};
 use crate::emulator::Inner;
 use crate::emulator::clock;
 use crate::emulator::errors::{already_exists, failed_precondition, invalid_argument, not_found, pack};
 use crate::emulator::page::page;
-use crate::emulator::state::{EntryRec, EntryValue, SecretRec, State, VersionRec, VersionState};
+use crate::emulator::state::{EntryRec, EntryValue, PasswordSpecRec, SecretRec, State, VersionRec, VersionState};
 use crate::proto::yandex::cloud::access::{
     ListAccessBindingsRequest, ListAccessBindingsResponse, SetAccessBindingsRequest, UpdateAccessBindingsRequest,
 };
@@ -26,9 +28,10 @@ use crate::proto::yandex::cloud::lockbox::v1::{
     CancelVersionDestructionMetadata, CancelVersionDestructionRequest, CreateSecretMetadata, CreateSecretRequest,
     DeactivateSecretMetadata, DeactivateSecretRequest, DeleteSecretMetadata, DeleteSecretRequest, GetSecretRequest,
     ListSecretOperationsRequest, ListSecretOperationsResponse, ListSecretsRequest, ListSecretsResponse,
-    ListVersionsRequest, ListVersionsResponse, PayloadEntryChange, ScheduleVersionDestructionMetadata,
-    ScheduleVersionDestructionRequest, Secret, SetCurrentVersionMetadata, SetCurrentVersionRequest,
-    UpdateSecretMetadata, UpdateSecretRequest, payload_entry_change,
+    ListVersionsRequest, ListVersionsResponse, PasswordPayloadSpecification, PayloadEntryChange,
+    ScheduleVersionDestructionMetadata, ScheduleVersionDestructionRequest, Secret, SetCurrentVersionMetadata,
+    SetCurrentVersionRequest, UpdateSecretMetadata, UpdateSecretRequest, create_secret_request, payload_entry_change,
+    update_secret_request,
 };
 use crate::proto::yandex::cloud::operation::Operation;
 
@@ -137,13 +140,19 @@ fn changed_entries(base: &[EntryRec], changes: Vec<PayloadEntryChange>, field: &
     Ok(entries)
 }
 
-fn new_version(inner: &Inner, description: String, entries: Vec<EntryRec>) -> VersionRec {
+fn new_version(
+    inner: &Inner,
+    description: String,
+    entries: Vec<EntryRec>,
+    password_spec: Option<PasswordSpecRec>,
+) -> VersionRec {
     VersionRec {
         id: inner.new_id(ID_PREFIX),
         created_at: (&inner.clock.now()).into(),
         description,
         destroy_at: None,
         entries,
+        password_spec,
     }
 }
 
@@ -175,14 +184,24 @@ fn pending_period(period: Option<&prost_types::Duration>) -> Result<Duration, St
     Ok(Duration::new(seconds, nanos))
 }
 
-/// UNIMPLEMENTED for generated secrets: the emulator stores only the entries it is given.
-fn refuse_generated(present: bool) -> Result<(), Status> {
-    if present {
-        return Err(Status::unimplemented(
-            "generated secrets (password_payload_specification) are not emulated",
-        ));
+/// The stored form of a request's password specification, checked.
+fn password_spec(spec: Option<PasswordPayloadSpecification>) -> Result<Option<PasswordSpecRec>, Status> {
+    let spec = spec.map(PasswordSpecRec::from_proto);
+    if let Some(spec) = &spec {
+        lockbox_password::check(spec, "password_payload_specification")?;
     }
-    Ok(())
+    Ok(spec)
+}
+
+/// `entries` with the generated entry of `spec` set to a fresh value.
+fn regenerated(entries: &[EntryRec], spec: &PasswordSpecRec) -> Result<Vec<EntryRec>, Status> {
+    let fresh = lockbox_password::generate(spec, "password_payload_specification")?;
+    let mut entries = entries.to_vec();
+    match entries.iter_mut().find(|e| e.key == fresh.key) {
+        Some(entry) => *entry = fresh,
+        None => entries.push(fresh),
+    }
+    Ok(entries)
 }
 
 #[tonic::async_trait]
@@ -221,18 +240,29 @@ impl SecretService for Svc {
         validate(request.get_ref())?;
         let call = Call::of(&request, &method("Create"));
         let mut body = request.into_inner();
-        refuse_generated(body.payload_specification.is_some())?;
         check_entries(&body.version_payload_entries, "version_payload_entries")?;
         let changes = std::mem::take(&mut body.version_payload_entries);
+        let spec = password_spec(
+            body.payload_specification
+                .take()
+                .map(|create_secret_request::PayloadSpecification::PasswordPayloadSpecification(spec)| spec),
+        )?;
+        if spec.is_some() && !changes.is_empty() {
+            return Err(invalid_argument(
+                "password_payload_specification",
+                "cannot be set together with version_payload_entries",
+            ));
+        }
+        let has_payload = spec.is_some() || !changes.is_empty();
         let with_version = match body.create_version {
-            Some(true) if changes.is_empty() => {
+            Some(true) if !has_payload => {
                 return Err(invalid_argument(
                     "version_payload_entries",
-                    "required when create_version is true",
+                    "version_payload_entries or password_payload_specification is required when create_version is true",
                 ));
             }
             Some(wanted) => wanted,
-            None => !changes.is_empty(),
+            None => has_payload,
         };
         if let Some(i) = changes.iter().position(|c| c.value.is_none()) {
             return Err(invalid_argument(
@@ -244,11 +274,21 @@ impl SecretService for Svc {
             require_folder(state, &body.folder_id)?;
             require_unique_name(state, &body.folder_id, &body.name, "")?;
             let id = inner.new_id(ID_PREFIX);
-            let version = if with_version {
-                let entries = changed_entries(&[], changes, "version_payload_entries")?;
-                Some(new_version(inner, body.version_description, entries))
-            } else {
-                None
+            let version = match (&spec, with_version) {
+                (_, false) => None,
+                (Some(spec), true) => {
+                    let entries = regenerated(&[], spec)?;
+                    Some(new_version(
+                        inner,
+                        body.version_description,
+                        entries,
+                        Some(spec.clone()),
+                    ))
+                }
+                (None, true) => {
+                    let entries = changed_entries(&[], changes, "version_payload_entries")?;
+                    Some(new_version(inner, body.version_description, entries, None))
+                }
             };
             let version_id = version.as_ref().map(|v| v.id.clone()).unwrap_or_default();
             let secret = SecretRec {
@@ -263,6 +303,7 @@ impl SecretService for Svc {
                 deletion_protection: body.deletion_protection,
                 current_version: version_id.clone(),
                 versions: version.into_iter().collect(),
+                password_spec: spec,
             };
             let rendered = secret.to_proto(&inner.clock);
             state.lockbox.put(secret);
@@ -283,11 +324,16 @@ impl SecretService for Svc {
     async fn update(&self, request: Request<UpdateSecretRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
         let call = Call::of(&request, &method("Update"));
-        let body = request.into_inner();
+        let mut body = request.into_inner();
         let paths = body.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         if paths.is_empty() {
             return Err(invalid_argument("update_mask", "names no field to update"));
         }
+        let spec = password_spec(
+            body.payload_specification
+                .take()
+                .map(|update_secret_request::PayloadSpecification::PasswordPayloadSpecification(spec)| spec),
+        )?;
         self.operation(call, move |inner, state| {
             let folder_id = require_secret(state, &body.secret_id)?.folder_id.clone();
             if paths.iter().any(|p| p == "name") {
@@ -300,7 +346,7 @@ impl SecretService for Svc {
                         "description" => secret.description = body.description.clone(),
                         "labels" => secret.labels = body.labels.clone(),
                         "deletion_protection" => secret.deletion_protection = body.deletion_protection,
-                        "password_payload_specification" => refuse_generated(true)?,
+                        "password_payload_specification" => secret.password_spec = spec.clone(),
                         _ => return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field")),
                     }
                 }
@@ -429,8 +475,12 @@ impl SecretService for Svc {
                 .version(&secret.current_version)
                 .map(|v| v.entries.as_slice())
                 .unwrap_or_default();
-            let entries = changed_entries(base, changes, "payload_entries")?;
-            let version = new_version(inner, body.description, entries);
+            // A generated secret's new version without changes gets a fresh generated value.
+            let (entries, spec) = match &secret.password_spec {
+                Some(spec) if changes.is_empty() => (regenerated(base, spec)?, Some(spec.clone())),
+                _ => (changed_entries(base, changes, "payload_entries")?, None),
+            };
+            let version = new_version(inner, body.description, entries, spec);
             let version_id = version.id.clone();
             let rendered = version.to_proto(&body.secret_id, &inner.clock);
             change_secret(inner, state, &body.secret_id, |secret| {

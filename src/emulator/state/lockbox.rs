@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Map, Ts, hex_in, hex_out};
 use crate::emulator::clock::Clock;
-use crate::proto::yandex::cloud::lockbox::v1::{Secret, Version, payload, secret, version};
+use crate::proto::yandex::cloud::lockbox::v1::{
+    PasswordPayloadSpecification, Secret, Version, payload, secret, version,
+};
 
 /// A payload value: text or bytes, as the entry was written.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +55,47 @@ pub(crate) struct EntryRec {
     pub(crate) value: Option<EntryValue>,
 }
 
+/// How a generated secret's value is made (`PasswordPayloadSpecification`), as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PasswordSpecRec {
+    pub(crate) password_key: String,
+    pub(crate) length: i64,
+    pub(crate) include_uppercase: Option<bool>,
+    pub(crate) include_lowercase: Option<bool>,
+    pub(crate) include_digits: Option<bool>,
+    pub(crate) include_punctuation: Option<bool>,
+    pub(crate) included_punctuation: String,
+    pub(crate) excluded_punctuation: String,
+}
+
+impl PasswordSpecRec {
+    pub(crate) fn from_proto(spec: PasswordPayloadSpecification) -> Self {
+        Self {
+            password_key: spec.password_key,
+            length: spec.length,
+            include_uppercase: spec.include_uppercase,
+            include_lowercase: spec.include_lowercase,
+            include_digits: spec.include_digits,
+            include_punctuation: spec.include_punctuation,
+            included_punctuation: spec.included_punctuation,
+            excluded_punctuation: spec.excluded_punctuation,
+        }
+    }
+
+    pub(crate) fn to_proto(&self) -> PasswordPayloadSpecification {
+        PasswordPayloadSpecification {
+            password_key: self.password_key.clone(),
+            length: self.length,
+            include_uppercase: self.include_uppercase,
+            include_lowercase: self.include_lowercase,
+            include_digits: self.include_digits,
+            include_punctuation: self.include_punctuation,
+            included_punctuation: self.included_punctuation.clone(),
+            excluded_punctuation: self.excluded_punctuation.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct VersionRec {
     pub(crate) id: String,
@@ -61,6 +104,9 @@ pub(crate) struct VersionRec {
     /// Set while the version is scheduled for destruction (and after it was destroyed).
     pub(crate) destroy_at: Option<Ts>,
     pub(crate) entries: Vec<EntryRec>,
+    /// How the generated entry of this version was made, for a generated secret's version.
+    #[serde(default)]
+    pub(crate) password_spec: Option<PasswordSpecRec>,
 }
 
 /// Where a version is in its life, on the emulator's clock.
@@ -94,7 +140,10 @@ impl VersionRec {
             description: self.description.clone(),
             status: status as i32,
             payload_entry_keys: self.entries.iter().map(|e| e.key.clone()).collect(),
-            payload_specification: None,
+            payload_specification: self
+                .password_spec
+                .as_ref()
+                .map(|spec| version::PayloadSpecification::PasswordPayloadSpecification(spec.to_proto())),
         }
     }
 }
@@ -114,6 +163,9 @@ pub(crate) struct SecretRec {
     pub(crate) current_version: String,
     /// Every version, oldest first.
     pub(crate) versions: Vec<VersionRec>,
+    /// Set for a generated secret: each new version gets a fresh value made this way.
+    #[serde(default)]
+    pub(crate) password_spec: Option<PasswordSpecRec>,
 }
 
 impl SecretRec {
@@ -142,7 +194,10 @@ impl SecretRec {
             status: status as i32,
             current_version: self.version(&self.current_version).map(|v| v.to_proto(&self.id, clock)),
             deletion_protection: self.deletion_protection,
-            payload_specification: None,
+            payload_specification: self
+                .password_spec
+                .as_ref()
+                .map(|spec| secret::PayloadSpecification::PasswordPayloadSpecification(spec.to_proto())),
         }
     }
 

@@ -1,14 +1,15 @@
 //! Lockbox secrets: creation with a first version, names unique within a folder, listing in
 //! pages, updates, deletion protection, activation, the operations' metadata and response types,
-//! the rules on entries, and discovery of the two Lockbox endpoints.
+//! the rules on entries, generated secrets, and discovery of the two Lockbox endpoints.
 
 use tonic::Code;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
 use yc_iam::proto::yandex::cloud::endpoint::ListApiEndpointsRequest;
 use yc_iam::proto::yandex::cloud::lockbox::v1::{
-    ActivateSecretRequest, CreateSecretMetadata, CreateSecretRequest, DeactivateSecretRequest, DeleteSecretMetadata,
-    DeleteSecretRequest, GetSecretRequest, ListSecretOperationsRequest, ListSecretsRequest, PayloadEntryChange, Secret,
-    UpdateSecretMetadata, UpdateSecretRequest, payload_entry_change, secret,
+    ActivateSecretRequest, AddVersionRequest, CreateSecretMetadata, CreateSecretRequest, DeactivateSecretRequest,
+    DeleteSecretMetadata, DeleteSecretRequest, GetExRequest, GetSecretRequest, ListSecretOperationsRequest,
+    ListSecretsRequest, PasswordPayloadSpecification, PayloadEntryChange, Secret, UpdateSecretMetadata,
+    UpdateSecretRequest, create_secret_request, get_ex_request, payload_entry_change, secret, version,
 };
 use yc_iam::proto::yandex::cloud::operation::Operation;
 
@@ -416,4 +417,76 @@ async fn discovery_lists_lockbox_and_lockbox_payload_at_the_emulator() {
         let endpoint = listed.endpoints.iter().find(|e| e.id == id).expect(id);
         assert_eq!(endpoint.address, own, "{id}");
     }
+}
+
+#[tokio::test]
+async fn a_generated_secret_gets_a_fresh_value_in_each_version_added_without_changes() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let spec = PasswordPayloadSpecification {
+        password_key: "password".into(),
+        length: 24,
+        include_punctuation: Some(false),
+        ..Default::default()
+    };
+    let mut request = create("generated", vec![]);
+    request.payload_specification =
+        Some(create_secret_request::PayloadSpecification::PasswordPayloadSpecification(spec.clone()));
+    let op = c.secrets.create(request.clone()).await;
+    let op = done(&mut c, op).await;
+    let created: Secret = unpack(response_of(&op), "yandex.cloud.lockbox.v1.Secret");
+    assert_eq!(
+        created.payload_specification,
+        Some(secret::PayloadSpecification::PasswordPayloadSpecification(spec.clone()))
+    );
+    let first = created.current_version.clone().expect("generated version");
+    assert_eq!(first.payload_entry_keys, ["password"]);
+    assert_eq!(
+        first.payload_specification,
+        Some(version::PayloadSpecification::PasswordPayloadSpecification(
+            spec.clone()
+        ))
+    );
+    let value = |c: &mut Clients| {
+        let mut payloads = c.payloads.clone();
+        let id = created.id.clone();
+        async move {
+            let ex = payloads
+                .get_ex(GetExRequest {
+                    identifier: Some(get_ex_request::Identifier::SecretId(id)),
+                    version_id: String::new(),
+                })
+                .await
+                .expect("payload")
+                .into_inner();
+            String::from_utf8(ex.entries.get("password").cloned().expect("password")).expect("text")
+        }
+    };
+    let before = value(&mut c).await;
+    assert_eq!(before.len(), 24);
+    assert!(
+        before.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "no punctuation: {before}"
+    );
+
+    let op = c
+        .secrets
+        .add_version(AddVersionRequest {
+            secret_id: created.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    done(&mut c, op).await;
+    let after = value(&mut c).await;
+    assert_eq!(after.len(), 24);
+    assert_ne!(after, before);
+
+    request.name = "both".into();
+    request.version_payload_entries = vec![text_entry("k", "v")];
+    let err = c
+        .secrets
+        .create(request)
+        .await
+        .expect_err("entries and a specification");
+    assert_eq!(bad_field(&err), "password_payload_specification");
 }
