@@ -107,6 +107,12 @@ impl CliError {
     }
 }
 
+/// Writes one line to stderr. Unlike `eprintln!`, a stderr nobody reads (a closed pipe) is not a
+/// panic: a warning that cannot be shown is dropped.
+pub(crate) fn warn(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// The error and its sources joined with `: `, skipping a source whose text the previous
 /// message already ends with, and flattening any line breaks.
 pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {

@@ -3,6 +3,9 @@
 //! failure reporting in `error`. It is an ordinary user of the library's public API.
 
 #![forbid(unsafe_code)]
+// `print!` and `eprint!` panic when their stream is a closed pipe: output goes through `output`,
+// stderr lines through `error::warn`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod commands;

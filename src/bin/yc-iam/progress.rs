@@ -1,5 +1,6 @@
 //! Progress for long waits, like yc's `...1s...2s...done (2s)`, on stderr and only when stderr
-//! is a terminal: piped output and logs never see it.
+//! is a terminal: piped output and logs never see it. A terminal that goes away mid-wait is not
+//! a panic: the progress is dropped.
 
 use std::future::Future;
 use std::io::{IsTerminal, Write};
@@ -11,18 +12,19 @@ pub(crate) async fn show<F: Future>(label: &str, work: F) -> F::Output {
         return work.await;
     }
     let start = tokio::time::Instant::now();
-    eprint!("{label}...");
+    let _ = write!(std::io::stderr(), "{label}...");
     tokio::pin!(work);
     let mut ticks = tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
     let output = loop {
         tokio::select! {
             output = &mut work => break output,
             _ = ticks.tick() => {
-                eprint!("{}s...", start.elapsed().as_secs());
-                let _ = std::io::stderr().flush();
+                let mut stderr = std::io::stderr();
+                let _ = write!(stderr, "{}s...", start.elapsed().as_secs());
+                let _ = stderr.flush();
             }
         }
     };
-    eprintln!("done ({}s)", start.elapsed().as_secs());
+    crate::error::warn(format_args!("done ({}s)", start.elapsed().as_secs()));
     output
 }

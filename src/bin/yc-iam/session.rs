@@ -29,10 +29,10 @@ impl Deref for Session {
 pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     let (endpoint, credentials, emulator) = if settings.emulator {
         let emulator = start_emulator(settings).await?;
-        eprintln!(
+        crate::error::warn(format_args!(
             "yc-iam: running against a fresh in-process emulator at {}",
             emulator.endpoint()
-        );
+        ));
         (
             emulator.endpoint(),
             Credentials::iam_token(DEFAULT_IAM_TOKEN),

@@ -90,11 +90,11 @@ fn warn_if_oauth(config: &config::Settings) {
         source,
     }) = &config.credential
     {
-        eprintln!(
+        crate::error::warn(format_args!(
             "warning: the OAuth token from {source} is a credential Yandex is retiring (its use in Yandex Cloud \
              ends by the end of 2026); use a service-account key (--service-account-key), the metadata service \
              on a cloud VM, or an IAM token (--iam-token, YC_IAM_TOKEN) instead"
-        );
+        ));
     }
 }
 
@@ -112,7 +112,9 @@ fn check_resolved_id(field: &str, value: &Resolved<String>) -> CliResult {
 /// Warns that the secret given with the flag `name` is visible to other users (in the process
 /// list and shell history), and names the better place for it.
 pub(crate) fn warn_visible_secret(name: &str, instead: &str) {
-    eprintln!("warning: a secret passed with {name} is visible to other users of this machine; prefer {instead}");
+    crate::error::warn(format_args!(
+        "warning: a secret passed with {name} is visible to other users of this machine; prefer {instead}"
+    ));
 }
 
 fn flag_layer(global: &GlobalArgs) -> CliResult<Layer> {

@@ -1,6 +1,6 @@
 //! A reader that goes away early (`yc-iam … | head`) ends the process quietly: exit 0, no panic
 //! and no error on stderr, for generated completions and for a listing far longer than a pipe
-//! holds.
+//! holds; and a stderr nobody reads does not make warnings panic.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -74,4 +74,29 @@ async fn a_long_listing_into_a_closed_pipe_ends_quietly() {
             .expect("join");
         assert_quiet_end(run, &format!("sa list --format {format}"));
     }
+}
+
+/// Runs `cmd` with its stderr a pipe whose reader is already gone, and returns its exit code.
+fn run_with_stderr_closed(mut cmd: Command) -> Option<i32> {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn yc-iam");
+    drop(child.stderr.take());
+    child.wait().expect("wait").code()
+}
+
+#[test]
+fn warnings_into_a_closed_stderr_do_not_panic() {
+    let home = tempfile::tempdir().expect("home");
+    // `--emulator` says on stderr that it runs a fresh emulator, and a token given as a flag
+    // draws a warning: both lines go into the closed pipe.
+    let mut cmd = bare_command(home.path());
+    cmd.args(["--iam-token", "t1.some-token", "--emulator", "sa", "list"]);
+    assert_eq!(
+        run_with_stderr_closed(cmd),
+        Some(0),
+        "the listing succeeds without anyone reading stderr"
+    );
 }
