@@ -30,8 +30,8 @@ use crate::proto::yandex::cloud::lockbox::v1::{
     ListSecretOperationsRequest, ListSecretOperationsResponse, ListSecretsRequest, ListSecretsResponse,
     ListVersionsRequest, ListVersionsResponse, PasswordPayloadSpecification, PayloadEntryChange,
     ScheduleVersionDestructionMetadata, ScheduleVersionDestructionRequest, Secret, SetCurrentVersionMetadata,
-    SetCurrentVersionRequest, UpdateSecretMetadata, UpdateSecretRequest, create_secret_request, payload_entry_change,
-    update_secret_request,
+    SetCurrentVersionRequest, UpdateSecretMetadata, UpdateSecretRequest, Version, create_secret_request,
+    payload_entry_change, update_secret_request,
 };
 use crate::proto::yandex::cloud::operation::Operation;
 
@@ -168,6 +168,49 @@ fn change_secret(
     let rendered = secret.to_proto(&inner.clock);
     state.lockbox.put(secret);
     Ok(rendered)
+}
+
+/// Applies `change` to one version of a copy of the secret, stores it and answers with the
+/// version as it is after.
+fn change_version(
+    inner: &Inner,
+    state: &mut State,
+    secret_id: &str,
+    version_id: &str,
+    change: impl FnOnce(&mut VersionRec),
+) -> Result<Version, Status> {
+    let mut secret = require_secret(state, secret_id)?.clone();
+    let version = secret
+        .version_mut(version_id)
+        .ok_or_else(|| not_found(format!("Version {version_id} of secret {secret_id} not found")))?;
+    change(version);
+    let rendered = version.to_proto(secret_id, &inner.clock);
+    state.lockbox.put(secret);
+    Ok(rendered)
+}
+
+impl Svc {
+    /// `Activate` and `Deactivate`: the secret's status set, answered with the secret.
+    fn set_active(
+        &self,
+        call: Call,
+        secret_id: String,
+        active: bool,
+        description: &'static str,
+        metadata: prost_types::Any,
+    ) -> Result<Response<Operation>, Status> {
+        self.operation(call, move |inner, state| {
+            let rendered = change_secret(inner, state, &secret_id, |secret| {
+                secret.active = active;
+                Ok(())
+            })?;
+            Ok(Outcome {
+                description,
+                metadata,
+                response: pack("yandex.cloud.lockbox.v1.Secret", &rendered),
+            })
+        })
+    }
 }
 
 /// A `google.protobuf.Duration` as a `Duration`; INVALID_ARGUMENT when negative or malformed.
@@ -391,41 +434,27 @@ impl SecretService for Svc {
     async fn activate(&self, request: Request<ActivateSecretRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
         let call = Call::of(&request, &method("Activate"));
-        let id = request.into_inner().secret_id;
-        self.operation(call, move |inner, state| {
-            let rendered = change_secret(inner, state, &id, |secret| {
-                secret.active = true;
-                Ok(())
-            })?;
-            Ok(Outcome {
-                description: "Activate secret",
-                metadata: pack(
-                    "yandex.cloud.lockbox.v1.ActivateSecretMetadata",
-                    &ActivateSecretMetadata { secret_id: id },
-                ),
-                response: pack("yandex.cloud.lockbox.v1.Secret", &rendered),
-            })
-        })
+        let secret_id = request.into_inner().secret_id;
+        let metadata = pack(
+            "yandex.cloud.lockbox.v1.ActivateSecretMetadata",
+            &ActivateSecretMetadata {
+                secret_id: secret_id.clone(),
+            },
+        );
+        self.set_active(call, secret_id, true, "Activate secret", metadata)
     }
 
     async fn deactivate(&self, request: Request<DeactivateSecretRequest>) -> Result<Response<Operation>, Status> {
         validate(request.get_ref())?;
         let call = Call::of(&request, &method("Deactivate"));
-        let id = request.into_inner().secret_id;
-        self.operation(call, move |inner, state| {
-            let rendered = change_secret(inner, state, &id, |secret| {
-                secret.active = false;
-                Ok(())
-            })?;
-            Ok(Outcome {
-                description: "Deactivate secret",
-                metadata: pack(
-                    "yandex.cloud.lockbox.v1.DeactivateSecretMetadata",
-                    &DeactivateSecretMetadata { secret_id: id },
-                ),
-                response: pack("yandex.cloud.lockbox.v1.Secret", &rendered),
-            })
-        })
+        let secret_id = request.into_inner().secret_id;
+        let metadata = pack(
+            "yandex.cloud.lockbox.v1.DeactivateSecretMetadata",
+            &DeactivateSecretMetadata {
+                secret_id: secret_id.clone(),
+            },
+        );
+        self.set_active(call, secret_id, false, "Deactivate secret", metadata)
     }
 
     async fn list_versions(
@@ -561,13 +590,8 @@ impl SecretService for Svc {
                 )));
             }
             let destroy_at = clock::add(&inner.clock.now(), period);
-            let mut rendered = None;
-            change_secret(inner, state, &body.secret_id, |secret| {
-                if let Some(version) = secret.version_mut(&body.version_id) {
-                    version.destroy_at = Some((&destroy_at).into());
-                    rendered = Some(version.to_proto(&body.secret_id, &inner.clock));
-                }
-                Ok(())
+            let rendered = change_version(inner, state, &body.secret_id, &body.version_id, |version| {
+                version.destroy_at = Some((&destroy_at).into());
             })?;
             Ok(Outcome {
                 description: "Schedule secret version destruction",
@@ -579,7 +603,7 @@ impl SecretService for Svc {
                         destroy_at: Some(destroy_at),
                     },
                 ),
-                response: pack("yandex.cloud.lockbox.v1.Version", &rendered.unwrap_or_default()),
+                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
             })
         })
     }
@@ -600,13 +624,8 @@ impl SecretService for Svc {
                     body.version_id
                 )));
             }
-            let mut rendered = None;
-            change_secret(inner, state, &body.secret_id, |secret| {
-                if let Some(version) = secret.version_mut(&body.version_id) {
-                    version.destroy_at = None;
-                    rendered = Some(version.to_proto(&body.secret_id, &inner.clock));
-                }
-                Ok(())
+            let rendered = change_version(inner, state, &body.secret_id, &body.version_id, |version| {
+                version.destroy_at = None;
             })?;
             Ok(Outcome {
                 description: "Cancel secret version destruction",
@@ -617,7 +636,7 @@ impl SecretService for Svc {
                         version_id: body.version_id.clone(),
                     },
                 ),
-                response: pack("yandex.cloud.lockbox.v1.Version", &rendered.unwrap_or_default()),
+                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
             })
         })
     }
