@@ -6,7 +6,7 @@ mod endpoints;
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, atomic::AtomicU8},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -89,9 +89,6 @@ struct Inner {
     /// The channel each service was resolved to, after its first call (by `ServiceId::index`):
     /// every later call reads it without a lock.
     resolved: [tokio::sync::OnceCell<Channel>; ServiceId::COUNT],
-    /// Per service, which headers with a new value on every call (`x-client-request-id`,
-    /// `idempotency-key`) have gone out once indexable in HPACK: see `Client::unique_value`.
-    id_names: [AtomicU8; ServiceId::COUNT],
 }
 
 impl std::fmt::Debug for Client {
@@ -244,7 +241,6 @@ impl ClientBuilder {
                 trace_id,
                 trace_value,
                 resolved: Default::default(),
-                id_names: Default::default(),
             }),
         })
     }

@@ -1,16 +1,11 @@
 //! The path of one RPC: validate, then per attempt resolve the channel, attach metadata and
 //! authorization, bound the attempt in time, convert the status, and retry when safe.
 
-use std::{
-    fmt,
-    future::Future,
-    sync::{LazyLock, atomic::Ordering},
-    time::Duration,
-};
+use std::{fmt, future::Future, time::Duration};
 
 use tokio::time::Instant;
 use tonic::{
-    metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap},
+    metadata::{AsciiMetadataValue, MetadataMap},
     transport::Channel,
 };
 
@@ -124,36 +119,30 @@ impl Client {
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let request_id = new_id()?;
-        // The clock is read only for the debug log.
-        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-        if started.is_some() {
-            // `--debug` shows every request; the `Debug` of messages that carry secrets masks them.
-            let call = method.what.trim_start_matches("cannot ");
-            let request_id = request_id.to_str().unwrap_or_default();
-            tracing::debug!(call, %request_id, ?request, "sending");
-        }
+        let call = method.what.trim_start_matches("cannot ");
+        let started = Instant::now();
+        // `--debug` shows every request; the `Debug` of messages that carry secrets masks them.
+        tracing::debug!(
+            call,
+            request_id = request_id.to_str().unwrap_or_default(),
+            ?request,
+            "sending"
+        );
         let result = async {
             let channel = self.service_channel(method.service).await?;
-            let keys = &*KEYS;
             let mut md = MetadataMap::new();
-            md.insert(
-                &keys.request_id,
-                self.unique_value(method.service, REQUEST_ID, &request_id),
-            );
-            md.insert(&keys.trace_id, self.trace_value().clone());
+            md.insert("x-client-request-id", never_indexed(&request_id));
+            md.insert("x-client-trace-id", self.trace_value().clone());
             if let Some(key) = idempotency_key {
-                md.insert(
-                    &keys.idempotency_key,
-                    self.unique_value(method.service, IDEMPOTENCY_KEY, key),
-                );
+                md.insert("idempotency-key", never_indexed(key));
             }
             if method.auth
                 && let Some(value) = self.authorization().await?
             {
-                md.insert(&keys.authorization, value);
+                md.insert("authorization", value);
             }
             if let Some((_, value)) = self.timeout() {
-                md.insert(&keys.timeout, value.clone());
+                md.insert("grpc-timeout", value.clone());
             }
             let req = tonic::Request::from_parts(md, Default::default(), request.clone());
             let result = f(channel, req).await.map_err(|status| match self.timeout() {
@@ -176,61 +165,28 @@ impl Client {
         }
         .await;
         let request_id = request_id.to_str().unwrap_or_default();
-        if let Some(started) = started {
-            let call = method.what.trim_start_matches("cannot ");
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            match &result {
-                Ok(reply) => {
-                    tracing::debug!(call, %request_id, elapsed_ms, response = ?reply.get_ref(), "call succeeded")
-                }
-                Err(e) => tracing::debug!(call, %request_id, elapsed_ms, error = %e, "call failed"),
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(reply) => {
+                tracing::debug!(call, %request_id, elapsed_ms, response = ?reply.get_ref(), "call succeeded")
             }
+            Err(e) => tracing::debug!(call, %request_id, elapsed_ms, error = %e, "call failed"),
         }
         result.map_err(|mut e| {
             e.set_client_request_id(request_id);
             e
         })
     }
-
-    /// A value of a header that never repeats, as sent on `service`'s channel: never indexed in
-    /// HPACK, except the first one.
-    ///
-    /// Indexed, each new value would push the constant headers (trace id, deadline, user agent)
-    /// out of both ends' HPACK tables and make the encoder compare it with every earlier value of
-    /// the same name. The first value sent indexable leaves the header's name in the table, so
-    /// that the later ones send the name as an index instead of spelling it out. HPACK tables are
-    /// per connection and this is per service: after a reconnect, or if that first attempt never
-    /// went out, the names are spelled out again, which costs a few bytes and nothing else.
-    fn unique_value(&self, service: ServiceId, header: u8, value: &AsciiMetadataValue) -> AsciiMetadataValue {
-        let mut value = value.clone();
-        let sent = &self.inner.id_names[service.index()];
-        if sent.load(Ordering::Relaxed) & header != 0 || sent.fetch_or(header, Ordering::Relaxed) & header != 0 {
-            value.set_sensitive(true);
-        }
-        value
-    }
 }
 
-/// The headers whose every value is new, as bits of the client's `id_names`.
-const REQUEST_ID: u8 = 1;
-const IDEMPOTENCY_KEY: u8 = 2;
-
-/// The names of the headers every call sends, parsed once.
-struct Keys {
-    request_id: AsciiMetadataKey,
-    trace_id: AsciiMetadataKey,
-    idempotency_key: AsciiMetadataKey,
-    authorization: AsciiMetadataKey,
-    timeout: AsciiMetadataKey,
+/// A value of a header that is new on every call (request id, idempotency key), marked never to
+/// be indexed in HPACK: indexed, each would push the constant headers (trace id, deadline, user
+/// agent) out of both ends' tables.
+fn never_indexed(value: &AsciiMetadataValue) -> AsciiMetadataValue {
+    let mut value = value.clone();
+    value.set_sensitive(true);
+    value
 }
-
-static KEYS: LazyLock<Keys> = LazyLock::new(|| Keys {
-    request_id: AsciiMetadataKey::from_static("x-client-request-id"),
-    trace_id: AsciiMetadataKey::from_static("x-client-trace-id"),
-    idempotency_key: AsciiMetadataKey::from_static("idempotency-key"),
-    authorization: AsciiMetadataKey::from_static("authorization"),
-    timeout: AsciiMetadataKey::from_static("grpc-timeout"),
-});
 
 /// Whether tonic's channel gave up on the call at the deadline of its `grpc-timeout`.
 fn deadline_passed(status: &tonic::Status) -> bool {
@@ -269,26 +225,4 @@ pub(crate) fn poll_interval(md: &MetadataMap) -> Option<Duration> {
     let text = md.get("x-operation-poll-interval")?.to_str().ok()?;
     let secs: f64 = text.trim().trim_end_matches('s').parse().ok()?;
     (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs.min(60.0)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_unique_header_goes_out_indexable_once_per_service_then_never_indexed() {
-        let client = Client::builder()
-            .with_endpoint("http://127.0.0.1:1")
-            .build()
-            .expect("client");
-        let id = new_id().expect("id");
-        let sensitive = |service, header| client.unique_value(service, header, &id).is_sensitive();
-        assert!(!sensitive(ServiceId::Iam, REQUEST_ID));
-        assert!(sensitive(ServiceId::Iam, REQUEST_ID));
-        assert!(sensitive(ServiceId::Iam, REQUEST_ID));
-        assert!(!sensitive(ServiceId::Iam, IDEMPOTENCY_KEY));
-        assert!(sensitive(ServiceId::Iam, IDEMPOTENCY_KEY));
-        assert!(!sensitive(ServiceId::Operation, REQUEST_ID));
-        assert!(sensitive(ServiceId::Operation, REQUEST_ID));
-    }
 }
