@@ -10,7 +10,7 @@ use tonic::{
 };
 
 use super::endpoints::ServiceId;
-use crate::{Client, Error, ErrorKind, RetryPolicy, Validate};
+use crate::{Client, Error, ErrorKind, Validate};
 
 /// What the client needs to know about an RPC to send it.
 #[derive(Debug, Clone, Copy)]
@@ -65,47 +65,66 @@ impl Client {
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
-        validate(method, &request)?;
-        let idempotency_key = method.mutating.then(new_id).transpose()?;
-        self.call_validated(method, &request, idempotency_key.as_ref(), self.retry_policy(), &f)
-            .await
+        self.call_observed(method, request, f, |_| {}).await
     }
 
-    /// The retry loop around [`attempt`](Self::attempt), for an already validated request.
-    pub(crate) async fn call_validated<Req, Resp, F, Fut>(
+    /// [`call`](Self::call), showing each failed attempt to `after_failure` before the retry
+    /// policy decides whether to try again: how a caller learns that a failed attempt may have
+    /// been applied (API-key creation cleans up after such attempts).
+    pub(crate) async fn call_observed<Req, Resp, F, Fut>(
         &self,
         method: &Method,
-        request: &Req,
-        idempotency_key: Option<&AsciiMetadataValue>,
-        policy: &RetryPolicy,
-        f: &F,
+        request: Req,
+        f: F,
+        after_failure: impl FnMut(&Error),
     ) -> Result<Reply<Resp>, Error>
     where
-        Req: Clone + fmt::Debug,
+        Req: Validate + Clone + fmt::Debug,
         Resp: fmt::Debug,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
+        validate(method, &request)?;
+        let idempotency_key = method.mutating.then(new_id).transpose()?;
+        let attempt = || self.attempt(method, &request, idempotency_key.as_ref(), &f);
+        self.retrying(method.what, attempt, after_failure).await
+    }
+
+    /// Runs `op` until it succeeds or the client's retry policy gives up, showing each failure to
+    /// `after_failure` first. Every call's attempts go through here, and so may a step made of
+    /// several calls that must be tried again as a whole.
+    pub(crate) async fn retrying<T, Fut>(
+        &self,
+        what: &str,
+        mut op: impl FnMut() -> Fut,
+        mut after_failure: impl FnMut(&Error),
+    ) -> Result<T, Error>
+    where
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let policy = self.retry_policy();
         let start = Instant::now();
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.attempt(method, request, idempotency_key, f).await {
-                Ok(reply) => return Ok(reply),
-                Err(err) => match policy.next_delay(&err, attempts, start.elapsed()) {
-                    Some(delay) => {
-                        tracing::debug!(call = method.what.trim_start_matches("cannot "), attempts, ?delay, error = %err, "retrying");
-                        tokio::time::sleep(delay).await;
-                    }
-                    None => return Err(err),
-                },
+            let err = match op().await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            after_failure(&err);
+            match policy.next_delay(&err, attempts, start.elapsed()) {
+                Some(delay) => {
+                    tracing::debug!(call = what.trim_start_matches("cannot "), attempts, ?delay, error = %err, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(err),
             }
         }
     }
 
     /// One attempt: a fresh `x-client-request-id`, the channel, metadata, authorization and the
     /// deadline (`grpc-timeout`, which tonic's channel enforces here as well).
-    pub(crate) async fn attempt<Req, Resp, F, Fut>(
+    async fn attempt<Req, Resp, F, Fut>(
         &self,
         method: &Method,
         request: &Req,
@@ -206,7 +225,7 @@ pub(crate) fn validate<Req: Validate>(method: &Method, request: &Req) -> Result<
 }
 
 /// A fresh UUID v4 as the header value it is sent as (no intermediate `String`).
-pub(crate) fn new_id() -> Result<AsciiMetadataValue, Error> {
+fn new_id() -> Result<AsciiMetadataValue, Error> {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
     AsciiMetadataValue::try_from(&*text).map_err(|_| Error::config("a UUID is not a valid header value"))

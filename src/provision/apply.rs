@@ -10,8 +10,6 @@
 //! marked key the secret does not hold is then the one sign of unfinished work a later run needs,
 //! and only when it sees one does it list the versions for one left unscheduled.
 
-use std::time::Duration;
-
 use secrecy::SecretString;
 
 use super::plan::{AccountPlan, KeyPlan, Plan};
@@ -213,25 +211,39 @@ async fn create_account(p: &Provision, client: &Client) -> Result<ServiceAccount
     match result {
         Ok(sa) => Ok(sa),
         Err(e) if e.kind() == ErrorKind::AlreadyExists || e.code() == Some(tonic::Code::AlreadyExists) => {
-            // Created by a run that was killed before it could wait (or by a concurrent run):
-            // it shows up once its operation is done.
-            let mut delay = Duration::from_millis(100);
-            for _ in 0..40 {
-                if let Some(sa) = client
-                    .service_accounts()
-                    .find_by_name(&p.folder_id, &p.name)
-                    .await
-                    .map_err(api(step()))?
-                {
-                    return Ok(sa);
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(1));
+            // Created by a run that was killed before it could wait (or by a concurrent run): it
+            // is listed once its operation is done, so it is looked for on the client's retry
+            // schedule. A listing that failed was already retried on its own: that ends the wait.
+            let found = client
+                .retrying(
+                    "cannot find service account",
+                    || async {
+                        match client.service_accounts().find_by_name(&p.folder_id, &p.name).await {
+                            Ok(Some(sa)) => Ok(Ok(sa)),
+                            Ok(None) => Err(not_listed_yet()),
+                            Err(listing) => Ok(Err(listing)),
+                        }
+                    },
+                    |_| {},
+                )
+                .await;
+            match found {
+                Ok(Ok(sa)) => Ok(sa),
+                Ok(Err(listing)) => Err(api(step())(listing)),
+                Err(_) => Err(api(step())(e)),
             }
-            Err(api(step())(e))
         }
         Err(e) => Err(api(step())(e)),
     }
+}
+
+/// The retryable error of an account that exists but is not listed yet.
+fn not_listed_yet() -> crate::Error {
+    crate::Error::new(
+        ErrorKind::Unavailable,
+        "cannot find service account",
+        "it exists but is not listed yet",
+    )
 }
 
 /// Adds `roles` for the report's account on its grant, recording each batch in the report as

@@ -11,11 +11,10 @@
 
 use futures_util::TryStreamExt as _;
 use secrecy::SecretString;
-use tokio::time::Instant;
 
 use crate::{
     Client, Error, ErrorKind, Operation, Paginator,
-    client::{Method, ServiceId, new_id, validate},
+    client::{Method, ServiceId, validate},
     proto::yandex::cloud::iam::v1::{
         ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, DeleteApiKeyMetadata, DeleteApiKeyRequest, GetApiKeyRequest,
         ListApiKeyScopesRequest, ListApiKeysRequest, UpdateApiKeyMetadata, UpdateApiKeyRequest,
@@ -137,7 +136,8 @@ impl UpdateApiKey {
 }
 
 /// How far an orphan's `created_at` may precede the call's start on the server's clock (the
-/// first attempt's travel time is not known).
+/// server's clock is read against ours through the received key's `created_at` and the time its
+/// answer arrived, which is off by that answer's travel time; the first attempt's is not known).
 const SLACK: i128 = 1_000_000_000;
 /// The clock skew allowed between this machine and the server when no server time is known.
 const SKEW: i128 = 5_000_000_000;
@@ -238,60 +238,49 @@ impl ApiKeys {
     /// was never received, so exactly one new key remains and the caller holds its secret.
     pub async fn create(&self, request: CreateApiKey) -> Result<CreatedApiKey, Error> {
         let request = request.into_request();
-        validate(&CREATE, &request)?;
-        let policy = self.client.retry_policy().clone();
-        let idempotency_key = new_id()?;
-        let call = |ch, r| async move { Stub::new(ch).create(r).await };
-        let start = Instant::now();
         let call_started = wall_nanos();
-        let mut attempts = 0;
         let mut ambiguous = false;
-        loop {
-            attempts += 1;
-            let attempt_started = wall_nanos();
-            match self
-                .client
-                .attempt(&CREATE, &request, Some(&idempotency_key), &call)
-                .await
-            {
-                Ok(reply) => {
-                    let created = take_created(&mut reply.into_inner())?;
-                    if ambiguous {
-                        // The key just received dates this call on the server's clock: an
-                        // earlier attempt's key was made between the call's start and now.
-                        let window = match created.api_key.created_at.as_ref() {
-                            Some(at) => {
-                                let server_offset = crate::timestamp::unix_nanos(at) - attempt_started;
-                                Window {
-                                    from: call_started + server_offset - SLACK,
-                                    to: crate::timestamp::unix_nanos(at),
-                                }
-                            }
-                            None => Window::local(call_started),
-                        };
-                        self.remove_orphans(&request, &window, Some(&created.api_key.id))
-                            .await?;
-                    }
-                    return Ok(created);
-                }
-                Err(err) => {
-                    ambiguous |= maybe_applied(&err);
-                    match policy.next_delay(&err, attempts, start.elapsed()) {
-                        Some(delay) => tokio::time::sleep(delay).await,
-                        None => {
-                            if ambiguous {
-                                // Best effort: a key nobody holds the secret of must not stay.
-                                let window = Window::local(call_started);
-                                if let Err(cleanup) = self.remove_orphans(&request, &window, None).await {
-                                    tracing::warn!(error = %cleanup, "could not remove api keys left by a failed create");
-                                }
-                            }
-                            return Err(err);
-                        }
+        let result = self
+            .client
+            .call_observed(
+                &CREATE,
+                request.clone(),
+                |ch, r| async move { Stub::new(ch).create(r).await },
+                |err| ambiguous |= maybe_applied(err),
+            )
+            .await;
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(err) => {
+                if ambiguous {
+                    // Best effort: a key nobody holds the secret of must not stay.
+                    let window = Window::local(call_started);
+                    if let Err(cleanup) = self.remove_orphans(&request, &window, None).await {
+                        tracing::warn!(error = %cleanup, "could not remove api keys left by a failed create");
                     }
                 }
+                return Err(err);
             }
+        };
+        let received = wall_nanos();
+        let created = take_created(&mut reply.into_inner())?;
+        if ambiguous {
+            // The key just received dates this call on the server's clock: an earlier attempt's
+            // key was made between the call's start and the received key's creation.
+            let window = match created.api_key.created_at.as_ref() {
+                Some(at) => {
+                    let made = crate::timestamp::unix_nanos(at);
+                    Window {
+                        from: call_started + (made - received) - SLACK,
+                        to: made,
+                    }
+                }
+                None => Window::local(call_started),
+            };
+            self.remove_orphans(&request, &window, Some(&created.api_key.id))
+                .await?;
         }
+        Ok(created)
     }
 
     /// Deletes the keys made within `window` that match the request, except `keep`: keys this
