@@ -204,8 +204,9 @@ async fn sinks(rounds: usize, runs: usize) {
         let p = Provision::new(yc_iam::emulator::DEFAULT_FOLDER_ID, &name).output(sink(lockbox, &name));
         p.run(&client).await.expect("warm-up run");
     }
-    // times[step][lockbox] = per-round mean seconds per run.
+    // times[step][lockbox] = per-round mean seconds per run; calls[step][lockbox] = calls per run.
     let mut times = vec![[Vec::new(), Vec::new()]; STEPS.len()];
+    let mut calls = vec![[0.0; 2]; STEPS.len()];
     for _ in 0..rounds {
         for lockbox in [false, true] {
             let names: Vec<String> = (0..runs).map(|_| unique_name("sink")).collect();
@@ -214,11 +215,13 @@ async fn sinks(rounds: usize, runs: usize) {
                 .map(|name| Provision::new(yc_iam::emulator::DEFAULT_FOLDER_ID, name).output(sink(lockbox, name)))
                 .collect();
             for (step, slot) in times.iter_mut().enumerate() {
+                emu.clear_journal();
                 let start = Instant::now();
                 for p in &plans {
                     p.clone().rotate(step == 2).run(&client).await.expect("run");
                 }
                 slot[usize::from(lockbox)].push(start.elapsed().as_secs_f64() / runs as f64);
+                calls[step][usize::from(lockbox)] = emu.journal().len() as f64 / runs as f64;
             }
         }
     }
@@ -226,10 +229,11 @@ async fn sinks(rounds: usize, runs: usize) {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    for (step, [file, lockbox]) in STEPS.iter().zip(times.iter_mut()) {
+    for ((step, [file, lockbox]), [file_calls, lockbox_calls]) in STEPS.iter().zip(times.iter_mut()).zip(calls) {
         let (file, lockbox) = (median(file), median(lockbox));
         println!(
-            "sinks: {step}: file {:.0} µs, lockbox {:.0} µs, lockbox/file {:.2} (median of {rounds} rounds of {runs})",
+            "sinks: {step}: file {:.0} µs ({file_calls:.1} calls), lockbox {:.0} µs ({lockbox_calls:.1} calls), \
+             lockbox/file {:.2} (median of {rounds} rounds of {runs})",
             file * 1e6,
             lockbox * 1e6,
             lockbox / file

@@ -384,6 +384,14 @@ impl LockboxSink {
         }
         if let Some(folder) = &self.folder_id {
             check_id("output.folder_id", folder)?;
+            if let LockboxSecret::Id(_) = self.secret {
+                // A secret's id names it in every folder: a folder would be silently ignored.
+                return Err(InvalidInput::new(
+                    "output.folder_id",
+                    folder,
+                    "applies only to a secret given by name (lockbox://NAME)",
+                ));
+            }
         }
         self.entries.check(
             |name| {

@@ -519,6 +519,20 @@ const CASES: &[Case] = &[
         ],
         "invalid --lockbox-folder-id",
     ),
+    case(
+        &[
+            P,
+            "--folder-id",
+            F,
+            "--name",
+            "sa-api",
+            "--output",
+            "lockbox://e6q00000000000000001",
+            "--lockbox-folder-id",
+            F,
+        ],
+        "applies only to a secret given by name (lockbox://NAME)",
+    ),
     // Credentials are flags of `yc-iam`, before the command.
     case(
         &["sa", "list", "--folder-id", F, "--token", "y0_x"],
