@@ -38,6 +38,7 @@ mod fault;
 mod ids;
 mod inner;
 mod journal;
+mod key_pair;
 mod layer;
 mod page;
 mod persist;

@@ -1,5 +1,6 @@
 //! Authentication: the `authorization` header of every call, and the credentials
-//! `IamTokenService.Create` exchanges for IAM tokens (OAuth tokens, service-account JWTs).
+//! `IamTokenService.Create` exchanges for IAM tokens (OAuth tokens, service-account JWTs signed
+//! with a configured key or one `KeyService.Create` made).
 
 use http::HeaderMap;
 use jsonwebtoken::{Algorithm, Validation};
@@ -129,11 +130,10 @@ pub(crate) fn check_jwt(inner: &Inner, jwt: &str) -> Result<String, Status> {
         return Err(invalid("only PS256 is accepted"));
     }
     let kid = header.kid.ok_or_else(|| invalid("kid is missing"))?;
-    let key = inner
-        .authorized_keys
-        .iter()
-        .find(|k| k.key_id == kid)
-        .ok_or_else(|| invalid("unknown key id"))?;
+    let key = match inner.authorized_keys.iter().find(|k| k.key_id == kid) {
+        Some(configured) => configured.clone(),
+        None => created_key(inner, &kid).ok_or_else(|| invalid("unknown key id"))?,
+    };
     // jsonwebtoken checks the signature, `aud` and `iss`; the times are checked below on the raw
     // claims, because jsonwebtoken 9 takes a time claim of the wrong JSON type for an absent one.
     let mut validation = Validation::new(Algorithm::PS256);
@@ -152,8 +152,29 @@ pub(crate) fn check_jwt(inner: &Inner, jwt: &str) -> Result<String, Status> {
                 _ => invalid("claims or signature rejected"),
             }
         })?;
-    check_jwt_times(&data.claims, inner.clock.now().seconds).map_err(|why| invalid(&why))?;
-    Ok(key.service_account_id.clone())
+    let now = inner.clock.now();
+    check_jwt_times(&data.claims, now.seconds).map_err(|why| invalid(&why))?;
+    // A key made by `KeyService.Create` records its use; configured keys are not in the state.
+    inner.mutate(|state| {
+        if let Some(created) = state.keys.authorized.get_mut(&kid) {
+            created.last_used_at = Some((&now).into());
+        }
+        Ok(())
+    })?;
+    Ok(key.service_account_id)
+}
+
+/// A key made by `KeyService.Create`, by id, with its public key ready to check signatures.
+fn created_key(inner: &Inner, key_id: &str) -> Option<AuthorizedKey> {
+    let state = lock(&inner.state);
+    let created = state.keys.authorized.get(key_id)?;
+    // The emulator wrote this PEM itself; one it cannot read counts as an unknown key.
+    let decoding_key = jsonwebtoken::DecodingKey::from_rsa_pem(created.public_key.as_bytes()).ok()?;
+    Some(AuthorizedKey {
+        key_id: created.id.clone(),
+        service_account_id: created.service_account_id.clone(),
+        decoding_key,
+    })
 }
 
 /// Whether a JWT's times hold at `now` (seconds since the epoch): `iat` and `exp` are integers,

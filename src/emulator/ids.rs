@@ -53,6 +53,24 @@ pub(crate) fn api_key_secret() -> Result<String, Status> {
     Ok(secret)
 }
 
+/// A static access key's public id: `YCAJE` and 20 URL-safe characters, 25 in all, the shape of
+/// Yandex's access key ids.
+pub(crate) fn access_key_id() -> Result<String, Status> {
+    let mut id = String::with_capacity(25);
+    id.push_str("YCAJE");
+    secure_pick_into(&mut id, URL_SAFE, 20)?;
+    Ok(id)
+}
+
+/// A static access key's secret: `YC` and 38 URL-safe characters, 40 in all (the length of an
+/// AWS secret access key).
+pub(crate) fn access_key_secret() -> Result<String, Status> {
+    let mut secret = String::with_capacity(40);
+    secret.push_str("YC");
+    secure_pick_into(&mut secret, URL_SAFE, 38)?;
+    Ok(secret)
+}
+
 /// The masked form stored on the key: `****` and the secret's last six characters.
 pub(crate) fn mask_secret(secret: &str) -> String {
     let tail: String = secret
@@ -104,6 +122,9 @@ mod tests {
         let masked = mask_secret(&secret);
         assert_eq!(masked.len(), 10);
         assert!(secret.ends_with(&masked[4..]));
+        let (access_id, access_secret) = (access_key_id().expect("id"), access_key_secret().expect("secret"));
+        assert!(access_id.starts_with("YCAJE") && access_id.len() == 25);
+        assert!(access_secret.starts_with("YC") && access_secret.len() == 40);
         let token = iam_token().expect("token");
         assert_eq!(token.len(), 3 + 64 + 1 + 86);
         assert!(token.starts_with("t1."));

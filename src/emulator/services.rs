@@ -17,7 +17,9 @@ use super::{EMULATOR_USER_ID, EmulatorError, Inner, MAX_MESSAGE_SIZE, Principal,
 use crate::Validate;
 use crate::proto::yandex::cloud::endpoint::api_endpoint_service_server::ApiEndpointServiceServer;
 use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyServiceServer;
+use crate::proto::yandex::cloud::iam::v1::awscompatibility::access_key_service_server::AccessKeyServiceServer;
 use crate::proto::yandex::cloud::iam::v1::iam_token_service_server::IamTokenServiceServer;
+use crate::proto::yandex::cloud::iam::v1::key_service_server::KeyServiceServer;
 use crate::proto::yandex::cloud::iam::v1::service_account_service_server::ServiceAccountServiceServer;
 use crate::proto::yandex::cloud::lockbox::v1::payload_service_server::PayloadServiceServer;
 use crate::proto::yandex::cloud::lockbox::v1::secret_service_server::SecretServiceServer;
@@ -27,9 +29,11 @@ use crate::proto::yandex::cloud::resourcemanager::v1::cloud_service_server::Clou
 use crate::proto::yandex::cloud::resourcemanager::v1::folder_service_server::FolderServiceServer;
 
 mod access_bindings;
+mod access_key;
 mod api_key;
 mod endpoint;
 mod iam_token;
+mod key;
 mod lockbox_password;
 mod lockbox_payload;
 mod lockbox_secret;
@@ -72,6 +76,8 @@ pub(crate) fn router(
         .add_service(IamTokenServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
         .add_service(ServiceAccountServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
         .add_service(ApiKeyServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(KeyServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(AccessKeyServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
         .add_service(
             FolderServiceServer::new(resource_manager::Folders(svc(inner))).max_decoding_message_size(MAX_MESSAGE_SIZE),
         )

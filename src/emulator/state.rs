@@ -14,8 +14,10 @@ use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount, service_accou
 use crate::proto::yandex::cloud::operation::{Operation, operation};
 use crate::proto::yandex::cloud::resourcemanager::v1::{Cloud, Folder, folder};
 
+mod keys;
 mod lockbox;
 
+pub(crate) use keys::{AccessKeyRec, AuthorizedKeyRec, Keys};
 pub(crate) use lockbox::{EntryRec, EntryValue, Lockbox, PasswordSpecRec, SecretRec, VersionRec, VersionState};
 
 /// The growing records and indexes. Std's keyed hash: names and idempotency keys come from
@@ -214,8 +216,22 @@ impl OpRec {
 /// What an `idempotency-key` already produced.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) enum IdemRec {
-    Operation { operation_id: String },
-    ApiKey { api_key_id: String, secret: String },
+    Operation {
+        operation_id: String,
+    },
+    ApiKey {
+        api_key_id: String,
+        secret: String,
+    },
+    /// An authorized key's `Create`: the private key is kept here only, for the replay.
+    Key {
+        key_id: String,
+        private_key: String,
+    },
+    AccessKey {
+        access_key_id: String,
+        secret: String,
+    },
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -242,6 +258,10 @@ pub(crate) struct State {
     /// Absent from state files written before the emulator served Lockbox.
     #[serde(default)]
     pub(crate) lockbox: Lockbox,
+    /// Authorized and static access keys; absent from state files written before the emulator
+    /// served them.
+    #[serde(default)]
+    pub(crate) keys: Keys,
     #[serde(serialize_with = "sorted")]
     pub(crate) operations: Map<OpRec>,
     #[serde(serialize_with = "sorted")]
@@ -318,6 +338,7 @@ impl State {
             api_keys: self.api_keys.clone(),
             bindings: self.bindings.clone(),
             lockbox: self.lockbox.clone(),
+            keys: self.keys.clone(),
             operations: self.operations.clone(),
             idempotency: self.idempotency.clone(),
             tokens: self.tokens.clone(),
@@ -383,6 +404,7 @@ impl State {
         for key in keys {
             self.delete_api_key(&key);
         }
+        self.keys.remove_account(id);
         Some(account)
     }
 

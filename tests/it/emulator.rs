@@ -2,8 +2,10 @@
 //! facade, so its fidelity to the real API is tested independently of our client.
 
 mod access_bindings;
+mod access_keys;
 mod api_keys;
 mod auth;
+mod authorized_keys;
 mod cli;
 mod faults;
 mod fuzz;

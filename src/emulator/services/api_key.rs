@@ -58,7 +58,7 @@ fn check_scopes(scopes: &[String]) -> Result<(), Status> {
 }
 
 /// The service account a key request is about: the named one, or the calling service account.
-fn owner(named: &str, principal: &Principal) -> Result<String, Status> {
+pub(crate) fn owner(named: &str, principal: &Principal) -> Result<String, Status> {
     match (named.is_empty(), principal) {
         (false, _) => Ok(named.to_owned()),
         (true, Principal::ServiceAccount(id)) => Ok(id.clone()),
