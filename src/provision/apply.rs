@@ -91,11 +91,23 @@ impl Plan {
             }
         });
         // The version the new one replaced goes before the key it held (see the module docs).
+        let mut version_left_active = false;
         if let (Some(version), Some(lockbox)) = (target.replaced_version(), &mut report.lockbox) {
-            schedule(client, &target, lockbox, &version, &mut report.keys_not_deleted).await;
+            version_left_active = !schedule(client, &target, lockbox, &version, &mut report.keys_not_deleted).await;
         }
+        let replaced = match &report.key {
+            Some(KeyAction::Created { replaces, .. }) => replaces.clone(),
+            _ => None,
+        };
         // Only now that the sink holds a good key are the others deleted.
         for id in keys_to_delete {
+            if version_left_active && replaced.as_ref() == Some(&id) {
+                // The marked key the current version does not name is what makes the next run
+                // look for the version again; without it the version would stay active for good.
+                let why = "kept while its Lockbox version is active; the next run schedules both";
+                report.keys_not_deleted.push((id, why.to_owned()));
+                continue;
+            }
             match delete_key(client, &id).await {
                 Ok(()) => report.keys_deleted.push(id),
                 Err(e) => report.keys_not_deleted.push((id, e.to_string())),
@@ -180,21 +192,28 @@ async fn prepare_secret(
     Ok(())
 }
 
-/// Schedules a replaced version for destruction; a failure is reported as a warning, like a key
-/// that could not be deleted (the next run finds the version again).
+/// Schedules a replaced version for destruction, and says whether it did; a failure is reported
+/// as a warning, like a key that could not be deleted, and the key the version holds is kept so
+/// that the next run finds the version again.
 async fn schedule(
     client: &Client,
     target: &Target<'_>,
     report: &mut LockboxReport,
     version: &str,
     warnings: &mut Vec<(String, String)>,
-) {
+) -> bool {
     let KeySink::Lockbox(sink) = &target.input.output else {
-        return;
+        return true;
     };
     match lockbox::schedule_destruction(client, sink, &report.secret_id, version).await {
-        Ok(()) => report.versions_scheduled.push(version.to_owned()),
-        Err(e) => warnings.push((format!("lockbox version {version}"), e.to_string())),
+        Ok(()) => {
+            report.versions_scheduled.push(version.to_owned());
+            true
+        }
+        Err(e) => {
+            warnings.push((format!("lockbox version {version}"), e.to_string()));
+            false
+        }
     }
 }
 

@@ -411,6 +411,14 @@ impl LockboxSink {
                     "a reader is TYPE:ID",
                 ));
             }
+            // The payload is the key itself: a public reader would publish it.
+            if reader.r#type == "system" && matches!(reader.id.as_str(), "allUsers" | "allAuthenticatedUsers") {
+                return Err(InvalidInput::new(
+                    "output.readers",
+                    format!("system:{}", reader.id),
+                    "would let anyone read the key",
+                ));
+            }
         }
         if self.pending_period.is_zero() {
             return Err(InvalidInput::new(

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use futures_util::TryStreamExt as _;
-use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator, Fault};
 use yc_iam::model::{LockboxVersion, LockboxVersionStatus, Subject};
 use yc_iam::provision::{EntryNames, KeyAction, KeyReason, KeySink, LockboxSink, Provision, READER_ROLE, Report};
 use yc_iam::{AddVersion, Client, Credentials, SecretRef};
@@ -373,4 +373,43 @@ async fn readers_get_payload_viewer_on_the_secret_once() {
     );
     let second = p.run(&client).await.expect("second run");
     assert!(!second.changed(), "{second:?}");
+}
+
+#[tokio::test]
+async fn a_replaced_version_that_could_not_be_scheduled_keeps_its_key_until_a_rerun_finishes_both() {
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-schedule").output(lockbox_sink("ai-key"));
+    let first = p.run(&client).await.expect("first run");
+    let old = created_key(&first);
+    let secret_id = first.lockbox.clone().expect("report").secret_id;
+    let (old_version, _) = payload(&client, "ai-key").await;
+
+    emu.set_fault(
+        "/yandex.cloud.lockbox.v1.SecretService/ScheduleVersionDestruction",
+        Fault::FailFirst {
+            n: 1,
+            code: tonic::Code::PermissionDenied,
+        },
+    );
+    let rotated = p.clone().rotate(true).run(&client).await.expect("rotation");
+    let new = created_key(&rotated);
+    assert!(
+        rotated.keys_deleted.is_empty(),
+        "the old key stays while its version is active"
+    );
+    assert!(rotated.keys_not_deleted.iter().any(|(id, _)| *id == old));
+
+    emu.clear_faults();
+    let rerun = p.run(&client).await.expect("rerun");
+    assert_eq!(rerun.keys_deleted, vec![old]);
+    let all = versions(&client, &secret_id).await;
+    let replaced = all.iter().find(|v| v.id == old_version).expect("the replaced version");
+    assert_eq!(replaced.status(), LockboxVersionStatus::ScheduledForDestruction);
+    let live: Vec<String> = emu
+        .snapshot()
+        .live_keys_of(&rerun.service_account.id)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
+    assert_eq!(live, vec![new]);
 }
