@@ -346,12 +346,17 @@ async fn create_key(
             };
             match lockbox::add_key_version(client, sink, secret_id, base, &stored, &p.folder_id, marker).await {
                 Ok(version) => Ok((created.api_key, None, Some(version))),
-                Err(source) => {
-                    let deleted = delete_key(client, &key_id).await.is_ok();
-                    let again = if deleted { " (the key was deleted again)" } else { "" };
+                Err(failed) => {
+                    let again = if !failed.refused {
+                        " (it may be in place: the next run keeps the key if the secret holds it, else deletes it)"
+                    } else if delete_key(client, &key_id).await.is_ok() {
+                        " (the key was deleted again)"
+                    } else {
+                        ""
+                    };
                     Err(api(format!(
                         "created key {key_id} but could not add it to lockbox secret {secret_id}{again}"
-                    ))(source))
+                    ))(failed.error))
                 }
             }
         }

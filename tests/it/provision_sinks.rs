@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use futures_util::TryStreamExt as _;
-use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator, Fault};
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault};
 use yc_iam::model::{LockboxVersion, LockboxVersionStatus, Subject};
 use yc_iam::provision::{EntryNames, KeyAction, KeyReason, KeySink, LockboxSink, Provision, READER_ROLE, Report};
-use yc_iam::{AddVersion, Client, Credentials, SecretRef};
+use yc_iam::{AddVersion, Client, Credentials, RetryPolicy, SecretRef};
 
 use crate::provision::start;
 
@@ -412,4 +412,43 @@ async fn a_replaced_version_that_could_not_be_scheduled_keeps_its_key_until_a_re
         .map(|k| k.id.clone())
         .collect();
     assert_eq!(live, vec![new]);
+}
+
+#[tokio::test]
+async fn a_version_whose_answer_was_lost_keeps_its_key_and_a_rerun_keeps_the_one_the_secret_holds() {
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-lost-version").output(lockbox_sink("ai-key"));
+    let first = p.run(&client).await.expect("first run");
+    let account = first.service_account.id.clone();
+
+    // The version is added, but its answer never arrives and the client does not retry.
+    emu.set_fault(
+        "/yandex.cloud.lockbox.v1.SecretService/AddVersion",
+        Fault::DropResponseAfterApply { n: 1 },
+    );
+    let impatient = Client::builder()
+        .with_endpoint(emu.endpoint())
+        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
+        .with_retry(RetryPolicy::disabled())
+        .build()
+        .expect("client");
+    p.clone()
+        .rotate(true)
+        .run(&impatient)
+        .await
+        .expect_err("the answer was lost");
+    let (_, entries) = payload(&client, "ai-key").await;
+    let held = entries.get("api-key-id").cloned().expect("the secret names a key");
+    let live = |emu: &Emulator| -> Vec<String> {
+        emu.snapshot()
+            .live_keys_of(&account)
+            .iter()
+            .map(|k| k.id.clone())
+            .collect()
+    };
+    assert!(live(&emu).contains(&held), "the key the secret holds is alive");
+
+    emu.clear_faults();
+    p.run(&client).await.expect("rerun");
+    assert_eq!(live(&emu), vec![held]);
 }

@@ -288,6 +288,16 @@ pub(in crate::provision) async fn add_readers(
     Ok(readers.iter().map(|s| format!("{}:{}", s.r#type, s.id)).collect())
 }
 
+/// A version that was not confirmed added.
+pub(in crate::provision) struct VersionNotAdded {
+    /// Why.
+    pub error: Error,
+    /// Whether the server refused it for sure. When not (a lost answer, a wait cut short), the
+    /// version may be current and name the key, which must then stay alive: the next run reads
+    /// the secret and keeps the key or deletes it.
+    pub refused: bool,
+}
+
 /// Adds the version holding `key`, based on `base` (the current version), and returns its id.
 pub(in crate::provision) async fn add_key_version(
     client: &Client,
@@ -297,7 +307,7 @@ pub(in crate::provision) async fn add_key_version(
     key: &StoredKey,
     folder_id: &str,
     marker: &str,
-) -> Result<String, Error> {
+) -> Result<String, VersionNotAdded> {
     let names = &sink.entries;
     let mut request = AddVersion::new(secret_id)
         .description(format!("API key {} made by yc-iam {marker}", key.id))
@@ -307,7 +317,24 @@ pub(in crate::provision) async fn add_key_version(
     if let Some(base) = base {
         request = request.base_version_id(base);
     }
-    let version = client.lockbox().add_version(request).await?.wait().await?;
+    let refused_call = |error: Error| {
+        let refused = matches!(
+            error.kind(),
+            ErrorKind::InvalidArgument
+                | ErrorKind::Unauthenticated
+                | ErrorKind::PermissionDenied
+                | ErrorKind::NotFound
+                | ErrorKind::AlreadyExists
+                | ErrorKind::Credentials
+                | ErrorKind::Config
+        );
+        VersionNotAdded { error, refused }
+    };
+    let operation = client.lockbox().add_version(request).await.map_err(refused_call)?;
+    let version = operation.wait().await.map_err(|error| VersionNotAdded {
+        refused: error.kind() == ErrorKind::OperationFailed,
+        error,
+    })?;
     Ok(version.id)
 }
 
