@@ -4,8 +4,10 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod config;
+pub mod duration;
 #[cfg(feature = "emulator")]
 pub mod emulator;
+pub mod fleet;
 pub mod proto;
 mod validate;
 

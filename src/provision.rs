@@ -27,8 +27,8 @@ pub use rules::{
     InvalidInput, check_description, check_id, check_labels, check_role, check_scopes, check_service_account_name,
 };
 pub use sink::{
-    DEFAULT_PENDING_PERIOD, EntryNames, KeySink, LockboxPlan, LockboxReport, LockboxSecret, LockboxSink, READER_ROLE,
-    SecretPlan, looks_like_id,
+    DEFAULT_PENDING_PERIOD, EntryNames, InvalidSinkAddress, KeySink, LockboxPlan, LockboxReport, LockboxSecret,
+    LockboxSink, READER_ROLE, SecretPlan, SinkAddress, looks_like_id,
 };
 
 use std::collections::BTreeMap;

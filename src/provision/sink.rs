@@ -6,6 +6,7 @@
 //! `private_file` (atomic, 0600); the Lockbox sink keeps each key in a version of a secret
 //! (`lockbox.rs`).
 
+mod address;
 mod dotenv;
 pub(super) mod lockbox;
 mod manifest;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
+pub use address::{InvalidSinkAddress, SinkAddress};
 pub use lockbox::{LockboxPlan, LockboxReport, READER_ROLE, SecretPlan};
 
 use super::{InvalidInput, KeyFileError, StoredKey, check_id};

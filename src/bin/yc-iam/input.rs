@@ -103,47 +103,12 @@ pub(crate) fn parse_subject(text: &str) -> Result<SubjectArg, String> {
 }
 
 /// Where `provision --output` puts the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum OutputArg {
-    /// A key file.
-    File(std::path::PathBuf),
-    /// `env:PATH`.
-    Env(std::path::PathBuf),
-    /// `k8s:PATH`.
-    K8s(std::path::PathBuf),
-    /// `lockbox://NAME` or `lockbox://ID`.
-    Lockbox(String),
-    /// `-`.
-    Stdout,
-}
+pub(crate) use yc_iam::provision::SinkAddress as OutputArg;
 
 /// `PATH`, `env:PATH`, `k8s:PATH`, `lockbox://NAME` (or ID) or `-`.
 pub(crate) fn parse_output(text: &str) -> Result<OutputArg, String> {
-    let path = |rest: &str, kind: &str| {
-        if rest.is_empty() {
-            Err(format!("{kind} needs a file path after it"))
-        } else {
-            Ok(std::path::PathBuf::from(rest))
-        }
-    };
-    if text == "-" {
-        Ok(OutputArg::Stdout)
-    } else if let Some(rest) = text.strip_prefix("lockbox://") {
-        if rest.is_empty() {
-            return Err("lockbox:// needs a secret name or id after it".to_owned());
-        }
-        Ok(OutputArg::Lockbox(rest.to_owned()))
-    } else if text.starts_with("lockbox:") {
-        Err("a Lockbox output is lockbox://NAME or lockbox://ID".to_owned())
-    } else if let Some(rest) = text.strip_prefix("env:") {
-        path(rest, "env:").map(OutputArg::Env)
-    } else if let Some(rest) = text.strip_prefix("k8s:") {
-        path(rest, "k8s:").map(OutputArg::K8s)
-    } else if text.is_empty() {
-        Err("expected a file path, env:PATH, k8s:PATH, lockbox://NAME or -".to_owned())
-    } else {
-        Ok(OutputArg::File(std::path::PathBuf::from(text)))
-    }
+    text.parse()
+        .map_err(|e: yc_iam::provision::InvalidSinkAddress| e.to_string())
 }
 
 /// Which of a sink's three entries `--entry` renames.
@@ -177,60 +142,14 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
         .map_err(|_| "expected an RFC 3339 time such as 2030-01-01T00:00:00Z".to_owned())
 }
 
-/// What every duration flag expects; the same words whichever flag is wrong.
-const DURATION_EXPECTED: &str = "expected a duration such as 200ms, 30s, 5m, 12h, 90d, 1w or 1h30m";
-
-/// The longest duration any flag takes: 100 years.
-const DURATION_MAX: Duration = Duration::from_secs(100 * 366 * 86_400);
-
-/// The one duration grammar of every flag: one or more `<whole number><unit>` with units `ms`,
-/// `s`, `m`, `h`, `d` (24 h) and `w` (7 d), added up (`200ms`, `90d`, `1h30m`). Zero is a
-/// duration (`0s`); flags that need a positive one use [`parse_positive_duration`].
+/// The duration grammar of every flag ([`yc_iam::duration::parse`]).
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(DURATION_EXPECTED.to_owned());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        let (number, tail) = rest.split_at(digits);
-        if number.is_empty() {
-            return Err(DURATION_EXPECTED.to_owned());
-        }
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let unit = match unit {
-            "ms" => Duration::from_millis(1),
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
-            "d" => Duration::from_secs(86_400),
-            "w" => Duration::from_secs(604_800),
-            "" => return Err(format!("{DURATION_EXPECTED} (a unit is missing after {number})")),
-            _ => return Err(DURATION_EXPECTED.to_owned()),
-        };
-        // More digits than a u32 holds is already far beyond the limit.
-        let too_long = || "the duration is too long (at most 100 years)".to_owned();
-        let n: u32 = number.parse().map_err(|_| too_long())?;
-        total = unit
-            .checked_mul(n)
-            .and_then(|part| total.checked_add(part))
-            .filter(|total| *total <= DURATION_MAX)
-            .ok_or_else(too_long)?;
-        rest = tail;
-    }
-    Ok(total)
+    yc_iam::duration::parse(text).map_err(|e| e.to_string())
 }
 
-/// A duration in the grammar of [`parse_duration`] that is longer than zero (`--timeout`,
-/// `--expires-in`).
+/// A duration longer than zero (`--timeout`, `--expires-in`).
 pub(crate) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        Duration::ZERO => Err("the duration must be longer than zero".to_owned()),
-        duration => Ok(duration),
-    }
+    yc_iam::duration::parse_positive(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
