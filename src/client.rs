@@ -22,7 +22,7 @@ use endpoints::{Discovered, Target};
 use crate::{
     Credentials, Error, RetryPolicy,
     auth::{static_authorization, token_cache::TokenCache},
-    services::{ApiKeys, Clouds, Folders, Lockbox, Operations, ServiceAccounts},
+    services::{AccessKeys, ApiKeys, Clouds, Folders, Keys, Lockbox, Operations, ServiceAccounts},
 };
 
 /// The default API endpoint of Yandex Cloud.
@@ -261,6 +261,16 @@ impl Client {
     /// API keys (`yandex.cloud.iam.v1.ApiKeyService`).
     pub fn api_keys(&self) -> ApiKeys {
         ApiKeys::new(self.clone())
+    }
+
+    /// Authorized keys (`yandex.cloud.iam.v1.KeyService`).
+    pub fn keys(&self) -> Keys {
+        Keys::new(self.clone())
+    }
+
+    /// Static access keys (`yandex.cloud.iam.v1.awscompatibility.AccessKeyService`).
+    pub fn access_keys(&self) -> AccessKeys {
+        AccessKeys::new(self.clone())
     }
 
     /// Folders and their access bindings (`yandex.cloud.resourcemanager.v1.FolderService`).

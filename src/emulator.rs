@@ -143,6 +143,16 @@ impl Emulator {
         snapshot::take(&lock(&self.inner.state), &self.inner.clock)
     }
 
+    /// Whether `secret` is the secret access key of the live static access key `key_id` (the
+    /// AWS access key id): the check an S3-compatible service makes of a signed request.
+    pub fn accepts_access_key(&self, key_id: &str, secret: &str) -> bool {
+        lock(&self.inner.state)
+            .keys
+            .access
+            .values()
+            .any(|k| k.key_id == key_id && k.secret == secret)
+    }
+
     /// Stops serving, waits for open calls to finish (at most 5 s) and saves the state file.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -32,8 +32,9 @@ pub use paginate::Paginator;
 pub use retry::RetryPolicy;
 pub use secrecy::{self, ExposeSecret, SecretString};
 pub use services::{
-    AccessBindingsOperation, AddVersion, ApiKeys, Clouds, CreateApiKey, CreateSecret, CreateServiceAccount,
-    CreatedApiKey, Folders, Lockbox, Operations, SecretRef, ServiceAccounts, UpdateApiKey, UpdateSecret,
+    AccessBindingsOperation, AccessKeys, AddVersion, ApiKeys, Clouds, CreateAccessKey, CreateApiKey, CreateKey,
+    CreateSecret, CreateServiceAccount, CreatedAccessKey, CreatedApiKey, CreatedKey, Folders, Keys, Lockbox,
+    Operations, SecretRef, ServiceAccounts, UpdateAccessKey, UpdateApiKey, UpdateKey, UpdateSecret,
     UpdateServiceAccount,
 };
 pub use validate::{Validate, Violation};

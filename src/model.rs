@@ -10,6 +10,11 @@ pub use crate::proto::yandex::cloud::{
         ApiKey, CreateServiceAccountMetadata, DeleteApiKeyMetadata, DeleteServiceAccountMetadata, ServiceAccount,
         UpdateApiKeyMetadata, UpdateServiceAccountMetadata, service_account::Status as ServiceAccountStatus,
     },
+    iam::v1::{
+        DeleteKeyMetadata, Key, UpdateKeyMetadata,
+        awscompatibility::{AccessKey, DeleteAccessKeyMetadata, UpdateAccessKeyMetadata},
+        key::{Algorithm as KeyAlgorithm, Subject as KeySubject},
+    },
     lockbox::v1::{
         GetExResponse as LockboxGetExResponse, Payload as LockboxPayload, Secret as LockboxSecret,
         Version as LockboxVersion, payload::entry::Value as LockboxEntryValue, secret::Status as LockboxSecretStatus,

@@ -16,8 +16,10 @@ use crate::{
     proto::yandex::cloud::{
         access::{AccessBindingsOperationResult, SetAccessBindingsMetadata, UpdateAccessBindingsMetadata},
         iam::v1::{
-            ApiKey, CreateServiceAccountMetadata, DeleteApiKeyMetadata, DeleteServiceAccountMetadata, ServiceAccount,
-            UpdateApiKeyMetadata, UpdateServiceAccountMetadata,
+            ApiKey, CreateServiceAccountMetadata, DeleteApiKeyMetadata, DeleteKeyMetadata,
+            DeleteServiceAccountMetadata, Key, ServiceAccount, UpdateApiKeyMetadata, UpdateKeyMetadata,
+            UpdateServiceAccountMetadata,
+            awscompatibility::{AccessKey, DeleteAccessKeyMetadata, UpdateAccessKeyMetadata},
         },
         lockbox::v1::{
             ActivateSecretMetadata, AddVersionMetadata, CancelVersionDestructionMetadata, CreateSecretMetadata,
@@ -63,6 +65,12 @@ payload! {
     ApiKey => "yandex.cloud.iam.v1.ApiKey",
     UpdateApiKeyMetadata => "yandex.cloud.iam.v1.UpdateApiKeyMetadata",
     DeleteApiKeyMetadata => "yandex.cloud.iam.v1.DeleteApiKeyMetadata",
+    Key => "yandex.cloud.iam.v1.Key",
+    UpdateKeyMetadata => "yandex.cloud.iam.v1.UpdateKeyMetadata",
+    DeleteKeyMetadata => "yandex.cloud.iam.v1.DeleteKeyMetadata",
+    AccessKey => "yandex.cloud.iam.v1.awscompatibility.AccessKey",
+    UpdateAccessKeyMetadata => "yandex.cloud.iam.v1.awscompatibility.UpdateAccessKeyMetadata",
+    DeleteAccessKeyMetadata => "yandex.cloud.iam.v1.awscompatibility.DeleteAccessKeyMetadata",
     AccessBindingsOperationResult => "yandex.cloud.access.AccessBindingsOperationResult",
     UpdateAccessBindingsMetadata => "yandex.cloud.access.UpdateAccessBindingsMetadata",
     SetAccessBindingsMetadata => "yandex.cloud.access.SetAccessBindingsMetadata",

@@ -58,6 +58,8 @@ pageable! {
     iam::ListServiceAccountsRequest => iam::ListServiceAccountsResponse, iam::ServiceAccount, service_accounts;
     iam::ListApiKeysRequest => iam::ListApiKeysResponse, iam::ApiKey, api_keys;
     iam::ListApiKeyScopesRequest => iam::ListApiKeyScopesResponse, String, scopes;
+    iam::ListKeysRequest => iam::ListKeysResponse, iam::Key, keys;
+    iam::awscompatibility::ListAccessKeysRequest => iam::awscompatibility::ListAccessKeysResponse, iam::awscompatibility::AccessKey, access_keys;
     access::ListAccessBindingsRequest => access::ListAccessBindingsResponse, access::AccessBinding, access_bindings;
     rm::ListFoldersRequest => rm::ListFoldersResponse, rm::Folder, folders;
     rm::ListCloudsRequest => rm::ListCloudsResponse, rm::Cloud, clouds;

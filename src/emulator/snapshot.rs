@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::clock::Clock;
 use super::state::State;
 use crate::proto::yandex::cloud::access::AccessBinding;
-use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
+use crate::proto::yandex::cloud::iam::v1::{ApiKey, Key, ServiceAccount, awscompatibility::AccessKey};
 use crate::proto::yandex::cloud::lockbox::v1::{Secret, Version};
 use crate::proto::yandex::cloud::operation::Operation;
 use crate::proto::yandex::cloud::resourcemanager::v1::{Cloud, Folder};
@@ -24,6 +24,10 @@ pub struct Snapshot {
     pub access_bindings: BTreeMap<String, Vec<AccessBinding>>,
     /// Every API key ever created, with whether it is still live.
     pub api_keys: Vec<ApiKeyState>,
+    /// Every live authorized key, as `KeyService.Get` shows it (public key only).
+    pub authorized_keys: Vec<Key>,
+    /// Every live static access key, as `AccessKeyService.Get` shows it (never its secret).
+    pub access_keys: Vec<AccessKey>,
     /// Every Lockbox secret, as `SecretService.Get` shows it now (payloads are never in a snapshot).
     pub lockbox_secrets: Vec<Secret>,
     /// The versions of each Lockbox secret by secret id, oldest first, as `ListVersions` shows them.
@@ -49,6 +53,22 @@ impl Snapshot {
             .iter()
             .filter(|k| k.live && k.api_key.service_account_id == service_account_id)
             .map(|k| &k.api_key)
+            .collect()
+    }
+
+    /// The live authorized keys of one service account.
+    pub fn authorized_keys_of(&self, service_account_id: &str) -> Vec<&Key> {
+        let owner = Some(crate::proto::yandex::cloud::iam::v1::key::Subject::ServiceAccountId(
+            service_account_id.to_owned(),
+        ));
+        self.authorized_keys.iter().filter(|k| k.subject == owner).collect()
+    }
+
+    /// The live static access keys of one service account.
+    pub fn access_keys_of(&self, service_account_id: &str) -> Vec<&AccessKey> {
+        self.access_keys
+            .iter()
+            .filter(|k| k.service_account_id == service_account_id)
             .collect()
     }
 
@@ -78,6 +98,10 @@ pub(crate) fn take(state: &State, clock: &Clock) -> Snapshot {
     api_keys.sort_unstable_by(|a, b| a.api_key.id.cmp(&b.api_key.id));
     let mut operations: Vec<Operation> = state.operations.values().map(|o| o.render(clock)).collect();
     operations.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let mut authorized_keys: Vec<Key> = state.keys.authorized.values().map(|k| k.to_proto()).collect();
+    authorized_keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let mut access_keys: Vec<AccessKey> = state.keys.access.values().map(|k| k.to_proto()).collect();
+    access_keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let mut lockbox_secrets: Vec<Secret> = state.lockbox.all().map(|s| s.to_proto(clock)).collect();
     lockbox_secrets.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let lockbox_versions = state
@@ -100,6 +124,8 @@ pub(crate) fn take(state: &State, clock: &Clock) -> Snapshot {
             .map(|(resource, set)| (resource.clone(), set.iter().map(|b| b.to_proto()).collect()))
             .collect(),
         api_keys,
+        authorized_keys,
+        access_keys,
         lockbox_secrets,
         lockbox_versions,
         operations,

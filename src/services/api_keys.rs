@@ -1,13 +1,5 @@
-//! `yandex.cloud.iam.v1.ApiKeyService`, with the safe retry of `Create`.
-//!
-//! `Create` returns the secret directly and is not an operation, so a lost answer could leave a
-//! key whose secret nobody holds. The common path is one RPC. After an ambiguous failure (the
-//! request may have been applied) the call is retried with the same `idempotency-key` (a server
-//! that honours it answers with the first key), and once it settles the service account's keys
-//! are listed: every key matching the request that was made during this call, other than the one
-//! whose secret the caller receives, is deleted. "During this call" is read on the server's clock,
-//! anchored by the `created_at` of the key received. A retried call thus leaves exactly one new
-//! live key.
+//! `yandex.cloud.iam.v1.ApiKeyService`, with the create that is safe to retry
+//! (`create_once.rs`).
 
 use futures_util::TryStreamExt as _;
 use secrecy::SecretString;
@@ -22,6 +14,7 @@ use crate::{
     },
 };
 
+use super::create_once::{KeyService, create_once};
 use super::update_mask::UpdateMask;
 
 const GET: Method = Method::read(ServiceId::Iam, "cannot get api key");
@@ -135,60 +128,6 @@ impl UpdateApiKey {
     }
 }
 
-/// How far an orphan's `created_at` may precede the call's start on the server's clock (the
-/// server's clock is read against ours through the received key's `created_at` and the time its
-/// answer arrived, which is off by that answer's travel time; the first attempt's is not known).
-const SLACK: i128 = 1_000_000_000;
-/// The clock skew allowed between this machine and the server when no server time is known.
-const SKEW: i128 = 5_000_000_000;
-
-/// A span of server time, in nanoseconds since the Unix epoch.
-struct Window {
-    from: i128,
-    to: i128,
-}
-
-impl Window {
-    /// From the call's start to now, on this machine's clock, widened by the allowed skew.
-    fn local(call_started: i128) -> Self {
-        Window {
-            from: call_started - SKEW,
-            to: wall_nanos() + SKEW,
-        }
-    }
-
-    fn contains(&self, at: i128) -> bool {
-        self.from <= at && at <= self.to
-    }
-}
-
-fn wall_nanos() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or_default()
-}
-
-/// True when a failed create may nevertheless have made the key.
-fn maybe_applied(err: &Error) -> bool {
-    use tonic::Code;
-    match err.code() {
-        Some(
-            Code::InvalidArgument
-            | Code::NotFound
-            | Code::AlreadyExists
-            | Code::PermissionDenied
-            | Code::Unauthenticated
-            | Code::FailedPrecondition
-            | Code::ResourceExhausted
-            | Code::OutOfRange
-            | Code::Unimplemented,
-        ) => false,
-        Some(_) => true,
-        None => matches!(err.kind(), ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Other),
-    }
-}
-
 /// The key and its secret, taken out of the reply so that no plain copy of the secret is left.
 fn take_created(reply: &mut CreateApiKeyResponse) -> Result<CreatedApiKey, Error> {
     let secret = crate::secret::take(&mut reply.secret);
@@ -237,80 +176,17 @@ impl ApiKeys {
     /// retry is followed by a reconciliation that deletes any key made by this call whose secret
     /// was never received, so exactly one new key remains and the caller holds its secret.
     pub async fn create(&self, request: CreateApiKey) -> Result<CreatedApiKey, Error> {
-        let request = request.into_request();
-        let call_started = wall_nanos();
-        let mut ambiguous = false;
-        let result = self
-            .client
-            .call_observed(
-                &CREATE,
-                request.clone(),
-                |ch, r| async move { Stub::new(ch).create(r).await },
-                |err| ambiguous |= maybe_applied(err),
-            )
-            .await;
-        let reply = match result {
-            Ok(reply) => reply,
-            Err(err) => {
-                if ambiguous {
-                    // Best effort: a key nobody holds the secret of must not stay.
-                    let window = Window::local(call_started);
-                    if let Err(cleanup) = self.remove_orphans(&request, &window, None).await {
-                        tracing::warn!(error = %cleanup, "could not remove api keys left by a failed create");
-                    }
-                }
-                return Err(err);
-            }
-        };
-        let received = wall_nanos();
-        let created = take_created(&mut reply.into_inner())?;
-        if ambiguous {
-            // The key just received dates this call on the server's clock: an earlier attempt's
-            // key was made between the call's start and the received key's creation.
-            let window = match created.api_key.created_at.as_ref() {
-                Some(at) => {
-                    let made = crate::timestamp::unix_nanos(at);
-                    Window {
-                        from: call_started + (made - received) - SLACK,
-                        to: made,
-                    }
-                }
-                None => Window::local(call_started),
-            };
-            self.remove_orphans(&request, &window, Some(&created.api_key.id))
-                .await?;
-        }
-        Ok(created)
-    }
-
-    /// Deletes the keys made within `window` that match the request, except `keep`: keys this
-    /// call made but whose secret never arrived.
-    async fn remove_orphans(
-        &self,
-        request: &CreateApiKeyRequest,
-        window: &Window,
-        keep: Option<&str>,
-    ) -> Result<(), Error> {
-        let keys: Vec<ApiKey> = self.list(request.service_account_id.clone()).try_collect().await?;
-        for key in keys {
-            let ours = Some(key.id.as_str()) != keep
-                && key.created_at.as_ref().is_some_and(|at| window.contains(crate::timestamp::unix_nanos(at)))
-                && key.description == request.description
-                && key.scopes == request.scopes
-                // The server may store the expiry with less precision than was sent.
-                && key.expires_at.as_ref().map(|t| t.seconds) == request.expires_at.as_ref().map(|t| t.seconds);
-            if ours {
-                tracing::debug!(api_key_id = %key.id, "deleting an api key whose secret was lost");
-                match self.delete(key.id.clone()).await {
-                    Ok(op) => {
-                        op.wait().await?;
-                    }
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(())
+        let rpc = |ch, r| async move { Stub::new(ch).create(r).await };
+        create_once(
+            self,
+            &self.client,
+            &CREATE,
+            request.into_request(),
+            rpc,
+            take_created,
+            |c| &c.api_key,
+        )
+        .await
     }
 
     /// Changes an API key.
@@ -345,6 +221,38 @@ impl ApiKeys {
             .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
             .await?;
         Ok(Operation::from_reply(self.client.clone(), reply))
+    }
+}
+
+impl KeyService for ApiKeys {
+    type Request = CreateApiKeyRequest;
+    type Key = ApiKey;
+
+    fn owner(request: &CreateApiKeyRequest) -> &str {
+        &request.service_account_id
+    }
+
+    fn id(key: &ApiKey) -> &str {
+        &key.id
+    }
+
+    fn created_at(key: &ApiKey) -> Option<&prost_types::Timestamp> {
+        key.created_at.as_ref()
+    }
+
+    fn made_by(request: &CreateApiKeyRequest, key: &ApiKey) -> bool {
+        key.description == request.description
+            && key.scopes == request.scopes
+            // The server may store the expiry with less precision than was sent.
+            && key.expires_at.as_ref().map(|t| t.seconds) == request.expires_at.as_ref().map(|t| t.seconds)
+    }
+
+    async fn keys_of(&self, service_account_id: &str) -> Result<Vec<ApiKey>, Error> {
+        self.list(service_account_id).try_collect().await
+    }
+
+    async fn delete_and_wait(&self, id: &str) -> Result<(), Error> {
+        self.delete(id).await?.wait().await
     }
 }
 

@@ -6,6 +6,7 @@ mod cycling_pages;
 mod discovery;
 mod errors;
 mod failing_operation;
+mod key_kinds;
 mod metadata;
 mod operations;
 mod pagination;
