@@ -158,13 +158,13 @@ async fn retried_creates_with_a_dropped_response_leave_one_live_key_of_each_kind
         "the lost attempt and the retry"
     );
     let snapshot = emu.snapshot();
-    let keys: Vec<_> = snapshot
+    let keys: Vec<&str> = snapshot
         .authorized_keys_of(&sa.id)
         .iter()
-        .map(|k| k.id.clone())
+        .map(|k| k.id.as_str())
         .collect();
-    assert_eq!(keys, [key.key.id.clone()]);
-    let access: Vec<_> = snapshot.access_keys_of(&sa.id).iter().map(|k| k.id.clone()).collect();
-    assert_eq!(access, [access_key.access_key.id.clone()]);
+    assert_eq!(keys, [key.key.id.as_str()]);
+    let access: Vec<&str> = snapshot.access_keys_of(&sa.id).iter().map(|k| k.id.as_str()).collect();
+    assert_eq!(access, [access_key.access_key.id.as_str()]);
     assert!(emu.accepts_access_key(&access_key.access_key.key_id, access_key.secret.expose_secret()));
 }
