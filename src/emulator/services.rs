@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use prost_types::Any;
+use prost_types::{Any, FieldMask};
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 use tonic::{Request, Response, Status};
@@ -30,6 +30,7 @@ use crate::proto::yandex::cloud::resourcemanager::v1::folder_service_server::Fol
 
 mod access_bindings;
 mod access_key;
+mod account_key;
 mod api_key;
 mod endpoint;
 mod iam_token;
@@ -96,11 +97,14 @@ pub(crate) struct Svc {
     pub(crate) inner: Arc<Inner>,
 }
 
-/// Checks a request against the rules of its proto: INVALID_ARGUMENT naming the field.
-pub(crate) fn validate<M: Validate>(message: &M) -> Result<(), Status> {
+/// The message of a request checked against the rules of its proto: INVALID_ARGUMENT naming the
+/// field otherwise.
+pub(crate) fn checked<M: Validate>(request: Request<M>) -> Result<M, Status> {
+    let message = request.into_inner();
     message
         .validate()
-        .map_err(|v| invalid_argument(v.field(), &v.to_string()))
+        .map_err(|v| invalid_argument(v.field(), &v.to_string()))?;
+    Ok(message)
 }
 
 /// Who made the call (set by the layer).
@@ -127,6 +131,25 @@ pub(crate) fn idempotency_key<T>(request: &Request<T>, method: &str) -> Option<S
     })
 }
 
+/// Applies each path of an update mask with `set`, or each of `all` when the mask names none (as
+/// the API does); INVALID_ARGUMENT names the first path `set` does not know (it answers false).
+pub(crate) fn apply_mask(
+    mask: Option<&FieldMask>,
+    all: &[&str],
+    mut set: impl FnMut(&str) -> bool,
+) -> Result<(), Status> {
+    let paths: Vec<&str> = match mask {
+        Some(mask) if !mask.paths.is_empty() => mask.paths.iter().map(String::as_str).collect(),
+        _ => all.to_vec(),
+    };
+    for (i, path) in paths.into_iter().enumerate() {
+        if !set(path) {
+            return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field"));
+        }
+    }
+    Ok(())
+}
+
 /// What a mutation needs from its call besides the message, taken before the message is moved out.
 pub(crate) struct Call {
     principal: Principal,
@@ -135,13 +158,15 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// The caller, the `idempotency-key` (keyed by `method`) and any operation fault of `request`.
-    pub(crate) fn of<T>(request: &Request<T>, method: &str) -> Call {
-        Call {
-            idempotency_key: idempotency_key(request, method),
+    /// A mutation's request checked against the rules of its proto, split into its call (the
+    /// caller, the `idempotency-key` keyed by `method`, any operation fault) and its message.
+    pub(crate) fn checked<T: Validate>(request: Request<T>, method: &str) -> Result<(Call, T), Status> {
+        let call = Call {
+            idempotency_key: idempotency_key(&request, method),
             fault: request.extensions().get::<OperationFault>().copied(),
-            principal: principal(request),
-        }
+            principal: principal(&request),
+        };
+        Ok((call, checked(request)?))
     }
 }
 

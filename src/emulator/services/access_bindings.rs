@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use tonic::{Request, Response, Status};
 
 use super::service_account::{empty_any, require_folder};
-use super::{Call, Outcome, Svc, validate};
+use super::{Call, Outcome, Svc, checked};
 use crate::emulator::errors::{invalid_argument, not_found, pack, permission_denied};
 use crate::emulator::page::page;
 use crate::emulator::state::{BindingRec, State};
@@ -87,9 +87,9 @@ impl Svc {
     pub(crate) fn list_bindings(
         &self,
         kind: Resource,
-        request: ListAccessBindingsRequest,
-    ) -> Result<ListAccessBindingsResponse, Status> {
-        validate(&request)?;
+        request: Request<ListAccessBindingsRequest>,
+    ) -> Result<Response<ListAccessBindingsResponse>, Status> {
+        let request = checked(request)?;
         let items = self.inner.read(|state| {
             kind.require(state, &request.resource_id)?;
             Ok::<_, Status>(
@@ -101,10 +101,10 @@ impl Svc {
             )
         })?;
         let (access_bindings, next_page_token) = page(items, request.page_size, &request.page_token)?;
-        Ok(ListAccessBindingsResponse {
+        Ok(Response::new(ListAccessBindingsResponse {
             access_bindings,
             next_page_token,
-        })
+        }))
     }
 
     pub(crate) fn set_bindings(
@@ -112,9 +112,7 @@ impl Svc {
         kind: Resource,
         request: Request<SetAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, kind.set_access_bindings());
-        let body = request.into_inner();
+        let (call, body) = Call::checked(request, kind.set_access_bindings())?;
         self.operation(call, move |_inner, state| {
             kind.require(state, &body.resource_id)?;
             let mut wanted = BTreeSet::new();
@@ -152,9 +150,7 @@ impl Svc {
         kind: Resource,
         request: Request<UpdateAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, kind.update_access_bindings());
-        let body = request.into_inner();
+        let (call, body) = Call::checked(request, kind.update_access_bindings())?;
         self.operation(call, move |_inner, state| {
             kind.require(state, &body.resource_id)?;
             let mut changes = Vec::with_capacity(body.access_binding_deltas.len());

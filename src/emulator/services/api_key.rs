@@ -2,23 +2,21 @@
 
 use tonic::{Request, Response, Status};
 
-use super::service_account::{empty_any, require_service_account};
-use super::{Call, Outcome, Svc, idempotency_key, principal, validate};
-use crate::emulator::errors::{invalid_argument, not_found, pack};
+use super::account_key::{AccountKey, owner};
+use super::service_account::require_service_account;
+use super::{Call, Svc, checked, idempotency_key, principal};
+use crate::emulator::errors::invalid_argument;
+use crate::emulator::ids;
 use crate::emulator::page::page;
 use crate::emulator::state::{IdemRec, KeyRec, State};
-use crate::emulator::{Principal, ids};
 use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyService;
 use crate::proto::yandex::cloud::iam::v1::{
-    ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, DeleteApiKeyMetadata, DeleteApiKeyRequest, GetApiKeyRequest,
-    ListApiKeyScopesRequest, ListApiKeyScopesResponse, ListApiKeysRequest, ListApiKeysResponse, UpdateApiKeyMetadata,
-    UpdateApiKeyRequest,
+    ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, DeleteApiKeyRequest, GetApiKeyRequest, ListApiKeyScopesRequest,
+    ListApiKeyScopesResponse, ListApiKeysRequest, ListApiKeysResponse, UpdateApiKeyRequest,
 };
 use crate::proto::yandex::cloud::operation::Operation;
 
 const CREATE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Create";
-const UPDATE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Update";
-const DELETE: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
 
 /// The scopes an API key may be restricted to, as Yandex documents them (the default list of
 /// `yc iam api-key create` and the others): both `ListScopes` and the check of `Create` and
@@ -40,12 +38,42 @@ pub(crate) const SCOPES: &[&str] = &[
     "yc.ydb.topics.manage",
 ];
 
-fn require_key<'a>(state: &'a State, id: &str) -> Result<&'a KeyRec, Status> {
-    state
-        .api_keys
-        .get(id)
-        .filter(|k| !k.deleted)
-        .ok_or_else(|| not_found(format!("API key {id} not found")))
+impl AccountKey for KeyRec {
+    type Proto = ApiKey;
+    const NOUN: &'static str = "API key";
+    const MESSAGE: &'static str = "yandex.cloud.iam.v1.ApiKey";
+    const UPDATE_METHOD: &'static str = "/yandex.cloud.iam.v1.ApiKeyService/Update";
+    const DELETE_METHOD: &'static str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
+    const UPDATE_METADATA: &'static str = "yandex.cloud.iam.v1.UpdateApiKeyMetadata";
+    const DELETE_METADATA: &'static str = "yandex.cloud.iam.v1.DeleteApiKeyMetadata";
+    const UPDATE_DESCRIPTION: &'static str = "Update API key";
+    const DELETE_DESCRIPTION: &'static str = "Delete API key";
+    const FIELDS: &'static [&'static str] = &["description", "scopes", "expires_at"];
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn to_proto(&self) -> ApiKey {
+        KeyRec::to_proto(self)
+    }
+
+    /// A deleted key is kept (its id stays taken) but answers NOT_FOUND.
+    fn find<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
+        state.api_keys.get(id).filter(|k| !k.deleted)
+    }
+
+    fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
+        state.keys_of(service_account_id).filter(|k| !k.deleted)
+    }
+
+    fn put(state: &mut State, key: Self) {
+        state.put_api_key(key);
+    }
+
+    fn remove(state: &mut State, id: &str) {
+        state.delete_api_key(id);
+    }
 }
 
 fn check_scopes(scopes: &[String]) -> Result<(), Status> {
@@ -57,33 +85,17 @@ fn check_scopes(scopes: &[String]) -> Result<(), Status> {
     Ok(())
 }
 
-/// The service account a key request is about: the named one, or the calling service account.
-pub(crate) fn owner(named: &str, principal: &Principal) -> Result<String, Status> {
-    match (named.is_empty(), principal) {
-        (false, _) => Ok(named.to_owned()),
-        (true, Principal::ServiceAccount(id)) => Ok(id.clone()),
-        (true, Principal::User(_)) => Err(invalid_argument("service_account_id", "required for user accounts")),
-    }
-}
-
 #[tonic::async_trait]
 impl ApiKeyService for Svc {
     async fn list(&self, request: Request<ListApiKeysRequest>) -> Result<Response<ListApiKeysResponse>, Status> {
         let principal = principal(&request);
-        let request = request.into_inner();
-        validate(&request)?;
-        let sa = owner(&request.service_account_id, &principal)?;
-        let items = self.inner.read(|state| {
-            require_service_account(state, &sa)?;
-            Ok::<_, Status>(
-                state
-                    .keys_of(&sa)
-                    .filter(|k| !k.deleted)
-                    .map(|k| (k.id.clone(), k.to_proto()))
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        let (api_keys, next_page_token) = page(items, request.page_size, &request.page_token)?;
+        let request = checked(request)?;
+        let (api_keys, next_page_token) = self.list_keys::<KeyRec>(
+            &principal,
+            &request.service_account_id,
+            request.page_size,
+            &request.page_token,
+        )?;
         Ok(Response::new(ListApiKeysResponse {
             api_keys,
             next_page_token,
@@ -91,18 +103,14 @@ impl ApiKeyService for Svc {
     }
 
     async fn get(&self, request: Request<GetApiKeyRequest>) -> Result<Response<ApiKey>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
-        self.inner
-            .read(|state| require_key(state, &request.api_key_id).map(KeyRec::to_proto))
-            .map(Response::new)
+        let request = checked(request)?;
+        self.get_key::<KeyRec>(&request.api_key_id)
     }
 
     async fn create(&self, request: Request<CreateApiKeyRequest>) -> Result<Response<CreateApiKeyResponse>, Status> {
-        validate(request.get_ref())?;
         let key = idempotency_key(&request, CREATE);
         let principal = principal(&request);
-        let mut body = request.into_inner();
+        let mut body = checked(request)?;
         let sa = owner(&body.service_account_id, &principal)?;
         let mut scopes = std::mem::take(&mut body.scopes);
         // The deprecated single `scope` still works when `scopes` is empty, as in the real API.
@@ -157,63 +165,36 @@ impl ApiKeyService for Svc {
     }
 
     async fn update(&self, request: Request<UpdateApiKeyRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        check_scopes(&request.get_ref().scopes)?;
-        let call = Call::of(&request, UPDATE);
-        let body = request.into_inner();
-        self.operation(call, move |_inner, state| {
-            let mut updated = require_key(state, &body.api_key_id)?.clone();
-            let paths: Vec<String> = match &body.update_mask {
-                Some(mask) if !mask.paths.is_empty() => mask.paths.clone(),
-                _ => vec!["description".into(), "scopes".into(), "expires_at".into()],
-            };
-            for (i, path) in paths.iter().enumerate() {
-                match path.as_str() {
-                    "description" => updated.description = body.description.clone(),
-                    "scopes" => updated.scopes = body.scopes.clone(),
-                    "expires_at" => updated.expires_at = body.expires_at.as_ref().map(Into::into),
-                    _ => return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field")),
-                }
+        let (call, body) = Call::checked(request, KeyRec::UPDATE_METHOD)?;
+        check_scopes(&body.scopes)?;
+        let UpdateApiKeyRequest {
+            api_key_id,
+            update_mask,
+            description,
+            scopes,
+            expires_at,
+        } = body;
+        self.update_key(call, api_key_id, update_mask, move |key: &mut KeyRec, field| {
+            match field {
+                "description" => key.description.clone_from(&description),
+                "scopes" => key.scopes.clone_from(&scopes),
+                "expires_at" => key.expires_at = expires_at.as_ref().map(Into::into),
+                _ => return false,
             }
-            let api_key = updated.to_proto();
-            state.put_api_key(updated);
-            Ok(Outcome {
-                description: "Update API key",
-                metadata: pack(
-                    "yandex.cloud.iam.v1.UpdateApiKeyMetadata",
-                    &UpdateApiKeyMetadata {
-                        api_key_id: body.api_key_id.clone(),
-                    },
-                ),
-                response: pack("yandex.cloud.iam.v1.ApiKey", &api_key),
-            })
+            true
         })
     }
 
     async fn delete(&self, request: Request<DeleteApiKeyRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, DELETE);
-        let id = request.into_inner().api_key_id;
-        self.operation(call, move |_inner, state| {
-            require_key(state, &id)?;
-            state.delete_api_key(&id);
-            Ok(Outcome {
-                description: "Delete API key",
-                metadata: pack(
-                    "yandex.cloud.iam.v1.DeleteApiKeyMetadata",
-                    &DeleteApiKeyMetadata { api_key_id: id },
-                ),
-                response: empty_any(),
-            })
-        })
+        let (call, body) = Call::checked(request, KeyRec::DELETE_METHOD)?;
+        self.delete_key::<KeyRec>(call, body.api_key_id)
     }
 
     async fn list_scopes(
         &self,
         request: Request<ListApiKeyScopesRequest>,
     ) -> Result<Response<ListApiKeyScopesResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let items = SCOPES.iter().map(|s| ((*s).to_owned(), (*s).to_owned())).collect();
         let (scopes, next_page_token) = page(items, request.page_size, &request.page_token)?;
         Ok(Response::new(ListApiKeyScopesResponse {

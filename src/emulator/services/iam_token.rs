@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Svc, validate};
+use super::{Svc, checked};
 use crate::emulator::auth::{check_jwt, check_oauth, issue_token};
 use crate::emulator::errors::invalid_argument;
 use crate::proto::yandex::cloud::iam::v1::create_iam_token_request::Identity;
@@ -15,8 +15,7 @@ impl IamTokenService for Svc {
         &self,
         request: Request<CreateIamTokenRequest>,
     ) -> Result<Response<CreateIamTokenResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let subject = match &request.identity {
             Some(Identity::YandexPassportOauthToken(token)) => check_oauth(&self.inner, token)?,
             Some(Identity::Jwt(jwt)) => check_jwt(&self.inner, jwt)?,

@@ -4,33 +4,60 @@
 
 use tonic::{Request, Response, Status};
 
-use super::api_key::owner;
-use super::service_account::{empty_any, require_service_account};
-use super::{Call, Outcome, Svc, idempotency_key, principal, validate};
-use crate::emulator::errors::{invalid_argument, not_found, pack};
+use super::account_key::{AccountKey, owner};
+use super::service_account::require_service_account;
+use super::{Call, Svc, checked, idempotency_key, principal};
+use crate::emulator::errors::invalid_argument;
 use crate::emulator::key_pair;
-use crate::emulator::page::page;
 use crate::emulator::state::{AuthorizedKeyRec, IdemRec, State};
 use crate::proto::yandex::cloud::iam::v1::key_service_server::KeyService;
 use crate::proto::yandex::cloud::iam::v1::{
-    CreateKeyRequest, CreateKeyResponse, DeleteKeyMetadata, DeleteKeyRequest, GetKeyRequest, Key, KeyFormat,
-    ListKeyOperationsRequest, ListKeyOperationsResponse, ListKeysRequest, ListKeysResponse, UpdateKeyMetadata,
-    UpdateKeyRequest, key,
+    CreateKeyRequest, CreateKeyResponse, DeleteKeyRequest, GetKeyRequest, Key, KeyFormat, ListKeyOperationsRequest,
+    ListKeyOperationsResponse, ListKeysRequest, ListKeysResponse, UpdateKeyRequest, key,
 };
 use crate::proto::yandex::cloud::operation::Operation;
 
 const CREATE: &str = "/yandex.cloud.iam.v1.KeyService/Create";
-const UPDATE: &str = "/yandex.cloud.iam.v1.KeyService/Update";
-const DELETE: &str = "/yandex.cloud.iam.v1.KeyService/Delete";
-const UPDATE_METADATA: &str = "yandex.cloud.iam.v1.UpdateKeyMetadata";
-const DELETE_METADATA: &str = "yandex.cloud.iam.v1.DeleteKeyMetadata";
 
-fn require_key<'a>(state: &'a State, id: &str) -> Result<&'a AuthorizedKeyRec, Status> {
-    state
-        .keys
-        .authorized
-        .get(id)
-        .ok_or_else(|| not_found(format!("Key {id} not found")))
+impl AccountKey for AuthorizedKeyRec {
+    type Proto = Key;
+    const NOUN: &'static str = "Key";
+    const MESSAGE: &'static str = "yandex.cloud.iam.v1.Key";
+    const UPDATE_METHOD: &'static str = "/yandex.cloud.iam.v1.KeyService/Update";
+    const DELETE_METHOD: &'static str = "/yandex.cloud.iam.v1.KeyService/Delete";
+    const UPDATE_METADATA: &'static str = "yandex.cloud.iam.v1.UpdateKeyMetadata";
+    const DELETE_METADATA: &'static str = "yandex.cloud.iam.v1.DeleteKeyMetadata";
+    const UPDATE_DESCRIPTION: &'static str = "Update key";
+    const DELETE_DESCRIPTION: &'static str = "Delete key";
+    const FIELDS: &'static [&'static str] = &["description"];
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn to_proto(&self) -> Key {
+        AuthorizedKeyRec::to_proto(self)
+    }
+
+    fn find<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
+        state.keys.authorized.get(id)
+    }
+
+    fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
+        state
+            .keys
+            .authorized
+            .values()
+            .filter(move |k| k.service_account_id == service_account_id)
+    }
+
+    fn put(state: &mut State, key: Self) {
+        state.keys.authorized.insert(key.id.clone(), key);
+    }
+
+    fn remove(state: &mut State, id: &str) {
+        state.keys.authorized.remove(id);
+    }
 }
 
 /// INVALID_ARGUMENT unless `format` is a `KeyFormat` (only `PEM_FILE` exists).
@@ -66,67 +93,33 @@ fn replay(state: &State, key: Option<&String>) -> Option<CreateKeyResponse> {
     })
 }
 
-/// The ids of the keys whose operations `metadata` (an update or delete metadata) names.
-pub(crate) fn operations_of(
-    state: &State,
-    clock: &crate::emulator::clock::Clock,
-    kinds: [&str; 2],
-    id_of: impl Fn(&[u8]) -> Option<String>,
-    id: &str,
-) -> Vec<(String, Operation)> {
-    state
-        .operations
-        .values()
-        .filter(|op| {
-            kinds
-                .iter()
-                .any(|kind| op.metadata.type_url.strip_prefix("type.googleapis.com/") == Some(kind))
-                && id_of(&op.metadata.value).as_deref() == Some(id)
-        })
-        .map(|op| (op.id.clone(), op.render(clock)))
-        .collect()
-}
-
 #[tonic::async_trait]
 impl KeyService for Svc {
     async fn get(&self, request: Request<GetKeyRequest>) -> Result<Response<Key>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         check_format(request.format)?;
-        self.inner
-            .read(|state| require_key(state, &request.key_id).map(AuthorizedKeyRec::to_proto))
-            .map(Response::new)
+        self.get_key::<AuthorizedKeyRec>(&request.key_id)
     }
 
     async fn list(&self, request: Request<ListKeysRequest>) -> Result<Response<ListKeysResponse>, Status> {
         let principal = principal(&request);
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         check_format(request.format)?;
-        let sa = owner(&request.service_account_id, &principal)?;
-        let items = self.inner.read(|state| {
-            require_service_account(state, &sa)?;
-            Ok::<_, Status>(
-                state
-                    .keys
-                    .authorized
-                    .values()
-                    .filter(|k| k.service_account_id == sa)
-                    .map(|k| (k.id.clone(), k.to_proto()))
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        let (keys, next_page_token) = page(items, request.page_size, &request.page_token)?;
+        let (keys, next_page_token) = self.list_keys::<AuthorizedKeyRec>(
+            &principal,
+            &request.service_account_id,
+            request.page_size,
+            &request.page_token,
+        )?;
         Ok(Response::new(ListKeysResponse { keys, next_page_token }))
     }
 
     async fn create(&self, request: Request<CreateKeyRequest>) -> Result<Response<CreateKeyResponse>, Status> {
-        validate(request.get_ref())?;
-        check_format(request.get_ref().format)?;
-        let (algorithm, bits) = algorithm(request.get_ref().key_algorithm)?;
         let idem = idempotency_key(&request, CREATE);
         let principal = principal(&request);
-        let body = request.into_inner();
+        let body = checked(request)?;
+        check_format(body.format)?;
+        let (algorithm, bits) = algorithm(body.key_algorithm)?;
         let sa = owner(&body.service_account_id, &principal)?;
         let inner = self.inner.clone();
         // Checked before the costly key generation, and again under the lock below.
@@ -175,75 +168,33 @@ impl KeyService for Svc {
     }
 
     async fn update(&self, request: Request<UpdateKeyRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, UPDATE);
-        let body = request.into_inner();
-        self.operation(call, move |_inner, state| {
-            let mut updated = require_key(state, &body.key_id)?.clone();
-            let paths: Vec<String> = match &body.update_mask {
-                Some(mask) if !mask.paths.is_empty() => mask.paths.clone(),
-                _ => vec!["description".into()],
-            };
-            for (i, path) in paths.iter().enumerate() {
-                match path.as_str() {
-                    "description" => updated.description.clone_from(&body.description),
-                    _ => return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field")),
-                }
+        let (call, body) = Call::checked(request, AuthorizedKeyRec::UPDATE_METHOD)?;
+        let UpdateKeyRequest {
+            key_id,
+            update_mask,
+            description,
+        } = body;
+        self.update_key(call, key_id, update_mask, move |key: &mut AuthorizedKeyRec, field| {
+            match field {
+                "description" => key.description.clone_from(&description),
+                _ => return false,
             }
-            let key = updated.to_proto();
-            state.keys.authorized.insert(updated.id.clone(), updated);
-            Ok(Outcome {
-                description: "Update key",
-                metadata: pack(
-                    UPDATE_METADATA,
-                    &UpdateKeyMetadata {
-                        key_id: body.key_id.clone(),
-                    },
-                ),
-                response: pack("yandex.cloud.iam.v1.Key", &key),
-            })
+            true
         })
     }
 
     async fn delete(&self, request: Request<DeleteKeyRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, DELETE);
-        let id = request.into_inner().key_id;
-        self.operation(call, move |_inner, state| {
-            require_key(state, &id)?;
-            state.keys.authorized.remove(&id);
-            Ok(Outcome {
-                description: "Delete key",
-                metadata: pack(DELETE_METADATA, &DeleteKeyMetadata { key_id: id }),
-                response: empty_any(),
-            })
-        })
+        let (call, body) = Call::checked(request, AuthorizedKeyRec::DELETE_METHOD)?;
+        self.delete_key::<AuthorizedKeyRec>(call, body.key_id)
     }
 
     async fn list_operations(
         &self,
         request: Request<ListKeyOperationsRequest>,
     ) -> Result<Response<ListKeyOperationsResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
-        let inner = &*self.inner;
-        let items = inner.read(|state| {
-            require_key(state, &request.key_id)?;
-            // Update and delete metadata both carry only `key_id`, field 1.
-            let id_of = |bytes: &[u8]| {
-                <UpdateKeyMetadata as prost::Message>::decode(bytes)
-                    .ok()
-                    .map(|m| m.key_id)
-            };
-            Ok::<_, Status>(operations_of(
-                state,
-                &inner.clock,
-                [UPDATE_METADATA, DELETE_METADATA],
-                id_of,
-                &request.key_id,
-            ))
-        })?;
-        let (operations, next_page_token) = page(items, request.page_size, &request.page_token)?;
+        let request = checked(request)?;
+        let (operations, next_page_token) =
+            self.key_operations::<AuthorizedKeyRec>(&request.key_id, request.page_size, &request.page_token)?;
         Ok(Response::new(ListKeyOperationsResponse {
             operations,
             next_page_token,

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::lockbox_secret::require_secret;
 use super::service_account::require_folder;
-use super::{Svc, principal, validate};
+use super::{Svc, checked, principal};
 use crate::emulator::Principal;
 use crate::emulator::clock::Clock;
 use crate::emulator::errors::{failed_precondition, not_found, permission_denied};
@@ -118,8 +118,7 @@ fn readable_entries<'a>(
 impl PayloadService for Svc {
     async fn get(&self, request: Request<GetPayloadRequest>) -> Result<Response<Payload>, Status> {
         let principal = principal(&request);
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let clock = self.inner.clock;
         self.inner
             .read(|state| {
@@ -143,8 +142,7 @@ impl PayloadService for Svc {
 
     async fn get_ex(&self, request: Request<GetExRequest>) -> Result<Response<GetExResponse>, Status> {
         let principal = principal(&request);
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let clock = self.inner.clock;
         self.inner
             .read(|state| {

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 use super::access_bindings::Resource;
 use super::lockbox_password;
 use super::service_account::require_folder;
-use super::{Call, Outcome, Svc, validate};
+use super::{Call, Outcome, Svc, checked};
 use crate::emulator::Inner;
 use crate::emulator::clock;
 use crate::emulator::errors::{already_exists, failed_precondition, invalid_argument, not_found, pack};
@@ -250,8 +250,7 @@ fn regenerated(entries: &[EntryRec], spec: &PasswordSpecRec) -> Result<Vec<Entry
 #[tonic::async_trait]
 impl SecretService for Svc {
     async fn get(&self, request: Request<GetSecretRequest>) -> Result<Response<Secret>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let clock = self.inner.clock;
         self.inner
             .read(|state| require_secret(state, &request.secret_id).map(|s| s.to_proto(&clock)))
@@ -259,8 +258,7 @@ impl SecretService for Svc {
     }
 
     async fn list(&self, request: Request<ListSecretsRequest>) -> Result<Response<ListSecretsResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let clock = self.inner.clock;
         let items = self.inner.read(|state| {
             require_folder(state, &request.folder_id)?;
@@ -280,9 +278,7 @@ impl SecretService for Svc {
     }
 
     async fn create(&self, request: Request<CreateSecretRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("Create"));
-        let mut body = request.into_inner();
+        let (call, mut body) = Call::checked(request, &method("Create"))?;
         check_entries(&body.version_payload_entries, "version_payload_entries")?;
         let changes = std::mem::take(&mut body.version_payload_entries);
         let spec = password_spec(
@@ -365,9 +361,7 @@ impl SecretService for Svc {
     }
 
     async fn update(&self, request: Request<UpdateSecretRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("Update"));
-        let mut body = request.into_inner();
+        let (call, mut body) = Call::checked(request, &method("Update"))?;
         let paths = body.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         if paths.is_empty() {
             return Err(invalid_argument("update_mask", "names no field to update"));
@@ -409,9 +403,8 @@ impl SecretService for Svc {
     }
 
     async fn delete(&self, request: Request<DeleteSecretRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("Delete"));
-        let id = request.into_inner().secret_id;
+        let (call, body) = Call::checked(request, &method("Delete"))?;
+        let id = body.secret_id;
         self.operation(call, move |inner, state| {
             if require_secret(state, &id)?.deletion_protection {
                 return Err(failed_precondition(format!(
@@ -432,9 +425,8 @@ impl SecretService for Svc {
     }
 
     async fn activate(&self, request: Request<ActivateSecretRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("Activate"));
-        let secret_id = request.into_inner().secret_id;
+        let (call, body) = Call::checked(request, &method("Activate"))?;
+        let secret_id = body.secret_id;
         let metadata = pack(
             "yandex.cloud.lockbox.v1.ActivateSecretMetadata",
             &ActivateSecretMetadata {
@@ -445,9 +437,8 @@ impl SecretService for Svc {
     }
 
     async fn deactivate(&self, request: Request<DeactivateSecretRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("Deactivate"));
-        let secret_id = request.into_inner().secret_id;
+        let (call, body) = Call::checked(request, &method("Deactivate"))?;
+        let secret_id = body.secret_id;
         let metadata = pack(
             "yandex.cloud.lockbox.v1.DeactivateSecretMetadata",
             &DeactivateSecretMetadata {
@@ -461,8 +452,7 @@ impl SecretService for Svc {
         &self,
         request: Request<ListVersionsRequest>,
     ) -> Result<Response<ListVersionsResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let clock = self.inner.clock;
         let items = self.inner.read(|state| {
             let secret = require_secret(state, &request.secret_id)?;
@@ -484,9 +474,7 @@ impl SecretService for Svc {
     }
 
     async fn add_version(&self, request: Request<AddVersionRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("AddVersion"));
-        let mut body = request.into_inner();
+        let (call, mut body) = Call::checked(request, &method("AddVersion"))?;
         check_entries(&body.payload_entries, "payload_entries")?;
         let changes = std::mem::take(&mut body.payload_entries);
         self.operation(call, move |inner, state| {
@@ -535,9 +523,7 @@ impl SecretService for Svc {
         &self,
         request: Request<SetCurrentVersionRequest>,
     ) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("SetCurrentVersion"));
-        let body = request.into_inner();
+        let (call, body) = Call::checked(request, &method("SetCurrentVersion"))?;
         self.operation(call, move |inner, state| {
             let secret = require_secret(state, &body.secret_id)?;
             let version = require_version(secret, &body.version_id)?;
@@ -570,9 +556,7 @@ impl SecretService for Svc {
         &self,
         request: Request<ScheduleVersionDestructionRequest>,
     ) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("ScheduleVersionDestruction"));
-        let body = request.into_inner();
+        let (call, body) = Call::checked(request, &method("ScheduleVersionDestruction"))?;
         let period = pending_period(body.pending_period.as_ref())?;
         self.operation(call, move |inner, state| {
             let secret = require_secret(state, &body.secret_id)?;
@@ -612,9 +596,7 @@ impl SecretService for Svc {
         &self,
         request: Request<CancelVersionDestructionRequest>,
     ) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, &method("CancelVersionDestruction"));
-        let body = request.into_inner();
+        let (call, body) = Call::checked(request, &method("CancelVersionDestruction"))?;
         self.operation(call, move |inner, state| {
             let secret = require_secret(state, &body.secret_id)?;
             let version = require_version(secret, &body.version_id)?;
@@ -645,8 +627,7 @@ impl SecretService for Svc {
         &self,
         request: Request<ListSecretOperationsRequest>,
     ) -> Result<Response<ListSecretOperationsResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let clock = self.inner.clock;
         let items = self.inner.read(|state| {
             require_secret(state, &request.secret_id)?;
@@ -673,8 +654,7 @@ impl SecretService for Svc {
         &self,
         request: Request<ListAccessBindingsRequest>,
     ) -> Result<Response<ListAccessBindingsResponse>, Status> {
-        self.list_bindings(Resource::LockboxSecret, request.into_inner())
-            .map(Response::new)
+        self.list_bindings(Resource::LockboxSecret, request)
     }
 
     async fn set_access_bindings(

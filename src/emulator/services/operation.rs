@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Svc, validate};
+use super::{Svc, checked};
 use crate::emulator::errors::{failed_precondition, not_found};
 use crate::proto::yandex::cloud::operation::operation_service_server::OperationService;
 use crate::proto::yandex::cloud::operation::{CancelOperationRequest, GetOperationRequest, Operation};
@@ -18,15 +18,13 @@ impl Svc {
 #[tonic::async_trait]
 impl OperationService for Svc {
     async fn get(&self, request: Request<GetOperationRequest>) -> Result<Response<Operation>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let op = self.find_operation(&request.operation_id)?;
         Ok(self.operation_response(op))
     }
 
     async fn cancel(&self, request: Request<CancelOperationRequest>) -> Result<Response<Operation>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let op = self.find_operation(&request.operation_id)?;
         if op.done {
             return Ok(self.operation_response(op));

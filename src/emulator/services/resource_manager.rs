@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::access_bindings::Resource;
 use super::service_account::require_folder;
-use super::{Svc, validate};
+use super::{Svc, checked};
 use crate::emulator::errors::invalid_argument;
 use crate::emulator::page::page;
 use crate::proto::yandex::cloud::access::{
@@ -44,8 +44,7 @@ fn loose_name_filter(filter: &str) -> Result<Option<String>, Status> {
 #[tonic::async_trait]
 impl FolderService for Folders {
     async fn get(&self, request: Request<GetFolderRequest>) -> Result<Response<Folder>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         self.0
             .inner
             .read(|state| {
@@ -60,8 +59,7 @@ impl FolderService for Folders {
     }
 
     async fn list(&self, request: Request<ListFoldersRequest>) -> Result<Response<ListFoldersResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let name = loose_name_filter(&request.filter)?;
         let items = self.0.inner.read(|state| {
             Resource::Cloud.require(state, &request.cloud_id)?;
@@ -85,9 +83,7 @@ impl FolderService for Folders {
         &self,
         request: Request<ListAccessBindingsRequest>,
     ) -> Result<Response<ListAccessBindingsResponse>, Status> {
-        self.0
-            .list_bindings(Resource::Folder, request.into_inner())
-            .map(Response::new)
+        self.0.list_bindings(Resource::Folder, request)
     }
 
     async fn set_access_bindings(
@@ -108,8 +104,7 @@ impl FolderService for Folders {
 #[tonic::async_trait]
 impl CloudService for Clouds {
     async fn get(&self, request: Request<GetCloudRequest>) -> Result<Response<Cloud>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         self.0
             .inner
             .read(|state| {
@@ -124,8 +119,7 @@ impl CloudService for Clouds {
     }
 
     async fn list(&self, request: Request<ListCloudsRequest>) -> Result<Response<ListCloudsResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let name = loose_name_filter(&request.filter)?;
         let items = self.0.inner.read(|state| {
             state
@@ -147,9 +141,7 @@ impl CloudService for Clouds {
         &self,
         request: Request<ListAccessBindingsRequest>,
     ) -> Result<Response<ListAccessBindingsResponse>, Status> {
-        self.0
-            .list_bindings(Resource::Cloud, request.into_inner())
-            .map(Response::new)
+        self.0.list_bindings(Resource::Cloud, request)
     }
 
     async fn set_access_bindings(

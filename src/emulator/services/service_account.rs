@@ -3,7 +3,7 @@
 use prost_types::Any;
 use tonic::{Request, Response, Status};
 
-use super::{Call, Outcome, Svc, validate};
+use super::{Call, Outcome, Svc, apply_mask, checked};
 use crate::emulator::errors::{already_exists, invalid_argument, not_found, pack, permission_denied};
 use crate::emulator::page::page;
 use crate::emulator::state::{SaRec, State};
@@ -82,8 +82,7 @@ fn name_filter(filter: &str) -> Result<Option<String>, Status> {
 #[tonic::async_trait]
 impl ServiceAccountService for Svc {
     async fn get(&self, request: Request<GetServiceAccountRequest>) -> Result<Response<ServiceAccount>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         self.inner
             .read(|state| require_service_account(state, &request.service_account_id).map(SaRec::to_proto))
             .map(Response::new)
@@ -93,8 +92,7 @@ impl ServiceAccountService for Svc {
         &self,
         request: Request<ListServiceAccountsRequest>,
     ) -> Result<Response<ListServiceAccountsResponse>, Status> {
-        let request = request.into_inner();
-        validate(&request)?;
+        let request = checked(request)?;
         let name = name_filter(&request.filter)?;
         let items = self.inner.read(|state| {
             require_folder(state, &request.folder_id)?;
@@ -118,9 +116,7 @@ impl ServiceAccountService for Svc {
     }
 
     async fn create(&self, request: Request<CreateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, CREATE);
-        let body = request.into_inner();
+        let (call, body) = Call::checked(request, CREATE)?;
         self.operation(call, move |inner, state| {
             require_folder(state, &body.folder_id)?;
             require_unique_name(state, &body.folder_id, &body.name, "")?;
@@ -148,30 +144,24 @@ impl ServiceAccountService for Svc {
     }
 
     async fn update(&self, request: Request<UpdateServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, UPDATE);
-        let body = request.into_inner();
+        let (call, body) = Call::checked(request, UPDATE)?;
         self.operation(call, move |_inner, state| {
             let current = require_service_account(state, &body.service_account_id)?.clone();
-            let paths: Vec<String> = match &body.update_mask {
-                Some(mask) if !mask.paths.is_empty() => mask.paths.clone(),
-                _ => vec![
-                    "name".into(),
-                    "description".into(),
-                    "labels".into(),
-                    "expires_at".into(),
-                ],
-            };
             let mut updated = current.clone();
-            for (i, path) in paths.iter().enumerate() {
-                match path.as_str() {
-                    "name" => updated.name = body.name.clone(),
-                    "description" => updated.description = body.description.clone(),
-                    "labels" => updated.labels = body.labels.clone(),
-                    "expires_at" => updated.expires_at = body.expires_at.as_ref().map(Into::into),
-                    _ => return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field")),
-                }
-            }
+            apply_mask(
+                body.update_mask.as_ref(),
+                &["name", "description", "labels", "expires_at"],
+                |path| {
+                    match path {
+                        "name" => updated.name.clone_from(&body.name),
+                        "description" => updated.description.clone_from(&body.description),
+                        "labels" => updated.labels.clone_from(&body.labels),
+                        "expires_at" => updated.expires_at = body.expires_at.as_ref().map(Into::into),
+                        _ => return false,
+                    }
+                    true
+                },
+            )?;
             if updated.name != current.name {
                 require_unique_name(state, &updated.folder_id, &updated.name, &updated.id)?;
             }
@@ -191,9 +181,8 @@ impl ServiceAccountService for Svc {
     }
 
     async fn delete(&self, request: Request<DeleteServiceAccountRequest>) -> Result<Response<Operation>, Status> {
-        validate(request.get_ref())?;
-        let call = Call::of(&request, DELETE);
-        let id = request.into_inner().service_account_id;
+        let (call, body) = Call::checked(request, DELETE)?;
+        let id = body.service_account_id;
         self.operation(call, move |_inner, state| {
             require_service_account(state, &id)?;
             state.remove_service_account(&id);
