@@ -20,6 +20,7 @@ mod report;
 mod rules;
 mod sink;
 
+pub(crate) use apply::create_account;
 pub use key_file::{KeyFileError, StoredKey};
 pub use plan::{AccountPlan, KeyPlan, Plan};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};

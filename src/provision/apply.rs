@@ -217,7 +217,7 @@ async fn schedule(
     }
 }
 
-async fn create_account(p: &Provision, client: &Client) -> Result<ServiceAccount, ProvisionError> {
+pub(crate) async fn create_account(p: &Provision, client: &Client) -> Result<ServiceAccount, ProvisionError> {
     let step = || format!("cannot create service account {:?} in folder {}", p.name, p.folder_id);
     let mut request = CreateServiceAccount::new(&p.folder_id, &p.name).labels(p.labels.clone());
     if let Some(d) = &p.description {

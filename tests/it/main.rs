@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod descriptors;
 mod emulator;
+mod fleet_apply;
 mod fleet_manifest;
 mod props;
 mod provision;

@@ -1,0 +1,343 @@
+//! Reading the cloud into a fleet [`Plan`]: which accounts to create, change or (with prune)
+//! delete, and which role bindings to add or remove. Reading sends no mutating call.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+
+use super::manifest::{AccountSpec, Manifest, RESERVED_LABELS, Resource, RoleSpec};
+use crate::model::{AccessBinding, ServiceAccount};
+use crate::{Client, Error};
+
+/// The label every account a fleet manages carries, with `fleet=<name>`.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "yc-iam");
+
+/// What [`Plan::apply`](Plan::apply) will change, read from the cloud by [`Manifest::plan`]. It
+/// holds names, ids and roles, never a secret. `Display` prints it as a diff:
+///
+/// ```text
+/// + sa-ci (create in b1gexample0000000000)
+///   + role editor on folder b1gexample0000000000
+/// ~ sa-chat (aje5c2...)
+///   ~ description "chat" → "chat backend"
+///   - role viewer on folder b1gexample0000000000
+/// - sa-old (aje7f1...)
+/// 1 to create, 1 to change, 1 to delete.
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The fleet (`metadata.name`).
+    pub fleet: String,
+    /// One entry per account of the manifest, in its order.
+    pub accounts: Vec<AccountPlan>,
+    /// With prune: accounts of this fleet that the manifest no longer lists, with the bindings
+    /// they have on the resources the manifest names (removed before the account is deleted).
+    pub deletions: Vec<Deletion>,
+    /// The manifest the plan was read for.
+    pub(super) manifest: Manifest,
+}
+
+/// What the plan does about one account of the manifest.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AccountPlan {
+    /// The account's name.
+    pub name: String,
+    /// Its folder.
+    pub folder_id: String,
+    /// Found, to be created, or someone else's.
+    pub state: AccountState,
+    /// Roles the manifest lists that the account does not have.
+    pub roles_to_add: Vec<RoleSpec>,
+    /// With prune: roles the account has on the resources read that the manifest does not list.
+    pub roles_to_remove: Vec<RoleSpec>,
+}
+
+/// An account as the plan found it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AccountState {
+    /// There is no account with this name in the folder.
+    Create,
+    /// It exists, is managed by this fleet, and its description or labels differ.
+    Update {
+        /// The account.
+        account: ServiceAccount,
+        /// The description to set, when it changes.
+        description: Option<String>,
+        /// The labels to set (the manifest's, plus yc-iam's), when they change.
+        labels: Option<BTreeMap<String, String>>,
+    },
+    /// It exists, is managed by this fleet, and matches.
+    Unchanged(ServiceAccount),
+    /// An account with this name exists but this fleet does not manage it: it is left alone,
+    /// and the run reports it as failed.
+    Foreign(ServiceAccount),
+}
+
+/// An account of this fleet that the manifest no longer lists.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Deletion {
+    /// The account.
+    pub account: ServiceAccount,
+    /// Its bindings on the resources read, removed first.
+    pub roles: Vec<RoleSpec>,
+}
+
+impl AccountPlan {
+    /// Whether applying changes this account.
+    pub fn changes(&self) -> bool {
+        matches!(self.state, AccountState::Create | AccountState::Update { .. })
+            || !self.roles_to_add.is_empty()
+            || !self.roles_to_remove.is_empty()
+    }
+
+    /// The account's id, when it exists.
+    pub fn id(&self) -> Option<&str> {
+        match &self.state {
+            AccountState::Create => None,
+            AccountState::Update { account, .. }
+            | AccountState::Unchanged(account)
+            | AccountState::Foreign(account) => Some(&account.id),
+        }
+    }
+}
+
+impl Plan {
+    /// Whether applying the plan changes anything.
+    pub fn changes(&self) -> bool {
+        self.accounts.iter().any(AccountPlan::changes) || !self.deletions.is_empty()
+    }
+
+    /// Counts of accounts to create, to change (updated or with roles to add or remove), and
+    /// to delete.
+    pub fn summary(&self) -> (usize, usize, usize) {
+        let create = self.accounts.iter().filter(|a| a.state == AccountState::Create).count();
+        let change = self
+            .accounts
+            .iter()
+            .filter(|a| a.state != AccountState::Create && a.changes())
+            .count();
+        (create, change, self.deletions.len())
+    }
+}
+
+/// The labels a managed account of `fleet` carries.
+pub(super) fn managed_labels(fleet: &str, own: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut labels = own.clone();
+    labels.insert(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned());
+    labels.insert(RESERVED_LABELS[1].to_owned(), fleet.to_owned());
+    labels
+}
+
+fn is_managed_by(account: &ServiceAccount, fleet: &str) -> bool {
+    account.labels.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
+        && account.labels.get(RESERVED_LABELS[1]).map(String::as_str) == Some(fleet)
+}
+
+/// How many listings run at once.
+const READS_IN_FLIGHT: usize = 16;
+
+/// Reads the accounts of every folder the manifest names and the bindings of every resource it
+/// names, then compares.
+pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> Result<Plan, Error> {
+    let folders: BTreeSet<&str> = manifest.accounts.iter().map(|a| a.folder_id.as_str()).collect();
+    let listed: Vec<Vec<ServiceAccount>> = futures_util::stream::iter(folders.iter().map(|folder| {
+        let accounts = client.service_accounts();
+        async move { accounts.list(*folder).try_collect::<Vec<_>>().await }
+    }))
+    .buffered(READS_IN_FLIGHT)
+    .try_collect()
+    .await?;
+    let existing: BTreeMap<(&str, &str), &ServiceAccount> = listed
+        .iter()
+        .flatten()
+        .map(|sa| ((sa.folder_id.as_str(), sa.name.as_str()), sa))
+        .collect();
+
+    let mut resources: BTreeSet<Resource> = manifest
+        .accounts
+        .iter()
+        .flat_map(|a| a.roles.iter().map(|r| r.resource.clone()))
+        .collect();
+    if prune {
+        resources.extend(folders.iter().map(|f| Resource::Folder((*f).to_owned())));
+    }
+    let bindings: Vec<(Resource, Vec<AccessBinding>)> =
+        futures_util::stream::iter(resources.into_iter().map(|resource| {
+            let client = client.clone();
+            async move {
+                let listing = match &resource {
+                    Resource::Folder(id) => client.folders().list_access_bindings(id.clone()),
+                    Resource::Cloud(id) => client.clouds().list_access_bindings(id.clone()),
+                };
+                listing.try_collect::<Vec<_>>().await.map(|b| (resource, b))
+            }
+        }))
+        .buffered(READS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    // The roles each service account has, on the resources read.
+    let mut held: BTreeMap<&str, BTreeSet<RoleSpec>> = BTreeMap::new();
+    for (resource, list) in &bindings {
+        for binding in list {
+            if let Some(subject) = binding.subject.as_ref().filter(|s| s.r#type == "serviceAccount") {
+                held.entry(subject.id.as_str()).or_default().insert(RoleSpec {
+                    role: binding.role_id.clone(),
+                    resource: resource.clone(),
+                });
+            }
+        }
+    }
+
+    let accounts = manifest
+        .accounts
+        .iter()
+        .map(|spec| {
+            let found = existing.get(&(spec.folder_id.as_str(), spec.name.as_str())).copied();
+            account_plan(&manifest.name, spec, found, &held, prune)
+        })
+        .collect();
+    let deletions = if prune {
+        let listed_names: BTreeSet<(&str, &str)> = manifest
+            .accounts
+            .iter()
+            .map(|a| (a.folder_id.as_str(), a.name.as_str()))
+            .collect();
+        existing
+            .iter()
+            .filter(|(key, sa)| !listed_names.contains(key) && is_managed_by(sa, &manifest.name))
+            .map(|(_, sa)| Deletion {
+                account: (*sa).clone(),
+                roles: held
+                    .get(sa.id.as_str())
+                    .map(|r| r.iter().cloned().collect())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Plan {
+        fleet: manifest.name.clone(),
+        accounts,
+        deletions,
+        manifest: manifest.clone(),
+    })
+}
+
+fn account_plan(
+    fleet: &str,
+    spec: &AccountSpec,
+    found: Option<&ServiceAccount>,
+    held: &BTreeMap<&str, BTreeSet<RoleSpec>>,
+    prune: bool,
+) -> AccountPlan {
+    let wanted: BTreeSet<&RoleSpec> = spec.roles.iter().collect();
+    let none = BTreeSet::new();
+    let has = found.and_then(|sa| held.get(sa.id.as_str())).unwrap_or(&none);
+    let state = match found {
+        None => AccountState::Create,
+        Some(sa) if !is_managed_by(sa, fleet) => AccountState::Foreign(sa.clone()),
+        Some(sa) => {
+            let description = spec.description.clone().filter(|d| *d != sa.description);
+            let labels = Some(managed_labels(fleet, &spec.labels)).filter(|l| *l != sa.labels);
+            if description.is_none() && labels.is_none() {
+                AccountState::Unchanged(sa.clone())
+            } else {
+                AccountState::Update {
+                    account: sa.clone(),
+                    description,
+                    labels,
+                }
+            }
+        }
+    };
+    let foreign = matches!(state, AccountState::Foreign(_));
+    let roles_to_add = if foreign {
+        Vec::new()
+    } else {
+        wanted
+            .iter()
+            .filter(|r| !has.contains(**r))
+            .map(|r| (*r).clone())
+            .collect()
+    };
+    let roles_to_remove = if prune && !foreign {
+        has.iter().filter(|r| !wanted.contains(r)).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    AccountPlan {
+        name: spec.name.clone(),
+        folder_id: spec.folder_id.clone(),
+        state,
+        roles_to_add,
+        roles_to_remove,
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resource::Folder(id) => write!(f, "folder {id}"),
+            Resource::Cloud(id) => write!(f, "cloud {id}"),
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for account in &self.accounts {
+            match &account.state {
+                AccountState::Create => writeln!(f, "+ {} (create in folder {})", account.name, account.folder_id)?,
+                AccountState::Update {
+                    account: sa,
+                    description,
+                    labels,
+                } => {
+                    writeln!(f, "~ {} ({})", account.name, sa.id)?;
+                    if let Some(d) = description {
+                        writeln!(f, "  ~ description {:?} → {d:?}", sa.description)?;
+                    }
+                    if let Some(l) = labels {
+                        writeln!(f, "  ~ labels {} → {}", show_labels(&sa.labels), show_labels(l))?;
+                    }
+                }
+                AccountState::Unchanged(sa) if account.changes() => writeln!(f, "~ {} ({})", account.name, sa.id)?,
+                AccountState::Unchanged(_) => continue,
+                AccountState::Foreign(sa) => writeln!(
+                    f,
+                    "! {} ({}) exists in folder {} and is not managed by fleet {}: left alone",
+                    account.name, sa.id, account.folder_id, self.fleet
+                )?,
+            }
+            for role in &account.roles_to_add {
+                writeln!(f, "  + role {} on {}", role.role, role.resource)?;
+            }
+            for role in &account.roles_to_remove {
+                writeln!(f, "  - role {} on {}", role.role, role.resource)?;
+            }
+        }
+        for deletion in &self.deletions {
+            writeln!(f, "- {} ({})", deletion.account.name, deletion.account.id)?;
+            for role in &deletion.roles {
+                writeln!(f, "  - role {} on {}", role.role, role.resource)?;
+            }
+        }
+        let (create, change, delete) = self.summary();
+        if create + change + delete == 0 {
+            write!(f, "No changes: the cloud matches fleet {}.", self.fleet)
+        } else {
+            write!(f, "{create} to create, {change} to change, {delete} to delete.")
+        }
+    }
+}
+
+fn show_labels(labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", pairs.join(","))
+}

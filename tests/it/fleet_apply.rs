@@ -1,0 +1,233 @@
+//! A fleet manifest planned and applied against the emulator: the plan reads and changes
+//! nothing; applying makes exactly what it listed; a second apply makes no mutating call; edits
+//! to the manifest show as updates, added and removed roles, and (with prune) deletions; and
+//! nothing this fleet does not manage is touched, whatever prune says.
+
+use std::path::Path;
+
+use futures_util::TryStreamExt as _;
+use yc_iam::Client;
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
+use yc_iam::fleet::{AccountState, Manifest};
+use yc_iam::{CreateServiceAccount, model::ServiceAccount};
+
+use crate::provision::start;
+
+fn manifest(body: &str) -> Manifest {
+    let text = format!(
+        "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {{ name: ai-prod }}\ndefaults: {{ folder_id: {DEFAULT_FOLDER_ID} }}\nservice_accounts:\n{body}"
+    );
+    Manifest::parse(&text, Path::new("fleet.yaml"), Path::new(".")).expect("a valid manifest")
+}
+
+const TWO: &str = r"  - name: sa-chat
+    description: chat backend
+    labels: { team: ai }
+    roles: [ai.languageModels.user, viewer]
+  - name: sa-ci
+    roles: [editor]
+";
+
+fn mutations(emu: &Emulator) -> Vec<String> {
+    emu.journal()
+        .iter()
+        .filter(|e| {
+            ["/Create", "/Update", "/Delete", "/UpdateAccessBindings"]
+                .iter()
+                .any(|m| e.method.ends_with(m))
+        })
+        .filter(|e| !e.method.contains("IamTokenService"))
+        .map(|e| e.method.clone())
+        .collect()
+}
+
+async fn accounts(client: &Client) -> Vec<ServiceAccount> {
+    client
+        .service_accounts()
+        .list(DEFAULT_FOLDER_ID)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+async fn roles_of(client: &Client, account_id: &str) -> Vec<String> {
+    let bindings: Vec<_> = client
+        .folders()
+        .list_access_bindings(DEFAULT_FOLDER_ID)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut roles: Vec<String> = bindings
+        .into_iter()
+        .filter(|b| b.subject.as_ref().is_some_and(|s| s.id == account_id))
+        .map(|b| b.role_id)
+        .collect();
+    roles.sort();
+    roles
+}
+
+#[tokio::test]
+async fn a_fleet_plan_changes_nothing_and_applying_it_twice_changes_once() {
+    let (emu, client, _dir) = start().await;
+    let fleet = manifest(TWO);
+    let plan = fleet.plan(&client, false).await.unwrap();
+    assert!(mutations(&emu).is_empty(), "planning sends no mutating call");
+    assert_eq!(plan.summary(), (2, 0, 0));
+    let shown = plan.to_string();
+    assert!(
+        shown.contains(&format!("+ sa-chat (create in folder {DEFAULT_FOLDER_ID})")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("  + role editor on folder {DEFAULT_FOLDER_ID}")),
+        "{shown}"
+    );
+    assert!(shown.ends_with("2 to create, 0 to change, 0 to delete."), "{shown}");
+
+    let report = plan.apply(&client, 16).await;
+    assert!(report.succeeded(), "{report}");
+    let all = accounts(&client).await;
+    let chat = all.iter().find(|a| a.name == "sa-chat").expect("sa-chat exists");
+    assert_eq!(chat.description, "chat backend");
+    assert_eq!(chat.labels["team"], "ai");
+    assert_eq!(chat.labels["managed-by"], "yc-iam");
+    assert_eq!(chat.labels["fleet"], "ai-prod");
+    assert_eq!(roles_of(&client, &chat.id).await, ["ai.languageModels.user", "viewer"]);
+    // Both accounts' roles went in one call on the folder.
+    let binding_calls = mutations(&emu)
+        .iter()
+        .filter(|m| m.ends_with("/UpdateAccessBindings"))
+        .count();
+    assert_eq!(binding_calls, 1);
+
+    let before = mutations(&emu).len();
+    let again = fleet.plan(&client, true).await.unwrap();
+    assert!(!again.changes(), "{again}");
+    assert_eq!(again.to_string(), "No changes: the cloud matches fleet ai-prod.");
+    let report = again.apply(&client, 16).await;
+    assert!(report.succeeded() && !report.changed(), "{report}");
+    assert_eq!(mutations(&emu).len(), before, "a second apply makes no mutating call");
+}
+
+#[tokio::test]
+async fn manifest_edits_show_as_updates_role_changes_and_with_prune_a_rename_as_delete_and_create() {
+    let (_emu, client, _dir) = start().await;
+    assert!(
+        manifest(TWO)
+            .plan(&client, false)
+            .await
+            .unwrap()
+            .apply(&client, 4)
+            .await
+            .succeeded()
+    );
+    let edited = manifest(
+        r"  - name: sa-chat
+    description: chat backend v2
+    labels: { team: ai }
+    roles: [ai.languageModels.user]
+  - name: sa-build
+    roles: [editor]
+",
+    );
+    // Without prune: the description changes, nothing is removed, sa-ci stays.
+    let plan = edited.plan(&client, false).await.unwrap();
+    let chat = &plan.accounts[0];
+    assert!(
+        matches!(&chat.state, AccountState::Update { description: Some(d), labels: None, .. } if d == "chat backend v2")
+    );
+    assert!(chat.roles_to_remove.is_empty());
+    assert!(plan.deletions.is_empty());
+    assert_eq!(plan.summary(), (1, 1, 0));
+
+    // With prune: viewer is removed from sa-chat, and the rename is sa-ci deleted, sa-build made.
+    let plan = edited.plan(&client, true).await.unwrap();
+    let shown = plan.to_string();
+    assert!(
+        shown.contains("  ~ description \"chat backend\" → \"chat backend v2\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("  - role viewer on folder {DEFAULT_FOLDER_ID}")),
+        "{shown}"
+    );
+    assert!(shown.contains("+ sa-build"), "{shown}");
+    assert!(shown.contains("- sa-ci ("), "{shown}");
+    assert!(shown.ends_with("1 to create, 1 to change, 1 to delete."), "{shown}");
+    let report = plan.apply(&client, 4).await;
+    assert!(report.succeeded(), "{report}");
+    let names: Vec<String> = {
+        let mut n: Vec<_> = accounts(&client).await.into_iter().map(|a| a.name).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names, ["sa-build", "sa-chat"]);
+    let chat = accounts(&client)
+        .await
+        .into_iter()
+        .find(|a| a.name == "sa-chat")
+        .unwrap();
+    assert_eq!(roles_of(&client, &chat.id).await, ["ai.languageModels.user"]);
+    assert!(!edited.plan(&client, true).await.unwrap().changes());
+}
+
+#[tokio::test]
+async fn what_the_fleet_does_not_manage_is_never_touched_even_with_prune() {
+    let (emu, client, _dir) = start().await;
+    // Made by hand: one with the manifest's name, one the manifest does not name.
+    let own = |name: &str| CreateServiceAccount::new(DEFAULT_FOLDER_ID, name);
+    let twin = client
+        .service_accounts()
+        .create(own("sa-ci"))
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let other = client
+        .service_accounts()
+        .create(own("sa-manual"))
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let binding = yc_iam::model::AccessBinding::service_account("viewer", &other.id);
+    client
+        .folders()
+        .update_access_bindings(DEFAULT_FOLDER_ID, vec![yc_iam::model::AccessBindingDelta::add(binding)])
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+
+    let plan = manifest(TWO).plan(&client, true).await.unwrap();
+    assert!(matches!(plan.accounts[1].state, AccountState::Foreign(_)));
+    assert!(plan.deletions.is_empty(), "{plan}");
+    assert!(plan.to_string().contains("! sa-ci ("), "{plan}");
+    let before = mutations(&emu).len();
+    let report = plan.apply(&client, 4).await;
+    assert!(!report.succeeded());
+    let failed = &report.accounts[1];
+    assert_eq!(failed.name, "sa-ci");
+    assert!(
+        failed
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("not managed by fleet ai-prod"),
+        "{report}"
+    );
+    assert!(
+        report.accounts[0].error.is_none(),
+        "one account's failure does not stop the others: {report}"
+    );
+    // sa-chat made and bound (one create, one binding call); the hand-made accounts untouched.
+    assert_eq!(mutations(&emu).len() - before, 2, "{:?}", &mutations(&emu)[before..]);
+    let twin_now = client.service_accounts().get(&twin.id).await.unwrap();
+    assert_eq!(twin_now.labels, twin.labels);
+    assert_eq!(roles_of(&client, &twin.id).await, Vec::<String>::new());
+    assert_eq!(roles_of(&client, &other.id).await, ["viewer"]);
+}
