@@ -138,6 +138,47 @@ impl Emulator {
         self.inner.faults_armed.store(false, Ordering::Release);
     }
 
+    /// The emulator's time now: what it stamps on what it creates and checks expiries against.
+    pub fn now(&self) -> time::OffsetDateTime {
+        crate::timestamp::from_timestamp(&self.inner.clock.now()).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Moves the emulator's clock forward by `by`, at once: issued IAM tokens, API keys and
+    /// operations expire or finish on it, Lockbox versions are destroyed on it, and keys and
+    /// accounts created afterwards are that much younger than the ones before. The real time
+    /// goes on as well: the clock keeps running from there.
+    pub fn advance(&self, by: Duration) {
+        self.inner.clock.advance(by);
+        self.clock_moved();
+    }
+
+    /// Sets the emulator's clock to `at` (forward or back); it keeps running from there.
+    pub fn set_now(&self, at: time::OffsetDateTime) {
+        self.inner.clock.set_now(at);
+        self.clock_moved();
+    }
+
+    /// Saves the moved clock with the state, if there is a state file.
+    fn clock_moved(&self) {
+        if self.inner.state_file.is_some() {
+            self.inner.changed.notify_one();
+        }
+    }
+
+    /// Suspends a service account, as the cloud does (the API has no call for it): it shows as
+    /// `SUSPENDED` and its keys no longer authenticate. Returns whether the account exists.
+    pub fn suspend_service_account(&self, service_account_id: &str) -> bool {
+        self.inner
+            .mutate(|state| match state.service_accounts.get_mut(service_account_id) {
+                Some(account) => {
+                    account.suspended = true;
+                    Ok(true)
+                }
+                None => Ok(false),
+            })
+            .unwrap_or(false)
+    }
+
     /// The current state, for audits.
     pub fn snapshot(&self) -> Snapshot {
         snapshot::take(&lock(&self.inner.state), &self.inner.clock)

@@ -9,7 +9,7 @@ use tokio::time::Duration;
 use tonic::Status;
 
 use super::errors::unauthenticated;
-use super::state::{State, TokenRec};
+use super::state::{State, TokenRec, Ts};
 use super::{Inner, clock, ids, lock};
 
 /// Who made a call, as established by the `authorization` header.
@@ -77,31 +77,39 @@ pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Princip
         };
     }
     if scheme.eq_ignore_ascii_case("api-key") {
-        let mut state = lock(&inner.state);
-        let now = inner.clock.now();
-        let clock = inner.clock;
-        let key = state.live_key_by_secret(credential);
-        return match key {
-            Some(k) if k.expires_at.is_some_and(|e| clock.is_past(&e.into())) => {
-                Err(unauthenticated("The API key has expired"))
-            }
-            Some(k) => {
-                k.last_used_at = Some((&now).into());
-                Ok(Principal::ServiceAccount(k.service_account_id.clone()))
-            }
-            None => Err(unauthenticated("The API key is invalid")),
-        };
+        return api_key(inner, credential);
     }
     Err(unauthenticated(
         "Unsupported authorization scheme; use Bearer or Api-Key",
     ))
 }
 
+/// The service account whose live, unexpired API key `secret` is; the key's `last_used_at` and
+/// its account's `last_authenticated_at` become now.
+fn api_key(inner: &Inner, secret: &str) -> Result<Principal, Status> {
+    let now: Ts = (&inner.clock.now()).into();
+    let mut state = lock(&inner.state);
+    let key = state
+        .live_key_by_secret(secret)
+        .ok_or_else(|| unauthenticated("The API key is invalid"))?;
+    if key.expires_at.is_some_and(|e| e <= now) {
+        return Err(unauthenticated("The API key has expired"));
+    }
+    let account = key.service_account_id.clone();
+    state.account_authenticated(&account, now).map_err(unauthenticated)?;
+    if let Some(key) = state.live_key_by_secret(secret) {
+        key.last_used_at = Some(now);
+    }
+    drop(state);
+    inner.note_change();
+    Ok(Principal::ServiceAccount(account))
+}
+
 /// Issues an IAM token for `subject`, valid for 12 hours.
 pub(crate) fn issue_token(inner: &Inner, state: &mut State, subject: &str) -> Result<(String, Timestamp), Status> {
     let token = ids::iam_token()?;
     let expires_at = clock::add(&inner.clock.now(), TOKEN_LIFETIME);
-    let clock = inner.clock;
+    let clock = &inner.clock;
     state.tokens.retain(|_, rec| !clock.is_past(&rec.expires_at.into()));
     state.tokens.insert(
         token.clone(),
@@ -152,14 +160,19 @@ pub(crate) fn check_jwt(inner: &Inner, jwt: &str) -> Result<String, Status> {
                 _ => invalid("claims or signature rejected"),
             }
         })?;
+    // The JWT's times come from the signer's clock, which moving the emulator's clock leaves alone.
+    check_jwt_times(&data.claims, inner.clock.real_now().seconds).map_err(|why| invalid(&why))?;
     let now = inner.clock.now();
-    check_jwt_times(&data.claims, now.seconds).map_err(|why| invalid(&why))?;
-    // A key made by `KeyService.Create` records its use; configured keys are not in the state.
+    // A key made by `KeyService.Create` records its use, and its account its authentication;
+    // configured keys and their accounts need not be in the state.
     inner.mutate(|state| {
         if let Some(created) = state.keys.authorized.get_mut(&kid) {
             created.last_used_at = Some((&now).into());
         }
-        Ok(())
+        match state.account_authenticated(&key.service_account_id, (&now).into()) {
+            Err(why) if state.service_accounts.contains_key(&key.service_account_id) => Err(unauthenticated(why)),
+            _ => Ok(()),
+        }
     })?;
     Ok(key.service_account_id)
 }

@@ -11,7 +11,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Duration;
 
 use super::auth::AuthorizedKey;
-use super::clock::Clock;
+use super::clock::{self, Clock};
 use super::fault::FaultTable;
 use super::state::{CloudRec, FolderRec, State};
 use super::{
@@ -35,6 +35,7 @@ pub struct EmulatorBuilder {
     state_file: Option<PathBuf>,
     journal_capacity: usize,
     discovered: Vec<(String, String)>,
+    start_time: Option<time::OffsetDateTime>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -61,6 +62,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("state_file", &self.state_file)
             .field("journal_capacity", &self.journal_capacity)
             .field("discovered", &self.discovered)
+            .field("start_time", &self.start_time)
             .finish()
     }
 }
@@ -81,6 +83,7 @@ impl Default for EmulatorBuilder {
             state_file: None,
             journal_capacity: JOURNAL_CAPACITY,
             discovered: Vec::new(),
+            start_time: None,
         }
     }
 }
@@ -194,6 +197,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Starts the emulator's clock at `at` instead of the real time; it runs on from there (and
+    /// [`Emulator::advance`] or [`Emulator::set_now`] move it later). Without it, an emulator with
+    /// a state file resumes the clock that file was saved with: a clock moved ahead stays ahead.
+    #[must_use]
+    pub fn with_start_time(mut self, at: time::OffsetDateTime) -> Self {
+        self.start_time = Some(at);
+        self
+    }
+
     /// Binds the socket and starts serving in a background task of the current runtime.
     ///
     /// # Errors
@@ -205,7 +217,10 @@ impl EmulatorBuilder {
             Some(path) => persist::load(path).await?,
             None => State::default(),
         };
-        let clock = Clock::new();
+        let clock = Clock::new(match self.start_time {
+            Some(at) => clock::shift_from_now_to(at),
+            None => state.clock_shift,
+        });
         seed_resources(&mut state, &clock, &self.clouds, &self.folders);
         state.rebuild_indexes();
 

@@ -57,6 +57,13 @@ impl Inner {
         result
     }
 
+    /// Schedules a save (with a state file) after a change made under `lock(&self.state)` directly.
+    pub(crate) fn note_change(&self) {
+        if self.state_file.is_some() {
+            self.changed.notify_one();
+        }
+    }
+
     /// Runs `f` on the locked state without saving.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         f(&lock(&self.state))

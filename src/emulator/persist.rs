@@ -42,7 +42,9 @@ fn save_now(inner: &Inner, path: &Path) -> std::io::Result<()> {
         let mut state = lock(&inner.state);
         // A destroyed version's payload is gone for good: it never reaches the file.
         state.lockbox.purge_destroyed(&inner.clock);
-        state.records()
+        let mut records = state.records();
+        records.clock_shift = inner.clock.shift();
+        records
     };
     let json = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
     let mut names = lock(&inner.rng).fork();

@@ -74,6 +74,13 @@ pub(crate) struct SaRec {
     pub(crate) labels: BTreeMap<String, String>,
     pub(crate) created_at: Ts,
     pub(crate) expires_at: Option<Ts>,
+    /// When one of its keys last authenticated (an `Api-Key` call, a JWT exchange).
+    #[serde(default)]
+    pub(crate) last_authenticated_at: Option<Ts>,
+    /// Suspended by the cloud (the API has no call for it; [`super::Emulator::suspend_service_account`]
+    /// stands in): its keys no longer authenticate.
+    #[serde(default)]
+    pub(crate) suspended: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -268,6 +275,10 @@ pub(crate) struct State {
     pub(crate) idempotency: Map<IdemRec>,
     #[serde(serialize_with = "sorted")]
     pub(crate) tokens: Map<TokenRec>,
+    /// Nanoseconds the emulator's clock ran ahead of the real time when this was saved (set only
+    /// on the copy that is saved; the running clock keeps its own), so a restart resumes it.
+    #[serde(default)]
+    pub(crate) clock_shift: i64,
     /// Derived from the records; rebuilt after loading ([`State::rebuild_indexes`]).
     #[serde(skip)]
     index: Indexes,
@@ -342,6 +353,7 @@ impl State {
             operations: self.operations.clone(),
             idempotency: self.idempotency.clone(),
             tokens: self.tokens.clone(),
+            clock_shift: self.clock_shift,
             index: Indexes::default(),
         }
     }
@@ -431,6 +443,19 @@ impl State {
         self.api_keys.get_mut(id).filter(|k| !k.deleted)
     }
 
+    /// Records that a key of `service_account_id` authenticated at `now`; refuses a suspended or
+    /// deleted account.
+    pub(crate) fn account_authenticated(&mut self, service_account_id: &str, now: Ts) -> Result<(), &'static str> {
+        match self.service_accounts.get_mut(service_account_id) {
+            Some(account) if account.suspended => Err("The service account is suspended"),
+            Some(account) => {
+                account.last_authenticated_at = Some(now);
+                Ok(())
+            }
+            None => Err("The service account does not exist"),
+        }
+    }
+
     /// The API keys (live or not) of a service account, in id order.
     pub(crate) fn keys_of<'a>(&'a self, service_account_id: &str) -> impl Iterator<Item = &'a KeyRec> + 'a {
         self.index
@@ -478,8 +503,12 @@ impl SaRec {
             name: self.name.clone(),
             description: self.description.clone(),
             labels: self.labels.clone(),
-            last_authenticated_at: None,
-            status: service_account::Status::Active as i32,
+            last_authenticated_at: self.last_authenticated_at.map(Into::into),
+            status: if self.suspended {
+                service_account::Status::Suspended
+            } else {
+                service_account::Status::Active
+            } as i32,
             expires_at: self.expires_at.map(Into::into),
         }
     }

@@ -7,6 +7,7 @@ mod api_keys;
 mod auth;
 mod authorized_keys;
 mod cli;
+mod clock;
 mod faults;
 mod fuzz;
 mod headers;

@@ -119,11 +119,11 @@ impl PayloadService for Svc {
     async fn get(&self, request: Request<GetPayloadRequest>) -> Result<Response<Payload>, Status> {
         let principal = principal(&request);
         let request = checked(request)?;
-        let clock = self.inner.clock;
+        let clock = &self.inner.clock;
         self.inner
             .read(|state| {
                 let secret = readable_by_id(state, &principal, &request.secret_id)?;
-                let (version_id, entries) = readable_entries(secret, &request.version_id, &clock)?;
+                let (version_id, entries) = readable_entries(secret, &request.version_id, clock)?;
                 Ok(Payload {
                     version_id,
                     entries: entries
@@ -143,7 +143,7 @@ impl PayloadService for Svc {
     async fn get_ex(&self, request: Request<GetExRequest>) -> Result<Response<GetExResponse>, Status> {
         let principal = principal(&request);
         let request = checked(request)?;
-        let clock = self.inner.clock;
+        let clock = &self.inner.clock;
         self.inner
             .read(|state| {
                 let secret = match &request.identifier {
@@ -154,7 +154,7 @@ impl PayloadService for Svc {
                     // The generated validation refuses a request without an identifier.
                     None => return Err(not_found("Secret not found")),
                 };
-                let (version_id, entries) = readable_entries(secret, &request.version_id, &clock)?;
+                let (version_id, entries) = readable_entries(secret, &request.version_id, clock)?;
                 Ok(GetExResponse {
                     secret_id: secret.id.clone(),
                     version_id,

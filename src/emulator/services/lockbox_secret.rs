@@ -251,22 +251,22 @@ fn regenerated(entries: &[EntryRec], spec: &PasswordSpecRec) -> Result<Vec<Entry
 impl SecretService for Svc {
     async fn get(&self, request: Request<GetSecretRequest>) -> Result<Response<Secret>, Status> {
         let request = checked(request)?;
-        let clock = self.inner.clock;
+        let clock = &self.inner.clock;
         self.inner
-            .read(|state| require_secret(state, &request.secret_id).map(|s| s.to_proto(&clock)))
+            .read(|state| require_secret(state, &request.secret_id).map(|s| s.to_proto(clock)))
             .map(Response::new)
     }
 
     async fn list(&self, request: Request<ListSecretsRequest>) -> Result<Response<ListSecretsResponse>, Status> {
         let request = checked(request)?;
-        let clock = self.inner.clock;
+        let clock = &self.inner.clock;
         let items = self.inner.read(|state| {
             require_folder(state, &request.folder_id)?;
             Ok::<_, Status>(
                 state
                     .lockbox
                     .in_folder(&request.folder_id)
-                    .map(|s| (s.id.clone(), s.to_proto(&clock)))
+                    .map(|s| (s.id.clone(), s.to_proto(clock)))
                     .collect::<Vec<_>>(),
             )
         })?;
@@ -453,7 +453,7 @@ impl SecretService for Svc {
         request: Request<ListVersionsRequest>,
     ) -> Result<Response<ListVersionsResponse>, Status> {
         let request = checked(request)?;
-        let clock = self.inner.clock;
+        let clock = &self.inner.clock;
         let items = self.inner.read(|state| {
             let secret = require_secret(state, &request.secret_id)?;
             // Versions are never removed, so their position orders them for good (oldest first).
@@ -462,7 +462,7 @@ impl SecretService for Svc {
                     .versions
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| (format!("{i:010}"), v.to_proto(&secret.id, &clock)))
+                    .map(|(i, v)| (format!("{i:010}"), v.to_proto(&secret.id, clock)))
                     .collect::<Vec<_>>(),
             )
         })?;
@@ -628,7 +628,7 @@ impl SecretService for Svc {
         request: Request<ListSecretOperationsRequest>,
     ) -> Result<Response<ListSecretOperationsResponse>, Status> {
         let request = checked(request)?;
-        let clock = self.inner.clock;
+        let clock = &self.inner.clock;
         let items = self.inner.read(|state| {
             require_secret(state, &request.secret_id)?;
             Ok::<_, Status>(
@@ -638,7 +638,7 @@ impl SecretService for Svc {
                     .filter(|op| about_secret(&op.metadata.type_url, &op.metadata.value, &request.secret_id))
                     .map(|op| {
                         let key = format!("{:020}.{:09}.{}", op.created_at.seconds, op.created_at.nanos, op.id);
-                        (key, op.render(&clock))
+                        (key, op.render(clock))
                     })
                     .collect::<Vec<_>>(),
             )

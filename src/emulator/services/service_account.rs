@@ -129,6 +129,8 @@ impl ServiceAccountService for Svc {
                 labels: body.labels,
                 created_at: (&inner.clock.now()).into(),
                 expires_at: body.expires_at.as_ref().map(Into::into),
+                last_authenticated_at: None,
+                suspended: false,
             };
             let account = record.to_proto();
             state.put_service_account(record);

@@ -1,7 +1,7 @@
 //! `yc-iam emulator` as a process: prints its address first, serves until SIGTERM, with
-//! `--state` keeps every resource across a restart, loses replies after applying when asked to,
-//! and refuses to listen beyond loopback unless the caller opts in with a private token and TLS
-//! or an explicit `--insecure`.
+//! `--state` keeps every resource (and the clock `--start-time` set) across a restart, loses
+//! replies after applying when asked to, and refuses to listen beyond loopback unless the caller
+//! opts in with a private token and TLS or an explicit `--insecure`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -115,6 +115,36 @@ async fn emulator_command_keeps_its_state_across_a_restart() {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_command_starts_its_clock_at_start_time_and_a_restart_resumes_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.json");
+    let state = state.to_str().expect("utf-8 path");
+    let start = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let created_at = |account: &ServiceAccount| account.created_at.expect("created_at").seconds;
+
+    let (child, addr) = spawn(&["--state", state, "--start-time", "2030-01-01T00:00:00Z"]);
+    let mut c = connect(&addr).await;
+    let first = create_account(&mut c, "first").await;
+    assert!((created_at(&first) - start.unix_timestamp()).abs() <= 5, "{first:?}");
+    drop(c);
+    tokio::task::spawn_blocking(move || terminate(child))
+        .await
+        .expect("join");
+
+    // Without --start-time the state file's clock goes on, not the real time of 2026.
+    let (child, addr) = spawn(&["--state", state]);
+    let mut c = connect(&addr).await;
+    let second = create_account(&mut c, "second").await;
+    assert!((created_at(&second) - start.unix_timestamp()).abs() <= 30, "{second:?}");
+    assert!(created_at(&second) >= created_at(&first));
+    drop(c);
+    tokio::task::spawn_blocking(move || terminate(child))
+        .await
+        .expect("join");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_command_applies_op_delay_fail_rate_and_tls_flags() {
     let (child, addr) = spawn(&["--op-delay", "60s"]);
     let mut c = connect(&addr).await;
@@ -212,6 +242,8 @@ fn emulator_command_rejects_bad_flags_with_usage_errors() {
         &["--fail-mode", "sideways", "--fail-first", "1"],
         &["--fail-first", "-1"],
         &["--token", " "],
+        &["--start-time", "next tuesday"],
+        &["--start-time", "2030-01-01"],
     ] {
         let output = run_expecting_exit(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");

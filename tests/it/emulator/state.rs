@@ -98,6 +98,8 @@ async fn restart_with_the_state_file_keeps_every_resource() {
         .expect("op")
         .into_inner();
     assert_eq!(again, op);
+    // Before the key is used: its use stamps the account's `last_authenticated_at`.
+    let after = emu.snapshot();
     let mut by_key = clients_with(&emu, Auth::api_key(&created.secret)).await;
     by_key
         .accounts
@@ -107,7 +109,6 @@ async fn restart_with_the_state_file_keeps_every_resource() {
         .await
         .expect("secret works");
 
-    let after = emu.snapshot();
     assert_eq!(after.service_accounts, before.service_accounts);
     assert_eq!(after.access_bindings, before.access_bindings);
     assert_eq!(after.folders, before.folders);

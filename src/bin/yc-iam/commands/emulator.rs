@@ -10,7 +10,7 @@ use serde::Deserialize;
 use yc_iam::emulator::{ALL_METHODS, DEFAULT_IAM_TOKEN, DEFAULT_OAUTH_TOKEN, Emulator, EmulatorBuilder, Fault};
 
 use crate::error::{CliError, CliResult, chain};
-use crate::input::parse_duration;
+use crate::input::{parse_duration, parse_timestamp};
 use crate::{output, settings};
 
 /// Flags of `yc-iam emulator`: run the emulator as a local service until SIGINT or SIGTERM.
@@ -64,6 +64,11 @@ pub(crate) struct EmulatorArgs {
     /// State file (JSON): loaded on start, saved after every change and on exit.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// The emulator's time at start (RFC 3339, e.g. 2030-01-01T00:00:00Z); its clock runs on from
+    /// there, and keys and tokens are made, used and expire on it. Without it: the real time, or
+    /// the clock the --state file was saved with.
+    #[arg(long, value_name = "TIME", value_parser = parse_timestamp)]
+    start_time: Option<time::OffsetDateTime>,
     /// TLS certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -98,6 +103,7 @@ impl fmt::Debug for EmulatorArgs {
             .field("fail_mode", &self.fail_mode)
             .field("seed", &self.seed)
             .field("state", &self.state)
+            .field("start_time", &self.start_time)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .finish()
@@ -253,6 +259,9 @@ async fn builder(args: &EmulatorArgs, tokens: Tokens) -> CliResult<EmulatorBuild
     }
     if let Some(state) = &args.state {
         builder = builder.with_state_file(state);
+    }
+    if let Some(at) = args.start_time {
+        builder = builder.with_start_time(at);
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         builder = builder.with_tls(read(cert).await?, read(key).await?);
