@@ -14,14 +14,18 @@
 //! in their description).
 
 mod apply;
+mod issued;
 mod key_file;
+mod key_type;
 mod plan;
 mod report;
 mod rules;
 mod sink;
 
 pub(crate) use apply::create_account;
+pub use issued::{AuthorizedKeyFile, IssuedKey, StaticKey};
 pub use key_file::{KeyFileError, StoredKey};
+pub use key_type::{KeyAlgorithm, KeyType, ManagedKey};
 pub use plan::{AccountPlan, KeyPlan, Plan};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
@@ -41,8 +45,23 @@ use time::OffsetDateTime;
 pub const DEFAULT_ROLE: &str = "ai.languageModels.user";
 /// The API-key scope for AI Studio's text models.
 pub const DEFAULT_SCOPE: &str = "yc.ai.languageModels.execute";
-/// The default key file.
+/// The default key file of API keys.
 pub const DEFAULT_OUTPUT: &str = "api-key.yaml";
+/// The default key file of authorized keys (the name Yandex's guides use).
+pub const DEFAULT_AUTHORIZED_KEY_OUTPUT: &str = "key.json";
+/// The default file of static keys: an AWS shared-credentials file.
+pub const DEFAULT_STATIC_KEY_OUTPUT: &str = "credentials";
+/// The AWS profile a static key is written to unless another is named.
+pub const DEFAULT_AWS_PROFILE: &str = "default";
+
+/// The default key file of `kind`.
+pub fn default_output(kind: KeyType) -> &'static str {
+    match kind {
+        KeyType::ApiKey => DEFAULT_OUTPUT,
+        KeyType::AuthorizedKey => DEFAULT_AUTHORIZED_KEY_OUTPUT,
+        KeyType::StaticKey => DEFAULT_STATIC_KEY_OUTPUT,
+    }
+}
 
 /// Where the roles are granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,12 +113,19 @@ pub struct Provision {
     pub labels: BTreeMap<String, String>,
     /// Roles to grant (duplicates ignored).
     pub roles: Vec<String>,
-    /// API-key scopes (duplicates ignored).
+    /// The kind of key.
+    pub key_type: KeyType,
+    /// API-key scopes (duplicates ignored); API keys only.
     pub scopes: Vec<String>,
     /// Description for a new key (the marker is appended).
     pub key_description: Option<String>,
-    /// Expiry for a new key.
+    /// Expiry for a new key; API keys only.
     pub expires_at: Option<OffsetDateTime>,
+    /// The RSA key size of a new authorized key (RSA-2048 when `None`); authorized keys only.
+    pub key_algorithm: Option<KeyAlgorithm>,
+    /// The profile of a static key's AWS credentials file ([`DEFAULT_AWS_PROFILE`] when
+    /// `None`); static keys kept in a file only.
+    pub aws_profile: Option<String>,
     /// Where to grant the roles; the folder unless set to a cloud.
     pub grant: Option<Grant>,
     /// Where the key goes.
@@ -117,9 +143,12 @@ impl Provision {
             description: None,
             labels: BTreeMap::new(),
             roles: vec![DEFAULT_ROLE.to_owned()],
+            key_type: KeyType::ApiKey,
             scopes: vec![DEFAULT_SCOPE.to_owned()],
             key_description: None,
             expires_at: None,
+            key_algorithm: None,
+            aws_profile: None,
             grant: None,
             output: KeySink::File(PathBuf::from(DEFAULT_OUTPUT)),
             rotate: false,
@@ -141,6 +170,31 @@ impl Provision {
     /// Replaces the roles.
     pub fn roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Makes keys of `kind`. Scopes apply to API keys only, so for the other kinds the default
+    /// scope is dropped; the default output becomes the kind's default file.
+    pub fn key_type(mut self, kind: KeyType) -> Self {
+        if kind != KeyType::ApiKey {
+            self.scopes.clear();
+        }
+        if self.output == KeySink::File(PathBuf::from(default_output(self.key_type))) {
+            self.output = KeySink::File(PathBuf::from(default_output(kind)));
+        }
+        self.key_type = kind;
+        self
+    }
+
+    /// Sets the RSA key size of a new authorized key.
+    pub fn key_algorithm(mut self, algorithm: KeyAlgorithm) -> Self {
+        self.key_algorithm = Some(algorithm);
+        self
+    }
+
+    /// Writes a static key to this profile of its AWS credentials file.
+    pub fn aws_profile(mut self, profile: impl Into<String>) -> Self {
+        self.aws_profile = Some(profile.into());
         self
     }
 
@@ -231,11 +285,14 @@ impl Provision {
                 "at most 1000 roles",
             ));
         }
-        if self.scopes.is_empty() {
-            return Err(InvalidInput::new("scopes", "", "at least one scope is needed"));
+        self.check_kind()?;
+        if self.key_type == KeyType::ApiKey {
+            if self.scopes.is_empty() {
+                return Err(InvalidInput::new("scopes", "", "at least one scope is needed"));
+            }
+            // Duplicates are ignored, so only the distinct scopes count.
+            check_scopes("scopes", &dedup(&self.scopes))?;
         }
-        // Duplicates are ignored, so only the distinct scopes count.
-        check_scopes("scopes", &dedup(&self.scopes))?;
         if let Some(d) = &self.key_description {
             check_description("key_description", d)?;
             let room = 256 - self.output.marker_len();
@@ -257,6 +314,69 @@ impl Provision {
         }
         self.output.check()?;
         Ok(())
+    }
+
+    /// The inputs that apply to one kind of key only are refused for the others.
+    fn check_kind(&self) -> Result<(), InvalidInput> {
+        let only = |field: &str, value: String, kind: KeyType| {
+            if self.key_type == kind {
+                Ok(())
+            } else {
+                let rule = format!(
+                    "applies only to {}s, not to {}s",
+                    kind.describe(),
+                    self.key_type.describe()
+                );
+                Err(InvalidInput::new(field, value, rule))
+            }
+        };
+        if !self.scopes.is_empty() {
+            only("scopes", self.scopes.join(","), KeyType::ApiKey)?;
+        }
+        if let Some(at) = self.expires_at {
+            let shown = at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            only("expires_at", shown, KeyType::ApiKey)?;
+        }
+        if let Some(algorithm) = self.key_algorithm {
+            only("key_algorithm", format!("{algorithm:?}"), KeyType::AuthorizedKey)?;
+        }
+        if let Some(profile) = &self.aws_profile {
+            only("aws_profile", profile.clone(), KeyType::StaticKey)?;
+            if !matches!(self.output, KeySink::File(_)) {
+                return Err(InvalidInput::new(
+                    "aws_profile",
+                    profile,
+                    "applies only to a static key kept in an AWS credentials file",
+                ));
+            }
+            if !sink::is_profile_name(profile) {
+                return Err(InvalidInput::new(
+                    "aws_profile",
+                    profile,
+                    "an AWS profile name is 1-128 letters, digits, '-', '_', '.', '@', '+' and '/'",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The AWS profile a static key is written to.
+    fn profile(&self) -> &str {
+        self.aws_profile.as_deref().unwrap_or(DEFAULT_AWS_PROFILE)
+    }
+
+    /// These inputs with the sink's entry names made those of the key's kind, when they are the
+    /// API-key defaults (see [`EntryNames::for_kind`]).
+    fn for_kind(&self) -> Provision {
+        let mut p = self.clone();
+        match &mut p.output {
+            KeySink::Env { entries, .. } | KeySink::K8s { entries, .. } => *entries = entries.for_kind(p.key_type),
+            KeySink::Lockbox(sink) => sink.entries = sink.entries.for_kind(p.key_type),
+            _ => {}
+        }
+        p
     }
 }
 
@@ -294,11 +414,34 @@ fn api(step: impl Into<String>) -> impl FnOnce(crate::Error) -> ProvisionError {
     }
 }
 
-/// A description carrying `marker`, within the API's 256 characters.
-fn with_marker(description: Option<&str>, marker: &str) -> String {
-    match description.map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => format!("{d} {marker}"),
-        None => format!("made by yc-iam provision {marker}"),
+/// A description carrying `marker`, within the API's 256 characters. Without one from the user,
+/// a key made for a file names the file's absolute path, so that the key alone says where its
+/// secret is (when the path fits).
+fn with_marker(description: Option<&str>, marker: &str, path: Option<&std::path::Path>) -> String {
+    if let Some(d) = description.map(str::trim).filter(|d| !d.is_empty()) {
+        return format!("{d} {marker}");
+    }
+    if let Some(path) = path {
+        let named = format!("made by yc-iam for {} {marker}", sink::marker::absolute(path).display());
+        if named.chars().count() <= 256 && !named.chars().any(char::is_control) {
+            return named;
+        }
+    }
+    format!("made by yc-iam provision {marker}")
+}
+
+/// The API key's file document from the key and its secret.
+fn stored_from(key: &crate::model::ApiKey, secret: secrecy::SecretString) -> StoredKey {
+    let rfc3339 = |at: &prost_types::Timestamp| {
+        crate::timestamp::from_timestamp(at).and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+    };
+    StoredKey {
+        id: key.id.clone(),
+        service_account_id: key.service_account_id.clone(),
+        created_at: key.created_at.as_ref().and_then(rfc3339),
+        scopes: key.scopes.clone(),
+        expires_at: key.expires_at.as_ref().and_then(crate::timestamp::from_timestamp),
+        secret,
     }
 }
 
@@ -346,7 +489,11 @@ mod tests {
     #[test]
     fn descriptions_keep_room_for_the_marker() {
         let a = sink::marker::file(std::path::Path::new("/tmp/a/api-key.yaml"));
-        let d = with_marker(Some(&"x".repeat(256 - KeySink::File("k".into()).marker_len())), &a);
+        let d = with_marker(
+            Some(&"x".repeat(256 - KeySink::File("k".into()).marker_len())),
+            &a,
+            None,
+        );
         assert_eq!(d.chars().count(), 256);
         assert!(d.ends_with(&a));
         let lockbox = KeySink::Lockbox(LockboxSink::new("ai-key"));

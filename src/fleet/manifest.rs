@@ -87,28 +87,7 @@ pub struct KeySpec {
     pub description: Option<String>,
 }
 
-/// The three kinds of key a service account has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KeyType {
-    /// `ApiKeyService`: a secret sent as `Api-Key`.
-    ApiKey,
-    /// `KeyService`: an RSA key pair whose private key signs the JWTs exchanged for IAM tokens.
-    AuthorizedKey,
-    /// `awscompatibility.AccessKeyService`: an AWS-compatible key id and secret.
-    StaticKey,
-}
-
-/// The RSA key sizes of authorized keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum KeyAlgorithm {
-    /// RSA with a 2048-bit modulus (the default).
-    #[serde(rename = "rsa-2048")]
-    Rsa2048,
-    /// RSA with a 4096-bit modulus.
-    #[serde(rename = "rsa-4096")]
-    Rsa4096,
-}
+pub use crate::provision::{KeyAlgorithm, KeyType};
 
 /// A manifest that cannot be used: where and why.
 /// `Display`: `fleet.yaml:12:7: service_accounts[0].keys[1].type: <what is wrong>`.

@@ -10,15 +10,16 @@
 //! marked key the secret does not hold is then the one sign of unfinished work a later run needs,
 //! and only when it sees one does it list the versions for one left unscheduled.
 
-use secrecy::SecretString;
-
+use super::key_type::NewKey;
 use super::plan::{AccountPlan, KeyPlan, Plan};
 use super::report::{KeyAction, ProvisionError, Report};
 use super::sink::{lockbox, marker};
-use super::{Grant, KeySink, LockboxPlan, LockboxReport, Provision, SecretPlan, StoredKey, api, dedup, with_marker};
-use crate::model::{AccessBinding, AccessBindingDelta, ApiKey, ServiceAccount, Subject};
-use crate::timestamp::{from_timestamp, to_timestamp};
-use crate::{Client, CreateApiKey, CreateServiceAccount, ErrorKind};
+use super::{
+    Grant, IssuedKey, KeySink, LockboxPlan, LockboxReport, ManagedKey, Provision, SecretPlan, api, dedup, with_marker,
+};
+use crate::model::{AccessBinding, AccessBindingDelta, ServiceAccount, Subject};
+use crate::timestamp::to_timestamp;
+use crate::{Client, CreateServiceAccount, ErrorKind};
 
 /// Most deltas one `UpdateAccessBindings` accepts.
 const MAX_DELTAS: usize = 1000;
@@ -54,6 +55,7 @@ impl Plan {
             grant,
             roles_added: Vec::new(),
             roles_present,
+            key_type: input.key_type,
             key: None,
             keys_deleted: Vec::new(),
             keys_not_deleted: Vec::new(),
@@ -108,7 +110,7 @@ impl Plan {
                 report.keys_not_deleted.push((id, why.to_owned()));
                 continue;
             }
-            match delete_key(client, &id).await {
+            match input.key_type.delete(client, &id).await {
                 Ok(()) => report.keys_deleted.push(id),
                 Err(e) => report.keys_not_deleted.push((id, e.to_string())),
             }
@@ -312,44 +314,46 @@ async fn create_key(
     client: &Client,
     target: &Target<'_>,
     account: &ServiceAccount,
-) -> Result<(ApiKey, Option<StoredKey>, Option<String>), ProvisionError> {
+) -> Result<(ManagedKey, Option<IssuedKey>, Option<String>), ProvisionError> {
     let p = target.input;
     let description = match &target.marker {
-        Some(marker) => with_marker(p.key_description.as_deref(), marker),
+        Some(marker) => with_marker(p.key_description.as_deref(), marker, p.output.path()),
         None => p
             .key_description
             .clone()
             .unwrap_or_else(|| "made by yc-iam provision".to_owned()),
     };
-    let mut request = CreateApiKey::new(&account.id)
-        .scopes(dedup(&p.scopes))
-        .description(description);
-    if let Some(at) = p.expires_at {
-        request = request.expires_at(to_timestamp(at));
-    }
-    let created = client.api_keys().create(request).await.map_err(api(format!(
-        "cannot create an API key for service account {}",
+    let new = NewKey {
+        service_account_id: &account.id,
+        description,
+        scopes: dedup(&p.scopes),
+        expires_at: p.expires_at.map(to_timestamp),
+        algorithm: p.key_algorithm.unwrap_or_default(),
+    };
+    let (created, issued) = new.create(p.key_type, client).await.map_err(api(format!(
+        "cannot create an {} for service account {}",
+        p.key_type.describe(),
         account.id
     )))?;
-    let stored = stored_from(&created.api_key, created.secret);
-    let key_id = created.api_key.id.clone();
+    let key_id = created.id.clone();
+    let kind = p.key_type;
     match &p.output {
-        KeySink::Caller => Ok((created.api_key, Some(stored), None)),
+        KeySink::Caller => Ok((created, Some(issued), None)),
         KeySink::Lockbox(sink) => {
             // `prepare_secret` ran first: the secret exists and the marker names it.
             let (Some((secret_id, base)), Some(marker)) = (target.secret(), &target.marker) else {
-                delete_key(client, &key_id).await.ok();
+                kind.delete(client, &key_id).await.ok();
                 let missing = crate::Error::new(ErrorKind::Other, "provision", "the plan has no Lockbox secret");
                 return Err(api(format!(
                     "created key {key_id} but its Lockbox secret is not in place"
                 ))(missing));
             };
-            match lockbox::add_key_version(client, sink, secret_id, base, &stored, &p.folder_id, marker).await {
-                Ok(version) => Ok((created.api_key, None, Some(version))),
+            match lockbox::add_key_version(client, sink, secret_id, base, &issued, &p.folder_id, marker).await {
+                Ok(version) => Ok((created, None, Some(version))),
                 Err(failed) => {
                     let again = if !failed.refused {
                         " (it may be in place: the next run keeps the key if the secret holds it, else deletes it)"
-                    } else if delete_key(client, &key_id).await.is_ok() {
+                    } else if kind.delete(client, &key_id).await.is_ok() {
                         " (the key was deleted again)"
                     } else {
                         ""
@@ -360,10 +364,10 @@ async fn create_key(
                 }
             }
         }
-        sink => match sink.write_file(&stored, &p.folder_id, &account.name) {
-            Ok(()) => Ok((created.api_key, None, None)),
+        sink => match sink.write_file(&issued, &p.folder_id, &account.name, p.profile()) {
+            Ok(()) => Ok((created, None, None)),
             Err(source) => {
-                let deleted = delete_key(client, &key_id).await.is_ok();
+                let deleted = kind.delete(client, &key_id).await.is_ok();
                 Err(ProvisionError::KeyNotWritten {
                     key_id,
                     deleted,
@@ -372,31 +376,5 @@ async fn create_key(
                 })
             }
         },
-    }
-}
-
-async fn delete_key(client: &Client, id: &str) -> Result<(), crate::Error> {
-    let result = match client.api_keys().delete(id).await {
-        Ok(op) => op.wait().await.map(drop),
-        Err(e) => Err(e),
-    };
-    match result {
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
-}
-
-fn stored_from(key: &ApiKey, secret: SecretString) -> StoredKey {
-    StoredKey {
-        id: key.id.clone(),
-        service_account_id: key.service_account_id.clone(),
-        created_at: key
-            .created_at
-            .as_ref()
-            .and_then(from_timestamp)
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
-        scopes: key.scopes.clone(),
-        expires_at: key.expires_at.as_ref().and_then(from_timestamp),
-        secret,
     }
 }

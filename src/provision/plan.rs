@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 
 use super::report::{KeyReason, ProvisionError};
 use super::sink::{Held, lockbox, marker};
-use super::{Grant, KeySink, LockboxPlan, Provision, SecretPlan, api, dedup};
+use super::{Grant, KeySink, KeyType, LockboxPlan, ManagedKey, Provision, SecretPlan, api, dedup};
 use crate::Client;
-use crate::model::{AccessBinding, ApiKey, ServiceAccount};
+use crate::model::{AccessBinding, ServiceAccount};
 use crate::timestamp::from_timestamp;
 
 /// What [`Plan::apply`] will change, as read from the cloud by [`Provision::plan`]. It holds ids,
@@ -70,7 +70,7 @@ pub enum AccountPlan {
 #[non_exhaustive]
 pub enum KeyPlan {
     /// The key in the file is live, has the requested scopes and has not expired: it is kept.
-    Keep(ApiKey),
+    Keep(ManagedKey),
     /// A new key will be made and written to the file.
     Create {
         /// Why a new key is needed.
@@ -104,13 +104,19 @@ impl Plan {
     pub fn output(&self) -> &KeySink {
         &self.input.output
     }
+
+    /// The kind of key.
+    pub fn key_type(&self) -> KeyType {
+        self.input.key_type
+    }
 }
 
 /// Validates the inputs, reads the sink, then reads the account, its bindings and its keys.
 pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, ProvisionError> {
     p.validate()?;
+    let p = &p.for_kind();
     // Read a file sink before anything is sent: a file in another format is bad input.
-    let held_in_file = p.output.read_file()?;
+    let held_in_file = p.output.read_file(p.key_type, p.profile())?;
     // The Lockbox secret is read beside the account: neither depends on the other.
     let accounts = client.service_accounts();
     let (account, found) = futures_util::future::join(accounts.find_by_name(&p.folder_id, &p.name), async {
@@ -138,13 +144,12 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         // A new account has no bindings yet.
         None => (Vec::new(), dedup(&p.roles)),
     };
-    let keys: Vec<ApiKey> = match &account {
-        Some(sa) => client
-            .api_keys()
-            .list(&sa.id)
-            .try_collect()
-            .await
-            .map_err(api(format!("cannot list API keys of service account {}", sa.id)))?,
+    let keys: Vec<ManagedKey> = match &account {
+        Some(sa) => p.key_type.list(client, &sa.id).await.map_err(api(format!(
+            "cannot list {}s of service account {}",
+            p.key_type.describe(),
+            sa.id
+        )))?,
         None => Vec::new(),
     };
     let key = decide_key(p, account.as_ref(), held.as_ref(), &keys, OffsetDateTime::now_utc());
@@ -153,7 +158,7 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
     let mut keys_to_delete: Vec<String> = match &marker {
         Some(marker) => keys
             .iter()
-            .filter(|k| k.description.ends_with(marker.as_str()) && Some(k.id.as_str()) != held_id)
+            .filter(|k| k.description.ends_with(marker.as_str()) && Some(k.held_as.as_str()) != held_id)
             .map(|k| k.id.clone())
             .collect(),
         None => Vec::new(),
@@ -265,12 +270,11 @@ async fn bound_roles(
     }))
 }
 
-#[allow(deprecated)] // keys made with the deprecated single `scope` field count too
 fn decide_key(
     p: &Provision,
     account: Option<&ServiceAccount>,
     held: Option<&Held>,
-    keys: &[ApiKey],
+    keys: &[ManagedKey],
     now: OffsetDateTime,
 ) -> KeyPlan {
     let create = |reason, replaces| KeyPlan::Create { reason, replaces };
@@ -290,16 +294,12 @@ fn decide_key(
     if held.service_account_id.as_ref().is_some_and(|id| *id != account.id) {
         return create(KeyReason::OtherAccount, None);
     }
-    let Some(live) = keys.iter().find(|k| k.id == held.key_id) else {
+    let Some(live) = keys.iter().find(|k| k.held_as == held.key_id) else {
         return create(KeyReason::KeyGone, None);
     };
     let replaces = Some(live.id.clone());
-    let live_scopes: BTreeSet<&str> = live
-        .scopes
-        .iter()
-        .map(String::as_str)
-        .chain(Some(live.scope.as_str()).filter(|s| !s.is_empty()))
-        .collect();
+    // Scopes are API keys' only; the other kinds have none on either side.
+    let live_scopes: BTreeSet<&str> = live.scopes.iter().map(String::as_str).collect();
     let wanted: BTreeSet<&str> = p.scopes.iter().map(String::as_str).collect();
     if live_scopes != wanted {
         return create(KeyReason::ScopesDiffer, replaces);
@@ -318,14 +318,14 @@ fn decide_key(
 mod tests {
     use super::*;
 
-    fn key(id: &str, scopes: &[&str], expires: Option<i64>) -> ApiKey {
-        ApiKey {
+    fn key(id: &str, scopes: &[&str], expires: Option<i64>) -> ManagedKey {
+        ManagedKey::from(&crate::model::ApiKey {
             id: id.into(),
             service_account_id: "sa1".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             expires_at: expires.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
-            ..ApiKey::default()
-        }
+            ..Default::default()
+        })
     }
 
     fn stored(id: &str, account: &str) -> Held {
@@ -336,7 +336,7 @@ mod tests {
         }
     }
 
-    fn decide(p: &Provision, file: Option<&Held>, keys: &[ApiKey]) -> (Option<KeyReason>, Option<String>) {
+    fn decide(p: &Provision, file: Option<&Held>, keys: &[ManagedKey]) -> (Option<KeyReason>, Option<String>) {
         let account = ServiceAccount {
             id: "sa1".into(),
             ..ServiceAccount::default()

@@ -1,7 +1,7 @@
 //! What a run did, and why it failed (with what it had done by then).
 
-use super::{Grant, InvalidInput, KeyFileError, LockboxReport, StoredKey};
-use crate::proto::yandex::cloud::iam::v1::{ApiKey, ServiceAccount};
+use super::{Grant, InvalidInput, IssuedKey, KeyFileError, KeyType, LockboxReport, ManagedKey};
+use crate::proto::yandex::cloud::iam::v1::ServiceAccount;
 
 /// The outcome of [`Provision::run`](super::Provision::run) or [`Plan::apply`](super::Plan::apply):
 /// what was changed and what was found in place. A failed run hands back the same report of
@@ -19,6 +19,8 @@ pub struct Report {
     pub roles_added: Vec<String>,
     /// Roles the account already had there.
     pub roles_present: Vec<String>,
+    /// The kind of key.
+    pub key_type: KeyType,
     /// What happened to the key; `None` only in the report of a run that failed before the key
     /// was in place.
     pub key: Option<KeyAction>,
@@ -28,7 +30,7 @@ pub struct Report {
     /// Keys that could not be deleted (id and reason); the run still succeeded.
     pub keys_not_deleted: Vec<(String, String)>,
     /// The new key with its secret, when the output is the caller rather than a file.
-    pub secret_for_caller: Option<StoredKey>,
+    pub secret_for_caller: Option<IssuedKey>,
     /// What was done to the Lockbox secret, when the key goes to Lockbox.
     pub lockbox: Option<LockboxReport>,
 }
@@ -51,12 +53,12 @@ pub enum KeyAction {
     /// The key in the file is still good and was kept.
     Kept {
         /// The key.
-        key: ApiKey,
+        key: ManagedKey,
     },
     /// A key was created.
     Created {
         /// The new key.
-        key: ApiKey,
+        key: ManagedKey,
         /// Why a new key was needed.
         reason: KeyReason,
         /// The key it replaces, if the file held one of this account's keys.

@@ -7,22 +7,25 @@
 //! (`lockbox.rs`).
 
 mod address;
+mod aws_credentials;
 mod dotenv;
 pub(super) mod lockbox;
 mod manifest;
 pub(super) mod marker;
 
+pub(super) use aws_credentials::is_profile_name;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::ExposeSecret as _;
+use secrecy::{ExposeSecret as _, zeroize::Zeroizing};
 use time::OffsetDateTime;
 
 pub use address::{InvalidSinkAddress, SinkAddress};
 pub use lockbox::{LockboxPlan, LockboxReport, READER_ROLE, SecretPlan};
 
-use super::{InvalidInput, KeyFileError, StoredKey, check_id};
+use super::{AuthorizedKeyFile, InvalidInput, IssuedKey, KeyFileError, KeyType, StoredKey, check_id};
 use crate::model::Subject;
 
 /// Where `provision` keeps the key.
@@ -96,12 +99,58 @@ impl EntryNames {
     }
 
     /// The entries of `key` under these names.
-    fn values<'a>(&'a self, key: &'a StoredKey, folder_id: &'a str) -> [(&'a str, &'a str); 3] {
+    fn values<'a>(&'a self, secret: &'a str, key: &'a IssuedKey, folder_id: &'a str) -> [(&'a str, &'a str); 3] {
         [
-            (&self.api_key, key.secret.expose_secret()),
-            (&self.api_key_id, &key.id),
+            (&self.api_key, secret),
+            (&self.api_key_id, key.held_as()),
             (&self.folder_id, folder_id),
         ]
+    }
+
+    /// These names, or the defaults of `kind` when they are the API-key defaults of `env`
+    /// (`YC_API_KEY`…) or of Lockbox (`api-key`…): a sink made before its key's kind was known
+    /// names that kind's entries.
+    pub(super) fn for_kind(&self, kind: KeyType) -> EntryNames {
+        if *self == EntryNames::env() {
+            EntryNames::env_for(kind)
+        } else if *self == EntryNames::lockbox() {
+            EntryNames::lockbox_for(kind)
+        } else {
+            self.clone()
+        }
+    }
+
+    /// The dotenv (and Kubernetes) names of `kind`'s entries: the API key's
+    /// `YC_API_KEY`/`YC_API_KEY_ID`, the authorized key's `YC_AUTHORIZED_KEY` (its JSON
+    /// document)/`YC_AUTHORIZED_KEY_ID`, the static key's `AWS_SECRET_ACCESS_KEY`/
+    /// `AWS_ACCESS_KEY_ID`; each with `YC_FOLDER_ID`.
+    pub fn env_for(kind: KeyType) -> Self {
+        let (secret, id) = match kind {
+            KeyType::ApiKey => return EntryNames::env(),
+            KeyType::AuthorizedKey => ("YC_AUTHORIZED_KEY", "YC_AUTHORIZED_KEY_ID"),
+            KeyType::StaticKey => ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+        };
+        EntryNames {
+            api_key: secret.into(),
+            api_key_id: id.into(),
+            folder_id: "YC_FOLDER_ID".into(),
+        }
+    }
+
+    /// The Lockbox entries of `kind`: `api-key`/`api-key-id`, `authorized-key` (its JSON
+    /// document)/`authorized-key-id`, or `secret-access-key`/`access-key-id`; each with
+    /// `folder-id`.
+    pub fn lockbox_for(kind: KeyType) -> Self {
+        let (secret, id) = match kind {
+            KeyType::ApiKey => return EntryNames::lockbox(),
+            KeyType::AuthorizedKey => ("authorized-key", "authorized-key-id"),
+            KeyType::StaticKey => ("secret-access-key", "access-key-id"),
+        };
+        EntryNames {
+            api_key: secret.into(),
+            api_key_id: id.into(),
+            folder_id: "folder-id".into(),
+        }
     }
 
     /// Checks each name with `valid` (which states the rule) and that the three differ.
@@ -268,25 +317,37 @@ impl KeySink {
     }
 
     /// The key a file sink holds; `None` for a file that does not exist or holds no key. A file
-    /// in another format is bad input: it is left alone.
-    pub(super) fn read_file(&self) -> Result<Option<Held>, KeyFileError> {
-        let (path, value) = match self {
-            KeySink::File(path) => {
+    /// in another format is bad input: it is left alone. `aws_profile` is the profile of a
+    /// static key's credentials file.
+    pub(super) fn read_file(&self, kind: KeyType, aws_profile: &str) -> Result<Option<Held>, KeyFileError> {
+        let (path, value) = match (self, kind) {
+            (KeySink::File(path), KeyType::ApiKey) => {
                 return Ok(StoredKey::read(path)?.map(|k| Held {
                     key_id: k.id,
                     service_account_id: Some(k.service_account_id),
                     expires_at: k.expires_at,
                 }));
             }
-            KeySink::Env { path, entries } => (
+            (KeySink::File(path), KeyType::AuthorizedKey) => {
+                return Ok(AuthorizedKeyFile::read_ids(path)?.map(|(key_id, account)| Held {
+                    key_id,
+                    service_account_id: Some(account),
+                    expires_at: None,
+                }));
+            }
+            (KeySink::File(path), KeyType::StaticKey) => (
+                path,
+                read_text(path)?.map(|t| aws_credentials::value_of(&t, aws_profile, aws_credentials::KEY_ID)),
+            ),
+            (KeySink::Env { path, entries }, _) => (
                 path,
                 read_text(path)?.map(|t| dotenv::value_of(&t, &entries.api_key_id)),
             ),
-            KeySink::K8s { path, entries, .. } => (
+            (KeySink::K8s { path, entries, .. }, _) => (
                 path,
                 read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key_id)),
             ),
-            KeySink::Lockbox(_) | KeySink::Caller => return Ok(None),
+            (KeySink::Lockbox(_) | KeySink::Caller, _) => return Ok(None),
         };
         match value {
             None => Ok(None),
@@ -298,25 +359,54 @@ impl KeySink {
         }
     }
 
-    /// Writes `key` to a file sink, keeping what an existing dotenv file or manifest holds
-    /// besides the entries.
-    pub(super) fn write_file(&self, key: &StoredKey, folder_id: &str, account_name: &str) -> Result<(), KeyFileError> {
-        let (path, rendered) = match self {
-            KeySink::File(path) => return key.write(path),
-            KeySink::Env { path, entries } => {
+    /// Writes `key` to a file sink, keeping what an existing dotenv file, manifest or AWS
+    /// credentials file holds besides the key's entries.
+    pub(super) fn write_file(
+        &self,
+        key: &IssuedKey,
+        folder_id: &str,
+        account_name: &str,
+        aws_profile: &str,
+    ) -> Result<(), KeyFileError> {
+        let secret = key.secret_entry();
+        let secret = secret.expose_secret();
+        let (path, rendered) = match (self, key) {
+            (KeySink::File(path), IssuedKey::Api(key)) => return key.write(path),
+            (KeySink::File(path), IssuedKey::Authorized(key)) => (path, Ok(key.to_json())),
+            (KeySink::File(path), IssuedKey::Static(key)) => {
                 let old = read_text(path)?.unwrap_or_default();
-                (path, dotenv::set(&old, &entries.values(key, folder_id)))
+                let entries = [
+                    (aws_credentials::KEY_ID, key.key_id.as_str()),
+                    (aws_credentials::SECRET, secret),
+                ];
+                (
+                    path,
+                    aws_credentials::set(&old, aws_profile, &entries).map(Zeroizing::new),
+                )
             }
-            KeySink::K8s {
-                path,
-                secret_name,
-                entries,
-            } => {
+            (KeySink::Env { path, entries }, _) => {
+                let old = read_text(path)?.unwrap_or_default();
+                (
+                    path,
+                    dotenv::set(&old, &entries.values(secret, key, folder_id)).map(Zeroizing::new),
+                )
+            }
+            (
+                KeySink::K8s {
+                    path,
+                    secret_name,
+                    entries,
+                },
+                _,
+            ) => {
                 let old = read_text(path)?.unwrap_or_default();
                 let name = secret_name.as_deref().unwrap_or(account_name);
-                (path, manifest::set(&old, name, &entries.values(key, folder_id)))
+                (
+                    path,
+                    manifest::set(&old, name, &entries.values(secret, key, folder_id)).map(Zeroizing::new),
+                )
             }
-            KeySink::Lockbox(_) | KeySink::Caller => return Ok(()),
+            (KeySink::Lockbox(_) | KeySink::Caller, _) => return Ok(()),
         };
         let text = rendered.map_err(|problem| KeyFileError::NotAKeyFile {
             path: path.clone(),
@@ -455,7 +545,7 @@ fn check_path(path: &Path) -> Result<(), InvalidInput> {
 }
 
 /// The text of `path`, `None` when it does not exist.
-fn read_text(path: &Path) -> Result<Option<String>, KeyFileError> {
+pub(super) fn read_text(path: &Path) -> Result<Option<String>, KeyFileError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

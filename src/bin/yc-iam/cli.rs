@@ -63,6 +63,11 @@ pub(crate) struct GlobalArgs {
     /// Run against a fresh in-process emulator (nothing leaves the machine).
     #[arg(long, global = true)]
     pub(crate) emulator: bool,
+    /// Run against an in-process emulator whose state is loaded from this file (when it exists)
+    /// and saved back when the command ends, so that commands can follow one another; implies
+    /// `--emulator`. Credentials given as flags are used; without any, the emulator's own token.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) emulator_state: Option<PathBuf>,
     /// Return the operation at once instead of waiting for it (mutating commands).
     #[arg(long = "async", global = true)]
     pub(crate) async_: bool,
@@ -364,9 +369,22 @@ pub(crate) struct ProvisionArgs {
     /// Where the key goes: a key file, `env:PATH` (dotenv), `k8s:PATH` (Kubernetes Secret
     /// manifest), `lockbox://NAME` or `lockbox://ID` (Lockbox secret), or `-` (stdout, secret
     /// included).
-    #[arg(long, value_name = "OUTPUT", default_value = yc_iam::provision::DEFAULT_OUTPUT, value_parser = input::parse_output)]
-    pub(crate) output: input::OutputArg,
-    /// Entry name in the output (repeatable): `api-key=NAME`, `api-key-id=NAME`, `folder-id=NAME`.
+    /// [default: api-key.yaml, key.json for authorized keys, credentials (an AWS shared-credentials
+    /// file) for static keys]
+    #[arg(long, value_name = "OUTPUT", value_parser = input::parse_output)]
+    pub(crate) output: Option<input::OutputArg>,
+    /// The kind of key: `api-key`, `authorized-key` (the `key.json` of `yc iam key create`) or
+    /// `static-key` (an AWS-compatible access key).
+    #[arg(long, value_name = "TYPE", default_value = "api-key", value_parser = input::parse_key_type)]
+    pub(crate) key_type: yc_iam::provision::KeyType,
+    /// RSA key size of a new authorized key: `rsa-2048` or `rsa-4096` [default: rsa-2048].
+    #[arg(long, value_name = "ALGORITHM", value_parser = input::parse_key_algorithm)]
+    pub(crate) key_algorithm: Option<yc_iam::provision::KeyAlgorithm>,
+    /// Profile of the AWS credentials file a static key is written to [default: default].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) aws_profile: Option<String>,
+    /// Entry name in the output (repeatable): `api-key=NAME` (the secret), `api-key-id=NAME` (the
+    /// key's id), `folder-id=NAME`.
     #[arg(long, value_name = "ROLE=NAME", value_parser = input::parse_entry)]
     pub(crate) entry: Vec<(input::EntryRole, String)>,
     /// `metadata.name` of the Kubernetes Secret (`k8s:` output) [default: the service-account name].

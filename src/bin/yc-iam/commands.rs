@@ -38,7 +38,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
     if settings.debug {
         debug_log::init();
     }
-    match command {
+    let result = match command {
         Command::ServiceAccount(cmd) => service_account::run(&settings, cmd).await,
         Command::ApiKey(cmd) => api_key::run(&settings, cmd).await,
         Command::Folder(cmd) => access_bindings::run(&settings, access_bindings::Resource::Folder, cmd).await,
@@ -48,7 +48,9 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::CreateToken => token::run(&settings).await,
         Command::Provision(args) => provision::run(&settings, args).await,
         Command::Completions { .. } | Command::Emulator(_) => Ok(()),
-    }
+    };
+    crate::session::close().await;
+    result
 }
 
 /// Finishes a mutating call: with `--async` prints the operation and returns `None`; otherwise

@@ -160,6 +160,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("scopes", "--scope"),
     ("key_description", "--key-description"),
     ("expires_at", "--expires-at"),
+    ("key_algorithm", "--key-algorithm"),
+    ("aws_profile", "--aws-profile"),
     ("output", "--output"),
     ("output.entries", "--entry"),
     ("output.secret_name", "--k8s-secret-name"),
@@ -217,6 +219,22 @@ mod tests {
             (base().key_description("x".repeat(250)), "--key-description"),
             (base().expires_at(past), "--expires-at"),
             (base().output_file(""), "--output"),
+            (
+                base().key_algorithm(yc_iam::provision::KeyAlgorithm::Rsa4096),
+                "--key-algorithm",
+            ),
+            (
+                base()
+                    .key_type(yc_iam::provision::KeyType::StaticKey)
+                    .aws_profile("a]b"),
+                "--aws-profile",
+            ),
+            (
+                base()
+                    .key_type(yc_iam::provision::KeyType::AuthorizedKey)
+                    .expires_at(past + time::Duration::days(2)),
+                "--expires-at",
+            ),
             (
                 base().output(KeySink::Env {
                     path: "ai.env".into(),

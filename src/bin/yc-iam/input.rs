@@ -106,6 +106,22 @@ pub(crate) fn parse_subject(text: &str) -> Result<SubjectArg, String> {
 pub(crate) use yc_iam::provision::SinkAddress as OutputArg;
 
 /// `PATH`, `env:PATH`, `k8s:PATH`, `lockbox://NAME` (or ID) or `-`.
+/// `--key-type`: `api-key`, `authorized-key` or `static-key`.
+pub(crate) fn parse_key_type(text: &str) -> Result<yc_iam::provision::KeyType, String> {
+    yc_iam::provision::KeyType::from_name(text)
+        .ok_or_else(|| "must be api-key, authorized-key or static-key".to_owned())
+}
+
+/// `--key-algorithm`: `rsa-2048` or `rsa-4096`.
+pub(crate) fn parse_key_algorithm(text: &str) -> Result<yc_iam::provision::KeyAlgorithm, String> {
+    use yc_iam::provision::KeyAlgorithm;
+    match text {
+        "rsa-2048" => Ok(KeyAlgorithm::Rsa2048),
+        "rsa-4096" => Ok(KeyAlgorithm::Rsa4096),
+        _ => Err("must be rsa-2048 or rsa-4096".to_owned()),
+    }
+}
+
 pub(crate) fn parse_output(text: &str) -> Result<OutputArg, String> {
     text.parse()
         .map_err(|e: yc_iam::provision::InvalidSinkAddress| e.to_string())

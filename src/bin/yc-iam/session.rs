@@ -29,15 +29,33 @@ impl Deref for Session {
 pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     let (endpoint, credentials, emulator) = if settings.emulator {
         let emulator = start_emulator(settings).await?;
-        crate::error::warn(format_args!(
-            "yc-iam: running against a fresh in-process emulator at {}",
-            emulator.endpoint()
-        ));
-        (
-            emulator.endpoint(),
-            Credentials::iam_token(DEFAULT_IAM_TOKEN),
-            Some(emulator),
-        )
+        let endpoint = emulator.endpoint();
+        // Credentials given as flags are the point of a command run against a kept state (a key
+        // made by an earlier command); otherwise the emulator's own token.
+        let credentials = match &settings.config.credential {
+            Some(c) if settings.emulator_state.is_some() && matches!(c.source, yc_iam::config::Source::Flag(_)) => {
+                c.value.to_credentials()
+            }
+            _ => Credentials::iam_token(DEFAULT_IAM_TOKEN),
+        };
+        let emulator = match &settings.emulator_state {
+            Some(path) => {
+                crate::error::warn(format_args!(
+                    "yc-iam: running against an in-process emulator at {endpoint}, state in {}",
+                    path.display()
+                ));
+                // Kept until `close`, which saves the state once the command is done.
+                *KEPT.lock().unwrap_or_else(|e| e.into_inner()) = Some(emulator);
+                None
+            }
+            None => {
+                crate::error::warn(format_args!(
+                    "yc-iam: running against a fresh in-process emulator at {endpoint}"
+                ));
+                Some(emulator)
+            }
+        };
+        (endpoint, credentials, emulator)
     } else {
         let credential = settings.config.credential.as_ref().ok_or_else(|| {
             CliError::usage(
@@ -81,8 +99,22 @@ pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
     })
 }
 
+/// The emulator of `--emulator-state`, saved by [`close`].
+static KEPT: std::sync::Mutex<Option<Emulator>> = std::sync::Mutex::new(None);
+
+/// Shuts down the emulator of `--emulator-state`, if one was started, saving its state file.
+pub(crate) async fn close() {
+    let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(emulator) = kept {
+        emulator.shutdown().await;
+    }
+}
+
 async fn start_emulator(settings: &Settings) -> CliResult<Emulator> {
     let mut builder = Emulator::builder();
+    if let Some(path) = &settings.emulator_state {
+        builder = builder.with_state_file(path);
+    }
     if let Some(cloud) = &settings.config.cloud_id {
         builder = builder.with_cloud(cloud.value.clone());
     }

@@ -17,6 +17,8 @@ pub(crate) struct Settings {
     pub(crate) timeout: Option<Duration>,
     pub(crate) debug: bool,
     pub(crate) emulator: bool,
+    /// `--emulator-state`: the file the in-process emulator's state lives in.
+    pub(crate) emulator_state: Option<std::path::PathBuf>,
     pub(crate) async_: bool,
     /// `--cloud-id` as typed on the command line (for `provision`, where it changes where roles
     /// are granted, a cloud id from the environment or profile must not).
@@ -41,7 +43,8 @@ impl Settings {
                 config.endpoint.source
             )));
         }
-        if !global.emulator {
+        let emulator = global.emulator || global.emulator_state.is_some();
+        if !emulator {
             warn_if_oauth(&config);
         }
         Ok(Self {
@@ -50,7 +53,8 @@ impl Settings {
             retry: global.retry,
             timeout: global.timeout,
             debug: global.debug,
-            emulator: global.emulator,
+            emulator,
+            emulator_state: global.emulator_state.clone(),
             async_: global.async_,
             cloud_id_flag: global.cloud_id.clone(),
         })

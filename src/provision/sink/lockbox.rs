@@ -12,7 +12,7 @@
 use futures_util::TryStreamExt as _;
 
 use super::super::report::ProvisionError;
-use super::super::{StoredKey, api};
+use super::super::{IssuedKey, api};
 use super::{Held, LockboxSecret, LockboxSink};
 use crate::model::{AccessBindingDelta, LockboxVersionStatus, Subject};
 use crate::{AddVersion, Client, CreateSecret, Error, ErrorKind, SecretRef};
@@ -304,15 +304,19 @@ pub(in crate::provision) async fn add_key_version(
     sink: &LockboxSink,
     secret_id: &str,
     base: Option<&str>,
-    key: &StoredKey,
+    key: &IssuedKey,
     folder_id: &str,
     marker: &str,
 ) -> Result<String, VersionNotAdded> {
     let names = &sink.entries;
     let mut request = AddVersion::new(secret_id)
-        .description(format!("API key {} made by yc-iam {marker}", key.id))
-        .entry(&names.api_key, &key.secret)
-        .entry(&names.api_key_id, &key.id.clone().into())
+        .description(format!(
+            "{} {} made by yc-iam {marker}",
+            key.kind().describe(),
+            key.held_as()
+        ))
+        .entry(&names.api_key, &key.secret_entry())
+        .entry(&names.api_key_id, &key.held_as().to_owned().into())
         .entry(&names.folder_id, &folder_id.to_owned().into());
     if let Some(base) = base {
         request = request.base_version_id(base);

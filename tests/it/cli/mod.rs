@@ -9,6 +9,7 @@ mod crash_lockbox;
 mod durations;
 mod errors;
 mod failed_run;
+mod key_kinds;
 mod oauth_retirement;
 mod output;
 mod provision;

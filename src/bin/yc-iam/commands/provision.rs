@@ -4,10 +4,9 @@
 mod sink;
 
 use serde::Serialize;
-use yc_iam::model::ApiKey;
 use yc_iam::provision::{
-    AccountPlan, KeyAction, KeyFileError, KeyPlan, KeySink, LockboxPlan, LockboxReport, Plan, Provision,
-    ProvisionError, Report, SecretPlan,
+    AccountPlan, KeyAction, KeyFileError, KeyPlan, KeySink, KeyType, LockboxPlan, LockboxReport, ManagedKey, Plan,
+    Provision, ProvisionError, Report, SecretPlan,
 };
 
 use super::api_key::expiry;
@@ -21,7 +20,15 @@ use crate::settings::Settings;
 pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     // Everything is checked before anything is sent.
     let folder_id = settings.folder_id()?;
-    let mut p = Provision::new(folder_id, args.name.clone()).rotate(args.rotate);
+    let mut p = Provision::new(folder_id, args.name.clone())
+        .key_type(args.key_type)
+        .rotate(args.rotate);
+    if let Some(algorithm) = args.key_algorithm {
+        p = p.key_algorithm(algorithm);
+    }
+    if let Some(profile) = &args.aws_profile {
+        p = p.aws_profile(profile.clone());
+    }
     if let Some(d) = &args.description {
         p = p.description(d.clone());
     }
@@ -119,6 +126,8 @@ fn print(format: Format, view: &ReportView, not_deleted: &[(String, String)]) ->
 #[derive(Serialize)]
 struct ReportView {
     dry_run: bool,
+    /// `api-key`, `authorized-key` or `static-key`.
+    key_type: &'static str,
     up_to_date: bool,
     service_account: AccountView,
     bindings: BindingsView,
@@ -232,7 +241,7 @@ struct KeyView {
 }
 
 impl KeyView {
-    fn of(key: &ApiKey, action: &'static str, output: &str) -> Self {
+    fn of(key: &ManagedKey, action: &'static str, output: &str) -> Self {
         KeyView {
             id: Some(key.id.clone()),
             action,
@@ -265,6 +274,7 @@ fn plan_view(plan: &Plan, output: &str) -> ReportView {
     };
     ReportView {
         dry_run: true,
+        key_type: plan.key_type().name(),
         up_to_date: !plan.changes(),
         service_account: AccountView {
             id,
@@ -303,6 +313,7 @@ fn report_view(r: &Report, output: &str, error: Option<String>) -> ReportView {
     let sa = &r.service_account;
     ReportView {
         dry_run: false,
+        key_type: r.key_type.name(),
         up_to_date: error.is_none() && !r.changed(),
         service_account: AccountView {
             id: Some(sa.id.clone()),
@@ -365,7 +376,7 @@ fn text(v: &ReportView, not_deleted: &[(String, String)]) -> String {
     for role in &v.bindings.present {
         lines.push(("role".into(), format!("{role} {on}: present")));
     }
-    lines.push(("api key".into(), key_line(v)));
+    lines.push((kind(v).describe().to_lowercase(), key_line(v)));
     if let Some(l) = &v.lockbox {
         lockbox_lines(l, v.dry_run, &mut lines);
     }
@@ -396,19 +407,49 @@ fn text(v: &ReportView, not_deleted: &[(String, String)]) -> String {
         && !v.dry_run
         && key.file != "-"
     {
-        let source = match (&v.lockbox, key.file.split_once(':')) {
-            (Some(l), _) => format!(
-                "the `api-key` entry of Lockbox secret {} (yc-iam lockbox payload get --name {} --reveal)",
-                l.secret_name, l.secret_name
-            ),
-            (None, Some(("env" | "k8s", _))) => format!("the api-key entry of {}", key.file),
-            _ => format!("the `secret` field of {}", key.file),
-        };
-        out.push_str(&format!(
-            "Use the key as the header `Authorization: Api-Key <secret>`; the secret is {source}.\n"
-        ));
+        out.push_str(&hint(v, key, kind(v)));
     }
     out
+}
+
+fn kind(v: &ReportView) -> KeyType {
+    KeyType::from_name(v.key_type).unwrap_or_default()
+}
+
+/// How to use the key the run put in place, and where its secret is.
+fn hint(v: &ReportView, key: &KeyView, kind: KeyType) -> String {
+    let entry = match (&v.lockbox, kind) {
+        (Some(_), KeyType::ApiKey) => "api-key",
+        (Some(_), KeyType::AuthorizedKey) => "authorized-key",
+        (Some(_), KeyType::StaticKey) => "secret-access-key",
+        (None, KeyType::ApiKey) => "YC_API_KEY",
+        (None, KeyType::AuthorizedKey) => "YC_AUTHORIZED_KEY",
+        (None, KeyType::StaticKey) => "AWS_SECRET_ACCESS_KEY",
+    };
+    let source = match (&v.lockbox, key.file.split_once(':')) {
+        (Some(l), _) => format!(
+            "the `{entry}` entry of Lockbox secret {} (yc-iam lockbox payload get --name {} --reveal)",
+            l.secret_name, l.secret_name
+        ),
+        (None, Some(("env" | "k8s", _))) => format!("the {entry} entry of {} (unless --entry renamed it)", key.file),
+        _ => match kind {
+            KeyType::ApiKey => format!("the `secret` field of {}", key.file),
+            KeyType::AuthorizedKey => key.file.clone(),
+            KeyType::StaticKey => format!("`aws_secret_access_key` in {}", key.file),
+        },
+    };
+    match kind {
+        KeyType::ApiKey => {
+            format!("Use the key as the header `Authorization: Api-Key <secret>`; the secret is {source}.\n")
+        }
+        KeyType::AuthorizedKey => format!(
+            "The authorized key is {source}: use it as `yc-iam --service-account-key`, `yc config set \
+             service-account-key` or an SDK's key file.\n"
+        ),
+        KeyType::StaticKey => {
+            format!("The static key is an AWS access key id and secret; the secret is {source}.\n")
+        }
+    }
 }
 
 /// The Lockbox secret's lines of the text report.

@@ -1,8 +1,10 @@
 //! `--output` and the flags that shape its sink, turned into the library's `KeySink`. A flag
 //! that does not apply to the chosen output is refused rather than ignored.
 
+use std::path::PathBuf;
 use yc_iam::model::Subject;
-use yc_iam::provision::{EntryNames, KeySink, LockboxSink};
+
+use yc_iam::provision::{EntryNames, KeySink, LockboxSink, default_output};
 
 use crate::cli::ProvisionArgs;
 use crate::error::{CliError, CliResult};
@@ -19,15 +21,23 @@ pub(super) fn key_sink(args: &ProvisionArgs) -> CliResult<KeySink> {
         }
     };
     let lockbox_only = |given: bool, flag: &str| applies(given, flag, "lockbox://");
-    if !matches!(args.output, OutputArg::Lockbox(_)) {
+    let kind = args.key_type;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| OutputArg::File(PathBuf::from(default_output(kind))));
+    if !matches!(output, OutputArg::Lockbox(_)) {
         lockbox_only(args.lockbox_folder_id.is_some(), "--lockbox-folder-id")?;
         lockbox_only(!args.lockbox_reader.is_empty(), "--lockbox-reader")?;
         lockbox_only(args.lockbox_pending_period.is_some(), "--lockbox-pending-period")?;
     }
-    if !matches!(args.output, OutputArg::K8s(_)) {
+    if !matches!(output, OutputArg::File(_)) {
+        applies(args.aws_profile.is_some(), "--aws-profile", "file")?;
+    }
+    if !matches!(output, OutputArg::K8s(_)) {
         applies(args.k8s_secret_name.is_some(), "--k8s-secret-name", "k8s:")?;
     }
-    Ok(match &args.output {
+    Ok(match &output {
         OutputArg::File(path) => {
             applies(!args.entry.is_empty(), "--entry", "env:, k8s: and lockbox://")?;
             KeySink::File(path.clone())
@@ -38,15 +48,16 @@ pub(super) fn key_sink(args: &ProvisionArgs) -> CliResult<KeySink> {
         }
         OutputArg::Env(path) => KeySink::Env {
             path: path.clone(),
-            entries: entries(EntryNames::env(), &args.entry),
+            entries: entries(EntryNames::env_for(kind), &args.entry),
         },
         OutputArg::K8s(path) => KeySink::K8s {
             path: path.clone(),
             secret_name: args.k8s_secret_name.clone(),
-            entries: entries(EntryNames::env(), &args.entry),
+            entries: entries(EntryNames::env_for(kind), &args.entry),
         },
         OutputArg::Lockbox(name_or_id) => {
-            let mut sink = LockboxSink::new(name_or_id.clone()).entries(entries(EntryNames::lockbox(), &args.entry));
+            let mut sink =
+                LockboxSink::new(name_or_id.clone()).entries(entries(EntryNames::lockbox_for(kind), &args.entry));
             if let Some(folder) = &args.lockbox_folder_id {
                 sink = sink.in_folder(folder.clone());
             }
