@@ -1,25 +1,26 @@
 //! A `provision` killed with SIGKILL, then run again, ends in the state of an uninterrupted run:
 //! one service account, the binding, exactly one live key, the one in the file, whose secret the
-//! emulator accepts, and no temporary file.
+//! emulator accepts, and no temporary file. It holds for each kind of key: API keys (key file),
+//! authorized keys (`key.json`, its key signs in) and static access keys (AWS credentials file).
 //!
 //! Operations are slowed so the moments spread over every step, and two windows that are short
 //! in real life are widened with emulator faults:
-//! - a key created whose secret has not reached the file: the first `ApiKeyService.Create`
-//!   response is lost after the key was made, so the client waits to retry (a kill there leaves
-//!   an orphan key that only the description marker identifies);
+//! - a key created whose secret has not reached the file: the first `Create` response of the
+//!   kind's service is lost after the key was made, so the client waits to retry (a kill there
+//!   leaves an orphan key that only the description marker identifies);
 //! - during `--rotate`, the new key written but the old one not yet deleted: `Delete` is delayed.
 //!
 //! Each scenario's uninterrupted run is cut into as many equal slices as it gets kills, and each
 //! kill lands at a random point of its own slice: no stretch of the run is missed. `cargo test`
-//! runs 50 kills; the full soak is `YC_CRASH_MOMENTS=200 cargo test --test it provision_killed --
-//! --nocapture`.
+//! runs 50 kills per kind; the full soak is `YC_CRASH_MOMENTS=200 cargo test --test it
+//! provision_killed -- --nocapture`.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use yc_iam::emulator::{Emulator, Fault};
-use yc_iam::provision::StoredKey;
+use yc_iam::emulator::{Emulator, Fault, Snapshot};
+use yc_iam::provision::{KeyType, StoredKey};
 
 use super::{FOLDER, Harness};
 
@@ -27,8 +28,119 @@ use super::{FOLDER, Harness};
 pub(super) const OP_DELAY: Duration = Duration::from_millis(120);
 /// Each worker has its own emulator, so the faults it sets affect only its own runs.
 pub(super) const WORKERS: usize = 5;
-const CREATE_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Create";
 pub(super) const DELETE_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
+
+/// A kind of key as the soak drives and checks it.
+#[derive(Debug, Clone, Copy)]
+struct Kind(KeyType);
+
+impl Kind {
+    /// The kind's service, whose `Create` and `Delete` the faults slow down or cut.
+    fn service(self) -> &'static str {
+        match self.0 {
+            KeyType::ApiKey => "/yandex.cloud.iam.v1.ApiKeyService",
+            KeyType::AuthorizedKey => "/yandex.cloud.iam.v1.KeyService",
+            KeyType::StaticKey => "/yandex.cloud.iam.v1.awscompatibility.AccessKeyService",
+        }
+    }
+
+    fn file(self, stem: &str) -> String {
+        let ext = match self.0 {
+            KeyType::ApiKey => "yaml",
+            KeyType::AuthorizedKey => "json",
+            KeyType::StaticKey => "credentials",
+        };
+        format!("{stem}.{ext}")
+    }
+
+    /// The extra arguments of a run: the kind and the scenario's.
+    fn args(self, scenario: Scenario) -> Vec<&'static str> {
+        let mut args = vec!["--key-type", self.0.name()];
+        if self.0 == KeyType::AuthorizedKey {
+            // The emulator makes an RSA key pair per create, on the test machine's cores, which
+            // the five workers and everything else running share: a create can outlast the
+            // default 30 s per call there, which no real server takes.
+            args.extend_from_slice(&["--timeout", "3m"]);
+        }
+        args.extend_from_slice(scenario.extra());
+        args
+    }
+
+    /// The id the file names the key by; `None` when there is no readable key in it.
+    fn in_file(self, h: &Harness, file: &str) -> Option<String> {
+        let path = h.path(file);
+        match self.0 {
+            KeyType::ApiKey => StoredKey::read(&path).ok().flatten().map(|k| k.id),
+            KeyType::AuthorizedKey => yc_iam::AuthorizedKey::from_file(&path).ok().map(|k| k.id().to_owned()),
+            KeyType::StaticKey => aws_profile(&path).map(|(id, _)| id),
+        }
+    }
+
+    /// The ids files name the live keys of this kind by.
+    fn live(self, snap: &Snapshot, account: &str) -> Vec<String> {
+        match self.0 {
+            KeyType::ApiKey => snap.live_keys_of(account).iter().map(|k| k.id.clone()).collect(),
+            KeyType::AuthorizedKey => snap.authorized_keys_of(account).iter().map(|k| k.id.clone()).collect(),
+            KeyType::StaticKey => snap.access_keys_of(account).iter().map(|k| k.key_id.clone()).collect(),
+        }
+    }
+
+    /// The end state of an uninterrupted run: one account with the binding, exactly one live key
+    /// of the kind, the one in the file, whose secret works.
+    async fn assert_provisioned(self, h: &Harness, name: &str, file: &str) {
+        if let KeyType::ApiKey = self.0 {
+            h.assert_provisioned(name, file).await;
+            return;
+        }
+        let snap = h.emu.snapshot();
+        let accounts: Vec<_> = snap.service_accounts.iter().filter(|sa| sa.name == name).collect();
+        assert_eq!(accounts.len(), 1, "exactly one service account {name}");
+        let sa = accounts[0];
+        let bound = snap.access_bindings.get(FOLDER).into_iter().flatten().any(|b| {
+            b.subject
+                .as_ref()
+                .is_some_and(|s| s.r#type == "serviceAccount" && s.id == sa.id)
+        });
+        assert!(bound, "the role is bound for {name}");
+        let live = self.live(&snap, &sa.id);
+        assert_eq!(live.len(), 1, "exactly one live {:?} for {name}: {live:?}", self.0);
+        assert_eq!(
+            self.in_file(h, file).as_ref(),
+            Some(&live[0]),
+            "the file holds the live key"
+        );
+        match self.0 {
+            KeyType::AuthorizedKey => {
+                let key = yc_iam::AuthorizedKey::from_file(h.path(file)).expect("a key file");
+                let client = yc_iam::Client::builder()
+                    .with_endpoint(h.emu.endpoint())
+                    .with_credentials(yc_iam::Credentials::authorized_key(key))
+                    .build()
+                    .unwrap();
+                let got = client.service_accounts().get(&sa.id).await.expect("the key signs in");
+                assert_eq!(got.id, sa.id);
+            }
+            _ => {
+                let (id, secret) = aws_profile(&h.path(file)).expect("a profile");
+                assert!(h.emu.accepts_access_key(&id, &secret), "the secret is accepted");
+            }
+        }
+    }
+}
+
+/// The access key id and secret of the `[default]` profile of an AWS credentials file.
+fn aws_profile(path: &std::path::Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let profile = text.split("[default]\n").nth(1)?;
+    let value = |name: &str| {
+        profile
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .find_map(|l| l.strip_prefix(name)?.trim_start().strip_prefix('='))
+            .map(|v| v.trim().to_owned())
+    };
+    Some((value("aws_access_key_id")?, value("aws_secret_access_key")?))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Scenario {
@@ -43,12 +155,15 @@ enum Scenario {
 const SCENARIOS: [Scenario; 3] = [Scenario::Fresh, Scenario::LostCreateResponse, Scenario::Rotate];
 
 impl Scenario {
-    fn prepare(self, emu: &Emulator) {
+    fn prepare(self, emu: &Emulator, kind: Kind) {
         emu.clear_faults();
+        let method = |name: &str| format!("{}/{name}", kind.service());
         match self {
             Scenario::Fresh => {}
-            Scenario::LostCreateResponse => emu.set_fault(CREATE_KEY, Fault::DropResponseAfterApply { n: 1 }),
-            Scenario::Rotate => emu.set_fault(DELETE_KEY, Fault::Delay(Duration::from_millis(200))),
+            Scenario::LostCreateResponse => {
+                emu.set_fault(&method("Create"), Fault::DropResponseAfterApply { n: 1 });
+            }
+            Scenario::Rotate => emu.set_fault(&method("Delete"), Fault::Delay(Duration::from_millis(200))),
         }
     }
 
@@ -71,19 +186,33 @@ enum LeftBehind {
     FinishedRun,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn provision_killed_at_any_moment_recovers_every_time() {
-    let kills = std::env::var("YC_CRASH_MOMENTS")
+/// The number of kills per kind: 50, or `YC_CRASH_MOMENTS`.
+fn kills() -> usize {
+    std::env::var("YC_CRASH_MOMENTS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .filter(|n| *n > 0)
-        .unwrap_or(50);
-    kill_and_recover(kills, 0x5eed).await;
+        .unwrap_or(50)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_killed_at_any_moment_recovers_every_time() {
+    kill_and_recover(Kind(KeyType::ApiKey), kills(), 0x5eed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_killed_at_any_moment_recovers_every_time_for_authorized_keys() {
+    kill_and_recover(Kind(KeyType::AuthorizedKey), kills(), 0xa17e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_killed_at_any_moment_recovers_every_time_for_static_keys() {
+    kill_and_recover(Kind(KeyType::StaticKey), kills(), 0x57a7).await;
 }
 
 /// Kills `provision` at `kills` moments spread over the scenarios, reruns it after each kill, and
 /// checks the end state every time; panics on the first violation. Needs a multi-threaded runtime.
-async fn kill_and_recover(kills: usize, seed: u64) {
+async fn kill_and_recover(kind: Kind, kills: usize, seed: u64) {
     let started = Instant::now();
     let per_scenario = kills.div_ceil(SCENARIOS.len());
     let mut workers = Vec::new();
@@ -93,13 +222,13 @@ async fn kill_and_recover(kills: usize, seed: u64) {
             // How long each scenario takes uninterrupted, to spread the kill moments over it.
             let mut spans = Vec::new();
             for (s, scenario) in SCENARIOS.iter().enumerate() {
-                let (name, file) = (format!("sa-calibrate-{s}"), format!("calibrate-{s}.yaml"));
+                let (name, file) = (format!("sa-calibrate-{s}"), kind.file(&format!("calibrate-{s}")));
                 if *scenario == Scenario::Rotate {
-                    h.provision(&name, &file, &[]).await.success();
+                    h.provision(&name, &file, &kind.args(Scenario::Fresh)).await.success();
                 }
-                scenario.prepare(&h.emu);
+                scenario.prepare(&h.emu, kind);
                 let start = Instant::now();
-                h.provision(&name, &file, scenario.extra()).await.success();
+                h.provision(&name, &file, &kind.args(*scenario)).await.success();
                 spans.push(start.elapsed());
             }
             let mut rng = fastrand::Rng::with_seed(seed + w as u64);
@@ -111,23 +240,23 @@ async fn kill_and_recover(kills: usize, seed: u64) {
                 // Slice `i / 3` of the run (stretched by 5% to also catch the very end).
                 let slice = (i / SCENARIOS.len()) as f64;
                 let at = spans[s].mul_f64((slice + rng.f64()) / per_scenario as f64 * 1.05);
-                let (name, file) = (format!("sa-crash-{i}"), format!("crash-{i}.yaml"));
+                let (name, file) = (format!("sa-crash-{i}"), kind.file(&format!("crash-{i}")));
                 if scenario == Scenario::Rotate {
                     h.emu.clear_faults();
-                    h.provision(&name, &file, &[]).await.success();
+                    h.provision(&name, &file, &kind.args(Scenario::Fresh)).await.success();
                 }
-                scenario.prepare(&h.emu);
-                running += usize::from(kill_at(&h, &name, &file, scenario.extra(), at).await);
-                outcomes.push((scenario, left_behind(&h, &name, &file)));
+                scenario.prepare(&h.emu, kind);
+                running += usize::from(kill_at(&h, &name, &file, &kind.args(scenario), at).await);
+                outcomes.push((scenario, left_behind(&h, kind, &name, &file)));
                 h.emu.clear_faults();
-                let again = h.provision(&name, &file, &[]).await;
+                let again = h.provision(&name, &file, &kind.args(Scenario::Fresh)).await;
                 assert_eq!(
                     again.code,
                     Some(0),
                     "rerun after a kill at {at:?} ({scenario:?}): {}",
                     again.stderr
                 );
-                h.assert_provisioned(&name, &file).await;
+                kind.assert_provisioned(&h, &name, &file).await;
                 let leftovers: Vec<_> = std::fs::read_dir(h.dir.path())
                     .expect("the scratch directory")
                     .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -164,25 +293,25 @@ async fn kill_and_recover(kills: usize, seed: u64) {
         "{seen:?}"
     );
     println!(
-        "crash soak: {kills} SIGKILLs ({running} while running, the rest just after it finished) over {} scenarios \
+        "crash soak ({:?}): {kills} SIGKILLs ({running} while running, the rest just after it finished) over {} scenarios \
          in {:.0} s; every rerun ended in the state of an uninterrupted run (one account, the binding, one live key, \
          the one in the file, its secret accepted, no temporary file); left behind by the kills: {seen:?}",
+        kind.0,
         SCENARIOS.len(),
         started.elapsed().as_secs_f64()
     );
 }
 
 /// What a kill left behind, for checking that the moments spread over the steps.
-fn left_behind(h: &Harness, name: &str, file: &str) -> LeftBehind {
+fn left_behind(h: &Harness, kind: Kind, name: &str, file: &str) -> LeftBehind {
     let snap = h.emu.snapshot();
     let Some(sa) = snap.service_account_named(name) else {
         return LeftBehind::Nothing;
     };
-    let live = snap.live_keys_of(&sa.id);
-    let in_file = StoredKey::read(&h.path(file)).ok().flatten().map(|k| k.id);
-    match (live.len(), in_file) {
+    let live = kind.live(&snap, &sa.id);
+    match (live.len(), kind.in_file(h, file)) {
         (0, _) => LeftBehind::AccountWithoutKey,
-        (1, Some(id)) if live[0].id == id => LeftBehind::FinishedRun,
+        (1, Some(id)) if live[0] == id => LeftBehind::FinishedRun,
         (1, _) => LeftBehind::KeyNobodyHolds,
         (2, _) => LeftBehind::TwoLiveKeys,
         _ => LeftBehind::MoreLiveKeys,
