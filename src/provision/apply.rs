@@ -8,7 +8,9 @@
 //! For a Lockbox sink the secret comes before the key (the key's marker names the secret's id),
 //! and the replaced version is scheduled for destruction before the replaced key is deleted: a
 //! marked key the secret does not hold is then the one sign of unfinished work a later run needs,
-//! and only when it sees one does it list the versions for one left unscheduled.
+//! and only when it sees one (or replaces the current version) does it list the versions for
+//! marked ones left active. Versions without the sink's marker belong to other writers and are
+//! never scheduled.
 
 use super::key_type::NewKey;
 use super::plan::{AccountPlan, KeyPlan, Plan};

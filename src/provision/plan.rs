@@ -196,9 +196,11 @@ fn secret_id(secret: &SecretPlan) -> Option<&str> {
     }
 }
 
-/// What changes in the Lockbox secret besides the new version. `leftovers` says an interrupted
-/// run left marked keys behind: only then are the versions listed, to find one it replaced
-/// without scheduling its destruction, so the steady state costs no call for it.
+/// What changes in the Lockbox secret besides the new version. The versions are listed only when
+/// a new version replaces the current one or an interrupted run left marked keys behind
+/// (`leftovers`), so the steady state costs no call for them. Only versions whose description
+/// carries this sink's marker are ever scheduled: a version another writer added, even one that
+/// copied our entries, is theirs.
 async fn lockbox_plan(
     client: &Client,
     sink: &crate::provision::LockboxSink,
@@ -212,17 +214,17 @@ async fn lockbox_plan(
             id, current_version, ..
         } => {
             let readers = lockbox::missing_readers(client, id, &sink.readers).await?;
-            let replaced = match key {
-                KeyPlan::Create { .. } if found.held.is_some() => current_version.clone(),
-                _ => None,
-            };
-            let unscheduled = match marker {
-                Some(marker) if leftovers => {
-                    lockbox::unscheduled_versions(client, id, current_version.as_deref(), marker).await?
-                }
+            let replacing = matches!(key, KeyPlan::Create { .. }) && current_version.is_some();
+            let ours = match marker {
+                Some(marker) if leftovers || replacing => lockbox::active_versions_with(client, id, marker).await?,
                 _ => Vec::new(),
             };
-            (readers, replaced, unscheduled)
+            let current = current_version.as_deref();
+            // The current version, when ours, is scheduled once the new one replaces it; the
+            // others are no longer current and can go at once.
+            let replaced = ours.iter().find(|v| replacing && Some(v.as_str()) == current).cloned();
+            let others = ours.into_iter().filter(|v| Some(v.as_str()) != current).collect();
+            (readers, replaced, others)
         }
         SecretPlan::Create { .. } => (dedup_subjects(&sink.readers), None, Vec::new()),
     };

@@ -2,9 +2,9 @@
 //! the key's three entries (parsed back as a dotenv loader and a YAML reader see them), are
 //! private, keep what else they held, and a second run keeps the key they hold; `--rotate`
 //! replaces it and deletes the old key. A Lockbox secret is created once, each key is a version
-//! based on the current one (other entries kept, a concurrent version detected), the replaced
-//! version is scheduled for destruction, readers are granted once, and the steady state costs
-//! one Lockbox call.
+//! based on the current one (other entries kept, a concurrent version detected), the versions
+//! the sink added are scheduled for destruction once replaced while versions of other writers are
+//! left alone, readers are granted once, and the steady state costs one Lockbox call.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -253,37 +253,24 @@ async fn provision_into_lockbox_keeps_the_key_in_the_current_version_and_a_secon
 }
 
 #[tokio::test]
-async fn rotating_into_lockbox_adds_one_version_keeps_other_entries_and_schedules_the_replaced_one() {
+async fn rotating_into_lockbox_adds_one_version_and_schedules_the_replaced_one() {
     let (emu, client, _dir) = start().await;
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-rotate-lb").output(lockbox_sink("ai-key"));
     let first = p.run(&client).await.expect("first run");
     let old = created_key(&first);
     let secret_id = first.lockbox.clone().expect("report").secret_id;
-    // Someone else adds an entry of their own.
-    let (current, _) = payload(&client, "ai-key").await;
-    let theirs = client
-        .lockbox()
-        .add_version(
-            AddVersion::new(&secret_id)
-                .base_version_id(&current)
-                .entry("db-password", &"hunter2".to_owned().into()),
-        )
-        .await
-        .expect("add")
-        .wait()
-        .await
-        .expect("added");
+    let (ours, _) = payload(&client, "ai-key").await;
     let before = versions(&client, &secret_id).await.len();
 
     let rotated = p.clone().rotate(true).run(&client).await.expect("rotation");
     let new = created_key(&rotated);
     let placed = rotated.lockbox.clone().expect("report");
     assert!(placed.version_added);
-    assert_eq!(placed.versions_scheduled, vec![theirs.id.clone()]);
+    assert_eq!(placed.versions_scheduled, vec![ours.clone()]);
     assert_eq!(rotated.keys_deleted, vec![old]);
     let all = versions(&client, &secret_id).await;
     assert_eq!(all.len(), before + 1, "exactly one version added");
-    let replaced = all.iter().find(|v| v.id == theirs.id).expect("the replaced version");
+    let replaced = all.iter().find(|v| v.id == ours).expect("the replaced version");
     assert_eq!(replaced.status(), LockboxVersionStatus::ScheduledForDestruction);
     let destroy_at = replaced.destroy_at.as_ref().expect("a destruction time").seconds;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -293,6 +280,54 @@ async fn rotating_into_lockbox_adds_one_version_keeps_other_entries_and_schedule
     );
     let (_, entries) = payload(&client, "ai-key").await;
     assert_eq!(entries.get("api-key-id"), Some(&new));
+    let live: Vec<String> = emu
+        .snapshot()
+        .live_keys_of(&rotated.service_account.id)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
+    assert_eq!(live, vec![new]);
+}
+
+#[tokio::test]
+async fn rotating_after_another_writer_schedules_only_our_versions_and_keeps_theirs_and_their_entries() {
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-other-writer").output(lockbox_sink("ai-key"));
+    let first = p.run(&client).await.expect("first run");
+    let old = created_key(&first);
+    let secret_id = first.lockbox.clone().expect("report").secret_id;
+    // Someone else adds an entry of their own, in a version of theirs based on ours.
+    let (ours, _) = payload(&client, "ai-key").await;
+    let theirs = client
+        .lockbox()
+        .add_version(
+            AddVersion::new(&secret_id)
+                .base_version_id(&ours)
+                .description("the database password")
+                .entry("db-password", &"hunter2".to_owned().into()),
+        )
+        .await
+        .expect("add")
+        .wait()
+        .await
+        .expect("added");
+
+    let plan = p.clone().rotate(true).plan(&client).await.expect("plan");
+    let planned = plan.lockbox.clone().expect("the Lockbox plan");
+    assert_eq!(planned.versions_to_destroy, vec![ours.clone()], "{planned:?}");
+    assert_eq!(planned.replaced_version, None, "the current version is not ours");
+    let rotated = plan.apply(&client).await.expect("rotation");
+    let new = created_key(&rotated);
+    let placed = rotated.lockbox.clone().expect("report");
+    assert_eq!(placed.versions_scheduled, vec![ours.clone()]);
+    assert_eq!(rotated.keys_deleted, vec![old]);
+    let all = versions(&client, &secret_id).await;
+    let status = |id: &str| all.iter().find(|v| v.id == id).expect("the version").status();
+    assert_eq!(status(&ours), LockboxVersionStatus::ScheduledForDestruction);
+    assert_eq!(status(&theirs.id), LockboxVersionStatus::Active, "theirs is left alone");
+    let (current, entries) = payload(&client, "ai-key").await;
+    assert_eq!(Some(&current), placed.version_id.as_ref());
+    assert_eq!(entries.get("api-key-id"), Some(&new));
     assert_eq!(entries.get("db-password").map(String::as_str), Some("hunter2"));
     let live: Vec<String> = emu
         .snapshot()
@@ -301,6 +336,13 @@ async fn rotating_into_lockbox_adds_one_version_keeps_other_entries_and_schedule
         .map(|k| k.id.clone())
         .collect();
     assert_eq!(live, vec![new]);
+
+    // The next rotation replaces our version, which is current again.
+    let again = p.clone().rotate(true).run(&client).await.expect("second rotation");
+    assert_eq!(again.lockbox.expect("report").versions_scheduled, vec![current]);
+    let all = versions(&client, &secret_id).await;
+    let theirs_now = all.iter().find(|v| v.id == theirs.id).expect("theirs");
+    assert_eq!(theirs_now.status(), LockboxVersionStatus::Active, "still left alone");
 }
 
 #[tokio::test]

@@ -30,10 +30,13 @@ pub struct LockboxPlan {
     pub secret: SecretPlan,
     /// Readers that do not have `lockbox.payloadViewer` on the secret yet.
     pub readers_missing: Vec<Subject>,
-    /// The current version, scheduled for destruction once the new key's version replaces it
-    /// (it holds the key being replaced).
+    /// The current version, when this sink added it and a new version replaces it: scheduled
+    /// for destruction once the new version is current.
     pub replaced_version: Option<String>,
-    /// Versions an interrupted run replaced but did not schedule for destruction.
+    /// Versions this sink added that are no longer current but still active (replaced by a
+    /// version of another writer, or by a run interrupted before it scheduled them): scheduled
+    /// for destruction before the new key is made. Versions without the sink's marker are never
+    /// scheduled.
     pub versions_to_destroy: Vec<String>,
 }
 
@@ -207,12 +210,11 @@ pub(in crate::provision) async fn missing_readers(
     Ok(missing)
 }
 
-/// Versions of the secret that carry `marker` and are active but not current: an interrupted
-/// run replaced them and did not get to schedule their destruction.
-pub(in crate::provision) async fn unscheduled_versions(
+/// The active versions of the secret whose description carries `marker`: the versions this sink
+/// added that are not yet scheduled for destruction.
+pub(in crate::provision) async fn active_versions_with(
     client: &Client,
     secret_id: &str,
-    current: Option<&str>,
     marker: &str,
 ) -> Result<Vec<String>, ProvisionError> {
     let versions: Vec<_> = client
@@ -223,11 +225,7 @@ pub(in crate::provision) async fn unscheduled_versions(
         .map_err(api(format!("cannot list versions of lockbox secret {secret_id}")))?;
     Ok(versions
         .into_iter()
-        .filter(|v| {
-            v.status == LockboxVersionStatus::Active as i32
-                && Some(v.id.as_str()) != current
-                && v.description.ends_with(marker)
-        })
+        .filter(|v| v.status == LockboxVersionStatus::Active as i32 && v.description.ends_with(marker))
         .map(|v| v.id)
         .collect())
 }
