@@ -32,6 +32,7 @@ use tokio::time::Duration;
 mod auth;
 mod builder;
 mod clock;
+mod destruction;
 mod error;
 mod errors;
 mod fault;
@@ -85,6 +86,8 @@ pub struct Emulator {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     saver: Option<JoinHandle<()>>,
+    /// Purges destroyed Lockbox payloads on time.
+    destroyer: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -205,6 +208,9 @@ impl Emulator {
         if let Some(saver) = self.saver.take() {
             saver.abort();
         }
+        if let Some(destroyer) = self.destroyer.take() {
+            destroyer.abort();
+        }
         if let Some(path) = &self.inner.state_file
             && let Err(error) = persist::save(&self.inner, path).await
         {
@@ -220,6 +226,9 @@ impl Drop for Emulator {
         }
         if let Some(saver) = self.saver.take() {
             saver.abort();
+        }
+        if let Some(destroyer) = self.destroyer.take() {
+            destroyer.abort();
         }
     }
 }

@@ -16,7 +16,7 @@ use super::fault::FaultTable;
 use super::state::{CloudRec, FolderRec, State};
 use super::{
     DEFAULT_CLOUD_ID, DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, DEFAULT_OAUTH_TOKEN, Emulator, EmulatorError, Fault, Inner,
-    JOURNAL_CAPACITY, persist, services,
+    JOURNAL_CAPACITY, destruction, persist, services,
 };
 
 /// Configures and starts an [`Emulator`]; see [`Emulator::builder`].
@@ -268,6 +268,7 @@ impl EmulatorBuilder {
             discovered: self.discovered,
             saving: Mutex::new(()),
             changed: Notify::new(),
+            destructions_changed: Notify::new(),
             state_file: self.state_file,
         });
 
@@ -289,6 +290,7 @@ impl EmulatorBuilder {
         if inner.state_file.is_some() {
             inner.changed.notify_one();
         }
+        let destroyer = tokio::spawn(destruction::destroyer(inner.clone()));
         tracing::debug!(%addr, "emulator listening");
         Ok(Emulator {
             addr,
@@ -297,6 +299,7 @@ impl EmulatorBuilder {
             stop: Some(stop_tx),
             server: Some(server),
             saver,
+            destroyer: Some(destroyer),
         })
     }
 }

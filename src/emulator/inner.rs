@@ -37,6 +37,9 @@ pub(crate) struct Inner {
     pub(crate) discovered: Vec<(String, String)>,
     /// Signalled after every change, for the state-file saver.
     pub(crate) changed: Notify,
+    /// Signalled when a Lockbox version is scheduled for destruction or the schedule cancelled,
+    /// for the task that purges destroyed payloads on time (`destruction::destroyer`).
+    pub(crate) destructions_changed: Notify,
     pub(crate) state_file: Option<PathBuf>,
     /// Held for the whole of one state-file save (`persist::save`).
     pub(crate) saving: Mutex<()>,

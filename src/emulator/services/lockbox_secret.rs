@@ -1,9 +1,8 @@
 //! Lockbox `SecretService`: secrets in folders (names unique within a folder), their versions and
 //! the life of a version: ACTIVE, SCHEDULED_FOR_DESTRUCTION, then DESTROYED once its `destroy_at`
 //! passes on the emulator's clock. A new version is the base version (the current one unless
-//! named) changed by the given entries; naming a base that is not the current version is refused,
-//! so a writer racing another one finds out. A generated secret (one with a password
-//! specification) gets a fresh generated value in each version added without changes.
+//! named; any version not destroyed) changed by the given entries. A generated secret (one with
+//! a password specification) gets a fresh generated value in each version added without changes.
 
 use std::collections::BTreeSet;
 
@@ -115,12 +114,13 @@ fn entry_value(value: payload_entry_change::Value) -> EntryValue {
 /// sets its key (replacing or appending); a change without one removes its key from the base.
 fn changed_entries(base: &[EntryRec], changes: Vec<PayloadEntryChange>, field: &str) -> Result<Vec<EntryRec>, Status> {
     let mut entries = base.to_vec();
-    for (i, change) in changes.into_iter().enumerate() {
+    for (i, mut change) in changes.into_iter().enumerate() {
         let position = entries.iter().position(|e| e.key == change.key);
-        match (change.value, position) {
+        // Taken out: a change clears what it still holds when dropped.
+        match (change.value.take(), position) {
             (Some(value), Some(at)) => entries[at].value = Some(entry_value(value)),
             (Some(value), None) => entries.push(EntryRec {
-                key: change.key,
+                key: std::mem::take(&mut change.key),
                 value: Some(entry_value(value)),
             }),
             (None, Some(at)) => {
@@ -479,19 +479,23 @@ impl SecretService for Svc {
         let changes = std::mem::take(&mut body.payload_entries);
         self.operation(call, move |inner, state| {
             let secret = require_secret(state, &body.secret_id)?;
-            if !body.base_version_id.is_empty() {
-                require_version(secret, &body.base_version_id)?;
-                if body.base_version_id != secret.current_version {
+            // Yandex says only that the entries not given are copied from the base; nothing says a
+            // base that is no longer current is refused, so any version of the secret will do,
+            // except a destroyed one, whose values are gone. Clients detect concurrent writers
+            // themselves (the provision sink reads the current version before and after).
+            let base = if body.base_version_id.is_empty() {
+                secret.version(&secret.current_version)
+            } else {
+                let base = require_version(secret, &body.base_version_id)?;
+                if base.state(&inner.clock) == VersionState::Destroyed {
                     return Err(failed_precondition(format!(
-                        "Version {} is not the current version of secret {}; the current version is {}",
-                        body.base_version_id, secret.id, secret.current_version
+                        "Version {} is destroyed and cannot be a base",
+                        body.base_version_id
                     )));
                 }
-            }
-            let base = secret
-                .version(&secret.current_version)
-                .map(|v| v.entries.as_slice())
-                .unwrap_or_default();
+                Some(base)
+            };
+            let base = base.map(|v| v.entries.as_slice()).unwrap_or_default();
             // A generated secret's new version without changes gets a fresh generated value.
             let (entries, spec) = match &secret.password_spec {
                 Some(spec) if changes.is_empty() => (regenerated(base, spec)?, Some(spec.clone())),
@@ -577,6 +581,7 @@ impl SecretService for Svc {
             let rendered = change_version(inner, state, &body.secret_id, &body.version_id, |version| {
                 version.destroy_at = Some((&destroy_at).into());
             })?;
+            inner.destructions_changed.notify_one();
             Ok(Outcome {
                 description: "Schedule secret version destruction",
                 metadata: pack(
@@ -609,6 +614,7 @@ impl SecretService for Svc {
             let rendered = change_version(inner, state, &body.secret_id, &body.version_id, |version| {
                 version.destroy_at = None;
             })?;
+            inner.destructions_changed.notify_one();
             Ok(Outcome {
                 description: "Cancel secret version destruction",
                 metadata: pack(

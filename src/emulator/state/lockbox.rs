@@ -282,6 +282,17 @@ impl Lockbox {
         Some(old)
     }
 
+    /// The earliest destruction time of a version that still holds its payload: when the next
+    /// purge is due.
+    pub(crate) fn next_destruction(&self) -> Option<Ts> {
+        self.secrets
+            .values()
+            .flat_map(|secret| &secret.versions)
+            .filter(|version| version.entries.iter().any(|entry| entry.value.is_some()))
+            .filter_map(|version| version.destroy_at)
+            .min()
+    }
+
     /// Drops the payloads of every version destroyed by now, so they are neither served nor saved.
     pub(crate) fn purge_destroyed(&mut self, clock: &Clock) {
         for secret in self.secrets.values_mut() {

@@ -1,6 +1,7 @@
-//! Lockbox versions: a new version is its base changed by the given entries, a base that is not
-//! the current version is refused, the current version can be set back, and a version scheduled
-//! for destruction is destroyed once its time passes on the emulator's clock, unless cancelled.
+//! Lockbox versions: a new version is its base (any version not destroyed; the current one by
+//! default) changed by the given entries, the current version can be set back, and a version
+//! scheduled for destruction is destroyed once its time passes on the emulator's clock, unless
+//! cancelled; its payload then leaves memory and the state file without waiting for another change.
 
 use tokio::time::Duration;
 use tonic::Code;
@@ -48,8 +49,8 @@ async fn texts(c: &mut Clients, secret_id: &str, version_id: &str) -> Vec<(Strin
     payload
         .entries
         .into_iter()
-        .map(|e| match e.value {
-            Some(payload::entry::Value::TextValue(text)) => (e.key, text),
+        .map(|e| match &e.value {
+            Some(payload::entry::Value::TextValue(text)) => (e.key.clone(), text.clone()),
             other => panic!("entry {} is not text: {other:?}", e.key),
         })
         .collect()
@@ -126,21 +127,34 @@ async fn a_new_version_keeps_the_entries_of_its_base_that_it_does_not_change() {
 }
 
 #[tokio::test]
-async fn a_base_version_that_is_not_the_current_one_fails_the_precondition() {
+async fn a_new_version_may_be_based_on_an_older_version_and_copies_its_entries_but_not_on_a_destroyed_one() {
     let emu = Emulator::builder().start().await.expect("start");
     let mut c = clients(&emu).await;
-    let secret = create_secret(&mut c, "raced", vec![text_entry("api-key", "a")]).await;
+    let secret = create_secret(
+        &mut c,
+        "raced",
+        vec![text_entry("api-key", "a"), text_entry("other", "x")],
+    )
+    .await;
     let first = secret.current_version.clone().expect("first");
-    let winner = added(&mut c, add(&secret, &first.id, vec![text_entry("api-key", "b")])).await;
+    let winner = added(
+        &mut c,
+        add(
+            &secret,
+            &first.id,
+            vec![text_entry("api-key", "b"), text_entry("extra", "y")],
+        ),
+    )
+    .await;
 
-    let err = c
-        .secrets
-        .add_version(add(&secret, &first.id, vec![text_entry("api-key", "c")]))
-        .await
-        .expect_err("stale base");
-    assert_eq!(err.code(), Code::FailedPrecondition);
-    assert_eq!(versions(&mut c, &secret.id).await.len(), 2, "nothing was added");
-    assert_eq!(texts(&mut c, &secret.id, "").await, [pair("api-key", "b")]);
+    // Based on the first version, not the current one: the entries come from the first.
+    let late = added(&mut c, add(&secret, &first.id, vec![text_entry("api-key", "c")])).await;
+    assert_eq!(
+        texts(&mut c, &secret.id, "").await,
+        [pair("api-key", "c"), pair("other", "x")]
+    );
+    let listed: Vec<String> = versions(&mut c, &secret.id).await.into_iter().map(|v| v.id).collect();
+    assert_eq!(listed, [first.id.clone(), winner.id.clone(), late.id.clone()]);
 
     let err = c
         .secrets
@@ -148,7 +162,24 @@ async fn a_base_version_that_is_not_the_current_one_fails_the_precondition() {
         .await
         .expect_err("unknown base");
     assert_eq!(err.code(), Code::NotFound);
-    added(&mut c, add(&secret, &winner.id, vec![text_entry("api-key", "e")])).await;
+
+    // A destroyed version has no entries left to copy.
+    let op = c
+        .secrets
+        .schedule_version_destruction(ScheduleVersionDestructionRequest {
+            secret_id: secret.id.clone(),
+            version_id: winner.id.clone(),
+            pending_period: Some(prost_types::Duration { seconds: 0, nanos: 0 }),
+        })
+        .await;
+    done(&mut c, op).await;
+    let err = c
+        .secrets
+        .add_version(add(&secret, &winner.id, vec![text_entry("api-key", "e")]))
+        .await
+        .expect_err("destroyed base");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(versions(&mut c, &secret.id).await.len(), 3, "nothing was added");
 }
 
 #[tokio::test]
@@ -341,4 +372,59 @@ async fn the_current_version_cannot_be_scheduled_for_destruction() {
         .await
         .expect_err("negative");
     assert_eq!(bad_field(&err), "pending_period");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_destroyed_payload_leaves_memory_and_the_state_file_at_its_destruction_time_without_another_change() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("state.json");
+    let emu = Emulator::builder().with_state_file(&path).start().await.expect("start");
+    let mut c = clients(&emu).await;
+    let secret = create_secret(&mut c, "short-lived", vec![text_entry("k", "value-to-forget")]).await;
+    let old = secret.current_version.clone().expect("first");
+    added(&mut c, add(&secret, &old.id, vec![text_entry("k", "value-to-keep")])).await;
+    let op = c
+        .secrets
+        .schedule_version_destruction(ScheduleVersionDestructionRequest {
+            secret_id: secret.id.clone(),
+            version_id: old.id.clone(),
+            pending_period: Some(prost_types::Duration { seconds: 60, nanos: 0 }),
+        })
+        .await;
+    done(&mut c, op).await;
+    let saved = || std::fs::read_to_string(&path).unwrap_or_default();
+    // Until its time the scheduled version keeps its payload, in memory and in the file.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(saved().contains("value-to-forget") && saved().contains("\"destroy_at\": {")) {
+        assert!(std::time::Instant::now() < until, "the schedule is saved");
+        tokio::task::yield_now().await;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Saves already due finish first (the clock stands still meanwhile: nothing here sleeps on it).
+    for _ in 0..60 {
+        tokio::task::yield_now().await;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(saved().contains("value-to-forget"), "kept until its time");
+
+    // The time passes and nothing else happens: the payload leaves the file all the same.
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while saved().contains("value-to-forget") {
+        assert!(
+            std::time::Instant::now() < until,
+            "the destroyed payload is still in the state file"
+        );
+        tokio::task::yield_now().await;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(saved().contains("value-to-keep"), "the current version stays");
+    let unreadable = c
+        .payloads
+        .get(GetPayloadRequest {
+            secret_id: secret.id.clone(),
+            version_id: old.id.clone(),
+        })
+        .await;
+    assert_eq!(unreadable.expect_err("destroyed").code(), Code::FailedPrecondition);
 }
