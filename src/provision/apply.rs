@@ -17,7 +17,8 @@ use super::plan::{AccountPlan, KeyPlan, Plan};
 use super::report::{KeyAction, ProvisionError, Report};
 use super::sink::{lockbox, marker};
 use super::{
-    Grant, IssuedKey, KeySink, LockboxPlan, LockboxReport, ManagedKey, Provision, SecretPlan, api, dedup, with_marker,
+    Grant, IssuedKey, KeySink, LockboxPlan, LockboxReport, LockboxSecret, ManagedKey, Provision, SecretPlan, api,
+    dedup, with_marker,
 };
 use crate::model::{AccessBinding, AccessBindingDelta, ServiceAccount, Subject};
 use crate::timestamp::to_timestamp;
@@ -159,8 +160,12 @@ async fn prepare_secret(
         SecretPlan::Existing { id, name, .. } => (id.clone(), name.clone(), false),
         SecretPlan::Create { folder_id, name } => {
             let id = lockbox::create_secret(client, folder_id, name).await?;
-            (id, name.clone(), true)
+            (id, Some(name.clone()), true)
         }
+    };
+    let folder_id = match &sink.secret {
+        LockboxSecret::Name(_) => Some(sink.folder_id.clone().unwrap_or_else(|| target.input.folder_id.clone())),
+        LockboxSecret::Id(_) => None,
     };
     if created {
         plan.secret = SecretPlan::Existing {
@@ -177,6 +182,7 @@ async fn prepare_secret(
     let done = report.lockbox.insert(LockboxReport {
         secret_id: id.clone(),
         secret_name: name,
+        folder_id,
         secret_created: created,
         version_id: current,
         version_added: false,

@@ -6,8 +6,9 @@
 //! nothing is the folder listed, to tell a missing secret from one without a version yet.
 //!
 //! Writing keeps what others put there: a new version is based on the current one
-//! (`base_version_id`), so the secret's other entries are copied into it and a version added
-//! meanwhile by someone else makes the call fail instead of being overwritten.
+//! (`base_version_id`), so the secret's other entries are copied into it, and a version added
+//! meanwhile by someone else stops the run instead of being overwritten (see
+//! [`add_key_version`]).
 
 use futures_util::TryStreamExt as _;
 
@@ -57,8 +58,9 @@ pub enum SecretPlan {
     Existing {
         /// The secret's id.
         id: String,
-        /// Its name.
-        name: String,
+        /// Its name, when known: a secret given by id whose payload was read is known by its
+        /// id alone (`GetEx` does not say the name).
+        name: Option<String>,
         /// Its current version, if it has one.
         current_version: Option<String>,
     },
@@ -77,8 +79,11 @@ pub enum SecretPlan {
 pub struct LockboxReport {
     /// The secret's id.
     pub secret_id: String,
-    /// Its name.
-    pub secret_name: String,
+    /// Its name, when known (see [`SecretPlan::Existing`]).
+    pub secret_name: Option<String>,
+    /// Its folder, when the sink names the secret by name (a secret given by id is found in
+    /// any folder).
+    pub folder_id: Option<String>,
     /// Whether the run created it.
     pub secret_created: bool,
     /// The current version, holding the key; `None` only in the report of a run that failed
@@ -139,9 +144,9 @@ pub(in crate::provision) async fn read(
                 .filter(|id| !id.is_empty())
                 .map(|id| Held::id(id.to_owned()));
             let name = match &sink.secret {
-                LockboxSecret::Name(name) => name.clone(),
-                // GetEx by id does not say the name; it is shown in reports only.
-                LockboxSecret::Id(id) => id.clone(),
+                LockboxSecret::Name(name) => Some(name.clone()),
+                // GetEx by id does not say the name, and it is not worth a call: reports only.
+                LockboxSecret::Id(_) => None,
             };
             let secret = SecretPlan::Existing {
                 id: payload.secret_id.clone(),
@@ -164,7 +169,7 @@ pub(in crate::provision) async fn read(
         (Some(s), _) if s.current_version.is_none() => Ok(Found {
             secret: SecretPlan::Existing {
                 id: s.id,
-                name: s.name,
+                name: Some(s.name),
                 current_version: None,
             },
             held: None,
@@ -296,7 +301,15 @@ pub(in crate::provision) struct VersionNotAdded {
     pub refused: bool,
 }
 
-/// Adds the version holding `key`, based on `base` (the current version), and returns its id.
+/// Adds the version holding `key`, based on `base` (the current version when the plan read the
+/// secret), and returns its id.
+///
+/// Yandex documents `base_version_id` only as the version whose entries the new one copies;
+/// nothing says a base that is no longer current is refused. So a writer that added a version
+/// since the plan is detected here, not left to the server: the current version is read right
+/// before the new version is added (another one there: nothing is added, the key can go) and
+/// right after (another one there: the new version is not current, so neither the replaced
+/// version nor the replaced key may go; the next run reads the secret and decides).
 pub(in crate::provision) async fn add_key_version(
     client: &Client,
     sink: &LockboxSink,
@@ -317,6 +330,15 @@ pub(in crate::provision) async fn add_key_version(
         .entry(&names.api_key_id, &key.held_as().to_owned().into())
         .entry(&names.folder_id, &folder_id.to_owned().into());
     if let Some(base) = base {
+        let current = current_version(client, secret_id)
+            .await
+            .map_err(|error| VersionNotAdded { error, refused: true })?;
+        if current.as_deref() != Some(base) {
+            return Err(VersionNotAdded {
+                error: another_writer(secret_id, base, current.as_deref()),
+                refused: true,
+            });
+        }
         request = request.base_version_id(base);
     }
     let refused_call = |error: Error| {
@@ -337,7 +359,33 @@ pub(in crate::provision) async fn add_key_version(
         refused: error.kind() == ErrorKind::OperationFailed,
         error,
     })?;
+    if base.is_some() {
+        // Added, so the key may be named by a version: whatever goes wrong now, it stays.
+        let kept = |error| VersionNotAdded { error, refused: false };
+        let current = current_version(client, secret_id).await.map_err(kept)?;
+        if current.as_deref() != Some(version.id.as_str()) {
+            return Err(kept(another_writer(secret_id, &version.id, current.as_deref())));
+        }
+    }
     Ok(version.id)
+}
+
+/// The id of the secret's current version.
+async fn current_version(client: &Client, secret_id: &str) -> Result<Option<String>, Error> {
+    let secret = client.lockbox().get(secret_id).await?;
+    Ok(secret.current_version.map(|v| v.id))
+}
+
+/// The error of a secret whose current version is not `expected`: another writer added one.
+fn another_writer(secret_id: &str, expected: &str, current: Option<&str>) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("lockbox secret {secret_id}"),
+        format!(
+            "another writer changed the current version (expected {expected}, found {})",
+            current.unwrap_or("none")
+        ),
+    )
 }
 
 /// Schedules `version_id` for destruction after the sink's pending period.

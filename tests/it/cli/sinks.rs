@@ -161,3 +161,61 @@ async fn a_dry_run_into_lockbox_names_the_secret_it_would_create_and_sends_no_ch
         .await;
     assert_eq!(listed.success().stdout.trim(), "[]");
 }
+
+/// The arguments of the `yc-iam …` command a report prints for reading the secret back.
+fn hinted_command(stdout: &str) -> Vec<String> {
+    let start = stdout.find("(yc-iam ").expect("a command to read the secret") + "(yc-iam ".len();
+    let end = start + stdout[start..].find(')').expect("the command's end");
+    stdout[start..end].split_whitespace().map(str::to_owned).collect()
+}
+
+/// Runs the hinted command with `--key api-key-id` and returns what it prints.
+async fn held_by_hint(h: &Harness, stdout: &str) -> String {
+    let mut args = hinted_command(stdout);
+    args.extend(["--key".to_owned(), "api-key-id".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    h.run(&args).await.success().stdout.trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_names_a_secret_as_it_was_given_and_its_hint_reads_the_key_back() {
+    let h = Harness::start().await;
+    // By name, in another folder: the hint names the folder.
+    let extra = ["--lockbox-folder-id", super::OTHER_FOLDER];
+    let by_name = h.provision("sa-by-name", "lockbox://ai-key", &extra).await;
+    by_name.success();
+    let args = hinted_command(&by_name.stdout);
+    assert!(
+        args.windows(2).any(|w| w == ["--folder-id", super::OTHER_FOLDER]),
+        "{args:?}"
+    );
+    assert_eq!(held_by_hint(&h, &by_name.stdout).await, live_key(&h, "sa-by-name"));
+    let json = h
+        .provision(
+            "sa-by-name",
+            "lockbox://ai-key",
+            &[&extra[..], &["--format", "json"]].concat(),
+        )
+        .await;
+    let doc: serde_json::Value = serde_json::from_str(&json.success().stdout).expect("JSON");
+    let secret_id = doc["lockbox"]["secret_id"]
+        .as_str()
+        .expect("the secret's id")
+        .to_owned();
+    assert!(secret_id.starts_with("e6q"), "{doc}");
+    assert_eq!(doc["lockbox"]["secret_name"], "ai-key");
+    assert_eq!(doc["lockbox"]["folder_id"], super::OTHER_FOLDER);
+
+    // By id: the hint and the JSON give the id as an id, never as a name.
+    let output = format!("lockbox://{secret_id}");
+    let by_id = h.provision("sa-by-id", &output, &[]).await;
+    by_id.success();
+    let args = hinted_command(&by_id.stdout);
+    assert!(args.windows(2).any(|w| w == ["--id", secret_id.as_str()]), "{args:?}");
+    assert!(!args.iter().any(|a| a == "--name"), "{args:?}");
+    assert_eq!(held_by_hint(&h, &by_id.stdout).await, live_key(&h, "sa-by-id"));
+    let json = h.provision("sa-by-id", &output, &["--format", "json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&json.success().stdout).expect("JSON");
+    assert_eq!(doc["lockbox"]["secret_id"], secret_id.as_str());
+    assert_ne!(doc["lockbox"]["secret_name"], secret_id.as_str(), "{doc}");
+}

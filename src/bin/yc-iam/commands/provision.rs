@@ -5,8 +5,8 @@ mod sink;
 
 use serde::Serialize;
 use yc_iam::provision::{
-    AccountPlan, KeyAction, KeyFileError, KeyPlan, KeySink, KeyType, LockboxPlan, LockboxReport, ManagedKey, Plan,
-    Provision, ProvisionError, Report, SecretPlan,
+    AccountPlan, KeyAction, KeyFileError, KeyPlan, KeySink, KeyType, LockboxPlan, LockboxReport, LockboxSecret,
+    ManagedKey, Plan, Provision, ProvisionError, Report, SecretPlan,
 };
 
 use super::api_key::expiry;
@@ -149,7 +149,12 @@ struct ReportView {
 struct LockboxView {
     #[serde(skip_serializing_if = "Option::is_none")]
     secret_id: Option<String>,
-    secret_name: String,
+    /// Absent for a secret given by id whose name was not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_name: Option<String>,
+    /// The folder of a secret given by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    folder_id: Option<String>,
     /// `existing`, `create` (plan) or `created`.
     action: &'static str,
     /// The current version, holding the key.
@@ -163,7 +168,7 @@ struct LockboxView {
 }
 
 impl LockboxView {
-    fn of_plan(plan: &LockboxPlan, key_created: bool) -> Self {
+    fn of_plan(plan: &LockboxPlan, folder_id: Option<String>, key_created: bool) -> Self {
         let (secret_id, secret_name, action, version_id) = match &plan.secret {
             SecretPlan::Existing {
                 id,
@@ -171,12 +176,13 @@ impl LockboxView {
                 current_version,
                 ..
             } => (Some(id.clone()), name.clone(), "existing", current_version.clone()),
-            SecretPlan::Create { name, .. } => (None, name.clone(), "create", None),
-            _ => (None, String::new(), "unknown", None),
+            SecretPlan::Create { name, .. } => (None, Some(name.clone()), "create", None),
+            _ => (None, None, "unknown", None),
         };
         LockboxView {
             secret_id,
             secret_name,
+            folder_id,
             action,
             version_id,
             version_added: key_created,
@@ -198,6 +204,7 @@ impl LockboxView {
         LockboxView {
             secret_id: Some(r.secret_id.clone()),
             secret_name: r.secret_name.clone(),
+            folder_id: r.folder_id.clone(),
             action: if r.secret_created { "created" } else { "existing" },
             version_id: r.version_id.clone(),
             version_added: r.version_added,
@@ -292,10 +299,20 @@ fn plan_view(plan: &Plan, output: &str) -> ReportView {
         lockbox: plan
             .lockbox
             .as_ref()
-            .map(|l| LockboxView::of_plan(l, matches!(plan.key, KeyPlan::Create { .. }))),
+            .map(|l| LockboxView::of_plan(l, secret_folder(plan), matches!(plan.key, KeyPlan::Create { .. }))),
         deleted_api_keys: plan.keys_to_delete.clone(),
         undeleted_api_keys: Vec::new(),
         error: None,
+    }
+}
+
+/// The folder of a Lockbox secret the plan's sink names by name.
+fn secret_folder(plan: &Plan) -> Option<String> {
+    match plan.output() {
+        KeySink::Lockbox(sink) if matches!(sink.secret, LockboxSecret::Name(_)) => {
+            Some(sink.folder_id.as_deref().unwrap_or(plan.folder_id()).to_owned())
+        }
+        _ => None,
     }
 }
 
@@ -428,8 +445,9 @@ fn hint(v: &ReportView, key: &KeyView, kind: KeyType) -> String {
     };
     let source = match (&v.lockbox, key.file.split_once(':')) {
         (Some(l), _) => format!(
-            "the `{entry}` entry of Lockbox secret {} (yc-iam lockbox payload get --name {} --reveal)",
-            l.secret_name, l.secret_name
+            "the `{entry}` entry of Lockbox secret {} (yc-iam lockbox payload get {} --reveal)",
+            l.label(),
+            l.selector(&v.service_account.folder_id)
         ),
         (None, Some(("env" | "k8s", _))) => format!("the {entry} entry of {} (unless --entry renamed it)", key.file),
         _ => match kind {
@@ -452,13 +470,34 @@ fn hint(v: &ReportView, key: &KeyView, kind: KeyType) -> String {
     }
 }
 
+impl LockboxView {
+    /// `NAME (ID)`, or whichever of the two is known.
+    fn label(&self) -> String {
+        match (&self.secret_name, &self.secret_id) {
+            (Some(name), Some(id)) => format!("{name} ({id})"),
+            (Some(name), None) => name.clone(),
+            (None, Some(id)) => id.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The flags of `yc-iam lockbox payload get` that find this secret: `--name` (with
+    /// `--folder-id` when it is not the account's folder) for a secret given by name, else `--id`.
+    fn selector(&self, account_folder: &str) -> String {
+        match (&self.folder_id, &self.secret_name, &self.secret_id) {
+            (Some(folder), Some(name), _) if folder != account_folder => format!("--name {name} --folder-id {folder}"),
+            (Some(_), Some(name), _) => format!("--name {name}"),
+            (_, _, Some(id)) => format!("--id {id}"),
+            (_, Some(name), None) => format!("--name {name}"),
+            (_, None, None) => String::new(),
+        }
+    }
+}
+
 /// The Lockbox secret's lines of the text report.
 fn lockbox_lines(l: &LockboxView, dry_run: bool, lines: &mut Vec<(String, String)>) {
     let would = |done: &str, planned: &str| if dry_run { planned.to_owned() } else { done.to_owned() };
-    let secret = match &l.secret_id {
-        Some(id) => format!("{} ({id})", l.secret_name),
-        None => l.secret_name.clone(),
-    };
+    let secret = l.label();
     let state = match l.action {
         "existing" => "exists".to_owned(),
         _ => would("created", "will be created"),
