@@ -29,7 +29,8 @@ pub use key_type::{KeyAlgorithm, KeyType, ManagedKey};
 pub use plan::{AccountPlan, KeyPlan, Plan};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
-    InvalidInput, check_description, check_id, check_labels, check_role, check_scopes, check_service_account_name,
+    InvalidInput, check_description, check_id, check_labels, check_role, check_scopes, check_secret_name,
+    check_service_account_name,
 };
 pub use sink::{
     DEFAULT_PENDING_PERIOD, EntryNames, InvalidSinkAddress, KeySink, LockboxPlan, LockboxReport, LockboxSecret,

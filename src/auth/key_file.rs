@@ -56,9 +56,10 @@ impl AuthorizedKey {
     /// A key from an authorized key file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        // The private key is in the text: it is cleared when dropped.
+        let text = secrecy::zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
             Error::credentials(format!("cannot read authorized key file {}", path.display())).with_source(e)
-        })?;
+        })?);
         AuthorizedKey::from_json(&text).map_err(|mut e| {
             e.set_what(format!("cannot use authorized key file {}", path.display()));
             e

@@ -171,10 +171,9 @@ impl AuthorizedKeyFile {
     /// The key id and service account of the key file at `path`; `None` when there is none. A
     /// file that is not an authorized key file is refused without quoting it.
     pub(super) fn read_ids(path: &Path) -> Result<Option<(String, String)>, KeyFileError> {
-        let Some(text) = super::sink::read_text(path)? else {
+        let Some(text) = super::key_file::read_text(path)? else {
             return Ok(None);
         };
-        let text = Zeroizing::new(text);
         let fields: HeldFields = serde_json::from_str(&text).map_err(|e| KeyFileError::NotAKeyFile {
             path: path.to_owned(),
             problem: format!(

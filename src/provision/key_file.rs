@@ -148,22 +148,8 @@ impl StoredKey {
 
     /// Reads the key file at `path`: `Ok(None)` when there is none.
     pub fn read(path: &Path) -> Result<Option<Self>, KeyFileError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => Zeroizing::new(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(KeyFileError::NotAKeyFile {
-                    path: path.to_owned(),
-                    problem: "not UTF-8 text".into(),
-                });
-            }
-            Err(source) => {
-                return Err(KeyFileError::Io {
-                    path: path.to_owned(),
-                    action: "cannot read",
-                    source,
-                });
-            }
+        let Some(text) = read_text(path)? else {
+            return Ok(None);
         };
         Self::from_yaml(&text)
             .map(Some)
@@ -182,6 +168,40 @@ impl StoredKey {
             action: e.action,
             source: e.source,
         })
+    }
+}
+
+/// The text of a file that may hold a secret (a key file, a dotenv file, a manifest), `None`
+/// when it does not exist. It is read into a buffer sized to the file, so that it never grows
+/// and leaves no copy behind, and cleared when dropped.
+pub(super) fn read_text(path: &Path) -> Result<Option<Zeroizing<String>>, KeyFileError> {
+    use std::io::Read as _;
+
+    let io = |source| KeyFileError::Io {
+        path: path.to_owned(),
+        action: "cannot read",
+        source,
+    };
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    let size = file.metadata().map_err(io)?.len();
+    // One byte more than the file, so that reading to its end needs no probe beyond it.
+    let capacity = usize::try_from(size).unwrap_or(usize::MAX).saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    file.read_to_end(&mut bytes).map_err(io)?;
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Some(Zeroizing::new(text))),
+        Err(e) => {
+            // Back into the buffer that clears it.
+            *bytes = e.into_bytes();
+            Err(KeyFileError::NotAKeyFile {
+                path: path.to_owned(),
+                problem: "not UTF-8 text".into(),
+            })
+        }
     }
 }
 

@@ -104,6 +104,23 @@ pub fn check_id(field: &str, id: &str) -> Check {
     Ok(())
 }
 
+/// A Lockbox secret name: 1–100 Latin letters, digits, `-`, `_` and `.`.
+pub fn check_secret_name(field: &str, name: &str) -> Check {
+    let ok = (1..=100).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            field,
+            name,
+            "a Lockbox secret name is 1-100 letters, digits, '-', '_' and '.'",
+        ))
+    }
+}
+
 /// A dotted identifier such as a role (`ai.languageModels.user`, ≤ 64) or a scope
 /// (`yc.ai.languageModels.execute`, ≤ 256): segments of letters, digits, `-` and `_`, each
 /// starting with a letter, separated by single dots.

@@ -25,7 +25,10 @@ use time::OffsetDateTime;
 pub use address::{InvalidSinkAddress, SinkAddress};
 pub use lockbox::{LockboxPlan, LockboxReport, READER_ROLE, SecretPlan};
 
-use super::{AuthorizedKeyFile, InvalidInput, IssuedKey, KeyFileError, KeyType, StoredKey, check_id};
+use super::key_file::read_text;
+use super::{
+    AuthorizedKeyFile, InvalidInput, IssuedKey, KeyFileError, KeyType, StoredKey, check_id, check_secret_name,
+};
 use crate::model::Subject;
 
 /// Where `provision` keeps the key.
@@ -386,10 +389,7 @@ impl KeySink {
             }
             (KeySink::Env { path, entries }, _) => {
                 let old = read_text(path)?.unwrap_or_default();
-                (
-                    path,
-                    dotenv::set(&old, &entries.values(secret, key, folder_id)).map(Zeroizing::new),
-                )
+                (path, dotenv::set(&old, &entries.values(secret, key, folder_id)))
             }
             (
                 KeySink::K8s {
@@ -401,10 +401,7 @@ impl KeySink {
             ) => {
                 let old = read_text(path)?.unwrap_or_default();
                 let name = secret_name.as_deref().unwrap_or(account_name);
-                (
-                    path,
-                    manifest::set(&old, name, &entries.values(secret, key, folder_id)).map(Zeroizing::new),
-                )
+                (path, manifest::set(&old, name, &entries.values(secret, key, folder_id)))
             }
             (KeySink::Lockbox(_) | KeySink::Caller, _) => return Ok(()),
         };
@@ -459,19 +456,9 @@ impl KeySink {
 impl LockboxSink {
     fn check(&self) -> Result<(), InvalidInput> {
         match &self.secret {
-            LockboxSecret::Name(name) => {
-                let ok = (1..=100).contains(&name.len())
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-                if !ok {
-                    return Err(InvalidInput::new(
-                        "output",
-                        format!("lockbox://{name}"),
-                        "a Lockbox secret name is 1-100 letters, digits, '-', '_' and '.'",
-                    ));
-                }
-            }
+            LockboxSecret::Name(name) => check_secret_name("output", name)
+                // The value as it was given.
+                .map_err(|e| InvalidInput::new(e.field, format!("lockbox://{name}"), e.rule))?,
             LockboxSecret::Id(id) => check_id("output", id)?,
         }
         if let Some(folder) = &self.folder_id {
@@ -542,23 +529,6 @@ fn check_path(path: &Path) -> Result<(), InvalidInput> {
         ));
     }
     Ok(())
-}
-
-/// The text of `path`, `None` when it does not exist.
-pub(super) fn read_text(path: &Path) -> Result<Option<String>, KeyFileError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(KeyFileError::NotAKeyFile {
-            path: path.to_owned(),
-            problem: "not UTF-8 text".into(),
-        }),
-        Err(source) => Err(KeyFileError::Io {
-            path: path.to_owned(),
-            action: "cannot read",
-            source,
-        }),
-    }
 }
 
 impl fmt::Display for KeySink {

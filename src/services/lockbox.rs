@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::{
@@ -24,7 +25,7 @@ use crate::{
             DeleteSecretRequest, FolderAndName, GetExRequest, GetExResponse, GetPayloadRequest, GetSecretRequest,
             ListSecretsRequest, ListVersionsRequest, Payload, PayloadEntryChange, ScheduleVersionDestructionMetadata,
             ScheduleVersionDestructionRequest, Secret, SetCurrentVersionMetadata, SetCurrentVersionRequest,
-            UpdateSecretMetadata, UpdateSecretRequest, Version, get_ex_request, payload_entry_change,
+            UpdateSecretMetadata, UpdateSecretRequest, Version, get_ex_request, payload, payload_entry_change,
             payload_service_client::PayloadServiceClient as PayloadStub,
             secret_service_client::SecretServiceClient as Stub,
         },
@@ -54,6 +55,36 @@ const GET_PAYLOAD: Method = Method::read(ServiceId::LockboxPayload, "cannot get 
 #[derive(Debug, Clone)]
 pub struct Lockbox {
     client: Client,
+}
+
+// Payload values arrive and leave in these generated types: each clears its values when it is
+// dropped, so a payload read or a version added leaves no copy of the secrets in freed memory
+// (a request is copied per attempt; each copy is dropped once tonic has encoded it).
+
+impl Drop for PayloadEntryChange {
+    fn drop(&mut self) {
+        match &mut self.value {
+            Some(payload_entry_change::Value::TextValue(text)) => text.zeroize(),
+            Some(payload_entry_change::Value::BinaryValue(bytes)) => bytes.zeroize(),
+            None => {}
+        }
+    }
+}
+
+impl Drop for payload::Entry {
+    fn drop(&mut self) {
+        match &mut self.value {
+            Some(payload::entry::Value::TextValue(text)) => text.zeroize(),
+            Some(payload::entry::Value::BinaryValue(bytes)) => bytes.zeroize(),
+            None => {}
+        }
+    }
+}
+
+impl Drop for GetExResponse {
+    fn drop(&mut self) {
+        self.entries.values_mut().for_each(Zeroize::zeroize);
+    }
 }
 
 /// A text entry of a new version, its value taken from a secret.

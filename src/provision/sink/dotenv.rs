@@ -9,25 +9,41 @@
 
 use std::ops::Range;
 
+use secrecy::zeroize::Zeroizing;
+
 /// One `NAME=value` assignment and where it sits in the text (through its line end).
 #[derive(Debug)]
 struct Assignment {
     name: String,
-    value: String,
+    /// Cleared when dropped: it may be a secret (the key this sink held, or the application's).
+    value: Zeroizing<String>,
+    /// Whether the line starts with `export ` (kept when the line is rewritten).
+    export: bool,
     span: Range<usize>,
 }
 
 /// The value of the last assignment of `name` in `text` (the one loaders use), if any. The error
 /// names the line that is not dotenv, never its content (it may be a secret).
 pub(super) fn value_of(text: &str, name: &str) -> Result<Option<String>, String> {
-    Ok(parse(text)?.into_iter().rev().find(|a| a.name == name).map(|a| a.value))
+    Ok(parse(text)?
+        .into_iter()
+        .rev()
+        .find(|a| a.name == name)
+        .map(|a| String::clone(&a.value)))
 }
 
 /// `text` with each `(name, value)` set: the first assignment of a name is replaced where it
-/// stands, later ones are dropped, and names not yet assigned are appended in order.
-pub(super) fn set(text: &str, entries: &[(&str, &str)]) -> Result<String, String> {
+/// stands (keeping its `export `), later ones are dropped, and names not yet assigned are
+/// appended in order. The result is cleared when dropped, and made in a buffer that never grows
+/// (so it leaves no uncleared copy behind).
+pub(super) fn set(text: &str, entries: &[(&str, &str)]) -> Result<Zeroizing<String>, String> {
     let assignments = parse(text)?;
-    let mut out = String::with_capacity(text.len() + 128);
+    // `export NAME="value"\n` with every character of the value escaped, and a final newline.
+    let room: usize = entries
+        .iter()
+        .map(|(name, value)| "export ".len() + name.len() + 2 * value.len() + 4)
+        .sum();
+    let mut out = Zeroizing::new(String::with_capacity(text.len() + room + 1));
     let mut at = 0;
     let mut done = vec![false; entries.len()];
     for a in &assignments {
@@ -36,7 +52,10 @@ pub(super) fn set(text: &str, entries: &[(&str, &str)]) -> Result<String, String
         };
         out.push_str(&text[at..a.span.start]);
         if !done[i] {
-            out.push_str(&line(entries[i].0, entries[i].1));
+            if a.export {
+                out.push_str("export ");
+            }
+            push_line(&mut out, entries[i].0, entries[i].1);
             done[i] = true;
         }
         at = a.span.end;
@@ -47,7 +66,7 @@ pub(super) fn set(text: &str, entries: &[(&str, &str)]) -> Result<String, String
     }
     for (i, (name, value)) in entries.iter().enumerate() {
         if !done[i] {
-            out.push_str(&line(name, value));
+            push_line(&mut out, name, value);
         }
     }
     Ok(out)
@@ -60,30 +79,32 @@ pub(crate) fn is_variable_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn line(name: &str, value: &str) -> String {
-    format!("{name}={}\n", quote(value))
-}
-
-fn quote(value: &str) -> String {
+/// Appends `NAME=value` and a newline: the value bare when it holds only characters no loader
+/// treats specially, else quoted.
+fn push_line(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push('=');
     let bare = |c: char| c.is_ascii_alphanumeric() || "_-./:@+,".contains(c);
     if !value.is_empty() && value.chars().all(bare) {
-        value.to_owned()
+        out.push_str(value);
     } else if !value.contains(['\'', '\n', '\r']) {
-        format!("'{value}'")
+        out.push('\'');
+        out.push_str(value);
+        out.push('\'');
     } else {
-        let mut quoted = String::from("\"");
+        out.push('"');
         for c in value.chars() {
             match c {
-                '"' => quoted.push_str("\\\""),
-                '\\' => quoted.push_str("\\\\"),
-                '\n' => quoted.push_str("\\n"),
-                '\r' => quoted.push_str("\\r"),
-                c => quoted.push(c),
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
             }
         }
-        quoted.push('"');
-        quoted
+        out.push('"');
     }
+    out.push('\n');
 }
 
 fn parse(text: &str) -> Result<Vec<Assignment>, String> {
@@ -101,6 +122,7 @@ fn parse(text: &str) -> Result<Vec<Assignment>, String> {
             continue;
         }
         let bad = || format!("line {line_no} is not NAME=value");
+        let export = trimmed.starts_with("export ");
         let body = trimmed.strip_prefix("export ").map_or(trimmed, str::trim_start);
         let (name, rest) = body.split_once('=').ok_or_else(bad)?;
         let name = name.trim_end();
@@ -114,7 +136,7 @@ fn parse(text: &str) -> Result<Vec<Assignment>, String> {
             let close = inner
                 .find('\'')
                 .ok_or_else(|| format!("line {line_no} has an unclosed quote"))?;
-            (inner[..close].to_owned(), end_of_line)
+            (Zeroizing::new(inner[..close].to_owned()), end_of_line)
         } else if rest.starts_with('"') {
             let (value, close_at) =
                 double_quoted(text, rest_at + 1).ok_or_else(|| format!("line {line_no} has an unclosed quote"))?;
@@ -123,11 +145,12 @@ fn parse(text: &str) -> Result<Vec<Assignment>, String> {
             (value, end)
         } else {
             let value = rest.split(" #").next().unwrap_or_default().trim_end();
-            (value.to_owned(), end_of_line)
+            (Zeroizing::new(value.to_owned()), end_of_line)
         };
         out.push(Assignment {
             name: name.to_owned(),
             value,
+            export,
             span: start..end,
         });
         pos = end;
@@ -138,8 +161,9 @@ fn parse(text: &str) -> Result<Vec<Assignment>, String> {
 
 /// The value of a double-quoted string starting at `from` (just after the opening quote), and
 /// the position after its closing quote.
-fn double_quoted(text: &str, from: usize) -> Option<(String, usize)> {
-    let mut value = String::new();
+fn double_quoted(text: &str, from: usize) -> Option<(Zeroizing<String>, usize)> {
+    // Never longer than the rest of the text: the buffer never grows.
+    let mut value = Zeroizing::new(String::with_capacity(text.len() - from));
     let mut chars = text[from..].char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
@@ -175,11 +199,29 @@ mod tests {
         let text = "# keep me\nDEBUG=1\nYC_API_KEY=old\nOTHER='x y'\nYC_API_KEY=older\n";
         let out = set(text, &[("YC_API_KEY", "AQVNnew"), ("YC_API_KEY_ID", "ajeid")]).unwrap();
         assert_eq!(
-            out,
+            out.as_str(),
             "# keep me\nDEBUG=1\nYC_API_KEY=AQVNnew\nOTHER='x y'\nYC_API_KEY_ID=ajeid\n"
         );
-        assert_eq!(set("", &[("A", "1")]).unwrap(), "A=1\n");
-        assert_eq!(set("X=1", &[("A", "1")]).unwrap(), "X=1\nA=1\n");
+        assert_eq!(set("", &[("A", "1")]).unwrap().as_str(), "A=1\n");
+        assert_eq!(set("X=1", &[("A", "1")]).unwrap().as_str(), "X=1\nA=1\n");
+    }
+
+    #[test]
+    fn a_rewritten_line_keeps_its_export() {
+        let text = "export YC_API_KEY=old\n  export   YC_FOLDER_ID=b1g\nYC_API_KEY_ID=id\n";
+        let out = set(
+            text,
+            &[
+                ("YC_API_KEY", "AQVNnew"),
+                ("YC_FOLDER_ID", "b1gnew"),
+                ("YC_API_KEY_ID", "ajenew"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out.as_str(),
+            "export YC_API_KEY=AQVNnew\nexport YC_FOLDER_ID=b1gnew\nYC_API_KEY_ID=ajenew\n"
+        );
     }
 
     #[test]
@@ -195,7 +237,7 @@ mod tests {
             "#hash",
         ] {
             let text = set("", &[("V", value)]).unwrap();
-            assert_eq!(value_of(&text, "V").unwrap().as_deref(), Some(value), "{text}");
+            assert_eq!(value_of(&text, "V").unwrap().as_deref(), Some(value), "{}", *text);
         }
     }
 

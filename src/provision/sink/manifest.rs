@@ -2,6 +2,7 @@
 //! key's entries, ready for `kubectl apply -f`. An existing manifest is updated in place: its
 //! namespace, annotations, other labels and other entries are kept.
 
+use secrecy::zeroize::{Zeroize as _, Zeroizing};
 use serde_norway::{Mapping, Value};
 
 /// The label that says who manages the secret.
@@ -10,8 +11,9 @@ const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// The value of `stringData.<name>` in a manifest's text. Text that is not a `v1` Secret manifest
 /// is refused with a reason that never quotes the file (it may hold a secret).
 pub(super) fn value_of(text: &str, name: &str) -> Result<Option<String>, String> {
-    let doc = parse(text)?;
+    let doc = Cleared(parse(text)?);
     Ok(doc
+        .0
         .get("stringData")
         .and_then(|d| d.get(name))
         .and_then(Value::as_str)
@@ -19,19 +21,22 @@ pub(super) fn value_of(text: &str, name: &str) -> Result<Option<String>, String>
 }
 
 /// The manifest `text` (empty for a new one) with `entries` in `stringData`, the name, the type
-/// and the managed-by label set.
-pub(super) fn set(text: &str, secret_name: &str, entries: &[(&str, &str)]) -> Result<String, String> {
-    let mut doc = if text.trim().is_empty() {
-        Mapping::new()
+/// and the managed-by label set. The result is cleared when dropped.
+pub(super) fn set(text: &str, secret_name: &str, entries: &[(&str, &str)]) -> Result<Zeroizing<String>, String> {
+    let mut cleared = Cleared(if text.trim().is_empty() {
+        Value::Mapping(Mapping::new())
     } else {
-        match parse(text)? {
-            Value::Mapping(m) => m,
-            _ => Mapping::new(),
-        }
+        parse(text)?
+    });
+    if !cleared.0.is_mapping() {
+        cleared.0 = Value::Mapping(Mapping::new());
+    }
+    let Value::Mapping(doc) = &mut cleared.0 else {
+        unreachable!("just made a mapping")
     };
     doc.insert("apiVersion".into(), "v1".into());
     doc.insert("kind".into(), "Secret".into());
-    let metadata = mapping(&mut doc, "metadata");
+    let metadata = mapping(doc, "metadata");
     metadata.insert("name".into(), secret_name.into());
     mapping(metadata, "labels").insert(MANAGED_BY.into(), "yc-iam".into());
     doc.insert("type".into(), "Opaque".into());
@@ -41,12 +46,33 @@ pub(super) fn set(text: &str, secret_name: &str, entries: &[(&str, &str)]) -> Re
             data.remove(*name);
         }
     }
-    let string_data = mapping(&mut doc, "stringData");
+    let string_data = mapping(doc, "stringData");
     for (name, value) in entries {
         string_data.insert((*name).into(), (*value).into());
     }
     // Strings and mappings only: serialization cannot fail.
-    serde_norway::to_string(&doc).map_err(|_| "cannot render the manifest".to_owned())
+    serde_norway::to_string(&*doc)
+        .map(Zeroizing::new)
+        .map_err(|_| "cannot render the manifest".to_owned())
+}
+
+/// A parsed manifest whose string values (the secret among them) are cleared when it is dropped.
+struct Cleared(Value);
+
+impl Drop for Cleared {
+    fn drop(&mut self) {
+        clear(&mut self.0);
+    }
+}
+
+fn clear(value: &mut Value) {
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Sequence(items) => items.iter_mut().for_each(clear),
+        Value::Mapping(m) => m.values_mut().for_each(clear),
+        Value::Tagged(tagged) => clear(&mut tagged.value),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 /// Whether `name` is a valid `metadata.name` of a Secret (a DNS subdomain: at most 253 lowercase

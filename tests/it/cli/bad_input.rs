@@ -372,6 +372,10 @@ const CASES: &[Case] = &[
         "invalid --output \"lockbox://a b\": a Lockbox secret name is",
     ),
     case(
+        &["lockbox", "payload", "get", "--folder-id", F, "--name", "a b"],
+        "invalid --name \"a b\": a Lockbox secret name is",
+    ),
+    case(
         &[
             P,
             "--folder-id",

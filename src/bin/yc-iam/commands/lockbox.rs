@@ -14,7 +14,7 @@ use crate::error::{CliError, CliResult};
 use crate::output::{self, timestamp};
 use crate::session::connect;
 use crate::settings::Settings;
-use yc_iam::provision::check_id;
+use yc_iam::provision::{check_id, check_secret_name};
 
 /// What a masked value shows.
 const MASK: &str = "***";
@@ -196,15 +196,7 @@ fn secret_ref(settings: &Settings, s: &SecretSelector) -> CliResult<SecretRef> {
             Ok(SecretRef::Id(id.clone()))
         }
         (None, Some(name)) => {
-            let ok = (1..=100).contains(&name.len())
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-            if !ok {
-                return Err(CliError::usage(format!(
-                    "invalid --name {name:?}: a Lockbox secret name is 1-100 letters, digits, '-', '_' and '.'"
-                )));
-            }
+            check_secret_name("--name", name)?;
             Ok(SecretRef::Name {
                 folder_id: settings.folder_id()?,
                 name: name.clone(),
