@@ -166,6 +166,8 @@ impl Emulator {
         if self.inner.state_file.is_some() {
             self.inner.changed.notify_one();
         }
+        // A version may be due now, or later than the destroyer was waiting for.
+        self.inner.destructions_changed.notify_one();
     }
 
     /// Suspends a service account, as the cloud does (the API has no call for it): it shows as

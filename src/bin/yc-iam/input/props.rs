@@ -1,5 +1,5 @@
-//! Properties of the flag parsers (`--labels`, `--subject`, `--expires-at`, and the duration of
-//! `--timeout`, `--expires-in` and `--op-delay`): they never panic, parse what is well formed to
+//! Properties of the flag parsers (`--labels`, `--subject`, `--expires-at`, `--output`, `--entry`,
+//! and the duration of `--timeout`, `--expires-in` and `--op-delay`): they never panic, parse what is well formed to
 //! the value meant, refuse the rest with a reason, and whatever they accept the API's proto rules
 //! accept too. The number of cases is proptest's default, or `PROPTEST_CASES`.
 
@@ -12,7 +12,10 @@ use yc_iam::Validate as _;
 use yc_iam::model::{AccessBinding, AccessBindingDelta};
 use yc_iam::proto::yandex::cloud::access::UpdateAccessBindingsRequest;
 
-use super::{parse_duration, parse_labels, parse_positive_duration, parse_subject, parse_timestamp};
+use super::{
+    EntryRole, OutputArg, parse_duration, parse_entry, parse_labels, parse_output, parse_positive_duration,
+    parse_subject, parse_timestamp,
+};
 
 fn label_key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_-]{0,20}"
@@ -36,6 +39,20 @@ fn subject() -> impl Strategy<Value = (String, String)> {
         (prop_oneof![Just("organization"), Just("federation")], "[a-z0-9]{1,20}")
             .prop_map(|(k, id)| ("system".to_owned(), format!("group:{k}:{id}:users"))),
     ]
+}
+
+/// An `--output` value near the grammar: a known prefix or none, then any short text.
+fn near_output() -> impl Strategy<Value = String> {
+    let prefix = prop_oneof![
+        Just(""),
+        Just("-"),
+        Just("env:"),
+        Just("k8s:"),
+        Just("lockbox://"),
+        Just("lockbox:"),
+        Just("ENV:")
+    ];
+    (prefix, prop_oneof![any::<String>(), "[-a-z0-9./:_ ]{0,12}"]).prop_map(|(p, rest)| format!("{p}{rest}"))
 }
 
 fn binding_request(kind: &str, id: &str) -> UpdateAccessBindingsRequest {
@@ -144,5 +161,48 @@ proptest! {
     fn huge_durations_are_refused_not_wrapped(n in "[1-9][0-9]{12,40}", unit in "ms|[smhdw]") {
         let parsed = parse_duration(&format!("{n}{unit}"));
         prop_assert!(parsed.is_err(), "{}{} → {:?}", n, unit, parsed);
+    }
+
+    #[test]
+    fn any_output_names_the_sink_its_prefix_says_or_is_refused_in_one_line(text in near_output()) {
+        match parse_output(&text) {
+            Ok(OutputArg::Stdout) => prop_assert_eq!(text.as_str(), "-"),
+            Ok(OutputArg::Env(path)) => {
+                prop_assert_eq!(Some(path.as_os_str()), text.strip_prefix("env:").map(std::ffi::OsStr::new));
+            }
+            Ok(OutputArg::K8s(path)) => {
+                prop_assert_eq!(Some(path.as_os_str()), text.strip_prefix("k8s:").map(std::ffi::OsStr::new));
+            }
+            Ok(OutputArg::Lockbox(name)) => {
+                prop_assert_eq!(Some(name.as_str()), text.strip_prefix("lockbox://"));
+            }
+            Ok(OutputArg::File(path)) => {
+                prop_assert_eq!(path.as_os_str(), std::ffi::OsStr::new(&text));
+                prop_assert!(!text.starts_with("env:") && !text.starts_with("k8s:") && !text.starts_with("lockbox:"));
+            }
+            Err(why) => prop_assert!(!why.is_empty() && !why.contains('\n'), "{why:?}"),
+        }
+    }
+
+    #[test]
+    fn any_entry_is_a_known_role_and_the_name_after_it_or_is_refused(
+        role in prop_oneof![Just("api-key".to_owned()), Just("api-key-id".to_owned()), Just("folder-id".to_owned()), "[a-z -]{0,10}"],
+        sep in prop_oneof![Just("="), Just(""), Just(":")],
+        name in any::<String>(),
+    ) {
+        let text = format!("{role}{sep}{name}");
+        match parse_entry(&text) {
+            Ok((parsed, kept)) => {
+                prop_assert!(!kept.is_empty() && text.ends_with(kept.as_str()));
+                let expected = match text.split_once('=').map(|(r, _)| r.trim()) {
+                    Some("api-key") => EntryRole::ApiKey,
+                    Some("api-key-id") => EntryRole::ApiKeyId,
+                    Some("folder-id") => EntryRole::FolderId,
+                    other => return Err(proptest::test_runner::TestCaseError::fail(format!("accepted role {other:?}"))),
+                };
+                prop_assert_eq!(parsed, expected);
+            }
+            Err(why) => prop_assert!(!why.is_empty() && !why.contains('\n')),
+        }
     }
 }
