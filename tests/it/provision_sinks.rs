@@ -369,7 +369,8 @@ async fn a_version_added_between_plan_and_apply_is_not_overwritten_and_the_new_k
         Some(yc_iam::ErrorKind::InvalidArgument),
         "{err}"
     );
-    assert!(err.to_string().contains("another writer"), "{err}");
+    let why = err.api_error().map(yc_iam::Error::message).unwrap_or_default();
+    assert!(why.contains("another writer"), "{why}");
     assert!(err.to_string().contains("the key was deleted again"), "{err}");
     let live: Vec<String> = emu
         .snapshot()
