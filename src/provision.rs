@@ -24,6 +24,8 @@ mod sink;
 
 pub(crate) use apply::create_account;
 pub use issued::{AuthorizedKeyFile, IssuedKey, StaticKey};
+pub(crate) use sink::marker;
+
 pub use key_file::{KeyFileError, StoredKey};
 pub use key_type::{KeyAlgorithm, KeyType, ManagedKey};
 pub use plan::{AccountPlan, KeyPlan, Plan};

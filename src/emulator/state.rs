@@ -369,6 +369,7 @@ impl State {
             self.index.add_key(key);
         }
         self.lockbox.rebuild_index();
+        self.keys.rebuild_index();
     }
 
     /// The cloud a folder belongs to ("" for an unknown folder).

@@ -11,7 +11,7 @@ mod aws_credentials;
 mod dotenv;
 pub(super) mod lockbox;
 mod manifest;
-pub(super) mod marker;
+pub(crate) mod marker;
 
 pub(super) use aws_credentials::is_profile_name;
 

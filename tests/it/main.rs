@@ -1,5 +1,6 @@
 //! The one integration-test binary: every suite is a module here, so the crate links once.
 
+mod audit;
 mod cli;
 mod client;
 mod descriptors;

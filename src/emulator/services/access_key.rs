@@ -43,19 +43,15 @@ impl AccountKey for AccessKeyRec {
     }
 
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
-        state
-            .keys
-            .access
-            .values()
-            .filter(move |k| k.service_account_id == service_account_id)
+        state.keys.access_of(service_account_id)
     }
 
     fn put(state: &mut State, key: Self) {
-        state.keys.access.insert(key.id.clone(), key);
+        state.keys.put_access(key);
     }
 
     fn remove(state: &mut State, id: &str) {
-        state.keys.access.remove(id);
+        state.keys.remove_access(id);
     }
 }
 
@@ -113,7 +109,7 @@ impl AccessKeyService for Svc {
                 last_used_at: None,
             };
             let access_key = record.to_proto();
-            state.keys.access.insert(id.clone(), record);
+            state.keys.put_access(record);
             if let Some(idem) = idem {
                 state.idempotency.insert(
                     idem,

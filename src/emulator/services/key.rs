@@ -44,19 +44,15 @@ impl AccountKey for AuthorizedKeyRec {
     }
 
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
-        state
-            .keys
-            .authorized
-            .values()
-            .filter(move |k| k.service_account_id == service_account_id)
+        state.keys.authorized_of(service_account_id)
     }
 
     fn put(state: &mut State, key: Self) {
-        state.keys.authorized.insert(key.id.clone(), key);
+        state.keys.put_authorized(key);
     }
 
     fn remove(state: &mut State, id: &str) {
-        state.keys.authorized.remove(id);
+        state.keys.remove_authorized(id);
     }
 }
 
@@ -148,7 +144,7 @@ impl KeyService for Svc {
                 last_used_at: None,
             };
             let key = record.to_proto();
-            state.keys.authorized.insert(id.clone(), record);
+            state.keys.put_authorized(record);
             let private_key = private_key_text(&id, &pair.private_pem);
             if let Some(idem) = idem {
                 state.idempotency.insert(

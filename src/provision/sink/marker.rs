@@ -33,6 +33,35 @@ pub(crate) fn lockbox(secret_id: &str) -> String {
     format!("[yc-iam:lockbox:{secret_id}]")
 }
 
+/// The sink a marker names, as read back from a key's description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Named<'a> {
+    /// A key file, by the fingerprint of its absolute path.
+    File(u32),
+    /// A dotenv file, by the fingerprint of its absolute path.
+    Env(u32),
+    /// A Kubernetes manifest, by the fingerprint of its absolute path.
+    K8s(u32),
+    /// A Lockbox secret, by id.
+    Lockbox(&'a str),
+}
+
+/// The marker that ends `description`, if any: its text and the sink it names.
+pub(crate) fn parse(description: &str) -> Option<(&str, Named<'_>)> {
+    let start = description.rfind("[yc-iam:")?;
+    let text = &description[start..];
+    let inner = text.strip_prefix("[yc-iam:")?.strip_suffix(']')?;
+    let hex = |h: &str| (h.len() == 8).then(|| u32::from_str_radix(h, 16).ok()).flatten();
+    let named = match inner.split_once(':') {
+        None => Named::File(hex(inner)?),
+        Some(("env", h)) => Named::Env(hex(h)?),
+        Some(("k8s", h)) => Named::K8s(hex(h)?),
+        Some(("lockbox", id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) => Named::Lockbox(id),
+        _ => return None,
+    };
+    Some((text, named))
+}
+
 /// The longest marker of each kind, with the space before it: what a key description must
 /// leave room for. Lockbox ids are 20 characters.
 pub(crate) const FILE_LEN: usize = " [yc-iam:00000000]".len();
@@ -78,6 +107,34 @@ mod tests {
         assert_eq!(e.len() + 1, PATH_KIND_LEN);
         assert_ne!(e, k8s(Path::new("/tmp/a/api-key.yaml")));
         assert_eq!(lockbox("e6q00000000000000001").len() + 1, LOCKBOX_LEN);
+    }
+
+    #[test]
+    fn every_marker_reads_back_as_the_sink_it_names() {
+        let path = Path::new("/tmp/a/api-key.yaml");
+        let described = |m: String| format!("for CI {m}");
+        let description = described(file(path));
+        let (text, named) = parse(&description).expect("file");
+        assert_eq!((text, named), (file(path).as_str(), Named::File(fingerprint(path))));
+        assert_ne!(named, Named::File(fingerprint(Path::new("/tmp/b/api-key.yaml"))));
+        assert!(matches!(parse(&described(env(path))), Some((_, Named::Env(_)))));
+        assert!(matches!(parse(&described(k8s(path))), Some((_, Named::K8s(_)))));
+        let lockbox_marker = lockbox("e6q00000000000000001");
+        assert_eq!(
+            parse(&described(lockbox_marker.clone())),
+            Some((lockbox_marker.as_str(), Named::Lockbox("e6q00000000000000001")))
+        );
+        for not_a_marker in [
+            "hand made",
+            "[yc-iam:1234] short",
+            "[yc-iam:zzzzzzzz]",
+            "[yc-iam:1234abcd] then more",
+            "[yc-iam:s3:1234abcd]",
+            "[yc-iam:lockbox:]",
+            "[yc-iam:lockbox:a/b]",
+        ] {
+            assert_eq!(parse(not_a_marker), None, "{not_a_marker}");
+        }
     }
 
     #[test]
