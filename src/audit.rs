@@ -255,12 +255,18 @@ impl KeyRecord {
         }
     }
 
+    // Keys made before `scopes` existed carry their one scope in the deprecated field.
+    #[allow(deprecated)]
     fn from_api_key(k: &ApiKey) -> Self {
+        let scopes = match (k.scopes.is_empty(), k.scope.is_empty()) {
+            (true, false) => vec![k.scope.clone()],
+            _ => k.scopes.clone(),
+        };
         Self {
             created_at: time_of(k.created_at.as_ref()),
             last_used_at: time_of(k.last_used_at.as_ref()),
             expires_at: time_of(k.expires_at.as_ref()),
-            scopes: k.scopes.clone(),
+            scopes,
             ..Self::new(KeyKind::ApiKey, &k.id, &k.service_account_id, &k.description)
         }
     }

@@ -13,7 +13,9 @@ use crate::input;
 /// Provision Yandex Cloud service accounts, role bindings and API keys.
 #[derive(Debug, Parser)]
 #[command(name = "yc-iam", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 failure, 2 invalid input or usage (nothing was sent).")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 failure, 2 invalid input or usage (nothing was sent), 3 success with something to report (audit --fail-on)."
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -111,6 +113,9 @@ pub(crate) enum Command {
     Lockbox(LockboxCommand),
     /// Create (or keep) a service account, its role bindings and an API key in a file.
     Provision(ProvisionArgs),
+    /// Every service account of the folder (or, with --cloud-id alone, of the cloud) with all its
+    /// keys of the three kinds, their age, use, expiry and the flags a review looks for.
+    Audit(AuditArgs),
     /// Run the emulator as a server.
     Emulator(crate::commands::EmulatorArgs),
     /// Print a shell completion script.
@@ -424,4 +429,26 @@ mod tests {
         assert_eq!(a.global.format, Some(Format::Json));
         assert_eq!(b.global.format, Some(Format::Json));
     }
+}
+
+/// Flags of `yc-iam audit`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// A key not used for this long (or never used and older than this) is flagged `unused`.
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = input::parse_positive_duration)]
+    pub(crate) unused_for: Duration,
+    /// A key expiring within this long is flagged `expiring`.
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = input::parse_duration)]
+    pub(crate) expiring_within: Duration,
+    /// How many listings run at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) parallel: u16,
+    /// Exit with 3 when any of these flags is raised (comma-separated): unused, never-used,
+    /// expiring, no-expiry, expired, account-suspended.
+    #[arg(long, value_name = "FLAG,…", value_delimiter = ',', value_parser = input::parse_audit_flag)]
+    pub(crate) fail_on: Vec<yc_iam::audit::Flag>,
+    /// Judge ages, use and expiry at this time (RFC 3339) instead of now: against an emulator
+    /// whose clock was moved, its time.
+    #[arg(long, value_name = "TIME", value_parser = input::parse_timestamp)]
+    pub(crate) now: Option<OffsetDateTime>,
 }

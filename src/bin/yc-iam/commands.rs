@@ -3,6 +3,7 @@
 
 mod access_bindings;
 mod api_key;
+mod audit;
 mod emulator;
 mod lockbox;
 mod operation;
@@ -47,6 +48,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::Lockbox(cmd) => lockbox::run(&settings, cmd).await,
         Command::CreateToken => token::run(&settings).await,
         Command::Provision(args) => provision::run(&settings, args).await,
+        Command::Audit(args) => audit::run(&settings, args).await,
         Command::Completions { .. } | Command::Emulator(_) => Ok(()),
     };
     crate::session::close().await;

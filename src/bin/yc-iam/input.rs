@@ -152,6 +152,11 @@ pub(crate) fn parse_entry(text: &str) -> Result<(EntryRole, String), String> {
     Ok((role, name.to_owned()))
 }
 
+/// One of the flags `yc-iam audit` raises (`unused`, `expiring`, …).
+pub(crate) fn parse_audit_flag(text: &str) -> Result<yc_iam::audit::Flag, String> {
+    text.parse().map_err(|e: yc_iam::audit::UnknownFlag| e.to_string())
+}
+
 /// An RFC 3339 timestamp such as `2030-01-01T00:00:00Z`.
 pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(text.trim(), &Rfc3339)

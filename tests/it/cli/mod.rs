@@ -1,6 +1,7 @@
 //! The built `yc-iam` binary against an emulator started in the test process: provisioning,
 //! configuration precedence, bad input, output shapes, error reporting, and crash safety.
 
+mod audit;
 mod bad_input;
 mod closed_pipe;
 mod config;
