@@ -1,5 +1,34 @@
 //! One handle per API service: ergonomic requests in, model types, operations and streams out.
 
+/// Sends `$request` as `$method` through the generated client's method `$rpc` (of the calling
+/// module's `Stub` unless a client is named), and answers with the reply's message.
+macro_rules! call {
+    ($self:ident, $method:expr, $request:expr, $rpc:ident) => {
+        call!($self, $method, $request, Stub::$rpc)
+    };
+    ($self:ident, $method:expr, $request:expr, $stub:ident :: $rpc:ident) => {
+        $self
+            .client
+            .call(&$method, $request, |ch, r| async move { $stub::new(ch).$rpc(r).await })
+            .await
+            .map(tonic::Response::into_inner)
+    };
+}
+
+/// Sends a mutating `$request` like [`call!`], and answers with the operation it started.
+macro_rules! operation {
+    ($self:ident, $method:expr, $request:expr, $rpc:ident) => {
+        operation!($self, $method, $request, Stub::$rpc)
+    };
+    ($self:ident, $method:expr, $request:expr, $stub:ident :: $rpc:ident) => {
+        $self
+            .client
+            .call(&$method, $request, |ch, r| async move { $stub::new(ch).$rpc(r).await })
+            .await
+            .map(|reply| Operation::from_reply($self.client.clone(), reply))
+    };
+}
+
 mod access_bindings;
 mod access_keys;
 mod api_keys;

@@ -67,13 +67,7 @@ macro_rules! access_binding_methods {
                 resource_id: resource_id.into(),
                 access_binding_deltas: deltas,
             };
-            let reply = self
-                .client
-                .call(&$update, request, |ch, r| async move {
-                    $stub::new(ch).update_access_bindings(r).await
-                })
-                .await?;
-            Ok(Operation::from_reply(self.client.clone(), reply))
+            operation!(self, $update, request, $stub::update_access_bindings)
         }
 
         #[doc = concat!("Replaces all access bindings of a ", $what, ".")]
@@ -86,13 +80,7 @@ macro_rules! access_binding_methods {
                 resource_id: resource_id.into(),
                 access_bindings: bindings,
             };
-            let reply = self
-                .client
-                .call(&$set, request, |ch, r| async move {
-                    $stub::new(ch).set_access_bindings(r).await
-                })
-                .await?;
-            Ok(Operation::from_reply(self.client.clone(), reply))
+            operation!(self, $set, request, $stub::set_access_bindings)
         }
     };
 }
@@ -105,13 +93,7 @@ impl Folders {
     /// The folder with this id.
     pub async fn get(&self, id: impl Into<String>) -> Result<Folder, Error> {
         let request = GetFolderRequest { folder_id: id.into() };
-        let reply = self
-            .client
-            .call(&GET_FOLDER, request, |ch, r| async move {
-                FolderServiceClient::new(ch).get(r).await
-            })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET_FOLDER, request, FolderServiceClient::get)
     }
 
     /// Every folder of a cloud, as a stream.
@@ -148,13 +130,7 @@ impl Clouds {
     /// The cloud with this id.
     pub async fn get(&self, id: impl Into<String>) -> Result<Cloud, Error> {
         let request = GetCloudRequest { cloud_id: id.into() };
-        let reply = self
-            .client
-            .call(&GET_CLOUD, request, |ch, r| async move {
-                CloudServiceClient::new(ch).get(r).await
-            })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET_CLOUD, request, CloudServiceClient::get)
     }
 
     /// Every cloud the caller can see, as a stream.

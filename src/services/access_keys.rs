@@ -16,7 +16,7 @@ use crate::{
 };
 
 use super::create_once::{KeyService, create_once};
-use super::update_mask::UpdateMask;
+use super::update_mask::{Update, UpdateRequest};
 
 const GET: Method = Method::read(ServiceId::Iam, "cannot get access key");
 const LIST: Method = Method::read(ServiceId::Iam, "cannot list access keys");
@@ -71,35 +71,31 @@ pub struct CreatedAccessKey {
 
 /// The request to change a static access key; only the fields set are changed.
 #[derive(Debug, Clone)]
-pub struct UpdateAccessKey {
-    request: UpdateAccessKeyRequest,
-    mask: UpdateMask,
+pub struct UpdateAccessKey(Update<UpdateAccessKeyRequest>);
+
+impl UpdateRequest for UpdateAccessKeyRequest {
+    fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
+        &mut self.update_mask
+    }
 }
 
 impl UpdateAccessKey {
     /// A change to the access key whose resource id is `id`.
     pub fn new(id: impl Into<String>) -> Self {
-        UpdateAccessKey {
-            request: UpdateAccessKeyRequest {
-                access_key_id: id.into(),
-                ..Default::default()
-            },
-            mask: UpdateMask::default(),
-        }
+        UpdateAccessKey(Update::new(UpdateAccessKeyRequest {
+            access_key_id: id.into(),
+            ..Default::default()
+        }))
     }
 
     /// A new description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.request.description = description.into();
-        self.mask.touch("description");
-        self
+    pub fn description(self, description: impl Into<String>) -> Self {
+        Self(self.0.set("description", |r| r.description = description.into()))
     }
 
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateAccessKeyRequest {
-        let mut request = self.request;
-        request.update_mask = Some(self.mask.into_field_mask());
-        request
+        self.0.into_request()
     }
 }
 
@@ -126,11 +122,7 @@ impl AccessKeys {
         let request = GetAccessKeyRequest {
             access_key_id: id.into(),
         };
-        let reply = self
-            .client
-            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET, request, get)
     }
 
     /// Every static access key of a service account, as a stream.
@@ -161,13 +153,7 @@ impl AccessKeys {
         &self,
         request: UpdateAccessKey,
     ) -> Result<Operation<AccessKey, UpdateAccessKeyMetadata>, Error> {
-        let reply = self
-            .client
-            .call(&UPDATE, request.into_request(), |ch, r| async move {
-                Stub::new(ch).update(r).await
-            })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, UPDATE, request.into_request(), update)
     }
 
     /// Deletes the static access key whose resource id is `id`.
@@ -175,11 +161,7 @@ impl AccessKeys {
         let request = DeleteAccessKeyRequest {
             access_key_id: id.into(),
         };
-        let reply = self
-            .client
-            .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, DELETE, request, delete)
     }
 }
 

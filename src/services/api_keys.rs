@@ -15,7 +15,7 @@ use crate::{
 };
 
 use super::create_once::{KeyService, create_once};
-use super::update_mask::UpdateMask;
+use super::update_mask::{Update, UpdateRequest};
 
 const GET: Method = Method::read(ServiceId::Iam, "cannot get api key");
 const LIST: Method = Method::read(ServiceId::Iam, "cannot list api keys");
@@ -82,49 +82,44 @@ pub struct CreatedApiKey {
 
 /// The request to change an API key; only the fields set are changed.
 #[derive(Debug, Clone)]
-pub struct UpdateApiKey {
-    request: UpdateApiKeyRequest,
-    mask: UpdateMask,
+pub struct UpdateApiKey(Update<UpdateApiKeyRequest>);
+
+impl UpdateRequest for UpdateApiKeyRequest {
+    fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
+        &mut self.update_mask
+    }
 }
 
 impl UpdateApiKey {
     /// A change to API key `id`.
     pub fn new(id: impl Into<String>) -> Self {
-        UpdateApiKey {
-            request: UpdateApiKeyRequest {
-                api_key_id: id.into(),
-                ..Default::default()
-            },
-            mask: UpdateMask::default(),
-        }
+        UpdateApiKey(Update::new(UpdateApiKeyRequest {
+            api_key_id: id.into(),
+            ..Default::default()
+        }))
     }
 
     /// A new description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.request.description = description.into();
-        self.mask.touch("description");
-        self
+    pub fn description(self, description: impl Into<String>) -> Self {
+        Self(self.0.set("description", |r| r.description = description.into()))
     }
 
     /// New scopes (replacing all).
-    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.request.scopes = scopes.into_iter().map(Into::into).collect();
-        self.mask.touch("scopes");
-        self
+    pub fn scopes<S: Into<String>>(self, scopes: impl IntoIterator<Item = S>) -> Self {
+        Self(
+            self.0
+                .set("scopes", |r| r.scopes = scopes.into_iter().map(Into::into).collect()),
+        )
     }
 
     /// A new expiry.
-    pub fn expires_at(mut self, at: impl Into<prost_types::Timestamp>) -> Self {
-        self.request.expires_at = Some(at.into());
-        self.mask.touch("expires_at");
-        self
+    pub fn expires_at(self, at: impl Into<prost_types::Timestamp>) -> Self {
+        Self(self.0.set("expires_at", |r| r.expires_at = Some(at.into())))
     }
 
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateApiKeyRequest {
-        let mut request = self.request;
-        request.update_mask = Some(self.mask.into_field_mask());
-        request
+        self.0.into_request()
     }
 }
 
@@ -145,11 +140,7 @@ impl ApiKeys {
     /// The API key with this id.
     pub async fn get(&self, id: impl Into<String>) -> Result<ApiKey, Error> {
         let request = GetApiKeyRequest { api_key_id: id.into() };
-        let reply = self
-            .client
-            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET, request, get)
     }
 
     /// Every API key of a service account, as a stream.
@@ -206,21 +197,13 @@ impl ApiKeys {
             validate(&UPDATE, &probe)?;
             request.scopes = self.get(request.api_key_id.clone()).await?.scopes;
         }
-        let reply = self
-            .client
-            .call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, UPDATE, request, update)
     }
 
     /// Deletes an API key.
     pub async fn delete(&self, id: impl Into<String>) -> Result<Operation<(), DeleteApiKeyMetadata>, Error> {
         let request = DeleteApiKeyRequest { api_key_id: id.into() };
-        let reply = self
-            .client
-            .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, DELETE, request, delete)
     }
 }
 

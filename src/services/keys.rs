@@ -14,7 +14,7 @@ use crate::{
 };
 
 use super::create_once::{KeyService, create_once};
-use super::update_mask::UpdateMask;
+use super::update_mask::{Update, UpdateRequest};
 
 const GET: Method = Method::read(ServiceId::Iam, "cannot get authorized key");
 const LIST: Method = Method::read(ServiceId::Iam, "cannot list authorized keys");
@@ -77,35 +77,31 @@ pub struct CreatedKey {
 
 /// The request to change an authorized key; only the fields set are changed.
 #[derive(Debug, Clone)]
-pub struct UpdateKey {
-    request: UpdateKeyRequest,
-    mask: UpdateMask,
+pub struct UpdateKey(Update<UpdateKeyRequest>);
+
+impl UpdateRequest for UpdateKeyRequest {
+    fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
+        &mut self.update_mask
+    }
 }
 
 impl UpdateKey {
     /// A change to authorized key `id`.
     pub fn new(id: impl Into<String>) -> Self {
-        UpdateKey {
-            request: UpdateKeyRequest {
-                key_id: id.into(),
-                ..Default::default()
-            },
-            mask: UpdateMask::default(),
-        }
+        UpdateKey(Update::new(UpdateKeyRequest {
+            key_id: id.into(),
+            ..Default::default()
+        }))
     }
 
     /// A new description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.request.description = description.into();
-        self.mask.touch("description");
-        self
+    pub fn description(self, description: impl Into<String>) -> Self {
+        Self(self.0.set("description", |r| r.description = description.into()))
     }
 
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateKeyRequest {
-        let mut request = self.request;
-        request.update_mask = Some(self.mask.into_field_mask());
-        request
+        self.0.into_request()
     }
 }
 
@@ -129,11 +125,7 @@ impl Keys {
             key_id: id.into(),
             ..Default::default()
         };
-        let reply = self
-            .client
-            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET, request, get)
     }
 
     /// Every authorized key of a service account, as a stream.
@@ -166,23 +158,13 @@ impl Keys {
 
     /// Changes an authorized key.
     pub async fn update(&self, request: UpdateKey) -> Result<Operation<Key, UpdateKeyMetadata>, Error> {
-        let reply = self
-            .client
-            .call(&UPDATE, request.into_request(), |ch, r| async move {
-                Stub::new(ch).update(r).await
-            })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, UPDATE, request.into_request(), update)
     }
 
     /// Deletes an authorized key.
     pub async fn delete(&self, id: impl Into<String>) -> Result<Operation<(), DeleteKeyMetadata>, Error> {
         let request = DeleteKeyRequest { key_id: id.into() };
-        let reply = self
-            .client
-            .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, DELETE, request, delete)
     }
 }
 

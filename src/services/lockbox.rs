@@ -32,7 +32,7 @@ use crate::{
     },
 };
 
-use super::update_mask::UpdateMask;
+use super::update_mask::{Update, UpdateRequest};
 
 const LB: ServiceId = ServiceId::Lockbox;
 const GET: Method = Method::read(LB, "cannot get lockbox secret");
@@ -151,56 +151,46 @@ impl CreateSecret {
 
 /// The request to change a secret; only the fields set are changed.
 #[derive(Debug, Clone)]
-pub struct UpdateSecret {
-    request: UpdateSecretRequest,
-    mask: UpdateMask,
+pub struct UpdateSecret(Update<UpdateSecretRequest>);
+
+impl UpdateRequest for UpdateSecretRequest {
+    fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
+        &mut self.update_mask
+    }
 }
 
 impl UpdateSecret {
     /// A change to secret `id`.
     pub fn new(id: impl Into<String>) -> Self {
-        UpdateSecret {
-            request: UpdateSecretRequest {
-                secret_id: id.into(),
-                ..Default::default()
-            },
-            mask: UpdateMask::default(),
-        }
+        UpdateSecret(Update::new(UpdateSecretRequest {
+            secret_id: id.into(),
+            ..Default::default()
+        }))
     }
 
     /// A new name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.request.name = name.into();
-        self.mask.touch("name");
-        self
+    pub fn name(self, name: impl Into<String>) -> Self {
+        Self(self.0.set("name", |r| r.name = name.into()))
     }
 
     /// A new description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.request.description = description.into();
-        self.mask.touch("description");
-        self
+    pub fn description(self, description: impl Into<String>) -> Self {
+        Self(self.0.set("description", |r| r.description = description.into()))
     }
 
     /// New labels (replacing all).
-    pub fn labels<K: Into<String>, V: Into<String>>(mut self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.request.labels = super::label_map(labels);
-        self.mask.touch("labels");
-        self
+    pub fn labels<K: Into<String>, V: Into<String>>(self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self(self.0.set("labels", |r| r.labels = super::label_map(labels)))
     }
 
     /// Turns deletion protection on or off.
-    pub fn deletion_protection(mut self, on: bool) -> Self {
-        self.request.deletion_protection = on;
-        self.mask.touch("deletion_protection");
-        self
+    pub fn deletion_protection(self, on: bool) -> Self {
+        Self(self.0.set("deletion_protection", |r| r.deletion_protection = on))
     }
 
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateSecretRequest {
-        let mut request = self.request;
-        request.update_mask = Some(self.mask.into_field_mask());
-        request
+        self.0.into_request()
     }
 }
 
@@ -260,24 +250,6 @@ pub enum SecretRef {
     },
 }
 
-macro_rules! call {
-    ($self:ident, $method:expr, $request:expr, $rpc:ident) => {
-        $self
-            .client
-            .call(&$method, $request, |ch, r| async move { Stub::new(ch).$rpc(r).await })
-            .await
-    };
-}
-
-macro_rules! operation {
-    ($self:ident, $method:expr, $request:expr, $rpc:ident) => {
-        Ok(Operation::from_reply(
-            $self.client.clone(),
-            call!($self, $method, $request, $rpc)?,
-        ))
-    };
-}
-
 impl Lockbox {
     pub(crate) fn new(client: Client) -> Self {
         Lockbox { client }
@@ -288,7 +260,7 @@ impl Lockbox {
         let request = GetSecretRequest {
             secret_id: secret_id.into(),
         };
-        Ok(call!(self, GET, request, get)?.into_inner())
+        call!(self, GET, request, get)
     }
 
     /// Every secret of a folder, as a stream.
@@ -454,13 +426,7 @@ impl Lockbox {
             secret_id: secret_id.into(),
             version_id: version_id.unwrap_or_default().to_owned(),
         };
-        let reply = self
-            .client
-            .call(&GET_PAYLOAD, request, |ch, r| async move {
-                PayloadStub::new(ch).get(r).await
-            })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET_PAYLOAD, request, PayloadStub::get)
     }
 
     /// The payload of a secret named by id or by folder and name, with the secret's and the
@@ -477,12 +443,6 @@ impl Lockbox {
             identifier: Some(identifier),
             version_id: version_id.unwrap_or_default().to_owned(),
         };
-        let reply = self
-            .client
-            .call(&GET_PAYLOAD, request, |ch, r| async move {
-                PayloadStub::new(ch).get_ex(r).await
-            })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET_PAYLOAD, request, PayloadStub::get_ex)
     }
 }

@@ -30,15 +30,7 @@ impl Operations {
         let request = GetOperationRequest {
             operation_id: id.into(),
         };
-        let reply = self
-            .client
-            .call(
-                &GET_OPERATION,
-                request,
-                |ch, r| async move { Stub::new(ch).get(r).await },
-            )
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET_OPERATION, request, get)
     }
 
     /// Waits until the operation is done (within the client's operation timeout) and returns it,
@@ -55,10 +47,6 @@ impl Operations {
         let request = CancelOperationRequest {
             operation_id: id.into(),
         };
-        let reply = self
-            .client
-            .call(&CANCEL, request, |ch, r| async move { Stub::new(ch).cancel(r).await })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, CANCEL, request, cancel)
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     },
 };
 
-use super::update_mask::UpdateMask;
+use super::update_mask::{Update, UpdateRequest};
 
 const GET: Method = Method::read(ServiceId::Iam, "cannot get service account");
 const LIST: Method = Method::read(ServiceId::Iam, "cannot list service accounts");
@@ -76,56 +76,46 @@ impl CreateServiceAccount {
 
 /// The request to change a service account; only the fields set are changed.
 #[derive(Debug, Clone)]
-pub struct UpdateServiceAccount {
-    request: UpdateServiceAccountRequest,
-    mask: UpdateMask,
+pub struct UpdateServiceAccount(Update<UpdateServiceAccountRequest>);
+
+impl UpdateRequest for UpdateServiceAccountRequest {
+    fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
+        &mut self.update_mask
+    }
 }
 
 impl UpdateServiceAccount {
     /// A change to service account `id`.
     pub fn new(id: impl Into<String>) -> Self {
-        UpdateServiceAccount {
-            request: UpdateServiceAccountRequest {
-                service_account_id: id.into(),
-                ..Default::default()
-            },
-            mask: UpdateMask::default(),
-        }
+        UpdateServiceAccount(Update::new(UpdateServiceAccountRequest {
+            service_account_id: id.into(),
+            ..Default::default()
+        }))
     }
 
     /// A new name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.request.name = name.into();
-        self.mask.touch("name");
-        self
+    pub fn name(self, name: impl Into<String>) -> Self {
+        Self(self.0.set("name", |r| r.name = name.into()))
     }
 
     /// A new description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.request.description = description.into();
-        self.mask.touch("description");
-        self
+    pub fn description(self, description: impl Into<String>) -> Self {
+        Self(self.0.set("description", |r| r.description = description.into()))
     }
 
     /// New labels (replacing all).
-    pub fn labels<K: Into<String>, V: Into<String>>(mut self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.request.labels = super::label_map(labels);
-        self.mask.touch("labels");
-        self
+    pub fn labels<K: Into<String>, V: Into<String>>(self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self(self.0.set("labels", |r| r.labels = super::label_map(labels)))
     }
 
     /// A new expiry.
-    pub fn expires_at(mut self, at: impl Into<prost_types::Timestamp>) -> Self {
-        self.request.expires_at = Some(at.into());
-        self.mask.touch("expires_at");
-        self
+    pub fn expires_at(self, at: impl Into<prost_types::Timestamp>) -> Self {
+        Self(self.0.set("expires_at", |r| r.expires_at = Some(at.into())))
     }
 
     /// The wire request (with its field mask).
     pub fn into_request(self) -> UpdateServiceAccountRequest {
-        let mut request = self.request;
-        request.update_mask = Some(self.mask.into_field_mask());
-        request
+        self.0.into_request()
     }
 }
 
@@ -139,11 +129,7 @@ impl ServiceAccounts {
         let request = GetServiceAccountRequest {
             service_account_id: id.into(),
         };
-        let reply = self
-            .client
-            .call(&GET, request, |ch, r| async move { Stub::new(ch).get(r).await })
-            .await?;
-        Ok(reply.into_inner())
+        call!(self, GET, request, get)
     }
 
     /// Every service account of a folder, as a stream.
@@ -194,13 +180,7 @@ impl ServiceAccounts {
         &self,
         request: CreateServiceAccount,
     ) -> Result<Operation<ServiceAccount, CreateServiceAccountMetadata>, Error> {
-        let reply = self
-            .client
-            .call(&CREATE, request.into_request(), |ch, r| async move {
-                Stub::new(ch).create(r).await
-            })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, CREATE, request.into_request(), create)
     }
 
     /// Changes a service account. The API needs the name in every update; when the request does
@@ -217,11 +197,7 @@ impl ServiceAccounts {
             validate(&UPDATE, &probe)?;
             request.name = self.get(request.service_account_id.clone()).await?.name;
         }
-        let reply = self
-            .client
-            .call(&UPDATE, request, |ch, r| async move { Stub::new(ch).update(r).await })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, UPDATE, request, update)
     }
 
     /// Deletes a service account.
@@ -229,10 +205,6 @@ impl ServiceAccounts {
         let request = DeleteServiceAccountRequest {
             service_account_id: id.into(),
         };
-        let reply = self
-            .client
-            .call(&DELETE, request, |ch, r| async move { Stub::new(ch).delete(r).await })
-            .await?;
-        Ok(Operation::from_reply(self.client.clone(), reply))
+        operation!(self, DELETE, request, delete)
     }
 }
