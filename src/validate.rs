@@ -111,8 +111,19 @@ pub(crate) mod check {
         }
     }
 
-    fn within(n: i64, min: Option<i64>, max: Option<i64>) -> bool {
-        min.is_none_or(|lo| n >= lo) && max.is_none_or(|hi| n <= hi)
+    /// `Ok` when `n` is within the bounds; otherwise the violation `make` builds from the bounds
+    /// in words.
+    fn bounded(
+        n: i64,
+        min: Option<i64>,
+        max: Option<i64>,
+        make: impl FnOnce(String) -> Violation,
+    ) -> Result<(), Violation> {
+        if min.is_none_or(|lo| n >= lo) && max.is_none_or(|hi| n <= hi) {
+            Ok(())
+        } else {
+            Err(make(describe(min, max)))
+        }
     }
 
     pub(crate) fn required(field: &str, present: bool) -> Result<(), Violation> {
@@ -138,11 +149,14 @@ pub(crate) mod check {
         } else {
             value.chars().count() as i64
         };
-        if within(n, min, max) {
-            return Ok(());
-        }
-        let detail = format!("length must be {} characters, got {n}", describe(min, max));
-        Err(Violation::new(field, "length", rule, detail))
+        bounded(n, min, max, |bounds| {
+            Violation::new(
+                field,
+                "length",
+                rule,
+                format!("length must be {bounds} characters, got {n}"),
+            )
+        })
     }
 
     /// A binary value's length counts bytes.
@@ -154,11 +168,9 @@ pub(crate) mod check {
         rule: &str,
     ) -> Result<(), Violation> {
         let n = len as i64;
-        if within(n, min, max) {
-            return Ok(());
-        }
-        let detail = format!("length must be {} bytes, got {n}", describe(min, max));
-        Err(Violation::new(field, "length", rule, detail))
+        bounded(n, min, max, |bounds| {
+            Violation::new(field, "length", rule, format!("length must be {bounds} bytes, got {n}"))
+        })
     }
 
     pub(crate) fn pattern(field: &str, value: &str, re: &Pattern, rule: &str) -> Result<(), Violation> {
@@ -199,15 +211,9 @@ pub(crate) mod check {
         rule: &str,
     ) -> Result<(), Violation> {
         let n = len as i64;
-        if within(n, min, max) {
-            return Ok(());
-        }
-        Err(Violation::new(
-            field,
-            "size",
-            rule,
-            format!("must have {} entries, got {n}", describe(min, max)),
-        ))
+        bounded(n, min, max, |bounds| {
+            Violation::new(field, "size", rule, format!("must have {bounds} entries, got {n}"))
+        })
     }
 
     pub(crate) fn unique(field: &str, items: &[String]) -> Result<(), Violation> {
@@ -224,15 +230,9 @@ pub(crate) mod check {
     }
 
     pub(crate) fn value(field: &str, n: i64, min: Option<i64>, max: Option<i64>, rule: &str) -> Result<(), Violation> {
-        if within(n, min, max) {
-            return Ok(());
-        }
-        Err(Violation::new(
-            field,
-            "value",
-            rule,
-            format!("must be {}, got {n}", describe(min, max)),
-        ))
+        bounded(n, min, max, |bounds| {
+            Violation::new(field, "value", rule, format!("must be {bounds}, got {n}"))
+        })
     }
 
     pub(crate) fn timestamp(
