@@ -11,6 +11,10 @@
 //! cargo bench --bench e2e -- sinks [--rounds N] [--runs N]
 //!                                                      (5) provision into Lockbox vs into a key file,
 //!                                                      against one emulator, rounds alternated
+//! cargo bench --bench e2e -- audit [--rounds N] [--parallel N]
+//!                                                      (6) `yc_iam::audit` over 100 accounts × 3 keys
+//!                                                      vs the same listings one call at a time,
+//!                                                      rounds alternated
 //! ```
 //! With no mode (as plain `cargo bench` runs it) both run once, small.
 
@@ -312,6 +316,94 @@ async fn profile(use_stubs: bool, spec_headers: bool, gets: bool, flows: usize, 
     emu.shutdown().await;
 }
 
+/// (6) 100 service accounts with three keys each (API keys, static keys and one authorized key in
+/// ten), then `yc_iam::audit` and the same listings made one call at a time, alternated round by
+/// round: the median of each and their ratio.
+async fn audit(rounds: usize, parallel: usize) {
+    use futures_util::TryStreamExt as _;
+    use yc_iam::audit::{Policy, Scope};
+    use yc_iam::{CreateAccessKey, CreateApiKey, CreateKey, CreateServiceAccount};
+
+    let emu = emulator(Duration::ZERO).await;
+    let client = facade(&emu.endpoint());
+    let folder = yc_iam::emulator::DEFAULT_FOLDER_ID;
+    for i in 0..100 {
+        let sa = client
+            .service_accounts()
+            .create(CreateServiceAccount::new(folder, format!("audit-{i:03}")))
+            .await
+            .expect("create")
+            .wait()
+            .await
+            .expect("made");
+        client
+            .api_keys()
+            .create(CreateApiKey::new(&sa.id))
+            .await
+            .expect("api key");
+        client
+            .access_keys()
+            .create(CreateAccessKey::new(&sa.id))
+            .await
+            .expect("static key");
+        if i % 10 == 0 {
+            client
+                .keys()
+                .create(CreateKey::new(&sa.id))
+                .await
+                .expect("authorized key");
+        } else {
+            client
+                .api_keys()
+                .create(CreateApiKey::new(&sa.id))
+                .await
+                .expect("api key");
+        }
+    }
+    let scope = Scope::Folder(folder.to_owned());
+    let policy = Policy::default().parallel(parallel);
+    let (mut concurrent, mut sequential) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let inventory = yc_iam::audit::audit(&client, &scope, &policy).await.expect("audit");
+        concurrent.push(start.elapsed().as_secs_f64());
+        assert_eq!(inventory.keys().count(), 300);
+
+        let start = Instant::now();
+        let mut keys = 0;
+        let accounts: Vec<yc_iam::model::ServiceAccount> = client
+            .service_accounts()
+            .list(folder)
+            .try_collect()
+            .await
+            .expect("accounts");
+        for sa in &accounts {
+            let api: Vec<_> = client.api_keys().list(&sa.id).try_collect().await.expect("api keys");
+            let authorized: Vec<_> = client.keys().list(&sa.id).try_collect().await.expect("keys");
+            let access: Vec<_> = client
+                .access_keys()
+                .list(&sa.id)
+                .try_collect()
+                .await
+                .expect("access keys");
+            keys += api.len() + authorized.len() + access.len();
+        }
+        sequential.push(start.elapsed().as_secs_f64());
+        assert_eq!(keys, 300);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (c, s) = (median(&mut concurrent), median(&mut sequential));
+    println!(
+        "audit: 100 accounts x 3 keys, 301 listings: audit at --parallel {parallel} {:.1} ms, one call at a time {:.1} ms, ratio {:.3} (median of {rounds})",
+        c * 1e3,
+        s * 1e3,
+        c / s
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let number = |name: &str, default: usize| arg(&args, name).and_then(|v| v.parse().ok()).unwrap_or(default);
@@ -326,6 +418,7 @@ fn main() {
         )),
         Some("overhead") => rt.block_on(overhead(number("--rounds", 7))),
         Some("sinks") => rt.block_on(sinks(number("--rounds", 7), number("--runs", 50))),
+        Some("audit") => rt.block_on(audit(number("--rounds", 7), number("--parallel", 16))),
         Some("profile") => rt.block_on(profile(
             args.iter().any(|a| a == "--stubs" || a == "--stubs-spec"),
             args.iter().any(|a| a == "--stubs-spec"),
@@ -334,7 +427,7 @@ fn main() {
             number("--concurrency", 1),
         )),
         Some(other) if !other.starts_with('-') => {
-            eprintln!("unknown mode {other:?}: expected wait, bulk, overhead, profile or sinks");
+            eprintln!("unknown mode {other:?}: expected wait, bulk, overhead, profile, sinks or audit");
             std::process::exit(2);
         }
         _ => {
