@@ -2,12 +2,14 @@
 //! ([`Manifest`]) and kept in step with the cloud.
 
 mod apply;
+mod keys;
 mod locate;
 mod manifest;
 mod plan;
 mod schema;
 
 pub use apply::{Outcome, Report};
+pub use keys::{KeyAction, KeyChange};
 pub use manifest::{
     API_VERSION, AccountSpec, KeyAlgorithm, KeySpec, KeyType, Manifest, ManifestError, RESERVED_LABELS, Resource,
     RoleSpec,

@@ -114,7 +114,7 @@ pub struct Provision {
     pub description: Option<String>,
     /// Labels for a new service account.
     pub labels: BTreeMap<String, String>,
-    /// Roles to grant (duplicates ignored).
+    /// Roles to grant (duplicates ignored); none leaves the bindings as they are.
     pub roles: Vec<String>,
     /// The kind of key.
     pub key_type: KeyType,
@@ -275,9 +275,6 @@ impl Provision {
             check_description("description", d)?;
         }
         check_labels("labels", &self.labels)?;
-        if self.roles.is_empty() {
-            return Err(InvalidInput::new("roles", "", "at least one role is needed"));
-        }
         for role in &self.roles {
             check_role("roles", role)?;
         }

@@ -7,6 +7,7 @@ use std::fmt;
 
 use futures_util::StreamExt as _;
 
+use super::keys::{self, KeyAction, KeyChange};
 use super::manifest::{AccountSpec, Resource};
 use super::plan::{AccountPlan, AccountState, Plan, managed_labels};
 use crate::model::{AccessBinding, AccessBindingDelta};
@@ -163,7 +164,67 @@ impl Plan {
             }
         }
 
-        // 3. Deletions, once their bindings are gone.
+        // 3. Keys, through their sinks, once the accounts exist and hold their roles.
+        let key_runs = self
+            .accounts
+            .iter()
+            .zip(&outcomes)
+            .enumerate()
+            .flat_map(|(i, (plan, outcome))| {
+                let ok = outcome.error.is_none() && outcome.id.is_some();
+                let spec = self
+                    .manifest
+                    .accounts
+                    .iter()
+                    .find(|a| a.name == plan.name && a.folder_id == plan.folder_id);
+                plan.keys
+                    .iter()
+                    .filter(move |_| ok)
+                    .filter(|k| k.changes())
+                    .filter_map(move |k| spec.map(|s| (i, s, k)))
+            });
+        let fleet_name = fleet.as_str();
+        let key_results: Vec<(usize, Result<String, Error>)> = futures_util::stream::iter(
+            key_runs.map(|(i, spec, change)| async move { (i, keep_key(client, fleet_name, spec, change).await) }),
+        )
+        .buffer_unordered(parallel)
+        .collect()
+        .await;
+        for (i, result) in key_results {
+            let outcome = &mut outcomes[i];
+            match result {
+                Ok(done) => outcome.done.push(done),
+                Err(e) if outcome.error.is_none() => outcome.error = Some(e),
+                Err(_) => {}
+            }
+        }
+        let prunes = self
+            .accounts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, plan)| plan.keys_to_prune.iter().map(move |id| (i, id)));
+        let pruned: Vec<(usize, &String, Result<(), Error>)> =
+            futures_util::stream::iter(prunes.map(|(i, id)| async move {
+                let result = match client.api_keys().delete(id).await {
+                    Ok(op) => op.wait().await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                (i, id, result)
+            }))
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        for (i, id, result) in pruned {
+            let outcome = &mut outcomes[i];
+            match result {
+                Ok(()) => outcome.done.push(format!("- key {id}")),
+                Err(e) if e.kind() == crate::ErrorKind::NotFound => outcome.done.push(format!("- key {id}")),
+                Err(e) if outcome.error.is_none() => outcome.error = Some(e),
+                Err(_) => {}
+            }
+        }
+
+        // 4. Deletions, once their bindings are gone.
         let deleted: Vec<_> = futures_util::stream::iter(self.deletions.iter().enumerate().map(|(j, d)| async move {
             let result = match client.service_accounts().delete(&d.account.id).await {
                 Ok(op) => op.wait().await,
@@ -274,4 +335,47 @@ async fn update_bindings(client: &Client, resource: &Resource, deltas: Vec<Acces
         }
     };
     op.map(|_| ())
+}
+
+/// Keeps one key entry through the provisioning flow (which reads again, so a plan applied late
+/// still ends with the sink holding a live key); says what it did.
+async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &KeyChange) -> Result<String, Error> {
+    if change.action == KeyAction::Unsupported {
+        return Err(Error::new(
+            crate::ErrorKind::InvalidArgument,
+            "cannot make key",
+            format!(
+                "{} keys are not made by apply yet ({})",
+                kind_phrase(change.spec.kind),
+                change.spec.output
+            ),
+        ));
+    }
+    if let Some(dir) = keys::missing_folder(&change.spec) {
+        crate::private_file::create_private_dir(dir).map_err(|e| {
+            Error::new(
+                crate::ErrorKind::Other,
+                "cannot make key",
+                format!("cannot create folder {} for {}: {e}", dir.display(), change.spec.output),
+            )
+        })?;
+    }
+    let rotate = matches!(change.action, KeyAction::Rotate { .. });
+    let provision = keys::provision(fleet, spec, &change.spec, time::OffsetDateTime::now_utc()).rotate(rotate);
+    let report = provision.run(client).await.map_err(keys::into_error)?;
+    let sink = &change.spec.output;
+    Ok(match &report.key {
+        Some(crate::provision::KeyAction::Created { key, .. }) if rotate => format!("↻ key {} → {sink}", key.id),
+        Some(crate::provision::KeyAction::Created { key, .. }) => format!("+ key {} → {sink}", key.id),
+        _ if !report.keys_deleted.is_empty() => format!("- keys {} (left for {sink})", report.keys_deleted.join(", ")),
+        _ => format!("= key → {sink}"),
+    })
+}
+
+fn kind_phrase(kind: super::KeyType) -> &'static str {
+    match kind {
+        super::KeyType::ApiKey => "API",
+        super::KeyType::AuthorizedKey => "authorized",
+        super::KeyType::StaticKey => "static",
+    }
 }

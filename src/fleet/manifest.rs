@@ -445,6 +445,12 @@ impl Checker<'_> {
         if let Some(description) = &raw.description {
             check_description("description", description).map_err(rule(&path.key("description")))?;
         }
+        if raw.kind == KeyType::ApiKey && scopes.is_empty() {
+            return Err((
+                path.key("scopes"),
+                "an API key needs at least one scope, such as yc.ai.languageModels.execute".into(),
+            ));
+        }
         let output_path = path.key("output");
         let output = match raw.output.parse::<SinkAddress>() {
             Ok(SinkAddress::Stdout) => {

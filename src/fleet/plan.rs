@@ -6,6 +6,7 @@ use std::fmt;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
+use super::keys::{self, KeyAction, KeyChange};
 use super::manifest::{AccountSpec, Manifest, RESERVED_LABELS, Resource, RoleSpec};
 use crate::model::{AccessBinding, ServiceAccount};
 use crate::{Client, Error};
@@ -53,6 +54,10 @@ pub struct AccountPlan {
     pub roles_to_add: Vec<RoleSpec>,
     /// With prune: roles the account has on the resources read that the manifest does not list.
     pub roles_to_remove: Vec<RoleSpec>,
+    /// One per key entry of the manifest, in its order.
+    pub keys: Vec<KeyChange>,
+    /// With prune: keys this fleet made for the account whose sink the manifest no longer lists.
+    pub keys_to_prune: Vec<String>,
 }
 
 /// An account as the plan found it.
@@ -93,6 +98,8 @@ impl AccountPlan {
         matches!(self.state, AccountState::Create | AccountState::Update { .. })
             || !self.roles_to_add.is_empty()
             || !self.roles_to_remove.is_empty()
+            || self.keys.iter().any(KeyChange::changes)
+            || !self.keys_to_prune.is_empty()
     }
 
     /// The account's id, when it exists.
@@ -193,7 +200,7 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
         }
     }
 
-    let accounts = manifest
+    let mut accounts: Vec<AccountPlan> = manifest
         .accounts
         .iter()
         .map(|spec| {
@@ -201,6 +208,7 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
             account_plan(&manifest.name, spec, found, &held, prune)
         })
         .collect();
+    read_keys(client, manifest, &mut accounts, prune).await?;
     let deletions = if prune {
         let listed_names: BTreeSet<(&str, &str)> = manifest
             .accounts
@@ -277,7 +285,62 @@ fn account_plan(
         state,
         roles_to_add,
         roles_to_remove,
+        keys: Vec::new(),
+        keys_to_prune: Vec::new(),
     }
+}
+
+/// Reads every key entry of the accounts this fleet manages (concurrently), and with prune the
+/// keys the fleet made that no entry accounts for.
+async fn read_keys(
+    client: &Client,
+    manifest: &Manifest,
+    accounts: &mut [AccountPlan],
+    prune: bool,
+) -> Result<(), Error> {
+    let fleet = manifest.name.as_str();
+    let entries = manifest
+        .accounts
+        .iter()
+        .zip(accounts.iter())
+        .enumerate()
+        .flat_map(|(i, (spec, plan))| {
+            let managed = !matches!(plan.state, AccountState::Foreign(_));
+            spec.keys.iter().filter(move |_| managed).map(move |key| (i, spec, key))
+        });
+    let changes: Vec<(usize, KeyChange)> = futures_util::stream::iter(
+        entries.map(|(i, spec, key)| async move { keys::read(client, fleet, spec, key).await.map(|c| (i, c)) }),
+    )
+    .buffered(READS_IN_FLIGHT)
+    .try_collect()
+    .await?;
+    for (i, change) in changes {
+        accounts[i].keys.push(change);
+    }
+    if !prune {
+        return Ok(());
+    }
+    let listings = accounts.iter().enumerate().filter_map(|(i, plan)| match &plan.state {
+        AccountState::Update { account, .. } | AccountState::Unchanged(account) => Some((i, account.id.clone())),
+        _ => None,
+    });
+    let listed: Vec<(usize, Vec<crate::model::ApiKey>)> = futures_util::stream::iter(listings.map(|(i, id)| {
+        let api_keys = client.api_keys();
+        async move { api_keys.list(id).try_collect::<Vec<_>>().await.map(|k| (i, k)) }
+    }))
+    .buffered(READS_IN_FLIGHT)
+    .try_collect()
+    .await?;
+    for (i, keys_of_account) in listed {
+        let plan = &mut accounts[i];
+        let accounted: BTreeSet<&str> = plan.keys.iter().flat_map(KeyChange::key_ids).collect();
+        plan.keys_to_prune = keys_of_account
+            .iter()
+            .filter(|k| keys::made_by(k, fleet) && !accounted.contains(k.id.as_str()))
+            .map(|k| k.id.clone())
+            .collect();
+    }
+    Ok(())
 }
 
 impl fmt::Display for Resource {
@@ -321,6 +384,32 @@ impl fmt::Display for Plan {
             for role in &account.roles_to_remove {
                 writeln!(f, "  - role {} on {}", role.role, role.resource)?;
             }
+            for key in &account.keys {
+                let (kind, sink) = (kind_name(key.spec.kind), &key.spec.output);
+                match &key.action {
+                    KeyAction::Keep { .. } => {}
+                    KeyAction::Create { reason, replaces: None } => writeln!(f, "  + key {kind} → {sink} ({reason})")?,
+                    KeyAction::Create {
+                        reason,
+                        replaces: Some(old),
+                    } => writeln!(f, "  ↻ replace key {old} → {sink} ({reason})")?,
+                    KeyAction::Rotate { id, age } => {
+                        let limit = key.spec.rotate_after.map(keys::show_age).unwrap_or_default();
+                        writeln!(
+                            f,
+                            "  ↻ rotate key {id} → {sink} (age {} > {limit})",
+                            keys::show_age(*age)
+                        )?;
+                    }
+                    KeyAction::Unsupported => writeln!(f, "  ! key {kind} → {sink}: not made by apply yet")?,
+                }
+                for id in &key.leftovers {
+                    writeln!(f, "  - key {id} (made for {sink} by an interrupted run)")?;
+                }
+            }
+            for id in &account.keys_to_prune {
+                writeln!(f, "  - key {id} (its sink is no longer in the manifest)")?;
+            }
         }
         for deletion in &self.deletions {
             writeln!(f, "- {} ({})", deletion.account.name, deletion.account.id)?;
@@ -334,6 +423,14 @@ impl fmt::Display for Plan {
         } else {
             write!(f, "{create} to create, {change} to change, {delete} to delete.")
         }
+    }
+}
+
+fn kind_name(kind: super::KeyType) -> &'static str {
+    match kind {
+        super::KeyType::ApiKey => "api-key",
+        super::KeyType::AuthorizedKey => "authorized-key",
+        super::KeyType::StaticKey => "static-key",
     }
 }
 

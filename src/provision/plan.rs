@@ -140,6 +140,8 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
     };
     let grant = p.grant_target();
     let (roles_present, roles_missing) = match &account {
+        // No roles asked for (a fleet grants them itself): no bindings to read.
+        Some(_) if p.roles.is_empty() => (Vec::new(), Vec::new()),
         Some(sa) => bound_roles(client, &grant, &sa.id, &dedup(&p.roles)).await?,
         // A new account has no bindings yet.
         None => (Vec::new(), dedup(&p.roles)),

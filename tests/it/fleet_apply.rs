@@ -231,3 +231,83 @@ async fn what_the_fleet_does_not_manage_is_never_touched_even_with_prune() {
     assert_eq!(roles_of(&client, &twin.id).await, Vec::<String>::new());
     assert_eq!(roles_of(&client, &other.id).await, ["viewer"]);
 }
+
+#[tokio::test]
+async fn api_keys_reach_their_sinks_once_and_an_entry_removed_is_pruned_only_with_prune() {
+    let (emu, client, dir) = start().await;
+    let file = dir.path().join("chat.yaml");
+    let env = dir.path().join("chat.env");
+    let scope = "scopes: [yc.ai.languageModels.execute]";
+    let both = manifest(&format!(
+        "  - name: sa-chat\n    roles: [ai.languageModels.user]\n    keys:\n      - {{ type: api-key, {scope}, output: {} }}\n      - {{ type: api-key, {scope}, expires_in: 90d, output: 'env:{}' }}\n",
+        file.display(),
+        env.display()
+    ));
+    let plan = both.plan(&client, true).await.unwrap();
+    let shown = plan.to_string();
+    assert!(
+        shown.contains(&format!("  + key api-key → {} (no key file yet)", file.display())),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "  + key api-key → env:{} (the output holds no key yet)",
+            env.display()
+        )),
+        "{shown}"
+    );
+    let report = plan.apply(&client, 16).await;
+    assert!(report.succeeded(), "{report}");
+
+    let in_file = yc_iam::provision::StoredKey::read(&file)
+        .unwrap()
+        .expect("the key file is written");
+    let env_text = std::fs::read_to_string(&env).unwrap();
+    let env_key_id = env_text
+        .lines()
+        .find_map(|l| l.strip_prefix("YC_API_KEY_ID="))
+        .expect("the dotenv file names its key")
+        .to_owned();
+    let account = accounts(&client)
+        .await
+        .into_iter()
+        .find(|a| a.name == "sa-chat")
+        .unwrap();
+    let live: Vec<_> = client.api_keys().list(&account.id).try_collect().await.unwrap();
+    let mut live_ids: Vec<&str> = live.iter().map(|k| k.id.as_str()).collect();
+    live_ids.sort();
+    let mut held = vec![in_file.id.as_str(), env_key_id.as_str()];
+    held.sort();
+    assert_eq!(live_ids, held, "exactly one live key per sink, the one it holds");
+    assert!(
+        live.iter().all(|k| k.description.starts_with("fleet ai-prod [yc-iam:")),
+        "{live:?}"
+    );
+
+    let before = mutations(&emu).len();
+    let again = both.plan(&client, true).await.unwrap();
+    assert!(!again.changes(), "{again}");
+    assert!(again.apply(&client, 16).await.succeeded());
+    assert_eq!(mutations(&emu).len(), before, "kept keys make no call");
+
+    let one = manifest(&format!(
+        "  - name: sa-chat\n    roles: [ai.languageModels.user]\n    keys:\n      - {{ type: api-key, {scope}, output: {} }}\n",
+        file.display()
+    ));
+    assert!(
+        !one.plan(&client, false).await.unwrap().changes(),
+        "without prune the key stays"
+    );
+    let plan = one.plan(&client, true).await.unwrap();
+    assert_eq!(plan.accounts[0].keys_to_prune, std::slice::from_ref(&env_key_id));
+    assert!(
+        plan.to_string()
+            .contains(&format!("  - key {env_key_id} (its sink is no longer in the manifest)"))
+    );
+    assert!(plan.apply(&client, 16).await.succeeded());
+    let live: Vec<_> = client.api_keys().list(&account.id).try_collect().await.unwrap();
+    assert_eq!(
+        live.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        [in_file.id.as_str()]
+    );
+}

@@ -44,7 +44,7 @@ fn the_example_manifest_declares_its_accounts_roles_and_keys() {
 #[test]
 fn relative_sinks_are_relative_to_the_manifest_and_roles_default_to_the_account_folder() {
     let manifest = parse(
-        "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {name: f}\nservice_accounts:\n  - name: sa-a\n    folder_id: b1gown\n    roles: [viewer, {role: editor, cloud_id: b1gcloud}]\n    keys: [{type: api-key, output: secrets/a.yaml}, {type: static-key, output: 'lockbox://s3'}]\n",
+        "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {name: f}\nservice_accounts:\n  - name: sa-a\n    folder_id: b1gown\n    roles: [viewer, {role: editor, cloud_id: b1gcloud}]\n    keys: [{type: api-key, output: secrets/a.yaml, scopes: [x.y]}, {type: static-key, output: 'lockbox://s3'}]\n",
     )
     .unwrap();
     let account = &manifest.accounts[0];
@@ -250,6 +250,11 @@ fn broken_manifests_are_refused_with_file_line_column_and_path() {
             "given twice",
         ),
         (
+            sa("keys: [{type: api-key, output: a}]"),
+            "fleet.yaml:7:12: service_accounts[0].keys[0].scopes: ",
+            "an API key needs at least one scope",
+        ),
+        (
             sa("keys: [{type: api-key, output: a, expires_in: 90}]"),
             "fleet.yaml:7:51: service_accounts[0].keys[0].expires_in: ",
             "a unit is missing after 90",
@@ -265,35 +270,35 @@ fn broken_manifests_are_refused_with_file_line_column_and_path() {
             "shorter than expires_in",
         ),
         (
-            sa("keys: [{type: api-key, output: '-'}]"),
+            sa("keys: [{type: api-key, output: '-', scopes: [x.y]}]"),
             "fleet.yaml:7:36: service_accounts[0].keys[0].output: ",
             "a sink that keeps it",
         ),
         (
-            sa("keys: [{type: api-key, output: 'env:'}]"),
+            sa("keys: [{type: api-key, output: 'env:', scopes: [x.y]}]"),
             "fleet.yaml:7:36: service_accounts[0].keys[0].output: ",
             "env: needs a file path",
         ),
         (
-            sa("keys: [{type: api-key, output: 'lockbox:s'}]"),
+            sa("keys: [{type: api-key, output: 'lockbox:s', scopes: [x.y]}]"),
             "fleet.yaml:7:36: service_accounts[0].keys[0].output: ",
             "lockbox://NAME",
         ),
         (
-            sa("keys: [{type: api-key, output: a.yaml}, {type: api-key, output: ./x/../a.yaml}]"),
-            "fleet.yaml:7:69: service_accounts[0].keys[1].output: ",
+            sa("keys: [{type: static-key, output: a.yaml}, {type: static-key, output: ./x/../a.yaml}]"),
+            "fleet.yaml:7:75: service_accounts[0].keys[1].output: ",
             "already keeps the key of service_accounts[0].keys[0]",
         ),
         (
             format!(
-                "{HEAD}service_accounts:\n  - {{name: sa-a, keys: [{{type: api-key, output: 'lockbox://k'}}]}}\n  - {{name: sa-b, keys: [{{type: static-key, output: 'lockbox://k'}}]}}\n"
+                "{HEAD}service_accounts:\n  - {{name: sa-a, keys: [{{type: api-key, output: 'lockbox://k', scopes: [x.y]}}]}}\n  - {{name: sa-b, keys: [{{type: static-key, output: 'lockbox://k'}}]}}\n"
             ),
             "fleet.yaml:7:52: service_accounts[1].keys[0].output: ",
             "already keeps the key of service_accounts[0].keys[0]",
         ),
         (
-            sa("keys: [{type: api-key, output: a, description: \"tab\\there\"}]"),
-            "fleet.yaml:7:52: service_accounts[0].keys[0].description: ",
+            sa("keys: [{type: static-key, output: a, description: \"tab\\there\"}]"),
+            "fleet.yaml:7:55: service_accounts[0].keys[0].description: ",
             "control characters",
         ),
     ];

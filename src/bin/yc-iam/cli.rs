@@ -116,6 +116,10 @@ pub(crate) enum Command {
     /// Every service account of the folder (or, with --cloud-id alone, of the cloud) with all its
     /// keys of the three kinds, their age, use, expiry and the flags a review looks for.
     Audit(AuditArgs),
+    /// Show what `apply` would change to make the cloud match a fleet manifest (exit 3 if anything).
+    Plan(crate::commands::PlanArgs),
+    /// Make the cloud match a fleet manifest: accounts, their roles, and (with --prune) removals.
+    Apply(crate::commands::ApplyArgs),
     /// Run the emulator as a server.
     Emulator(crate::commands::EmulatorArgs),
     /// Print a shell completion script.

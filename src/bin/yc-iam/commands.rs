@@ -5,6 +5,7 @@ mod access_bindings;
 mod api_key;
 mod audit;
 mod emulator;
+mod fleet;
 mod lockbox;
 mod operation;
 mod provision;
@@ -14,6 +15,7 @@ mod token;
 use yc_iam::{Client, Operation, OperationPayload};
 
 pub(crate) use emulator::EmulatorArgs;
+pub(crate) use fleet::{ApplyArgs, PlanArgs};
 
 use crate::cli::{AccountSelector, Cli, Command, KeyOwner};
 use crate::debug_log;
@@ -49,6 +51,8 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::CreateToken => token::run(&settings).await,
         Command::Provision(args) => provision::run(&settings, args).await,
         Command::Audit(args) => audit::run(&settings, args).await,
+        Command::Plan(args) => fleet::plan(&settings, args).await,
+        Command::Apply(args) => fleet::apply(&settings, args).await,
         Command::Completions { .. } | Command::Emulator(_) => Ok(()),
     };
     crate::session::close().await;

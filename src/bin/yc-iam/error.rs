@@ -10,7 +10,7 @@ use crate::output::escape_controls;
 
 /// Exit code 2: invalid input or usage; nothing was sent.
 pub(crate) const EXIT_USAGE: u8 = 2;
-/// Exit code 3: success with something to report, for CI gates (`audit --fail-on`).
+/// Exit code 3: success with something to report, for CI gates (`audit --fail-on` with a raised flag, `plan` with changes).
 pub(crate) const EXIT_REPORT: u8 = 3;
 /// Exit code 1: anything else.
 pub(crate) const EXIT_FAILURE: u8 = 1;

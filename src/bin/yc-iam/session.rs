@@ -27,8 +27,14 @@ impl Deref for Session {
 /// Builds the client from the settings. Nothing is sent yet (discovery is lazy); with
 /// `--emulator`, a fresh emulator is started first, holding the configured folder and cloud.
 pub(crate) async fn connect(settings: &Settings) -> CliResult<Session> {
+    connect_seeded(settings, &[]).await
+}
+
+/// [`connect`], with these folders also in a `--emulator`'s fresh emulator (the folders a fleet
+/// manifest names).
+pub(crate) async fn connect_seeded(settings: &Settings, folders: &[&str]) -> CliResult<Session> {
     let (endpoint, credentials, emulator) = if settings.emulator {
-        let emulator = start_emulator(settings).await?;
+        let emulator = start_emulator(settings, folders).await?;
         let endpoint = emulator.endpoint();
         // Credentials given as flags are the point of a command run against a kept state (a key
         // made by an earlier command); otherwise the emulator's own token.
@@ -110,7 +116,7 @@ pub(crate) async fn close() {
     }
 }
 
-async fn start_emulator(settings: &Settings) -> CliResult<Emulator> {
+async fn start_emulator(settings: &Settings, folders: &[&str]) -> CliResult<Emulator> {
     let mut builder = Emulator::builder();
     if let Some(path) = &settings.emulator_state {
         builder = builder.with_state_file(path);
@@ -120,6 +126,9 @@ async fn start_emulator(settings: &Settings) -> CliResult<Emulator> {
     }
     if let Some(folder) = &settings.config.folder_id {
         builder = builder.with_folder(folder.value.clone());
+    }
+    for folder in folders {
+        builder = builder.with_folder(*folder);
     }
     builder
         .start()

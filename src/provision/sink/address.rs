@@ -77,3 +77,24 @@ impl fmt::Display for SinkAddress {
         }
     }
 }
+
+impl From<SinkAddress> for super::KeySink {
+    /// The sink with its default entry names, no readers, and Yandex's pending period.
+    fn from(address: SinkAddress) -> Self {
+        use super::{EntryNames, KeySink, LockboxSink};
+        match address {
+            SinkAddress::File(path) => KeySink::File(path),
+            SinkAddress::Env(path) => KeySink::Env {
+                path,
+                entries: EntryNames::env(),
+            },
+            SinkAddress::K8s(path) => KeySink::K8s {
+                path,
+                secret_name: None,
+                entries: EntryNames::env(),
+            },
+            SinkAddress::Lockbox(name_or_id) => KeySink::Lockbox(LockboxSink::new(name_or_id)),
+            SinkAddress::Stdout => KeySink::Caller,
+        }
+    }
+}

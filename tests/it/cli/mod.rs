@@ -10,6 +10,7 @@ mod crash_lockbox;
 mod durations;
 mod errors;
 mod failed_run;
+mod fleet;
 mod key_kinds;
 mod oauth_retirement;
 mod output;

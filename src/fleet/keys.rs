@@ -1,0 +1,189 @@
+//! The keys of a fleet: each key entry of the manifest is one sink, kept by the provisioning
+//! flow with all its guarantees (the key the sink holds is kept, a killed run's leftovers are
+//! found by the sink's marker and deleted); the fleet adds rotation by age and pruning of keys
+//! it made for sinks the manifest no longer lists.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::manifest::{AccountSpec, KeySpec, KeyType};
+use crate::model::ApiKey;
+use crate::provision::{KeyPlan, KeySink, Provision};
+
+/// What the plan does about one key entry.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyChange {
+    /// The entry.
+    pub spec: KeySpec,
+    /// Keep, make, rotate, or not handled.
+    pub action: KeyAction,
+    /// Keys an interrupted run made for this sink that the sink does not hold: deleted.
+    pub leftovers: Vec<String>,
+}
+
+/// The decision about one key entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyAction {
+    /// The sink holds a live key that fits: nothing to do.
+    Keep {
+        /// The key.
+        id: String,
+    },
+    /// A new key is made and put in the sink.
+    Create {
+        /// Why, as a phrase.
+        reason: &'static str,
+        /// The key the sink held, deleted once the new one is in place.
+        replaces: Option<String>,
+    },
+    /// The key is older than `rotate_after`: a new one replaces it.
+    Rotate {
+        /// The key replaced.
+        id: String,
+        /// Its age.
+        age: Duration,
+    },
+    /// This kind of key is not made by `apply` yet.
+    Unsupported,
+}
+
+impl KeyChange {
+    /// Whether applying changes anything for this entry.
+    pub fn changes(&self) -> bool {
+        !matches!(self.action, KeyAction::Keep { .. }) || !self.leftovers.is_empty()
+    }
+
+    /// The keys this entry accounts for: kept, replaced, or left over.
+    pub(super) fn key_ids(&self) -> impl Iterator<Item = &str> {
+        let own = match &self.action {
+            KeyAction::Keep { id } | KeyAction::Rotate { id, .. } => Some(id.as_str()),
+            KeyAction::Create { replaces, .. } => replaces.as_deref(),
+            KeyAction::Unsupported => None,
+        };
+        own.into_iter().chain(self.leftovers.iter().map(String::as_str))
+    }
+}
+
+/// The description tag of the keys `fleet` makes, before the sink's marker.
+pub(super) fn tag(fleet: &str) -> String {
+    format!("fleet {fleet}")
+}
+
+/// Whether `key` was made by `fleet` (its description starts with the fleet's tag).
+pub(super) fn made_by(key: &ApiKey, fleet: &str) -> bool {
+    let tag = tag(fleet);
+    key.description
+        .strip_prefix(&tag)
+        .is_some_and(|rest| rest.starts_with(": ") || rest.starts_with(" [yc-iam:"))
+}
+
+/// The provisioning run that keeps one key entry of `account`: no roles (the fleet grants them
+/// all at once), the entry's scopes, expiry, description and sink.
+pub(super) fn provision(fleet: &str, account: &AccountSpec, key: &KeySpec, now: OffsetDateTime) -> Provision {
+    let mut p = Provision::new(&account.folder_id, &account.name);
+    p.roles = Vec::new();
+    p.scopes = key.scopes.clone();
+    p.key_description = Some(match &key.description {
+        Some(d) => format!("{}: {d}", tag(fleet)),
+        None => tag(fleet),
+    });
+    p.expires_at = key.expires_in.map(|d| now + d);
+    p.output = KeySink::from(key.output.clone());
+    p
+}
+
+/// Reads one key entry: what the provisioning flow would do, and rotation by age.
+pub(super) async fn read(
+    client: &crate::Client,
+    fleet: &str,
+    account: &AccountSpec,
+    key: &KeySpec,
+) -> Result<KeyChange, crate::Error> {
+    if key.kind != KeyType::ApiKey {
+        return Ok(KeyChange {
+            spec: key.clone(),
+            action: KeyAction::Unsupported,
+            leftovers: Vec::new(),
+        });
+    }
+    if missing_folder(key).is_some() {
+        // Nothing can be in a sink whose folder does not exist yet; apply makes the folder.
+        return Ok(KeyChange {
+            spec: key.clone(),
+            action: KeyAction::Create {
+                reason: "the output holds no key yet",
+                replaces: None,
+            },
+            leftovers: Vec::new(),
+        });
+    }
+    let now = OffsetDateTime::now_utc();
+    let plan = provision(fleet, account, key, now)
+        .plan(client)
+        .await
+        .map_err(into_error)?;
+    let leftovers: Vec<String> = plan
+        .keys_to_delete
+        .iter()
+        .filter(|id| !matches!(&plan.key, KeyPlan::Create { replaces: Some(r), .. } if r == *id))
+        .cloned()
+        .collect();
+    let action = match &plan.key {
+        KeyPlan::Keep(live) => {
+            let created = live.created_at.as_ref().and_then(crate::timestamp::from_timestamp);
+            let age = created
+                .map(|at| (now - at).try_into().unwrap_or_default())
+                .unwrap_or_default();
+            match key.rotate_after {
+                Some(limit) if age > limit => KeyAction::Rotate {
+                    id: live.id.clone(),
+                    age,
+                },
+                _ => KeyAction::Keep { id: live.id.clone() },
+            }
+        }
+        KeyPlan::Create { reason, replaces } => KeyAction::Create {
+            reason: reason.describe(),
+            replaces: replaces.clone(),
+        },
+    };
+    Ok(KeyChange {
+        spec: key.clone(),
+        action,
+        leftovers,
+    })
+}
+
+/// The folder of a file sink, when it does not exist.
+pub(super) fn missing_folder(key: &KeySpec) -> Option<&std::path::Path> {
+    use crate::provision::SinkAddress;
+    match &key.output {
+        SinkAddress::File(path) | SinkAddress::Env(path) | SinkAddress::K8s(path) => {
+            path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+        }
+        SinkAddress::Lockbox(_) | SinkAddress::Stdout => None,
+    }
+}
+
+/// Days, or hours under a day: how an age reads in a plan.
+pub(super) fn show_age(age: Duration) -> String {
+    let hours = age.as_secs() / 3600;
+    if hours >= 24 {
+        format!("{}d", hours / 24)
+    } else {
+        format!("{hours}h")
+    }
+}
+
+/// A provisioning error as the client's error type: an API failure as it came (with its ids),
+/// a bad input or an unreadable sink as invalid input.
+pub(super) fn into_error(e: crate::provision::ProvisionError) -> crate::Error {
+    use crate::provision::ProvisionError;
+    match e {
+        ProvisionError::Api { source, .. } => source,
+        other => crate::Error::invalid_input("cannot plan the key", other.to_string()),
+    }
+}
