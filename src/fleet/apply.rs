@@ -202,23 +202,17 @@ impl Plan {
             .accounts
             .iter()
             .enumerate()
-            .flat_map(|(i, plan)| plan.keys_to_prune.iter().map(move |id| (i, id)));
-        let pruned: Vec<(usize, &String, Result<(), Error>)> =
-            futures_util::stream::iter(prunes.map(|(i, id)| async move {
-                let result = match client.api_keys().delete(id).await {
-                    Ok(op) => op.wait().await.map(|_| ()),
-                    Err(e) => Err(e),
-                };
-                (i, id, result)
-            }))
-            .buffer_unordered(parallel)
-            .collect()
-            .await;
+            .flat_map(|(i, plan)| plan.keys_to_prune.iter().map(move |key| (i, key)));
+        let pruned: Vec<(usize, &String, Result<(), Error>)> = futures_util::stream::iter(
+            prunes.map(|(i, key)| async move { (i, &key.id, key.kind.delete(client, &key.id).await) }),
+        )
+        .buffer_unordered(parallel)
+        .collect()
+        .await;
         for (i, id, result) in pruned {
             let outcome = &mut outcomes[i];
             match result {
                 Ok(()) => outcome.done.push(format!("- key {id}")),
-                Err(e) if e.kind() == crate::ErrorKind::NotFound => outcome.done.push(format!("- key {id}")),
                 Err(e) if outcome.error.is_none() => outcome.error = Some(e),
                 Err(_) => {}
             }
@@ -340,17 +334,6 @@ async fn update_bindings(client: &Client, resource: &Resource, deltas: Vec<Acces
 /// Keeps one key entry through the provisioning flow (which reads again, so a plan applied late
 /// still ends with the sink holding a live key); says what it did.
 async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &KeyChange) -> Result<String, Error> {
-    if change.action == KeyAction::Unsupported {
-        return Err(Error::new(
-            crate::ErrorKind::InvalidArgument,
-            "cannot make key",
-            format!(
-                "{} keys are not made by apply yet ({})",
-                kind_phrase(change.spec.kind),
-                change.spec.output
-            ),
-        ));
-    }
     if let Some(dir) = keys::missing_folder(&change.spec) {
         crate::private_file::create_private_dir(dir).map_err(|e| {
             Error::new(
@@ -370,12 +353,4 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
         _ if !report.keys_deleted.is_empty() => format!("- keys {} (left for {sink})", report.keys_deleted.join(", ")),
         _ => format!("= key → {sink}"),
     })
-}
-
-fn kind_phrase(kind: super::KeyType) -> &'static str {
-    match kind {
-        super::KeyType::ApiKey => "API",
-        super::KeyType::AuthorizedKey => "authorized",
-        super::KeyType::StaticKey => "static",
-    }
 }

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::manifest::{AccountSpec, KeySpec, KeyType};
-use crate::model::ApiKey;
-use crate::provision::{KeyPlan, KeySink, Provision};
+use super::manifest::{AccountSpec, KeySpec};
+use crate::provision::{KeyPlan, KeySink, ManagedKey, Provision};
 
 /// What the plan does about one key entry.
 #[derive(Debug, Clone)]
@@ -46,8 +45,6 @@ pub enum KeyAction {
         /// Its age.
         age: Duration,
     },
-    /// This kind of key is not made by `apply` yet.
-    Unsupported,
 }
 
 impl KeyChange {
@@ -61,7 +58,6 @@ impl KeyChange {
         let own = match &self.action {
             KeyAction::Keep { id } | KeyAction::Rotate { id, .. } => Some(id.as_str()),
             KeyAction::Create { replaces, .. } => replaces.as_deref(),
-            KeyAction::Unsupported => None,
         };
         own.into_iter().chain(self.leftovers.iter().map(String::as_str))
     }
@@ -73,7 +69,7 @@ pub(super) fn tag(fleet: &str) -> String {
 }
 
 /// Whether `key` was made by `fleet` (its description starts with the fleet's tag).
-pub(super) fn made_by(key: &ApiKey, fleet: &str) -> bool {
+pub(super) fn made_by(key: &ManagedKey, fleet: &str) -> bool {
     let tag = tag(fleet);
     key.description
         .strip_prefix(&tag)
@@ -83,9 +79,10 @@ pub(super) fn made_by(key: &ApiKey, fleet: &str) -> bool {
 /// The provisioning run that keeps one key entry of `account`: no roles (the fleet grants them
 /// all at once), the entry's scopes, expiry, description and sink.
 pub(super) fn provision(fleet: &str, account: &AccountSpec, key: &KeySpec, now: OffsetDateTime) -> Provision {
-    let mut p = Provision::new(&account.folder_id, &account.name);
+    let mut p = Provision::new(&account.folder_id, &account.name).key_type(key.kind);
     p.roles = Vec::new();
     p.scopes = key.scopes.clone();
+    p.key_algorithm = key.algorithm;
     p.key_description = Some(match &key.description {
         Some(d) => format!("{}: {d}", tag(fleet)),
         None => tag(fleet),
@@ -102,13 +99,6 @@ pub(super) async fn read(
     account: &AccountSpec,
     key: &KeySpec,
 ) -> Result<KeyChange, crate::Error> {
-    if key.kind != KeyType::ApiKey {
-        return Ok(KeyChange {
-            spec: key.clone(),
-            action: KeyAction::Unsupported,
-            leftovers: Vec::new(),
-        });
-    }
     if missing_folder(key).is_some() {
         // Nothing can be in a sink whose folder does not exist yet; apply makes the folder.
         return Ok(KeyChange {

@@ -9,6 +9,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use super::keys::{self, KeyAction, KeyChange};
 use super::manifest::{AccountSpec, Manifest, RESERVED_LABELS, Resource, RoleSpec};
 use crate::model::{AccessBinding, ServiceAccount};
+use crate::provision::{KeyType, ManagedKey};
 use crate::{Client, Error};
 
 /// The label every account a fleet manages carries, with `fleet=<name>`.
@@ -57,7 +58,7 @@ pub struct AccountPlan {
     /// One per key entry of the manifest, in its order.
     pub keys: Vec<KeyChange>,
     /// With prune: keys this fleet made for the account whose sink the manifest no longer lists.
-    pub keys_to_prune: Vec<String>,
+    pub keys_to_prune: Vec<ManagedKey>,
 }
 
 /// An account as the plan found it.
@@ -324,21 +325,21 @@ async fn read_keys(
         AccountState::Update { account, .. } | AccountState::Unchanged(account) => Some((i, account.id.clone())),
         _ => None,
     });
-    let listed: Vec<(usize, Vec<crate::model::ApiKey>)> = futures_util::stream::iter(listings.map(|(i, id)| {
-        let api_keys = client.api_keys();
-        async move { api_keys.list(id).try_collect::<Vec<_>>().await.map(|k| (i, k)) }
-    }))
+    let kinds = [KeyType::ApiKey, KeyType::AuthorizedKey, KeyType::StaticKey];
+    let listings = listings.flat_map(|(i, id)| kinds.map(|kind| (i, id.clone(), kind)));
+    let listed: Vec<(usize, Vec<ManagedKey>)> = futures_util::stream::iter(
+        listings.map(|(i, id, kind)| async move { kind.list(client, &id).await.map(|k| (i, k)) }),
+    )
     .buffered(READS_IN_FLIGHT)
     .try_collect()
     .await?;
     for (i, keys_of_account) in listed {
         let plan = &mut accounts[i];
         let accounted: BTreeSet<&str> = plan.keys.iter().flat_map(KeyChange::key_ids).collect();
-        plan.keys_to_prune = keys_of_account
-            .iter()
-            .filter(|k| keys::made_by(k, fleet) && !accounted.contains(k.id.as_str()))
-            .map(|k| k.id.clone())
-            .collect();
+        let prune = keys_of_account
+            .into_iter()
+            .filter(|k| keys::made_by(k, fleet) && !accounted.contains(k.id.as_str()));
+        plan.keys_to_prune.extend(prune);
     }
     Ok(())
 }
@@ -385,7 +386,7 @@ impl fmt::Display for Plan {
                 writeln!(f, "  - role {} on {}", role.role, role.resource)?;
             }
             for key in &account.keys {
-                let (kind, sink) = (kind_name(key.spec.kind), &key.spec.output);
+                let (kind, sink) = (key.spec.kind.name(), &key.spec.output);
                 match &key.action {
                     KeyAction::Keep { .. } => {}
                     KeyAction::Create { reason, replaces: None } => writeln!(f, "  + key {kind} → {sink} ({reason})")?,
@@ -401,14 +402,18 @@ impl fmt::Display for Plan {
                             keys::show_age(*age)
                         )?;
                     }
-                    KeyAction::Unsupported => writeln!(f, "  ! key {kind} → {sink}: not made by apply yet")?,
                 }
                 for id in &key.leftovers {
                     writeln!(f, "  - key {id} (made for {sink} by an interrupted run)")?;
                 }
             }
-            for id in &account.keys_to_prune {
-                writeln!(f, "  - key {id} (its sink is no longer in the manifest)")?;
+            for key in &account.keys_to_prune {
+                writeln!(
+                    f,
+                    "  - {} {} (its sink is no longer in the manifest)",
+                    key.kind.name(),
+                    key.id
+                )?;
             }
         }
         for deletion in &self.deletions {
@@ -423,14 +428,6 @@ impl fmt::Display for Plan {
         } else {
             write!(f, "{create} to create, {change} to change, {delete} to delete.")
         }
-    }
-}
-
-fn kind_name(kind: super::KeyType) -> &'static str {
-    match kind {
-        super::KeyType::ApiKey => "api-key",
-        super::KeyType::AuthorizedKey => "authorized-key",
-        super::KeyType::StaticKey => "static-key",
     }
 }
 

@@ -61,7 +61,7 @@ impl KeyType {
     }
 
     /// The keys of this kind a service account has.
-    pub(super) async fn list(self, client: &Client, service_account_id: &str) -> Result<Vec<ManagedKey>, Error> {
+    pub(crate) async fn list(self, client: &Client, service_account_id: &str) -> Result<Vec<ManagedKey>, Error> {
         Ok(match self {
             KeyType::ApiKey => {
                 let keys: Vec<ApiKey> = client.api_keys().list(service_account_id).try_collect().await?;
@@ -79,7 +79,7 @@ impl KeyType {
     }
 
     /// Deletes the key with this (resource) id and waits; a key already gone counts as deleted.
-    pub(super) async fn delete(self, client: &Client, id: &str) -> Result<(), Error> {
+    pub(crate) async fn delete(self, client: &Client, id: &str) -> Result<(), Error> {
         let result = match self {
             KeyType::ApiKey => match client.api_keys().delete(id).await {
                 Ok(op) => op.wait().await,

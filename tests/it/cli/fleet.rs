@@ -101,3 +101,45 @@ async fn apply_prints_the_manifest_schema_for_editors() {
         false
     );
 }
+
+#[tokio::test]
+async fn the_example_fleet_applies_against_the_built_in_emulator_with_every_key_in_its_sink() {
+    let h = Harness::start().await;
+    // The example as shipped, with its sinks moved from /tmp into this test's own folder.
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fleet.yaml")).unwrap();
+    let secrets = h.path("secrets");
+    let example = h.path("fleet.yaml");
+    std::fs::write(
+        &example,
+        shipped.replace("/tmp/yc-iam-fleet-example", &secrets.to_string_lossy()),
+    )
+    .unwrap();
+    let example = example.to_string_lossy().into_owned();
+    let mut cmd = super::bare_command(h.dir.path());
+    cmd.args(["apply", "--emulator", "-f", &example, "--yes"]);
+    let run = super::run(cmd).await;
+    run.success();
+    assert!(run.stdout.contains("✓ sa-chat ("), "{}", run.stdout);
+    assert!(run.stdout.contains("✓ sa-ci ("), "{}", run.stdout);
+    assert!(run.stdout.ends_with("2 accounts, 0 failed.\n"), "{}", run.stdout);
+    let api_key = std::fs::read_to_string(secrets.join("chat-api-key.yaml")).unwrap();
+    assert!(api_key.contains("secret: "), "an API key file");
+    let s3 = std::fs::read_to_string(secrets.join("chat-s3.env")).unwrap();
+    assert!(
+        s3.contains("AWS_ACCESS_KEY_ID=") && s3.contains("AWS_SECRET_ACCESS_KEY="),
+        "{}",
+        s3.len()
+    );
+    let key_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(secrets.join("ci-key.json")).unwrap()).unwrap();
+    assert!(key_json["private_key"].as_str().unwrap().contains("PRIVATE KEY"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&secrets), 0o700, "the folder made for the sinks");
+        for file in ["chat-api-key.yaml", "chat-s3.env", "ci-key.json"] {
+            assert_eq!(mode(&secrets.join(file)), 0o600, "{file}");
+        }
+    }
+}
