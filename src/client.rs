@@ -15,7 +15,7 @@ use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
 };
 
-pub(crate) use call::{Method, fmt_duration, poll_interval, validate};
+pub(crate) use call::{Method, fmt_duration, new_id, poll_interval, validate};
 pub(crate) use endpoints::ServiceId;
 use endpoints::{Discovered, Target};
 

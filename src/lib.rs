@@ -12,7 +12,7 @@ pub mod fleet;
 pub mod proto;
 mod validate;
 
-mod auth;
+pub mod auth;
 mod client;
 mod error;
 pub mod model;

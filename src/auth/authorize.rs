@@ -34,6 +34,55 @@ impl Client {
         }
     }
 
+    /// The `authorization` value to send now, without waiting for an exchange (for an
+    /// interceptor, which cannot wait). A token due for refresh is used while a new one is
+    /// obtained in the background; without a valid token the call fails and an exchange starts.
+    pub(crate) fn authorization_now(&self) -> Result<Option<AsciiMetadataValue>, Error> {
+        match self.credentials().kind() {
+            CredentialsKind::None => Ok(None),
+            CredentialsKind::ApiKey(_) | CredentialsKind::IamToken(_) => Ok(self.static_authorization().cloned()),
+            _ => match self.tokens().peek() {
+                Some((token, due)) => {
+                    if due {
+                        self.refresh_in_background();
+                    }
+                    Ok(Some(token.authorization))
+                }
+                None => {
+                    self.refresh_in_background();
+                    Err(self.tokens().last_failure().unwrap_or_else(|| {
+                        Error::new(
+                            ErrorKind::Unavailable,
+                            "cannot authorize the call",
+                            "no valid IAM token yet; one is being obtained",
+                        )
+                    }))
+                }
+            },
+        }
+    }
+
+    /// Starts obtaining a token on the current runtime, if there is one; the cache lets one
+    /// exchange run at a time however often this is called.
+    fn refresh_in_background(&self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let client = self.clone();
+            runtime.spawn(async move {
+                if let Err(e) = client.cached_iam_token().await {
+                    tracing::debug!(error = %e, "background token exchange failed");
+                }
+            });
+        }
+    }
+
+    /// The server refused the token a call carried (`UNAUTHENTICATED`): the next call obtains a
+    /// new one. Static credentials have nothing to renew.
+    pub(crate) fn token_refused(&self) {
+        if self.credentials().exchanges_tokens() {
+            self.tokens().invalidate();
+        }
+    }
+
     async fn cached_iam_token(&self) -> Result<Token, Error> {
         self.tokens().get(|| self.exchange()).await
     }

@@ -117,6 +117,7 @@ impl TokenCache {
             lifetime,
         });
         state.next_try = None;
+        state.last_failure = None;
         fetched.token
     }
 
@@ -129,6 +130,21 @@ impl TokenCache {
     pub(crate) fn invalidate(&self) {
         let mut state = self.lock();
         *state = State::default();
+    }
+
+    /// The token to send now without waiting, and whether it is due for a refresh; `None` when
+    /// no usable token is cached.
+    pub(crate) fn peek(&self) -> Option<(Token, bool)> {
+        match self.look(Instant::now()) {
+            Look::Fresh(token) => Some((token, false)),
+            Look::Stale(token) => Some((token, true)),
+            Look::Missing => None,
+        }
+    }
+
+    /// The last exchange that failed with no usable token, if any.
+    pub(crate) fn last_failure(&self) -> Option<Error> {
+        self.lock().last_failure.as_ref().map(Error::shallow_clone)
     }
 
     /// A token to send now. `fetch` is called at most once at a time across all callers.

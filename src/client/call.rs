@@ -175,10 +175,9 @@ impl Client {
             if let Err(e) = &result
                 && method.auth
                 && e.kind() == ErrorKind::Unauthenticated
-                && self.inner.credentials.exchanges_tokens()
             {
                 // A revoked or otherwise refused token: the next call gets a fresh one.
-                self.inner.tokens.invalidate();
+                self.token_refused();
             }
             result
         }
@@ -225,7 +224,7 @@ pub(crate) fn validate<Req: Validate>(method: &Method, request: &Req) -> Result<
 }
 
 /// A fresh UUID v4 as the header value it is sent as (no intermediate `String`).
-fn new_id() -> Result<AsciiMetadataValue, Error> {
+pub(crate) fn new_id() -> Result<AsciiMetadataValue, Error> {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
     AsciiMetadataValue::try_from(&*text).map_err(|_| Error::config("a UUID is not a valid header value"))

@@ -1,6 +1,7 @@
 //! The client facade against the in-process emulator.
 
 mod api_key_create;
+mod auth_layer;
 mod credentials;
 mod cycling_pages;
 mod discovery;

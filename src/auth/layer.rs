@@ -1,0 +1,204 @@
+//! The client's credentials for any tonic stub: [`AuthLayer`], a tower layer over a `Channel` (or
+//! any HTTP service), and [`AuthInterceptor`] for a generated client's `with_interceptor`. Both
+//! stamp each request the way the facade's own calls are stamped (`authorization`,
+//! `x-client-request-id`, `x-client-trace-id`) from the client's one token cache, so any number of
+//! stubs, layers and facade calls share one exchange.
+
+use std::task::{Context, Poll};
+
+use futures_util::future::BoxFuture;
+use tonic::{Status, metadata::MetadataMap};
+use tower::{BoxError, Layer, Service};
+
+use crate::{Client, Error, ErrorKind};
+
+/// A [`tower::Layer`] that authorizes every request with a [`Client`]'s credentials.
+///
+/// Made by [`Client::auth_layer`]. Each request gets `authorization` (`Bearer <IAM token>` from
+/// the client's token cache, exchanged and refreshed ahead of expiry with one exchange however
+/// many requests wait, or `Api-Key <secret>`), a fresh `x-client-request-id` and the client's
+/// `x-client-trace-id` (either id kept when the request already has one). Cloning is cheap, and
+/// every layer of one client shares its cache.
+///
+/// A failed token exchange fails the request with a [`tonic::Status`] (through the service's
+/// error type, which tonic's stubs turn back into that status): its code is the exchange's
+/// (`UNAUTHENTICATED` for refused credentials, `UNAVAILABLE` when IAM could not be reached) and
+/// its message says what failed, with the request ids, and never a secret. An `UNAUTHENTICATED`
+/// answer makes the next request obtain a new token.
+///
+/// # Example
+///
+/// ```no_run
+/// use tonic::transport::{Channel, ClientTlsConfig};
+/// use yc_iam::proto::yandex::cloud::ai::foundation_models::v1::{
+///     TokenizeRequest, tokenizer_service_client::TokenizerServiceClient,
+/// };
+/// use yc_iam::{Client, Credentials};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder().with_credentials(Credentials::from_file("key.json")?).build()?;
+/// let channel = Channel::from_static("https://llm.api.cloud.yandex.net:443")
+///     .tls_config(ClientTlsConfig::new().with_enabled_roots())?
+///     .connect_lazy();
+/// let channel = tower::ServiceBuilder::new().layer(client.auth_layer()).service(channel);
+/// let mut tokenizer = TokenizerServiceClient::new(channel);
+/// let request = TokenizeRequest { model_uri: "gpt://b1g.../yandexgpt-lite/latest".into(), text: "Hi".into() };
+/// let tokens = tokenizer.tokenize(request).await?.into_inner().tokens;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AuthLayer {
+    client: Client,
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, service: S) -> AuthService<S> {
+        AuthService {
+            client: self.client.clone(),
+            service,
+        }
+    }
+}
+
+/// The service an [`AuthLayer`] wraps: authorizes each request, then hands it on.
+#[derive(Clone, Debug)]
+pub struct AuthService<S> {
+    client: Client,
+    service: S,
+}
+
+impl<S, B, R> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Send + 'static,
+{
+    type Response = http::Response<R>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<http::Response<R>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.service.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The ready service takes this request; a fresh clone waits for the next poll_ready.
+        let clone = self.service.clone();
+        let mut service = std::mem::replace(&mut self.service, clone);
+        let client = self.client.clone();
+        Box::pin(async move {
+            let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
+            let stamped = client.stamp(&mut metadata).await;
+            *request.headers_mut() = metadata.into_headers();
+            stamped.map_err(|e| Box::new(status_of(&e)) as BoxError)?;
+            let response = service.call(request).await.map_err(Into::into)?;
+            // An error answered at once comes in the headers; a refused token is dropped so that
+            // the next request obtains a new one, as the facade's calls do.
+            if response.headers().get("grpc-status").is_some_and(|s| s == "16") {
+                client.token_refused();
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A [`tonic::service::Interceptor`] that authorizes every request with a [`Client`]'s
+/// credentials, for a generated client's `with_interceptor`.
+///
+/// Made by [`Client::interceptor`], which obtains the first IAM token. An interceptor cannot wait,
+/// so later tokens are exchanged in the background ahead of expiry (an IAM token is refreshed
+/// after an hour and lives twelve); a request that finds no valid token fails with `UNAVAILABLE`
+/// and starts an exchange. Prefer [`AuthLayer`], which waits for the exchange instead and drops a
+/// token the server refused.
+#[derive(Clone, Debug)]
+pub struct AuthInterceptor {
+    client: Client,
+}
+
+impl tonic::service::Interceptor for AuthInterceptor {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        self.client
+            .stamp_now(request.metadata_mut())
+            .map_err(|e| status_of(&e))?;
+        Ok(request)
+    }
+}
+
+impl Client {
+    /// A [`tower::Layer`] that puts this client's credentials on every request of any tonic
+    /// stub (see [`AuthLayer`]); it shares the client's token cache.
+    pub fn auth_layer(&self) -> AuthLayer {
+        AuthLayer { client: self.clone() }
+    }
+
+    /// An interceptor that puts this client's credentials on every request of a generated client
+    /// (`with_interceptor`); see [`AuthInterceptor`]. Obtains the first IAM token now, if the
+    /// credentials exchange one.
+    ///
+    /// # Errors
+    /// When the first token cannot be obtained.
+    pub async fn interceptor(&self) -> Result<AuthInterceptor, Error> {
+        self.authorization().await?;
+        Ok(AuthInterceptor { client: self.clone() })
+    }
+
+    /// Adds the ids and, once obtained, `authorization` to `metadata`; ids the caller set stay.
+    async fn stamp(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
+        self.stamp_ids(metadata)?;
+        if let Some(value) = self.authorization().await? {
+            metadata.insert("authorization", value);
+        }
+        Ok(())
+    }
+
+    /// [`stamp`](Self::stamp) without waiting: a missing token fails and is fetched in the
+    /// background, a token due for refresh is used while a fresh one is fetched.
+    fn stamp_now(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
+        self.stamp_ids(metadata)?;
+        if let Some(value) = self.authorization_now()? {
+            metadata.insert("authorization", value);
+        }
+        Ok(())
+    }
+
+    fn stamp_ids(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
+        if !metadata.contains_key("x-client-request-id") {
+            metadata.insert("x-client-request-id", crate::client::new_id()?);
+        }
+        if !metadata.contains_key("x-client-trace-id") {
+            metadata.insert("x-client-trace-id", self.trace_value().clone());
+        }
+        Ok(())
+    }
+}
+
+/// A failed exchange as the status a stub's caller sees: the exchange's own code when the server
+/// answered, `UNAVAILABLE` or `DEADLINE_EXCEEDED` when it could not be reached in time, and
+/// `UNAUTHENTICATED` otherwise (the request could not be authenticated). The message is the
+/// error's (which never holds a secret) with its request ids.
+fn status_of(err: &Error) -> Status {
+    // A failed exchange may be wrapped as a credentials error; the server's answer is its source.
+    let chain: Vec<&Error> = std::iter::successors(Some(err as &(dyn std::error::Error + 'static)), |e| e.source())
+        .filter_map(|e| e.downcast_ref::<Error>())
+        .collect();
+    let code = chain.iter().find_map(|e| e.code()).unwrap_or(match err.kind() {
+        ErrorKind::Unavailable | ErrorKind::Transport => tonic::Code::Unavailable,
+        ErrorKind::Timeout => tonic::Code::DeadlineExceeded,
+        _ => tonic::Code::Unauthenticated,
+    });
+    let client_request_id = chain.iter().find_map(|e| e.client_request_id());
+    let request_id = chain.iter().find_map(|e| e.server_request_id());
+    let ids: Vec<String> = [("client request id", client_request_id), ("request id", request_id)]
+        .into_iter()
+        .filter_map(|(name, id)| id.map(|id| format!("{name} {id}")))
+        .collect();
+    let mut message = err.to_string();
+    if !ids.is_empty() {
+        message.push_str(&format!(" ({})", ids.join(", ")));
+    }
+    Status::new(code, message)
+}
