@@ -29,6 +29,7 @@ pub struct EmulatorBuilder {
     oauth_tokens: Vec<String>,
     authorized_keys: Vec<(String, String, String)>,
     op_delay: Duration,
+    binding_delay: Duration,
     poll_interval: Option<Duration>,
     faults: Vec<(String, Fault)>,
     tls: Option<(Vec<u8>, Vec<u8>)>,
@@ -56,6 +57,7 @@ impl std::fmt::Debug for EmulatorBuilder {
                     .collect::<Vec<_>>(),
             )
             .field("op_delay", &self.op_delay)
+            .field("binding_delay", &self.binding_delay)
             .field("poll_interval", &self.poll_interval)
             .field("faults", &self.faults)
             .field("tls", &self.tls.is_some())
@@ -77,6 +79,7 @@ impl Default for EmulatorBuilder {
             oauth_tokens: Vec::new(),
             authorized_keys: Vec::new(),
             op_delay: Duration::ZERO,
+            binding_delay: Duration::ZERO,
             poll_interval: None,
             faults: Vec::new(),
             tls: None,
@@ -146,6 +149,15 @@ impl EmulatorBuilder {
     #[must_use]
     pub fn with_op_delay(mut self, delay: Duration) -> Self {
         self.op_delay = delay;
+        self
+    }
+
+    /// A new access binding takes effect this long after it is added (default: at once), as role
+    /// bindings in the real cloud take a while to apply: until then the role does not count for
+    /// AI Studio's models or Lockbox payloads, though the binding is listed.
+    #[must_use]
+    pub fn with_binding_delay(mut self, delay: Duration) -> Self {
+        self.binding_delay = delay;
         self
     }
 
@@ -263,6 +275,7 @@ impl EmulatorBuilder {
             },
             authorized_keys,
             op_delay: self.op_delay,
+            binding_delay: self.binding_delay,
             poll_interval: self.poll_interval,
             advertised,
             discovered: self.discovered,

@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     pub(crate) oauth_tokens: Vec<String>,
     pub(crate) authorized_keys: Vec<AuthorizedKey>,
     pub(crate) op_delay: Duration,
+    /// How long a new access binding takes to take effect.
+    pub(crate) binding_delay: Duration,
     pub(crate) poll_interval: Option<Duration>,
     /// `host:port` that `ApiEndpointService` hands out.
     pub(crate) advertised: String,

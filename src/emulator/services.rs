@@ -15,6 +15,8 @@ use super::layer::EmulatorLayer;
 use super::state::{AnyRec, IdemRec, OpRec, OpResult, State};
 use super::{EMULATOR_USER_ID, EmulatorError, Inner, MAX_MESSAGE_SIZE, Principal, clock};
 use crate::Validate;
+use crate::proto::yandex::cloud::ai::foundation_models::v1::text_generation_service_server::TextGenerationServiceServer;
+use crate::proto::yandex::cloud::ai::foundation_models::v1::tokenizer_service_server::TokenizerServiceServer;
 use crate::proto::yandex::cloud::endpoint::api_endpoint_service_server::ApiEndpointServiceServer;
 use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyServiceServer;
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::access_key_service_server::AccessKeyServiceServer;
@@ -33,6 +35,7 @@ mod access_key;
 mod account_key;
 mod api_key;
 mod endpoint;
+mod foundation_models;
 mod iam_token;
 mod key;
 mod lockbox_password;
@@ -87,7 +90,9 @@ pub(crate) fn router(
         )
         .add_service(SecretServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
         .add_service(PayloadServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
-        .add_service(OperationServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE));
+        .add_service(OperationServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(TokenizerServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE))
+        .add_service(TextGenerationServiceServer::new(svc(inner)).max_decoding_message_size(MAX_MESSAGE_SIZE));
     Ok(router)
 }
 

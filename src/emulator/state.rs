@@ -262,6 +262,10 @@ pub(crate) struct State {
     pub(crate) api_keys: Map<KeyRec>,
     /// Access bindings by resource id: clouds, folders and Lockbox secrets.
     pub(crate) bindings: BTreeMap<String, BTreeSet<BindingRec>>,
+    /// When bindings added under a binding delay take effect, by `<resource id>\u{1}<binding key>`;
+    /// a binding without an entry is in effect. Absent from older state files.
+    #[serde(default)]
+    pub(crate) pending_bindings: BTreeMap<String, Ts>,
     /// Absent from state files written before the emulator served Lockbox.
     #[serde(default)]
     pub(crate) lockbox: Lockbox,
@@ -348,6 +352,7 @@ impl State {
             service_accounts: self.service_accounts.clone(),
             api_keys: self.api_keys.clone(),
             bindings: self.bindings.clone(),
+            pending_bindings: self.pending_bindings.clone(),
             lockbox: self.lockbox.clone(),
             keys: self.keys.clone(),
             operations: self.operations.clone(),
@@ -455,6 +460,15 @@ impl State {
             }
             None => Err("The service account does not exist"),
         }
+    }
+
+    /// The scopes of the live API key with this secret.
+    pub(crate) fn live_key_scopes(&self, secret: &str) -> Option<&[String]> {
+        let id = self.index.secrets.get(secret)?;
+        self.api_keys
+            .get(id)
+            .filter(|k| !k.deleted)
+            .map(|k| k.scopes.as_slice())
     }
 
     /// The API keys (live or not) of a service account, in id order.

@@ -9,6 +9,7 @@ mod authorized_keys;
 mod cli;
 mod clock;
 mod faults;
+mod foundation_models;
 mod fuzz;
 mod headers;
 mod lockbox_payloads;

@@ -9,6 +9,8 @@ use tonic::{Request, Response, Status};
 
 use super::service_account::{empty_any, require_folder};
 use super::{Call, Outcome, Svc, checked};
+use crate::emulator::Inner;
+use crate::emulator::clock::{self, Clock};
 use crate::emulator::errors::{invalid_argument, not_found, pack, permission_denied};
 use crate::emulator::page::page;
 use crate::emulator::state::{BindingRec, State};
@@ -69,6 +71,45 @@ impl Resource {
     }
 }
 
+/// The key of a binding in [`State::pending_bindings`].
+fn pending_key(resource_id: &str, binding: &BindingRec) -> String {
+    format!("{resource_id}\u{1}{}", binding.key())
+}
+
+/// Whether service account `account_id` holds one of `roles` on one of `resources` through a
+/// binding in effect: one added less than the emulator's binding delay ago is not yet, as a
+/// new binding in the real cloud takes a while to apply.
+pub(crate) fn holds_role(state: &State, clock: &Clock, account_id: &str, resources: &[&str], roles: &[&str]) -> bool {
+    resources.iter().any(|resource| {
+        state.bindings.get(*resource).is_some_and(|bindings| {
+            bindings.iter().any(|b| {
+                b.subject_type == "serviceAccount"
+                    && b.subject_id == account_id
+                    && roles.contains(&b.role_id.as_str())
+                    && state
+                        .pending_bindings
+                        .get(&pending_key(resource, b))
+                        .is_none_or(|at| clock.is_past(&(*at).into()))
+            })
+        })
+    })
+}
+
+/// Notes when the bindings a change added take effect (after the binding delay), and forgets
+/// the removed ones.
+fn note_pending(inner: &Inner, state: &mut State, resource_id: &str, effective: &[AccessBindingDelta]) {
+    let effective_at = clock::add(&inner.clock.now(), inner.binding_delay);
+    for delta in effective {
+        let binding = BindingRec::from_proto(&delta.access_binding.clone().unwrap_or_default());
+        let key = pending_key(resource_id, &binding);
+        if delta.action == AccessBindingAction::Add as i32 && !inner.binding_delay.is_zero() {
+            state.pending_bindings.insert(key, (&effective_at).into());
+        } else {
+            state.pending_bindings.remove(&key);
+        }
+    }
+}
+
 /// Checks the subject of a binding that is being added; `field` names it in an error.
 fn check_subject(state: &State, binding: &BindingRec, field: impl FnOnce() -> String) -> Result<(), Status> {
     if !SUBJECT_TYPES.contains(&binding.subject_type.as_str()) {
@@ -113,7 +154,7 @@ impl Svc {
         request: Request<SetAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, kind.set_access_bindings())?;
-        self.operation(call, move |_inner, state| {
+        self.operation(call, move |inner, state| {
             kind.require(state, &body.resource_id)?;
             let mut wanted = BTreeSet::new();
             for (i, binding) in body.access_bindings.iter().enumerate() {
@@ -132,6 +173,7 @@ impl Svc {
                     .map(|b| AccessBindingDelta::add(b.to_proto())),
             );
             *current = wanted;
+            note_pending(inner, state, &body.resource_id, &effective);
             Ok(Outcome {
                 description: "Set access bindings",
                 metadata: pack(
@@ -151,7 +193,7 @@ impl Svc {
         request: Request<UpdateAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, kind.update_access_bindings())?;
-        self.operation(call, move |_inner, state| {
+        self.operation(call, move |inner, state| {
             kind.require(state, &body.resource_id)?;
             let mut changes = Vec::with_capacity(body.access_binding_deltas.len());
             for (i, d) in body.access_binding_deltas.iter().enumerate() {
@@ -183,6 +225,7 @@ impl Svc {
                 };
                 effective.extend(change);
             }
+            note_pending(inner, state, &body.resource_id, &effective);
             Ok(Outcome {
                 description: "Update access bindings",
                 metadata: pack(

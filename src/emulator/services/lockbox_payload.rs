@@ -8,6 +8,7 @@
 
 use tonic::{Request, Response, Status};
 
+use super::access_bindings::holds_role;
 use super::lockbox_secret::require_secret;
 use super::service_account::require_folder;
 use super::{Svc, checked, principal};
@@ -30,18 +31,10 @@ pub(crate) const PAYLOAD_READER_ROLES: &[&str] = &[
 ];
 
 /// Whether `principal` may read payloads of secrets bound at these resources (secret, folder, cloud).
-fn may_read(state: &State, principal: &Principal, resources: &[&str]) -> bool {
+fn may_read(state: &State, clock: &Clock, principal: &Principal, resources: &[&str]) -> bool {
     match principal {
         Principal::User(_) => true,
-        Principal::ServiceAccount(id) => resources.iter().any(|resource| {
-            state.bindings.get(*resource).is_some_and(|bindings| {
-                bindings.iter().any(|b| {
-                    b.subject_type == "serviceAccount"
-                        && b.subject_id == *id
-                        && PAYLOAD_READER_ROLES.contains(&b.role_id.as_str())
-                })
-            })
-        }),
+        Principal::ServiceAccount(id) => holds_role(state, clock, id, resources, PAYLOAD_READER_ROLES),
     }
 }
 
@@ -51,9 +44,14 @@ fn denied(what: &str) -> Status {
 
 /// The secret `id` if `principal` may read its payload; PERMISSION_DENIED otherwise, and for an
 /// unknown id unless the caller may read every payload.
-fn readable_by_id<'a>(state: &'a State, principal: &Principal, id: &str) -> Result<&'a SecretRec, Status> {
+fn readable_by_id<'a>(
+    state: &'a State,
+    clock: &Clock,
+    principal: &Principal,
+    id: &str,
+) -> Result<&'a SecretRec, Status> {
     match state.lockbox.get(id) {
-        Some(secret) if may_read(state, principal, &resources(state, secret)) => Ok(secret),
+        Some(secret) if may_read(state, clock, principal, &resources(state, secret)) => Ok(secret),
         Some(_) => Err(denied(id)),
         None if matches!(principal, Principal::User(_)) => require_secret(state, id),
         None => Err(denied(id)),
@@ -64,14 +62,15 @@ fn readable_by_id<'a>(state: &'a State, principal: &Principal, id: &str) -> Resu
 /// the folder (or above) an unknown name is PERMISSION_DENIED too.
 fn readable_by_name<'a>(
     state: &'a State,
+    clock: &Clock,
     principal: &Principal,
     folder_id: &str,
     name: &str,
 ) -> Result<&'a SecretRec, Status> {
     require_folder(state, folder_id)?;
-    let on_folder = may_read(state, principal, &[folder_id, state.cloud_of(folder_id)]);
+    let on_folder = may_read(state, clock, principal, &[folder_id, state.cloud_of(folder_id)]);
     match state.lockbox.named(folder_id, name) {
-        Some(secret) if on_folder || may_read(state, principal, &[&secret.id]) => Ok(secret),
+        Some(secret) if on_folder || may_read(state, clock, principal, &[&secret.id]) => Ok(secret),
         None if on_folder => Err(not_found(format!("Secret {name} not found in folder {folder_id}"))),
         _ => Err(denied(name)),
     }
@@ -122,7 +121,7 @@ impl PayloadService for Svc {
         let clock = &self.inner.clock;
         self.inner
             .read(|state| {
-                let secret = readable_by_id(state, &principal, &request.secret_id)?;
+                let secret = readable_by_id(state, clock, &principal, &request.secret_id)?;
                 let (version_id, entries) = readable_entries(secret, &request.version_id, clock)?;
                 Ok(Payload {
                     version_id,
@@ -147,9 +146,9 @@ impl PayloadService for Svc {
         self.inner
             .read(|state| {
                 let secret = match &request.identifier {
-                    Some(get_ex_request::Identifier::SecretId(id)) => readable_by_id(state, &principal, id)?,
+                    Some(get_ex_request::Identifier::SecretId(id)) => readable_by_id(state, clock, &principal, id)?,
                     Some(get_ex_request::Identifier::FolderAndName(at)) => {
-                        readable_by_name(state, &principal, &at.folder_id, &at.secret_name)?
+                        readable_by_name(state, clock, &principal, &at.folder_id, &at.secret_name)?
                     }
                     // The generated validation refuses a request without an identifier.
                     None => return Err(not_found("Secret not found")),

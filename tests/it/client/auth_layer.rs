@@ -8,7 +8,10 @@ use tonic::{Code, transport::Channel};
 use yc_iam::{
     Client, Credentials, RetryPolicy,
     emulator::{Emulator, Fault},
-    proto::yandex::cloud::resourcemanager::v1::{GetFolderRequest, folder_service_client::FolderServiceClient},
+    proto::yandex::cloud::{
+        ai::foundation_models::v1::{TokenizeRequest, tokenizer_service_client::TokenizerServiceClient},
+        resourcemanager::v1::{GetFolderRequest, folder_service_client::FolderServiceClient},
+    },
 };
 
 use super::{FOLDER, TOKEN_CREATE, calls, client, create_sa, start};
@@ -226,4 +229,23 @@ async fn an_interceptor_renews_an_hour_old_token_in_the_background() {
     stub.get(get_folder()).await.expect("a call with the new token");
     let sent = calls(&emu, FOLDER_GET);
     assert_ne!(sent[1].header("authorization"), sent[2].header("authorization"));
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_tokenize_calls_through_the_layer_make_one_token_exchange() {
+    let (emu, client, channel) = setup().await;
+    let stub = TokenizerServiceClient::new(tower::ServiceBuilder::new().layer(client.auth_layer()).service(channel));
+    let answers = futures_util::future::join_all((0..1000).map(|i| {
+        let mut stub = stub.clone();
+        async move {
+            stub.tokenize(TokenizeRequest {
+                model_uri: format!("gpt://{FOLDER}/yandexgpt-lite/latest"),
+                text: format!("call {i}"),
+            })
+            .await
+        }
+    }))
+    .await;
+    assert!(answers.iter().all(Result::is_ok), "every call is answered");
+    assert_eq!(calls(&emu, TOKEN_CREATE).len(), 1);
 }

@@ -48,6 +48,10 @@ pub(crate) struct EmulatorArgs {
     /// How long operations take to finish, e.g. `200ms`, `2s`, `1m30s`.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     op_delay: Duration,
+    /// How long a new access binding takes to take effect (AI Studio's models and Lockbox payloads
+    /// refuse the role until then), e.g. `3s`.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    binding_delay: Duration,
     /// Fraction of all calls (0.0-1.0) that fail with UNAVAILABLE (see --fail-mode).
     #[arg(long, value_name = "FRACTION", value_parser = parse_rate)]
     fail_rate: Option<f64>,
@@ -98,6 +102,7 @@ impl fmt::Debug for EmulatorArgs {
             .field("oauth_token", &self.oauth_token.as_ref().map(|_| "***"))
             .field("authorized_keys", &self.authorized_keys)
             .field("op_delay", &self.op_delay)
+            .field("binding_delay", &self.binding_delay)
             .field("fail_rate", &self.fail_rate)
             .field("fail_first", &self.fail_first)
             .field("fail_mode", &self.fail_mode)
@@ -236,7 +241,8 @@ async fn read(path: &Path) -> CliResult<Vec<u8>> {
 async fn builder(args: &EmulatorArgs, tokens: Tokens) -> CliResult<EmulatorBuilder> {
     let mut builder = Emulator::builder()
         .with_listen(args.listen)
-        .with_op_delay(args.op_delay);
+        .with_op_delay(args.op_delay)
+        .with_binding_delay(args.binding_delay);
     for cloud in &args.clouds {
         builder = builder.with_cloud(cloud);
     }
