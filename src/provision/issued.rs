@@ -148,6 +148,16 @@ impl AuthorizedKeyFile {
         }
     }
 
+    /// Writes the key file atomically with mode 0600.
+    pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
+        crate::private_file::remove_temporaries(path);
+        crate::private_file::write(path, self.to_json().as_bytes()).map_err(|e| KeyFileError::Io {
+            path: path.to_owned(),
+            action: e.action,
+            source: e.source,
+        })
+    }
+
     /// The file's document (it holds the private key).
     pub fn document(&self) -> impl Serialize + '_ {
         KeyFileFields {
@@ -183,6 +193,18 @@ impl AuthorizedKeyFile {
             ),
         })?;
         Ok(Some((fields.id, fields.service_account_id)))
+    }
+}
+
+impl From<crate::CreatedKey> for AuthorizedKeyFile {
+    fn from(created: crate::CreatedKey) -> Self {
+        AuthorizedKeyFile::new(&created.key, created.private_key)
+    }
+}
+
+impl From<crate::CreatedAccessKey> for StaticKey {
+    fn from(created: crate::CreatedAccessKey) -> Self {
+        StaticKey::new(&created.access_key, created.secret)
     }
 }
 

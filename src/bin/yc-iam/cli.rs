@@ -97,6 +97,12 @@ pub(crate) enum Command {
     /// API keys of service accounts.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Authorized keys of service accounts (`key.json`).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Static access keys of service accounts (AWS-compatible).
+    #[command(subcommand, name = "access-key")]
+    AccessKey(AccessKeyCommand),
     /// Access bindings of a folder.
     #[command(subcommand)]
     Folder(AccessBindingCommand),
@@ -242,6 +248,89 @@ pub(crate) enum ApiKeyCommand {
     },
     /// List the scopes API keys can have.
     ListScopes,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Create an authorized key; the key file (private key included) goes to `--output`, or to
+    /// stdout without it.
+    Create {
+        #[command(flatten)]
+        owner: KeyOwner,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        /// `rsa-2048` or `rsa-4096` [default: rsa-2048].
+        #[arg(long, value_name = "ALGORITHM", value_parser = input::parse_key_algorithm)]
+        algorithm: Option<yc_iam::provision::KeyAlgorithm>,
+        /// The key file to write (JSON, as `yc iam key create --output`), 0600.
+        #[arg(long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Show an authorized key.
+    Get {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// List the authorized keys of a service account.
+    List {
+        #[command(flatten)]
+        owner: KeyOwner,
+    },
+    /// Change an authorized key's description.
+    Update {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// New description.
+        #[arg(long)]
+        description: String,
+    },
+    /// Delete an authorized key.
+    Delete {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccessKeyCommand {
+    /// Create a static access key; prints the key and its secret once, as `yc iam access-key create`.
+    Create {
+        #[command(flatten)]
+        owner: KeyOwner,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Show a static access key.
+    Get {
+        /// Key id (the resource id, not the AWS key id).
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// List the static access keys of a service account.
+    List {
+        #[command(flatten)]
+        owner: KeyOwner,
+    },
+    /// Change a static access key's description.
+    Update {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// New description.
+        #[arg(long)]
+        description: String,
+    },
+    /// Delete a static access key.
+    Delete {
+        /// Key id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
 }
 
 /// `--expires-at` or `--expires-in`.

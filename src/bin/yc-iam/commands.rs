@@ -2,10 +2,12 @@
 //! then connects, calls the library, and renders the result.
 
 mod access_bindings;
+mod access_key;
 mod api_key;
 mod audit;
 mod emulator;
 mod fleet;
+mod key;
 mod lockbox;
 mod operation;
 mod provision;
@@ -44,6 +46,8 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
     let result = match command {
         Command::ServiceAccount(cmd) => service_account::run(&settings, cmd).await,
         Command::ApiKey(cmd) => api_key::run(&settings, cmd).await,
+        Command::Key(cmd) => key::run(&settings, cmd).await,
+        Command::AccessKey(cmd) => access_key::run(&settings, cmd).await,
         Command::Folder(cmd) => access_bindings::run(&settings, access_bindings::Resource::Folder, cmd).await,
         Command::Cloud(cmd) => access_bindings::run(&settings, access_bindings::Resource::Cloud, cmd).await,
         Command::Operation(cmd) => operation::run(&settings, cmd).await,
@@ -57,6 +61,15 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
     };
     crate::session::close().await;
     result
+}
+
+/// What `delete` prints once the key is gone: a line for people, `{id, deleted}` for machines.
+pub(crate) fn print_deleted(format: crate::cli::Format, what: &str, id: &str) -> std::io::Result<()> {
+    if format == crate::cli::Format::Text {
+        output::write_stdout(&format!("deleted {what} {id}\n"))
+    } else {
+        output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))
+    }
 }
 
 /// Finishes a mutating call: with `--async` prints the operation and returns `None`; otherwise

@@ -90,6 +90,68 @@ impl From<&ApiKey> for ApiKeyView {
     }
 }
 
+/// An authorized key as `yc iam key get` shows it.
+#[derive(Serialize)]
+pub(crate) struct KeyView {
+    pub(crate) id: String,
+    pub(crate) service_account_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created_at: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) description: String,
+    pub(crate) key_algorithm: &'static str,
+    pub(crate) public_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_used_at: Option<String>,
+}
+
+impl From<&yc_iam::model::Key> for KeyView {
+    fn from(k: &yc_iam::model::Key) -> Self {
+        let service_account_id = match &k.subject {
+            Some(yc_iam::model::KeySubject::ServiceAccountId(id)) => id.clone(),
+            _ => String::new(),
+        };
+        Self {
+            id: k.id.clone(),
+            service_account_id,
+            created_at: timestamp(k.created_at.as_ref()),
+            description: k.description.clone(),
+            key_algorithm: yc_iam::model::KeyAlgorithm::try_from(k.key_algorithm)
+                .unwrap_or(yc_iam::model::KeyAlgorithm::Unspecified)
+                .as_str_name(),
+            public_key: k.public_key.clone(),
+            last_used_at: timestamp(k.last_used_at.as_ref()),
+        }
+    }
+}
+
+/// A static access key as `yc iam access-key get` shows it.
+#[derive(Serialize)]
+pub(crate) struct AccessKeyView {
+    pub(crate) id: String,
+    pub(crate) service_account_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created_at: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) description: String,
+    pub(crate) key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_used_at: Option<String>,
+}
+
+impl From<&yc_iam::model::AccessKey> for AccessKeyView {
+    fn from(k: &yc_iam::model::AccessKey) -> Self {
+        Self {
+            id: k.id.clone(),
+            service_account_id: k.service_account_id.clone(),
+            created_at: timestamp(k.created_at.as_ref()),
+            description: k.description.clone(),
+            key_id: k.key_id.clone(),
+            last_used_at: timestamp(k.last_used_at.as_ref()),
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct SubjectView {
     pub(crate) id: String,

@@ -256,3 +256,68 @@ async fn inputs_of_another_kind_are_refused_before_anything_is_sent() {
     }
     assert!(h.emu.journal().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn the_key_and_access_key_groups_create_list_change_and_delete_in_yc_shapes() {
+    let h = Harness::start().await;
+    h.run(&["sa", "create", "--folder-id", FOLDER, "--name", "sa-groups"])
+        .await
+        .success();
+    let owner = ["--folder-id", FOLDER, "--service-account-name", "sa-groups"];
+
+    let made = h
+        .run(
+            &[
+                &["--format", "json", "key", "create", "--output", "key.json"][..],
+                &owner[..],
+            ]
+            .concat(),
+        )
+        .await;
+    made.success();
+    let shown: serde_json::Value = serde_json::from_str(&made.stdout).unwrap();
+    assert!(
+        shown.get("private_key").is_none(),
+        "the private key goes to the file only"
+    );
+    let path = h.path("key.json");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let key = AuthorizedKey::from_file(&path).expect("a key file");
+    let id = shown["id"].as_str().unwrap();
+    assert_eq!(key.id(), id);
+    let listed = h
+        .run(&[&["--format", "json", "key", "list"][..], &owner[..]].concat())
+        .await;
+    listed.success();
+    assert!(listed.stdout.contains(id) && !listed.stdout.contains("PRIVATE KEY"));
+    h.run(&["key", "update", id, "--description", "ci"]).await.success();
+    let got = h.run(&["--format", "json", "key", "get", id]).await;
+    assert!(got.stdout.contains("\"description\": \"ci\""), "{}", got.stdout);
+    h.run(&["key", "delete", id]).await.success();
+
+    let made = h
+        .run(
+            &[
+                &["--format", "json", "access-key", "create", "--description", "s3"][..],
+                &owner[..],
+            ]
+            .concat(),
+        )
+        .await;
+    made.success();
+    let shown: serde_json::Value = serde_json::from_str(&made.stdout).unwrap();
+    let (key_id, secret) = (
+        shown["access_key"]["key_id"].as_str().unwrap(),
+        shown["secret"].as_str().unwrap(),
+    );
+    assert!(h.emu.accepts_access_key(key_id, secret));
+    let id = shown["access_key"]["id"].as_str().unwrap();
+    let listed = h.run(&[&["access-key", "list"][..], &owner[..]].concat()).await;
+    listed.success();
+    assert!(listed.stdout.contains(key_id) && !listed.stdout.contains(secret));
+    h.run(&["access-key", "update", id, "--description", "bucket"])
+        .await
+        .success();
+    h.run(&["access-key", "delete", id]).await.success();
+    assert!(!h.emu.accepts_access_key(key_id, secret));
+}
