@@ -6,6 +6,7 @@ mod bad_input;
 mod closed_pipe;
 mod config;
 pub(crate) mod crash;
+mod crash_fleet;
 mod crash_lockbox;
 mod durations;
 mod errors;
