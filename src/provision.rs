@@ -23,6 +23,16 @@ mod rules;
 mod sink;
 
 pub(crate) use apply::create_account;
+
+/// The most a sink's marker adds to a key description, with its space.
+pub(crate) fn sink_marker_room() -> usize {
+    sink::marker::LOCKBOX_LEN
+}
+
+/// Whether a key description ends with a sink's marker.
+pub(crate) fn has_sink_marker(description: &str) -> bool {
+    sink::marker::parse(description).is_some()
+}
 pub use issued::{AuthorizedKeyFile, IssuedKey, StaticKey};
 pub(crate) use sink::marker;
 

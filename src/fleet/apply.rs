@@ -219,7 +219,11 @@ impl Plan {
         }
 
         // 4. Deletions, once their bindings are gone.
-        let deleted: Vec<_> = futures_util::stream::iter(self.deletions.iter().enumerate().map(|(j, d)| async move {
+        // An account whose bindings could not be removed is kept, so the report stays true and the
+        // next run tries both again.
+        let unbound = |j: &usize| outcomes[base + *j].error.is_none();
+        let deletable: Vec<_> = self.deletions.iter().enumerate().filter(|(j, _)| unbound(j)).collect();
+        let deleted: Vec<_> = futures_util::stream::iter(deletable.into_iter().map(|(j, d)| async move {
             let result = match client.service_accounts().delete(&d.account.id).await {
                 Ok(op) => op.wait().await,
                 Err(e) => Err(e),

@@ -68,12 +68,15 @@ pub(super) fn tag(fleet: &str) -> String {
     format!("fleet {fleet}")
 }
 
-/// Whether `key` was made by `fleet` (its description starts with the fleet's tag).
+/// Whether `key` was made by `fleet`: its description starts with the fleet's tag and ends with
+/// a sink's marker (a key someone described by hand as `fleet <name>: …` is not the fleet's).
 pub(super) fn made_by(key: &ManagedKey, fleet: &str) -> bool {
     let tag = tag(fleet);
-    key.description
+    let tagged = key
+        .description
         .strip_prefix(&tag)
-        .is_some_and(|rest| rest.starts_with(": ") || rest.starts_with(" [yc-iam:"))
+        .is_some_and(|rest| rest.starts_with(": ") || rest.starts_with(" [yc-iam:"));
+    tagged && crate::provision::has_sink_marker(&key.description)
 }
 
 /// The provisioning run that keeps one key entry of `account`: no roles (the fleet grants them

@@ -136,12 +136,14 @@ impl Manifest {
     /// against `base`.
     pub fn parse(text: &str, file: &FsPath, base: &FsPath) -> Result<Manifest, ManifestError> {
         let raw: RawManifest = serde_norway::from_str(text).map_err(|e| parse_error(file, &e))?;
-        Checker { base }.manifest(raw).map_err(|(path, message)| ManifestError {
-            file: file.to_owned(),
-            position: locate(text, &path),
-            path: path.to_string(),
-            message,
-        })
+        Checker { base, reserved: 0 }
+            .manifest(raw)
+            .map_err(|(path, message)| ManifestError {
+                file: file.to_owned(),
+                position: locate(text, &path),
+                path: path.to_string(),
+                message,
+            })
     }
 }
 
@@ -269,6 +271,8 @@ type Broken = (Path, String);
 
 struct Checker<'a> {
     base: &'a FsPath,
+    /// How much of a key description yc-iam takes: the fleet's tag and the longest marker.
+    reserved: usize,
 }
 
 /// An [`InvalidInput`] from the library's rules, as a phrase about the value at `path`.
@@ -299,6 +303,11 @@ impl Checker<'_> {
         if let Some(folder) = &default_folder {
             check_id("folder_id", folder).map_err(rule(&root.key("defaults").key("folder_id")))?;
         }
+        // `fleet <name>: ` before the description, ` [yc-iam:lockbox:<id>]` at most after it.
+        let this = Checker {
+            base: self.base,
+            reserved: super::keys::tag(&name).len() + 2 + crate::provision::sink_marker_room(),
+        };
         let accounts_path = root.key("service_accounts");
         let mut names = BTreeMap::new();
         let mut sinks = BTreeMap::new();
@@ -311,7 +320,7 @@ impl Checker<'_> {
                     format!("{:?} is declared twice (also service_accounts[{first}])", account.name),
                 ));
             }
-            let account = self.account(&path, account, default_folder.as_deref())?;
+            let account = this.account(&path, account, default_folder.as_deref())?;
             for (k, key) in account.keys.iter().enumerate() {
                 let here = format!("service_accounts[{i}].keys[{k}]");
                 if let Some(first) = sinks.insert(sink_identity(&account.folder_id, &key.output), here) {
@@ -444,6 +453,13 @@ impl Checker<'_> {
         }
         if let Some(description) = &raw.description {
             check_description("description", description).map_err(rule(&path.key("description")))?;
+            let room = 256 - self.reserved;
+            if description.chars().count() > room {
+                return Err((
+                    path.key("description"),
+                    format!("must be at most {room} characters long (yc-iam adds the fleet's tag and a marker)"),
+                ));
+            }
         }
         if raw.kind == KeyType::ApiKey && scopes.is_empty() {
             return Err((

@@ -290,6 +290,15 @@ async fn api_keys_reach_their_sinks_once_and_an_entry_removed_is_pruned_only_wit
     assert!(again.apply(&client, 16).await.succeeded());
     assert_eq!(mutations(&emu).len(), before, "kept keys make no call");
 
+    // A key someone described by hand in the fleet's words, without a marker, is not the fleet's.
+    let by_hand = client
+        .api_keys()
+        .create(yc_iam::CreateApiKey::new(&account.id).description("fleet ai-prod: made by hand"))
+        .await
+        .unwrap()
+        .api_key
+        .id;
+
     let one = manifest(&format!(
         "  - name: sa-chat\n    roles: [ai.languageModels.user]\n    keys:\n      - {{ type: api-key, {scope}, output: {} }}\n",
         file.display()
@@ -306,10 +315,11 @@ async fn api_keys_reach_their_sinks_once_and_an_entry_removed_is_pruned_only_wit
     )));
     assert!(plan.apply(&client, 16).await.succeeded());
     let live: Vec<_> = client.api_keys().list(&account.id).try_collect().await.unwrap();
-    assert_eq!(
-        live.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
-        [in_file.id.as_str()]
-    );
+    let mut live: Vec<&str> = live.iter().map(|k| k.id.as_str()).collect();
+    live.sort();
+    let mut kept = vec![in_file.id.as_str(), by_hand.as_str()];
+    kept.sort();
+    assert_eq!(live, kept, "the file's key and the hand-made one stay");
 }
 
 #[tokio::test]

@@ -52,6 +52,7 @@ pub(crate) async fn plan(settings: &Settings, args: PlanArgs) -> CliResult {
     let session = connect_seeded(settings, &folders(&manifest)).await?;
     let plan = read(&session, &manifest, args.prune).await?;
     show_plan(settings.format, &plan)?;
+    foreign(&plan)?;
     if plan.changes() {
         return Err(CliError::failure("").with_exit(EXIT_REPORT));
     }
@@ -76,7 +77,8 @@ pub(crate) async fn apply(settings: &Settings, args: ApplyArgs) -> CliResult {
     let session = connect_seeded(settings, &folders(&manifest)).await?;
     let plan = read(&session, &manifest, args.prune).await?;
     if !plan.changes() {
-        return show_plan(settings.format, &plan).map_err(CliError::from);
+        show_plan(settings.format, &plan)?;
+        return foreign(&plan);
     }
     if !args.yes {
         output::write_stderr(&format!("{plan}\n"));
@@ -90,6 +92,26 @@ pub(crate) async fn apply(settings: &Settings, args: ApplyArgs) -> CliResult {
         return Err(CliError::failure("").with_exit(EXIT_FAILURE));
     }
     Ok(())
+}
+
+/// An account of the manifest's name that the fleet does not manage cannot reach the manifest's
+/// state: a failure (exit 1), even when nothing else would change.
+fn foreign(plan: &Plan) -> CliResult {
+    let names: Vec<&str> = plan
+        .accounts
+        .iter()
+        .filter(|a| matches!(a.state, AccountState::Foreign(_)))
+        .map(|a| a.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::failure(format!(
+        "not managed by fleet {}: {} (label them managed-by=yc-iam, fleet={} to adopt them)",
+        plan.fleet,
+        names.join(", "),
+        plan.fleet
+    )))
 }
 
 /// A manifest that cannot be used is bad input: exit 2, nothing sent.
