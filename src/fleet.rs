@@ -11,8 +11,7 @@ mod schema;
 pub use apply::{Outcome, Report};
 pub use keys::{KeyAction, KeyChange};
 pub use manifest::{
-    API_VERSION, AccountSpec, KeyAlgorithm, KeySpec, KeyType, Manifest, ManifestError, RESERVED_LABELS, Resource,
-    RoleSpec,
+    API_VERSION, AccountSpec, KeyAlgorithm, KeySpec, KeyType, Manifest, ManifestError, RESERVED_LABELS, RoleSpec,
 };
 pub use plan::{AccountPlan, AccountState, Deletion, MANAGED_BY, Plan};
 pub use schema::schema;

@@ -76,10 +76,10 @@ pub fn default_output(kind: KeyType) -> &'static str {
     }
 }
 
-/// Where the roles are granted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where roles are granted: a folder or a cloud.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Grant {
-    /// On the folder of the service account.
+    /// On a folder (in `provision`, the service account's).
     Folder(String),
     /// On a cloud.
     Cloud(String),
@@ -100,7 +100,40 @@ impl Grant {
             Grant::Folder(id) | Grant::Cloud(id) => id,
         }
     }
+
+    /// Every access binding of the folder or cloud.
+    pub(crate) fn list_access_bindings(&self, client: &crate::Client) -> crate::Paginator<crate::model::AccessBinding> {
+        match self {
+            Grant::Folder(id) => client.folders().list_access_bindings(id.clone()),
+            Grant::Cloud(id) => client.clouds().list_access_bindings(id.clone()),
+        }
+    }
+
+    /// Adds and removes bindings of the folder or cloud, at most [`MAX_DELTAS`] per call.
+    pub(crate) async fn update_access_bindings(
+        &self,
+        client: &crate::Client,
+        deltas: Vec<crate::model::AccessBindingDelta>,
+    ) -> Result<
+        crate::AccessBindingsOperation<crate::proto::yandex::cloud::access::UpdateAccessBindingsMetadata>,
+        crate::Error,
+    > {
+        match self {
+            Grant::Folder(id) => client.folders().update_access_bindings(id.clone(), deltas).await,
+            Grant::Cloud(id) => client.clouds().update_access_bindings(id.clone(), deltas).await,
+        }
+    }
 }
+
+/// `folder <id>` or `cloud <id>`.
+impl std::fmt::Display for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind(), self.id())
+    }
+}
+
+/// Most deltas one `UpdateAccessBindings` accepts.
+pub(crate) const MAX_DELTAS: usize = 1000;
 
 /// What to provision. Defaults fit AI Studio: role [`DEFAULT_ROLE`], scope [`DEFAULT_SCOPE`], key
 /// file [`DEFAULT_OUTPUT`].

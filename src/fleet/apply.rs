@@ -8,14 +8,11 @@ use std::fmt;
 use futures_util::StreamExt as _;
 
 use super::keys::{self, KeyAction, KeyChange};
-use super::manifest::{AccountSpec, Resource};
+use super::manifest::AccountSpec;
 use super::plan::{AccountPlan, AccountState, Plan, managed_labels};
 use crate::model::{AccessBinding, AccessBindingDelta};
-use crate::provision::{Provision, ProvisionError};
+use crate::provision::{Grant, MAX_DELTAS, Provision, ProvisionError};
 use crate::{Client, Error, UpdateServiceAccount};
-
-/// Deltas per `UpdateAccessBindings` call: the API's limit.
-const DELTAS_PER_CALL: usize = 1000;
 
 /// What applying a plan did, account by account.
 #[derive(Debug)]
@@ -90,7 +87,7 @@ impl Plan {
         .await;
 
         // 2. Bindings: every delta of a resource in one call.
-        let mut deltas: BTreeMap<&Resource, Vec<(usize, AccessBindingDelta)>> = BTreeMap::new();
+        let mut deltas: BTreeMap<&Grant, Vec<(usize, AccessBindingDelta)>> = BTreeMap::new();
         for (i, (plan, outcome)) in self.accounts.iter().zip(&outcomes).enumerate() {
             let Some(id) = outcome.id.as_deref().filter(|_| outcome.error.is_none()) else {
                 continue;
@@ -127,7 +124,7 @@ impl Plan {
             }
         }
         let calls = deltas.into_iter().flat_map(|(resource, list)| {
-            list.chunks(DELTAS_PER_CALL)
+            list.chunks(MAX_DELTAS)
                 .map(|chunk| (resource.clone(), chunk.to_vec()))
                 .collect::<Vec<_>>()
         });
@@ -313,26 +310,13 @@ async fn account(client: &Client, fleet: &str, plan: &AccountPlan, spec: Option<
     outcome
 }
 
-async fn update_bindings(client: &Client, resource: &Resource, deltas: Vec<AccessBindingDelta>) -> Result<(), Error> {
-    let op = match resource {
-        Resource::Folder(id) => {
-            client
-                .folders()
-                .update_access_bindings(id.clone(), deltas)
-                .await?
-                .wait()
-                .await
-        }
-        Resource::Cloud(id) => {
-            client
-                .clouds()
-                .update_access_bindings(id.clone(), deltas)
-                .await?
-                .wait()
-                .await
-        }
-    };
-    op.map(|_| ())
+async fn update_bindings(client: &Client, grant: &Grant, deltas: Vec<AccessBindingDelta>) -> Result<(), Error> {
+    grant
+        .update_access_bindings(client, deltas)
+        .await?
+        .wait()
+        .await
+        .map(|_| ())
 }
 
 /// Keeps one key entry through the provisioning flow (which reads again, so a plan applied late

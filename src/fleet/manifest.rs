@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::locate::{Path, locate};
 use crate::duration;
 use crate::provision::{
-    InvalidInput, SinkAddress, check_description, check_id, check_labels, check_role, check_scopes,
+    Grant, InvalidInput, SinkAddress, check_description, check_id, check_labels, check_role, check_scopes,
     check_service_account_name,
 };
 
@@ -56,16 +56,7 @@ pub struct RoleSpec {
     /// The role id, such as `ai.languageModels.user`.
     pub role: String,
     /// Where the role is granted.
-    pub resource: Resource,
-}
-
-/// A resource roles are granted on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Resource {
-    /// A folder, by id.
-    Folder(String),
-    /// A cloud, by id.
-    Cloud(String),
+    pub resource: Grant,
 }
 
 /// A key the manifest declares.
@@ -394,7 +385,7 @@ impl Checker<'_> {
 
     fn role(&self, path: &Path, raw: RawRole, folder_id: &str) -> Result<RoleSpec, Broken> {
         let (role, resource, role_path) = match raw {
-            RawRole::Name(role) => (role, Resource::Folder(folder_id.to_owned()), path.clone()),
+            RawRole::Name(role) => (role, Grant::Folder(folder_id.to_owned()), path.clone()),
             RawRole::On(RawBinding {
                 role,
                 folder_id: folder,
@@ -404,13 +395,13 @@ impl Checker<'_> {
                     (Some(_), Some(_)) => return Err((path.clone(), "give folder_id or cloud_id, not both".into())),
                     (Some(folder), None) => {
                         check_id("folder_id", &folder).map_err(rule(&path.key("folder_id")))?;
-                        Resource::Folder(folder)
+                        Grant::Folder(folder)
                     }
                     (None, Some(cloud)) => {
                         check_id("cloud_id", &cloud).map_err(rule(&path.key("cloud_id")))?;
-                        Resource::Cloud(cloud)
+                        Grant::Cloud(cloud)
                     }
-                    (None, None) => Resource::Folder(folder_id.to_owned()),
+                    (None, None) => Grant::Folder(folder_id.to_owned()),
                 };
                 (role, resource, path.key("role"))
             }

@@ -7,9 +7,9 @@ use std::fmt;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::keys::{self, KeyAction, KeyChange};
-use super::manifest::{AccountSpec, Manifest, RESERVED_LABELS, Resource, RoleSpec};
+use super::manifest::{AccountSpec, Manifest, RESERVED_LABELS, RoleSpec};
 use crate::model::{AccessBinding, ServiceAccount};
-use crate::provision::{KeyType, ManagedKey};
+use crate::provision::{Grant, KeyType, ManagedKey};
 use crate::{Client, Error};
 
 /// The label every account a fleet manages carries, with `fleet=<name>`.
@@ -166,22 +166,19 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
         .map(|sa| ((sa.folder_id.as_str(), sa.name.as_str()), sa))
         .collect();
 
-    let mut resources: BTreeSet<Resource> = manifest
+    let mut resources: BTreeSet<Grant> = manifest
         .accounts
         .iter()
         .flat_map(|a| a.roles.iter().map(|r| r.resource.clone()))
         .collect();
     if prune {
-        resources.extend(folders.iter().map(|f| Resource::Folder((*f).to_owned())));
+        resources.extend(folders.iter().map(|f| Grant::Folder((*f).to_owned())));
     }
-    let bindings: Vec<(Resource, Vec<AccessBinding>)> =
+    let bindings: Vec<(Grant, Vec<AccessBinding>)> =
         futures_util::stream::iter(resources.into_iter().map(|resource| {
             let client = client.clone();
             async move {
-                let listing = match &resource {
-                    Resource::Folder(id) => client.folders().list_access_bindings(id.clone()),
-                    Resource::Cloud(id) => client.clouds().list_access_bindings(id.clone()),
-                };
+                let listing = resource.list_access_bindings(&client);
                 listing.try_collect::<Vec<_>>().await.map(|b| (resource, b))
             }
         }))
@@ -342,15 +339,6 @@ async fn read_keys(
         plan.keys_to_prune.extend(prune);
     }
     Ok(())
-}
-
-impl fmt::Display for Resource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Resource::Folder(id) => write!(f, "folder {id}"),
-            Resource::Cloud(id) => write!(f, "cloud {id}"),
-        }
-    }
 }
 
 impl fmt::Display for Plan {

@@ -12,20 +12,18 @@
 //! marked ones left active. Versions without the sink's marker belong to other writers and are
 //! never scheduled.
 
+use super::MAX_DELTAS;
 use super::key_type::NewKey;
 use super::plan::{AccountPlan, KeyPlan, Plan};
 use super::report::{KeyAction, ProvisionError, Report};
 use super::sink::{lockbox, marker};
 use super::{
-    Grant, IssuedKey, KeySink, LockboxPlan, LockboxReport, LockboxSecret, ManagedKey, Provision, SecretPlan, api,
-    dedup, with_marker,
+    IssuedKey, KeySink, LockboxPlan, LockboxReport, LockboxSecret, ManagedKey, Provision, SecretPlan, api, dedup,
+    with_marker,
 };
 use crate::model::{AccessBinding, AccessBindingDelta, ServiceAccount, Subject};
 use crate::timestamp::to_timestamp;
 use crate::{Client, CreateServiceAccount, ErrorKind};
-
-/// Most deltas one `UpdateAccessBindings` accepts.
-const MAX_DELTAS: usize = 1000;
 
 impl Plan {
     /// Makes the changes this plan lists. After it, the service account exists, has the roles,
@@ -294,11 +292,10 @@ async fn add_bindings(client: &Client, report: &mut Report, roles: &[String]) ->
                 })
             })
             .collect();
-        let op = match grant {
-            Grant::Folder(id) => client.folders().update_access_bindings(id, deltas).await,
-            Grant::Cloud(id) => client.clouds().update_access_bindings(id, deltas).await,
-        }
-        .map_err(api(step.clone()))?;
+        let op = grant
+            .update_access_bindings(client, deltas)
+            .await
+            .map_err(api(step.clone()))?;
         let result = op.wait().await.map_err(api(step.clone()))?;
         let effective: Vec<String> = result
             .effective_deltas

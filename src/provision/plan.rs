@@ -255,15 +255,15 @@ async fn bound_roles(
     account_id: &str,
     roles: &[String],
 ) -> Result<(Vec<String>, Vec<String>), ProvisionError> {
-    let existing: Vec<AccessBinding> = match grant {
-        Grant::Folder(id) => client.folders().list_access_bindings(id).try_collect().await,
-        Grant::Cloud(id) => client.clouds().list_access_bindings(id).try_collect().await,
-    }
-    .map_err(api(format!(
-        "cannot list access bindings of {} {}",
-        grant.kind(),
-        grant.id()
-    )))?;
+    let existing: Vec<AccessBinding> = grant
+        .list_access_bindings(client)
+        .try_collect()
+        .await
+        .map_err(api(format!(
+            "cannot list access bindings of {} {}",
+            grant.kind(),
+            grant.id()
+        )))?;
     Ok(roles.iter().cloned().partition(|role| {
         existing.iter().any(|b| {
             b.role_id == *role

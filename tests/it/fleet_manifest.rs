@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use yc_iam::fleet::{KeyType, Manifest, Resource};
+use yc_iam::fleet::{KeyType, Manifest};
+use yc_iam::provision::Grant;
 use yc_iam::provision::SinkAddress;
 
 fn parse(text: &str) -> Result<Manifest, yc_iam::fleet::ManifestError> {
@@ -26,7 +27,7 @@ fn the_example_manifest_declares_its_accounts_roles_and_keys() {
     assert_eq!(chat.folder_id, "b1gexample0000000000");
     assert_eq!(chat.labels["team"], "ai");
     let roles: Vec<_> = chat.roles.iter().map(|r| (r.role.as_str(), &r.resource)).collect();
-    let folder = Resource::Folder("b1gexample0000000000".into());
+    let folder = Grant::Folder("b1gexample0000000000".into());
     assert_eq!(roles, [("ai.languageModels.user", &folder), ("viewer", &folder)]);
     let key = &chat.keys[0];
     assert_eq!(key.kind, KeyType::ApiKey);
@@ -52,7 +53,7 @@ fn relative_sinks_are_relative_to_the_manifest_and_roles_default_to_the_account_
     let resources: Vec<_> = account.roles.iter().map(|r| &r.resource).collect();
     assert_eq!(
         resources,
-        [&Resource::Cloud("b1gcloud".into()), &Resource::Folder("b1gown".into())]
+        [&Grant::Cloud("b1gcloud".into()), &Grant::Folder("b1gown".into())]
     );
     assert_eq!(
         account.keys[0].output,
