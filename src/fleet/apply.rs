@@ -11,7 +11,7 @@ use super::keys::{self, KeyAction, KeyChange};
 use super::manifest::AccountSpec;
 use super::plan::{AccountPlan, AccountState, Plan, managed_labels};
 use crate::model::{AccessBinding, AccessBindingDelta};
-use crate::provision::{Grant, MAX_DELTAS, Provision, ProvisionError};
+use crate::provision::{Grant, MAX_DELTAS, Provision};
 use crate::{Client, Error, UpdateServiceAccount};
 
 /// What applying a plan did, account by account.
@@ -264,14 +264,7 @@ async fn account(client: &Client, fleet: &str, plan: &AccountPlan, spec: Option<
                     outcome.id = Some(sa.id);
                     outcome.done.push("created".to_owned());
                 }
-                Err(ProvisionError::Api { source, .. }) => outcome.error = Some(source),
-                Err(other) => {
-                    outcome.error = Some(Error::new(
-                        crate::ErrorKind::Other,
-                        "cannot create service account",
-                        other.to_string(),
-                    ))
-                }
+                Err(e) => outcome.error = Some(keys::into_error("cannot create service account")(e)),
             }
         }
         AccountState::Update {
@@ -333,7 +326,10 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
     }
     let rotate = matches!(change.action, KeyAction::Rotate { .. });
     let provision = keys::provision(fleet, spec, &change.spec, time::OffsetDateTime::now_utc()).rotate(rotate);
-    let report = provision.run(client).await.map_err(keys::into_error)?;
+    let report = provision
+        .run(client)
+        .await
+        .map_err(keys::into_error("cannot make key"))?;
     let sink = &change.spec.output;
     Ok(match &report.key {
         Some(crate::provision::KeyAction::Created { key, .. }) if rotate => format!("↻ key {} → {sink}", key.id),

@@ -117,7 +117,7 @@ pub(super) async fn read(
     let plan = provision(fleet, account, key, now)
         .plan(client)
         .await
-        .map_err(into_error)?;
+        .map_err(into_error("cannot plan the key"))?;
     let leftovers: Vec<String> = plan
         .keys_to_delete
         .iter()
@@ -171,12 +171,14 @@ pub(super) fn show_age(age: Duration) -> String {
     }
 }
 
-/// A provisioning error as the client's error type: an API failure as it came (with its ids),
-/// a bad input or an unreadable sink as invalid input.
-pub(super) fn into_error(e: crate::provision::ProvisionError) -> crate::Error {
+/// A provisioning error as the client's error type, for the step `what`: an API failure as it
+/// came (with its request ids), an input or sink at fault as invalid input, anything else (a
+/// sink that could not be written) as a failure.
+pub(super) fn into_error(what: &'static str) -> impl FnOnce(crate::provision::ProvisionError) -> crate::Error {
     use crate::provision::ProvisionError;
-    match e {
+    move |e| match e {
         ProvisionError::Api { source, .. } => source,
-        other => crate::Error::invalid_input("cannot plan the key", other.to_string()),
+        e if e.is_invalid_input() => crate::Error::invalid_input(what, e.to_string()),
+        e => crate::Error::new(crate::ErrorKind::Other, what, e.to_string()),
     }
 }
