@@ -64,10 +64,34 @@ pub fn parse(text: &str) -> Result<Duration, InvalidDuration> {
     Ok(total)
 }
 
+/// An age (or any duration) as people read it in a plan or a table: whole days, or hours under
+/// a day, or minutes under an hour (`61d`, `3h`, `0m`). Audits and fleet plans show ages this way.
+pub fn age_text(age: Duration) -> String {
+    let secs = age.as_secs();
+    match secs {
+        0..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
+}
+
 /// A duration in the grammar of [`parse`] that is longer than zero (`--timeout`, `expires_in`).
 pub fn parse_positive(text: &str) -> Result<Duration, InvalidDuration> {
     match parse(text)? {
         Duration::ZERO => Err(InvalidDuration("the duration must be longer than zero".to_owned())),
         duration => Ok(duration),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_in_the_largest_whole_unit() {
+        assert_eq!(age_text(Duration::from_secs(59)), "0m");
+        assert_eq!(age_text(Duration::from_secs(30 * 60)), "30m");
+        assert_eq!(age_text(Duration::from_secs(3 * 3600 + 5)), "3h");
+        assert_eq!(age_text(Duration::from_secs(100 * 86_400 + 7)), "100d");
     }
 }

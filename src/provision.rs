@@ -34,7 +34,7 @@ pub(crate) fn has_sink_marker(description: &str) -> bool {
     sink::marker::parse(description).is_some()
 }
 pub use issued::{AuthorizedKeyFile, IssuedKey, StaticKey};
-pub(crate) use sink::marker;
+pub(crate) use sink::{check_address, marker};
 
 pub use key_file::{KeyFileError, StoredKey};
 pub use key_type::{KeyAlgorithm, KeyType, ManagedKey};

@@ -161,16 +161,6 @@ pub(super) fn missing_folder(key: &KeySpec) -> Option<&std::path::Path> {
     }
 }
 
-/// Days, or hours under a day: how an age reads in a plan.
-pub(super) fn show_age(age: Duration) -> String {
-    let hours = age.as_secs() / 3600;
-    if hours >= 24 {
-        format!("{}d", hours / 24)
-    } else {
-        format!("{hours}h")
-    }
-}
-
 /// A provisioning error as the client's error type, for the step `what`: an API failure as it
 /// came (with its request ids), an input or sink at fault as invalid input, anything else (a
 /// sink that could not be written) as a failure.

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::locate::{Path, locate};
 use crate::duration;
 use crate::provision::{
-    Grant, InvalidInput, SinkAddress, check_description, check_id, check_labels, check_role, check_scopes,
-    check_service_account_name,
+    Grant, InvalidInput, SinkAddress, check_description, check_expiry, check_id, check_labels, check_role,
+    check_scopes, check_service_account_name,
 };
 
 /// The `apiVersion` this version of yc-iam reads.
@@ -433,6 +433,21 @@ impl Checker<'_> {
                 .transpose()
         };
         let expires_in = positive("expires_in", &raw.expires_in)?;
+        if let Some(expires) = expires_in {
+            // The key is made when apply runs, so the limit is checked from now.
+            let at = time::OffsetDateTime::now_utc() + expires;
+            check_expiry("expires_in", at, time::OffsetDateTime::now_utc()).map_err(|e| {
+                (
+                    path.key("expires_in"),
+                    format!(
+                        "{} would make the key expire at {}: an expiry {}",
+                        raw.expires_in.as_deref().unwrap_or_default(),
+                        e.value,
+                        e.rule
+                    ),
+                )
+            })?;
+        }
         let rotate_after = positive("rotate_after", &raw.rotate_after)?;
         if let (Some(rotate), Some(expires)) = (rotate_after, expires_in)
             && rotate >= expires
@@ -472,6 +487,8 @@ impl Checker<'_> {
             Ok(lockbox @ SinkAddress::Lockbox(_)) => lockbox,
             Err(e) => return Err((output_path, e.to_string())),
         };
+        crate::provision::check_address(&output)
+            .map_err(|e| (output_path.clone(), format!("{:?} {}", raw.output, e.rule)))?;
         Ok(KeySpec {
             kind: raw.kind,
             output,
@@ -484,23 +501,13 @@ impl Checker<'_> {
     }
 }
 
-/// What makes two sinks the same: the file (its path with `.` and `..` resolved), or the Lockbox
-/// secret (a name is looked up in the account's folder).
+/// What makes two sinks the same: the file (one spelling of its path, the one its marker is
+/// made from), or the Lockbox secret (a name is looked up in the account's folder; a name and
+/// an id of one secret are told apart only once the plan has read them).
 fn sink_identity(folder_id: &str, sink: &SinkAddress) -> String {
     match sink {
         SinkAddress::File(p) | SinkAddress::Env(p) | SinkAddress::K8s(p) => {
-            let absolute = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-            let mut normal = PathBuf::new();
-            for part in absolute.components() {
-                match part {
-                    std::path::Component::CurDir => {}
-                    std::path::Component::ParentDir => {
-                        normal.pop();
-                    }
-                    other => normal.push(other),
-                }
-            }
-            format!("file:{}", normal.display())
+            format!("file:{}", crate::provision::marker::absolute(p).display())
         }
         SinkAddress::Lockbox(name) if crate::provision::looks_like_id(name) => format!("lockbox:{name}"),
         SinkAddress::Lockbox(name) => format!("lockbox:{folder_id}/{name}"),

@@ -383,11 +383,11 @@ impl fmt::Display for Plan {
                         replaces: Some(old),
                     } => writeln!(f, "  ↻ replace key {old} → {sink} ({reason})")?,
                     KeyAction::Rotate { id, age } => {
-                        let limit = key.spec.rotate_after.map(keys::show_age).unwrap_or_default();
+                        let limit = key.spec.rotate_after.map(crate::duration::age_text).unwrap_or_default();
                         writeln!(
                             f,
                             "  ↻ rotate key {id} → {sink} (age {} > {limit})",
-                            keys::show_age(*age)
+                            crate::duration::age_text(*age)
                         )?;
                     }
                 }

@@ -513,12 +513,7 @@ impl LockboxSink {
 /// A path a file sink can write: names a file in a directory that exists.
 fn check_path(path: &Path) -> Result<(), InvalidInput> {
     let shown = || path.display().to_string();
-    if path.as_os_str().is_empty() || path.file_name().is_none() {
-        return Err(InvalidInput::new("output", shown(), "must name a file"));
-    }
-    if path.is_dir() {
-        return Err(InvalidInput::new("output", shown(), "is a directory, not a file"));
-    }
+    check_file_name(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
     {
@@ -529,6 +524,33 @@ fn check_path(path: &Path) -> Result<(), InvalidInput> {
         ));
     }
     Ok(())
+}
+
+/// A path that names a file (not a folder), whether or not its folder exists yet.
+pub(crate) fn check_file_name(path: &Path) -> Result<(), InvalidInput> {
+    let shown = || path.display().to_string();
+    let text = path.as_os_str().to_string_lossy();
+    if text.is_empty() || text.ends_with(std::path::MAIN_SEPARATOR) || path.file_name().is_none() {
+        return Err(InvalidInput::new("output", shown(), "must name a file"));
+    }
+    if path.is_dir() {
+        return Err(InvalidInput::new("output", shown(), "is a directory, not a file"));
+    }
+    Ok(())
+}
+
+/// The rules a sink's address obeys on its own, before anything is read: a file sink names a
+/// file (its folder may not exist yet), a Lockbox secret is a valid name or id. An error names
+/// `output` and shows the address as written.
+pub(crate) fn check_address(address: &SinkAddress) -> Result<(), InvalidInput> {
+    match address {
+        SinkAddress::File(path) | SinkAddress::Env(path) | SinkAddress::K8s(path) => check_file_name(path),
+        SinkAddress::Lockbox(name) if looks_like_id(name) => Ok(()),
+        SinkAddress::Lockbox(name) => {
+            check_secret_name("output", name).map_err(|e| InvalidInput::new(e.field, address.to_string(), e.rule))
+        }
+        SinkAddress::Stdout => Ok(()),
+    }
 }
 
 impl fmt::Display for KeySink {

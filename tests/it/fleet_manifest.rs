@@ -298,6 +298,26 @@ fn broken_manifests_are_refused_with_file_line_column_and_path() {
             "already keeps the key of service_accounts[0].keys[0]",
         ),
         (
+            sa("keys: [{type: api-key, output: a, scopes: [x.y], expires_in: 30000d}]"),
+            "fleet.yaml:7:66: service_accounts[0].keys[0].expires_in: ",
+            "30000d would make the key expire at 21",
+        ),
+        (
+            sa("keys: [{type: static-key, output: 'lockbox://chat key'}]"),
+            "fleet.yaml:7:39: service_accounts[0].keys[0].output: ",
+            "\"lockbox://chat key\" a Lockbox secret name is 1-100 letters",
+        ),
+        (
+            sa("keys: [{type: static-key, output: 'env:secrets/'}]"),
+            "fleet.yaml:7:39: service_accounts[0].keys[0].output: ",
+            "\"env:secrets/\" must name a file",
+        ),
+        (
+            sa("keys: [{type: static-key, output: 'k8s:..'}]"),
+            "fleet.yaml:7:39: service_accounts[0].keys[0].output: ",
+            "\"k8s:..\" must name a file",
+        ),
+        (
             sa("keys: [{type: static-key, output: a, description: \"tab\\there\"}]"),
             "fleet.yaml:7:55: service_accounts[0].keys[0].description: ",
             "control characters",
@@ -351,4 +371,30 @@ fn the_schema_admits_the_fields_the_manifest_reads_and_no_others() {
         "name: sa-a\nfolder_id: b1gfolder\ndescription: d\nlabels: {team: ai}\nroles: [{role: viewer, folder_id: b1gfolder}]\nkeys:\n  - {type: api-key, output: a, scopes: [x.y], expires_in: 9d, rotate_after: 8d, description: d}\n  - {type: authorized-key, output: b, algorithm: rsa-4096}",
     ))
     .unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn two_spellings_of_one_file_through_a_link_or_dots_are_one_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
+    for (first, second) in [
+        ("real/a.env", "link/a.env"),
+        ("new/a.env", "new/../new/./a.env"),
+        ("link/new/a.env", "real/new/a.env"),
+    ] {
+        let text = with_account(&format!(
+            "name: sa-a\nkeys: [{{type: static-key, output: 'env:{first}'}}, {{type: static-key, output: 'env:{second}'}}]"
+        ));
+        let error = Manifest::parse(&text, Path::new("fleet.yaml"), dir.path())
+            .expect_err(second)
+            .to_string();
+        assert!(
+            error.starts_with("fleet.yaml:7:")
+                && error.contains("service_accounts[0].keys[1].output: ")
+                && error.contains("already keeps the key of service_accounts[0].keys[0]"),
+            "{error}"
+        );
+    }
 }

@@ -79,18 +79,41 @@ fn fingerprint(path: &Path) -> u32 {
     hash
 }
 
-/// The path with its directory resolved (symlinks included), so two spellings of one file give
-/// one marker.
+/// The one spelling of a sink's path, so two spellings of one file give one marker (and, in a
+/// fleet manifest, one sink): absolute, its longest existing ancestor resolved (symlinks
+/// included), and the `.` and `..` of the rest taken away. The file itself is not resolved: a
+/// sink written through a link replaces the link.
 pub(crate) fn absolute(path: &Path) -> PathBuf {
     let name = path.file_name().map(ToOwned::to_owned).unwrap_or_default();
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    match std::fs::canonicalize(&parent) {
-        Ok(dir) => dir.join(name),
-        Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+    if let Ok(dir) = std::fs::canonicalize(&parent) {
+        return dir.join(name);
     }
+    let whole = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut lexical = PathBuf::new();
+    for part in whole.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                lexical.pop();
+            }
+            other => lexical.push(other),
+        }
+    }
+    // Resolve the part that exists, then add the rest as written.
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    while let Some(up) = existing.parent() {
+        rest.push(existing.file_name().map(ToOwned::to_owned).unwrap_or_default());
+        existing = up;
+        if let Ok(resolved) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(resolved, |at, part| at.join(part));
+        }
+    }
+    lexical
 }
 
 #[cfg(test)]
@@ -134,6 +157,26 @@ mod tests {
             "[yc-iam:lockbox:a/b]",
         ] {
             assert_eq!(parse(not_a_marker), None, "{not_a_marker}");
+        }
+    }
+
+    #[test]
+    fn two_spellings_of_one_path_are_one_path_whether_or_not_its_folder_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(root.join("made")).unwrap();
+        for folder in ["made", "not-yet/deeper"] {
+            let plain = root.join(folder).join("key.json");
+            let last = Path::new(folder).file_name().unwrap();
+            let roundabout = dir
+                .path()
+                .join("./x/..")
+                .join(folder)
+                .join("../.")
+                .join(last)
+                .join("key.json");
+            assert_eq!(absolute(&plain), plain, "{folder}");
+            assert_eq!(absolute(&roundabout), plain, "{folder}");
         }
     }
 

@@ -59,16 +59,6 @@ fn rfc3339(at: Option<OffsetDateTime>) -> Option<String> {
     at.and_then(|t| t.format(&Rfc3339).ok())
 }
 
-/// An age as people read it: days, or hours under a day, or minutes under an hour.
-fn age_text(age: std::time::Duration) -> String {
-    let secs = age.as_secs();
-    match secs {
-        0..3600 => format!("{}m", secs / 60),
-        3600..86_400 => format!("{}h", secs / 3600),
-        _ => format!("{}d", secs / 86_400),
-    }
-}
-
 fn flag_names(flags: impl IntoIterator<Item = Flag>) -> Vec<&'static str> {
     flags.into_iter().map(Flag::name).collect()
 }
@@ -187,7 +177,9 @@ fn rows(inventory: &Inventory) -> Vec<RowView> {
                 key_id: k.id.clone(),
                 kind: k.kind.name(),
                 created: date(k.created_at),
-                age: k.age(inventory.now).map_or_else(|| "-".into(), age_text),
+                age: k
+                    .age(inventory.now)
+                    .map_or_else(|| "-".into(), yc_iam::duration::age_text),
                 last_used: k.last_used_at.map_or_else(|| "never".into(), |t| t.date().to_string()),
                 expires: k.expires_at.map_or_else(|| "-".into(), |t| t.date().to_string()),
                 scopes: if k.scopes.is_empty() {
@@ -231,18 +223,5 @@ fn print(format: Format, inventory: &Inventory) -> std::io::Result<()> {
                     .collect(),
             },
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_read_in_the_largest_whole_unit() {
-        use std::time::Duration;
-        assert_eq!(age_text(Duration::from_secs(59)), "0m");
-        assert_eq!(age_text(Duration::from_secs(3 * 3600 + 5)), "3h");
-        assert_eq!(age_text(Duration::from_secs(100 * 86_400 + 7)), "100d");
     }
 }
