@@ -33,10 +33,10 @@ pub use paginate::Paginator;
 pub use retry::RetryPolicy;
 pub use secrecy::{self, ExposeSecret, SecretString};
 pub use services::{
-    AccessBindingsOperation, AccessKeys, AddVersion, ApiKeys, Clouds, CreateAccessKey, CreateApiKey, CreateKey,
-    CreateSecret, CreateServiceAccount, CreatedAccessKey, CreatedApiKey, CreatedKey, Folders, Keys, Lockbox,
-    Operations, SecretRef, ServiceAccounts, UpdateAccessKey, UpdateApiKey, UpdateKey, UpdateSecret,
-    UpdateServiceAccount,
+    AccessBindingsOperation, AccessKeys, AccountKeys, AddVersion, ApiKeys, Clouds, CreateAccessKey, CreateAccountKey,
+    CreateApiKey, CreateKey, CreateSecret, CreateServiceAccount, CreatedAccessKey, CreatedApiKey, CreatedKey, Folders,
+    KeyKind, Keys, Lockbox, Operations, SecretRef, ServiceAccounts, UpdateAccessKey, UpdateAccountKey, UpdateApiKey,
+    UpdateKey, UpdateSecret, UpdateServiceAccount,
 };
 pub use validate::{Validate, Violation};
 

@@ -20,18 +20,18 @@ use crate::{
 };
 
 /// One fetched page: its items and the token of the next page (empty at the end).
-pub(crate) struct Page<T> {
+pub struct Page<T> {
     pub(crate) items: Vec<T>,
     pub(crate) next_page_token: String,
 }
 
 /// A list request: it carries the page token and the page size.
-pub(crate) trait PageableRequest: Validate + Clone + fmt::Debug + Send + Sync + 'static {
+pub trait PageableRequest: Validate + Clone + fmt::Debug + Send + Sync + 'static {
     fn set_page(&mut self, page_token: String, page_size: i64);
 }
 
 /// A list response: one page of items and the next page's token.
-pub(crate) trait PageableResponse: fmt::Debug + Send + 'static {
+pub trait PageableResponse: fmt::Debug + Send + 'static {
     type Item: Send + 'static;
     fn into_page(self) -> Page<Self::Item>;
 }

@@ -1,17 +1,20 @@
 //! One handle per API service: ergonomic requests in, model types, operations and streams out.
 
 /// Sends `$request` as `$method` through the generated client's method `$rpc` (of the calling
-/// module's `Stub` unless a client is named), and answers with the reply's message.
+/// module's `Stub` unless a client is named), and answers with the reply's message. `@reply`
+/// answers with the whole reply.
 macro_rules! call {
-    ($self:ident, $method:expr, $request:expr, $rpc:ident) => {
-        call!($self, $method, $request, Stub::$rpc)
-    };
-    ($self:ident, $method:expr, $request:expr, $stub:ident :: $rpc:ident) => {
+    (@reply $self:ident, $method:expr, $request:expr, $stub:ident :: $rpc:ident) => {
         $self
             .client
             .call(&$method, $request, |ch, r| async move { $stub::new(ch).$rpc(r).await })
             .await
-            .map(tonic::Response::into_inner)
+    };
+    ($self:ident, $method:expr, $request:expr, $rpc:ident) => {
+        call!($self, $method, $request, Stub::$rpc)
+    };
+    ($self:ident, $method:expr, $request:expr, $stub:ident :: $rpc:ident) => {
+        call!(@reply $self, $method, $request, $stub::$rpc).map(tonic::Response::into_inner)
     };
 }
 
@@ -21,28 +24,25 @@ macro_rules! operation {
         operation!($self, $method, $request, Stub::$rpc)
     };
     ($self:ident, $method:expr, $request:expr, $stub:ident :: $rpc:ident) => {
-        $self
-            .client
-            .call(&$method, $request, |ch, r| async move { $stub::new(ch).$rpc(r).await })
-            .await
-            .map(|reply| Operation::from_reply($self.client.clone(), reply))
+        call!(@reply $self, $method, $request, $stub::$rpc).map(|reply| Operation::from_reply($self.client.clone(), reply))
     };
 }
 
 mod access_bindings;
-mod access_keys;
-mod api_keys;
+mod account_keys;
 mod create_once;
-mod keys;
+mod key_kinds;
 mod lockbox;
 mod operations;
 mod service_accounts;
 mod update_mask;
 
 pub use access_bindings::{AccessBindingsOperation, Clouds, Folders};
-pub use access_keys::{AccessKeys, CreateAccessKey, CreatedAccessKey, UpdateAccessKey};
-pub use api_keys::{ApiKeys, CreateApiKey, CreatedApiKey, UpdateApiKey};
-pub use keys::{CreateKey, CreatedKey, Keys, UpdateKey};
+pub use account_keys::{AccountKeys, CreateAccountKey, KeyKind, UpdateAccountKey};
+pub use key_kinds::{
+    AccessKeys, ApiKeys, CreateAccessKey, CreateApiKey, CreateKey, CreatedAccessKey, CreatedApiKey, CreatedKey, Keys,
+    UpdateAccessKey, UpdateApiKey, UpdateKey,
+};
 pub use lockbox::{AddVersion, CreateSecret, Lockbox, SecretRef, UpdateSecret};
 pub(crate) use operations::GET_OPERATION;
 pub use operations::Operations;

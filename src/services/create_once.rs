@@ -10,33 +10,8 @@
 //! clock, anchored by the `created_at` of the key received. A retried call thus leaves exactly one
 //! new live key.
 
-use prost_types::Timestamp;
-use tonic::transport::Channel;
-
-use crate::client::Method;
-use crate::{Client, Error, ErrorKind, Validate};
-
-/// What the reconciliation needs of a key service: its keys, how to tell the ones a request
-/// made, and how to delete one.
-pub(super) trait KeyService {
-    /// The wire request of `Create`.
-    type Request;
-    /// A key as `List` returns it.
-    type Key;
-
-    /// The service account the request makes a key for.
-    fn owner(request: &Self::Request) -> &str;
-    /// The key's id (what `Delete` takes).
-    fn id(key: &Self::Key) -> &str;
-    /// When the server made the key.
-    fn created_at(key: &Self::Key) -> Option<&Timestamp>;
-    /// Whether `key` has every field `request` asked for.
-    fn made_by(request: &Self::Request, key: &Self::Key) -> bool;
-    /// Every key of a service account.
-    async fn keys_of(&self, service_account_id: &str) -> Result<Vec<Self::Key>, Error>;
-    /// Deletes a key and waits for the deletion.
-    async fn delete_and_wait(&self, id: &str) -> Result<(), Error>;
-}
+use super::account_keys::{AccountKeys, KeyKind};
+use crate::{Error, ErrorKind};
 
 /// How far an orphan's `created_at` may precede the call's start on the server's clock (the
 /// server's clock is read against ours through the received key's `created_at` and the time its
@@ -92,29 +67,21 @@ fn maybe_applied(err: &Error) -> bool {
     }
 }
 
-/// Sends `Create` through `rpc` and turns the reply into the caller's value with `take` (which
-/// moves the secret out of it); after an ambiguous failure, deletes the keys the call made whose
-/// secret never arrived (see the module docs). `key` names the key inside the value.
-pub(super) async fn create_once<S, Resp, T, F, Fut>(
-    service: &S,
-    client: &Client,
-    method: &Method,
-    request: S::Request,
-    rpc: F,
-    take: impl FnOnce(&mut Resp) -> Result<T, Error>,
-    key: impl Fn(&T) -> &S::Key,
-) -> Result<T, Error>
-where
-    S: KeyService,
-    S::Request: Validate + Clone + std::fmt::Debug,
-    Resp: std::fmt::Debug,
-    F: Fn(Channel, tonic::Request<S::Request>) -> Fut,
-    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
-{
+/// Sends `Create` and turns the reply into the caller's value (moving the secret out of it);
+/// after an ambiguous failure, deletes the keys the call made whose secret never arrived (see the
+/// module docs).
+pub(super) async fn create_once<K: KeyKind>(
+    keys: &AccountKeys<K>,
+    request: K::CreateRequest,
+) -> Result<K::Created, Error> {
+    let method = &K::METHODS.create;
     let call_started = wall_nanos();
     let mut ambiguous = false;
-    let result = client
-        .call_observed(method, request.clone(), rpc, |err| ambiguous |= maybe_applied(err))
+    let result = keys
+        .client
+        .call_observed(method, request.clone(), K::create, |err| {
+            ambiguous |= maybe_applied(err)
+        })
         .await;
     let reply = match result {
         Ok(reply) => reply,
@@ -122,7 +89,7 @@ where
             if ambiguous {
                 // Best effort: a key nobody holds the secret of must not stay.
                 let window = Window::local(call_started);
-                if let Err(cleanup) = remove_orphans(service, &request, &window, None).await {
+                if let Err(cleanup) = remove_orphans(keys, &request, &window, None).await {
                     tracing::warn!(error = %cleanup, "could not remove keys left by a failed create");
                 }
             }
@@ -130,12 +97,12 @@ where
         }
     };
     let received = wall_nanos();
-    let created = take(&mut reply.into_inner())?;
+    let created = K::take_created(&mut reply.into_inner())?;
     if ambiguous {
         // The key just received dates this call on the server's clock: an earlier attempt's
         // key was made between the call's start and the received key's creation.
-        let made = key(&created);
-        let window = match S::created_at(made) {
+        let made = K::key_of(&created);
+        let window = match made.created_at() {
             Some(at) => {
                 let made = crate::timestamp::unix_nanos(at);
                 Window {
@@ -145,26 +112,32 @@ where
             }
             None => Window::local(call_started),
         };
-        remove_orphans(service, &request, &window, Some(S::id(made))).await?;
+        remove_orphans(keys, &request, &window, Some(made.id())).await?;
     }
     Ok(created)
 }
 
 /// Deletes the keys made within `window` that match the request, except `keep`: keys this call
 /// made but whose secret never arrived.
-async fn remove_orphans<S: KeyService>(
-    service: &S,
-    request: &S::Request,
+async fn remove_orphans<K: KeyKind>(
+    keys: &AccountKeys<K>,
+    request: &K::CreateRequest,
     window: &Window,
     keep: Option<&str>,
 ) -> Result<(), Error> {
-    for key in service.keys_of(S::owner(request)).await? {
-        let ours = Some(S::id(&key)) != keep
-            && S::created_at(&key).is_some_and(|at| window.contains(crate::timestamp::unix_nanos(at)))
-            && S::made_by(request, &key);
+    for key in keys.all_of(K::owner(request)).await? {
+        let ours = Some(key.id()) != keep
+            && key
+                .created_at()
+                .is_some_and(|at| window.contains(crate::timestamp::unix_nanos(at)))
+            && key.made_by(request);
         if ours {
-            tracing::debug!(key_id = %S::id(&key), "deleting a key whose secret was lost");
-            match service.delete_and_wait(S::id(&key)).await {
+            tracing::debug!(key_id = %key.id(), "deleting a key whose secret was lost");
+            let deleted = match keys.delete(key.id()).await {
+                Ok(operation) => operation.wait().await,
+                Err(e) => Err(e),
+            };
+            match deleted {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),

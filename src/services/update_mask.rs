@@ -4,7 +4,7 @@
 use prost_types::FieldMask;
 
 /// A wire update request, which carries the mask of the fields it changes.
-pub(crate) trait UpdateRequest {
+pub trait UpdateRequest {
     fn update_mask(&mut self) -> &mut Option<FieldMask>;
 }
 
