@@ -1,5 +1,6 @@
 //! Files that hold secrets (the API-key file, the emulator's state file), written so that a
-//! reader sees the old file or the whole new one and nobody but the owner can read either.
+//! reader sees the old file or the whole new one and nobody but the owner can read either, and
+//! read without leaving a copy of their text behind.
 //!
 //! The new contents go to a temporary file beside the target, created exclusively (`O_EXCL`: a
 //! file or symlink already at that name is never opened, so a planted link cannot redirect the
@@ -9,6 +10,8 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use secrecy::zeroize::Zeroizing;
 
 /// How many temporary names are tried before giving up: each is 64 random bits, so a second
 /// attempt only happens when something was planted or left behind under the name.
@@ -95,6 +98,33 @@ fn create_temporary(names: Vec<PathBuf>) -> std::io::Result<(PathBuf, std::fs::F
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AlreadyExists)))
+}
+
+/// The text of a file that may hold a secret (a key file, a dotenv file, a profile file), `None`
+/// when it does not exist. It is read into a buffer sized to the file, so that it never grows
+/// and leaves no copy behind, and cleared when dropped; text that is not UTF-8 is an
+/// `InvalidData` error, its bytes cleared too.
+pub(crate) fn read_text(path: &Path) -> std::io::Result<Option<Zeroizing<String>>> {
+    use std::io::Read as _;
+
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let size = file.metadata()?.len();
+    // One byte more than the file, so that reading to its end needs no probe beyond it.
+    let capacity = usize::try_from(size).unwrap_or(usize::MAX).saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    file.read_to_end(&mut bytes)?;
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Some(Zeroizing::new(text))),
+        Err(e) => {
+            // Back into the buffer that clears it.
+            *bytes = e.into_bytes();
+            Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+        }
+    }
 }
 
 /// Creates `dir` and its missing parents, readable by the owner only (0700) on Unix: a folder

@@ -13,6 +13,31 @@ pub(crate) fn take(plain: &mut String) -> SecretString {
     secret
 }
 
+/// Clears every string of a parsed YAML document that may hold a secret (a yc profile file, a
+/// Kubernetes manifest) before it is dropped.
+pub(crate) fn clear_yaml(value: &mut serde_norway::Value) {
+    use serde_norway::Value;
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Sequence(items) => items.iter_mut().for_each(clear_yaml),
+        Value::Mapping(m) => m.values_mut().for_each(clear_yaml),
+        Value::Tagged(tagged) => clear_yaml(&mut tagged.value),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Clears every string of a parsed JSON document that may hold a secret (an authorized key)
+/// before it is dropped.
+pub(crate) fn clear_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(clear_json),
+        Value::Object(m) => m.values_mut().for_each(clear_json),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret as _;

@@ -56,10 +56,11 @@ impl AuthorizedKey {
     /// A key from an authorized key file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
+        let cannot_read = || Error::credentials(format!("cannot read authorized key file {}", path.display()));
         // The private key is in the text: it is cleared when dropped.
-        let text = secrecy::zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            Error::credentials(format!("cannot read authorized key file {}", path.display())).with_source(e)
-        })?);
+        let text = crate::private_file::read_text(path)
+            .map_err(|e| cannot_read().with_source(e))?
+            .ok_or_else(|| cannot_read().with_source(std::io::Error::from(std::io::ErrorKind::NotFound)))?;
         AuthorizedKey::from_json(&text).map_err(|mut e| {
             e.set_what(format!("cannot use authorized key file {}", path.display()));
             e
@@ -78,12 +79,19 @@ impl AuthorizedKey {
                 e.column()
             )
         })?;
-        Self::from_value(&value)
+        Self::from_value(value)
     }
 
     /// A key from a parsed document: an object with `id`, `service_account_id` and
-    /// `private_key` (or their camelCase names). The problem names the field at fault.
-    pub(crate) fn from_value(value: &serde_json::Value) -> Result<Self, String> {
+    /// `private_key` (or their camelCase names). The problem names the field at fault. The
+    /// document's strings, the private key among them, are cleared before it is dropped.
+    pub(crate) fn from_value(mut value: serde_json::Value) -> Result<Self, String> {
+        let key = Self::from_fields(&value);
+        crate::secret::clear_json(&mut value);
+        key
+    }
+
+    fn from_fields(value: &serde_json::Value) -> Result<Self, String> {
         let fields = value
             .as_object()
             .ok_or("expected an object with id, service_account_id and private_key")?;

@@ -61,9 +61,10 @@ impl YcConfig {
 
     /// Loads a profile file; `Ok(None)` when it does not exist.
     pub fn load(path: &Path) -> Result<Option<Self>, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // The file may hold an OAuth token or a private key: its text is cleared when dropped.
+        match crate::private_file::read_text(path) {
+            Ok(Some(text)) => Self::parse(&text, path).map(Some),
+            Ok(None) => Ok(None),
             Err(source) => Err(ConfigError::Read {
                 path: path.to_owned(),
                 source,
@@ -73,18 +74,25 @@ impl YcConfig {
 
     /// Parses a profile file's text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let invalid = |key: &str, problem: &str| ConfigError::Invalid {
-            path: path.to_owned(),
-            key: key.to_owned(),
-            problem: problem.to_owned(),
-        };
-        let root: Value = if text.trim().is_empty() {
+        let mut root: Value = if text.trim().is_empty() {
             Value::Null
         } else {
             serde_norway::from_str(text).map_err(|source| ConfigError::Syntax {
                 path: path.to_owned(),
                 source,
             })?
+        };
+        let config = Self::from_document(&root, path);
+        // Tokens and keys were copied into secret types; the document's copies are cleared.
+        crate::secret::clear_yaml(&mut root);
+        config
+    }
+
+    fn from_document(root: &Value, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |key: &str, problem: &str| ConfigError::Invalid {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            problem: problem.to_owned(),
         };
         let root = match root {
             Value::Null => {
@@ -197,7 +205,7 @@ fn parse_profile(name: &str, body: &Value) -> Result<Profile, (String, String)> 
             Some(_) => Err((format!(".{key}"), "expected a string".into())),
         }
     };
-    profile.token = string("token")?.map(SecretString::from);
+    profile.token = string("token")?.map(|mut token| crate::secret::take(&mut token));
     profile.folder_id = string("folder-id")?;
     profile.cloud_id = string("cloud-id")?;
     profile.endpoint = string("endpoint")?;
@@ -215,12 +223,12 @@ fn parse_profile(name: &str, body: &Value) -> Result<Profile, (String, String)> 
             serde_norway::from_str::<Value>(text)
                 .map_err(|_| "expected the key as a mapping or a JSON document".to_string())
                 .and_then(yaml_to_json)
-                .and_then(|key| AuthorizedKey::from_value(&key))
+                .and_then(AuthorizedKey::from_value)
                 .map_err(|p| (".service-account-key".to_string(), p))?,
         ),
         Some(v @ Value::Mapping(_)) => Some(
             yaml_to_json(v.clone())
-                .and_then(|key| AuthorizedKey::from_value(&key))
+                .and_then(AuthorizedKey::from_value)
                 .map_err(|p| (".service-account-key".to_string(), p))?,
         ),
         Some(_) => {
@@ -233,8 +241,11 @@ fn parse_profile(name: &str, body: &Value) -> Result<Profile, (String, String)> 
     Ok(profile)
 }
 
-fn yaml_to_json(value: Value) -> Result<serde_json::Value, String> {
-    serde_json::to_value(&value).map_err(|_| "the key contains values that are not plain data".to_string())
+/// The key as JSON; the YAML it came from is cleared.
+fn yaml_to_json(mut value: Value) -> Result<serde_json::Value, String> {
+    let json = serde_json::to_value(&value).map_err(|_| "the key contains values that are not plain data".to_string());
+    crate::secret::clear_yaml(&mut value);
+    json
 }
 
 #[cfg(test)]

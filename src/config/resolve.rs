@@ -166,7 +166,10 @@ pub fn load_key_file(origin: &str, path: &Path) -> Result<AuthorizedKey, ConfigE
         path: path.to_owned(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    // The private key is in the text: it is cleared when dropped.
+    let text = crate::private_file::read_text(path)
+        .and_then(|text| text.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)))
+        .map_err(|e| problem(format!("cannot read: {e}")))?;
     AuthorizedKey::parse_json(&text).map_err(problem)
 }
 

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::private_file;
+
 /// A key as stored in the key file: the `api_key` block and the `secret`.
 #[derive(Clone)]
 pub struct StoredKey {
@@ -162,8 +164,8 @@ impl StoredKey {
     /// Writes the key file atomically with mode 0600, removing first any temporary file a killed
     /// earlier write left beside it.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
-        crate::private_file::remove_temporaries(path);
-        crate::private_file::write(path, self.to_yaml().as_bytes()).map_err(|e| KeyFileError::Io {
+        private_file::remove_temporaries(path);
+        private_file::write(path, self.to_yaml().as_bytes()).map_err(|e| KeyFileError::Io {
             path: path.to_owned(),
             action: e.action,
             source: e.source,
@@ -171,38 +173,20 @@ impl StoredKey {
     }
 }
 
-/// The text of a file that may hold a secret (a key file, a dotenv file, a manifest), `None`
-/// when it does not exist. It is read into a buffer sized to the file, so that it never grows
-/// and leaves no copy behind, and cleared when dropped.
+/// The text of a file that may hold a secret (see [`private_file::read_text`]), `None` when it
+/// does not exist.
 pub(super) fn read_text(path: &Path) -> Result<Option<Zeroizing<String>>, KeyFileError> {
-    use std::io::Read as _;
-
-    let io = |source| KeyFileError::Io {
-        path: path.to_owned(),
-        action: "cannot read",
-        source,
-    };
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(e)),
-    };
-    let size = file.metadata().map_err(io)?.len();
-    // One byte more than the file, so that reading to its end needs no probe beyond it.
-    let capacity = usize::try_from(size).unwrap_or(usize::MAX).saturating_add(1);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    file.read_to_end(&mut bytes).map_err(io)?;
-    match String::from_utf8(std::mem::take(&mut *bytes)) {
-        Ok(text) => Ok(Some(Zeroizing::new(text))),
-        Err(e) => {
-            // Back into the buffer that clears it.
-            *bytes = e.into_bytes();
-            Err(KeyFileError::NotAKeyFile {
-                path: path.to_owned(),
-                problem: "not UTF-8 text".into(),
-            })
-        }
-    }
+    private_file::read_text(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::InvalidData => KeyFileError::NotAKeyFile {
+            path: path.to_owned(),
+            problem: "not UTF-8 text".into(),
+        },
+        _ => KeyFileError::Io {
+            path: path.to_owned(),
+            action: "cannot read",
+            source,
+        },
+    })
 }
 
 #[cfg(test)]

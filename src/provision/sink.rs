@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::{ExposeSecret as _, zeroize::Zeroizing};
+use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
 pub use address::{InvalidSinkAddress, SinkAddress};
@@ -382,10 +382,7 @@ impl KeySink {
                     (aws_credentials::KEY_ID, key.key_id.as_str()),
                     (aws_credentials::SECRET, secret),
                 ];
-                (
-                    path,
-                    aws_credentials::set(&old, aws_profile, &entries).map(Zeroizing::new),
-                )
+                (path, aws_credentials::set(&old, aws_profile, &entries))
             }
             (KeySink::Env { path, entries }, _) => {
                 let old = read_text(path)?.unwrap_or_default();

@@ -211,8 +211,10 @@ impl AddVersion {
         }
     }
 
-    /// The version the new one is based on: the call fails with FAILED_PRECONDITION when it is
-    /// no longer the current version, so a concurrent writer is detected.
+    /// The version the new one is based on: its entries are copied into the new version, except
+    /// those the request sets. Any version that is not destroyed can be a base, current or not,
+    /// so a writer that must not drop a concurrent writer's version checks the current version
+    /// itself.
     pub fn base_version_id(mut self, version_id: impl Into<String>) -> Self {
         self.request.base_version_id = version_id.into();
         self
@@ -227,6 +229,20 @@ impl AddVersion {
     /// A text entry, replacing the base version's entry of the same key.
     pub fn entry(mut self, key: impl Into<String>, value: &SecretString) -> Self {
         self.request.payload_entries.push(text_entry(key, value));
+        self
+    }
+
+    /// An entry copied from a version's payload as it is, text or binary (the copy is cleared
+    /// when the request is dropped).
+    pub(crate) fn copied_entry(mut self, entry: &payload::Entry) -> Self {
+        let value = entry.value.as_ref().map(|value| match value {
+            payload::entry::Value::TextValue(text) => payload_entry_change::Value::TextValue(text.clone()),
+            payload::entry::Value::BinaryValue(bytes) => payload_entry_change::Value::BinaryValue(bytes.clone()),
+        });
+        self.request.payload_entries.push(PayloadEntryChange {
+            key: entry.key.clone(),
+            value,
+        });
         self
     }
 

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault};
@@ -382,6 +383,84 @@ async fn a_version_added_between_plan_and_apply_is_not_overwritten_and_the_new_k
     let (_, entries) = payload(&client, "ai-key").await;
     assert_eq!(entries.get("other").map(String::as_str), Some("x"));
     assert_eq!(entries.get("api-key-id"), Some(&old));
+}
+
+#[tokio::test]
+async fn entries_another_writer_adds_while_the_new_version_is_on_its_way_are_put_back() {
+    const ADD_VERSION: &str = "/yandex.cloud.lockbox.v1.SecretService/AddVersion";
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-late-writer").output(lockbox_sink("ai-key"));
+    let first = p.run(&client).await.expect("first run");
+    let secret_id = first.lockbox.clone().expect("report").secret_id;
+    let (ours, _) = payload(&client, "ai-key").await;
+
+    // Our new version is held back on its way, after the check that the base is current...
+    emu.set_fault(ADD_VERSION, Fault::Delay(Duration::from_millis(800)));
+    emu.clear_journal();
+    let rotation = tokio::spawn({
+        let (p, client) = (p.clone(), client.clone());
+        async move { p.rotate(true).run(&client).await }
+    });
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !emu.journal().iter().any(|e| e.method == ADD_VERSION) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the rotation adds a version");
+    // ...and meanwhile someone else adds a version of theirs, based on the same one.
+    emu.clear_faults();
+    let theirs = client
+        .lockbox()
+        .add_version(
+            AddVersion::new(&secret_id)
+                .base_version_id(&ours)
+                .description("the database password")
+                .entry("db-password", &"hunter2".to_owned().into()),
+        )
+        .await
+        .expect("add")
+        .wait()
+        .await
+        .expect("added");
+
+    let rotated = rotation.await.expect("the task").expect("rotation");
+    let new = created_key(&rotated);
+    let (current, entries) = payload(&client, "ai-key").await;
+    assert_eq!(
+        Some(&current),
+        rotated.lockbox.as_ref().and_then(|l| l.version_id.as_ref())
+    );
+    assert_eq!(entries.get("api-key-id"), Some(&new));
+    assert_eq!(
+        entries.get("db-password").map(String::as_str),
+        Some("hunter2"),
+        "their entry is back in the current version"
+    );
+    authenticates(&emu, &entries["api-key"], &rotated.service_account.id).await;
+    let live: Vec<String> = emu
+        .snapshot()
+        .live_keys_of(&rotated.service_account.id)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
+    assert_eq!(live, vec![new]);
+    for version in versions(&client, &secret_id).await {
+        let expected = if version.id == theirs.id || version.id == current {
+            LockboxVersionStatus::Active
+        } else {
+            LockboxVersionStatus::ScheduledForDestruction
+        };
+        assert_eq!(
+            version.status(),
+            expected,
+            "version {} ({})",
+            version.id,
+            version.description
+        );
+    }
+    let again = p.run(&client).await.expect("a second run");
+    assert!(!again.changed(), "{again:?}");
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@
 //! Read: blank lines, `#` and `;` comments, `[name]` headers, `name = value` pairs and indented
 //! continuation lines (nested settings), which are kept untouched.
 
+use secrecy::zeroize::Zeroizing;
+
 /// The access key id's name in a profile.
 pub(super) const KEY_ID: &str = "aws_access_key_id";
 /// The secret access key's name in a profile.
@@ -42,6 +44,25 @@ fn lines(text: &str) -> Result<Vec<(Line<'_>, &str)>, String> {
     Ok(out)
 }
 
+/// What `set` may add to the text: `\n\n[profile]\n`, a newline ending the last line, and a
+/// `name = value\n` line per entry.
+fn room(profile: &str, entries: &[(&str, &str)]) -> usize {
+    profile.len()
+        + 8
+        + entries
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 4)
+            .sum::<usize>()
+}
+
+/// Appends `name = value`, without the intermediate string `format!` would leave uncleared.
+fn push_pair(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push_str(" = ");
+    out.push_str(value);
+    out.push('\n');
+}
+
 /// The value of `name` in `profile`, if set.
 pub(super) fn value_of(text: &str, profile: &str, name: &str) -> Result<Option<String>, String> {
     let mut inside = false;
@@ -58,10 +79,11 @@ pub(super) fn value_of(text: &str, profile: &str, name: &str) -> Result<Option<S
 
 /// `text` with each `(name, value)` set in `profile`: a pair already there is replaced where it
 /// stands (later repeats dropped), missing ones are added at the end of the profile, and a
-/// missing profile is added at the end of the file.
-pub(super) fn set(text: &str, profile: &str, entries: &[(&str, &str)]) -> Result<String, String> {
+/// missing profile is added at the end of the file. The result is cleared when dropped, and made
+/// in a buffer that never grows (so it leaves no uncleared copy of the secret behind).
+pub(super) fn set(text: &str, profile: &str, entries: &[(&str, &str)]) -> Result<Zeroizing<String>, String> {
     let parsed = lines(text)?;
-    let mut out = String::with_capacity(text.len() + 160);
+    let mut out = Zeroizing::new(String::with_capacity(text.len() + room(profile, entries)));
     let mut done = vec![false; entries.len()];
     let mut inside = false;
     let mut seen_profile = false;
@@ -71,7 +93,7 @@ pub(super) fn set(text: &str, profile: &str, entries: &[(&str, &str)]) -> Result
         }
         for (i, (name, value)) in entries.iter().enumerate() {
             if !done[i] {
-                out.push_str(&format!("{name} = {value}\n"));
+                push_pair(out, name, value);
                 done[i] = true;
             }
         }
@@ -88,7 +110,7 @@ pub(super) fn set(text: &str, profile: &str, entries: &[(&str, &str)]) -> Result
             }
             Line::Pair(name, _) if inside => match entries.iter().position(|(n, _)| *n == name) {
                 Some(i) if !done[i] => {
-                    out.push_str(&format!("{name} = {}\n", entries[i].1));
+                    push_pair(&mut out, name, entries[i].1);
                     done[i] = true;
                 }
                 Some(_) => {}
@@ -107,7 +129,9 @@ pub(super) fn set(text: &str, profile: &str, entries: &[(&str, &str)]) -> Result
         if !out.is_empty() && !out.ends_with("\n\n") {
             out.push('\n');
         }
-        out.push_str(&format!("[{profile}]\n"));
+        out.push('[');
+        out.push_str(profile);
+        out.push_str("]\n");
         add_missing(&mut out, &mut done);
     }
     Ok(out)
@@ -131,11 +155,21 @@ mod tests {
     fn a_new_file_gets_the_profile_with_both_entries() {
         let text = set("", "default", &[(KEY_ID, "YCAJE1"), (SECRET, "YCs1")]).unwrap();
         assert_eq!(
-            text,
+            text.as_str(),
             "[default]\naws_access_key_id = YCAJE1\naws_secret_access_key = YCs1\n"
         );
         assert_eq!(value_of(&text, "default", KEY_ID).unwrap().as_deref(), Some("YCAJE1"));
         assert_eq!(value_of(&text, "other", KEY_ID).unwrap(), None);
+    }
+
+    #[test]
+    fn the_new_text_is_made_in_one_buffer_that_never_grows() {
+        // The worst case: a last line without its newline, and a profile to add.
+        let old = "[default]\nregion = eu";
+        let entries = [(KEY_ID, "YCAJE1"), (SECRET, "YCs1")];
+        let text = set(old, "ci", &entries).unwrap();
+        assert!(text.ends_with("region = eu\n\n[ci]\naws_access_key_id = YCAJE1\naws_secret_access_key = YCs1\n"));
+        assert_eq!(text.capacity(), old.len() + room("ci", &entries));
     }
 
     #[test]
@@ -144,7 +178,7 @@ mod tests {
                    [ci]\naws_access_key_id=YCAJEold\ns3 =\n  addressing_style = path\n";
         let text = set(old, "ci", &[(KEY_ID, "YCAJEnew"), (SECRET, "YCsnew")]).unwrap();
         assert_eq!(
-            text,
+            text.as_str(),
             "# mine\n[default]\naws_access_key_id = AKIA0\naws_secret_access_key = s0\nregion = eu\n\n\
              [ci]\naws_access_key_id = YCAJEnew\ns3 =\n  addressing_style = path\naws_secret_access_key = YCsnew\n"
         );

@@ -12,6 +12,8 @@
 
 use futures_util::TryStreamExt as _;
 
+use crate::model::LockboxVersion as Version;
+
 use super::super::report::ProvisionError;
 use super::super::{IssuedKey, api};
 use super::{Held, LockboxSecret, LockboxSink};
@@ -302,14 +304,18 @@ pub(in crate::provision) struct VersionNotAdded {
 }
 
 /// Adds the version holding `key`, based on `base` (the current version when the plan read the
-/// secret), and returns its id.
+/// secret), and returns the id of the version that holds it, current.
 ///
 /// Yandex documents `base_version_id` only as the version whose entries the new one copies;
-/// nothing says a base that is no longer current is refused. So a writer that added a version
-/// since the plan is detected here, not left to the server: the current version is read right
-/// before the new version is added (another one there: nothing is added, the key can go) and
-/// right after (another one there: the new version is not current, so neither the replaced
-/// version nor the replaced key may go; the next run reads the secret and decides).
+/// nothing says a base that is no longer current is refused. So writers that added versions
+/// since the plan are detected here, not left to the server:
+/// - right before the new version is added, the current version is read (another one there:
+///   nothing is added, the key can go) and the versions are listed;
+/// - right after, the current version is read again (another one there: the new version is not
+///   current, so neither the replaced version nor the replaced key may go; the next run reads
+///   the secret and decides), and the versions are listed again: one that is neither known nor
+///   ours was added between the two reads, and its entries were left out of ours, which copied
+///   the base. They are put back (see [`restore_entries`]).
 pub(in crate::provision) async fn add_key_version(
     client: &Client,
     sink: &LockboxSink,
@@ -320,25 +326,20 @@ pub(in crate::provision) async fn add_key_version(
     marker: &str,
 ) -> Result<String, VersionNotAdded> {
     let names = &sink.entries;
+    let description = format!("{} {} made by yc-iam {marker}", key.kind().describe(), key.held_as());
     let mut request = AddVersion::new(secret_id)
-        .description(format!(
-            "{} {} made by yc-iam {marker}",
-            key.kind().describe(),
-            key.held_as()
-        ))
+        .description(description.clone())
         .entry(&names.api_key, &key.secret_entry())
         .entry(&names.api_key_id, &key.held_as().to_owned().into())
         .entry(&names.folder_id, &folder_id.to_owned().into());
+    let mut known = Vec::new();
     if let Some(base) = base {
-        let current = current_version(client, secret_id)
-            .await
-            .map_err(|error| VersionNotAdded { error, refused: true })?;
+        let refused = |error| VersionNotAdded { error, refused: true };
+        let current = current_version(client, secret_id).await.map_err(refused)?;
         if current.as_deref() != Some(base) {
-            return Err(VersionNotAdded {
-                error: another_writer(secret_id, base, current.as_deref()),
-                refused: true,
-            });
+            return Err(refused(another_writer(secret_id, base, current.as_deref())));
         }
+        known = version_ids(client, secret_id).await.map_err(refused)?;
         request = request.base_version_id(base);
     }
     let refused_call = |error: Error| {
@@ -359,15 +360,93 @@ pub(in crate::provision) async fn add_key_version(
         refused: error.kind() == ErrorKind::OperationFailed,
         error,
     })?;
-    if base.is_some() {
-        // Added, so the key may be named by a version: whatever goes wrong now, it stays.
-        let kept = |error| VersionNotAdded { error, refused: false };
-        let current = current_version(client, secret_id).await.map_err(kept)?;
-        if current.as_deref() != Some(version.id.as_str()) {
-            return Err(kept(another_writer(secret_id, &version.id, current.as_deref())));
-        }
+    let Some(base) = base else {
+        return Ok(version.id);
+    };
+    // Added, so the key may be named by a version: whatever goes wrong now, it stays.
+    let kept = |error| VersionNotAdded { error, refused: false };
+    let current = current_version(client, secret_id).await.map_err(kept)?;
+    if current.as_deref() != Some(version.id.as_str()) {
+        return Err(kept(another_writer(secret_id, &version.id, current.as_deref())));
     }
+    let mut theirs: Vec<Version> = client
+        .lockbox()
+        .list_versions(secret_id)
+        .try_filter(|v| std::future::ready(v.id != version.id && !known.contains(&v.id)))
+        .try_collect()
+        .await
+        .map_err(kept)?;
+    if theirs.is_empty() {
+        return Ok(version.id);
+    }
+    theirs.sort_by_key(|v| v.created_at.as_ref().map(|t| (t.seconds, t.nanos)));
+    restore_entries(client, sink, secret_id, base, &version.id, &theirs, description)
+        .await
+        .map_err(kept)
+}
+
+/// Puts back the entries that the versions `theirs`, added by another writer between the check
+/// before `ours` and `ours`, set or changed against `base`: `ours` copied `base`, so they are
+/// missing from the current version. The new version is based on `ours` and carries them, later
+/// versions winning; the key's own entries stay ours (two writers of one key: the last one
+/// wins). `ours`, replaced, is scheduled for destruction. Returns the version that holds the
+/// key, current. Entries that they removed are not removed again: a version can only set
+/// entries.
+async fn restore_entries(
+    client: &Client,
+    sink: &LockboxSink,
+    secret_id: &str,
+    base: &str,
+    ours: &str,
+    theirs: &[Version],
+    description: String,
+) -> Result<String, Error> {
+    let lockbox = client.lockbox();
+    let names = &sink.entries;
+    let own = [&names.api_key, &names.api_key_id, &names.folder_id];
+    let before = lockbox.payload(secret_id, Some(base)).await?;
+    let mut payloads = Vec::with_capacity(theirs.len());
+    for version in theirs {
+        payloads.push(lockbox.payload(secret_id, Some(&version.id)).await?);
+    }
+    let mut restore = AddVersion::new(secret_id)
+        .base_version_id(ours)
+        .description(description);
+    let mut restored = Vec::new();
+    // The newest version first, so that the value it set is the one restored.
+    for entry in payloads.iter().rev().flat_map(|p| &p.entries) {
+        let unchanged = before
+            .entries
+            .iter()
+            .any(|e| e.key == entry.key && e.value == entry.value);
+        if own.contains(&&entry.key) || unchanged || restored.contains(&entry.key) {
+            continue;
+        }
+        restored.push(entry.key.clone());
+        restore = restore.copied_entry(entry);
+    }
+    if restored.is_empty() {
+        return Ok(ours.to_owned());
+    }
+    let version = lockbox.add_version(restore).await?.wait().await?;
+    let current = current_version(client, secret_id).await?;
+    if current.as_deref() != Some(version.id.as_str()) {
+        return Err(another_writer(secret_id, &version.id, current.as_deref()));
+    }
+    // Ours holds the same key as the new version; were it not scheduled now, the next run would
+    // find it (it carries the sink's marker and is not current) and schedule it then.
+    let _ = schedule_destruction(client, sink, secret_id, ours).await;
     Ok(version.id)
+}
+
+/// The ids of the secret's versions.
+async fn version_ids(client: &Client, secret_id: &str) -> Result<Vec<String>, Error> {
+    client
+        .lockbox()
+        .list_versions(secret_id)
+        .map_ok(|v| v.id)
+        .try_collect()
+        .await
 }
 
 /// The id of the secret's current version.

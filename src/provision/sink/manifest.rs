@@ -2,7 +2,7 @@
 //! key's entries, ready for `kubectl apply -f`. An existing manifest is updated in place: its
 //! namespace, annotations, other labels and other entries are kept.
 
-use secrecy::zeroize::{Zeroize as _, Zeroizing};
+use secrecy::zeroize::Zeroizing;
 use serde_norway::{Mapping, Value};
 
 /// The label that says who manages the secret.
@@ -61,17 +61,7 @@ struct Cleared(Value);
 
 impl Drop for Cleared {
     fn drop(&mut self) {
-        clear(&mut self.0);
-    }
-}
-
-fn clear(value: &mut Value) {
-    match value {
-        Value::String(s) => s.zeroize(),
-        Value::Sequence(items) => items.iter_mut().for_each(clear),
-        Value::Mapping(m) => m.values_mut().for_each(clear),
-        Value::Tagged(tagged) => clear(&mut tagged.value),
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        crate::secret::clear_yaml(&mut self.0);
     }
 }
 
