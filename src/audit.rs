@@ -221,6 +221,8 @@ pub struct KeyRecord {
     pub scopes: Vec<String>,
     /// The AWS access key id of a static key.
     pub access_key_id: Option<String>,
+    /// The RSA key size of an authorized key.
+    pub key_algorithm: Option<crate::provision::KeyAlgorithm>,
     /// The yc-iam marker that ends its description, if yc-iam made it.
     pub marker: Option<String>,
     /// What the review found.
@@ -250,6 +252,7 @@ impl KeyRecord {
             expires_at: None,
             scopes: Vec::new(),
             access_key_id: None,
+            key_algorithm: None,
             marker: marker::parse(description).map(|(text, _)| text.to_owned()),
             flags: BTreeSet::new(),
         }
@@ -272,9 +275,16 @@ impl KeyRecord {
     }
 
     fn from_key(k: &Key, service_account_id: &str) -> Self {
+        use crate::model::KeyAlgorithm as Wire;
+        use crate::provision::KeyAlgorithm;
         Self {
             created_at: time_of(k.created_at.as_ref()),
             last_used_at: time_of(k.last_used_at.as_ref()),
+            key_algorithm: match Wire::try_from(k.key_algorithm) {
+                Ok(Wire::Rsa2048) => Some(KeyAlgorithm::Rsa2048),
+                Ok(Wire::Rsa4096) => Some(KeyAlgorithm::Rsa4096),
+                _ => None,
+            },
             ..Self::new(KeyKind::AuthorizedKey, &k.id, service_account_id, &k.description)
         }
     }

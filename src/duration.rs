@@ -75,6 +75,27 @@ pub fn age_text(age: Duration) -> String {
     }
 }
 
+/// `d` in the grammar of [`parse`], in days and smaller units (`90d`, `1h30m`, `0s`): text that
+/// [`parse`] reads back as `d`, to the millisecond.
+pub fn format(d: Duration) -> String {
+    const UNITS: [(&str, u128); 5] = [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
+    let mut rest = d.as_millis();
+    let mut text = String::new();
+    for (unit, millis) in UNITS {
+        if rest >= millis {
+            text.push_str(&format!("{}{unit}", rest / millis));
+            rest %= millis;
+        }
+    }
+    if text.is_empty() { "0s".to_owned() } else { text }
+}
+
 /// A duration in the grammar of [`parse`] that is longer than zero (`--timeout`, `expires_in`).
 pub fn parse_positive(text: &str) -> Result<Duration, InvalidDuration> {
     match parse(text)? {
@@ -93,5 +114,15 @@ mod tests {
         assert_eq!(age_text(Duration::from_secs(30 * 60)), "30m");
         assert_eq!(age_text(Duration::from_secs(3 * 3600 + 5)), "3h");
         assert_eq!(age_text(Duration::from_secs(100 * 86_400 + 7)), "100d");
+    }
+
+    #[test]
+    fn a_formatted_duration_reads_back_as_itself() {
+        for text in ["0s", "90d", "1h30m", "14d", "2d3h4m5s6ms", "24h"] {
+            let d = parse(text).expect(text);
+            assert_eq!(parse(&format(d)), Ok(d), "{text}");
+        }
+        assert_eq!(format(Duration::from_secs(86_400)), "1d");
+        assert_eq!(format(Duration::from_secs(5400)), "1h30m");
     }
 }

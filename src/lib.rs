@@ -21,6 +21,7 @@ mod paginate;
 mod private_file;
 pub mod provision;
 mod retry;
+pub mod rotate;
 mod secret;
 mod services;
 mod timestamp;

@@ -302,6 +302,20 @@ impl Provision {
         plan::read(self, client).await
     }
 
+    /// The id the sink holds its key by (a static key's AWS access key id), read the way
+    /// [`plan`](Self::plan) reads it; `None` when it holds none. Sends no mutating call.
+    pub(crate) async fn held_key(&self, client: &crate::Client) -> Result<Option<String>, ProvisionError> {
+        let p = self.for_kind();
+        let held = match &p.output {
+            KeySink::Lockbox(sink) => {
+                let folder = sink.folder_id.as_deref().unwrap_or(&p.folder_id);
+                sink::lockbox::read(client, sink, folder).await?.held
+            }
+            output => output.read_file(p.key_type, p.profile())?,
+        };
+        Ok(held.map(|h| h.key_id))
+    }
+
     /// Where the roles are granted.
     pub fn grant_target(&self) -> Grant {
         self.grant

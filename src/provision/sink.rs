@@ -292,6 +292,27 @@ impl KeySink {
         }
     }
 
+    /// This sink with a Kubernetes Secret's name, when none is set, read from its manifest, so
+    /// that rewriting the manifest keeps the name it has.
+    pub(crate) fn keeping_name(self) -> KeySink {
+        match self {
+            KeySink::K8s {
+                path,
+                secret_name: None,
+                entries,
+            } => {
+                let text = read_text(&path).ok().flatten();
+                let secret_name = text.and_then(|t| manifest::name_of(&t));
+                KeySink::K8s {
+                    path,
+                    secret_name,
+                    entries,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The file a file sink writes.
     pub fn path(&self) -> Option<&Path> {
         match self {

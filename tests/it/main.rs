@@ -11,6 +11,7 @@ mod props;
 mod provision;
 mod provision_sinks;
 mod reliability;
+mod rotate;
 mod secret_debug;
 mod validation;
 mod wire;

@@ -51,7 +51,7 @@ fn created_key(report: &Report) -> String {
 }
 
 /// The emulator accepts `secret` as an API key of `account`.
-async fn authenticates(emu: &Emulator, secret: &str, account: &str) {
+pub(crate) async fn authenticates(emu: &Emulator, secret: &str, account: &str) {
     let client = Client::builder()
         .with_endpoint(emu.endpoint())
         .with_credentials(Credentials::api_key(secret))

@@ -122,6 +122,10 @@ pub(crate) enum Command {
     /// Every service account of the folder (or, with --cloud-id alone, of the cloud) with all its
     /// keys of the three kinds, their age, use, expiry and the flags a review looks for.
     Audit(AuditArgs),
+    /// Replace the managed keys a policy selects (older than, expiring within, or all) with new
+    /// keys in the sinks their markers name; old keys are deleted by a later run once --grace has
+    /// passed. Keys without a yc-iam marker are reported, never touched.
+    Rotate(RotateArgs),
     /// Show what `apply` would change to make the cloud match a fleet manifest (exit 3 if anything).
     Plan(crate::commands::PlanArgs),
     /// Make the cloud match a fleet manifest: accounts, their roles, and (with --prune) removals.
@@ -544,4 +548,48 @@ pub(crate) struct AuditArgs {
     /// whose clock was moved, its time.
     #[arg(long, value_name = "TIME", value_parser = input::parse_timestamp)]
     pub(crate) now: Option<OffsetDateTime>,
+}
+
+/// Flags of `yc-iam rotate`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("accounts").required(true).args(["service_account_name", "all"]))]
+#[command(group = clap::ArgGroup::new("select").required(true).args(["older_than", "expiring_within", "all_keys"]))]
+pub(crate) struct RotateArgs {
+    /// Rotate the keys of this service account (in --folder-id).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) service_account_name: Option<String>,
+    /// Rotate the keys of every service account of the folder.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Only keys of these kinds (comma-separated or repeated): api-key, authorized-key,
+    /// static-key [default: every kind].
+    #[arg(long, value_name = "TYPE,…", value_delimiter = ',', value_parser = input::parse_key_type)]
+    pub(crate) key_type: Vec<yc_iam::provision::KeyType>,
+    /// Rotate keys older than this, e.g. `90d`.
+    #[arg(long, value_name = "DURATION", value_parser = input::parse_duration)]
+    pub(crate) older_than: Option<Duration>,
+    /// Rotate API keys that expire within this long, e.g. `14d` (or have expired).
+    #[arg(long, value_name = "DURATION", value_parser = input::parse_duration)]
+    pub(crate) expiring_within: Option<Duration>,
+    /// Rotate every managed key.
+    #[arg(long)]
+    pub(crate) all_keys: bool,
+    /// How long a replaced key stays after its successor is made; a run after that deletes it.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = input::parse_duration)]
+    pub(crate) grace: Duration,
+    /// A file that may hold managed keys (repeatable): `PATH` (key file), `env:PATH` or
+    /// `k8s:PATH`, as `provision --output` names them. A key kept in a file is rotated only when
+    /// its file is given; Lockbox secrets are found from the keys themselves.
+    #[arg(long = "sink", value_name = "SINK", value_parser = input::parse_output)]
+    pub(crate) sinks: Vec<input::OutputArg>,
+    /// Judge ages, expiries and deletions at this time (RFC 3339) [default: the in-process
+    /// emulator's clock with --emulator/--emulator-state, else now].
+    #[arg(long, value_name = "TIME", value_parser = input::parse_timestamp)]
+    pub(crate) now: Option<OffsetDateTime>,
+    /// How many listings run at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) parallel: u16,
+    /// Print what would be done without changing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }

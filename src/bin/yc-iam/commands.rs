@@ -11,6 +11,7 @@ mod key;
 mod lockbox;
 mod operation;
 mod provision;
+mod rotate;
 mod service_account;
 mod token;
 
@@ -55,6 +56,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::CreateToken => token::run(&settings).await,
         Command::Provision(args) => provision::run(&settings, args).await,
         Command::Audit(args) => audit::run(&settings, args).await,
+        Command::Rotate(args) => rotate::run(&settings, args).await,
         Command::Plan(args) => fleet::plan(&settings, args).await,
         Command::Apply(args) => fleet::apply(&settings, args).await,
         Command::Completions { .. } | Command::Emulator(_) => Ok(()),

@@ -170,6 +170,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("output.folder_id", "--lockbox-folder-id"),
     ("output.readers", "--lockbox-reader"),
     ("output.pending_period", "--lockbox-pending-period"),
+    ("service_account_name", "--service-account-name"),
+    ("sinks", "--sink"),
 ];
 
 /// The flag for a field the library named. A name the CLI gave a check itself (`--new-name`,

@@ -13,7 +13,7 @@ use crate::settings::Settings;
 /// (that emulator keeps no state file, so there is nothing to save on the way out).
 pub(crate) struct Session {
     client: Client,
-    _emulator: Option<Emulator>,
+    emulator: Option<Emulator>,
 }
 
 impl Deref for Session {
@@ -21,6 +21,20 @@ impl Deref for Session {
 
     fn deref(&self) -> &Client {
         &self.client
+    }
+}
+
+impl Session {
+    /// The clock of the in-process emulator (`--emulator`, `--emulator-state`), if there is one:
+    /// the time its keys are stamped with.
+    pub(crate) fn emulator_now(&self) -> Option<time::OffsetDateTime> {
+        if let Some(emulator) = &self.emulator {
+            return Some(emulator.now());
+        }
+        KEPT.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(Emulator::now)
     }
 }
 
@@ -99,10 +113,7 @@ pub(crate) async fn connect_seeded(settings: &Settings, folders: &[&str]) -> Cli
         masked_authorization(settings),
         client.trace_id()
     );
-    Ok(Session {
-        client,
-        _emulator: emulator,
-    })
+    Ok(Session { client, emulator })
 }
 
 /// The emulator of `--emulator-state`, saved by [`close`].

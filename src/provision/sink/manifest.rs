@@ -20,6 +20,16 @@ pub(super) fn value_of(text: &str, name: &str) -> Result<Option<String>, String>
         .map(str::to_owned))
 }
 
+/// `metadata.name` in a manifest's text, when it is a `v1` Secret manifest with a name.
+pub(super) fn name_of(text: &str) -> Option<String> {
+    let doc = Cleared(parse(text).ok()?);
+    doc.0
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// The manifest `text` (empty for a new one) with `entries` in `stringData`, the name, the type
 /// and the managed-by label set. The result is cleared when dropped.
 pub(super) fn set(text: &str, secret_name: &str, entries: &[(&str, &str)]) -> Result<Zeroizing<String>, String> {

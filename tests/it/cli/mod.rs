@@ -16,6 +16,7 @@ mod key_kinds;
 mod oauth_retirement;
 mod output;
 mod provision;
+mod rotate;
 mod sinks;
 mod terminal;
 

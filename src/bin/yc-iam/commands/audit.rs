@@ -55,7 +55,7 @@ fn scope(settings: &Settings) -> CliResult<Scope> {
     }
 }
 
-fn rfc3339(at: Option<OffsetDateTime>) -> Option<String> {
+pub(super) fn rfc3339(at: Option<OffsetDateTime>) -> Option<String> {
     at.and_then(|t| t.format(&Rfc3339).ok())
 }
 

@@ -1,0 +1,429 @@
+//! Reading the folder into a [`Plan`]: the accounts and keys (one audit), the sink each managed
+//! key's marker names, and the key each reachable sink holds; then a decision for every key.
+//! Reading sends no mutating call and writes nothing.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use time::OffsetDateTime;
+
+use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select};
+use crate::Client;
+use crate::audit::{AccountRecord, KeyKind, KeyRecord, Policy, Scope, audit};
+use crate::provision::marker::{self, Named};
+use crate::provision::{KeySink, KeyType, LockboxSecret, LockboxSink, Provision, SinkAddress};
+
+/// What [`Plan::apply`] will do, as read by [`Rotation::plan`]: every key in scope with its
+/// action and reason. It holds ids, names and reasons, never a secret.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The time ages, expiries and deletions are judged at.
+    pub now: OffsetDateTime,
+    /// The grace.
+    pub grace: Duration,
+    /// Every key of the accounts and kinds in scope, by account, kind and age.
+    pub entries: Vec<Entry>,
+    /// The changes, in the order they are made: deletions, then new keys.
+    pub(super) steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Whether applying the plan changes anything.
+    pub fn changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+}
+
+/// One change: the key (by id) and what is done to it.
+#[derive(Debug, Clone)]
+pub(super) struct Step {
+    pub(super) key_id: String,
+    pub(super) kind: KeyType,
+    /// For a rotation, the provisioning inputs that make the new key; `None` deletes the key.
+    pub(super) rotate: Option<Box<Provision>>,
+}
+
+/// The managed keys of one account and kind whose markers name one sink.
+struct Group<'a> {
+    account: &'a AccountRecord,
+    kind: KeyType,
+    keys: Vec<&'a KeyRecord>,
+    sink: Result<KeySink, Reason>,
+}
+
+pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateError> {
+    r.validate()?;
+    let now = r.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let parallel = r.parallel.max(1);
+    let policy = Policy::default().at(now).parallel(parallel);
+    let inventory = audit(client, &Scope::Folder(r.folder_id.clone()), &policy)
+        .await
+        .map_err(|source| RotateError::Listing {
+            folder_id: r.folder_id.clone(),
+            source,
+        })?;
+    let accounts: Vec<&AccountRecord> = inventory
+        .accounts
+        .iter()
+        .filter(|a| match &r.accounts {
+            Accounts::All => true,
+            Accounts::Named(name) => a.account.name == *name,
+        })
+        .collect();
+    if let (Accounts::Named(name), true) = (&r.accounts, accounts.is_empty()) {
+        return Err(RotateError::AccountNotFound {
+            folder_id: r.folder_id.clone(),
+            name: name.clone(),
+        });
+    }
+    let mut plan = Plan {
+        now,
+        grace: r.grace,
+        entries: Vec::new(),
+        steps: Vec::new(),
+    };
+    let mut groups = Vec::new();
+    for account in accounts {
+        for kind in r.kinds() {
+            let keys = account.keys.iter().filter(|k| key_type(k.kind) == kind);
+            let (managed, unmanaged): (Vec<&KeyRecord>, Vec<&KeyRecord>) = keys.partition(|k| k.managed());
+            for key in unmanaged {
+                plan.entries
+                    .push(entry(account, key, None, Action::Leave, Reason::NotManaged));
+            }
+            groups.extend(group(account, kind, managed, &r.sinks));
+        }
+    }
+    // What each reachable sink holds, read side by side, in order.
+    let reads = groups.into_iter().map(|g| async move {
+        let held = match &g.sink {
+            Ok(sink) => Some(
+                new_key(g.account, g.kind, sink, None, now, Duration::ZERO)
+                    .held_key(client)
+                    .await,
+            ),
+            Err(_) => None,
+        };
+        (g, held)
+    });
+    let mut read = futures_util::stream::iter(reads).buffered(parallel);
+    while let Some((g, held)) = read.next().await {
+        let held = match held {
+            Some(Ok(held)) => held,
+            Some(Err(e)) => {
+                let why = Reason::SinkUnreadable(match e.api_error() {
+                    Some(source) => format!("{e}: {source}"),
+                    None => e.to_string(),
+                });
+                plan_group(&mut plan, r, Group { sink: Err(why), ..g }, None);
+                continue;
+            }
+            None => None,
+        };
+        plan_group(&mut plan, r, g, held.as_deref());
+    }
+    // Deletions first: a sink's new key is made only once nothing an interrupted run left is.
+    plan.steps.sort_by_key(|s| s.rotate.is_some());
+    plan.entries.sort_by(|a, b| {
+        let order = |e: &Entry| {
+            (
+                e.service_account_name.clone(),
+                e.key.kind,
+                e.key.created_at,
+                e.key.id.clone(),
+            )
+        };
+        order(a).cmp(&order(b))
+    });
+    Ok(plan)
+}
+
+/// Groups one account's managed keys of one kind by the sink their markers name, and finds each
+/// sink: a Lockbox secret by its id, a file among `sinks` by its marker.
+fn group<'a>(
+    account: &'a AccountRecord,
+    kind: KeyType,
+    managed: Vec<&'a KeyRecord>,
+    sinks: &[SinkAddress],
+) -> Vec<Group<'a>> {
+    let mut groups: Vec<(&str, Group<'a>)> = Vec::new();
+    for key in managed {
+        let text = key.marker.as_deref().unwrap_or_default();
+        match groups.iter_mut().find(|(m, _)| *m == text) {
+            Some((_, g)) => g.keys.push(key),
+            None => groups.push((
+                text,
+                Group {
+                    account,
+                    kind,
+                    keys: vec![key],
+                    sink: find_sink(text, sinks),
+                },
+            )),
+        }
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// The sink a marker names, when it is reachable from here.
+fn find_sink(text: &str, sinks: &[SinkAddress]) -> Result<KeySink, Reason> {
+    if let Some((_, Named::Lockbox(id))) = marker::parse(text) {
+        return Ok(KeySink::Lockbox(LockboxSink {
+            secret: LockboxSecret::Id(id.to_owned()),
+            ..LockboxSink::new(id)
+        }));
+    }
+    let given = sinks.iter().find(|s| match s {
+        SinkAddress::File(path) => marker::file(path) == text,
+        SinkAddress::Env(path) => marker::env(path) == text,
+        SinkAddress::K8s(path) => marker::k8s(path) == text,
+        SinkAddress::Lockbox(_) | SinkAddress::Stdout => false,
+    });
+    let sink = KeySink::from(given.ok_or(Reason::SinkNotGiven)?.clone());
+    match sink.path() {
+        Some(path) if !path.is_file() => Err(Reason::SinkMissing(path.display().to_string())),
+        _ => Ok(sink.keeping_name()),
+    }
+}
+
+/// Decides every key of one group, given the id its sink holds.
+fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held_id: Option<&str>) {
+    let sink = match &g.sink {
+        Ok(sink) => sink,
+        Err(why) => {
+            for key in &g.keys {
+                plan.entries
+                    .push(entry(g.account, key, None, Action::Leave, why.clone()));
+            }
+            return;
+        }
+    };
+    // The key the sink holds, marked or not, among the account's keys of this kind.
+    let held = held_id.and_then(|id| {
+        g.account
+            .keys
+            .iter()
+            .find(|k| key_type(k.kind) == g.kind && held_as(k) == id)
+    });
+    let decisions = decide(r.select, r.grace, plan.now, &g.keys, held);
+    let shown = Some(sink.to_string());
+    for (key, (action, reason, due)) in g.keys.iter().zip(decisions) {
+        let mut e = entry(g.account, key, shown.clone(), action, reason);
+        e.deletion_due = due;
+        let rotate = match action {
+            Action::Rotate => Some(Box::new(new_key(g.account, g.kind, sink, Some(key), plan.now, r.grace))),
+            Action::Delete => None,
+            _ => {
+                plan.entries.push(e);
+                continue;
+            }
+        };
+        plan.steps.push(Step {
+            key_id: key.id.clone(),
+            kind: g.kind,
+            rotate,
+        });
+        plan.entries.push(e);
+    }
+}
+
+/// What happens to each key of one sink's group, given the key the sink holds: keys replaced
+/// longer ago than the grace, and keys made after the held one (which never reached the sink),
+/// are deleted; keys replaced more recently wait; the held key rotates when `select` picks it and
+/// nothing of an earlier rotation is left.
+fn decide(
+    select: Select,
+    grace: Duration,
+    now: OffsetDateTime,
+    keys: &[&KeyRecord],
+    held: Option<&KeyRecord>,
+) -> Vec<(Action, Reason, Option<OffsetDateTime>)> {
+    let Some(held) = held else {
+        return keys.iter().map(|_| (Action::Leave, Reason::NotHeld, None)).collect();
+    };
+    let leftover = |k: &KeyRecord| matches!((k.created_at, held.created_at), (Some(k), Some(h)) if k > h);
+    let pending = keys.iter().any(|k| k.id != held.id && !leftover(k));
+    keys.iter()
+        .map(|k| {
+            if k.id == held.id {
+                return match judge(select, k, now) {
+                    Err(why) => (Action::Leave, why, None),
+                    Ok(_) if pending => (Action::Leave, Reason::RotationPending, None),
+                    Ok(why) => (Action::Rotate, why, Some(now + grace)),
+                };
+            }
+            if leftover(k) {
+                let why = Reason::Leftover { held: held.id.clone() };
+                return (Action::Delete, why, None);
+            }
+            let due = held.created_at.unwrap_or(now) + grace;
+            let action = if due <= now { Action::Delete } else { Action::Wait };
+            (action, Reason::Replaced { by: held.id.clone() }, Some(due))
+        })
+        .collect()
+}
+
+/// Why `select` picks `key` at `now`, or why it does not.
+fn judge(select: Select, key: &KeyRecord, now: OffsetDateTime) -> Result<Reason, Reason> {
+    match select {
+        Select::AllKeys => Ok(Reason::AllKeys),
+        Select::OlderThan(limit) => match key.age(now) {
+            Some(age) if age > limit => Ok(Reason::OlderThan(limit)),
+            _ => Err(Reason::Young(limit)),
+        },
+        Select::ExpiringWithin(within) => match key.expires_at {
+            Some(at) if at <= now => Ok(Reason::Expired),
+            Some(at) if at <= now + within => Ok(Reason::ExpiringWithin(within)),
+            _ => Err(Reason::NotExpiring(within)),
+        },
+    }
+}
+
+/// The provisioning inputs that make `old`'s successor in `sink`: the same account, kind, scopes,
+/// lifetime, algorithm and description, no roles (rotation grants nothing). A replaced Lockbox
+/// version stays at least as long as the grace. Without `old`, enough to read the sink.
+fn new_key(
+    account: &AccountRecord,
+    kind: KeyType,
+    sink: &KeySink,
+    old: Option<&KeyRecord>,
+    now: OffsetDateTime,
+    grace: Duration,
+) -> Provision {
+    let mut p = Provision::new(&account.account.folder_id, &account.account.name)
+        .roles(Vec::<String>::new())
+        .key_type(kind)
+        .output(sink.clone())
+        .rotate(true);
+    if let KeySink::Lockbox(lockbox) = &mut p.output {
+        lockbox.pending_period = lockbox.pending_period.max(grace);
+    }
+    let Some(old) = old else {
+        return p;
+    };
+    if kind == KeyType::ApiKey {
+        p = p.scopes(old.scopes.clone());
+        if let (Some(made), Some(expires)) = (old.created_at, old.expires_at) {
+            p = p.expires_at(now + (expires - made));
+        }
+    }
+    if let Some(algorithm) = old.key_algorithm {
+        p = p.key_algorithm(algorithm);
+    }
+    let text = old.marker.as_deref().unwrap_or_default();
+    let described = old.description.strip_suffix(text).unwrap_or(&old.description).trim();
+    if !described.is_empty() {
+        p = p.key_description(described);
+    }
+    p
+}
+
+fn entry(account: &AccountRecord, key: &KeyRecord, sink: Option<String>, action: Action, reason: Reason) -> Entry {
+    Entry {
+        key: key.clone(),
+        service_account_name: account.account.name.clone(),
+        sink,
+        action,
+        reason,
+        new_key_id: None,
+        deletion_due: None,
+        error: None,
+    }
+}
+
+/// The id a sink names `key` by: a static key's AWS access key id, any other key's id.
+fn held_as(key: &KeyRecord) -> &str {
+    key.access_key_id.as_deref().unwrap_or(&key.id)
+}
+
+fn key_type(kind: KeyKind) -> KeyType {
+    match kind {
+        KeyKind::ApiKey => KeyType::ApiKey,
+        KeyKind::AuthorizedKey => KeyType::AuthorizedKey,
+        KeyKind::StaticKey => KeyType::StaticKey,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+    const NOW: OffsetDateTime = datetime!(2030-06-01 00:00 UTC);
+
+    fn key(id: &str, days_old: u32) -> KeyRecord {
+        KeyRecord {
+            id: id.into(),
+            kind: KeyKind::ApiKey,
+            service_account_id: "aje00000000000000001".into(),
+            description: String::new(),
+            created_at: Some(NOW - DAY * days_old),
+            last_used_at: None,
+            expires_at: None,
+            scopes: Vec::new(),
+            access_key_id: None,
+            key_algorithm: None,
+            marker: None,
+            flags: Default::default(),
+        }
+    }
+
+    fn actions(keys: &[KeyRecord], held: Option<&KeyRecord>, select: Select) -> Vec<(Action, Reason)> {
+        let refs: Vec<&KeyRecord> = keys.iter().collect();
+        decide(select, DAY, NOW, &refs, held)
+            .into_iter()
+            .map(|(a, r, _)| (a, r))
+            .collect()
+    }
+
+    #[test]
+    fn the_held_key_rotates_when_old_and_replaced_keys_go_after_the_grace() {
+        let old = Select::OlderThan(90 * DAY);
+        let (held_old, held_young) = (key("h", 100), key("n", 0));
+        assert_eq!(
+            actions(std::slice::from_ref(&held_old), Some(&held_old), old),
+            [(Action::Rotate, Reason::OlderThan(90 * DAY))]
+        );
+        assert_eq!(
+            actions(std::slice::from_ref(&held_young), Some(&held_young), old),
+            [(Action::Leave, Reason::Young(90 * DAY))]
+        );
+        // Replaced less than the grace ago: waits; the held key does not rotate meanwhile.
+        let replaced = [key("h", 100), key("n", 0)];
+        let by = Reason::Replaced { by: "n".into() };
+        assert_eq!(
+            actions(&replaced, Some(&replaced[1]), Select::AllKeys),
+            [(Action::Wait, by.clone()), (Action::Leave, Reason::RotationPending)]
+        );
+        // Replaced two days ago: deleted.
+        let replaced = [key("h", 100), key("n", 2)];
+        assert_eq!(
+            actions(&replaced, Some(&replaced[1]), old),
+            [(Action::Delete, by), (Action::Leave, Reason::Young(90 * DAY))]
+        );
+        // Made after the held key: never reached the sink, deleted at once; the held key rotates.
+        let leftover = [key("h", 100), key("x", 1)];
+        assert_eq!(
+            actions(&leftover, Some(&leftover[0]), old),
+            [
+                (Action::Rotate, Reason::OlderThan(90 * DAY)),
+                (Action::Delete, Reason::Leftover { held: "h".into() })
+            ]
+        );
+        assert_eq!(actions(&leftover, None, old), vec![(Action::Leave, Reason::NotHeld); 2]);
+    }
+
+    #[test]
+    fn expiry_selects_expiring_and_expired_keys_only() {
+        let mut k = key("k", 10);
+        let within = Select::ExpiringWithin(14 * DAY);
+        assert_eq!(judge(within, &k, NOW), Err(Reason::NotExpiring(14 * DAY)));
+        k.expires_at = Some(NOW + 3 * DAY);
+        assert_eq!(judge(within, &k, NOW), Ok(Reason::ExpiringWithin(14 * DAY)));
+        k.expires_at = Some(NOW - DAY);
+        assert_eq!(judge(within, &k, NOW), Ok(Reason::Expired));
+    }
+}

@@ -1,0 +1,246 @@
+//! `yc-iam rotate` against a kept emulator state whose clock is 100 days on: a dry run changes
+//! nothing, the run replaces the old managed key in its file and leaves the hand-made one, a run
+//! within the grace makes nothing new and reports the pending deletion, a run after the grace
+//! deletes it; judged on the emulator's clock unless `--now` is given. Bad flags are refused in
+//! one line with exit 2 before anything is sent.
+
+use std::path::Path;
+use std::time::Duration;
+
+use time::format_description::well_known::Rfc3339;
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
+use yc_iam::provision::StoredKey;
+
+use super::{FOLDER, Harness, Run, bare_command, run};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// The binary against the emulator state in `dir`.
+async fn yc_iam(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = bare_command(dir);
+    cmd.args(["--emulator-state", "emulator.json", "--folder-id", DEFAULT_FOLDER_ID])
+        .args(args);
+    run(cmd).await
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+/// The entry of key `id` in a JSON report.
+fn key<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    doc["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["id"] == id)
+        .unwrap_or_else(|| panic!("no key {id} in {doc}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    yc_iam(home, &["provision", "--name", "sa-app", "--output", "api-key.yaml"])
+        .await
+        .success();
+    let old = StoredKey::read(&home.join("api-key.yaml"))
+        .unwrap()
+        .expect("key file")
+        .id;
+    let hand = yc_iam(
+        home,
+        &[
+            "--format",
+            "json",
+            "api-key",
+            "create",
+            "--service-account-name",
+            "sa-app",
+        ],
+    )
+    .await;
+    let hand = json(&hand)["api_key"]["id"].as_str().expect("hand-made key").to_owned();
+
+    // The kept emulator's clock moves 100 days on.
+    let emu = Emulator::builder()
+        .with_state_file(home.join("emulator.json"))
+        .start()
+        .await
+        .expect("state loads");
+    emu.advance(100 * DAY);
+    emu.shutdown().await;
+
+    let rotate = [
+        "rotate",
+        "--all",
+        "--older-than",
+        "90d",
+        "--sink",
+        "api-key.yaml",
+        "--format",
+        "json",
+    ];
+    let before = std::fs::read(home.join("api-key.yaml")).unwrap();
+    let dry = json(&yc_iam(home, &[&rotate[..], &["--dry-run"]].concat()).await);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(key(&dry, &old)["action"], "rotate");
+    assert_eq!(key(&dry, &old)["new_key_id"], serde_json::Value::Null);
+    assert_eq!(
+        std::fs::read(home.join("api-key.yaml")).unwrap(),
+        before,
+        "a dry run changes nothing"
+    );
+
+    let done = json(&yc_iam(home, &rotate).await);
+    let now = time::OffsetDateTime::parse(done["now"].as_str().expect("now"), &Rfc3339).unwrap();
+    assert!(
+        now > time::OffsetDateTime::now_utc() + 99 * DAY,
+        "judged on the emulator's clock: {now}"
+    );
+    assert_eq!(done["grace"], "1d");
+    let rotated = key(&done, &old);
+    assert_eq!(rotated["action"], "rotate", "{rotated}");
+    assert_eq!(rotated["kind"], "api-key");
+    assert_eq!(rotated["reason"], "older than 90d");
+    assert!(rotated["age_seconds"].as_u64().is_some_and(|s| s >= 100 * 86_400));
+    assert!(
+        rotated["sink"].as_str().is_some_and(|s| s.ends_with("api-key.yaml")),
+        "{rotated}"
+    );
+    let new = rotated["new_key_id"].as_str().expect("new key id").to_owned();
+    let due = time::OffsetDateTime::parse(rotated["deletion_due"].as_str().expect("due"), &Rfc3339).unwrap();
+    assert!(due > now + Duration::from_secs(23 * 3600), "{due} vs {now}");
+    assert_eq!(key(&done, &hand)["action"], "leave");
+    assert_eq!(key(&done, &hand)["managed"], false);
+    let stored = StoredKey::read(&home.join("api-key.yaml")).unwrap().expect("key file");
+    assert_eq!(stored.id, new, "the file holds the new key");
+
+    // Within the grace: the table says the old key waits; nothing new is made.
+    let waiting = yc_iam(
+        home,
+        &["rotate", "--all", "--older-than", "90d", "--sink", "api-key.yaml"],
+    )
+    .await;
+    waiting.success();
+    let header = waiting.stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("ACTION") && header.contains("DELETION DUE"),
+        "{}",
+        waiting.stdout
+    );
+    let row = waiting
+        .stdout
+        .lines()
+        .find(|l| l.contains(&old))
+        .expect("the old key's row");
+    assert!(
+        row.contains("wait") && row.contains(&format!("replaced by {new}")),
+        "{row}"
+    );
+
+    // Judged a day and more later (--now): the old key goes, the others stay.
+    let later = (due + Duration::from_secs(60)).format(&Rfc3339).unwrap();
+    let after = json(&yc_iam(home, &[&rotate[..], &["--now", &later]].concat()).await);
+    assert_eq!(key(&after, &old)["action"], "delete");
+    assert_eq!(key(&after, &new)["action"], "leave");
+    let listed = json(
+        &yc_iam(
+            home,
+            &[
+                "--format",
+                "json",
+                "api-key",
+                "list",
+                "--service-account-name",
+                "sa-app",
+            ],
+        )
+        .await,
+    );
+    let mut ids: Vec<&str> = listed
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["id"].as_str())
+        .collect();
+    ids.sort_unstable();
+    let mut expected = vec![new.as_str(), hand.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rotate_flags_are_usage_errors_and_nothing_is_sent() {
+    let h = Harness::start().await;
+    h.emu.clear_journal();
+    for args in [
+        &["rotate", "--folder-id", FOLDER, "--all"][..],
+        &["rotate", "--folder-id", FOLDER, "--older-than", "90d"],
+        &[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--all",
+            "--service-account-name",
+            "sa",
+            "--all-keys",
+        ],
+        &[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--all",
+            "--older-than",
+            "90d",
+            "--all-keys",
+        ],
+        &["rotate", "--folder-id", FOLDER, "--all", "--older-than", "soon"],
+        &[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--all",
+            "--all-keys",
+            "--grace",
+            "a day",
+        ],
+        &[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--all",
+            "--all-keys",
+            "--key-type",
+            "ssh-key",
+        ],
+        &[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--all",
+            "--all-keys",
+            "--sink",
+            "lockbox://ci",
+        ],
+        &[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--service-account-name",
+            "Bad",
+            "--all-keys",
+        ],
+        &["rotate", "--folder-id", "not an id", "--all", "--all-keys"],
+    ] {
+        let run = h.run(args).await;
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr_lines().len(), 1, "{args:?}: one line: {}", run.stderr);
+    }
+    let sink = h
+        .run(&["rotate", "--folder-id", FOLDER, "--all", "--all-keys", "--sink", "-"])
+        .await;
+    assert!(sink.stderr.contains("--sink"), "{}", sink.stderr);
+    assert!(h.emu.journal().is_empty(), "nothing was sent");
+}
