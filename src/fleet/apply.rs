@@ -36,6 +36,9 @@ pub struct Outcome {
     pub done: Vec<String>,
     /// Why it did not reach the state the manifest describes.
     pub error: Option<Error>,
+    /// What was found and left alone: keys that carry the marker of one of the account's sinks
+    /// without this fleet's tag.
+    pub left_alone: Vec<String>,
 }
 
 impl Report {
@@ -58,6 +61,12 @@ impl fmt::Display for Report {
                 (Some(error), _) => writeln!(f, "✗ {} ({id}): {error}", outcome.name)?,
                 (None, false) => writeln!(f, "✓ {} ({id}): {}", outcome.name, outcome.done.join(", "))?,
                 (None, true) => writeln!(f, "= {} ({id}): up to date", outcome.name)?,
+            }
+            for key in &outcome.left_alone {
+                writeln!(
+                    f,
+                    "  ! {key}: carries the sink's marker without the fleet's tag, left alone"
+                )?;
             }
         }
         let failed = self.accounts.iter().filter(|a| a.error.is_some()).count();
@@ -114,6 +123,7 @@ impl Plan {
                 id: Some(deletion.account.id.clone()),
                 done: Vec::new(),
                 error: None,
+                left_alone: Vec::new(),
             });
             for role in &deletion.roles {
                 let binding = AccessBinding::service_account(&role.role, &deletion.account.id);
@@ -253,6 +263,15 @@ async fn account(client: &Client, fleet: &str, plan: &AccountPlan, spec: Option<
         id: plan.id().map(str::to_owned),
         done: Vec::new(),
         error: None,
+        left_alone: plan
+            .keys
+            .iter()
+            .flat_map(|k| {
+                k.left_alone
+                    .iter()
+                    .map(move |id| format!("key {id} ({})", k.spec.output))
+            })
+            .collect(),
     };
     match &plan.state {
         AccountState::Create => {
@@ -326,10 +345,7 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
     }
     let rotate = matches!(change.action, KeyAction::Rotate { .. });
     let provision = keys::provision(fleet, spec, &change.spec, time::OffsetDateTime::now_utc()).rotate(rotate);
-    let report = provision
-        .run(client)
-        .await
-        .map_err(keys::into_error("cannot make key"))?;
+    let report = keys::keep(client, &provision, change).await?;
     let sink = &change.spec.output;
     Ok(match &report.key {
         Some(crate::provision::KeyAction::Created { key, .. }) if rotate => format!("↻ key {} → {sink}", key.id),

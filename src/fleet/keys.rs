@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::manifest::{AccountSpec, KeySpec};
-use crate::provision::{KeyPlan, KeySink, ManagedKey, Provision};
+use crate::provision::{KeyPlan, KeySink, ManagedKey, Provision, SecretPlan};
 
 /// What the plan does about one key entry.
 #[derive(Debug, Clone)]
@@ -18,8 +18,15 @@ pub struct KeyChange {
     pub spec: KeySpec,
     /// Keep, make, rotate, or not handled.
     pub action: KeyAction,
-    /// Keys an interrupted run made for this sink that the sink does not hold: deleted.
+    /// Keys an interrupted run of this fleet made for this sink that the sink does not hold:
+    /// deleted.
     pub leftovers: Vec<String>,
+    /// Keys that carry this sink's marker without this fleet's tag (made by `provision` or by
+    /// hand for the same sink): not this fleet's, so they are reported and never deleted.
+    pub left_alone: Vec<String>,
+    /// The Lockbox secret's id, once the plan has found it: two entries naming one secret (by
+    /// name and by id) are one sink.
+    pub(super) secret_id: Option<String>,
 }
 
 /// The decision about one key entry.
@@ -111,6 +118,8 @@ pub(super) async fn read(
                 replaces: None,
             },
             leftovers: Vec::new(),
+            left_alone: Vec::new(),
+            secret_id: None,
         });
     }
     let now = OffsetDateTime::now_utc();
@@ -118,12 +127,7 @@ pub(super) async fn read(
         .plan(client)
         .await
         .map_err(into_error("cannot plan the key"))?;
-    let leftovers: Vec<String> = plan
-        .keys_to_delete
-        .iter()
-        .filter(|id| !matches!(&plan.key, KeyPlan::Create { replaces: Some(r), .. } if r == *id))
-        .cloned()
-        .collect();
+    let (leftovers, left_alone) = leftovers(client, fleet, key, &plan).await?;
     let action = match &plan.key {
         KeyPlan::Keep(live) => {
             let created = live.created_at.as_ref().and_then(crate::timestamp::from_timestamp);
@@ -143,11 +147,67 @@ pub(super) async fn read(
             replaces: replaces.clone(),
         },
     };
+    let secret_id = match plan.lockbox.as_ref().map(|l| &l.secret) {
+        Some(SecretPlan::Existing { id, .. }) => Some(id.clone()),
+        _ => None,
+    };
     Ok(KeyChange {
         spec: key.clone(),
         action,
         leftovers,
+        left_alone,
+        secret_id,
     })
+}
+
+/// The keys the provisioning flow would delete as an interrupted run's (they carry the sink's
+/// marker and the sink does not hold them), split into this fleet's (deleted) and the others
+/// (left alone). The account's keys are listed again only when there are any, so a steady
+/// fleet pays nothing for this.
+async fn leftovers(
+    client: &crate::Client,
+    fleet: &str,
+    key: &KeySpec,
+    plan: &crate::provision::Plan,
+) -> Result<(Vec<String>, Vec<String>), crate::Error> {
+    let marked: Vec<&String> = plan
+        .keys_to_delete
+        .iter()
+        .filter(|id| replaced(plan) != Some(id.as_str()))
+        .collect();
+    let account = match &plan.account {
+        crate::provision::AccountPlan::Existing(sa) if !marked.is_empty() => &sa.id,
+        _ => return Ok((Vec::new(), Vec::new())),
+    };
+    let listed = key.kind.list(client, account).await?;
+    let ours = |id: &str| listed.iter().any(|k| k.id == id && made_by(k, fleet));
+    Ok(marked.into_iter().cloned().partition(|id| ours(id)))
+}
+
+/// The key a provisioning plan replaces in its sink, if any.
+fn replaced(plan: &crate::provision::Plan) -> Option<&str> {
+    match &plan.key {
+        KeyPlan::Create { replaces, .. } => replaces.as_deref(),
+        KeyPlan::Keep(_) => None,
+    }
+}
+
+/// Runs one key entry through the provisioning flow, deleting only the key its sink held and
+/// the leftovers the fleet's plan found to be its own: a marked key without the fleet's tag, or
+/// one that appeared since the plan, is never deleted.
+pub(super) async fn keep(
+    client: &crate::Client,
+    provision: &Provision,
+    change: &KeyChange,
+) -> Result<crate::provision::Report, crate::Error> {
+    let mut plan = provision
+        .plan(client)
+        .await
+        .map_err(into_error("cannot plan the key"))?;
+    let old = replaced(&plan).map(str::to_owned);
+    plan.keys_to_delete
+        .retain(|id| Some(id) == old.as_ref() || change.leftovers.contains(id));
+    plan.apply(client).await.map_err(into_error("cannot make key"))
 }
 
 /// The folder of a file sink, when it does not exist.

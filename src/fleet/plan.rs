@@ -207,6 +207,7 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
         })
         .collect();
     read_keys(client, manifest, &mut accounts, prune).await?;
+    one_key_per_secret(&accounts)?;
     let deletions = if prune {
         let listed_names: BTreeSet<(&str, &str)> = manifest
             .accounts
@@ -233,6 +234,28 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
         deletions,
         manifest: manifest.clone(),
     })
+}
+
+/// Two entries whose Lockbox outputs turn out to be one secret (`lockbox://NAME` and
+/// `lockbox://ID`) would each replace the other's key on every run: refused, as the manifest
+/// refuses two spellings of one file.
+fn one_key_per_secret(accounts: &[AccountPlan]) -> Result<(), Error> {
+    let mut seen: BTreeMap<&str, (usize, usize, &KeyChange)> = BTreeMap::new();
+    for (i, account) in accounts.iter().enumerate() {
+        for (k, key) in account.keys.iter().enumerate() {
+            let Some(id) = key.secret_id.as_deref() else { continue };
+            if let Some((first_i, first_k, first)) = seen.insert(id, (i, k, key)) {
+                return Err(Error::invalid_input(
+                    "cannot plan the fleet",
+                    format!(
+                        "service_accounts[{i}].keys[{k}].output: {} is Lockbox secret {id}, which service_accounts[{first_i}].keys[{first_k}] already keeps its key in as {}: one key per sink",
+                        key.spec.output, first.spec.output
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn account_plan(
@@ -360,6 +383,9 @@ impl fmt::Display for Plan {
                     }
                 }
                 AccountState::Unchanged(sa) if account.changes() => writeln!(f, "~ {} ({})", account.name, sa.id)?,
+                AccountState::Unchanged(sa) if account.keys.iter().any(|k| !k.left_alone.is_empty()) => {
+                    writeln!(f, "= {} ({})", account.name, sa.id)?;
+                }
                 AccountState::Unchanged(_) => continue,
                 AccountState::Foreign(sa) => writeln!(
                     f,
@@ -393,6 +419,13 @@ impl fmt::Display for Plan {
                 }
                 for id in &key.leftovers {
                     writeln!(f, "  - key {id} (made for {sink} by an interrupted run)")?;
+                }
+                for id in &key.left_alone {
+                    writeln!(
+                        f,
+                        "  ! key {id} carries the marker of {sink} without fleet {}'s tag: not this fleet's, left alone",
+                        self.fleet
+                    )?;
                 }
             }
             for key in &account.keys_to_prune {

@@ -367,3 +367,132 @@ async fn a_key_older_than_rotate_after_is_replaced_and_the_old_one_deleted() {
         "a young key is kept"
     );
 }
+
+async fn account_id(client: &Client, name: &str) -> String {
+    accounts(client)
+        .await
+        .into_iter()
+        .find(|a| a.name == name)
+        .expect("the account exists")
+        .id
+}
+
+async fn api_key_ids(client: &Client, account_id: &str) -> Vec<String> {
+    let live: Vec<_> = client.api_keys().list(account_id).try_collect().await.unwrap();
+    let mut ids: Vec<String> = live.into_iter().map(|k| k.id).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_key_marked_for_a_fleet_sink_without_the_fleet_tag_is_reported_and_never_deleted() {
+    let (emu, client, dir) = start().await;
+    let env = dir.path().join("chat.env");
+    let fleet = manifest(&format!(
+        "  - name: sa-chat\n    keys: [{{ type: api-key, scopes: [yc.ai.languageModels.execute], output: 'env:{}' }}]\n",
+        env.display()
+    ));
+    assert!(
+        fleet
+            .plan(&client, false)
+            .await
+            .unwrap()
+            .apply(&client, 4)
+            .await
+            .succeeded()
+    );
+    let account = account_id(&client, "sa-chat").await;
+    let held = api_key_ids(&client, &account).await;
+    let live: Vec<_> = client.api_keys().list(&account).try_collect().await.unwrap();
+    let description = &live[0].description;
+    let marker = &description[description.rfind("[yc-iam:").expect("a marker")..];
+    // Keys a killed run left for the same sink: one of a `provision` run (no fleet tag), one of
+    // this fleet.
+    let made = |description: String| {
+        let client = client.clone();
+        let account = account.clone();
+        async move {
+            client
+                .api_keys()
+                .create(yc_iam::CreateApiKey::new(&account).description(description))
+                .await
+                .unwrap()
+                .api_key
+                .id
+        }
+    };
+    let theirs = made(format!("chat bot {marker}")).await;
+    let ours = made(format!("fleet ai-prod {marker}")).await;
+
+    let plan = fleet.plan(&client, true).await.unwrap();
+    let key = &plan.accounts[0].keys[0];
+    assert_eq!(key.leftovers, [ours.clone()]);
+    assert_eq!(key.left_alone, [theirs.clone()]);
+    let shown = plan.to_string();
+    assert!(
+        shown.contains(&format!(
+            "  ! key {theirs} carries the marker of env:{} without fleet ai-prod's tag: not this fleet's, left alone",
+            env.display()
+        )),
+        "{shown}"
+    );
+    let report = plan.apply(&client, 4).await;
+    assert!(report.succeeded(), "{report}");
+    assert_eq!(
+        report.accounts[0].left_alone,
+        [format!("key {theirs} (env:{})", env.display())]
+    );
+    assert!(
+        report.to_string().contains(&format!("  ! key {theirs} (env:")),
+        "{report}"
+    );
+    let mut expected = vec![held[0].clone(), theirs.clone()];
+    expected.sort();
+    assert_eq!(
+        api_key_ids(&client, &account).await,
+        expected,
+        "the fleet's leftover is deleted, the other kept"
+    );
+
+    let before = mutations(&emu).len();
+    let again = fleet.plan(&client, true).await.unwrap();
+    assert!(!again.changes(), "{again}");
+    assert_eq!(again.accounts[0].keys[0].left_alone, [theirs]);
+    assert!(again.apply(&client, 4).await.succeeded());
+    assert_eq!(mutations(&emu).len(), before, "nothing more is deleted");
+}
+
+#[tokio::test]
+async fn a_lockbox_secret_named_by_name_in_one_entry_and_by_id_in_another_is_refused_as_one_sink() {
+    let (emu, client, _dir) = start().await;
+    let by_name = "  - name: sa-chat\n    keys: [{ type: api-key, scopes: [yc.ai.languageModels.execute], output: 'lockbox://chat-key' }]\n";
+    assert!(
+        manifest(by_name)
+            .plan(&client, false)
+            .await
+            .unwrap()
+            .apply(&client, 4)
+            .await
+            .succeeded()
+    );
+    let secret = client
+        .lockbox()
+        .find_by_name(DEFAULT_FOLDER_ID, "chat-key")
+        .await
+        .unwrap()
+        .expect("the secret is made")
+        .id;
+    let both = manifest(&format!(
+        "{by_name}  - name: sa-s3\n    keys: [{{ type: static-key, output: 'lockbox://{secret}' }}]\n"
+    ));
+    let before = mutations(&emu).len();
+    let error = both.plan(&client, false).await.expect_err("one secret, two entries");
+    assert!(error.is_invalid_input(), "{error}");
+    assert!(
+        error.to_string().contains(&format!(
+            "service_accounts[1].keys[0].output: lockbox://{secret} is Lockbox secret {secret}, which service_accounts[0].keys[0] already keeps its key in as lockbox://chat-key: one key per sink"
+        )),
+        "{error}"
+    );
+    assert_eq!(mutations(&emu).len(), before, "nothing is changed");
+}
