@@ -112,15 +112,7 @@ async fn a_fleet_plan_changes_nothing_and_applying_it_twice_changes_once() {
 #[tokio::test]
 async fn manifest_edits_show_as_updates_role_changes_and_with_prune_a_rename_as_delete_and_create() {
     let (_emu, client, _dir) = start().await;
-    assert!(
-        manifest(TWO)
-            .plan(&client, false)
-            .await
-            .unwrap()
-            .apply(&client, 4)
-            .await
-            .succeeded()
-    );
+    applied(&manifest(TWO), &client).await;
     let edited = manifest(
         r"  - name: sa-chat
     description: chat backend v2
@@ -333,15 +325,7 @@ async fn a_key_older_than_rotate_after_is_replaced_and_the_old_one_deleted() {
     // The key is made 61 days ago: the emulator's clock is set back while it is made.
     let now = time::OffsetDateTime::now_utc();
     emu.set_now(now - time::Duration::days(61));
-    assert!(
-        fleet
-            .plan(&client, false)
-            .await
-            .unwrap()
-            .apply(&client, 4)
-            .await
-            .succeeded()
-    );
+    applied(&fleet, &client).await;
     let old = yc_iam::provision::StoredKey::read(&file).unwrap().unwrap().id;
     emu.set_now(now);
 
@@ -368,6 +352,12 @@ async fn a_key_older_than_rotate_after_is_replaced_and_the_old_one_deleted() {
     );
 }
 
+/// Plans (without prune) and applies `fleet`, which must succeed.
+async fn applied(fleet: &Manifest, client: &Client) {
+    let report = fleet.plan(client, false).await.unwrap().apply(client, 4).await;
+    assert!(report.succeeded(), "{report}");
+}
+
 async fn account_id(client: &Client, name: &str) -> String {
     accounts(client)
         .await
@@ -392,15 +382,7 @@ async fn a_key_marked_for_a_fleet_sink_without_the_fleet_tag_is_reported_and_nev
         "  - name: sa-chat\n    keys: [{{ type: api-key, scopes: [yc.ai.languageModels.execute], output: 'env:{}' }}]\n",
         env.display()
     ));
-    assert!(
-        fleet
-            .plan(&client, false)
-            .await
-            .unwrap()
-            .apply(&client, 4)
-            .await
-            .succeeded()
-    );
+    applied(&fleet, &client).await;
     let account = account_id(&client, "sa-chat").await;
     let held = api_key_ids(&client, &account).await;
     let live: Vec<_> = client.api_keys().list(&account).try_collect().await.unwrap();
@@ -426,16 +408,13 @@ async fn a_key_marked_for_a_fleet_sink_without_the_fleet_tag_is_reported_and_nev
 
     let plan = fleet.plan(&client, true).await.unwrap();
     let key = &plan.accounts[0].keys[0];
-    assert_eq!(key.leftovers, [ours.clone()]);
-    assert_eq!(key.left_alone, [theirs.clone()]);
-    let shown = plan.to_string();
-    assert!(
-        shown.contains(&format!(
-            "  ! key {theirs} carries the marker of env:{} without fleet ai-prod's tag: not this fleet's, left alone",
-            env.display()
-        )),
-        "{shown}"
+    assert_eq!(key.leftovers, [ours.as_str()]);
+    assert_eq!(key.left_alone, [theirs.as_str()]);
+    let line = format!(
+        "  ! key {theirs} carries the marker of env:{} without fleet ai-prod's tag: not this fleet's, left alone",
+        env.display()
     );
+    assert!(plan.to_string().contains(&line), "{plan}");
     let report = plan.apply(&client, 4).await;
     assert!(report.succeeded(), "{report}");
     assert_eq!(
@@ -466,15 +445,7 @@ async fn a_key_marked_for_a_fleet_sink_without_the_fleet_tag_is_reported_and_nev
 async fn a_lockbox_secret_named_by_name_in_one_entry_and_by_id_in_another_is_refused_as_one_sink() {
     let (emu, client, _dir) = start().await;
     let by_name = "  - name: sa-chat\n    keys: [{ type: api-key, scopes: [yc.ai.languageModels.execute], output: 'lockbox://chat-key' }]\n";
-    assert!(
-        manifest(by_name)
-            .plan(&client, false)
-            .await
-            .unwrap()
-            .apply(&client, 4)
-            .await
-            .succeeded()
-    );
+    applied(&manifest(by_name), &client).await;
     let secret = client
         .lockbox()
         .find_by_name(DEFAULT_FOLDER_ID, "chat-key")

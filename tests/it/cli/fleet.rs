@@ -143,3 +143,61 @@ async fn the_example_fleet_applies_against_the_built_in_emulator_with_every_key_
         }
     }
 }
+
+#[tokio::test]
+async fn plan_and_report_as_json_hold_every_key_change_and_prune_the_text_shows_without_secrets() {
+    let h = Harness::start().await;
+    let key = |name: &str| format!("{{ type: api-key, scopes: [yc.ai.languageModels.execute], output: {name}.yaml }}");
+    let both = format!("  - name: sa-one\n    keys: [{}, {}]\n", key("one"), key("two"));
+    let file = fleet(h.dir.path(), &both);
+    let plan = h.run(&["plan", "-f", &file, "--format", "json"]).await;
+    assert_eq!(plan.code, Some(3), "{}", plan.stderr);
+    let view: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let first = &view["accounts"][0]["keys"][0];
+    assert_eq!(first["type"], "api-key");
+    assert_eq!(first["action"], "create");
+    assert_eq!(first["reason"], "no key file yet");
+    assert!(first["output"].as_str().unwrap().ends_with("one.yaml"), "{first}");
+    assert_eq!(view["accounts"][0]["keys"].as_array().unwrap().len(), 2);
+
+    let apply = h.run(&["apply", "-f", &file, "--yes", "--format", "json"]).await;
+    apply.success();
+    let report: serde_json::Value = serde_json::from_str(&apply.stdout).unwrap();
+    let done: Vec<&str> = report["accounts"][0]["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(done.iter().filter(|d| d.starts_with("+ key ")).count(), 2, "{done:?}");
+    let two = yc_iam::provision::StoredKey::read(&h.path("two.yaml"))
+        .unwrap()
+        .unwrap();
+
+    // The second entry removed: with --prune its key is in the plan, the report, and nowhere a secret.
+    let file = fleet(h.dir.path(), &format!("  - name: sa-one\n    keys: [{}]\n", key("one")));
+    let plan = h.run(&["plan", "-f", &file, "--prune", "--format", "json"]).await;
+    assert_eq!(plan.code, Some(3), "{}", plan.stderr);
+    let view: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(view["accounts"][0]["keys"][0]["action"], "keep");
+    assert_eq!(
+        view["accounts"][0]["keys_to_prune"],
+        serde_json::json!([{ "type": "api-key", "id": two.id }])
+    );
+    assert_eq!(view["summary"]["change"], 1);
+    let apply = h
+        .run(&["apply", "-f", &file, "--prune", "--yes", "--format", "json"])
+        .await;
+    apply.success();
+    let report: serde_json::Value = serde_json::from_str(&apply.stdout).unwrap();
+    assert_eq!(
+        report["accounts"][0]["done"],
+        serde_json::json!([format!("- key {}", two.id)])
+    );
+    for text in [&plan.stdout, &apply.stdout] {
+        assert!(
+            !text.contains(secrecy::ExposeSecret::expose_secret(&two.secret)),
+            "no secret in a plan or report"
+        );
+    }
+}

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::{Value, json};
-use yc_iam::fleet::{AccountState, Manifest, Plan, Report};
+use yc_iam::duration::age_text;
+use yc_iam::fleet::{AccountState, KeyAction, KeyChange, Manifest, Plan, Report};
 
 use crate::cli::Format;
 use crate::error::{CliError, CliResult, EXIT_FAILURE, EXIT_REPORT};
@@ -157,6 +158,32 @@ fn roles_view(roles: &[yc_iam::fleet::RoleSpec]) -> Value {
         .collect()
 }
 
+/// One key entry as the text plan shows it: what happens to it, and why; ids only.
+fn key_view(key: &KeyChange) -> Value {
+    let (action, id, reason, replaces, age) = match &key.action {
+        KeyAction::Keep { id } => ("keep", Some(id), None, None, None),
+        KeyAction::Create { reason, replaces: None } => ("create", None, Some(*reason), None, None),
+        KeyAction::Create {
+            reason,
+            replaces: Some(old),
+        } => ("replace", None, Some(*reason), Some(old), None),
+        KeyAction::Rotate { id, age } => ("rotate", None, None, Some(id), Some(age_text(*age))),
+        _ => ("unknown", None, None, None, None),
+    };
+    json!({
+        "type": key.spec.kind.name(),
+        "output": key.spec.output.to_string(),
+        "action": action,
+        "id": id,
+        "reason": reason,
+        "replaces": replaces,
+        "age": age,
+        "rotate_after": key.spec.rotate_after.map(age_text),
+        "leftovers": key.leftovers,
+        "left_alone": key.left_alone,
+    })
+}
+
 fn plan_view(plan: &Plan) -> Value {
     let accounts: Vec<Value> = plan
         .accounts
@@ -182,6 +209,8 @@ fn plan_view(plan: &Plan) -> Value {
                 "labels": labels,
                 "roles_to_add": roles_view(&a.roles_to_add),
                 "roles_to_remove": roles_view(&a.roles_to_remove),
+                "keys": a.keys.iter().map(key_view).collect::<Vec<_>>(),
+                "keys_to_prune": a.keys_to_prune.iter().map(|k| json!({ "type": k.kind.name(), "id": k.id })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -208,6 +237,7 @@ fn report_view(report: &Report) -> Value {
                 "name": a.name,
                 "id": a.id,
                 "done": a.done,
+                "left_alone": a.left_alone,
                 "error": a.error.as_ref().map(ToString::to_string),
                 "client_request_id": a.error.as_ref().and_then(|e| e.client_request_id()),
                 "server_request_id": a.error.as_ref().and_then(|e| e.server_request_id()),
