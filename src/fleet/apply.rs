@@ -347,10 +347,19 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
     let provision = keys::provision(fleet, spec, &change.spec, time::OffsetDateTime::now_utc()).rotate(rotate);
     let report = keys::keep(client, &provision, change).await?;
     let sink = &change.spec.output;
-    Ok(match &report.key {
+    let mut done = match &report.key {
         Some(crate::provision::KeyAction::Created { key, .. }) if rotate => format!("↻ key {} → {sink}", key.id),
         Some(crate::provision::KeyAction::Created { key, .. }) => format!("+ key {} → {sink}", key.id),
         _ if !report.keys_deleted.is_empty() => format!("- keys {} (left for {sink})", report.keys_deleted.join(", ")),
         _ => format!("= key → {sink}"),
-    })
+    };
+    // The sink now holds the entry's kind: the key of the kind it held before goes.
+    for old in &change.other_kind {
+        match old.kind.delete(client, &old.id).await {
+            Ok(()) => done.push_str(&format!(", - {} {}", old.kind.name(), old.id)),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::manifest::{AccountSpec, KeySpec};
-use crate::provision::{KeyPlan, KeySink, ManagedKey, Provision, SecretPlan};
+use crate::provision::{KeyPlan, KeySink, KeyType, ManagedKey, Provision, SecretPlan};
 
 /// What the plan does about one key entry.
 #[derive(Debug, Clone)]
@@ -24,6 +24,10 @@ pub struct KeyChange {
     /// Keys that carry this sink's marker without this fleet's tag (made by `provision` or by
     /// hand for the same sink): not this fleet's, so they are reported and never deleted.
     pub left_alone: Vec<String>,
+    /// Keys of another kind this fleet made for this sink, when the sink holds no key of the
+    /// entry's kind: the entry's type changed, so they are deleted once the new key is in the
+    /// sink.
+    pub other_kind: Vec<ManagedKey>,
     /// The Lockbox secret's id, once the plan has found it: two entries naming one secret (by
     /// name and by id) are one sink.
     pub(super) secret_id: Option<String>,
@@ -57,7 +61,7 @@ pub enum KeyAction {
 impl KeyChange {
     /// Whether applying changes anything for this entry.
     pub fn changes(&self) -> bool {
-        !matches!(self.action, KeyAction::Keep { .. }) || !self.leftovers.is_empty()
+        !matches!(self.action, KeyAction::Keep { .. }) || !self.leftovers.is_empty() || !self.other_kind.is_empty()
     }
 
     /// The keys this entry accounts for: kept, replaced, or left over.
@@ -66,7 +70,9 @@ impl KeyChange {
             KeyAction::Keep { id } | KeyAction::Rotate { id, .. } => Some(id.as_str()),
             KeyAction::Create { replaces, .. } => replaces.as_deref(),
         };
-        own.into_iter().chain(self.leftovers.iter().map(String::as_str))
+        own.into_iter()
+            .chain(self.leftovers.iter().map(String::as_str))
+            .chain(self.other_kind.iter().map(|k| k.id.as_str()))
     }
 }
 
@@ -119,6 +125,7 @@ pub(super) async fn read(
             },
             leftovers: Vec::new(),
             left_alone: Vec::new(),
+            other_kind: Vec::new(),
             secret_id: None,
         });
     }
@@ -151,11 +158,16 @@ pub(super) async fn read(
         Some(SecretPlan::Existing { id, .. }) => Some(id.clone()),
         _ => None,
     };
+    let other_kind = match &action {
+        KeyAction::Create { replaces: None, .. } => other_kind(client, fleet, key.kind, &plan).await?,
+        _ => Vec::new(),
+    };
     Ok(KeyChange {
         spec: key.clone(),
         action,
         leftovers,
         left_alone,
+        other_kind,
         secret_id,
     })
 }
@@ -182,6 +194,31 @@ async fn leftovers(
     let listed = key.kind.list(client, account).await?;
     let ours = |id: &str| listed.iter().any(|k| k.id == id && made_by(k, fleet));
     Ok(marked.into_iter().cloned().partition(|id| ours(id)))
+}
+
+/// This fleet's keys of the kinds other than `kind` made for the plan's sink: what the sink held
+/// before the entry's type changed. Listed only when the sink holds no key of `kind`.
+async fn other_kind(
+    client: &crate::Client,
+    fleet: &str,
+    kind: KeyType,
+    plan: &crate::provision::Plan,
+) -> Result<Vec<ManagedKey>, crate::Error> {
+    let (crate::provision::AccountPlan::Existing(account), Some(marker)) = (&plan.account, plan.marker()) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for other in [KeyType::ApiKey, KeyType::AuthorizedKey, KeyType::StaticKey] {
+        if other != kind {
+            let listed = other.list(client, &account.id).await?;
+            found.extend(
+                listed
+                    .into_iter()
+                    .filter(|k| made_by(k, fleet) && k.description.ends_with(marker)),
+            );
+        }
+    }
+    Ok(found)
 }
 
 /// The key a provisioning plan replaces in its sink, if any.

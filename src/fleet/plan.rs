@@ -420,6 +420,14 @@ impl fmt::Display for Plan {
                 for id in &key.leftovers {
                     writeln!(f, "  - key {id} (made for {sink} by an interrupted run)")?;
                 }
+                for old in &key.other_kind {
+                    writeln!(
+                        f,
+                        "  - {} {} (the type of {sink} changed to {kind})",
+                        old.kind.name(),
+                        old.id
+                    )?;
+                }
                 for id in &key.left_alone {
                     writeln!(
                         f,

@@ -109,6 +109,12 @@ impl Plan {
     pub fn key_type(&self) -> KeyType {
         self.input.key_type
     }
+
+    /// The marker the sink's keys carry, when it is known (a Lockbox secret not made yet has
+    /// none).
+    pub(crate) fn marker(&self) -> Option<&str> {
+        self.marker.as_deref()
+    }
 }
 
 /// Validates the inputs, reads the sink, then reads the account, its bindings and its keys.

@@ -467,3 +467,86 @@ async fn a_lockbox_secret_named_by_name_in_one_entry_and_by_id_in_another_is_ref
     );
     assert_eq!(mutations(&emu).len(), before, "nothing is changed");
 }
+
+#[tokio::test]
+async fn a_key_whose_type_changes_is_replaced_by_the_new_kind_in_its_sink_and_the_old_kind_deleted() {
+    let (emu, client, dir) = start().await;
+    let env = dir.path().join("chat.env");
+    let (yaml, s3) = (dir.path().join("chat.yaml"), dir.path().join("chat-s3.env"));
+    let api_key =
+        |output: String| format!("{{ type: api-key, scopes: [yc.ai.languageModels.execute], output: '{output}' }}");
+    let entries = |keys: &[String]| manifest(&format!("  - name: sa-chat\n    keys: [{}]\n", keys.join(", ")));
+    let before = entries(&[
+        api_key(format!("env:{}", env.display())),
+        api_key(yaml.display().to_string()),
+    ]);
+    applied(&before, &client).await;
+    let account = account_id(&client, "sa-chat").await;
+    let old = api_key_ids(&client, &account).await;
+    assert_eq!(old.len(), 2);
+
+    // The dotenv file's entry becomes a static key on the same output; the key file's entry a
+    // static key in another file (so the old file is a sink no longer listed: pruned).
+    let after = entries(&[
+        format!("{{ type: static-key, output: 'env:{}' }}", env.display()),
+        format!("{{ type: static-key, output: 'env:{}' }}", s3.display()),
+    ]);
+    let plan = after.plan(&client, true).await.unwrap();
+    let shown = plan.to_string();
+    let in_env = env_value(&env, "YC_API_KEY_ID");
+    let in_yaml = yc_iam::provision::StoredKey::read(&yaml).unwrap().unwrap().id;
+    for line in [
+        format!(
+            "  + key static-key → env:{} (the output holds no key yet)",
+            env.display()
+        ),
+        format!(
+            "  - api-key {in_env} (the type of env:{} changed to static-key)",
+            env.display()
+        ),
+        format!(
+            "  + key static-key → env:{} (the output holds no key yet)",
+            s3.display()
+        ),
+        format!("  - api-key {in_yaml} (its sink is no longer in the manifest)"),
+    ] {
+        assert!(shown.contains(&line), "{line}\n{shown}");
+    }
+    assert_eq!(plan.summary(), (0, 1, 0));
+    let report = plan.apply(&client, 4).await;
+    assert!(report.succeeded(), "{report}");
+
+    assert_eq!(
+        api_key_ids(&client, &account).await,
+        Vec::<String>::new(),
+        "the API keys are gone"
+    );
+    let snap = emu.snapshot();
+    let mut live: Vec<&str> = snap
+        .access_keys_of(&account)
+        .iter()
+        .map(|k| k.key_id.as_str())
+        .collect();
+    live.sort();
+    let mut held = vec![
+        env_value(&env, "AWS_ACCESS_KEY_ID"),
+        env_value(&s3, "AWS_ACCESS_KEY_ID"),
+    ];
+    held.sort();
+    assert_eq!(live, held, "one static key per sink, the one it holds");
+
+    let calls = mutations(&emu).len();
+    let again = after.plan(&client, true).await.unwrap();
+    assert!(!again.changes(), "{again}");
+    assert!(again.apply(&client, 4).await.succeeded());
+    assert_eq!(mutations(&emu).len(), calls, "a second apply changes nothing");
+}
+
+/// The value of `name` in a dotenv file.
+fn env_value(path: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("{name} in {}", path.display()))
+        .to_owned()
+}
