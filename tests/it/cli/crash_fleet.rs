@@ -118,10 +118,14 @@ async fn apply_killed_at_any_moment_converges_on_the_rerun_and_touches_nothing_u
             let hand = before.service_account_named("by-hand").unwrap().clone();
             let hand_keys = before.live_keys_of(&hand.id).len();
 
-            let calibrate = manifest(&h, &format!("cal{w}"));
-            let start = Instant::now();
-            apply(&h, &calibrate).await.success();
-            let span = start.elapsed();
+            // The faster of two applies: the first pays for a cold start a killed run does not.
+            let mut span = Duration::MAX;
+            for c in 0..2 {
+                let calibrate = manifest(&h, &format!("cal{w}x{c}"));
+                let start = Instant::now();
+                apply(&h, &calibrate).await.success();
+                span = span.min(start.elapsed());
+            }
             let mut rng = fastrand::Rng::with_seed(0xf1ee7 + w as u64);
             let mut running = 0;
             for i in (w..kills).step_by(WORKERS) {
