@@ -198,7 +198,7 @@ enum LeftBehind {
 }
 
 /// The number of kills per kind: 50, or `YC_CRASH_MOMENTS`.
-fn kills() -> usize {
+pub(super) fn kills() -> usize {
     std::env::var("YC_CRASH_MOMENTS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
@@ -331,11 +331,16 @@ fn left_behind(h: &Harness, kind: Kind, name: &str, file: &str) -> LeftBehind {
 
 /// Starts `provision` and kills it with SIGKILL after `at`; true if it was still running.
 pub(super) async fn kill_at(h: &Harness, name: &str, file: &str, extra: &[&str], at: Duration) -> bool {
+    let mut args = vec!["provision", "--folder-id", FOLDER, "--name", name, "--output", file];
+    args.extend_from_slice(extra);
+    kill_command_at(h, &args, at).await
+}
+
+/// Starts the binary with `args` and kills it with SIGKILL after `at`; true if it was still
+/// running.
+pub(super) async fn kill_command_at(h: &Harness, args: &[&str], at: Duration) -> bool {
     let mut cmd = h.command();
-    cmd.args(["provision", "--folder-id", FOLDER, "--name", name, "--output", file])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cmd.spawn().expect("the binary starts");
     tokio::time::sleep(at).await;
     let running = matches!(child.try_wait(), Ok(None));

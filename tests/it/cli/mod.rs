@@ -8,6 +8,7 @@ mod config;
 pub(crate) mod crash;
 mod crash_fleet;
 mod crash_lockbox;
+mod crash_rotate;
 mod durations;
 mod errors;
 mod failed_run;
