@@ -553,6 +553,17 @@ async fn every_command(w: &World, kind: Kind, report: &Report) {
         Nothing,
     )
     .await;
+    // Rotation writes the new key to the file and reports ids only.
+    let rotate = [
+        "rotate",
+        "--service-account-name",
+        &prov,
+        "--all-keys",
+        "--sink",
+        &key_file,
+    ];
+    check(v(&[&rotate[..], &["--format", "json"]].concat()), Nothing).await;
+    check(v(&[&rotate[..], &["--dry-run"]].concat()), Nothing).await;
     check(
         v(&["provision", "--name", &printed, "--output", "-"]),
         NewSecretOnStdout,
@@ -580,6 +591,18 @@ async fn every_command(w: &World, kind: Kind, report: &Report) {
         check(v(&["provision", "--name", &prov, "--output", &lockbox]), Nothing).await;
         check(
             v(&["provision", "--name", &prov, "--output", &lockbox, "--rotate"]),
+            Nothing,
+        )
+        .await;
+        check(
+            v(&[
+                "rotate",
+                "--service-account-name",
+                &prov,
+                "--key-type",
+                "api-key",
+                "--all-keys",
+            ]),
             Nothing,
         )
         .await;
