@@ -1,8 +1,8 @@
 //! `yc-iam rotate` against a kept emulator state whose clock is 100 days on: a dry run changes
 //! nothing, the run replaces the old managed key in its file and leaves the hand-made one, a run
 //! within the grace makes nothing new and reports the pending deletion, a run after the grace
-//! deletes it; judged on the emulator's clock unless `--now` is given. Bad flags are refused in
-//! one line with exit 2 before anything is sent.
+//! deletes it; judged on the emulator's clock unless `--now` is given. A failed rotation is shown
+//! on its key and exits 1; bad flags are refused in one line with exit 2 before anything is sent.
 
 use std::path::Path;
 use std::time::Duration;
@@ -243,4 +243,44 @@ async fn bad_rotate_flags_are_usage_errors_and_nothing_is_sent() {
         .await;
     assert!(sink.stderr.contains("--sink"), "{}", sink.stderr);
     assert!(h.emu.journal().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_that_fails_is_reported_on_its_key_and_exits_1() {
+    let h = Harness::start().await;
+    h.provision("sa-fail", "api-key.yaml", &[]).await.success();
+    let held = StoredKey::read(&h.path("api-key.yaml")).unwrap().expect("key file").id;
+    h.emu.set_fault(
+        "/yandex.cloud.iam.v1.ApiKeyService/Create",
+        yc_iam::emulator::Fault::FailFirst {
+            n: 10,
+            code: tonic::Code::PermissionDenied,
+        },
+    );
+    let run = h
+        .run(&[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--all",
+            "--all-keys",
+            "--sink",
+            "api-key.yaml",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("the report is printed");
+    let entry = key(&doc, &held);
+    assert_eq!(entry["action"], "failed");
+    assert!(
+        entry["error"].as_str().is_some_and(|e| e.contains("cannot create")),
+        "{entry}"
+    );
+    assert!(run.stderr.contains("could not be rotated"), "{}", run.stderr);
+    assert_eq!(
+        StoredKey::read(&h.path("api-key.yaml")).unwrap().expect("key file").id,
+        held
+    );
 }
