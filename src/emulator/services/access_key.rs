@@ -43,15 +43,15 @@ impl AccountKey for AccessKeyRec {
     }
 
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
-        state.keys.access_of(service_account_id)
+        state.keys.access.of(service_account_id)
     }
 
     fn put(state: &mut State, key: Self) {
-        state.keys.put_access(key);
+        state.keys.access.put(key);
     }
 
     fn remove(state: &mut State, id: &str) {
-        state.keys.remove_access(id);
+        state.keys.access.remove(id);
     }
 }
 
@@ -109,7 +109,7 @@ impl AccessKeyService for Svc {
                 last_used_at: None,
             };
             let access_key = record.to_proto();
-            state.keys.put_access(record);
+            state.keys.access.put(record);
             if let Some(idem) = idem {
                 state.idempotency.insert(
                     idem,

@@ -44,15 +44,15 @@ impl AccountKey for AuthorizedKeyRec {
     }
 
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
-        state.keys.authorized_of(service_account_id)
+        state.keys.authorized.of(service_account_id)
     }
 
     fn put(state: &mut State, key: Self) {
-        state.keys.put_authorized(key);
+        state.keys.authorized.put(key);
     }
 
     fn remove(state: &mut State, id: &str) {
-        state.keys.remove_authorized(id);
+        state.keys.authorized.remove(id);
     }
 }
 
@@ -144,7 +144,7 @@ impl KeyService for Svc {
                 last_used_at: None,
             };
             let key = record.to_proto();
-            state.keys.put_authorized(record);
+            state.keys.authorized.put(record);
             let private_key = private_key_text(&id, &pair.private_pem);
             if let Some(idem) = idem {
                 state.idempotency.insert(

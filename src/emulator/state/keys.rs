@@ -74,113 +74,131 @@ impl AccessKeyRec {
     }
 }
 
-/// Both kinds, by id. Deleted keys are removed: nothing answers for them afterwards. Keys are
-/// added and removed only through the methods below, which keep the per-account indexes in step
-/// (a listing reads one account's keys, not every key).
+/// Both kinds, each by id with the ids of each account's keys beside them. Deleted keys are
+/// removed: nothing answers for them afterwards.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub(crate) struct Keys {
-    #[serde(serialize_with = "sorted")]
-    pub(crate) authorized: Map<AuthorizedKeyRec>,
-    #[serde(serialize_with = "sorted")]
-    pub(crate) access: Map<AccessKeyRec>,
-    /// Authorized-key ids by service account; rebuilt after loading.
-    #[serde(skip)]
-    authorized_by_account: Map<BTreeSet<String>>,
-    /// Static access-key ids by service account; rebuilt after loading.
-    #[serde(skip)]
-    access_by_account: Map<BTreeSet<String>>,
+    pub(crate) authorized: ByAccount<AuthorizedKeyRec>,
+    pub(crate) access: ByAccount<AccessKeyRec>,
 }
 
-/// Adds `id` under `account`.
-fn index(by_account: &mut Map<BTreeSet<String>>, account: &str, id: &str) {
-    by_account.entry(account.to_owned()).or_default().insert(id.to_owned());
+/// A key record's id and owner, which its kind's index is kept by.
+pub(crate) trait Owned {
+    fn id(&self) -> &str;
+    fn owner(&self) -> &str;
 }
 
-/// Removes `id` from under `account`.
-fn unindex(by_account: &mut Map<BTreeSet<String>>, account: &str, id: &str) {
-    if let Some(ids) = by_account.get_mut(account) {
-        ids.remove(id);
-        if ids.is_empty() {
-            by_account.remove(account);
+impl Owned for AuthorizedKeyRec {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn owner(&self) -> &str {
+        &self.service_account_id
+    }
+}
+
+impl Owned for AccessKeyRec {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn owner(&self) -> &str {
+        &self.service_account_id
+    }
+}
+
+/// The records of one kind of key by id, and their ids by service account. Records are added
+/// and removed only through the methods below, which keep the two in step (a listing reads one
+/// account's keys, not every key); the state file holds the records alone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent, bound(serialize = "R: Serialize", deserialize = "R: Deserialize<'de>"))]
+pub(crate) struct ByAccount<R> {
+    #[serde(serialize_with = "sorted")]
+    records: Map<R>,
+    /// Rebuilt after loading.
+    #[serde(skip)]
+    by_account: Map<BTreeSet<String>>,
+}
+
+impl<R> Default for ByAccount<R> {
+    fn default() -> Self {
+        ByAccount {
+            records: Map::default(),
+            by_account: Map::default(),
         }
     }
 }
 
-/// The records `by_account` lists under `account`.
-fn of<'a, R>(
-    records: &'a Map<R>,
-    by_account: &'a Map<BTreeSet<String>>,
-    account: &str,
-) -> impl Iterator<Item = &'a R> + 'a {
-    by_account
-        .get(account)
-        .into_iter()
-        .flatten()
-        .filter_map(|id| records.get(id))
+impl<R: Owned> ByAccount<R> {
+    /// The key `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<&R> {
+        self.records.get(id)
+    }
+
+    /// The key `id`, to change anything but its owner.
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut R> {
+        self.records.get_mut(id)
+    }
+
+    /// Every key, in any order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &R> {
+        self.records.values()
+    }
+
+    /// Adds a key, or replaces the one with its id.
+    pub(crate) fn put(&mut self, key: R) {
+        self.remove(key.id());
+        let ids = self.by_account.entry(key.owner().to_owned()).or_default();
+        ids.insert(key.id().to_owned());
+        self.records.insert(key.id().to_owned(), key);
+    }
+
+    /// Removes a key.
+    pub(crate) fn remove(&mut self, id: &str) {
+        let Some(old) = self.records.remove(id) else {
+            return;
+        };
+        if let Some(ids) = self.by_account.get_mut(old.owner()) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.by_account.remove(old.owner());
+            }
+        }
+    }
+
+    /// The keys of a service account.
+    pub(crate) fn of<'a>(&'a self, account: &str) -> impl Iterator<Item = &'a R> + 'a {
+        let ids = self.by_account.get(account).into_iter().flatten();
+        ids.filter_map(|id| self.records.get(id))
+    }
+
+    /// Removes every key of a deleted service account.
+    fn remove_account(&mut self, account: &str) {
+        for id in self.by_account.remove(account).unwrap_or_default() {
+            self.records.remove(&id);
+        }
+    }
+
+    /// Recomputes the index from the records (after loading).
+    fn rebuild_index(&mut self) {
+        self.by_account.clear();
+        for key in std::mem::take(&mut self.records).into_values() {
+            self.put(key);
+        }
+    }
 }
 
 impl Keys {
     /// Recomputes the per-account indexes from the records (after loading).
     pub(crate) fn rebuild_index(&mut self) {
-        self.authorized_by_account.clear();
-        self.access_by_account.clear();
-        for k in self.authorized.values() {
-            index(&mut self.authorized_by_account, &k.service_account_id, &k.id);
-        }
-        for k in self.access.values() {
-            index(&mut self.access_by_account, &k.service_account_id, &k.id);
-        }
-    }
-
-    /// Adds an authorized key, or replaces the one with its id.
-    pub(crate) fn put_authorized(&mut self, key: AuthorizedKeyRec) {
-        self.remove_authorized(&key.id);
-        index(&mut self.authorized_by_account, &key.service_account_id, &key.id);
-        self.authorized.insert(key.id.clone(), key);
-    }
-
-    /// Removes an authorized key.
-    pub(crate) fn remove_authorized(&mut self, id: &str) {
-        if let Some(old) = self.authorized.remove(id) {
-            unindex(&mut self.authorized_by_account, &old.service_account_id, id);
-        }
-    }
-
-    /// The authorized keys of a service account.
-    pub(crate) fn authorized_of<'a>(&'a self, account: &str) -> impl Iterator<Item = &'a AuthorizedKeyRec> + 'a {
-        of(&self.authorized, &self.authorized_by_account, account)
-    }
-
-    /// Adds a static access key, or replaces the one with its id.
-    pub(crate) fn put_access(&mut self, key: AccessKeyRec) {
-        self.remove_access(&key.id);
-        index(&mut self.access_by_account, &key.service_account_id, &key.id);
-        self.access.insert(key.id.clone(), key);
-    }
-
-    /// Removes a static access key.
-    pub(crate) fn remove_access(&mut self, id: &str) {
-        if let Some(old) = self.access.remove(id) {
-            unindex(&mut self.access_by_account, &old.service_account_id, id);
-        }
-    }
-
-    /// The static access keys of a service account.
-    pub(crate) fn access_of<'a>(&'a self, account: &str) -> impl Iterator<Item = &'a AccessKeyRec> + 'a {
-        of(&self.access, &self.access_by_account, account)
+        self.authorized.rebuild_index();
+        self.access.rebuild_index();
     }
 
     /// Removes every key of a deleted service account.
     pub(crate) fn remove_account(&mut self, service_account_id: &str) {
-        for id in self
-            .authorized_by_account
-            .remove(service_account_id)
-            .unwrap_or_default()
-        {
-            self.authorized.remove(&id);
-        }
-        for id in self.access_by_account.remove(service_account_id).unwrap_or_default() {
-            self.access.remove(&id);
-        }
+        self.authorized.remove_account(service_account_id);
+        self.access.remove_account(service_account_id);
     }
 }
