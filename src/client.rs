@@ -22,7 +22,9 @@ use endpoints::{Discovered, Target};
 use crate::{
     Credentials, Error, RetryPolicy,
     auth::{static_authorization, token_cache::TokenCache},
-    services::{AccessKeys, ApiKeys, Clouds, Folders, Keys, Lockbox, Operations, ServiceAccounts},
+    services::{
+        AccessKeys, AccountKeys, ApiKeys, Clouds, Folders, KeyKind, Keys, Lockbox, Operations, ServiceAccounts,
+    },
 };
 
 /// The default API endpoint of Yandex Cloud.
@@ -271,6 +273,11 @@ impl Client {
     /// Static access keys (`yandex.cloud.iam.v1.awscompatibility.AccessKeyService`).
     pub fn access_keys(&self) -> AccessKeys {
         AccessKeys::new(self.clone())
+    }
+
+    /// The keys of kind `K` (the three above, for code that serves every kind alike).
+    pub fn account_keys<K: KeyKind>(&self) -> AccountKeys<K> {
+        AccountKeys::new(self.clone())
     }
 
     /// Folders and their access bindings (`yandex.cloud.resourcemanager.v1.FolderService`).

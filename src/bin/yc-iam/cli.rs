@@ -271,32 +271,8 @@ pub(crate) enum KeyCommand {
         #[arg(long, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
     },
-    /// Show an authorized key.
-    Get {
-        /// Key id.
-        #[arg(value_name = "ID")]
-        id: String,
-    },
-    /// List the authorized keys of a service account.
-    List {
-        #[command(flatten)]
-        owner: KeyOwner,
-    },
-    /// Change an authorized key's description.
-    Update {
-        /// Key id.
-        #[arg(value_name = "ID")]
-        id: String,
-        /// New description.
-        #[arg(long)]
-        description: String,
-    },
-    /// Delete an authorized key.
-    Delete {
-        /// Key id.
-        #[arg(value_name = "ID")]
-        id: String,
-    },
+    #[command(flatten)]
+    Record(KeyRecordCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,18 +285,25 @@ pub(crate) enum AccessKeyCommand {
         #[arg(long)]
         description: Option<String>,
     },
-    /// Show a static access key.
+    #[command(flatten)]
+    Record(KeyRecordCommand),
+}
+
+/// What `key` and `access-key` do besides `create`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyRecordCommand {
+    /// Show a key.
     Get {
-        /// Key id (the resource id, not the AWS key id).
+        /// Key id (the resource id; for a static access key, not its AWS key id).
         #[arg(value_name = "ID")]
         id: String,
     },
-    /// List the static access keys of a service account.
+    /// List the keys of a service account.
     List {
         #[command(flatten)]
         owner: KeyOwner,
     },
-    /// Change a static access key's description.
+    /// Change a key's description.
     Update {
         /// Key id.
         #[arg(value_name = "ID")]
@@ -329,7 +312,7 @@ pub(crate) enum AccessKeyCommand {
         #[arg(long)]
         description: String,
     },
-    /// Delete a static access key.
+    /// Delete a key.
     Delete {
         /// Key id.
         #[arg(value_name = "ID")]

@@ -3,6 +3,7 @@
 
 mod access_bindings;
 mod access_key;
+mod account_key;
 mod api_key;
 mod audit;
 mod emulator;

@@ -55,14 +55,41 @@ impl From<&ServiceAccount> for ServiceAccountView {
     }
 }
 
+/// How a command group shows its kind of key: the view of one key, the noun its messages use,
+/// and the columns of its table.
+pub(crate) trait ShowsKey: for<'a> From<&'a Self::Key> + Serialize {
+    type Key: yc_iam::KeyKind;
+    /// `API key`, `authorized key`, `access key`.
+    const NOUN: &'static str;
+    const COLUMNS: &'static [Column];
+}
+
+/// What every kind of key shows first, as `yc iam api-key|key|access-key get` show it.
 #[derive(Serialize)]
-pub(crate) struct ApiKeyView {
+pub(crate) struct KeyHead {
     pub(crate) id: String,
     pub(crate) service_account_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) created_at: Option<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub(crate) description: String,
+}
+
+impl KeyHead {
+    fn new(id: &str, service_account_id: &str, created_at: Option<&prost_types::Timestamp>, description: &str) -> Self {
+        KeyHead {
+            id: id.to_owned(),
+            service_account_id: service_account_id.to_owned(),
+            created_at: timestamp(created_at),
+            description: description.to_owned(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct ApiKeyView {
+    #[serde(flatten)]
+    pub(crate) head: KeyHead,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) last_used_at: Option<String>,
     pub(crate) scopes: Vec<String>,
@@ -79,10 +106,7 @@ impl From<&ApiKey> for ApiKeyView {
             scopes.push(k.scope.clone());
         }
         Self {
-            id: k.id.clone(),
-            service_account_id: k.service_account_id.clone(),
-            created_at: timestamp(k.created_at.as_ref()),
-            description: k.description.clone(),
+            head: KeyHead::new(&k.id, &k.service_account_id, k.created_at.as_ref(), &k.description),
             last_used_at: timestamp(k.last_used_at.as_ref()),
             scopes,
             expires_at: timestamp(k.expires_at.as_ref()),
@@ -90,15 +114,23 @@ impl From<&ApiKey> for ApiKeyView {
     }
 }
 
+impl ShowsKey for ApiKeyView {
+    type Key = ApiKey;
+    const NOUN: &'static str = "API key";
+    const COLUMNS: &'static [Column] = &[
+        ("ID", "id"),
+        ("SCOPES", "scopes"),
+        ("DESCRIPTION", "description"),
+        ("CREATED AT", "created_at"),
+        ("EXPIRES AT", "expires_at"),
+    ];
+}
+
 /// An authorized key as `yc iam key get` shows it.
 #[derive(Serialize)]
 pub(crate) struct KeyView {
-    pub(crate) id: String,
-    pub(crate) service_account_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) created_at: Option<String>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub(crate) description: String,
+    #[serde(flatten)]
+    pub(crate) head: KeyHead,
     pub(crate) key_algorithm: &'static str,
     pub(crate) public_key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,14 +140,11 @@ pub(crate) struct KeyView {
 impl From<&yc_iam::model::Key> for KeyView {
     fn from(k: &yc_iam::model::Key) -> Self {
         let service_account_id = match &k.subject {
-            Some(yc_iam::model::KeySubject::ServiceAccountId(id)) => id.clone(),
-            _ => String::new(),
+            Some(yc_iam::model::KeySubject::ServiceAccountId(id)) => id.as_str(),
+            _ => "",
         };
         Self {
-            id: k.id.clone(),
-            service_account_id,
-            created_at: timestamp(k.created_at.as_ref()),
-            description: k.description.clone(),
+            head: KeyHead::new(&k.id, service_account_id, k.created_at.as_ref(), &k.description),
             key_algorithm: yc_iam::model::KeyAlgorithm::try_from(k.key_algorithm)
                 .unwrap_or(yc_iam::model::KeyAlgorithm::Unspecified)
                 .as_str_name(),
@@ -125,15 +154,23 @@ impl From<&yc_iam::model::Key> for KeyView {
     }
 }
 
+impl ShowsKey for KeyView {
+    type Key = yc_iam::model::Key;
+    const NOUN: &'static str = "authorized key";
+    const COLUMNS: &'static [Column] = &[
+        ("ID", "id"),
+        ("DESCRIPTION", "description"),
+        ("KEY ALGORITHM", "key_algorithm"),
+        ("CREATED AT", "created_at"),
+        ("LAST USED AT", "last_used_at"),
+    ];
+}
+
 /// A static access key as `yc iam access-key get` shows it.
 #[derive(Serialize)]
 pub(crate) struct AccessKeyView {
-    pub(crate) id: String,
-    pub(crate) service_account_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) created_at: Option<String>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub(crate) description: String,
+    #[serde(flatten)]
+    pub(crate) head: KeyHead,
     pub(crate) key_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) last_used_at: Option<String>,
@@ -142,14 +179,23 @@ pub(crate) struct AccessKeyView {
 impl From<&yc_iam::model::AccessKey> for AccessKeyView {
     fn from(k: &yc_iam::model::AccessKey) -> Self {
         Self {
-            id: k.id.clone(),
-            service_account_id: k.service_account_id.clone(),
-            created_at: timestamp(k.created_at.as_ref()),
-            description: k.description.clone(),
+            head: KeyHead::new(&k.id, &k.service_account_id, k.created_at.as_ref(), &k.description),
             key_id: k.key_id.clone(),
             last_used_at: timestamp(k.last_used_at.as_ref()),
         }
     }
+}
+
+impl ShowsKey for AccessKeyView {
+    type Key = yc_iam::model::AccessKey;
+    const NOUN: &'static str = "access key";
+    const COLUMNS: &'static [Column] = &[
+        ("ID", "id"),
+        ("KEY ID", "key_id"),
+        ("DESCRIPTION", "description"),
+        ("CREATED AT", "created_at"),
+        ("LAST USED AT", "last_used_at"),
+    ];
 }
 
 #[derive(Serialize)]
@@ -400,6 +446,12 @@ pub(crate) fn print_list<T: Serialize>(format: Format, items: &[T], columns: &[C
 
 fn lookup<'a>(value: &'a Yaml, path: &str) -> Option<&'a Yaml> {
     path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+/// Prints a document that has no table form (a new key with its secret): JSON when asked for,
+/// YAML otherwise.
+pub(crate) fn print_document<T: Serialize + ?Sized>(format: Format, value: &T) -> std::io::Result<()> {
+    write_document(&mut std::io::stdout().lock(), format, value)
 }
 
 pub(crate) fn write_document<T: Serialize + ?Sized>(

@@ -6,20 +6,13 @@ use time::OffsetDateTime;
 use yc_iam::provision::{check_description, check_expiry, check_id, check_scopes};
 use yc_iam::{CreateApiKey, UpdateApiKey};
 
-use super::{AccountRef, finish};
+use super::AccountRef;
+use super::account_key;
 use crate::cli::{ApiKeyCommand, Expiry, Format, KeyOwner};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, ApiKeyView};
 use crate::session::connect;
 use crate::settings::Settings;
-
-const COLUMNS: &[output::Column] = &[
-    ("ID", "id"),
-    ("SCOPES", "scopes"),
-    ("DESCRIPTION", "description"),
-    ("CREATED AT", "created_at"),
-    ("EXPIRES AT", "expires_at"),
-];
 
 /// The yc shape of `api-key create` output: the key, then the secret (shown only now).
 #[derive(Serialize)]
@@ -57,38 +50,15 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             description,
             expiry: e,
         } => create(settings, &owner, scopes, scope, description, &e).await?,
-        ApiKeyCommand::Get { id } => {
-            check_id("<ID>", &id)?;
-            let session = connect(settings).await?;
-            let key = session.api_keys().get(&id).await?;
-            output::print_one(format, &ApiKeyView::from(&key))?;
-        }
-        ApiKeyCommand::List { owner } => {
-            let account = AccountRef::from_owner(settings, &owner)?;
-            let session = connect(settings).await?;
-            let id = account.id(&session).await?;
-            let keys: Vec<_> = session.api_keys().list(&id).try_collect().await?;
-            let views: Vec<ApiKeyView> = keys.iter().map(Into::into).collect();
-            output::print_list(format, &views, COLUMNS)?;
-        }
+        ApiKeyCommand::Get { id } => account_key::get::<ApiKeyView>(settings, &id).await?,
+        ApiKeyCommand::List { owner } => account_key::list::<ApiKeyView>(settings, &owner).await?,
         ApiKeyCommand::Update {
             id,
             description,
             scopes,
             expiry: e,
         } => update(settings, id, description, scopes, &e).await?,
-        ApiKeyCommand::Delete { id } => {
-            check_id("<ID>", &id)?;
-            let session = connect(settings).await?;
-            let op = session.api_keys().delete(&id).await?;
-            if finish(settings, op, "deleting API key").await?.is_some() {
-                if format == Format::Text {
-                    output::write_stdout(&format!("deleted API key {id}\n"))?;
-                } else {
-                    output::print_one(format, &serde_json::json!({ "id": id, "deleted": true }))?;
-                }
-            }
-        }
+        ApiKeyCommand::Delete { id } => account_key::delete::<ApiKeyView>(settings, &id).await?,
         ApiKeyCommand::ListScopes => {
             let session = connect(settings).await?;
             let scopes: Vec<String> = session.api_keys().list_scopes().try_collect().await?;
@@ -113,7 +83,6 @@ async fn create(
     description: Option<String>,
     e: &Expiry,
 ) -> CliResult {
-    let format = settings.format;
     let account = AccountRef::from_owner(settings, owner)?;
     let mut all = scopes;
     all.extend(scope);
@@ -137,12 +106,7 @@ async fn create(
         api_key: ApiKeyView::from(&created.api_key),
         secret: created.secret.expose_secret(),
     };
-    let doc_format = if format == Format::Json {
-        Format::Json
-    } else {
-        Format::Yaml
-    };
-    output::write_document(&mut std::io::stdout().lock(), doc_format, &shape)?;
+    output::print_document(settings.format, &shape)?;
     Ok(())
 }
 
@@ -154,7 +118,6 @@ async fn update(
     scopes: Vec<String>,
     e: &Expiry,
 ) -> CliResult {
-    let format = settings.format;
     check_id("<ID>", &id)?;
     if !scopes.is_empty() {
         check_scopes("--scopes", &scopes)?;
@@ -189,9 +152,5 @@ async fn update(
     } else {
         request = request.scopes(scopes);
     }
-    let op = session.api_keys().update(request).await?;
-    if let Some(key) = finish(settings, op, "updating API key").await? {
-        output::print_one(format, &ApiKeyView::from(&key))?;
-    }
-    Ok(())
+    account_key::update::<ApiKeyView>(settings, &session, request).await
 }
