@@ -150,12 +150,7 @@ impl AuthorizedKeyFile {
 
     /// Writes the key file atomically with mode 0600.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
-        crate::private_file::remove_temporaries(path);
-        crate::private_file::write(path, self.to_json().as_bytes()).map_err(|e| KeyFileError::Io {
-            path: path.to_owned(),
-            action: e.action,
-            source: e.source,
-        })
+        super::key_file::write_private(path, &self.to_json())
     }
 
     /// The file's document (it holds the private key).

@@ -164,13 +164,19 @@ impl StoredKey {
     /// Writes the key file atomically with mode 0600, removing first any temporary file a killed
     /// earlier write left beside it.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
-        private_file::remove_temporaries(path);
-        private_file::write(path, self.to_yaml().as_bytes()).map_err(|e| KeyFileError::Io {
-            path: path.to_owned(),
-            action: e.action,
-            source: e.source,
-        })
+        write_private(path, &self.to_yaml())
     }
+}
+
+/// Writes a file that holds a secret (a key file, a dotenv file, a manifest) atomically with mode
+/// 0600, removing first any temporary file a killed earlier write left beside it.
+pub(super) fn write_private(path: &Path, text: &str) -> Result<(), KeyFileError> {
+    private_file::remove_temporaries(path);
+    private_file::write(path, text.as_bytes()).map_err(|e| KeyFileError::Io {
+        path: path.to_owned(),
+        action: e.action,
+        source: e.source,
+    })
 }
 
 /// The text of a file that may hold a secret (see [`private_file::read_text`]), `None` when it

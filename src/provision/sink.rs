@@ -427,12 +427,7 @@ impl KeySink {
             path: path.clone(),
             problem,
         })?;
-        crate::private_file::remove_temporaries(path);
-        crate::private_file::write(path, text.as_bytes()).map_err(|e| KeyFileError::Io {
-            path: path.clone(),
-            action: e.action,
-            source: e.source,
-        })
+        super::key_file::write_private(path, &text)
     }
 
     /// Checks the sink's inputs. An error names the field as a path from
