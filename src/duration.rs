@@ -1,7 +1,6 @@
 //! The one duration grammar of yc-iam: flags (`--timeout 30s`, `--expires-in 90d`) and the fleet
 //! manifest (`rotate_after: 60d`) read durations the same way, with the same error words.
 
-use std::fmt;
 use std::time::Duration;
 
 /// What every duration expects; the same words wherever the duration is wrong.
@@ -11,16 +10,9 @@ const EXPECTED: &str = "expected a duration such as 200ms, 30s, 5m, 12h, 90d, 1w
 const MAX: Duration = Duration::from_secs(100 * 366 * 86_400);
 
 /// Text that is not a duration, with the reason as one phrase.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct InvalidDuration(String);
-
-impl fmt::Display for InvalidDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InvalidDuration {}
 
 /// One or more `<whole number><unit>` with units `ms`, `s`, `m`, `h`, `d` (24 h) and `w` (7 d),
 /// added up (`200ms`, `90d`, `1h30m`), at most 100 years. Zero is a duration (`0s`); where a

@@ -22,16 +22,9 @@ pub enum SinkAddress {
 }
 
 /// Text that names no sink, with the reason as one phrase.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct InvalidSinkAddress(String);
-
-impl fmt::Display for InvalidSinkAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InvalidSinkAddress {}
 
 impl FromStr for SinkAddress {
     type Err = InvalidSinkAddress;
