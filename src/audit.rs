@@ -28,6 +28,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use time::OffsetDateTime;
 
 use crate::model::{AccessKey, ApiKey, Key, ServiceAccount, ServiceAccountStatus};
+use crate::provision::KeyType;
 use crate::provision::marker;
 use crate::timestamp::from_timestamp;
 use crate::{Client, Error};
@@ -91,37 +92,6 @@ impl Policy {
     pub fn at(mut self, now: OffsetDateTime) -> Self {
         self.now = Some(now);
         self
-    }
-}
-
-/// The three kinds of service-account key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyKind {
-    /// `ApiKeyService`: a secret sent as `Api-Key`, with scopes and an optional expiry.
-    ApiKey,
-    /// `KeyService`: an RSA key pair whose JWTs are exchanged for IAM tokens.
-    AuthorizedKey,
-    /// `awscompatibility.AccessKeyService`: an AWS-compatible access key id and secret.
-    StaticKey,
-}
-
-impl KeyKind {
-    /// Every kind, in the order an inventory lists them.
-    pub const ALL: [KeyKind; 3] = [KeyKind::ApiKey, KeyKind::AuthorizedKey, KeyKind::StaticKey];
-
-    /// `api-key`, `authorized-key` or `static-key`, as `--key-type` spells them.
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyKind::ApiKey => "api-key",
-            KeyKind::AuthorizedKey => "authorized-key",
-            KeyKind::StaticKey => "static-key",
-        }
-    }
-}
-
-impl fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -206,7 +176,7 @@ pub struct KeyRecord {
     /// is the AWS access key id).
     pub id: String,
     /// Which kind it is.
-    pub kind: KeyKind,
+    pub kind: KeyType,
     /// The service account it belongs to.
     pub service_account_id: String,
     /// Its description.
@@ -241,7 +211,7 @@ impl KeyRecord {
             .map(|at| (now - at).try_into().unwrap_or(Duration::ZERO))
     }
 
-    fn new(kind: KeyKind, id: &str, service_account_id: &str, description: &str) -> Self {
+    fn new(kind: KeyType, id: &str, service_account_id: &str, description: &str) -> Self {
         Self {
             id: id.to_owned(),
             kind,
@@ -270,7 +240,7 @@ impl KeyRecord {
             last_used_at: time_of(k.last_used_at.as_ref()),
             expires_at: time_of(k.expires_at.as_ref()),
             scopes,
-            ..Self::new(KeyKind::ApiKey, &k.id, &k.service_account_id, &k.description)
+            ..Self::new(KeyType::ApiKey, &k.id, &k.service_account_id, &k.description)
         }
     }
 
@@ -285,7 +255,7 @@ impl KeyRecord {
                 Ok(Wire::Rsa4096) => Some(KeyAlgorithm::Rsa4096),
                 _ => None,
             },
-            ..Self::new(KeyKind::AuthorizedKey, &k.id, service_account_id, &k.description)
+            ..Self::new(KeyType::AuthorizedKey, &k.id, service_account_id, &k.description)
         }
     }
 
@@ -294,7 +264,7 @@ impl KeyRecord {
             created_at: time_of(k.created_at.as_ref()),
             last_used_at: time_of(k.last_used_at.as_ref()),
             access_key_id: Some(k.key_id.clone()),
-            ..Self::new(KeyKind::StaticKey, &k.id, &k.service_account_id, &k.description)
+            ..Self::new(KeyType::StaticKey, &k.id, &k.service_account_id, &k.description)
         }
     }
 
@@ -322,7 +292,7 @@ impl KeyRecord {
                 flags.insert(Flag::Expiring);
             }
             Some(_) => {}
-            None if self.kind == KeyKind::ApiKey => {
+            None if self.kind == KeyType::ApiKey => {
                 flags.insert(Flag::NoExpiry);
             }
             None => {}
@@ -396,16 +366,16 @@ pub async fn audit(client: &Client, scope: &Scope, policy: &Policy) -> Result<In
 
     let ids: Vec<String> = accounts.iter().map(|sa| sa.id.clone()).collect();
     let listings = ids.into_iter().flat_map(|id| {
-        KeyKind::ALL.map(move |kind| {
+        KeyType::ALL.map(move |kind| {
             let id = id.clone();
             async move {
                 Ok::<_, Error>(match kind {
-                    KeyKind::ApiKey => Listed::ApiKeys(client.api_keys().list(id).try_collect().await?),
-                    KeyKind::AuthorizedKey => {
+                    KeyType::ApiKey => Listed::ApiKeys(client.api_keys().list(id).try_collect().await?),
+                    KeyType::AuthorizedKey => {
                         let keys = client.keys().list(id.clone()).try_collect().await?;
                         Listed::Keys(id, keys)
                     }
-                    KeyKind::StaticKey => Listed::AccessKeys(client.access_keys().list(id).try_collect().await?),
+                    KeyType::StaticKey => Listed::AccessKeys(client.access_keys().list(id).try_collect().await?),
                 })
             }
         })
@@ -479,7 +449,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2030-06-01 00:00 UTC);
 
     fn key(
-        kind: KeyKind,
+        kind: KeyType,
         created_days_ago: u32,
         used_days_ago: Option<u32>,
         expires_in_days: Option<i64>,
@@ -499,7 +469,7 @@ mod tests {
 
     #[test]
     fn each_flag_is_raised_by_its_rule_and_only_then() {
-        use KeyKind::*;
+        use KeyType::*;
         assert_eq!(flags(key(ApiKey, 100, Some(1), Some(100)), false), [""; 0]);
         assert_eq!(flags(key(ApiKey, 100, Some(31), Some(100)), false), ["unused"]);
         assert_eq!(flags(key(ApiKey, 100, Some(29), Some(14)), false), ["expiring"]);
@@ -526,7 +496,7 @@ mod tests {
 
     #[test]
     fn a_key_stamped_after_now_is_of_age_zero() {
-        let k = key(KeyKind::ApiKey, 0, None, None);
+        let k = key(KeyType::ApiKey, 0, None, None);
         assert_eq!(k.age(NOW - DAY), Some(Duration::ZERO));
         assert_eq!(k.age(NOW + DAY), Some(DAY));
     }

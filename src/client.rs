@@ -23,7 +23,7 @@ use crate::{
     Credentials, Error, RetryPolicy,
     auth::{static_authorization, token_cache::TokenCache},
     services::{
-        AccessKeys, AccountKeys, ApiKeys, Clouds, Folders, KeyKind, Keys, Lockbox, Operations, ServiceAccounts,
+        AccessKeys, AccountKey, AccountKeys, ApiKeys, Clouds, Folders, Keys, Lockbox, Operations, ServiceAccounts,
     },
 };
 
@@ -276,7 +276,7 @@ impl Client {
     }
 
     /// The keys of kind `K` (the three above, for code that serves every kind alike).
-    pub fn account_keys<K: KeyKind>(&self) -> AccountKeys<K> {
+    pub fn account_keys<K: AccountKey>(&self) -> AccountKeys<K> {
         AccountKeys::new(self.clone())
     }
 

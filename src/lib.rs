@@ -34,10 +34,10 @@ pub use paginate::Paginator;
 pub use retry::RetryPolicy;
 pub use secrecy::{self, ExposeSecret, SecretString};
 pub use services::{
-    AccessBindingsOperation, AccessKeys, AccountKeys, AddVersion, ApiKeys, Clouds, CreateAccessKey, CreateAccountKey,
-    CreateApiKey, CreateKey, CreateSecret, CreateServiceAccount, CreatedAccessKey, CreatedApiKey, CreatedKey, Folders,
-    KeyKind, Keys, Lockbox, Operations, SecretRef, ServiceAccounts, UpdateAccessKey, UpdateAccountKey, UpdateApiKey,
-    UpdateKey, UpdateSecret, UpdateServiceAccount,
+    AccessBindingsOperation, AccessKeys, AccountKey, AccountKeys, AddVersion, ApiKeys, Clouds, CreateAccessKey,
+    CreateAccountKey, CreateApiKey, CreateKey, CreateSecret, CreateServiceAccount, CreatedAccessKey, CreatedApiKey,
+    CreatedKey, Folders, Keys, Lockbox, Operations, SecretRef, ServiceAccounts, UpdateAccessKey, UpdateAccountKey,
+    UpdateApiKey, UpdateKey, UpdateSecret, UpdateServiceAccount,
 };
 pub use validate::{Validate, Violation};
 

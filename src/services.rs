@@ -38,7 +38,7 @@ mod service_accounts;
 mod update_mask;
 
 pub use access_bindings::{AccessBindingsOperation, Clouds, Folders};
-pub use account_keys::{AccountKeys, CreateAccountKey, KeyKind, UpdateAccountKey};
+pub use account_keys::{AccountKey, AccountKeys, CreateAccountKey, UpdateAccountKey};
 pub use key_kinds::{
     AccessKeys, ApiKeys, CreateAccessKey, CreateApiKey, CreateKey, CreatedAccessKey, CreatedApiKey, CreatedKey, Keys,
     UpdateAccessKey, UpdateApiKey, UpdateKey,

@@ -9,7 +9,7 @@ use crate::model::{AccessKey, ApiKey, Key, KeySubject, Timestamp};
 use crate::{Client, CreateAccessKey, CreateApiKey, CreateKey, Error};
 
 /// The three kinds of key a service account has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyType {
     /// `ApiKeyService`: a secret sent as `Api-Key`, limited to scopes, optionally expiring.
@@ -35,6 +35,9 @@ pub enum KeyAlgorithm {
 }
 
 impl KeyType {
+    /// Every kind, in the order an inventory lists them.
+    pub const ALL: [KeyType; 3] = [KeyType::ApiKey, KeyType::AuthorizedKey, KeyType::StaticKey];
+
     /// `api-key`, `authorized-key` or `static-key`, as the CLI and manifests name it.
     pub fn name(self) -> &'static str {
         match self {
@@ -46,9 +49,7 @@ impl KeyType {
 
     /// The kind named `api-key`, `authorized-key` or `static-key`.
     pub fn from_name(name: &str) -> Option<KeyType> {
-        [KeyType::ApiKey, KeyType::AuthorizedKey, KeyType::StaticKey]
-            .into_iter()
-            .find(|k| k.name() == name)
+        KeyType::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// A phrase for people: `API key`, `authorized key`, `static access key`.
@@ -98,6 +99,12 @@ impl KeyType {
             Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
             other => other,
         }
+    }
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select};
 use crate::Client;
-use crate::audit::{AccountRecord, KeyKind, KeyRecord, Policy, Scope, audit};
+use crate::audit::{AccountRecord, KeyRecord, Policy, Scope, audit};
 use crate::provision::marker::{self, Named};
 use crate::provision::{KeySink, KeyType, LockboxSecret, LockboxSink, Provision, SinkAddress};
 
@@ -86,7 +86,7 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
     let mut groups = Vec::new();
     for account in accounts {
         for kind in r.kinds() {
-            let keys = account.keys.iter().filter(|k| key_type(k.kind) == kind);
+            let keys = account.keys.iter().filter(|k| k.kind == kind);
             let (managed, unmanaged): (Vec<&KeyRecord>, Vec<&KeyRecord>) = keys.partition(|k| k.managed());
             for key in unmanaged {
                 plan.entries
@@ -200,12 +200,7 @@ fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held_id: Option<&str>
         }
     };
     // The key the sink holds, marked or not, among the account's keys of this kind.
-    let held = held_id.and_then(|id| {
-        g.account
-            .keys
-            .iter()
-            .find(|k| key_type(k.kind) == g.kind && held_as(k) == id)
-    });
+    let held = held_id.and_then(|id| g.account.keys.iter().find(|k| k.kind == g.kind && held_as(k) == id));
     let decisions = decide(r.select, r.grace, plan.now, &g.keys, held);
     let shown = Some(sink.to_string());
     for (key, (action, reason, due)) in g.keys.iter().zip(decisions) {
@@ -337,14 +332,6 @@ fn held_as(key: &KeyRecord) -> &str {
     key.access_key_id.as_deref().unwrap_or(&key.id)
 }
 
-fn key_type(kind: KeyKind) -> KeyType {
-    match kind {
-        KeyKind::ApiKey => KeyType::ApiKey,
-        KeyKind::AuthorizedKey => KeyType::AuthorizedKey,
-        KeyKind::StaticKey => KeyType::StaticKey,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -357,7 +344,7 @@ mod tests {
     fn key(id: &str, days_old: u32) -> KeyRecord {
         KeyRecord {
             id: id.into(),
-            kind: KeyKind::ApiKey,
+            kind: KeyType::ApiKey,
             service_account_id: "aje00000000000000001".into(),
             description: String::new(),
             created_at: Some(NOW - DAY * days_old),

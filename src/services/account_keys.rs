@@ -29,7 +29,7 @@ pub(super) use sealed::Sealed;
 /// One kind of key a service account has, named by its message: [`ApiKey`](crate::model::ApiKey),
 /// [`Key`](crate::model::Key) (authorized keys) or [`AccessKey`](crate::model::AccessKey) (static
 /// access keys). Sealed: the three are all there is.
-pub trait KeyKind: Sealed + OperationPayload + Clone + fmt::Debug + Send + Sync + Unpin + 'static {
+pub trait AccountKey: Sealed + OperationPayload + Clone + fmt::Debug + Send + Sync + Unpin + 'static {
     /// The new key with its secret, which the API shows only once.
     type Created: fmt::Debug + Send;
     /// The metadata of an update's operation.
@@ -145,7 +145,7 @@ impl<K> AccountKeys<K> {
     }
 }
 
-impl<K: KeyKind> AccountKeys<K> {
+impl<K: AccountKey> AccountKeys<K> {
     /// The key with this (resource) id; an authorized key comes with its public key.
     pub async fn get(&self, id: impl Into<String>) -> Result<K, Error> {
         let request = K::get_request(id.into());
@@ -192,11 +192,11 @@ impl<K: KeyKind> AccountKeys<K> {
 /// The request to create a key of kind `K` for a service account: [`CreateApiKey`](crate::CreateApiKey),
 /// [`CreateKey`](crate::CreateKey) (an RSA-2048 key pair unless set), [`CreateAccessKey`](crate::CreateAccessKey).
 #[derive(Debug, Clone)]
-pub struct CreateAccountKey<K: KeyKind> {
+pub struct CreateAccountKey<K: AccountKey> {
     pub(super) request: K::CreateRequest,
 }
 
-impl<K: KeyKind> CreateAccountKey<K> {
+impl<K: AccountKey> CreateAccountKey<K> {
     /// A key for service account `service_account_id`.
     pub fn new(service_account_id: impl Into<String>) -> Self {
         CreateAccountKey {
@@ -220,9 +220,9 @@ impl<K: KeyKind> CreateAccountKey<K> {
 /// [`UpdateApiKey`](crate::UpdateApiKey), [`UpdateKey`](crate::UpdateKey),
 /// [`UpdateAccessKey`](crate::UpdateAccessKey).
 #[derive(Debug, Clone)]
-pub struct UpdateAccountKey<K: KeyKind>(pub(super) Update<K::UpdateRequest>);
+pub struct UpdateAccountKey<K: AccountKey>(pub(super) Update<K::UpdateRequest>);
 
-impl<K: KeyKind> UpdateAccountKey<K> {
+impl<K: AccountKey> UpdateAccountKey<K> {
     /// A change to the key whose resource id is `id`.
     pub fn new(id: impl Into<String>) -> Self {
         UpdateAccountKey(Update::new(K::update_request(id.into())))

@@ -10,7 +10,7 @@
 //! clock, anchored by the `created_at` of the key received. A retried call thus leaves exactly one
 //! new live key.
 
-use super::account_keys::{AccountKeys, KeyKind};
+use super::account_keys::{AccountKey, AccountKeys};
 use crate::{Error, ErrorKind};
 
 /// How far an orphan's `created_at` may precede the call's start on the server's clock (the
@@ -70,7 +70,7 @@ fn maybe_applied(err: &Error) -> bool {
 /// Sends `Create` and turns the reply into the caller's value (moving the secret out of it);
 /// after an ambiguous failure, deletes the keys the call made whose secret never arrived (see the
 /// module docs).
-pub(super) async fn create_once<K: KeyKind>(
+pub(super) async fn create_once<K: AccountKey>(
     keys: &AccountKeys<K>,
     request: K::CreateRequest,
 ) -> Result<K::Created, Error> {
@@ -119,7 +119,7 @@ pub(super) async fn create_once<K: KeyKind>(
 
 /// Deletes the keys made within `window` that match the request, except `keep`: keys this call
 /// made but whose secret never arrived.
-async fn remove_orphans<K: KeyKind>(
+async fn remove_orphans<K: AccountKey>(
     keys: &AccountKeys<K>,
     request: &K::CreateRequest,
     window: &Window,

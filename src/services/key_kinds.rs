@@ -9,7 +9,7 @@ use prost_types::Timestamp;
 use secrecy::SecretString;
 use tonic::transport::Channel;
 
-use super::account_keys::{AccountKeys, CreateAccountKey, KeyKind, KeyMethods, Sealed, UpdateAccountKey};
+use super::account_keys::{AccountKey, AccountKeys, CreateAccountKey, KeyMethods, Sealed, UpdateAccountKey};
 use crate::{
     Error, ErrorKind, Paginator,
     client::{Method, ServiceId, validate},
@@ -142,7 +142,7 @@ fn no_key(kind: &KeyMethods, what: &str) -> Error {
 
 impl Sealed for ApiKey {}
 
-impl KeyKind for ApiKey {
+impl AccountKey for ApiKey {
     type Created = CreatedApiKey;
     type UpdateMetadata = UpdateApiKeyMetadata;
     type DeleteMetadata = DeleteApiKeyMetadata;
@@ -270,7 +270,7 @@ impl KeyKind for ApiKey {
 
 impl Sealed for Key {}
 
-impl KeyKind for Key {
+impl AccountKey for Key {
     type Created = CreatedKey;
     type UpdateMetadata = UpdateKeyMetadata;
     type DeleteMetadata = DeleteKeyMetadata;
@@ -387,7 +387,7 @@ impl KeyKind for Key {
 
 impl Sealed for AccessKey {}
 
-impl KeyKind for AccessKey {
+impl AccountKey for AccessKey {
     type Created = CreatedAccessKey;
     type UpdateMetadata = UpdateAccessKeyMetadata;
     type DeleteMetadata = DeleteAccessKeyMetadata;

@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use yc_iam::audit::{Flag, Inventory, KeyKind, Policy, Scope, audit};
+use yc_iam::audit::{Flag, Inventory, Policy, Scope, audit};
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator};
+use yc_iam::provision::KeyType;
 use yc_iam::{Client, Credentials, ExposeSecret, SecretString};
 use yc_iam::{CreateAccessKey, CreateApiKey, CreateKey, CreateServiceAccount};
 
@@ -136,13 +137,13 @@ fn used_late(i: usize) -> bool {
 }
 
 /// The flags account `i`'s key `description` of `kind` must raise 40 days on.
-fn expected(i: usize, kind: KeyKind, description: &str) -> BTreeSet<Flag> {
+fn expected(i: usize, kind: KeyType, description: &str) -> BTreeSet<Flag> {
     use Flag::*;
     let mut flags = BTreeSet::new();
     let used = match (kind, description) {
-        (KeyKind::ApiKey, "first") if used_late(i) => Some(true),
-        (KeyKind::ApiKey, "first") if used_early(i) => Some(false),
-        (KeyKind::AuthorizedKey, _) if i.is_multiple_of(20) => Some(true),
+        (KeyType::ApiKey, "first") if used_late(i) => Some(true),
+        (KeyType::ApiKey, "first") if used_early(i) => Some(false),
+        (KeyType::AuthorizedKey, _) if i.is_multiple_of(20) => Some(true),
         _ => None,
     };
     match used {
@@ -154,7 +155,7 @@ fn expected(i: usize, kind: KeyKind, description: &str) -> BTreeSet<Flag> {
             flags.extend([Unused, NeverUsed]);
         }
     }
-    if kind == KeyKind::ApiKey {
+    if kind == KeyType::ApiKey {
         match (description, i % 4) {
             ("first", 0) => flags.insert(Expired),
             ("first", 1) => flags.insert(Expiring),
@@ -178,13 +179,13 @@ async fn a_hundred_accounts_with_three_keys_each_raise_exactly_the_expected_flag
     for (i, account) in inventory.accounts.iter().enumerate() {
         assert_eq!(account.account.name, format!("fleet-{i:03}"), "by name");
         assert_eq!(account.suspended(), i == ACCOUNTS - 1);
-        let kinds: Vec<KeyKind> = account.keys.iter().map(|k| k.kind).collect();
+        let kinds: Vec<KeyType> = account.keys.iter().map(|k| k.kind).collect();
         let second = if i % 10 == 0 {
-            KeyKind::AuthorizedKey
+            KeyType::AuthorizedKey
         } else {
-            KeyKind::ApiKey
+            KeyType::ApiKey
         };
-        let mut want_kinds = vec![KeyKind::ApiKey, second, KeyKind::StaticKey];
+        let mut want_kinds = vec![KeyType::ApiKey, second, KeyType::StaticKey];
         want_kinds.sort();
         assert_eq!(kinds, want_kinds, "account {i}");
         for key in &account.keys {
@@ -196,14 +197,14 @@ async fn a_hundred_accounts_with_three_keys_each_raise_exactly_the_expected_flag
                 key.kind
             );
             let managed = match description {
-                "second" => key.kind == KeyKind::ApiKey && i % 5 == 1,
+                "second" => key.kind == KeyType::ApiKey && i % 5 == 1,
                 "third" => i % 2 == 0,
                 _ => false,
             };
             assert_eq!(key.managed(), managed, "account {i}, {description}");
             let age = key.age(inventory.now).expect("created_at");
             assert!(age >= 40 * DAY && age < 40 * DAY + Duration::from_secs(60), "{age:?}");
-            assert_eq!(key.access_key_id.is_some(), key.kind == KeyKind::StaticKey);
+            assert_eq!(key.access_key_id.is_some(), key.kind == KeyType::StaticKey);
         }
     }
     let raised = inventory.raised();

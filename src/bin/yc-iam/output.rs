@@ -58,7 +58,7 @@ impl From<&ServiceAccount> for ServiceAccountView {
 /// How a command group shows its kind of key: the view of one key, the noun its messages use,
 /// and the columns of its table.
 pub(crate) trait ShowsKey: for<'a> From<&'a Self::Key> + Serialize {
-    type Key: yc_iam::KeyKind;
+    type Key: yc_iam::AccountKey;
     /// `API key`, `authorized key`, `access key`.
     const NOUN: &'static str;
     const COLUMNS: &'static [Column];
