@@ -207,6 +207,23 @@ async fn versions(client: &Client, secret_id: &str) -> Vec<LockboxVersion> {
         .expect("versions")
 }
 
+/// Another writer's version, based on `base`, adding the entry `db-password`.
+async fn add_their_version(client: &Client, secret_id: &str, base: &str) -> LockboxVersion {
+    client
+        .lockbox()
+        .add_version(
+            AddVersion::new(secret_id)
+                .base_version_id(base)
+                .description("the database password")
+                .entry("db-password", &"hunter2".to_owned().into()),
+        )
+        .await
+        .expect("add")
+        .wait()
+        .await
+        .expect("added")
+}
+
 fn lockbox_calls(emu: &Emulator) -> Vec<String> {
     emu.journal()
         .into_iter()
@@ -299,19 +316,7 @@ async fn rotating_after_another_writer_schedules_only_our_versions_and_keeps_the
     let secret_id = first.lockbox.clone().expect("report").secret_id;
     // Someone else adds an entry of their own, in a version of theirs based on ours.
     let (ours, _) = payload(&client, "ai-key").await;
-    let theirs = client
-        .lockbox()
-        .add_version(
-            AddVersion::new(&secret_id)
-                .base_version_id(&ours)
-                .description("the database password")
-                .entry("db-password", &"hunter2".to_owned().into()),
-        )
-        .await
-        .expect("add")
-        .wait()
-        .await
-        .expect("added");
+    let theirs = add_their_version(&client, &secret_id, &ours).await;
 
     let plan = p.clone().rotate(true).plan(&client).await.expect("plan");
     let planned = plan.lockbox.clone().expect("the Lockbox plan");
@@ -410,19 +415,7 @@ async fn entries_another_writer_adds_while_the_new_version_is_on_its_way_are_put
     .expect("the rotation adds a version");
     // ...and meanwhile someone else adds a version of theirs, based on the same one.
     emu.clear_faults();
-    let theirs = client
-        .lockbox()
-        .add_version(
-            AddVersion::new(&secret_id)
-                .base_version_id(&ours)
-                .description("the database password")
-                .entry("db-password", &"hunter2".to_owned().into()),
-        )
-        .await
-        .expect("add")
-        .wait()
-        .await
-        .expect("added");
+    let theirs = add_their_version(&client, &secret_id, &ours).await;
 
     let rotated = rotation.await.expect("the task").expect("rotation");
     let new = created_key(&rotated);
