@@ -73,8 +73,9 @@ struct Inner {
     base: Target,
     default_endpoint: bool,
     overrides: HashMap<ServiceId, Target>,
-    discovered: tokio::sync::OnceCell<Discovered>,
-    channels: Mutex<HashMap<String, Channel>>,
+    /// Shared with the clients [`Client::with_credentials`] derives.
+    discovered: Arc<tokio::sync::OnceCell<Discovered>>,
+    channels: Arc<Mutex<HashMap<String, Channel>>>,
     ca_pems: Vec<Vec<u8>>,
     allow_insecure: bool,
     credentials: Credentials,
@@ -112,6 +113,14 @@ fn grpc_timeout(timeout: Duration) -> Result<AsciiMetadataValue, Error> {
         .metadata_mut()
         .remove("grpc-timeout")
         .ok_or_else(|| Error::config("the timeout cannot be sent as grpc-timeout"))
+}
+
+/// A fresh `x-client-trace-id`, with its header value.
+fn new_trace_id() -> Result<(String, AsciiMetadataValue), Error> {
+    let trace_id = uuid::Uuid::new_v4().to_string();
+    let trace_value = AsciiMetadataValue::try_from(trace_id.as_str())
+        .map_err(|_| Error::config("the trace id is not a valid header value"))?;
+    Ok((trace_id, trace_value))
 }
 
 /// Configures and builds a [`Client`]; `with_*` methods set options, [`build`](Self::build)
@@ -196,7 +205,8 @@ impl ClientBuilder {
     }
 
     /// Reach one service at a given endpoint instead of the resolved one. `service` is `iam`,
-    /// `resource-manager` (or `resourcemanager`), `operation` or `endpoint`.
+    /// `resource-manager` (or `resourcemanager`), `operation`, `endpoint`, `lockbox`,
+    /// `lockbox-payload` or `ai-foundation-models`.
     pub fn with_service_endpoint(mut self, service: impl Into<String>, endpoint: impl Into<String>) -> Self {
         self.overrides.push((service.into(), endpoint.into()));
         self
@@ -222,16 +232,14 @@ impl ClientBuilder {
             }
         }
         let static_authorization = static_authorization(&self.credentials)?;
-        let trace_id = uuid::Uuid::new_v4().to_string();
-        let trace_value = AsciiMetadataValue::try_from(trace_id.as_str())
-            .map_err(|_| Error::config("the trace id is not a valid header value"))?;
+        let (trace_id, trace_value) = new_trace_id()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
                 default_endpoint,
                 overrides,
-                discovered: tokio::sync::OnceCell::new(),
-                channels: Mutex::new(HashMap::new()),
+                discovered: Arc::default(),
+                channels: Arc::default(),
                 ca_pems: self.ca_pems,
                 allow_insecure: self.allow_insecure,
                 credentials: self.credentials,
@@ -299,6 +307,39 @@ impl Client {
     /// Long-running operations (`yandex.cloud.operation.OperationService`).
     pub fn operations(&self) -> Operations {
         Operations::new(self.clone())
+    }
+
+    /// A client like this one that authenticates with other `credentials` (a key just made, to
+    /// try it): the same endpoint, service addresses, TLS settings, retry policy and timeouts; it
+    /// shares this client's discovered addresses and connections, and has its own token cache and
+    /// trace id.
+    ///
+    /// # Errors
+    /// When the credentials cannot be sent as a header.
+    pub fn with_credentials(&self, credentials: Credentials) -> Result<Client, Error> {
+        let inner = &self.inner;
+        let static_authorization = static_authorization(&credentials)?;
+        let (trace_id, trace_value) = new_trace_id()?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base: inner.base.clone(),
+                default_endpoint: inner.default_endpoint,
+                overrides: inner.overrides.clone(),
+                discovered: inner.discovered.clone(),
+                channels: inner.channels.clone(),
+                ca_pems: inner.ca_pems.clone(),
+                allow_insecure: inner.allow_insecure,
+                credentials,
+                static_authorization,
+                tokens: TokenCache::default(),
+                retry: inner.retry.clone(),
+                timeout: inner.timeout.clone(),
+                operation_timeout: inner.operation_timeout,
+                trace_id,
+                trace_value,
+                resolved: Default::default(),
+            }),
+        })
     }
 
     /// The `x-client-trace-id` this client sends with every call.

@@ -21,6 +21,7 @@ mod plan;
 mod report;
 mod rules;
 mod sink;
+mod verify;
 
 pub(crate) use apply::create_account;
 
@@ -47,6 +48,9 @@ pub use rules::{
 pub use sink::{
     DEFAULT_PENDING_PERIOD, EntryNames, InvalidSinkAddress, KeySink, LockboxPlan, LockboxReport, LockboxSecret,
     LockboxSink, READER_ROLE, SecretPlan, SinkAddress, looks_like_id,
+};
+pub use verify::{
+    DEFAULT_VERIFY_MODEL, DEFAULT_VERIFY_TIMEOUT, Verification, Verify, VerifyError, check_model_uri, verify_key,
 };
 
 use std::collections::BTreeMap;
@@ -178,6 +182,9 @@ pub struct Provision {
     pub output: KeySink,
     /// Make a new key even when the kept one is valid, then delete the old one.
     pub rotate: bool,
+    /// Once the key is in place, prove it works by calling AI Studio with it (see [`Verify`]);
+    /// API keys and authorized keys only.
+    pub verify: Option<Verify>,
 }
 
 impl Provision {
@@ -198,6 +205,7 @@ impl Provision {
             grant: None,
             output: KeySink::File(PathBuf::from(DEFAULT_OUTPUT)),
             rotate: false,
+            verify: None,
         }
     }
 
@@ -290,6 +298,14 @@ impl Provision {
         self
     }
 
+    /// Once the key is in place, calls AI Studio with it until it works (or the check's timeout
+    /// passes); the report then says how long that took. A key that never works fails the run
+    /// with [`ProvisionError::NotVerified`], and stays in its sink.
+    pub fn verify(mut self, verify: Verify) -> Self {
+        self.verify = Some(verify);
+        self
+    }
+
     /// Runs the flow, [`plan`](Self::plan) then [`Plan::apply`]: after it, the service account
     /// exists, has the roles, and the key file holds a live key with the requested scopes.
     pub async fn run(&self, client: &crate::Client) -> Result<Report, ProvisionError> {
@@ -370,6 +386,9 @@ impl Provision {
             None => {}
         }
         self.output.check()?;
+        if let Some(verify) = &self.verify {
+            verify.check()?;
+        }
         Ok(())
     }
 
@@ -398,6 +417,13 @@ impl Provision {
         }
         if let Some(algorithm) = self.key_algorithm {
             only("key_algorithm", format!("{algorithm:?}"), KeyType::AuthorizedKey)?;
+        }
+        if self.verify.is_some() && self.key_type == KeyType::StaticKey {
+            return Err(InvalidInput::new(
+                "key_type",
+                self.key_type.name(),
+                "a static key cannot be verified: AI Studio takes API keys and authorized keys' IAM tokens only",
+            ));
         }
         if let Some(profile) = &self.aws_profile {
             only("aws_profile", profile.clone(), KeyType::StaticKey)?;

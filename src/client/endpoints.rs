@@ -18,11 +18,13 @@ pub(crate) enum ServiceId {
     Endpoint,
     Lockbox,
     LockboxPayload,
+    /// AI Studio's text models (`TokenizerService`, `TextGenerationService`).
+    AiFoundationModels,
 }
 
 impl ServiceId {
     /// How many there are: [`index`](Self::index) is below this.
-    pub(crate) const COUNT: usize = 6;
+    pub(crate) const COUNT: usize = 7;
 
     /// The service's slot in per-service arrays (`0..COUNT`).
     pub(crate) const fn index(self) -> usize {
@@ -33,6 +35,7 @@ impl ServiceId {
             ServiceId::Endpoint => 3,
             ServiceId::Lockbox => 4,
             ServiceId::LockboxPayload => 5,
+            ServiceId::AiFoundationModels => 6,
         }
     }
 
@@ -44,6 +47,7 @@ impl ServiceId {
             "endpoint" => Some(ServiceId::Endpoint),
             "lockbox" => Some(ServiceId::Lockbox),
             "lockbox-payload" => Some(ServiceId::LockboxPayload),
+            "ai-foundation-models" => Some(ServiceId::AiFoundationModels),
             _ => None,
         }
     }
@@ -57,6 +61,7 @@ impl ServiceId {
             ServiceId::Endpoint => "endpoint",
             ServiceId::Lockbox => "lockbox",
             ServiceId::LockboxPayload => "lockbox-payload",
+            ServiceId::AiFoundationModels => "ai-foundation-models",
         }
     }
 
@@ -69,6 +74,7 @@ impl ServiceId {
             ServiceId::Endpoint => "api.cloud.yandex.net",
             ServiceId::Lockbox => "lockbox.api.cloud.yandex.net",
             ServiceId::LockboxPayload => "payload.lockbox.api.cloud.yandex.net",
+            ServiceId::AiFoundationModels => "llm.api.cloud.yandex.net",
         };
         Target {
             tls: true,
@@ -256,6 +262,7 @@ impl Discovered {
             ServiceId::Endpoint => &[],
             ServiceId::Lockbox => &["lockbox"],
             ServiceId::LockboxPayload => &["lockbox-payload"],
+            ServiceId::AiFoundationModels => &["ai-foundation-models"],
         };
         ids.iter().find_map(|id| self.by_id.get(*id)).map(String::as_str)
     }
@@ -295,6 +302,7 @@ mod tests {
             ServiceId::Endpoint,
             ServiceId::Lockbox,
             ServiceId::LockboxPayload,
+            ServiceId::AiFoundationModels,
         ];
         let mut slots: Vec<usize> = all.iter().map(|s| s.index()).collect();
         slots.sort_unstable();

@@ -17,6 +17,7 @@ use super::key_type::NewKey;
 use super::plan::{AccountPlan, KeyPlan, Plan};
 use super::report::{KeyAction, ProvisionError, Report};
 use super::sink::{lockbox, marker};
+use super::verify;
 use super::{
     IssuedKey, KeySink, LockboxPlan, LockboxReport, LockboxSecret, ManagedKey, Provision, SecretPlan, api, dedup,
     with_marker,
@@ -62,6 +63,7 @@ impl Plan {
             keys_not_deleted: Vec::new(),
             secret_for_caller: None,
             lockbox: None,
+            verification: None,
         };
         if let Err(e) = add_bindings(client, &mut report, &roles_missing).await {
             return Err(e.with_partial(report));
@@ -76,13 +78,17 @@ impl Plan {
         {
             return Err(e.with_partial(report));
         }
+        let mut issued = None;
         report.key = Some(match key {
             KeyPlan::Keep(key) => KeyAction::Kept { key },
             KeyPlan::Create { reason, replaces } => {
                 let account = &report.service_account;
                 match create_key(client, &target, account).await {
-                    Ok((key, for_caller, version)) => {
-                        report.secret_for_caller = for_caller;
+                    Ok((key, new, version)) => {
+                        if input.output == KeySink::Caller {
+                            report.secret_for_caller = Some(new.clone());
+                        }
+                        issued = Some(new);
                         if let (Some(lockbox), Some(version)) = (&mut report.lockbox, version) {
                             lockbox.version_id = Some(version);
                             lockbox.version_added = true;
@@ -93,30 +99,40 @@ impl Plan {
                 }
             }
         });
-        // The version the new one replaced goes before the key it held (see the module docs).
-        let mut version_left_active = false;
-        if let (Some(version), Some(lockbox)) = (target.replaced_version(), &mut report.lockbox) {
-            version_left_active = !schedule(client, &target, lockbox, &version, &mut report.keys_not_deleted).await;
-        }
-        let replaced = match &report.key {
-            Some(KeyAction::Created { replaces, .. }) => replaces.clone(),
-            _ => None,
-        };
-        // Only now that the sink holds a good key are the others deleted.
-        for id in keys_to_delete {
-            if version_left_active && replaced.as_ref() == Some(&id) {
-                // The marked key the current version does not name is what makes the next run
-                // look for the version again; without it the version would stay active for good.
-                let why = "kept while its Lockbox version is active; the next run schedules both";
-                report.keys_not_deleted.push((id, why.to_owned()));
-                continue;
-            }
-            match input.key_type.delete(client, &id).await {
-                Ok(()) => report.keys_deleted.push(id),
-                Err(e) => report.keys_not_deleted.push((id, e.to_string())),
+        delete_replaced(client, &target, &mut report, keys_to_delete).await;
+        if let Some(verify) = &input.verify {
+            match verify::in_place(client, &input, verify, issued.as_ref()).await {
+                Ok(done) => report.verification = done,
+                Err(e) => return Err(e.with_partial(report)),
             }
         }
         Ok(report)
+    }
+}
+
+/// Deletes the keys the sink no longer holds, now that it holds a good one; the version a new
+/// one replaced goes before the key it held (see the module docs). Failures are warnings.
+async fn delete_replaced(client: &Client, target: &Target<'_>, report: &mut Report, keys_to_delete: Vec<String>) {
+    let mut version_left_active = false;
+    if let (Some(version), Some(lockbox)) = (target.replaced_version(), &mut report.lockbox) {
+        version_left_active = !schedule(client, target, lockbox, &version, &mut report.keys_not_deleted).await;
+    }
+    let replaced = match &report.key {
+        Some(KeyAction::Created { replaces, .. }) => replaces.clone(),
+        _ => None,
+    };
+    for id in keys_to_delete {
+        if version_left_active && replaced.as_ref() == Some(&id) {
+            // The marked key the current version does not name is what makes the next run
+            // look for the version again; without it the version would stay active for good.
+            let why = "kept while its Lockbox version is active; the next run schedules both";
+            report.keys_not_deleted.push((id, why.to_owned()));
+            continue;
+        }
+        match target.input.key_type.delete(client, &id).await {
+            Ok(()) => report.keys_deleted.push(id),
+            Err(e) => report.keys_not_deleted.push((id, e.to_string())),
+        }
     }
 }
 
@@ -313,13 +329,13 @@ async fn add_bindings(client: &Client, report: &mut Report, roles: &[String]) ->
     Ok(())
 }
 
-/// Creates the key and puts its secret in the sink (or returns it for the caller), with the
-/// Lockbox version that holds it. A key whose secret cannot be put in the sink is deleted again.
+/// Creates the key and puts its secret in the sink, and returns it with the Lockbox version
+/// that holds it. A key whose secret cannot be put in the sink is deleted again.
 async fn create_key(
     client: &Client,
     target: &Target<'_>,
     account: &ServiceAccount,
-) -> Result<(ManagedKey, Option<IssuedKey>, Option<String>), ProvisionError> {
+) -> Result<(ManagedKey, IssuedKey, Option<String>), ProvisionError> {
     let p = target.input;
     let description = match &target.marker {
         Some(marker) => with_marker(p.key_description.as_deref(), marker, p.output.path()),
@@ -343,7 +359,7 @@ async fn create_key(
     let key_id = created.id.clone();
     let kind = p.key_type;
     match &p.output {
-        KeySink::Caller => Ok((created, Some(issued), None)),
+        KeySink::Caller => Ok((created, issued, None)),
         KeySink::Lockbox(sink) => {
             // `prepare_secret` ran first: the secret exists and the marker names it.
             let (Some((secret_id, base)), Some(marker)) = (target.secret(), &target.marker) else {
@@ -354,7 +370,7 @@ async fn create_key(
                 ))(missing));
             };
             match lockbox::add_key_version(client, sink, secret_id, base, &issued, &p.folder_id, marker).await {
-                Ok(version) => Ok((created, None, Some(version))),
+                Ok(version) => Ok((created, issued, Some(version))),
                 Err(failed) => {
                     let again = if !failed.refused {
                         " (it may be in place: the next run keeps the key if the secret holds it, else deletes it)"
@@ -370,7 +386,7 @@ async fn create_key(
             }
         }
         sink => match sink.write_file(&issued, &p.folder_id, &account.name, p.profile()) {
-            Ok(()) => Ok((created, None, None)),
+            Ok(()) => Ok((created, issued, None)),
             Err(source) => {
                 let deleted = kind.delete(client, &key_id).await.is_ok();
                 Err(ProvisionError::KeyNotWritten {

@@ -43,6 +43,17 @@ impl IssuedKey {
         }
     }
 
+    /// Credentials that authenticate with this key: the API key's secret, or the authorized key
+    /// (exchanged for IAM tokens). A static key authenticates nothing but Object Storage's
+    /// AWS-style signatures: `None`.
+    pub fn credentials(&self) -> Option<crate::Credentials> {
+        match self {
+            IssuedKey::Api(k) => Some(crate::Credentials::api_key(k.secret.expose_secret())),
+            IssuedKey::Authorized(k) => crate::Credentials::from_json(&k.to_json()).ok(),
+            IssuedKey::Static(_) => None,
+        }
+    }
+
     /// What an entry of a dotenv file, manifest or Lockbox secret holds as the secret: the API
     /// key's secret, the authorized key's whole JSON document, the secret access key.
     pub(super) fn secret_entry(&self) -> SecretString {

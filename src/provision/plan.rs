@@ -115,6 +115,18 @@ impl Plan {
     pub(crate) fn marker(&self) -> Option<&str> {
         self.marker.as_deref()
     }
+
+    /// The verification asked for, if any.
+    pub fn verify(&self) -> Option<&super::Verify> {
+        self.input.verify.as_ref()
+    }
+
+    /// Whether applying the plan verifies a key: one was asked for, and the key is new or kept
+    /// in a key file (a kept key in another sink is not read back).
+    pub fn verifies(&self) -> bool {
+        self.input.verify.is_some()
+            && (matches!(self.key, KeyPlan::Create { .. }) || matches!(self.input.output, KeySink::File(_)))
+    }
 }
 
 /// Validates the inputs, reads the sink, then reads the account, its bindings and its keys.

@@ -1,6 +1,8 @@
 //! What a run did, and why it failed (with what it had done by then).
 
-use super::{Grant, InvalidInput, IssuedKey, KeyFileError, KeyType, LockboxReport, ManagedKey};
+use super::{
+    Grant, InvalidInput, IssuedKey, KeyFileError, KeyType, LockboxReport, ManagedKey, Verification, VerifyError,
+};
 use crate::proto::yandex::cloud::iam::v1::ServiceAccount;
 
 /// The outcome of [`Provision::run`](super::Provision::run) or [`Plan::apply`](super::Plan::apply):
@@ -33,6 +35,9 @@ pub struct Report {
     pub secret_for_caller: Option<IssuedKey>,
     /// What was done to the Lockbox secret, when the key goes to Lockbox.
     pub lockbox: Option<LockboxReport>,
+    /// How long the key took to work, when verification was asked for ([`Provision::verify`](super::Provision::verify)); `None`
+    /// otherwise, and for a kept key in a sink other than a key file (it is not read back).
+    pub verification: Option<Verification>,
 }
 
 impl Report {
@@ -140,6 +145,18 @@ pub enum ProvisionError {
         /// What the run had done before the failure.
         partial: Option<Box<Report>>,
     },
+    /// The key is in place (and stays there) but did not work when called with: refused until
+    /// the verification's timeout, or failed another way.
+    #[error("{} is in place but did not work", key_id.as_deref().map_or("the kept key".to_owned(), |id| format!("key {id}")))]
+    NotVerified {
+        /// The new key, or `None` for a kept key.
+        key_id: Option<String>,
+        /// Why: the last call's error, its request ids, how long the check ran.
+        #[source]
+        source: VerifyError,
+        /// What the run did, the key included.
+        partial: Option<Box<Report>>,
+    },
 }
 
 impl ProvisionError {
@@ -149,6 +166,7 @@ impl ProvisionError {
             ProvisionError::Invalid(_) => true,
             ProvisionError::KeyFile(KeyFileError::NotAKeyFile { .. }) => true,
             ProvisionError::KeyFile(_) | ProvisionError::KeyNotWritten { .. } => false,
+            ProvisionError::NotVerified { .. } => false,
             ProvisionError::Api { source, .. } => source.is_invalid_input(),
         }
     }
@@ -157,6 +175,7 @@ impl ProvisionError {
     pub fn api_error(&self) -> Option<&crate::Error> {
         match self {
             ProvisionError::Api { source, .. } => Some(source),
+            ProvisionError::NotVerified { source, .. } => Some(&source.source),
             _ => None,
         }
     }
@@ -165,14 +184,19 @@ impl ProvisionError {
     /// after the service account was in place, so a caller can tell the state without looking.
     pub fn partial_report(&self) -> Option<&Report> {
         match self {
-            ProvisionError::Api { partial, .. } | ProvisionError::KeyNotWritten { partial, .. } => partial.as_deref(),
+            ProvisionError::Api { partial, .. }
+            | ProvisionError::KeyNotWritten { partial, .. }
+            | ProvisionError::NotVerified { partial, .. } => partial.as_deref(),
             _ => None,
         }
     }
 
     /// Attaches the report of what was done before this failure.
     pub(super) fn with_partial(mut self, report: Report) -> Self {
-        if let ProvisionError::Api { partial, .. } | ProvisionError::KeyNotWritten { partial, .. } = &mut self {
+        if let ProvisionError::Api { partial, .. }
+        | ProvisionError::KeyNotWritten { partial, .. }
+        | ProvisionError::NotVerified { partial, .. } = &mut self
+        {
             *partial = Some(Box::new(report));
         }
         self

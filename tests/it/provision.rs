@@ -109,3 +109,39 @@ async fn a_run_failing_at_the_key_hands_back_the_account_and_roles_it_made() {
     assert_eq!(report.roles_present, vec![yc_iam::provision::DEFAULT_ROLE]);
     assert!(matches!(report.key, Some(KeyAction::Created { .. })));
 }
+
+#[tokio::test]
+async fn verifying_a_key_stops_at_the_first_answer_that_is_not_a_refusal() {
+    use yc_iam::provision::verify_key;
+    let (_emu, client, _dir) = start().await;
+    // The emulator answers INVALID_ARGUMENT for a folder id in capitals: no point trying again.
+    let err = verify_key(
+        &client,
+        Credentials::iam_token(DEFAULT_IAM_TOKEN),
+        "gpt://B1G/yandexgpt-lite/latest",
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .expect_err("a malformed model URI");
+    assert_eq!((err.attempts, err.timed_out), (1, false), "{err}");
+    assert_eq!(err.source.code(), Some(Code::InvalidArgument));
+    assert!(err.source.server_request_id().is_some(), "the last call's ids are kept");
+}
+
+#[tokio::test]
+async fn verifying_a_refused_key_tries_again_until_the_timeout() {
+    use yc_iam::provision::verify_key;
+    let (_emu, client, _dir) = start().await;
+    let err = verify_key(
+        &client,
+        Credentials::api_key("AQVN-not-a-key"),
+        &format!("gpt://{DEFAULT_FOLDER_ID}/yandexgpt-lite/latest"),
+        std::time::Duration::from_millis(800),
+    )
+    .await
+    .expect_err("an unknown key");
+    assert!(err.timed_out, "{err}");
+    assert!(err.attempts > 1, "refusals are tried again: {err}");
+    assert_eq!(err.source.code(), Some(Code::Unauthenticated));
+    assert!(err.waited <= std::time::Duration::from_millis(800), "{err}");
+}

@@ -70,6 +70,10 @@ pub(crate) struct GlobalArgs {
     /// `--emulator`. Credentials given as flags are used; without any, the emulator's own token.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) emulator_state: Option<PathBuf>,
+    /// With --emulator: a new access binding takes effect only this long after it is made, as in
+    /// the cloud (AI Studio's models and Lockbox payloads refuse the role until then), e.g. `3s`.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = input::parse_duration)]
+    pub(crate) emulator_binding_delay: Option<Duration>,
     /// Return the operation at once instead of waiting for it (mutating commands).
     #[arg(long = "async", global = true)]
     pub(crate) async_: bool,
@@ -490,6 +494,18 @@ pub(crate) struct ProvisionArgs {
     /// Print the plan without changing anything.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Once the key is in place, call AI Studio's TokenizerService.Tokenize with it until it
+    /// works (a new role binding takes a while to apply) or --verify-timeout passes, and report
+    /// how long that took; exit 1 if it never works (the key stays in place). API keys and
+    /// authorized keys only.
+    #[arg(long)]
+    pub(crate) verify: bool,
+    /// The model --verify calls [default: gpt://<folder id>/yandexgpt-lite/latest].
+    #[arg(long, value_name = "URI", requires = "verify")]
+    pub(crate) verify_model: Option<String>,
+    /// How long --verify keeps trying, e.g. `30s`, `5m` [default: 2m].
+    #[arg(long, value_name = "DURATION", requires = "verify", value_parser = input::parse_positive_duration)]
+    pub(crate) verify_timeout: Option<Duration>,
 }
 
 #[cfg(test)]

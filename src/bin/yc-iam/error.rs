@@ -172,6 +172,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("output.pending_period", "--lockbox-pending-period"),
     ("service_account_name", "--service-account-name"),
     ("sinks", "--sink"),
+    ("key_type", "--key-type"),
+    ("verify_model", "--verify-model"),
+    ("verify_timeout", "--verify-timeout"),
 ];
 
 /// The flag for a field the library named. A name the CLI gave a check itself (`--new-name`,

@@ -141,6 +141,9 @@ async fn start_emulator(settings: &Settings, folders: &[&str]) -> CliResult<Emul
     for folder in folders {
         builder = builder.with_folder(*folder);
     }
+    if let Some(delay) = settings.emulator_binding_delay {
+        builder = builder.with_binding_delay(delay);
+    }
     builder
         .start()
         .await

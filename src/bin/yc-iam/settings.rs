@@ -19,6 +19,8 @@ pub(crate) struct Settings {
     pub(crate) emulator: bool,
     /// `--emulator-state`: the file the in-process emulator's state lives in.
     pub(crate) emulator_state: Option<std::path::PathBuf>,
+    /// `--emulator-binding-delay`: how long the in-process emulator's new bindings take to apply.
+    pub(crate) emulator_binding_delay: Option<Duration>,
     pub(crate) async_: bool,
     /// `--cloud-id` as typed on the command line (for `provision`, where it changes where roles
     /// are granted, a cloud id from the environment or profile must not).
@@ -44,6 +46,11 @@ impl Settings {
             )));
         }
         let emulator = global.emulator || global.emulator_state.is_some();
+        if global.emulator_binding_delay.is_some() && !emulator {
+            return Err(CliError::usage(
+                "--emulator-binding-delay applies only with --emulator or --emulator-state",
+            ));
+        }
         if !emulator {
             warn_if_oauth(&config);
         }
@@ -55,6 +62,7 @@ impl Settings {
             debug: global.debug,
             emulator,
             emulator_state: global.emulator_state.clone(),
+            emulator_binding_delay: global.emulator_binding_delay,
             async_: global.async_,
             cloud_id_flag: global.cloud_id.clone(),
         })

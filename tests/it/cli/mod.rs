@@ -20,6 +20,7 @@ mod provision;
 mod rotate;
 mod sinks;
 mod terminal;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

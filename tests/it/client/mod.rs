@@ -11,6 +11,7 @@ mod key_kinds;
 mod metadata;
 mod operations;
 mod pagination;
+mod python_sdk;
 mod reconcile;
 mod retries;
 mod tls;

@@ -6,7 +6,7 @@ mod sink;
 use serde::Serialize;
 use yc_iam::provision::{
     AccountPlan, KeyAction, KeyFileError, KeyPlan, KeySink, KeyType, LockboxPlan, LockboxReport, LockboxSecret,
-    ManagedKey, Plan, Provision, ProvisionError, Report, SecretPlan,
+    ManagedKey, Plan, Provision, ProvisionError, Report, SecretPlan, Verify,
 };
 
 use super::api_key::expiry;
@@ -52,6 +52,9 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         p = p.grant_on_cloud(cloud.clone());
     }
     p = p.output(sink::key_sink(&args)?);
+    if let Some(verify) = verify_of(&args) {
+        p = p.verify(verify);
+    }
     let to_stdout = p.output == KeySink::Caller;
     p.validate()?;
     let output = p.output.to_string();
@@ -68,7 +71,8 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         Err(e) => {
             // What was done before the failure, then the error.
             if let Some(done) = e.partial_report() {
-                let view = report_view(done, &output, Some(crate::error::chain(&e)));
+                let mut view = report_view(done, &output, Some(crate::error::chain(&e)));
+                view.verification = VerificationView::of_failure(&p, &e);
                 if to_stdout {
                     output::write_stderr(&text(&view, &done.keys_not_deleted));
                 } else {
@@ -79,7 +83,8 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         }
     };
 
-    let view = report_view(&report, &output, None);
+    let mut view = report_view(&report, &output, None);
+    view.verification = VerificationView::of_report(&p, &report);
     if let Some(key) = &report.secret_for_caller {
         // `--output -`: the key file's content on stdout, the summary on stderr.
         let f = if settings.format == Format::Json {
@@ -92,6 +97,21 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         return Ok(());
     }
     print(settings.format, &view, &report.keys_not_deleted)
+}
+
+/// `--verify` and its flags as the library's check.
+fn verify_of(args: &ProvisionArgs) -> Option<Verify> {
+    if !args.verify {
+        return None;
+    }
+    let mut verify = Verify::new();
+    if let Some(uri) = &args.verify_model {
+        verify = verify.model_uri(uri.clone());
+    }
+    if let Some(timeout) = args.verify_timeout {
+        verify = verify.timeout(timeout);
+    }
+    Some(verify)
 }
 
 fn provision_error(e: &ProvisionError) -> CliError {
@@ -140,9 +160,116 @@ struct ReportView {
     deleted_api_keys: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     undeleted_api_keys: Vec<String>,
+    /// `--verify`: the key tried against AI Studio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<VerificationView>,
     /// The error that stopped the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// What `--verify` will do, did, or could not do.
+#[derive(Serialize)]
+struct VerificationView {
+    model_uri: String,
+    /// `planned` (dry run), `verified`, `failed`, or `skipped` (a kept key outside a key file).
+    status: &'static str,
+    /// How long after the first call the key was first accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usable_after_ms: Option<u64>,
+    /// How long a failed check ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waited_ms: Option<u64>,
+    /// Calls made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<u32>,
+    timeout_ms: u64,
+}
+
+impl VerificationView {
+    fn new(verify: &Verify, folder_id: &str, status: &'static str) -> Self {
+        VerificationView {
+            model_uri: verify.model_for(folder_id),
+            status,
+            usable_after_ms: None,
+            waited_ms: None,
+            attempts: None,
+            timeout_ms: verify.timeout.as_millis() as u64,
+        }
+    }
+
+    fn of_plan(plan: &Plan) -> Option<Self> {
+        let status = if plan.verifies() { "planned" } else { "skipped" };
+        Some(Self::new(plan.verify()?, plan.folder_id(), status))
+    }
+
+    fn of_report(p: &Provision, report: &Report) -> Option<Self> {
+        let verify = p.verify.as_ref()?;
+        Some(match &report.verification {
+            Some(done) => VerificationView {
+                model_uri: done.model_uri.clone(),
+                usable_after_ms: Some(done.usable_after.as_millis() as u64),
+                attempts: Some(done.attempts),
+                ..Self::new(verify, &p.folder_id, "verified")
+            },
+            None => Self::new(verify, &p.folder_id, "skipped"),
+        })
+    }
+
+    /// A failed check; `None` when the run stopped before it.
+    fn of_failure(p: &Provision, e: &ProvisionError) -> Option<Self> {
+        let (verify, ProvisionError::NotVerified { source, .. }) = (p.verify.as_ref()?, e) else {
+            return None;
+        };
+        Some(VerificationView {
+            model_uri: source.model_uri.clone(),
+            waited_ms: Some(source.waited.as_millis() as u64),
+            attempts: Some(source.attempts),
+            ..Self::new(verify, &p.folder_id, "failed")
+        })
+    }
+
+    fn line(&self) -> String {
+        let calls = |n: Option<u32>| match n {
+            Some(1) => "1 call".to_owned(),
+            Some(n) => format!("{n} calls"),
+            None => String::new(),
+        };
+        match (self.status, self.usable_after_ms, self.waited_ms) {
+            ("planned", ..) => format!(
+                "the key will be tried with {} for up to {}",
+                self.model_uri,
+                whole(self.timeout_ms)
+            ),
+            ("verified", Some(after), _) => format!(
+                "usable after {} with {} ({})",
+                seconds(after),
+                self.model_uri,
+                calls(self.attempts)
+            ),
+            ("failed", _, Some(waited)) => format!(
+                "not usable with {} after {} ({}); the key stays in place",
+                self.model_uri,
+                seconds(waited),
+                calls(self.attempts)
+            ),
+            _ => "skipped: a kept key is read back only from a key file".to_owned(),
+        }
+    }
+}
+
+/// A timeout as it is typed: `2m`, `30s`, `1500ms`.
+fn whole(ms: u64) -> String {
+    match ms {
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+/// Milliseconds as seconds with one decimal: `2.1 s`.
+fn seconds(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
 }
 
 #[derive(Serialize)]
@@ -302,6 +429,7 @@ fn plan_view(plan: &Plan, output: &str) -> ReportView {
             .map(|l| LockboxView::of_plan(l, secret_folder(plan), matches!(plan.key, KeyPlan::Create { .. }))),
         deleted_api_keys: plan.keys_to_delete.clone(),
         undeleted_api_keys: Vec::new(),
+        verification: VerificationView::of_plan(plan),
         error: None,
     }
 }
@@ -352,6 +480,7 @@ fn report_view(r: &Report, output: &str, error: Option<String>) -> ReportView {
         lockbox: r.lockbox.as_ref().map(LockboxView::of_report),
         deleted_api_keys: r.keys_deleted.clone(),
         undeleted_api_keys: r.keys_not_deleted.iter().map(|(id, _)| id.clone()).collect(),
+        verification: None,
         error,
     }
 }
@@ -405,6 +534,9 @@ fn text(v: &ReportView, not_deleted: &[(String, String)]) -> String {
     }
     for (id, why) in not_deleted {
         lines.push(("warning".into(), format!("key {id} could not be deleted: {why}")));
+    }
+    if let Some(verification) = &v.verification {
+        lines.push(("verification".into(), verification.line()));
     }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     let mut out = String::new();

@@ -1,0 +1,161 @@
+//! `provision --verify`: the new key is tried against AI Studio's tokenizer until it works, with
+//! the emulator applying new role bindings only after a delay as the cloud does; how long that
+//! took is reported, and a key that never works fails the run (exit 1) while staying in place.
+
+use serde_json::Value;
+use yc_iam::provision::StoredKey;
+
+use super::{Harness, bare_command, run};
+
+/// Runs `yc-iam --emulator --emulator-binding-delay DELAY provision … --verify --format json` in
+/// `dir`, with extra `args`.
+async fn provision_verified(dir: &std::path::Path, delay: &str, args: &[&str]) -> (Option<i32>, Value, String) {
+    let mut cmd = bare_command(dir);
+    cmd.args([
+        "--emulator",
+        "--emulator-binding-delay",
+        delay,
+        "--format",
+        "json",
+        "provision",
+        "--name",
+        "sa-verified",
+        "--verify",
+    ])
+    .args(args);
+    let done = run(cmd).await;
+    let report: Value = serde_json::from_str(&done.stdout).unwrap_or_else(|e| {
+        panic!(
+            "a JSON report ({e}); stdout:\n{}\nstderr:\n{}",
+            done.stdout, done.stderr
+        )
+    });
+    (done.code, report, done.stderr)
+}
+
+#[tokio::test]
+async fn verify_waits_for_the_new_binding_and_reports_how_long_the_key_took() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report, stderr) = provision_verified(dir.path(), "2s", &["--output", "key.yaml"]).await;
+    assert_eq!(code, Some(0), "{report}\n{stderr}");
+    let verification = &report["verification"];
+    assert_eq!(verification["status"], "verified", "{report}");
+    assert_eq!(
+        verification["model_uri"],
+        "gpt://b1gemulatorfolder001/yandexgpt-lite/latest"
+    );
+    // The binding applies 2 s after it was made, and the key was made after it: the first calls
+    // were refused. Loose bounds: this is about behaviour, not speed.
+    let after = verification["usable_after_ms"].as_u64().expect("usable_after_ms");
+    assert!(after >= 1500, "usable only once the binding applied: {after} ms");
+    assert!(verification["attempts"].as_u64().unwrap_or(0) > 1, "{report}");
+    let stored = StoredKey::read(&dir.path().join("key.yaml"))
+        .unwrap()
+        .expect("the key file");
+    assert_eq!(report["api_key"]["id"], stored.id.as_str());
+}
+
+#[tokio::test]
+async fn a_key_without_the_models_scope_fails_verification_within_the_timeout_and_stays_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--scope",
+        "yc.ai.foundationModels.execute",
+        "--verify-timeout",
+        "3s",
+        "--output",
+        "key.yaml",
+    ];
+    let (code, report, stderr) = provision_verified(dir.path(), "0s", &args).await;
+    assert_eq!(code, Some(1), "{report}\n{stderr}");
+    let verification = &report["verification"];
+    assert_eq!(verification["status"], "failed", "{report}");
+    let waited = verification["waited_ms"].as_u64().expect("waited_ms");
+    assert!(waited <= 3000, "gave up within the timeout: {waited} ms");
+    // The emulator's PERMISSION_DENIED message, with the request ids of the last call.
+    let message = "the API key does not have the scope yc.ai.languageModels.execute";
+    assert!(stderr.contains(message), "{stderr}");
+    assert!(stderr.contains("server-request-id: "), "{stderr}");
+    // The key stays in its sink.
+    let stored = StoredKey::read(&dir.path().join("key.yaml"))
+        .unwrap()
+        .expect("the key file");
+    assert_eq!(report["api_key"]["id"], stored.id.as_str());
+}
+
+#[tokio::test]
+async fn an_authorized_key_is_verified_through_the_iam_token_it_is_exchanged_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--key-type", "authorized-key", "--output", "key.json"];
+    let (code, report, stderr) = provision_verified(dir.path(), "1s", &args).await;
+    assert_eq!(code, Some(0), "{report}\n{stderr}");
+    assert_eq!(report["verification"]["status"], "verified", "{report}");
+    assert!(report["verification"]["usable_after_ms"].is_u64(), "{report}");
+}
+
+#[tokio::test]
+async fn a_kept_key_in_a_key_file_is_verified_again() {
+    let h = Harness::start().await;
+    let first = h.provision("sa-kept", "key.yaml", &["--verify"]).await;
+    first.success();
+    let again = h
+        .provision("sa-kept", "key.yaml", &["--verify", "--format", "json"])
+        .await;
+    again.success();
+    let report: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(report["api_key"]["action"], "kept", "{report}");
+    assert_eq!(report["verification"]["status"], "verified", "{report}");
+    assert_eq!(report["verification"]["attempts"], 1, "{report}");
+}
+
+#[tokio::test]
+async fn verify_is_refused_for_static_keys_and_planned_in_a_dry_run() {
+    let h = Harness::start().await;
+    let refused = h
+        .provision("sa-static", "credentials", &["--key-type", "static-key", "--verify"])
+        .await;
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--key-type"), "{}", refused.stderr);
+    assert!(h.emu.journal().is_empty(), "nothing was sent");
+    let bad_model = h
+        .provision(
+            "sa-model",
+            "key.yaml",
+            &["--verify", "--verify-model", "yandexgpt-lite"],
+        )
+        .await;
+    assert_eq!(bad_model.code, Some(2), "{}", bad_model.stderr);
+    assert!(bad_model.stderr.contains("--verify-model"), "{}", bad_model.stderr);
+    let without = h.provision("sa-model", "key.yaml", &["--verify-timeout", "5s"]).await;
+    assert_eq!(
+        without.code,
+        Some(2),
+        "--verify-timeout needs --verify: {}",
+        without.stderr
+    );
+
+    let plan = h
+        .provision(
+            "sa-plan",
+            "key.yaml",
+            &[
+                "--verify",
+                "--verify-model",
+                "gpt://b1gclitestfolder0001/yandexgpt/rc",
+                "--dry-run",
+                "--format",
+                "json",
+            ],
+        )
+        .await;
+    plan.success();
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(plan["verification"]["status"], "planned", "{plan}");
+    assert_eq!(
+        plan["verification"]["model_uri"],
+        "gpt://b1gclitestfolder0001/yandexgpt/rc"
+    );
+    assert_eq!(plan["verification"]["timeout_ms"], 120_000);
+    let tokenized = h.emu.journal().iter().any(|e| e.method.contains("Tokenize"));
+    assert!(!tokenized, "a dry run sends no model call");
+}
