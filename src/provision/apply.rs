@@ -385,8 +385,8 @@ async fn create_key(
                 }
             }
         }
-        sink => match sink.write_file(&issued, &p.folder_id, &account.name, p.profile()) {
-            Ok(()) => Ok((created, issued, None)),
+        sink => match write_off_thread(sink, issued, &p.folder_id, &account.name, p.profile()).await {
+            Ok(issued) => Ok((created, issued, None)),
             Err(source) => {
                 let deleted = kind.delete(client, &key_id).await.is_ok();
                 Err(ProvisionError::KeyNotWritten {
@@ -398,4 +398,28 @@ async fn create_key(
             }
         },
     }
+}
+
+/// Writes a file sink on a blocking thread and hands the key back: the write ends in an fsync of
+/// the file and of its folder, which take milliseconds on many disks, and on the caller's runtime
+/// thread they would hold up everything else it runs meanwhile (a fleet's other keys).
+async fn write_off_thread(
+    sink: &KeySink,
+    issued: IssuedKey,
+    folder_id: &str,
+    account_name: &str,
+    aws_profile: &str,
+) -> Result<IssuedKey, super::KeyFileError> {
+    let (sink, folder_id, account_name, aws_profile) = (
+        sink.clone(),
+        folder_id.to_owned(),
+        account_name.to_owned(),
+        aws_profile.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        sink.write_file(&issued, &folder_id, &account_name, &aws_profile)
+            .map(|()| issued)
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
