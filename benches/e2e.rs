@@ -11,10 +11,16 @@
 //! cargo bench --bench e2e -- sinks [--rounds N] [--runs N]
 //!                                                      (5) provision into Lockbox vs into a key file,
 //!                                                      against one emulator, rounds alternated
-//! cargo bench --bench e2e -- audit [--rounds N] [--parallel N]
+//! cargo bench --bench e2e -- audit [--rounds N] [--parallel N] [--latency-ms MS]
 //!                                                      (6) `yc_iam::audit` over 100 accounts × 3 keys
 //!                                                      vs the same listings one call at a time,
-//!                                                      rounds alternated
+//!                                                      rounds alternated; MS held on every call
+//! cargo bench --bench e2e -- fleet [--rounds N] [--parallel N] [--accounts N]
+//!                                                      (8) `yc-iam apply` of N accounts (one role,
+//!                                                      one API key in a file each), its no-op
+//!                                                      re-apply, and N sequential `yc-iam
+//!                                                      provision` runs, all against one `yc-iam
+//!                                                      emulator` process, rounds alternated
 //! ```
 //! With no mode (as plain `cargo bench` runs it) both run once, small.
 
@@ -318,8 +324,9 @@ async fn profile(use_stubs: bool, spec_headers: bool, gets: bool, flows: usize, 
 
 /// (6) 100 service accounts with three keys each (API keys, static keys and one authorized key in
 /// ten), then `yc_iam::audit` and the same listings made one call at a time, alternated round by
-/// round: the median of each and their ratio.
-async fn audit(rounds: usize, parallel: usize) {
+/// round: the median of each and their ratio. With `latency_ms`, the emulator holds every call
+/// that long before handling it, as a network between client and cloud would.
+async fn audit(rounds: usize, parallel: usize, latency_ms: u64) {
     use futures_util::TryStreamExt as _;
     use yc_iam::audit::{Policy, Scope};
     use yc_iam::{CreateAccessKey, CreateApiKey, CreateKey, CreateServiceAccount};
@@ -360,6 +367,10 @@ async fn audit(rounds: usize, parallel: usize) {
                 .expect("api key");
         }
     }
+    if latency_ms > 0 {
+        let latency = Duration::from_millis(latency_ms);
+        emu.set_fault(yc_iam::emulator::ALL_METHODS, yc_iam::emulator::Fault::Delay(latency));
+    }
     let scope = Scope::Folder(folder.to_owned());
     let policy = Policy::default().parallel(parallel);
     let (mut concurrent, mut sequential) = (Vec::new(), Vec::new());
@@ -397,11 +408,153 @@ async fn audit(rounds: usize, parallel: usize) {
     };
     let (c, s) = (median(&mut concurrent), median(&mut sequential));
     println!(
-        "audit: 100 accounts x 3 keys, 301 listings: audit at --parallel {parallel} {:.1} ms, one call at a time {:.1} ms, ratio {:.3} (median of {rounds})",
+        "audit: 100 accounts x 3 keys, 301 listings, {latency_ms} ms added per call: audit at --parallel {parallel} {:.1} ms, \
+         one call at a time {:.1} ms, ratio {:.3} (median of {rounds})",
         c * 1e3,
         s * 1e3,
         c / s
     );
+}
+
+/// (8) A fleet of `accounts` service accounts, each with one folder role and one API key in a key
+/// file, made by one `yc-iam apply --parallel N` process and by `accounts` sequential `yc-iam
+/// provision` processes doing the same, all against one `yc-iam emulator` process; then the
+/// apply again, which has nothing to change. Each round gives each side folders of its own (so
+/// the fleet's listing of its folder sees only its accounts) and alternates the three; the
+/// medians and the ratios are printed.
+fn fleet(rounds: usize, parallel: usize, accounts: usize) {
+    let Some(bin) = option_env!("CARGO_BIN_EXE_yc-iam") else {
+        eprintln!("fleet: the yc-iam binary is not built (needs the cli feature)");
+        std::process::exit(2);
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = |side: &str, round: usize| format!("b1gbench{side}{round:06}");
+    let mut args = vec!["emulator".to_owned(), "--listen".to_owned(), "127.0.0.1:0".to_owned()];
+    for round in 0..rounds {
+        for side in ["fleet", "prov"] {
+            args.extend(["--folder".to_owned(), folder(side, round)]);
+        }
+    }
+    let mut emulator = external_emulator(bin, &args);
+    let endpoint = emulator.1.clone();
+    let run = |what: &str, args: &[String]| {
+        let start = Instant::now();
+        let out = std::process::Command::new(bin)
+            .arg("--endpoint")
+            .arg(&endpoint)
+            .args(args)
+            .env("HOME", dir.path())
+            .env("YC_IAM_TOKEN", yc_iam::emulator::DEFAULT_IAM_TOKEN)
+            .output()
+            .expect("yc-iam runs");
+        let took = start.elapsed().as_secs_f64();
+        assert!(
+            out.status.success(),
+            "fleet: {what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        took
+    };
+    let (mut apply, mut again, mut sequential) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let keys = dir.path().join(format!("r{round}"));
+        std::fs::create_dir(&keys).expect("key folder");
+        let manifest = dir.path().join(format!("fleet-{round}.yaml"));
+        std::fs::write(
+            &manifest,
+            fleet_manifest(round, &folder("fleet", round), accounts, &keys),
+        )
+        .expect("manifest");
+        let apply_args: Vec<String> = ["apply", "--yes", "--parallel", &parallel.to_string(), "-f"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain([manifest.display().to_string()])
+            .collect();
+        apply.push(run("apply", &apply_args));
+        again.push(run("the second apply", &apply_args));
+        let start = Instant::now();
+        for i in 0..accounts {
+            let args = [
+                "provision",
+                "--folder-id",
+                &folder("prov", round),
+                "--name",
+                &format!("prov-{round}-{i:03}"),
+                "--role",
+                common::ROLES[0],
+                "--scope",
+                common::SCOPE,
+                "--output",
+                &keys.join(format!("prov-{i:03}.yaml")).display().to_string(),
+            ]
+            .map(str::to_owned);
+            run("provision", &args);
+        }
+        sequential.push(start.elapsed().as_secs_f64());
+        println!(
+            "fleet: round {round}: apply {:.0} ms, no-op apply {:.0} ms, {accounts} provision runs {:.0} ms",
+            apply[round] * 1e3,
+            again[round] * 1e3,
+            sequential[round] * 1e3
+        );
+    }
+    emulator.0.kill().ok();
+    emulator.0.wait().ok();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (a, n, s) = (median(&mut apply), median(&mut again), median(&mut sequential));
+    println!(
+        "fleet: {accounts} accounts x (1 role + 1 API key to a file), median of {rounds}: apply --parallel {parallel} \
+         {:.0} ms, no-op re-apply {:.0} ms, {accounts} sequential provision runs {:.0} ms; provision runs / apply {:.1}",
+        a * 1e3,
+        n * 1e3,
+        s * 1e3,
+        s / a
+    );
+}
+
+/// The manifest of round `round`: `accounts` accounts in `folder`, each with one role and one API
+/// key written under `keys`.
+fn fleet_manifest(round: usize, folder: &str, accounts: usize, keys: &std::path::Path) -> String {
+    let mut text = format!(
+        "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {{ name: bench-{round} }}\ndefaults: {{ folder_id: {folder} }}\n\
+         service_accounts:\n"
+    );
+    for i in 0..accounts {
+        let output = keys.join(format!("fleet-{i:03}.yaml"));
+        text.push_str(&format!(
+            "  - name: fleet-{round}-{i:03}\n    roles: [{}]\n    keys:\n      - {{ type: api-key, scopes: [{}], output: {} }}\n",
+            common::ROLES[0],
+            common::SCOPE,
+            output.display()
+        ));
+    }
+    text
+}
+
+/// Starts `yc-iam emulator` (the arguments given) and returns it with the endpoint it printed
+/// (its stdout is kept open with it).
+fn external_emulator(bin: &str, args: &[String]) -> (std::process::Child, String, impl Sized) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(bin)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the emulator starts");
+    let mut line = String::new();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("its stdout"));
+    stdout.read_line(&mut line).expect("its address");
+    let address = line.trim();
+    let endpoint = if address.contains("://") {
+        address.to_owned()
+    } else {
+        format!("http://{address}")
+    };
+    (child, endpoint, stdout)
 }
 
 fn main() {
@@ -418,7 +571,16 @@ fn main() {
         )),
         Some("overhead") => rt.block_on(overhead(number("--rounds", 7))),
         Some("sinks") => rt.block_on(sinks(number("--rounds", 7), number("--runs", 50))),
-        Some("audit") => rt.block_on(audit(number("--rounds", 7), number("--parallel", 16))),
+        Some("audit") => rt.block_on(audit(
+            number("--rounds", 7),
+            number("--parallel", 16),
+            number("--latency-ms", 0) as u64,
+        )),
+        Some("fleet") => fleet(
+            number("--rounds", 5),
+            number("--parallel", 16),
+            number("--accounts", 100),
+        ),
         Some("profile") => rt.block_on(profile(
             args.iter().any(|a| a == "--stubs" || a == "--stubs-spec"),
             args.iter().any(|a| a == "--stubs-spec"),
@@ -427,7 +589,7 @@ fn main() {
             number("--concurrency", 1),
         )),
         Some(other) if !other.starts_with('-') => {
-            eprintln!("unknown mode {other:?}: expected wait, bulk, overhead, profile, sinks or audit");
+            eprintln!("unknown mode {other:?}: expected wait, bulk, overhead, profile, sinks, audit or fleet");
             std::process::exit(2);
         }
         _ => {

@@ -3,7 +3,7 @@
 # as ratios taken in this one run where there is something to compare with.
 #
 #   benches/run.sh [SECTION...]      sections: machine micro flow instructions emulator wait cli
-#                                          bulk build
+#                                          bulk fleet audit build
 #                                          (default: all; `build` does two clean release builds)
 #
 # Environment: RUNS (process runs per median, default 21), YC_IAM_PYTHON (a python with the
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 RUNS=${RUNS:-21}
-SECTIONS=${*:-machine micro flow instructions emulator wait cli bulk build}
+SECTIONS=${*:-machine micro flow instructions emulator wait cli bulk fleet audit build}
 WORK=$(mktemp -d)
 EMU_PID=
 cleanup() {
@@ -77,7 +77,7 @@ fi
 
 # The benches and the CLI, unless only the machine or the (self-contained) build cost is asked for.
 needs_bins() {
-    for s in micro flow instructions emulator wait cli bulk; do want "$s" && return 0; done
+    for s in micro flow instructions emulator wait cli bulk fleet audit; do want "$s" && return 0; done
     return 1
 }
 if needs_bins; then
@@ -232,6 +232,20 @@ if want bulk; then
     figure "yc-iam, one client at 64 (median of 3 fresh emulators)" "$(med "${rs_rates[@]}") flows/s" \
         "cargo bench --bench e2e -- bulk --endpoint http://ADDR --flows 1000 --concurrency 64"
     figure "yc-iam / python SDK throughput (target >= 10)" "$(ratio "$(med "${rs_rates[@]}")" "$(med "${py_rates[@]}")")" "(above)"
+fi
+
+if want fleet; then
+    say "== (8) a fleet of 100 accounts: one apply vs 100 provision processes, one emulator process (load $(load))"
+    cargo bench -q --bench e2e -- fleet --rounds 5 --parallel 16 | sed 's/^/    /'
+    say "    $ cargo bench --bench e2e -- fleet --rounds 5 --parallel 16   (targets: apply <= 1.5 s and >= 5x; no-op <= 300 ms)"
+fi
+
+if want audit; then
+    say "== (9) audit of 100 accounts x 3 keys vs the same listings one call at a time (load $(load))"
+    cargo bench -q --bench e2e -- audit --rounds 7 --parallel 16 | sed 's/^/    /'
+    say "    $ cargo bench --bench e2e -- audit --rounds 7 --parallel 16   (targets: <= 300 ms, ratio <= 0.1)"
+    cargo bench -q --bench e2e -- audit --rounds 7 --parallel 16 --latency-ms 2 | sed 's/^/    /'
+    say "    $ cargo bench --bench e2e -- audit --rounds 7 --parallel 16 --latency-ms 2"
 fi
 
 if want build; then
