@@ -43,6 +43,7 @@ impl Plan {
             keys_to_delete,
             input,
             marker,
+            existing_keys,
         } = self;
         if let Some(path) = input.output.path() {
             crate::private_file::remove_temporaries(path);
@@ -72,6 +73,7 @@ impl Plan {
             input: &input,
             marker,
             lockbox: None,
+            existing_keys,
         };
         if let Some(plan) = lockbox
             && let Err(e) = prepare_secret(client, &mut target, &mut report, plan).await
@@ -142,6 +144,7 @@ struct Target<'a> {
     input: &'a Provision,
     marker: Option<String>,
     lockbox: Option<LockboxPlan>,
+    existing_keys: Vec<String>,
 }
 
 impl Target<'_> {
@@ -350,6 +353,7 @@ async fn create_key(
         scopes: dedup(&p.scopes),
         expires_at: p.expires_at.map(to_timestamp),
         algorithm: p.key_algorithm.unwrap_or_default(),
+        existing: &target.existing_keys,
     };
     let (created, issued) = new.create(p.key_type, client).await.map_err(api(format!(
         "cannot create an {} for service account {}",

@@ -115,6 +115,8 @@ pub(super) struct NewKey<'a> {
     pub(super) scopes: Vec<String>,
     pub(super) expires_at: Option<Timestamp>,
     pub(super) algorithm: KeyAlgorithm,
+    /// The keys the account had before (never deleted by the create, see `create_once`).
+    pub(super) existing: &'a [String],
 }
 
 impl NewKey<'_> {
@@ -125,7 +127,8 @@ impl NewKey<'_> {
             KeyType::ApiKey => {
                 let mut request = CreateApiKey::new(self.service_account_id)
                     .scopes(self.scopes)
-                    .description(self.description);
+                    .description(self.description)
+                    .existing_keys(self.existing);
                 if let Some(at) = self.expires_at {
                     request = request.expires_at(at);
                 }
@@ -143,14 +146,17 @@ impl NewKey<'_> {
                 };
                 let request = CreateKey::new(self.service_account_id)
                     .algorithm(algorithm)
-                    .description(self.description);
+                    .description(self.description)
+                    .existing_keys(self.existing);
                 let created = client.keys().create(request).await?;
                 let managed = ManagedKey::from(&created.key);
                 let file = AuthorizedKeyFile::new(&created.key, created.private_key);
                 (managed, super::IssuedKey::Authorized(file))
             }
             KeyType::StaticKey => {
-                let request = CreateAccessKey::new(self.service_account_id).description(self.description);
+                let request = CreateAccessKey::new(self.service_account_id)
+                    .description(self.description)
+                    .existing_keys(self.existing);
                 let created = client.access_keys().create(request).await?;
                 let managed = ManagedKey::from(&created.access_key);
                 let key = StaticKey::new(&created.access_key, created.secret);

@@ -53,6 +53,9 @@ pub struct Plan {
     pub(super) input: Provision,
     /// The marker new keys carry in their description (none when the key goes to the caller).
     pub(super) marker: Option<String>,
+    /// Every key of the kind the account had when the plan was made: a create that has to clean
+    /// up after a lost answer never deletes one of them.
+    pub(super) existing_keys: Vec<String>,
 }
 
 /// The service account as the plan found it.
@@ -206,6 +209,7 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         keys_to_delete,
         input: p.clone(),
         marker,
+        existing_keys: keys.into_iter().map(|k| k.id).collect(),
     })
 }
 

@@ -164,8 +164,9 @@ impl<K: AccountKey> AccountKeys<K> {
     /// Safe to retry: if an attempt fails in a way that may have created the key anyway, the
     /// retry is followed by a reconciliation that deletes any key made by this call whose secret
     /// was never received, so exactly one new key remains and the caller holds its secret.
-    pub async fn create(&self, request: CreateAccountKey<K>) -> Result<K::Created, Error> {
-        super::create_once::create_once(self, request.into_request()).await
+    pub async fn create(&self, mut request: CreateAccountKey<K>) -> Result<K::Created, Error> {
+        let existing = std::mem::take(&mut request.existing);
+        super::create_once::create_once(self, request.into_request(), &existing).await
     }
 
     /// Changes a key; only the fields the request sets are changed.
@@ -194,6 +195,8 @@ impl<K: AccountKey> AccountKeys<K> {
 #[derive(Debug, Clone)]
 pub struct CreateAccountKey<K: AccountKey> {
     pub(super) request: K::CreateRequest,
+    /// Keys known to exist before the create: never deleted by its reconciliation.
+    pub(super) existing: Vec<String>,
 }
 
 impl<K: AccountKey> CreateAccountKey<K> {
@@ -201,12 +204,23 @@ impl<K: AccountKey> CreateAccountKey<K> {
     pub fn new(service_account_id: impl Into<String>) -> Self {
         CreateAccountKey {
             request: K::create_request(service_account_id.into()),
+            existing: Vec::new(),
         }
     }
 
     /// The description (up to 256 characters).
     pub fn description(mut self, description: impl Into<String>) -> Self {
         *K::create_description(&mut self.request) = description.into();
+        self
+    }
+
+    /// Keys (resource ids) the caller knows the account had before this call. After a failure
+    /// that may have made a key anyway, the create deletes the keys like this one made around the
+    /// time of the call whose secret never arrived; it reads that time on the server's clock, to
+    /// within about a second, so a key made just before the call could look like one of them.
+    /// The keys named here are never deleted.
+    pub fn existing_keys<I: IntoIterator<Item = S>, S: Into<String>>(mut self, ids: I) -> Self {
+        self.existing.extend(ids.into_iter().map(Into::into));
         self
     }
 

@@ -6,9 +6,11 @@
 //! (the request may have been applied) the call is retried with the same `idempotency-key` (a
 //! server that honours it answers with the first key), and once it settles the service account's
 //! keys are listed: every key matching the request that was made during this call, other than the
-//! one whose secret the caller receives, is deleted. "During this call" is read on the server's
-//! clock, anchored by the `created_at` of the key received. A retried call thus leaves exactly one
-//! new live key.
+//! one whose secret the caller receives and the keys the caller names as existing before it, is
+//! deleted. "During this call" is read on the server's clock, anchored by the `created_at` of the
+//! key received, to within about a second: a key made just before the call that the caller does
+//! not name could be taken for one of this call's. A retried call thus leaves exactly one new live
+//! key.
 
 use super::account_keys::{AccountKey, AccountKeys};
 use crate::{Error, ErrorKind};
@@ -73,6 +75,7 @@ fn maybe_applied(err: &Error) -> bool {
 pub(super) async fn create_once<K: AccountKey>(
     keys: &AccountKeys<K>,
     request: K::CreateRequest,
+    existing: &[String],
 ) -> Result<K::Created, Error> {
     let method = &K::METHODS.create;
     let call_started = wall_nanos();
@@ -89,7 +92,7 @@ pub(super) async fn create_once<K: AccountKey>(
             if ambiguous {
                 // Best effort: a key nobody holds the secret of must not stay.
                 let window = Window::local(call_started);
-                if let Err(cleanup) = remove_orphans(keys, &request, &window, None).await {
+                if let Err(cleanup) = remove_orphans(keys, &request, &window, existing, None).await {
                     tracing::warn!(error = %cleanup, "could not remove keys left by a failed create");
                 }
             }
@@ -112,21 +115,23 @@ pub(super) async fn create_once<K: AccountKey>(
             }
             None => Window::local(call_started),
         };
-        remove_orphans(keys, &request, &window, Some(made.id())).await?;
+        remove_orphans(keys, &request, &window, existing, Some(made.id())).await?;
     }
     Ok(created)
 }
 
-/// Deletes the keys made within `window` that match the request, except `keep`: keys this call
-/// made but whose secret never arrived.
+/// Deletes the keys made within `window` that match the request, except `keep` and the keys the
+/// caller knew to exist before the call: keys this call made but whose secret never arrived.
 async fn remove_orphans<K: AccountKey>(
     keys: &AccountKeys<K>,
     request: &K::CreateRequest,
     window: &Window,
+    existing: &[String],
     keep: Option<&str>,
 ) -> Result<(), Error> {
     for key in keys.all_of(K::owner(request)).await? {
         let ours = Some(key.id()) != keep
+            && !existing.iter().any(|id| id == key.id())
             && key
                 .created_at()
                 .is_some_and(|at| window.contains(crate::timestamp::unix_nanos(at)))

@@ -382,3 +382,39 @@ async fn a_rotated_key_keeps_its_scopes_lifetime_and_the_manifest_keeps_its_secr
     assert_eq!(doc["stringData"]["YC_API_KEY_ID"], new.as_str());
     authenticates(&emu, doc["stringData"]["YC_API_KEY"].as_str().unwrap(), &account).await;
 }
+
+#[tokio::test]
+async fn a_lost_create_answer_right_after_provisioning_keeps_the_key_the_file_holds() {
+    let (emu, client, dir) = start().await;
+    let file = dir.path().join("fresh.yaml");
+    let made = Provision::new(DEFAULT_FOLDER_ID, "sa-fresh")
+        .output(KeySink::File(file.clone()))
+        .run(&client)
+        .await
+        .expect("provision");
+    let (old, account) = created(&made);
+
+    // A moment later, before the clock moves: the new key's answer is lost once, the retry gets
+    // the same key, and the reconciliation looks for keys made around the call.
+    emu.set_fault(
+        "/yandex.cloud.iam.v1.ApiKeyService/Create",
+        Fault::DropResponseAfterApply { n: 1 },
+    );
+    let report = Rotation::new(DEFAULT_FOLDER_ID, Select::AllKeys)
+        .account("sa-fresh")
+        .sink(SinkAddress::File(file.clone()))
+        .at(emu.now())
+        .run(&client)
+        .await
+        .expect("rotation");
+    assert!(!report.failed(), "{:?}", report.entries);
+    let new = report.entries[0].new_key_id.clone().expect("new key");
+    assert_eq!(StoredKey::read(&file).unwrap().expect("key file").id, new);
+    let mut expected = vec![old, new];
+    expected.sort();
+    assert_eq!(
+        live(&emu, &account),
+        expected,
+        "the key the file held before stays for the grace; only the new key is added"
+    );
+}

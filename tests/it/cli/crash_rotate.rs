@@ -11,7 +11,7 @@
 //! kills; more with `YC_CRASH_MOMENTS=200`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use time::format_description::well_known::Rfc3339;
 
@@ -70,12 +70,9 @@ fn rotate(h: &Harness, name: &str, file: &str, policy: &[&str]) -> Vec<String> {
     args.into_iter().map(str::to_owned).collect()
 }
 
-/// Provisions `name` into `file`, then moves the emulator's clock an hour on, so that the key to
-/// rotate is not one made a moment before the rotation: a create retried after a lost answer
-/// deletes the matching keys made during the call, read with a second's slack.
+/// Provisions `name` into `file` and returns the key's id; the rotation follows at once.
 async fn provisioned(h: &Harness, name: &str, file: &str) -> String {
     h.provision(name, file, &[]).await.success();
-    h.emu.advance(Duration::from_secs(3600));
     StoredKey::read(&h.path(file)).unwrap().expect("provisioned").id
 }
 
