@@ -8,7 +8,7 @@ mod manifest;
 mod plan;
 mod schema;
 
-pub use apply::{Outcome, Report};
+pub use apply::{Outcome, Phase, Progress, Report, Step};
 pub use keys::{KeyAction, KeyChange};
 pub use manifest::{
     API_VERSION, AccountSpec, KeyAlgorithm, KeySpec, KeyType, Manifest, ManifestError, RESERVED_LABELS, RoleSpec,

@@ -74,185 +74,310 @@ impl fmt::Display for Report {
     }
 }
 
+/// A phase of [`Plan::apply`], in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Accounts created, changed, or found not to be the fleet's.
+    Accounts,
+    /// `UpdateAccessBindings` calls, one per resource (per 1000 deltas).
+    Bindings,
+    /// Key entries run through their sinks.
+    Keys,
+    /// Pruned keys and deleted accounts.
+    Deletions,
+}
+
+impl Phase {
+    /// The phase in one word: `accounts`, `bindings`, `keys`, `deletions`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Accounts => "accounts",
+            Phase::Bindings => "bindings",
+            Phase::Keys => "keys",
+            Phase::Deletions => "deletions",
+        }
+    }
+}
+
+/// How far [`Plan::apply_with`] is: `done` of the phase's `total` steps. Each phase reports
+/// once as it starts (`done` 0) and once after each step; a phase with nothing to do reports
+/// `0` of `0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Step {
+    /// The phase.
+    pub phase: Phase,
+    /// Steps finished, failed ones included.
+    pub done: usize,
+    /// Steps in the phase.
+    pub total: usize,
+}
+
+/// The observer [`Plan::apply_with`] reports to; it must return quickly.
+pub type Progress<'a> = &'a (dyn Fn(Step) + Sync);
+
+/// Counts a phase's steps and reports each to the observer.
+struct Counter<'a> {
+    progress: Progress<'a>,
+    phase: Phase,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> Counter<'a> {
+    fn start(progress: Progress<'a>, phase: Phase, total: usize) -> Self {
+        progress(Step { phase, done: 0, total });
+        Counter {
+            progress,
+            phase,
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn step(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        (self.progress)(Step {
+            phase: self.phase,
+            done,
+            total: self.total,
+        });
+    }
+}
+
 impl Plan {
     /// Applies the plan: at most `parallel` accounts at a time.
     pub async fn apply(self, client: &Client, parallel: usize) -> Report {
+        self.apply_with(client, parallel, &|_| {}).await
+    }
+
+    /// Applies the plan as [`apply`](Self::apply) does, telling `progress` how far each phase
+    /// is (accounts, bindings, keys, deletions), so a caller can show it. The library prints
+    /// nothing.
+    pub async fn apply_with(self, client: &Client, parallel: usize, progress: Progress<'_>) -> Report {
         let parallel = parallel.max(1);
-        let fleet = self.fleet.clone();
-        // 1. Accounts.
-        let mut outcomes: Vec<Outcome> = futures_util::stream::iter(self.accounts.iter().map(|plan| {
-            let fleet = fleet.as_str();
-            let manifest = &self.manifest;
-            async move {
-                let spec = manifest
-                    .accounts
-                    .iter()
-                    .find(|a| a.name == plan.name && a.folder_id == plan.folder_id);
-                account(client, fleet, plan, spec).await
-            }
+        let mut outcomes = self.accounts_phase(client, parallel, progress).await;
+        let base = outcomes.len();
+        outcomes.extend(self.deletions.iter().map(|d| Outcome {
+            name: d.account.name.clone(),
+            id: Some(d.account.id.clone()),
+            done: Vec::new(),
+            error: None,
+            left_alone: Vec::new(),
+        }));
+        self.bindings_phase(client, parallel, &mut outcomes, progress).await;
+        self.keys_phase(client, parallel, &mut outcomes, progress).await;
+        self.deletions_phase(client, parallel, &mut outcomes[..], base, progress)
+            .await;
+        Report {
+            fleet: self.fleet,
+            accounts: outcomes,
+        }
+    }
+
+    /// The manifest's entry of an account of the plan.
+    fn spec_of(&self, plan: &AccountPlan) -> Option<&AccountSpec> {
+        self.manifest
+            .accounts
+            .iter()
+            .find(|a| a.name == plan.name && a.folder_id == plan.folder_id)
+    }
+
+    /// The first phase: accounts, in parallel.
+    async fn accounts_phase(&self, client: &Client, parallel: usize, progress: Progress<'_>) -> Vec<Outcome> {
+        let steps = self
+            .accounts
+            .iter()
+            .filter(|a| !matches!(a.state, AccountState::Unchanged(_)))
+            .count();
+        let counter = Counter::start(progress, Phase::Accounts, steps);
+        let fleet = self.fleet.as_str();
+        futures_util::stream::iter(self.accounts.iter().map(|plan| {
+            let spec = self.spec_of(plan);
+            async move { account(client, fleet, plan, spec).await }
         }))
         .buffered(parallel)
+        .inspect(|outcome| {
+            let unchanged = self
+                .accounts
+                .iter()
+                .any(|a| a.name == outcome.name && matches!(a.state, AccountState::Unchanged(_)));
+            if !unchanged {
+                counter.step();
+            }
+        })
         .collect()
-        .await;
+        .await
+    }
 
-        // 2. Bindings: every delta of a resource in one call.
+    /// The second phase, bindings: every delta of a resource in one call; the deletions' bindings too. The
+    /// outcomes of deletions follow those of the manifest's accounts.
+    async fn bindings_phase(&self, client: &Client, parallel: usize, outcomes: &mut [Outcome], progress: Progress<'_>) {
         let mut deltas: BTreeMap<&Grant, Vec<(usize, AccessBindingDelta)>> = BTreeMap::new();
-        for (i, (plan, outcome)) in self.accounts.iter().zip(&outcomes).enumerate() {
-            let Some(id) = outcome.id.as_deref().filter(|_| outcome.error.is_none()) else {
+        let mut add = |resource, i, delta| deltas.entry(resource).or_default().push((i, delta));
+        for (i, plan) in self.accounts.iter().enumerate() {
+            let Some(id) = outcomes[i].id.as_deref().filter(|_| outcomes[i].error.is_none()) else {
                 continue;
             };
             for role in &plan.roles_to_add {
-                let binding = AccessBinding::service_account(&role.role, id);
-                deltas
-                    .entry(&role.resource)
-                    .or_default()
-                    .push((i, AccessBindingDelta::add(binding)));
+                add(
+                    &role.resource,
+                    i,
+                    AccessBindingDelta::add(AccessBinding::service_account(&role.role, id)),
+                );
             }
             for role in &plan.roles_to_remove {
                 let binding = AccessBinding::service_account(&role.role, id);
-                deltas
-                    .entry(&role.resource)
-                    .or_default()
-                    .push((i, AccessBindingDelta::remove(binding)));
+                add(&role.resource, i, AccessBindingDelta::remove(binding));
             }
         }
-        let base = outcomes.len();
+        let base = self.accounts.len();
         for (j, deletion) in self.deletions.iter().enumerate() {
-            outcomes.push(Outcome {
-                name: deletion.account.name.clone(),
-                id: Some(deletion.account.id.clone()),
-                done: Vec::new(),
-                error: None,
-                left_alone: Vec::new(),
-            });
             for role in &deletion.roles {
                 let binding = AccessBinding::service_account(&role.role, &deletion.account.id);
-                deltas
-                    .entry(&role.resource)
-                    .or_default()
-                    .push((base + j, AccessBindingDelta::remove(binding)));
+                add(&role.resource, base + j, AccessBindingDelta::remove(binding));
             }
         }
-        let calls = deltas.into_iter().flat_map(|(resource, list)| {
-            list.chunks(MAX_DELTAS)
-                .map(|chunk| (resource.clone(), chunk.to_vec()))
-                .collect::<Vec<_>>()
-        });
-        let results: Vec<_> = futures_util::stream::iter(calls.map(|(resource, chunk)| async move {
+        let calls: Vec<(Grant, Vec<(usize, AccessBindingDelta)>)> = deltas
+            .into_iter()
+            .flat_map(|(resource, list)| {
+                list.chunks(MAX_DELTAS)
+                    .map(|chunk| (resource.clone(), chunk.to_vec()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let counter = Counter::start(progress, Phase::Bindings, calls.len());
+        let results: Vec<_> = futures_util::stream::iter(calls.into_iter().map(|(resource, chunk)| async move {
             let result = update_bindings(client, &resource, chunk.iter().map(|(_, d)| d.clone()).collect()).await;
             (resource, chunk, result)
         }))
         .buffer_unordered(parallel)
+        .inspect(|_| counter.step())
         .collect()
         .await;
         for (resource, chunk, result) in results {
             for (i, delta) in chunk {
-                let outcome = &mut outcomes[i];
-                match &result {
-                    Ok(()) => {
-                        let sign =
-                            if delta.action == crate::proto::yandex::cloud::access::AccessBindingAction::Add as i32 {
-                                "+"
-                            } else {
-                                "-"
-                            };
-                        let role = delta
-                            .access_binding
-                            .as_ref()
-                            .map(|b| b.role_id.as_str())
-                            .unwrap_or_default();
-                        outcome.done.push(format!("{sign} role {role} on {resource}"));
-                    }
-                    Err(e) if outcome.error.is_none() => {
-                        outcome.error = Some(Error::new(e.kind(), "cannot update access bindings", e.to_string()));
-                    }
-                    Err(_) => {}
-                }
+                note_binding(&mut outcomes[i], &resource, &delta, &result);
             }
         }
+    }
 
-        // 3. Keys, through their sinks, once the accounts exist and hold their roles.
-        let key_runs = self
+    /// The third phase: keys, through their sinks, once the accounts exist and hold their roles.
+    async fn keys_phase(&self, client: &Client, parallel: usize, outcomes: &mut [Outcome], progress: Progress<'_>) {
+        let runs: Vec<(usize, &AccountSpec, &KeyChange)> = self
             .accounts
             .iter()
-            .zip(&outcomes)
+            .zip(outcomes.iter())
             .enumerate()
-            .flat_map(|(i, (plan, outcome))| {
-                let ok = outcome.error.is_none() && outcome.id.is_some();
-                let spec = self
-                    .manifest
-                    .accounts
-                    .iter()
-                    .find(|a| a.name == plan.name && a.folder_id == plan.folder_id);
+            .filter(|(_, (_, outcome))| outcome.error.is_none() && outcome.id.is_some())
+            .flat_map(|(i, (plan, _))| {
+                let spec = self.spec_of(plan);
                 plan.keys
                     .iter()
-                    .filter(move |_| ok)
                     .filter(|k| k.changes())
                     .filter_map(move |k| spec.map(|s| (i, s, k)))
-            });
-        let fleet_name = fleet.as_str();
-        let key_results: Vec<(usize, Result<String, Error>)> = futures_util::stream::iter(
-            key_runs.map(|(i, spec, change)| async move { (i, keep_key(client, fleet_name, spec, change).await) }),
+            })
+            .collect();
+        let counter = Counter::start(progress, Phase::Keys, runs.len());
+        let fleet = self.fleet.as_str();
+        let results: Vec<(usize, Result<String, Error>)> = futures_util::stream::iter(
+            runs.into_iter()
+                .map(|(i, spec, change)| async move { (i, keep_key(client, fleet, spec, change).await) }),
         )
         .buffer_unordered(parallel)
+        .inspect(|_| counter.step())
         .collect()
         .await;
-        for (i, result) in key_results {
-            let outcome = &mut outcomes[i];
-            match result {
-                Ok(done) => outcome.done.push(done),
-                Err(e) if outcome.error.is_none() => outcome.error = Some(e),
-                Err(_) => {}
-            }
+        for (i, result) in results {
+            note(&mut outcomes[i], result);
         }
-        let prunes = self
+    }
+
+    /// The last phase: pruned keys, then deleted accounts once their bindings are gone. An account whose
+    /// bindings could not be removed is kept, so the report stays true and the next run tries
+    /// both again.
+    async fn deletions_phase(
+        &self,
+        client: &Client,
+        parallel: usize,
+        outcomes: &mut [Outcome],
+        base: usize,
+        progress: Progress<'_>,
+    ) {
+        let prunes: Vec<_> = self
             .accounts
             .iter()
             .enumerate()
-            .flat_map(|(i, plan)| plan.keys_to_prune.iter().map(move |key| (i, key)));
-        let pruned: Vec<(usize, &String, Result<(), Error>)> = futures_util::stream::iter(
-            prunes.map(|(i, key)| async move { (i, &key.id, key.kind.delete(client, &key.id).await) }),
-        )
-        .buffer_unordered(parallel)
-        .collect()
-        .await;
-        for (i, id, result) in pruned {
-            let outcome = &mut outcomes[i];
-            match result {
-                Ok(()) => outcome.done.push(format!("- key {id}")),
-                Err(e) if outcome.error.is_none() => outcome.error = Some(e),
-                Err(_) => {}
-            }
+            .flat_map(|(i, plan)| plan.keys_to_prune.iter().map(move |key| (i, key)))
+            .collect();
+        let deletable: Vec<_> = self
+            .deletions
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| outcomes[base + *j].error.is_none())
+            .collect();
+        let counter = Counter::start(progress, Phase::Deletions, prunes.len() + deletable.len());
+        let pruned: Vec<(usize, Result<String, Error>)> =
+            futures_util::stream::iter(prunes.into_iter().map(|(i, key)| async move {
+                let result = key.kind.delete(client, &key.id).await;
+                (i, result.map(|()| format!("- key {}", key.id)))
+            }))
+            .buffer_unordered(parallel)
+            .inspect(|_| counter.step())
+            .collect()
+            .await;
+        for (i, result) in pruned {
+            note(&mut outcomes[i], result);
         }
-
-        // 4. Deletions, once their bindings are gone.
-        // An account whose bindings could not be removed is kept, so the report stays true and the
-        // next run tries both again.
-        let unbound = |j: &usize| outcomes[base + *j].error.is_none();
-        let deletable: Vec<_> = self.deletions.iter().enumerate().filter(|(j, _)| unbound(j)).collect();
         let deleted: Vec<_> = futures_util::stream::iter(deletable.into_iter().map(|(j, d)| async move {
             let result = match client.service_accounts().delete(&d.account.id).await {
                 Ok(op) => op.wait().await,
                 Err(e) => Err(e),
             };
-            (base + j, result)
+            // Gone already is deleted.
+            let result = match result {
+                Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
+                other => other,
+            };
+            (base + j, result.map(|()| "deleted".to_owned()))
         }))
         .buffer_unordered(parallel)
+        .inspect(|_| counter.step())
         .collect()
         .await;
         for (i, result) in deleted {
-            let outcome = &mut outcomes[i];
-            match result {
-                _ if outcome.error.is_some() => {}
-                Ok(()) => outcome.done.push("deleted".to_owned()),
-                Err(e) if e.kind() == crate::ErrorKind::NotFound => outcome.done.push("deleted".to_owned()),
-                Err(e) => outcome.error = Some(e),
-            }
+            note(&mut outcomes[i], result);
         }
-        Report {
-            fleet,
-            accounts: outcomes,
+    }
+}
+
+/// Adds what a step did to an outcome, or its error when the outcome has none yet.
+fn note(outcome: &mut Outcome, result: Result<String, Error>) {
+    match result {
+        Ok(done) => outcome.done.push(done),
+        Err(e) if outcome.error.is_none() => outcome.error = Some(e),
+        Err(_) => {}
+    }
+}
+
+/// Adds one binding delta's result to its account's outcome.
+fn note_binding(outcome: &mut Outcome, resource: &Grant, delta: &AccessBindingDelta, result: &Result<(), Error>) {
+    match result {
+        Ok(()) => {
+            let add = delta.action == crate::proto::yandex::cloud::access::AccessBindingAction::Add as i32;
+            let sign = if add { "+" } else { "-" };
+            let role = delta
+                .access_binding
+                .as_ref()
+                .map(|b| b.role_id.as_str())
+                .unwrap_or_default();
+            outcome.done.push(format!("{sign} role {role} on {resource}"));
         }
+        Err(e) if outcome.error.is_none() => {
+            outcome.error = Some(Error::new(e.kind(), "cannot update access bindings", e.to_string()));
+        }
+        Err(_) => {}
     }
 }
 

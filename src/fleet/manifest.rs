@@ -31,6 +31,9 @@ pub struct Manifest {
     pub name: String,
     /// The service accounts, in the order of the file.
     pub accounts: Vec<AccountSpec>,
+    /// `defaults.folder_id`: with prune, read for this fleet's accounts even when no account
+    /// of the manifest lives there.
+    pub default_folder: Option<String>,
 }
 
 /// A service account the manifest declares.
@@ -323,7 +326,11 @@ impl Checker<'_> {
             }
             accounts.push(account);
         }
-        Ok(Manifest { name, accounts })
+        Ok(Manifest {
+            name,
+            accounts,
+            default_folder,
+        })
     }
 
     fn account(&self, path: &Path, raw: RawAccount, default_folder: Option<&str>) -> Result<AccountSpec, Broken> {

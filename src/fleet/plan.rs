@@ -37,6 +37,10 @@ pub struct Plan {
     /// With prune: accounts of this fleet that the manifest no longer lists, with the bindings
     /// they have on the resources the manifest names (removed before the account is deleted).
     pub deletions: Vec<Deletion>,
+    /// With prune: the folders read for this fleet's accounts (the accounts' folders and
+    /// `defaults.folder_id`). The API lists accounts only by folder, so an account of this fleet
+    /// in any other folder is not seen.
+    pub prune_folders: Vec<String>,
     /// The manifest the plan was read for.
     pub(super) manifest: Manifest,
 }
@@ -152,7 +156,10 @@ const READS_IN_FLIGHT: usize = 16;
 /// Reads the accounts of every folder the manifest names and the bindings of every resource it
 /// names, then compares.
 pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> Result<Plan, Error> {
-    let folders: BTreeSet<&str> = manifest.accounts.iter().map(|a| a.folder_id.as_str()).collect();
+    let mut folders: BTreeSet<&str> = manifest.accounts.iter().map(|a| a.folder_id.as_str()).collect();
+    if prune {
+        folders.extend(manifest.default_folder.as_deref());
+    }
     let listed: Vec<Vec<ServiceAccount>> = futures_util::stream::iter(folders.iter().map(|folder| {
         let accounts = client.service_accounts();
         async move { accounts.list(*folder).try_collect::<Vec<_>>().await }
@@ -232,6 +239,11 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
         fleet: manifest.name.clone(),
         accounts,
         deletions,
+        prune_folders: if prune {
+            folders.iter().map(|f| (*f).to_owned()).collect()
+        } else {
+            Vec::new()
+        },
         manifest: manifest.clone(),
     })
 }
@@ -450,6 +462,14 @@ impl fmt::Display for Plan {
             for role in &deletion.roles {
                 writeln!(f, "  - role {} on {}", role.role, role.resource)?;
             }
+        }
+        if !self.prune_folders.is_empty() {
+            writeln!(
+                f,
+                "Prune looked for fleet {}'s accounts in folder {} only: the API lists accounts by folder.",
+                self.fleet,
+                self.prune_folders.join(", ")
+            )?;
         }
         let (create, change, delete) = self.summary();
         if create + change + delete == 0 {

@@ -8,39 +8,10 @@ use super::manifest::API_VERSION;
 /// The manifest's JSON Schema (draft 2020-12).
 pub fn schema() -> Value {
     let id = json!({ "type": "string", "pattern": "^[a-zA-Z0-9_-]{1,50}$" });
-    let duration = json!({
-        "type": "string",
-        "pattern": "^([0-9]+(ms|s|m|h|d|w))+$",
-        "description": "such as 200ms, 30s, 5m, 12h, 90d, 1w or 1h30m"
-    });
     let description = json!({ "type": "string", "maxLength": 256 });
     let role =
         json!({ "type": "string", "maxLength": 64, "pattern": "^[a-zA-Z][a-zA-Z0-9_-]*(\\.[a-zA-Z][a-zA-Z0-9_-]*)*$" });
-    let key = json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["type", "output"],
-        "properties": {
-            "type": { "enum": ["api-key", "authorized-key", "static-key"] },
-            "output": {
-                "type": "string",
-                "minLength": 1,
-                "not": { "const": "-" },
-                "description": "a file path, env:PATH, k8s:PATH or lockbox://NAME (or ID); relative paths are relative to the manifest"
-            },
-            "scopes": { "type": "array", "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "maxLength": 256 } },
-            "expires_in": duration,
-            "rotate_after": duration,
-            "algorithm": { "enum": ["rsa-2048", "rsa-4096"] },
-            "description": description
-        },
-        "allOf": [
-            { "if": { "not": { "properties": { "type": { "const": "api-key" } } } },
-              "then": { "not": { "anyOf": [ { "required": ["scopes"] }, { "required": ["expires_in"] } ] } } },
-            { "if": { "not": { "properties": { "type": { "const": "authorized-key" } } } },
-              "then": { "not": { "required": ["algorithm"] } } }
-        ]
-    });
+    let key = key_schema(&description);
     let account = json!({
         "type": "object",
         "additionalProperties": false,
@@ -107,5 +78,39 @@ pub fn schema() -> Value {
                 "items": account
             }
         }
+    })
+}
+
+/// The schema of one key entry.
+fn key_schema(description: &Value) -> Value {
+    let duration = json!({
+        "type": "string",
+        "pattern": "^([0-9]+(ms|s|m|h|d|w))+$",
+        "description": "such as 200ms, 30s, 5m, 12h, 90d, 1w or 1h30m"
+    });
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["type", "output"],
+        "properties": {
+            "type": { "enum": ["api-key", "authorized-key", "static-key"] },
+            "output": {
+                "type": "string",
+                "minLength": 1,
+                "not": { "const": "-" },
+                "description": "a file path, env:PATH, k8s:PATH or lockbox://NAME (or ID); relative paths are relative to the manifest"
+            },
+            "scopes": { "type": "array", "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "maxLength": 256 } },
+            "expires_in": duration,
+            "rotate_after": duration,
+            "algorithm": { "enum": ["rsa-2048", "rsa-4096"] },
+            "description": description
+        },
+        "allOf": [
+            { "if": { "not": { "properties": { "type": { "const": "api-key" } } } },
+              "then": { "not": { "anyOf": [ { "required": ["scopes"] }, { "required": ["expires_in"] } ] } } },
+            { "if": { "not": { "properties": { "type": { "const": "authorized-key" } } } },
+              "then": { "not": { "required": ["algorithm"] } } }
+        ]
     })
 }

@@ -103,7 +103,12 @@ async fn a_fleet_plan_changes_nothing_and_applying_it_twice_changes_once() {
     let before = mutations(&emu).len();
     let again = fleet.plan(&client, true).await.unwrap();
     assert!(!again.changes(), "{again}");
-    assert_eq!(again.to_string(), "No changes: the cloud matches fleet ai-prod.");
+    assert_eq!(
+        again.to_string(),
+        format!(
+            "Prune looked for fleet ai-prod's accounts in folder {DEFAULT_FOLDER_ID} only: the API lists accounts by folder.\nNo changes: the cloud matches fleet ai-prod."
+        )
+    );
     let report = again.apply(&client, 16).await;
     assert!(report.succeeded() && !report.changed(), "{report}");
     assert_eq!(mutations(&emu).len(), before, "a second apply makes no mutating call");
@@ -549,4 +554,116 @@ fn env_value(path: &Path, name: &str) -> String {
         .find_map(|l| l.strip_prefix(&format!("{name}=")))
         .unwrap_or_else(|| panic!("{name} in {}", path.display()))
         .to_owned()
+}
+
+#[tokio::test]
+async fn apply_reports_each_phase_step_by_step_to_its_observer() {
+    use std::sync::Mutex;
+    use yc_iam::fleet::{Phase, Step};
+    let (_emu, client, dir) = start().await;
+    let file = dir.path().join("ci.yaml");
+    let fleet = manifest(&format!(
+        "{TWO}    keys: [{{ type: api-key, scopes: [yc.ai.languageModels.execute], output: {} }}]\n",
+        file.display()
+    ));
+    let steps: Mutex<Vec<Step>> = Mutex::new(Vec::new());
+    let observe = |step: Step| steps.lock().unwrap().push(step);
+    let report = fleet
+        .plan(&client, false)
+        .await
+        .unwrap()
+        .apply_with(&client, 4, &observe)
+        .await;
+    assert!(report.succeeded(), "{report}");
+    let steps = steps.into_inner().unwrap();
+    // Per phase, in order: the start (0 done), then one report per step up to the total.
+    let mut phases: Vec<(Phase, usize)> = Vec::new();
+    for step in &steps {
+        match phases.last() {
+            Some((phase, _)) if *phase == step.phase => {}
+            _ => {
+                assert_eq!(step.done, 0, "a phase starts at 0: {steps:?}");
+                phases.push((step.phase, step.total));
+            }
+        }
+    }
+    assert_eq!(
+        phases,
+        [
+            (Phase::Accounts, 2),
+            (Phase::Bindings, 1),
+            (Phase::Keys, 1),
+            (Phase::Deletions, 0)
+        ]
+    );
+    for (phase, total) in phases {
+        let done: Vec<usize> = steps.iter().filter(|s| s.phase == phase).map(|s| s.done).collect();
+        assert_eq!(done, (0..=total).collect::<Vec<_>>(), "{phase:?}");
+    }
+
+    // Pruning an account: the call removing its binding and its deletion are counted.
+    let steps: Mutex<Vec<Step>> = Mutex::new(Vec::new());
+    let observe = |step: Step| steps.lock().unwrap().push(step);
+    let one = manifest(
+        "  - name: sa-chat\n    description: chat backend\n    labels: { team: ai }\n    roles: [ai.languageModels.user, viewer]\n",
+    );
+    let report = one
+        .plan(&client, true)
+        .await
+        .unwrap()
+        .apply_with(&client, 4, &observe)
+        .await;
+    assert!(report.succeeded(), "{report}");
+    let last = |phase: Phase| steps.lock().unwrap().iter().rev().find(|s| s.phase == phase).copied();
+    assert_eq!(last(Phase::Accounts).map(|s| (s.done, s.total)), Some((0, 0)));
+    assert_eq!(last(Phase::Bindings).map(|s| (s.done, s.total)), Some((1, 1)));
+    assert_eq!(
+        last(Phase::Deletions).map(|s| (s.done, s.total)),
+        Some((1, 1)),
+        "sa-ci deleted"
+    );
+}
+
+#[tokio::test]
+async fn prune_finds_the_fleets_accounts_in_the_default_folder_even_when_no_account_is_left_there() {
+    const OTHER: &str = "b1gother000000000000";
+    let emu = Emulator::builder()
+        .with_folder(DEFAULT_FOLDER_ID)
+        .with_folder(OTHER)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .with_endpoint(emu.endpoint())
+        .with_credentials(yc_iam::Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN))
+        .build()
+        .unwrap();
+    let moved = format!("  - {{ name: sa-new, folder_id: {OTHER}, roles: [viewer] }}\n");
+    applied(
+        &manifest(&format!("  - {{ name: sa-old, roles: [viewer] }}\n{moved}")),
+        &client,
+    )
+    .await;
+
+    // No account of the manifest is left in the default folder: prune still reads it.
+    let plan = manifest(&moved).plan(&client, true).await.unwrap();
+    assert_eq!(plan.prune_folders, [DEFAULT_FOLDER_ID, OTHER]);
+    let names: Vec<&str> = plan.deletions.iter().map(|d| d.account.name.as_str()).collect();
+    assert_eq!(names, ["sa-old"]);
+    let shown = plan.to_string();
+    let note = format!(
+        "Prune looked for fleet ai-prod's accounts in folder {DEFAULT_FOLDER_ID}, {OTHER} only: the API lists accounts by folder.\n"
+    );
+    assert!(shown.contains(&note), "{shown}");
+
+    // A folder the manifest does not name at all is not read, and the plan says which were.
+    let elsewhere = Manifest::parse(
+        &format!("apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {{ name: ai-prod }}\nservice_accounts:\n{moved}"),
+        Path::new("fleet.yaml"),
+        Path::new("."),
+    )
+    .unwrap();
+    let plan = elsewhere.plan(&client, true).await.unwrap();
+    assert_eq!(plan.prune_folders, [OTHER]);
+    assert!(plan.deletions.is_empty(), "{plan}");
 }

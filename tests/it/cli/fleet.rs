@@ -201,3 +201,65 @@ async fn plan_and_report_as_json_hold_every_key_change_and_prune_the_text_shows_
         );
     }
 }
+
+/// Runs `yc-iam ARGS > stdout.txt` with stderr (and stdin) on a pseudo-terminal, through
+/// util-linux `script`; `None` where there is no `script`. Returns what the terminal showed and
+/// what stdout got.
+#[cfg(unix)]
+async fn on_a_terminal(h: &Harness, args: &[&str]) -> Option<(String, String)> {
+    let out = h.path("stdout.txt");
+    let line = format!(
+        "'{}' {} > '{}'",
+        env!("CARGO_BIN_EXE_yc-iam"),
+        args.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" "),
+        out.display()
+    );
+    let template = h.command();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qefc", &line, "/dev/null"]).current_dir(h.dir.path());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let run = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().ok()?;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stdout));
+    let shown = String::from_utf8_lossy(&run.stdout).into_owned();
+    Some((shown, std::fs::read_to_string(out).unwrap()))
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn apply_on_a_terminal_shows_a_bar_per_phase_on_stderr_and_off_one_nothing_but_the_report() {
+    let h = Harness::start().await;
+    let key = "{ type: api-key, scopes: [yc.ai.languageModels.execute], output: one.yaml }";
+    let file = fleet(
+        h.dir.path(),
+        &format!("{BODY}  - {{ name: sa-three, keys: [{key}] }}\n"),
+    );
+    let Some((terminal, stdout)) = on_a_terminal(&h, &["apply", "-f", &file, "--yes"]).await else {
+        eprintln!("no `script` here: the terminal is not tested");
+        return;
+    };
+    for bar in [
+        "accounts  [########################] 3/3",
+        "bindings  [########################] 1/1",
+        "keys      [########################] 1/1",
+    ] {
+        assert!(terminal.contains(bar), "{bar}\n{terminal}");
+    }
+    assert!(
+        !terminal.contains("deletions"),
+        "a phase with nothing to do shows no bar:\n{terminal}"
+    );
+    assert!(stdout.ends_with("3 accounts, 0 failed.\n"), "{stdout}");
+    assert!(!stdout.contains('['), "no bar on stdout:\n{stdout}");
+
+    // Off a terminal: the report on stdout, nothing on stderr.
+    let file = fleet(h.dir.path(), &format!("{BODY}  - {{ name: sa-four }}\n"));
+    let run = h.run(&["apply", "-f", &file, "--yes"]).await;
+    run.success();
+    assert_eq!(run.stderr, "", "nothing on stderr off a terminal");
+    assert!(run.stdout.contains("✓ sa-four ("), "{}", run.stdout);
+}

@@ -87,7 +87,11 @@ pub(crate) async fn apply(settings: &Settings, args: ApplyArgs) -> CliResult {
             return Err(CliError::failure("nothing applied"));
         }
     }
-    let report = progress::show("applying", plan.apply(&session, usize::from(args.parallel))).await;
+    let bars = progress::Bars::new();
+    let report = plan
+        .apply_with(&session, usize::from(args.parallel), &|step| bars.step(step))
+        .await;
+    bars.finish();
     show_report(settings.format, &report)?;
     if !report.succeeded() {
         return Err(CliError::failure("").with_exit(EXIT_FAILURE));
@@ -224,6 +228,7 @@ fn plan_view(plan: &Plan) -> Value {
         "fleet": plan.fleet,
         "accounts": accounts,
         "deletions": deletions,
+        "prune_folders": plan.prune_folders,
         "summary": { "create": create, "change": change, "delete": delete },
     })
 }
