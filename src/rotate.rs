@@ -206,7 +206,8 @@ pub enum Action {
     Wait,
     /// It is left as it is.
     Leave,
-    /// In a report: the rotation or deletion failed ([`Entry::error`]).
+    /// The rotation or deletion failed, or (in a plan too) its Lockbox sink could not be read
+    /// ([`Entry::error`]).
     Failed,
 }
 
@@ -251,7 +252,7 @@ pub enum Reason {
     SinkNotGiven,
     /// Its marker names a file given in [`Rotation::sinks`] that does not exist.
     SinkMissing(String),
-    /// Its sink could not be read (the reason).
+    /// Its sink could not be read (the reason). A failed call fails the key ([`Action::Failed`]).
     SinkUnreadable(String),
     /// Its sink holds none of this account's keys of this kind, so nothing can be said to replace
     /// it.
@@ -313,7 +314,7 @@ pub struct Entry {
     /// When it is (or was) due for deletion: the new key's creation plus the grace. In a plan of
     /// a rotation, the earliest it can be.
     pub deletion_due: Option<OffsetDateTime>,
-    /// Why its rotation or deletion failed ([`Action::Failed`]).
+    /// Why its rotation or deletion failed, or its sink could not be read ([`Action::Failed`]).
     pub error: Option<Arc<ProvisionError>>,
 }
 

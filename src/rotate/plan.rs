@@ -2,6 +2,7 @@
 //! key's marker names, and the key each reachable sink holds; then a decision for every key.
 //! Reading sends no mutating call and writes nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -11,7 +12,7 @@ use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select};
 use crate::Client;
 use crate::audit::{AccountRecord, KeyRecord, Policy, Scope, audit};
 use crate::provision::marker::{self, Named};
-use crate::provision::{KeySink, KeyType, LockboxSecret, LockboxSink, Provision, SinkAddress};
+use crate::provision::{KeySink, KeyType, LockboxSecret, LockboxSink, Provision, ProvisionError, SinkAddress};
 
 /// What [`Plan::apply`] will do, as read by [`Rotation::plan`]: every key in scope with its
 /// action and reason. It holds ids, names and reasons, never a secret.
@@ -112,11 +113,7 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
         let held = match held {
             Some(Ok(held)) => held,
             Some(Err(e)) => {
-                let why = Reason::SinkUnreadable(match e.api_error() {
-                    Some(source) => format!("{e}: {source}"),
-                    None => e.to_string(),
-                });
-                plan_group(&mut plan, r, Group { sink: Err(why), ..g }, None);
+                unreadable(&mut plan, r, g, e);
                 continue;
             }
             None => None,
@@ -184,6 +181,29 @@ fn find_sink(text: &str, sinks: &[SinkAddress]) -> Result<KeySink, Reason> {
     match sink.path() {
         Some(path) if !path.is_file() => Err(Reason::SinkMissing(path.display().to_string())),
         _ => Ok(sink.keeping_name()),
+    }
+}
+
+/// The keys of a group whose sink could not be read: a failed call (a Lockbox secret) fails
+/// each key, so the run exits 1; a secret that is gone, or a file that cannot be read, leaves
+/// them.
+fn unreadable(plan: &mut Plan, r: &Rotation, g: Group<'_>, e: ProvisionError) {
+    let shown = g.sink.as_ref().ok().map(ToString::to_string);
+    let why = match e.api_error() {
+        Some(source) if source.kind() == crate::ErrorKind::NotFound => {
+            Reason::SinkMissing(shown.clone().unwrap_or_default())
+        }
+        Some(source) => Reason::SinkUnreadable(format!("{e}: {source}")),
+        None => Reason::SinkUnreadable(e.to_string()),
+    };
+    if !matches!(why, Reason::SinkUnreadable(_)) || e.api_error().is_none() {
+        return plan_group(plan, r, Group { sink: Err(why), ..g }, None);
+    }
+    let error = Arc::new(e);
+    for key in &g.keys {
+        let mut failed = entry(g.account, key, shown.clone(), Action::Failed, why.clone());
+        failed.error = Some(error.clone());
+        plan.entries.push(failed);
     }
 }
 

@@ -418,3 +418,43 @@ async fn a_lost_create_answer_right_after_provisioning_keeps_the_key_the_file_ho
         "the key the file held before stays for the grace; only the new key is added"
     );
 }
+
+#[tokio::test]
+async fn a_lockbox_sink_that_cannot_be_read_fails_its_key_and_the_others_still_rotate() {
+    let (emu, client, dir) = start().await;
+    let boxed = Provision::new(DEFAULT_FOLDER_ID, "sa-denied")
+        .output(KeySink::Lockbox(LockboxSink::new("denied")))
+        .run(&client)
+        .await
+        .expect("provision into Lockbox");
+    let (in_box, boxed_account) = created(&boxed);
+    let file = dir.path().join("api-key.yaml");
+    let (in_file, _) = created(
+        &Provision::new(DEFAULT_FOLDER_ID, "sa-readable")
+            .output(KeySink::File(file.clone()))
+            .run(&client)
+            .await
+            .expect("provision into a file"),
+    );
+    emu.set_fault(
+        "/yandex.cloud.lockbox.v1.PayloadService/GetEx",
+        Fault::FailFirst {
+            n: 1,
+            code: tonic::Code::PermissionDenied,
+        },
+    );
+    let report = Rotation::new(DEFAULT_FOLDER_ID, Select::AllKeys)
+        .sink(SinkAddress::File(file.clone()))
+        .at(emu.now())
+        .run(&client)
+        .await
+        .expect("rotation");
+    assert!(report.failed(), "a key whose sink could not be read is a failure");
+    let e = report.entries.iter().find(|e| e.key.id == in_box).expect("entry");
+    assert_eq!(e.action, Action::Failed, "{e:?}");
+    assert!(matches!(e.reason, Reason::SinkUnreadable(_)), "{e:?}");
+    assert!(e.error.is_some());
+    assert_eq!(live(&emu, &boxed_account), vec![in_box.clone()], "nothing made for it");
+    let d = decisions(&report.entries);
+    assert_eq!(d[&in_file], (Action::Rotate, Reason::AllKeys), "the other key rotated");
+}
