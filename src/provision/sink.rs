@@ -62,6 +62,22 @@ pub enum KeySink {
     Caller,
 }
 
+/// The names of `kind`'s secret and id entries: in a dotenv file (or Kubernetes Secret), then in
+/// Lockbox.
+fn names_of(kind: KeyType) -> [(&'static str, &'static str); 2] {
+    match kind {
+        KeyType::ApiKey => [("YC_API_KEY", "YC_API_KEY_ID"), ("api-key", "api-key-id")],
+        KeyType::AuthorizedKey => [
+            ("YC_AUTHORIZED_KEY", "YC_AUTHORIZED_KEY_ID"),
+            ("authorized-key", "authorized-key-id"),
+        ],
+        KeyType::StaticKey => [
+            ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+            ("secret-access-key", "access-key-id"),
+        ],
+    }
+}
+
 /// The names the three entries have in a sink.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryNames {
@@ -76,19 +92,19 @@ pub struct EntryNames {
 impl EntryNames {
     /// `YC_API_KEY`, `YC_API_KEY_ID`, `YC_FOLDER_ID`: the variables the AI Studio SDK reads.
     pub fn env() -> Self {
-        EntryNames {
-            api_key: "YC_API_KEY".into(),
-            api_key_id: "YC_API_KEY_ID".into(),
-            folder_id: "YC_FOLDER_ID".into(),
-        }
+        EntryNames::env_for(KeyType::ApiKey)
     }
 
     /// `api-key`, `api-key-id`, `folder-id`: the Lockbox entries.
     pub fn lockbox() -> Self {
+        EntryNames::lockbox_for(KeyType::ApiKey)
+    }
+
+    fn new(api_key: &str, api_key_id: &str, folder_id: &str) -> Self {
         EntryNames {
-            api_key: "api-key".into(),
-            api_key_id: "api-key-id".into(),
-            folder_id: "folder-id".into(),
+            api_key: api_key.into(),
+            api_key_id: api_key_id.into(),
+            folder_id: folder_id.into(),
         }
     }
 
@@ -128,32 +144,16 @@ impl EntryNames {
     /// document)/`YC_AUTHORIZED_KEY_ID`, the static key's `AWS_SECRET_ACCESS_KEY`/
     /// `AWS_ACCESS_KEY_ID`; each with `YC_FOLDER_ID`.
     pub fn env_for(kind: KeyType) -> Self {
-        let (secret, id) = match kind {
-            KeyType::ApiKey => return EntryNames::env(),
-            KeyType::AuthorizedKey => ("YC_AUTHORIZED_KEY", "YC_AUTHORIZED_KEY_ID"),
-            KeyType::StaticKey => ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
-        };
-        EntryNames {
-            api_key: secret.into(),
-            api_key_id: id.into(),
-            folder_id: "YC_FOLDER_ID".into(),
-        }
+        let [(secret, id), _] = names_of(kind);
+        EntryNames::new(secret, id, "YC_FOLDER_ID")
     }
 
     /// The Lockbox entries of `kind`: `api-key`/`api-key-id`, `authorized-key` (its JSON
     /// document)/`authorized-key-id`, or `secret-access-key`/`access-key-id`; each with
     /// `folder-id`.
     pub fn lockbox_for(kind: KeyType) -> Self {
-        let (secret, id) = match kind {
-            KeyType::ApiKey => return EntryNames::lockbox(),
-            KeyType::AuthorizedKey => ("authorized-key", "authorized-key-id"),
-            KeyType::StaticKey => ("secret-access-key", "access-key-id"),
-        };
-        EntryNames {
-            api_key: secret.into(),
-            api_key_id: id.into(),
-            folder_id: "folder-id".into(),
-        }
+        let [_, (secret, id)] = names_of(kind);
+        EntryNames::new(secret, id, "folder-id")
     }
 
     /// Checks each name with `valid` (which states the rule) and that the three differ.
