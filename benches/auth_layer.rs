@@ -113,10 +113,15 @@ impl Variant {
             }
             Variant::HandWithIds(mut stub, authorization, trace) => {
                 let mut req = Request::new(request(model_uri));
-                let id = uuid::Uuid::new_v4().to_string();
+                // Encoded as the facade sends it: a fresh id, never indexed in HPACK.
+                let mut id: AsciiMetadataValue = uuid::Uuid::new_v4()
+                    .to_string()
+                    .parse()
+                    .expect("a uuid is a header value");
+                id.set_sensitive(true);
                 let md = req.metadata_mut();
                 md.insert("authorization", authorization);
-                md.insert("x-client-request-id", id.parse().expect("a uuid is a header value"));
+                md.insert("x-client-request-id", id);
                 md.insert("x-client-trace-id", trace);
                 stub.tokenize(req).await
             }

@@ -167,7 +167,11 @@ impl Client {
 
     fn stamp_ids(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
         if !metadata.contains_key("x-client-request-id") {
-            metadata.insert("x-client-request-id", crate::client::new_id()?);
+            // New on every call: never indexed in HPACK, where each id would push the constant
+            // headers (authorization, trace id) out of both ends' tables, as the facade's calls do.
+            let mut id = crate::client::new_id()?;
+            id.set_sensitive(true);
+            metadata.insert("x-client-request-id", id);
         }
         if !metadata.contains_key("x-client-trace-id") {
             metadata.insert("x-client-trace-id", self.trace_value().clone());
