@@ -412,41 +412,7 @@ impl fmt::Display for Plan {
                 writeln!(f, "  - role {} on {}", role.role, role.resource)?;
             }
             for key in &account.keys {
-                let (kind, sink) = (key.spec.kind.name(), &key.spec.output);
-                match &key.action {
-                    KeyAction::Keep { .. } => {}
-                    KeyAction::Create { reason, replaces: None } => writeln!(f, "  + key {kind} → {sink} ({reason})")?,
-                    KeyAction::Create {
-                        reason,
-                        replaces: Some(old),
-                    } => writeln!(f, "  ↻ replace key {old} → {sink} ({reason})")?,
-                    KeyAction::Rotate { id, age } => {
-                        let limit = key.spec.rotate_after.map(crate::duration::age_text).unwrap_or_default();
-                        writeln!(
-                            f,
-                            "  ↻ rotate key {id} → {sink} (age {} > {limit})",
-                            crate::duration::age_text(*age)
-                        )?;
-                    }
-                }
-                for id in &key.leftovers {
-                    writeln!(f, "  - key {id} (made for {sink} by an interrupted run)")?;
-                }
-                for old in &key.other_kind {
-                    writeln!(
-                        f,
-                        "  - {} {} (the type of {sink} changed to {kind})",
-                        old.kind.name(),
-                        old.id
-                    )?;
-                }
-                for id in &key.left_alone {
-                    writeln!(
-                        f,
-                        "  ! key {id} carries the marker of {sink} without fleet {}'s tag: not this fleet's, left alone",
-                        self.fleet
-                    )?;
-                }
+                write_key(f, key, &self.fleet)?;
             }
             for key in &account.keys_to_prune {
                 writeln!(
@@ -478,6 +444,46 @@ impl fmt::Display for Plan {
             write!(f, "{create} to create, {change} to change, {delete} to delete.")
         }
     }
+}
+
+/// One key entry's line of the plan, and the keys it will delete or leave alone.
+fn write_key(f: &mut fmt::Formatter<'_>, key: &KeyChange, fleet: &str) -> fmt::Result {
+    let (kind, sink) = (key.spec.kind.name(), &key.spec.output);
+    match &key.action {
+        KeyAction::Keep { .. } => {}
+        KeyAction::Create { reason, replaces: None } => writeln!(f, "  + key {kind} → {sink} ({reason})")?,
+        KeyAction::Create {
+            reason,
+            replaces: Some(old),
+        } => writeln!(f, "  ↻ replace key {old} → {sink} ({reason})")?,
+        KeyAction::Rotate { id, age } => {
+            let limit = key.spec.rotate_after.map(crate::duration::age_text).unwrap_or_default();
+            writeln!(
+                f,
+                "  ↻ rotate key {id} → {sink} (age {} > {limit})",
+                crate::duration::age_text(*age)
+            )?;
+        }
+    }
+    for id in &key.leftovers {
+        writeln!(f, "  - key {id} (made for {sink} by an interrupted run)")?;
+    }
+    for old in &key.other_kind {
+        writeln!(
+            f,
+            "  - {} {} (the type of {sink} changed to {kind})",
+            old.kind.name(),
+            old.id
+        )?;
+    }
+    for id in &key.left_alone {
+        writeln!(
+            f,
+            "  ! key {id} carries the marker of {sink} without fleet {}'s tag: not this fleet's, left alone",
+            fleet
+        )?;
+    }
+    Ok(())
 }
 
 fn show_labels(labels: &BTreeMap<String, String>) -> String {
