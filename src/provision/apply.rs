@@ -1,9 +1,11 @@
 //! Applying a [`Plan`]: the changes it lists, in an order that survives a kill at any moment.
 //!
-//! The account first, then the missing roles, then the key: a new key's secret reaches the sink
-//! before any other key is deleted, so a run killed in between leaves a sink that works and keys
-//! the next run recognises (by the sink's marker) and deletes. A failure stops the run and hands
-//! back the report of what was already done.
+//! The account first; then the missing roles and the key together, since neither needs the
+//! other; then the deletions: a new key's secret reaches the sink before any other key is deleted,
+//! so a run killed in between leaves a sink that works and keys the next run recognises (by the
+//! sink's marker) and deletes. A run killed (or failed) once the key is in the sink but before the
+//! roles are granted leaves a key the next run keeps, and that run grants the roles. A failure
+//! stops the run and hands back the report of what was already done.
 //!
 //! For a Lockbox sink the secret comes before the key (the key's marker names the secret's id),
 //! and the replaced version is scheduled for destruction before the replaced key is deleted: a
@@ -66,41 +68,25 @@ impl Plan {
             lockbox: None,
             verification: None,
         };
-        if let Err(e) = add_bindings(client, &mut report, &roles_missing).await {
-            return Err(e.with_partial(report));
-        }
         let mut target = Target {
             input: &input,
             marker,
             lockbox: None,
             existing_keys,
         };
-        if let Some(plan) = lockbox
-            && let Err(e) = prepare_secret(client, &mut target, &mut report, plan).await
-        {
-            return Err(e.with_partial(report));
-        }
-        let mut issued = None;
-        report.key = Some(match key {
-            KeyPlan::Keep(key) => KeyAction::Kept { key },
-            KeyPlan::Create { reason, replaces } => {
-                let account = &report.service_account;
-                match create_key(client, &target, account).await {
-                    Ok((key, new, version)) => {
-                        if input.output == KeySink::Caller {
-                            report.secret_for_caller = Some(new.clone());
-                        }
-                        issued = Some(new);
-                        if let (Some(lockbox), Some(version)) = (&mut report.lockbox, version) {
-                            lockbox.version_id = Some(version);
-                            lockbox.version_added = true;
-                        }
-                        KeyAction::Created { key, reason, replaces }
-                    }
-                    Err(e) => return Err(e.with_partial(report)),
-                }
-            }
-        });
+        // The roles and the key at once: one round trip less (see the module docs).
+        let (grant, account_id) = (report.grant.clone(), report.service_account.id.clone());
+        let mut roles_added = Vec::new();
+        let (bound, keyed) = futures_util::future::join(
+            add_bindings(client, &grant, &account_id, &roles_missing, &mut roles_added),
+            make_key(client, &mut target, &mut report, lockbox, key),
+        )
+        .await;
+        report.roles_added = roles_added;
+        let issued = match bound.and(keyed) {
+            Ok(issued) => issued,
+            Err(e) => return Err(e.with_partial(report)),
+        };
         delete_replaced(client, &target, &mut report, keys_to_delete).await;
         if let Some(verify) = &input.verify {
             match verify::in_place(client, &input, verify, issued.as_ref()).await {
@@ -110,6 +96,36 @@ impl Plan {
         }
         Ok(report)
     }
+}
+
+/// Keeps the planned key or makes a new one (after the Lockbox secret it goes into, if any),
+/// recording each step in the report; returns the new key.
+async fn make_key(
+    client: &Client,
+    target: &mut Target<'_>,
+    report: &mut Report,
+    lockbox: Option<LockboxPlan>,
+    key: KeyPlan,
+) -> Result<Option<IssuedKey>, ProvisionError> {
+    if let Some(plan) = lockbox {
+        prepare_secret(client, target, report, plan).await?;
+    }
+    let (action, issued) = match key {
+        KeyPlan::Keep(key) => (KeyAction::Kept { key }, None),
+        KeyPlan::Create { reason, replaces } => {
+            let (key, new, version) = create_key(client, target, &report.service_account).await?;
+            if target.input.output == KeySink::Caller {
+                report.secret_for_caller = Some(new.clone());
+            }
+            if let (Some(lockbox), Some(version)) = (&mut report.lockbox, version) {
+                lockbox.version_id = Some(version);
+                lockbox.version_added = true;
+            }
+            (KeyAction::Created { key, reason, replaces }, Some(new))
+        }
+    };
+    report.key = Some(action);
+    Ok(issued)
 }
 
 /// Deletes the keys the sink no longer holds, now that it holds a good one; the version a new
@@ -292,12 +308,16 @@ fn not_listed_yet() -> crate::Error {
     )
 }
 
-/// Adds `roles` for the report's account on its grant, recording each batch in the report as
-/// soon as it is done.
-async fn add_bindings(client: &Client, report: &mut Report, roles: &[String]) -> Result<(), ProvisionError> {
-    let grant = &report.grant;
+/// Adds `roles` for the account on `grant`, recording each batch in `added` as soon as it is done.
+async fn add_bindings(
+    client: &Client,
+    grant: &super::Grant,
+    account_id: &str,
+    roles: &[String],
+    added: &mut Vec<String>,
+) -> Result<(), ProvisionError> {
     let subject = Subject {
-        id: report.service_account.id.clone(),
+        id: account_id.to_owned(),
         r#type: "serviceAccount".to_owned(),
     };
     let step = format!("cannot add access bindings on {} {}", grant.kind(), grant.id());
@@ -324,9 +344,9 @@ async fn add_bindings(client: &Client, report: &mut Report, roles: &[String]) ->
         // The server reports the deltas that changed something; when it reports none (a binding
         // added concurrently), the requested roles are what we asked for.
         if effective.is_empty() {
-            report.roles_added.extend_from_slice(batch);
+            added.extend_from_slice(batch);
         } else {
-            report.roles_added.extend(effective);
+            added.extend(effective);
         }
     }
     Ok(())

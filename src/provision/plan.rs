@@ -160,21 +160,28 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         None => (held_in_file, p.output.file_marker()),
     };
     let grant = p.grant_target();
-    let (roles_present, roles_missing) = match &account {
-        // No roles asked for (a fleet grants them itself): no bindings to read.
-        Some(_) if p.roles.is_empty() => (Vec::new(), Vec::new()),
-        Some(sa) => bound_roles(client, &grant, &sa.id, &dedup(&p.roles)).await?,
-        // A new account has no bindings yet.
-        None => (Vec::new(), dedup(&p.roles)),
+    // The account's bindings and its keys are read at once.
+    let roles = async {
+        match &account {
+            // No roles asked for (a fleet grants them itself): no bindings to read.
+            Some(_) if p.roles.is_empty() => Ok((Vec::new(), Vec::new())),
+            Some(sa) => bound_roles(client, &grant, &sa.id, &dedup(&p.roles)).await,
+            // A new account has no bindings yet.
+            None => Ok((Vec::new(), dedup(&p.roles))),
+        }
     };
-    let keys: Vec<ManagedKey> = match &account {
-        Some(sa) => p.key_type.list(client, &sa.id).await.map_err(api(format!(
-            "cannot list {}s of service account {}",
-            p.key_type.describe(),
-            sa.id
-        )))?,
-        None => Vec::new(),
+    let keys = async {
+        match &account {
+            Some(sa) => p.key_type.list(client, &sa.id).await.map_err(api(format!(
+                "cannot list {}s of service account {}",
+                p.key_type.describe(),
+                sa.id
+            ))),
+            None => Ok(Vec::new()),
+        }
     };
+    let ((roles_present, roles_missing), keys): (_, Vec<ManagedKey>) =
+        futures_util::future::try_join(roles, keys).await?;
     let key = decide_key(p, account.as_ref(), held.as_ref(), &keys, OffsetDateTime::now_utc());
     let held_id = held.as_ref().map(|k| k.key_id.as_str());
     // Keys an earlier run made for this sink that the sink does not hold.
