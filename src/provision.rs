@@ -35,7 +35,11 @@ pub(crate) fn has_sink_marker(description: &str) -> bool {
     sink::marker::parse(description).is_some()
 }
 pub use issued::{AuthorizedKeyFile, IssuedKey, StaticKey};
-pub(crate) use sink::{check_address, marker};
+pub(crate) use sink::{check_address, is_profile_name, marker};
+
+/// The rule an AWS profile name keeps.
+pub(crate) const AWS_PROFILE_RULE: &str =
+    "an AWS profile name is 1-128 letters, digits, '-', '_', '.', '@', '+' and '/'";
 
 pub use key_file::{KeyFileError, StoredKey};
 pub use key_type::{KeyAlgorithm, KeyType, ManagedKey};
@@ -187,6 +191,16 @@ pub struct Provision {
     pub verify: Option<Verify>,
 }
 
+/// What a sink holds, by the ids it names keys by (a static key's AWS access key id).
+#[derive(Debug, Default)]
+pub(crate) struct HeldKeys {
+    /// The key it holds where a run reads and writes; `None` when it holds none there.
+    pub(crate) held: Option<String>,
+    /// Keys the same sink holds in other places (the other profiles of an AWS credentials
+    /// file): never to be deleted.
+    pub(crate) elsewhere: Vec<String>,
+}
+
 impl Provision {
     /// AI Studio defaults for a service account `name` in `folder_id`.
     pub fn new(folder_id: impl Into<String>, name: impl Into<String>) -> Self {
@@ -319,9 +333,11 @@ impl Provision {
     }
 
     /// The id the sink holds its key by (a static key's AWS access key id), read the way
-    /// [`plan`](Self::plan) reads it; `None` when it holds none. Sends no mutating call.
-    pub(crate) async fn held_key(&self, client: &crate::Client) -> Result<Option<String>, ProvisionError> {
+    /// [`plan`](Self::plan) reads it, and the ids it holds in other places. Sends no mutating
+    /// call.
+    pub(crate) async fn held_key(&self, client: &crate::Client) -> Result<HeldKeys, ProvisionError> {
         let p = self.for_kind();
+        let elsewhere = p.output.held_in_other_profiles(p.key_type, p.profile())?;
         let held = match &p.output {
             KeySink::Lockbox(sink) => {
                 let folder = sink.folder_id.as_deref().unwrap_or(&p.folder_id);
@@ -329,7 +345,10 @@ impl Provision {
             }
             output => output.read_file(p.key_type, p.profile())?,
         };
-        Ok(held.map(|h| h.key_id))
+        Ok(HeldKeys {
+            held: held.map(|h| h.key_id),
+            elsewhere,
+        })
     }
 
     /// Where the roles are granted.
@@ -435,11 +454,7 @@ impl Provision {
                 ));
             }
             if !sink::is_profile_name(profile) {
-                return Err(InvalidInput::new(
-                    "aws_profile",
-                    profile,
-                    "an AWS profile name is 1-128 letters, digits, '-', '_', '.', '@', '+' and '/'",
-                ));
+                return Err(InvalidInput::new("aws_profile", profile, AWS_PROFILE_RULE));
             }
         }
         Ok(())

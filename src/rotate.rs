@@ -49,7 +49,10 @@ use time::OffsetDateTime;
 pub use plan::Plan;
 
 use crate::audit::KeyRecord;
-use crate::provision::{InvalidInput, KeyType, ProvisionError, SinkAddress, check_id, check_service_account_name};
+use crate::provision::{
+    AWS_PROFILE_RULE, InvalidInput, KeyType, ProvisionError, SinkAddress, check_id, check_service_account_name,
+    is_profile_name,
+};
 
 /// How long a replaced key stays unless another grace is given: one day.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
@@ -96,6 +99,9 @@ pub struct Rotation {
     pub now: Option<OffsetDateTime>,
     /// How many listings run at once (at least 1).
     pub parallel: usize,
+    /// The profile of the AWS credentials files static keys are read from and written to
+    /// (`default` when `None`). The keys the other profiles of a file hold are never deleted.
+    pub aws_profile: Option<String>,
 }
 
 impl Rotation {
@@ -111,6 +117,7 @@ impl Rotation {
             sinks: Vec::new(),
             now: None,
             parallel: 16,
+            aws_profile: None,
         }
     }
 
@@ -150,10 +157,19 @@ impl Rotation {
         self
     }
 
+    /// Sets [`aws_profile`](Self::aws_profile).
+    pub fn aws_profile(mut self, profile: impl Into<String>) -> Self {
+        self.aws_profile = Some(profile.into());
+        self
+    }
+
     /// Checks every input locally. An error names the field at fault (`folder_id`,
-    /// `service_account_name`, `sinks`) and the rule it breaks.
+    /// `service_account_name`, `sinks`, `aws_profile`) and the rule it breaks.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         check_id("folder_id", &self.folder_id)?;
+        if let Some(profile) = self.aws_profile.as_deref().filter(|p| !is_profile_name(p)) {
+            return Err(InvalidInput::new("aws_profile", profile, AWS_PROFILE_RULE));
+        }
         if let Accounts::Named(name) = &self.accounts {
             check_service_account_name("service_account_name", name)?;
         }
@@ -257,6 +273,8 @@ pub enum Reason {
     /// Its sink holds none of this account's keys of this kind, so nothing can be said to replace
     /// it.
     NotHeld,
+    /// Its AWS credentials file holds it in another profile than the one rotated: it is left.
+    HeldElsewhere,
     /// Its sink holds it and its previous rotation is not finished: the keys it replaced are
     /// deleted first.
     RotationPending,
@@ -288,6 +306,7 @@ impl fmt::Display for Reason {
             Reason::SinkMissing(path) => write!(f, "its sink {path} does not exist"),
             Reason::SinkUnreadable(why) => write!(f, "its sink cannot be read: {why}"),
             Reason::NotHeld => f.write_str("its sink holds none of the account's keys of this kind"),
+            Reason::HeldElsewhere => f.write_str("its credentials file holds it in another profile"),
             Reason::RotationPending => f.write_str("its previous rotation is not finished"),
             Reason::Replaced { by } => write!(f, "replaced by {by}"),
             Reason::Leftover { held } => write!(f, "made by an interrupted run; its sink holds {held}"),

@@ -138,6 +138,8 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
     let p = &p.for_kind();
     // Read a file sink before anything is sent: a file in another format is bad input.
     let held_in_file = p.output.read_file(p.key_type, p.profile())?;
+    // The other profiles of a credentials file share its marker: their keys are never deleted.
+    let elsewhere = p.output.held_in_other_profiles(p.key_type, p.profile())?;
     // The Lockbox secret is read beside the account: neither depends on the other.
     let accounts = client.service_accounts();
     let (account, found) = futures_util::future::join(accounts.find_by_name(&p.folder_id, &p.name), async {
@@ -189,6 +191,7 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         Some(marker) => keys
             .iter()
             .filter(|k| k.description.ends_with(marker.as_str()) && Some(k.held_as.as_str()) != held_id)
+            .filter(|k| !elsewhere.contains(&k.held_as))
             .map(|k| k.id.clone())
             .collect(),
         None => Vec::new(),

@@ -13,7 +13,7 @@ pub(super) mod lockbox;
 mod manifest;
 pub(crate) mod marker;
 
-pub(super) use aws_credentials::is_profile_name;
+pub(crate) use aws_credentials::is_profile_name;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -381,6 +381,23 @@ impl KeySink {
                 problem,
             }),
         }
+    }
+
+    /// The access key ids a static key's AWS credentials file holds in profiles other than
+    /// `aws_profile` (the file's marker names them all); empty for any other sink.
+    pub(super) fn held_in_other_profiles(&self, kind: KeyType, aws_profile: &str) -> Result<Vec<String>, KeyFileError> {
+        let (KeySink::File(path), KeyType::StaticKey) = (self, kind) else {
+            return Ok(Vec::new());
+        };
+        let Some(text) = read_text(path)? else {
+            return Ok(Vec::new());
+        };
+        aws_credentials::values_elsewhere(&text, aws_profile, aws_credentials::KEY_ID).map_err(|problem| {
+            KeyFileError::NotAKeyFile {
+                path: path.clone(),
+                problem,
+            }
+        })
     }
 
     /// Writes `key` to a file sink, keeping what an existing dotenv file, manifest or AWS

@@ -12,7 +12,9 @@ use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select};
 use crate::Client;
 use crate::audit::{AccountRecord, KeyRecord, Policy, Scope, audit};
 use crate::provision::marker::{self, Named};
-use crate::provision::{KeySink, KeyType, LockboxSecret, LockboxSink, Provision, ProvisionError, SinkAddress};
+use crate::provision::{
+    HeldKeys, KeySink, KeyType, LockboxSecret, LockboxSink, Provision, ProvisionError, SinkAddress,
+};
 
 /// What [`Plan::apply`] will do, as read by [`Rotation::plan`]: every key in scope with its
 /// action and reason. It holds ids, names and reasons, never a secret.
@@ -99,11 +101,7 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
     // What each reachable sink holds, read side by side, in order.
     let reads = groups.into_iter().map(|g| async move {
         let held = match &g.sink {
-            Ok(sink) => Some(
-                new_key(g.account, g.kind, sink, None, now, Duration::ZERO)
-                    .held_key(client)
-                    .await,
-            ),
+            Ok(sink) => Some(new_key(r, g.account, g.kind, sink, None, now).held_key(client).await),
             Err(_) => None,
         };
         (g, held)
@@ -116,9 +114,9 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
                 unreadable(&mut plan, r, g, e);
                 continue;
             }
-            None => None,
+            None => HeldKeys::default(),
         };
-        plan_group(&mut plan, r, g, held.as_deref());
+        plan_group(&mut plan, r, g, held);
     }
     // Deletions first: a sink's new key is made only once nothing an interrupted run left is.
     plan.steps.sort_by_key(|s| s.rotate.is_some());
@@ -197,7 +195,7 @@ fn unreadable(plan: &mut Plan, r: &Rotation, g: Group<'_>, e: ProvisionError) {
         None => Reason::SinkUnreadable(e.to_string()),
     };
     if !matches!(why, Reason::SinkUnreadable(_)) || e.api_error().is_none() {
-        return plan_group(plan, r, Group { sink: Err(why), ..g }, None);
+        return plan_group(plan, r, Group { sink: Err(why), ..g }, HeldKeys::default());
     }
     let error = Arc::new(e);
     for key in &g.keys {
@@ -207,8 +205,8 @@ fn unreadable(plan: &mut Plan, r: &Rotation, g: Group<'_>, e: ProvisionError) {
     }
 }
 
-/// Decides every key of one group, given the id its sink holds.
-fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held_id: Option<&str>) {
+/// Decides every key of one group, given the ids its sink holds.
+fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held: HeldKeys) {
     let sink = match &g.sink {
         Ok(sink) => sink,
         Err(why) => {
@@ -220,14 +218,15 @@ fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held_id: Option<&str>
         }
     };
     // The key the sink holds, marked or not, among the account's keys of this kind.
-    let held = held_id.and_then(|id| g.account.keys.iter().find(|k| k.kind == g.kind && held_as(k) == id));
-    let decisions = decide(r.select, r.grace, plan.now, &g.keys, held);
+    let elsewhere = held.elsewhere;
+    let held = (held.held).and_then(|id| g.account.keys.iter().find(|k| k.kind == g.kind && held_as(k) == id));
+    let decisions = decide(r.select, r.grace, plan.now, &g.keys, held, &elsewhere);
     let shown = Some(sink.to_string());
     for (key, (action, reason, due)) in g.keys.iter().zip(decisions) {
         let mut e = entry(g.account, key, shown.clone(), action, reason);
         e.deletion_due = due;
         let rotate = match action {
-            Action::Rotate => Some(Box::new(new_key(g.account, g.kind, sink, Some(key), plan.now, r.grace))),
+            Action::Rotate => Some(Box::new(new_key(r, g.account, g.kind, sink, Some(key), plan.now))),
             Action::Delete => None,
             _ => {
                 plan.entries.push(e);
@@ -243,9 +242,10 @@ fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held_id: Option<&str>
     }
 }
 
-/// What happens to each key of one sink's group, given the key the sink holds: keys replaced
-/// longer ago than the grace, and keys made after the held one (which never reached the sink),
-/// are deleted; keys replaced more recently wait; the held key rotates when `select` picks it and
+/// What happens to each key of one sink's group, given the key the sink holds and the keys it
+/// holds `elsewhere` (other profiles of a credentials file, which are left): keys replaced longer
+/// ago than the grace, and keys made after the held one (which never reached the sink), are
+/// deleted; keys replaced more recently wait; the held key rotates when `select` picks it and
 /// nothing of an earlier rotation is left.
 fn decide(
     select: Select,
@@ -253,14 +253,26 @@ fn decide(
     now: OffsetDateTime,
     keys: &[&KeyRecord],
     held: Option<&KeyRecord>,
+    elsewhere: &[String],
 ) -> Vec<(Action, Reason, Option<OffsetDateTime>)> {
+    let other_place = |k: &KeyRecord| held.is_none_or(|h| h.id != k.id) && elsewhere.iter().any(|e| e == held_as(k));
     let Some(held) = held else {
-        return keys.iter().map(|_| (Action::Leave, Reason::NotHeld, None)).collect();
+        let why = |k: &KeyRecord| {
+            if other_place(k) {
+                Reason::HeldElsewhere
+            } else {
+                Reason::NotHeld
+            }
+        };
+        return keys.iter().map(|k| (Action::Leave, why(k), None)).collect();
     };
     let leftover = |k: &KeyRecord| matches!((k.created_at, held.created_at), (Some(k), Some(h)) if k > h);
-    let pending = keys.iter().any(|k| k.id != held.id && !leftover(k));
+    let pending = keys.iter().any(|k| k.id != held.id && !other_place(k) && !leftover(k));
     keys.iter()
         .map(|k| {
+            if other_place(k) {
+                return (Action::Leave, Reason::HeldElsewhere, None);
+            }
             if k.id == held.id {
                 return match judge(select, k, now) {
                     Err(why) => (Action::Leave, why, None),
@@ -296,23 +308,26 @@ fn judge(select: Select, key: &KeyRecord, now: OffsetDateTime) -> Result<Reason,
 }
 
 /// The provisioning inputs that make `old`'s successor in `sink`: the same account, kind, scopes,
-/// lifetime, algorithm and description, no roles (rotation grants nothing). A replaced Lockbox
-/// version stays at least as long as the grace. Without `old`, enough to read the sink.
+/// lifetime, algorithm and description, no roles (rotation grants nothing), the rotation's AWS
+/// profile for a static key in a credentials file. A replaced Lockbox version stays at least as
+/// long as the grace. Without `old`, enough to read the sink.
 fn new_key(
+    r: &Rotation,
     account: &AccountRecord,
     kind: KeyType,
     sink: &KeySink,
     old: Option<&KeyRecord>,
     now: OffsetDateTime,
-    grace: Duration,
 ) -> Provision {
     let mut p = Provision::new(&account.account.folder_id, &account.account.name)
         .roles(Vec::<String>::new())
         .key_type(kind)
         .output(sink.clone())
         .rotate(true);
-    if let KeySink::Lockbox(lockbox) = &mut p.output {
-        lockbox.pending_period = lockbox.pending_period.max(grace);
+    match &mut p.output {
+        KeySink::Lockbox(lockbox) => lockbox.pending_period = lockbox.pending_period.max(r.grace),
+        KeySink::File(_) if kind == KeyType::StaticKey => p.aws_profile = r.aws_profile.clone(),
+        _ => {}
     }
     let Some(old) = old else {
         return p;
@@ -380,7 +395,7 @@ mod tests {
 
     fn actions(keys: &[KeyRecord], held: Option<&KeyRecord>, select: Select) -> Vec<(Action, Reason)> {
         let refs: Vec<&KeyRecord> = keys.iter().collect();
-        decide(select, DAY, NOW, &refs, held)
+        decide(select, DAY, NOW, &refs, held, &[])
             .into_iter()
             .map(|(a, r, _)| (a, r))
             .collect()

@@ -458,3 +458,85 @@ async fn a_lockbox_sink_that_cannot_be_read_fails_its_key_and_the_others_still_r
     let d = decisions(&report.entries);
     assert_eq!(d[&in_file], (Action::Rotate, Reason::AllKeys), "the other key rotated");
 }
+
+/// The `aws_access_key_id` of one profile of an AWS credentials file.
+fn access_key_in(path: &Path, profile: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).expect("credentials file");
+    let mut inside = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = name == profile;
+        } else if let (true, Some((name, value))) = (inside, line.split_once('='))
+            && name.trim() == "aws_access_key_id"
+        {
+            return Some(value.trim().to_owned());
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn keys_held_by_other_profiles_of_a_credentials_file_are_never_deleted() {
+    let (emu, client, dir) = start().await;
+    let creds = dir.path().join("credentials");
+    let provision = |profile: &str| {
+        Provision::new(DEFAULT_FOLDER_ID, "sa-two-profiles")
+            .key_type(KeyType::StaticKey)
+            .aws_profile(profile)
+            .output(KeySink::File(creds.clone()))
+    };
+    let (in_default, account) = created(&provision("default").run(&client).await.expect("[default]"));
+    let (in_ci, _) = created(&provision("ci").run(&client).await.expect("[ci]"));
+    let aws_id = |id: &str| {
+        let snap = emu.snapshot();
+        let keys = snap.access_keys_of(&account);
+        keys.iter().find(|k| k.id == id).map(|k| k.key_id.clone())
+    };
+    let (default_aws, ci_aws) = (aws_id(&in_default), aws_id(&in_ci));
+    assert_eq!(access_key_in(&creds, "default"), default_aws);
+    assert_eq!(access_key_in(&creds, "ci"), ci_aws);
+    let mut both = vec![in_default.clone(), in_ci.clone()];
+    both.sort();
+    assert_eq!(
+        live(&emu, &account),
+        both,
+        "provisioning [ci] keeps the key [default] holds"
+    );
+
+    // [default] rotates; the [ci] key, made after it with the same marker, is left.
+    let rotation = || {
+        Rotation::new(DEFAULT_FOLDER_ID, Select::AllKeys)
+            .key_types([KeyType::StaticKey])
+            .sink(SinkAddress::File(creds.clone()))
+            .at(emu.now())
+    };
+    let report = rotation().run(&client).await.expect("rotate [default]");
+    assert!(!report.failed(), "{:?}", report.entries);
+    let d = decisions(&report.entries);
+    assert_eq!(d[&in_default], (Action::Rotate, Reason::AllKeys));
+    assert_eq!(d[&in_ci], (Action::Leave, Reason::HeldElsewhere));
+    let new_default = report
+        .entries
+        .iter()
+        .find_map(|e| e.new_key_id.clone())
+        .expect("new key");
+    assert_eq!(access_key_in(&creds, "default"), aws_id(&new_default));
+    assert_eq!(access_key_in(&creds, "ci"), ci_aws, "[ci] untouched");
+
+    // After the grace the replaced key goes; the [ci] key stays, and then rotates in [ci].
+    emu.advance(25 * HOUR);
+    let after = rotation().run(&client).await.expect("after the grace");
+    assert_eq!(decisions(&after.entries)[&in_default].0, Action::Delete);
+    assert!(live(&emu, &account).contains(&in_ci));
+    let ci = rotation().aws_profile("ci").run(&client).await.expect("rotate [ci]");
+    let d = decisions(&ci.entries);
+    assert_eq!(d[&in_ci], (Action::Rotate, Reason::AllKeys));
+    assert_eq!(d[&new_default], (Action::Leave, Reason::HeldElsewhere));
+    let new_ci = ci
+        .entries
+        .iter()
+        .find_map(|e| e.new_key_id.clone())
+        .expect("new [ci] key");
+    assert_eq!(access_key_in(&creds, "ci"), aws_id(&new_ci));
+    assert_eq!(access_key_in(&creds, "default"), aws_id(&new_default));
+}

@@ -588,6 +588,10 @@ pub(crate) struct RotateArgs {
     /// How many listings run at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) parallel: u16,
+    /// Profile of the AWS credentials files static keys are read from and written to [default:
+    /// default]; keys the other profiles hold are left.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) aws_profile: Option<String>,
     /// Print what would be done without changing anything.
     #[arg(long)]
     pub(crate) dry_run: bool,

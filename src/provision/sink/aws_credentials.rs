@@ -77,6 +77,20 @@ pub(super) fn value_of(text: &str, profile: &str, name: &str) -> Result<Option<S
     Ok(found)
 }
 
+/// The values of `name` in every profile but `profile` (and before the first header).
+pub(super) fn values_elsewhere(text: &str, profile: &str, name: &str) -> Result<Vec<String>, String> {
+    let mut current = None;
+    let mut found = Vec::new();
+    for (line, _) in lines(text)? {
+        match line {
+            Line::Section(s) => current = Some(s),
+            Line::Pair(n, v) if n == name && current != Some(profile) && !v.is_empty() => found.push(v.to_owned()),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
 /// `text` with each `(name, value)` set in `profile`: a pair already there is replaced where it
 /// stands (later repeats dropped), missing ones are added at the end of the profile, and a
 /// missing profile is added at the end of the file. The result is cleared when dropped, and made

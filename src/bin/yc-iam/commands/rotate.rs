@@ -63,6 +63,7 @@ fn rotation(settings: &Settings, args: &RotateArgs) -> CliResult<Rotation> {
     }
     rotation.sinks = args.sinks.clone();
     rotation.now = args.now;
+    rotation.aws_profile = args.aws_profile.clone();
     Ok(rotation)
 }
 
