@@ -99,6 +99,10 @@ pub struct Rotation {
     pub now: Option<OffsetDateTime>,
     /// How many listings run at once (at least 1).
     pub parallel: usize,
+    /// The server's current time, which a new key's expiry is counted from (the old key's
+    /// lifetime added); `None` is the local clock. Unlike [`now`](Self::now), never a time chosen
+    /// to judge at: against an emulator whose clock was moved, pass its time.
+    pub clock: Option<OffsetDateTime>,
     /// The profile of the AWS credentials files static keys are read from and written to
     /// (`default` when `None`). The keys the other profiles of a file hold are never deleted.
     pub aws_profile: Option<String>,
@@ -117,6 +121,7 @@ impl Rotation {
             sinks: Vec::new(),
             now: None,
             parallel: 16,
+            clock: None,
             aws_profile: None,
         }
     }
@@ -151,6 +156,12 @@ impl Rotation {
         self
     }
 
+    /// Sets [`clock`](Self::clock).
+    pub fn clock(mut self, server_now: OffsetDateTime) -> Self {
+        self.clock = Some(server_now);
+        self
+    }
+
     /// Sets [`parallel`](Self::parallel).
     pub fn parallel(mut self, n: usize) -> Self {
         self.parallel = n;
@@ -164,9 +175,24 @@ impl Rotation {
     }
 
     /// Checks every input locally. An error names the field at fault (`folder_id`,
-    /// `service_account_name`, `sinks`, `aws_profile`) and the rule it breaks.
+    /// `service_account_name`, `sinks`, `aws_profile`, `grace`, `expiring_within`) and the rule
+    /// it breaks.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         check_id("folder_id", &self.folder_id)?;
+        let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let spans = [
+            Some(("grace", self.grace)),
+            match self.select {
+                Select::ExpiringWithin(within) => Some(("expiring_within", within)),
+                _ => None,
+            },
+        ];
+        for (field, span) in spans.into_iter().flatten() {
+            if later(now, span).is_none() {
+                let rule = "added to the time the run is judged at, goes past the year 9999";
+                return Err(InvalidInput::new(field, crate::duration::format(span), rule));
+            }
+        }
         if let Some(profile) = self.aws_profile.as_deref().filter(|p| !is_profile_name(p)) {
             return Err(InvalidInput::new("aws_profile", profile, AWS_PROFILE_RULE));
         }
@@ -207,6 +233,11 @@ impl Rotation {
             .filter(|k| self.key_types.is_empty() || self.key_types.contains(k))
             .collect()
     }
+}
+
+/// `at` plus `span`, or `None` past the last time there is.
+pub(crate) fn later(at: OffsetDateTime, span: Duration) -> Option<OffsetDateTime> {
+    at.checked_add(time::Duration::try_from(span).ok()?)
 }
 
 /// What happens to a key.

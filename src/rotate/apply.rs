@@ -42,7 +42,11 @@ impl Plan {
                 }
                 Some(inputs) => match successor(client, &inputs, &step.key_id).await {
                     Ok(new) => {
-                        entry.deletion_due = new.created_at.as_ref().and_then(from_timestamp).map(|at| at + grace);
+                        entry.deletion_due = new
+                            .created_at
+                            .as_ref()
+                            .and_then(from_timestamp)
+                            .and_then(|at| super::later(at, grace));
                         entry.new_key_id = Some(new.id);
                     }
                     Err(e) => fail(entry, e),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use time::OffsetDateTime;
 
-use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select};
+use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select, later};
 use crate::Client;
 use crate::audit::{AccountRecord, KeyRecord, Policy, Scope, audit};
 use crate::provision::marker::{self, Named};
@@ -101,7 +101,7 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
     // What each reachable sink holds, read side by side, in order.
     let reads = groups.into_iter().map(|g| async move {
         let held = match &g.sink {
-            Ok(sink) => Some(new_key(r, g.account, g.kind, sink, None, now).held_key(client).await),
+            Ok(sink) => Some(new_key(r, g.account, g.kind, sink, None).held_key(client).await),
             Err(_) => None,
         };
         (g, held)
@@ -226,7 +226,7 @@ fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held: HeldKeys) {
         let mut e = entry(g.account, key, shown.clone(), action, reason);
         e.deletion_due = due;
         let rotate = match action {
-            Action::Rotate => Some(Box::new(new_key(r, g.account, g.kind, sink, Some(key), plan.now))),
+            Action::Rotate => Some(Box::new(new_key(r, g.account, g.kind, sink, Some(key)))),
             Action::Delete => None,
             _ => {
                 plan.entries.push(e);
@@ -277,16 +277,24 @@ fn decide(
                 return match judge(select, k, now) {
                     Err(why) => (Action::Leave, why, None),
                     Ok(_) if pending => (Action::Leave, Reason::RotationPending, None),
-                    Ok(why) => (Action::Rotate, why, Some(now + grace)),
+                    Ok(why) => (Action::Rotate, why, later(now, grace)),
                 };
             }
             if leftover(k) {
                 let why = Reason::Leftover { held: held.id.clone() };
                 return (Action::Delete, why, None);
             }
-            let due = held.created_at.unwrap_or(now) + grace;
-            let action = if due <= now { Action::Delete } else { Action::Wait };
-            (action, Reason::Replaced { by: held.id.clone() }, Some(due))
+            // A creation time too late to add the grace to is read as missing.
+            let due = held
+                .created_at
+                .and_then(|made| later(made, grace))
+                .or_else(|| later(now, grace));
+            let action = if due.is_some_and(|due| due <= now) {
+                Action::Delete
+            } else {
+                Action::Wait
+            };
+            (action, Reason::Replaced { by: held.id.clone() }, due)
         })
         .collect()
 }
@@ -301,24 +309,17 @@ fn judge(select: Select, key: &KeyRecord, now: OffsetDateTime) -> Result<Reason,
         },
         Select::ExpiringWithin(within) => match key.expires_at {
             Some(at) if at <= now => Ok(Reason::Expired),
-            Some(at) if at <= now + within => Ok(Reason::ExpiringWithin(within)),
+            Some(at) if later(now, within).is_none_or(|limit| at <= limit) => Ok(Reason::ExpiringWithin(within)),
             _ => Err(Reason::NotExpiring(within)),
         },
     }
 }
 
 /// The provisioning inputs that make `old`'s successor in `sink`: the same account, kind, scopes,
-/// lifetime, algorithm and description, no roles (rotation grants nothing), the rotation's AWS
+/// lifetime (from the server's clock), algorithm and description, no roles (rotation grants nothing), the rotation's AWS
 /// profile for a static key in a credentials file. A replaced Lockbox version stays at least as
 /// long as the grace. Without `old`, enough to read the sink.
-fn new_key(
-    r: &Rotation,
-    account: &AccountRecord,
-    kind: KeyType,
-    sink: &KeySink,
-    old: Option<&KeyRecord>,
-    now: OffsetDateTime,
-) -> Provision {
+fn new_key(r: &Rotation, account: &AccountRecord, kind: KeyType, sink: &KeySink, old: Option<&KeyRecord>) -> Provision {
     let mut p = Provision::new(&account.account.folder_id, &account.account.name)
         .roles(Vec::<String>::new())
         .key_type(kind)
@@ -335,7 +336,12 @@ fn new_key(
     if kind == KeyType::ApiKey {
         p = p.scopes(old.scopes.clone());
         if let (Some(made), Some(expires)) = (old.created_at, old.expires_at) {
-            p = p.expires_at(now + (expires - made));
+            // Counted from the server's clock, never from `now` (which may be any time); a lifetime
+            // that cannot be added is read as no expiry given.
+            let clock = r.clock.unwrap_or_else(OffsetDateTime::now_utc);
+            if let Some(at) = clock.checked_add(expires - made) {
+                p = p.expires_at(at);
+            }
         }
     }
     if let Some(algorithm) = old.key_algorithm {
@@ -436,6 +442,35 @@ mod tests {
             ]
         );
         assert_eq!(actions(&leftover, None, old), vec![(Action::Leave, Reason::NotHeld); 2]);
+    }
+
+    #[test]
+    fn times_near_the_end_of_the_calendar_never_panic() {
+        let end = datetime!(9999-12-31 23:00 UTC);
+        let (mut replaced, mut held) = (key("r", 100), key("h", 1));
+        held.created_at = Some(end);
+        let decided = decide(Select::AllKeys, 7 * DAY, NOW, &[&replaced, &held], Some(&held), &[]);
+        assert_eq!(
+            decided[0].0,
+            Action::Wait,
+            "a creation time too late is read as missing"
+        );
+        assert_eq!(decided[0].2, Some(NOW + 7 * DAY));
+        replaced.expires_at = Some(end);
+        assert_eq!(
+            judge(Select::ExpiringWithin(DAY), &replaced, end - DAY),
+            Ok(Reason::ExpiringWithin(DAY))
+        );
+        held.expires_at = Some(end);
+        held.created_at = Some(NOW - 1000 * DAY);
+        let r = Rotation::new("b1gexample0000000000", Select::AllKeys).clock(end - DAY);
+        let sink = KeySink::File("k.yaml".into());
+        let account = AccountRecord {
+            account: Default::default(),
+            keys: Vec::new(),
+        };
+        let p = new_key(&r, &account, KeyType::ApiKey, &sink, Some(&held));
+        assert_eq!(p.expires_at, None, "a lifetime past the calendar is not asked for");
     }
 
     #[test]

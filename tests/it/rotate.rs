@@ -359,6 +359,7 @@ async fn a_rotated_key_keeps_its_scopes_lifetime_and_the_manifest_keeps_its_secr
         .account("sa-k8s")
         .sink(SinkAddress::K8s(manifest.clone()))
         .at(emu.now())
+        .clock(emu.now())
         .run(&client)
         .await
         .expect("rotation");
@@ -539,4 +540,35 @@ async fn keys_held_by_other_profiles_of_a_credentials_file_are_never_deleted() {
         .expect("new [ci] key");
     assert_eq!(access_key_in(&creds, "ci"), aws_id(&new_ci));
     assert_eq!(access_key_in(&creds, "default"), aws_id(&new_default));
+}
+
+#[tokio::test]
+async fn a_successor_lives_as_long_as_its_key_from_the_servers_clock_whatever_time_is_judged_at() {
+    let (emu, client, dir) = start().await;
+    let file = dir.path().join("api-key.yaml");
+    let made = Provision::new(DEFAULT_FOLDER_ID, "sa-lifetime")
+        .expires_at(emu.now() + 30 * DAY)
+        .output(KeySink::File(file.clone()))
+        .run(&client)
+        .await
+        .expect("provision");
+    let (old, _) = created(&made);
+    let report = Rotation::new(DEFAULT_FOLDER_ID, Select::AllKeys)
+        .sink(SinkAddress::File(file.clone()))
+        .at(emu.now() - 365 * DAY)
+        .clock(emu.now())
+        .run(&client)
+        .await
+        .expect("rotation judged a year back");
+    assert!(!report.failed(), "{:?}", report.entries);
+    let new = decisions(&report.entries)
+        .get(&old)
+        .map(|_| report.entries[0].new_key_id.clone().expect("new key"))
+        .expect("rotated");
+    let key = client.api_keys().get(&new).await.expect("the new key");
+    let expires = yc_iam::model::from_timestamp(key.expires_at.as_ref().expect("an expiry")).unwrap();
+    assert!(
+        (expires - (emu.now() + 30 * DAY)).abs() < time::Duration::minutes(1),
+        "30 days from the server's clock, not from the time judged at: {expires}"
+    );
 }

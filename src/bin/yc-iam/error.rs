@@ -172,6 +172,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("output.pending_period", "--lockbox-pending-period"),
     ("service_account_name", "--service-account-name"),
     ("sinks", "--sink"),
+    ("grace", "--grace"),
+    ("expiring_within", "--expiring-within"),
     ("key_type", "--key-type"),
     ("verify_model", "--verify-model"),
     ("verify_timeout", "--verify-timeout"),

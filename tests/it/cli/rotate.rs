@@ -233,6 +233,15 @@ async fn bad_rotate_flags_are_usage_errors_and_nothing_is_sent() {
             "--all-keys",
         ],
         &["rotate", "--folder-id", "not an id", "--all", "--all-keys"],
+        &[
+            "rotate",
+            "--folder-id",
+            FOLDER,
+            "--all",
+            "--all-keys",
+            "--aws-profile",
+            "no spaces",
+        ],
     ] {
         let run = h.run(args).await;
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
@@ -242,6 +251,18 @@ async fn bad_rotate_flags_are_usage_errors_and_nothing_is_sent() {
         .run(&["rotate", "--folder-id", FOLDER, "--all", "--all-keys", "--sink", "-"])
         .await;
     assert!(sink.stderr.contains("--sink"), "{}", sink.stderr);
+    // A time and a span whose sum is past the last time there is: refused, never a panic.
+    let end = "9999-12-30T00:00:00Z";
+    for (policy, flag) in [
+        (&["--all-keys", "--grace", "1w"][..], "--grace"),
+        (&["--expiring-within", "1w"], "--expiring-within"),
+    ] {
+        let args = [&["rotate", "--folder-id", FOLDER, "--all", "--now", end][..], policy].concat();
+        let run = h.run(&args).await;
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(flag), "{}", run.stderr);
+        assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
+    }
     assert!(h.emu.journal().is_empty(), "nothing was sent");
 }
 

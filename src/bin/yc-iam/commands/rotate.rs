@@ -19,8 +19,10 @@ pub(crate) async fn run(settings: &Settings, args: RotateArgs) -> CliResult {
     rotation.validate()?;
     let session = connect(settings).await?;
     // Keys are stamped by the server's clock: an in-process emulator's, when it was moved.
+    // New keys' expiries count from the server's clock, whatever --now says.
+    rotation.clock = session.emulator_now();
     if rotation.now.is_none() {
-        rotation.now = session.emulator_now();
+        rotation.now = rotation.clock;
     }
     let plan = rotation.plan(&session).await.map_err(cli_error)?;
     let (now, grace, entries) = if args.dry_run {
