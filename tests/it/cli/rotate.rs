@@ -139,36 +139,34 @@ async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace
         row.contains("wait") && row.contains(&format!("replaced by {new}")),
         "{row}"
     );
+    let stored = StoredKey::read(&home.join("api-key.yaml")).unwrap().expect("key file");
+    assert_eq!(stored.id, new, "the file still holds the new key");
+    let mut all = vec![old.clone(), new.clone(), hand.clone()];
+    all.sort_unstable();
+    assert_eq!(api_key_ids(home, "sa-app").await, all, "no key was made or deleted");
 
     // Judged a day and more later (--now): the old key goes, the others stay.
     let later = (due + Duration::from_secs(60)).format(&Rfc3339).unwrap();
     let after = json(&yc_iam(home, &[&rotate[..], &["--now", &later]].concat()).await);
     assert_eq!(key(&after, &old)["action"], "delete");
     assert_eq!(key(&after, &new)["action"], "leave");
-    let listed = json(
-        &yc_iam(
-            home,
-            &[
-                "--format",
-                "json",
-                "api-key",
-                "list",
-                "--service-account-name",
-                "sa-app",
-            ],
-        )
-        .await,
-    );
-    let mut ids: Vec<&str> = listed
+    let mut expected = vec![new, hand];
+    expected.sort_unstable();
+    assert_eq!(api_key_ids(home, "sa-app").await, expected);
+}
+
+/// The ids of an account's API keys, sorted, as `api-key list` shows them.
+async fn api_key_ids(home: &Path, account: &str) -> Vec<String> {
+    let args = ["--format", "json", "api-key", "list", "--service-account-name", account];
+    let listed = json(&yc_iam(home, &args).await);
+    let mut ids: Vec<String> = listed
         .as_array()
         .expect("keys")
         .iter()
-        .filter_map(|k| k["id"].as_str())
+        .filter_map(|k| k["id"].as_str().map(str::to_owned))
         .collect();
     ids.sort_unstable();
-    let mut expected = vec![new.as_str(), hand.as_str()];
-    expected.sort_unstable();
-    assert_eq!(ids, expected);
+    ids
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
