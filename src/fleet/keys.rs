@@ -158,10 +158,9 @@ pub(super) async fn read(
         Some(SecretPlan::Existing { id, .. }) => Some(id.clone()),
         _ => None,
     };
-    let other_kind = match &action {
-        KeyAction::Create { replaces: None, .. } => other_kind(client, fleet, key.kind, &plan).await?,
-        _ => Vec::new(),
-    };
+    // Looked for whatever the sink holds: a run killed after the new kind was written and before
+    // the old kind's key was deleted leaves both, and the next run must finish it.
+    let other_kind = other_kind(client, fleet, key.kind, &plan).await?;
     Ok(KeyChange {
         spec: key.clone(),
         action,
@@ -197,7 +196,7 @@ async fn leftovers(
 }
 
 /// This fleet's keys of the kinds other than `kind` made for the plan's sink: what the sink held
-/// before the entry's type changed. Listed only when the sink holds no key of `kind`.
+/// before the entry's type changed.
 async fn other_kind(
     client: &crate::Client,
     fleet: &str,

@@ -547,6 +547,52 @@ async fn a_key_whose_type_changes_is_replaced_by_the_new_kind_in_its_sink_and_th
     assert_eq!(mutations(&emu).len(), calls, "a second apply changes nothing");
 }
 
+#[tokio::test]
+async fn a_type_change_cut_short_before_the_old_kind_was_deleted_is_finished_by_the_next_apply() {
+    let (emu, client, dir) = start().await;
+    let env = dir.path().join("chat.env");
+    let entry = |kind: &str| {
+        manifest(&format!(
+            "  - name: sa-chat\n    keys: [{{ type: {kind}, output: 'env:{}' }}]\n",
+            env.display()
+        ))
+    };
+    applied(&entry("api-key, scopes: [yc.ai.languageModels.execute]"), &client).await;
+    let account = account_id(&client, "sa-chat").await;
+    assert_eq!(api_key_ids(&client, &account).await.len(), 1);
+
+    // The new kind reaches the file, and the old kind's key is not deleted: as if killed there.
+    let after = entry("static-key");
+    emu.set_fault(
+        "/yandex.cloud.iam.v1.ApiKeyService/Delete",
+        yc_iam::emulator::Fault::FailOperation {
+            code: tonic::Code::Internal,
+        },
+    );
+    let cut_short = after.plan(&client, false).await.unwrap().apply(&client, 4).await;
+    assert!(!cut_short.succeeded(), "{cut_short}");
+    assert_eq!(
+        api_key_ids(&client, &account).await.len(),
+        1,
+        "the old kind is still live"
+    );
+    emu.clear_faults();
+
+    let rerun = after.plan(&client, false).await.unwrap();
+    assert!(rerun.changes(), "the old kind's key is found again: {rerun}");
+    let report = rerun.apply(&client, 4).await;
+    assert!(report.succeeded(), "{report}");
+    assert_eq!(api_key_ids(&client, &account).await, Vec::<String>::new());
+    let live: Vec<String> = emu
+        .snapshot()
+        .access_keys_of(&account)
+        .iter()
+        .map(|k| k.key_id.clone())
+        .collect();
+    assert_eq!(live, vec![env_value(&env, "AWS_ACCESS_KEY_ID")]);
+    assert!(!after.plan(&client, false).await.unwrap().changes());
+}
+
 /// The value of `name` in a dotenv file.
 fn env_value(path: &Path, name: &str) -> String {
     let text = std::fs::read_to_string(path).unwrap();
