@@ -1,17 +1,19 @@
 //! `yc-iam rotate` killed with SIGKILL at any moment never loses the key: right after the kill the
 //! key file holds a live key whose secret the emulator accepts, and so it does after every rerun.
 //! A rerun finishes the rotation (the key an interrupted run made and never wrote is deleted, a
-//! key that was not rotated yet is), and a run after the grace (here none) leaves the state of an
-//! uninterrupted rotation: exactly one live key, a new one, the one in the file.
+//! key that was not rotated yet is); when the kill left the rotation done, the rerun keeps the old
+//! key, shown waiting for the grace. A run after the grace leaves the state of an uninterrupted
+//! rotation: exactly one live key, a new one, the one in the file.
 //!
 //! Operations are slowed so the moments spread over every step (listing, reading the file, the
 //! new key, writing it), and one scenario loses the key-create response once, which widens the
 //! window where a key exists that the file does not hold. Each scenario's uninterrupted run is cut
-//! into equal slices and each kill lands at a random point of its own slice. `cargo test` runs 50
-//! kills; more with `YC_CRASH_MOMENTS=200`.
+//! into equal slices and each kill lands at a random point of its own slice; the slices reach a
+//! little past the run's end, since the rotation is done only once the file is written and no
+//! call follows that. `cargo test` runs 50 kills; more with `YC_CRASH_MOMENTS=200`.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use time::format_description::well_known::Rfc3339;
 
@@ -53,7 +55,11 @@ enum LeftBehind {
     Rotated,
 }
 
-/// `rotate` of one account's keys with no grace, the file given, judged at the emulator's time.
+/// How long a replaced key stays.
+const GRACE: Duration = Duration::from_secs(3600);
+
+/// `rotate` of one account's keys with a grace of an hour, the file given, judged at the
+/// emulator's time.
 fn rotate(h: &Harness, name: &str, file: &str, policy: &[&str]) -> Vec<String> {
     let now = h.emu.now().format(&Rfc3339).expect("formats");
     let mut args = vec![
@@ -66,7 +72,7 @@ fn rotate(h: &Harness, name: &str, file: &str, policy: &[&str]) -> Vec<String> {
         file,
     ];
     args.extend_from_slice(policy);
-    args.extend_from_slice(&["--grace", "0s", "--now", &now]);
+    args.extend_from_slice(&["--grace", "1h", "--now", &now]);
     args.into_iter().map(str::to_owned).collect()
 }
 
@@ -100,10 +106,14 @@ async fn file_key_works(h: &Harness, name: &str, file: &str, when: &str) -> Stri
     stored.id
 }
 
-fn left_behind(h: &Harness, name: &str, file: &str, original: &str) -> LeftBehind {
+fn live_keys(h: &Harness, name: &str) -> usize {
     let snap = h.emu.snapshot();
     let sa = snap.service_account_named(name).expect("the account");
-    let live = snap.live_keys_of(&sa.id).len();
+    snap.live_keys_of(&sa.id).len()
+}
+
+fn left_behind(h: &Harness, name: &str, file: &str, original: &str) -> LeftBehind {
+    let live = live_keys(h, name);
     let held = StoredKey::read(&h.path(file)).ok().flatten().map(|k| k.id);
     match (live, held.as_deref() == Some(original)) {
         (1, true) => LeftBehind::NotRotated,
@@ -135,7 +145,7 @@ async fn rotate_killed_at_any_moment_never_loses_the_key_and_a_rerun_finishes_th
             for i in (w..kills).step_by(WORKERS) {
                 let s = i % SCENARIOS.len();
                 let slice = (i / SCENARIOS.len()) as f64;
-                let at = spans[s].mul_f64((slice + rng.f64()) / per_scenario as f64 * 1.05);
+                let at = spans[s].mul_f64((slice + rng.f64()) / per_scenario as f64 * 1.15);
                 let (name, file) = (format!("sa-crash-{i}"), format!("crash-{i}.yaml"));
                 h.emu.clear_faults();
                 let original = provisioned(&h, &name, &file).await;
@@ -144,12 +154,23 @@ async fn rotate_killed_at_any_moment_never_loses_the_key_and_a_rerun_finishes_th
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 kill_command_at(&h, &args, at).await;
                 h.emu.clear_faults();
-                outcomes.push((SCENARIOS[s], left_behind(&h, &name, &file, &original)));
+                let outcome = left_behind(&h, &name, &file, &original);
+                outcomes.push((SCENARIOS[s], outcome));
                 file_key_works(&h, &name, &file, &format!("after a kill at {at:?}")).await;
 
                 let rerun = run(&h, &rotate(&h, &name, &file, EVERY_KEY)).await;
                 assert_eq!(rerun.code, Some(0), "rerun after a kill at {at:?}: {}", rerun.stderr);
-                file_key_works(&h, &name, &file, "after the rerun").await;
+                let held = file_key_works(&h, &name, &file, "after the rerun").await;
+                if outcome == LeftBehind::Rotated {
+                    assert_eq!(live_keys(&h, &name), 2, "the old key stays for the grace");
+                    let row = rerun.stdout.lines().find(|l| l.contains(&original));
+                    assert!(
+                        row.is_some_and(|r| r.contains("wait") && r.contains(&held)),
+                        "the old key waits: {}",
+                        rerun.stdout
+                    );
+                }
+                h.emu.advance(GRACE + Duration::from_secs(60));
                 let finish = run(&h, &rotate(&h, &name, &file, NONE_YOUNG)).await;
                 assert_eq!(finish.code, Some(0), "{}", finish.stderr);
                 let end = h.assert_provisioned(&name, &file).await;
@@ -173,6 +194,7 @@ async fn rotate_killed_at_any_moment_never_loses_the_key_and_a_rerun_finishes_th
     };
     assert!(count(LeftBehind::NotRotated) > 0, "{seen:?}");
     assert!(count(LeftBehind::KeyNobodyHolds) > 0, "{seen:?}");
+    assert!(count(LeftBehind::Rotated) > 0, "{seen:?}");
     println!(
         "rotate crash soak: {kills} SIGKILLs in {:.0} s; the file always held a working key, and every \
          rerun finished the rotation; left behind by the kills: {seen:?}",
