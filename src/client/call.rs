@@ -85,7 +85,7 @@ impl Client {
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         validate(method, &request)?;
-        let idempotency_key = method.mutating.then(new_id).transpose()?;
+        let idempotency_key = method.mutating.then(new_idempotency_key).transpose()?;
         let attempt = || self.attempt(method, &request, idempotency_key.as_ref(), &f);
         self.retrying(method.what, attempt, after_failure).await
     }
@@ -223,13 +223,22 @@ pub(crate) fn validate<Req: Validate>(method: &Method, request: &Req) -> Result<
     request.validate().map_err(|v| Error::from_violation(method.what, v))
 }
 
-/// A fresh UUID v4 as the header value it is sent as (no intermediate `String`).
+/// A fresh request id: a UUID v4 as the header value it is sent as (no intermediate `String`).
 ///
-/// Its bits come from the thread's fast generator (seeded from the system's) rather than one
-/// system call per id: an id must be unique, not unpredictable, and every call makes one.
+/// Its bits come from the thread's fast generator rather than one system call per id: a request
+/// id must be unique, not unpredictable, it is shown in errors and logs, and every call makes one.
 pub(crate) fn new_id() -> Result<AsciiMetadataValue, Error> {
+    header_uuid(uuid::Builder::from_random_bytes(fastrand::u128(..).to_ne_bytes()).into_uuid())
+}
+
+/// A fresh idempotency key, from the system's generator: a key that named a mutating call whose
+/// answer carries a secret must not be guessable from the request ids a log shows.
+fn new_idempotency_key() -> Result<AsciiMetadataValue, Error> {
+    header_uuid(uuid::Uuid::new_v4())
+}
+
+fn header_uuid(id: uuid::Uuid) -> Result<AsciiMetadataValue, Error> {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_ne_bytes()).into_uuid();
     let text = id.hyphenated().encode_lower(&mut text);
     AsciiMetadataValue::try_from(&*text).map_err(|_| Error::config("a UUID is not a valid header value"))
 }

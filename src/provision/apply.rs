@@ -83,9 +83,11 @@ impl Plan {
         )
         .await;
         report.roles_added = roles_added;
-        let issued = match bound.and(keyed) {
-            Ok(issued) => issued,
-            Err(e) => return Err(e.with_partial(report)),
+        let issued = match (bound, keyed) {
+            (Ok(()), Ok(issued)) => issued,
+            // When both fail, the key's error is the one to tell: it says what became of the
+            // key, and the next run grants the roles either way.
+            (_, Err(e)) | (Err(e), Ok(_)) => return Err(e.with_partial(report)),
         };
         delete_replaced(client, &target, &mut report, keys_to_delete).await;
         if let Some(verify) = &input.verify {

@@ -174,7 +174,9 @@ pub async fn verify_key(
     timeout: Duration,
 ) -> Result<Verification, VerifyError> {
     let start = Instant::now();
-    let deadline = start + timeout;
+    // A century is no deadline in practice, and a longer timeout (a library caller's
+    // `Duration::MAX`) would overflow the clock.
+    let deadline = start + timeout.min(Duration::from_secs(100 * 365 * 86_400));
     let failed = |source: Error, attempts: u32, timed_out: bool| VerifyError {
         model_uri: model_uri.to_owned(),
         waited: start.elapsed(),

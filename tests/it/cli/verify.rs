@@ -84,6 +84,27 @@ async fn a_key_without_the_models_scope_fails_verification_within_the_timeout_an
 }
 
 #[tokio::test]
+async fn a_key_for_the_caller_that_fails_verification_is_still_printed_since_it_stays_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = bare_command(dir.path());
+    cmd.args(["--emulator", "--format", "json", "provision", "--name", "sa-verified"])
+        .args(["--verify", "--verify-timeout", "1s", "--output", "-"])
+        .args(["--scope", "yc.ai.foundationModels.execute"]);
+    let done = run(cmd).await;
+    assert_eq!(done.code, Some(1), "{}\n{}", done.stdout, done.stderr);
+    let key: Value = serde_json::from_str(&done.stdout)
+        .unwrap_or_else(|e| panic!("the key on stdout ({e}): {}\n{}", done.stdout, done.stderr));
+    assert!(
+        key["secret"].as_str().is_some_and(|s| !s.is_empty()),
+        "the secret of the live key: {key}"
+    );
+    assert!(
+        !done.stderr.contains(key["secret"].as_str().unwrap()),
+        "no secret on stderr"
+    );
+}
+
+#[tokio::test]
 async fn an_authorized_key_is_verified_through_the_iam_token_it_is_exchanged_for() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--key-type", "authorized-key", "--output", "key.json"];

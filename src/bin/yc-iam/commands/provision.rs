@@ -74,6 +74,11 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
                 let mut view = report_view(done, &output, Some(crate::error::chain(&e)));
                 view.verification = VerificationView::of_failure(&p, &e);
                 if to_stdout {
+                    // A key that was made and lives (its check failed, or the roles did) is
+                    // still the caller's: nobody else holds its secret.
+                    if let Some(key) = &done.secret_for_caller {
+                        write_key(settings.format, key)?;
+                    }
                     output::write_stderr(&text(&view, &done.keys_not_deleted));
                 } else {
                     print(settings.format, &view, &done.keys_not_deleted)?;
@@ -87,16 +92,22 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     view.verification = VerificationView::of_report(&p, &report);
     if let Some(key) = &report.secret_for_caller {
         // `--output -`: the key file's content on stdout, the summary on stderr.
-        let f = if settings.format == Format::Json {
-            Format::Json
-        } else {
-            Format::Yaml
-        };
-        output::write_document(&mut std::io::stdout().lock(), f, &key.document())?;
+        write_key(settings.format, key)?;
         output::write_stderr(&text(&view, &report.keys_not_deleted));
         return Ok(());
     }
     print(settings.format, &view, &report.keys_not_deleted)
+}
+
+/// `--output -`: the key, as its key file would hold it, on stdout (JSON or YAML).
+fn write_key(format: Format, key: &yc_iam::provision::IssuedKey) -> Result<(), CliError> {
+    let f = if format == Format::Json {
+        Format::Json
+    } else {
+        Format::Yaml
+    };
+    output::write_document(&mut std::io::stdout().lock(), f, &key.document())?;
+    Ok(())
 }
 
 /// `--verify` and its flags as the library's check.
