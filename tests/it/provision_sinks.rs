@@ -102,13 +102,7 @@ async fn a_dotenv_file_holds_the_three_entries_privately_and_a_second_run_keeps_
     assert_eq!(rotated.keys_deleted, vec![id]);
     assert_eq!(get(&dotenv(&path), "YC_API_KEY_ID"), Some(new_id.as_str()));
     let account = &rotated.service_account.id;
-    let live: Vec<String> = emu
-        .snapshot()
-        .live_keys_of(account)
-        .iter()
-        .map(|k| k.id.clone())
-        .collect();
-    assert_eq!(live, vec![new_id]);
+    assert_eq!(live_keys(&emu, account), vec![new_id]);
 }
 
 #[tokio::test]
@@ -170,6 +164,15 @@ async fn a_file_in_another_format_is_left_alone_and_refused_before_anything_is_s
         "kind: Deployment\napiVersion: apps/v1\n"
     );
     assert!(emu.snapshot().service_account_named("sa-other").is_none());
+}
+
+/// The ids of the account's live API keys.
+fn live_keys(emu: &Emulator, account_id: &str) -> Vec<String> {
+    emu.snapshot()
+        .live_keys_of(account_id)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect()
 }
 
 fn lockbox_sink(name: &str) -> KeySink {
@@ -298,13 +301,7 @@ async fn rotating_into_lockbox_adds_one_version_and_schedules_the_replaced_one()
     );
     let (_, entries) = payload(&client, "ai-key").await;
     assert_eq!(entries.get("api-key-id"), Some(&new));
-    let live: Vec<String> = emu
-        .snapshot()
-        .live_keys_of(&rotated.service_account.id)
-        .iter()
-        .map(|k| k.id.clone())
-        .collect();
-    assert_eq!(live, vec![new]);
+    assert_eq!(live_keys(&emu, &rotated.service_account.id), vec![new]);
 }
 
 #[tokio::test]
@@ -335,13 +332,7 @@ async fn rotating_after_another_writer_schedules_only_our_versions_and_keeps_the
     assert_eq!(Some(&current), placed.version_id.as_ref());
     assert_eq!(entries.get("api-key-id"), Some(&new));
     assert_eq!(entries.get("db-password").map(String::as_str), Some("hunter2"));
-    let live: Vec<String> = emu
-        .snapshot()
-        .live_keys_of(&rotated.service_account.id)
-        .iter()
-        .map(|k| k.id.clone())
-        .collect();
-    assert_eq!(live, vec![new]);
+    assert_eq!(live_keys(&emu, &rotated.service_account.id), vec![new]);
 
     // The next rotation replaces our version, which is current again.
     let again = p.clone().rotate(true).run(&client).await.expect("second rotation");
@@ -378,13 +369,7 @@ async fn a_version_added_between_plan_and_apply_is_not_overwritten_and_the_new_k
     let why = err.api_error().map(yc_iam::Error::message).unwrap_or_default();
     assert!(why.contains("another writer"), "{why}");
     assert!(err.to_string().contains("the key was deleted again"), "{err}");
-    let live: Vec<String> = emu
-        .snapshot()
-        .live_keys_of(&first.service_account.id)
-        .iter()
-        .map(|k| k.id.clone())
-        .collect();
-    assert_eq!(live, vec![old.clone()]);
+    assert_eq!(live_keys(&emu, &first.service_account.id), vec![old.clone()]);
     let (_, entries) = payload(&client, "ai-key").await;
     assert_eq!(entries.get("other").map(String::as_str), Some("x"));
     assert_eq!(entries.get("api-key-id"), Some(&old));
@@ -431,13 +416,7 @@ async fn entries_another_writer_adds_while_the_new_version_is_on_its_way_are_put
         "their entry is back in the current version"
     );
     authenticates(&emu, &entries["api-key"], &rotated.service_account.id).await;
-    let live: Vec<String> = emu
-        .snapshot()
-        .live_keys_of(&rotated.service_account.id)
-        .iter()
-        .map(|k| k.id.clone())
-        .collect();
-    assert_eq!(live, vec![new]);
+    assert_eq!(live_keys(&emu, &rotated.service_account.id), vec![new]);
     for version in versions(&client, &secret_id).await {
         let expected = if version.id == theirs.id || version.id == current {
             LockboxVersionStatus::Active
@@ -523,13 +502,7 @@ async fn a_replaced_version_that_could_not_be_scheduled_keeps_its_key_until_a_re
     let all = versions(&client, &secret_id).await;
     let replaced = all.iter().find(|v| v.id == old_version).expect("the replaced version");
     assert_eq!(replaced.status(), LockboxVersionStatus::ScheduledForDestruction);
-    let live: Vec<String> = emu
-        .snapshot()
-        .live_keys_of(&rerun.service_account.id)
-        .iter()
-        .map(|k| k.id.clone())
-        .collect();
-    assert_eq!(live, vec![new]);
+    assert_eq!(live_keys(&emu, &rerun.service_account.id), vec![new]);
 }
 
 #[tokio::test]
