@@ -77,7 +77,7 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
                     // A key that was made and lives (its check failed, or the roles did) is
                     // still the caller's: nobody else holds its secret.
                     if let Some(key) = &done.secret_for_caller {
-                        write_key(settings.format, key)?;
+                        output::print_document(settings.format, &key.document())?;
                     }
                     output::write_stderr(&text(&view, &done.keys_not_deleted));
                 } else {
@@ -92,22 +92,11 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
     view.verification = VerificationView::of_report(&p, &report);
     if let Some(key) = &report.secret_for_caller {
         // `--output -`: the key file's content on stdout, the summary on stderr.
-        write_key(settings.format, key)?;
+        output::print_document(settings.format, &key.document())?;
         output::write_stderr(&text(&view, &report.keys_not_deleted));
         return Ok(());
     }
     print(settings.format, &view, &report.keys_not_deleted)
-}
-
-/// `--output -`: the key, as its key file would hold it, on stdout (JSON or YAML).
-fn write_key(format: Format, key: &yc_iam::provision::IssuedKey) -> Result<(), CliError> {
-    let f = if format == Format::Json {
-        Format::Json
-    } else {
-        Format::Yaml
-    };
-    output::write_document(&mut std::io::stdout().lock(), f, &key.document())?;
-    Ok(())
 }
 
 /// `--verify` and its flags as the library's check.
