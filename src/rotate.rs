@@ -228,8 +228,8 @@ impl Rotation {
 
     /// The kinds asked for, each once.
     fn kinds(&self) -> Vec<KeyType> {
-        let all = [KeyType::ApiKey, KeyType::AuthorizedKey, KeyType::StaticKey];
-        all.into_iter()
+        KeyType::ALL
+            .into_iter()
             .filter(|k| self.key_types.is_empty() || self.key_types.contains(k))
             .collect()
     }

@@ -480,11 +480,8 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
     };
     // The sink now holds the entry's kind: the key of the kind it held before goes.
     for old in &change.other_kind {
-        match old.kind.delete(client, &old.id).await {
-            Ok(()) => done.push_str(&format!(", - {} {}", old.kind.name(), old.id)),
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
+        old.kind.delete(client, &old.id).await?;
+        done.push_str(&format!(", - {} {}", old.kind.name(), old.id));
     }
     Ok(done)
 }

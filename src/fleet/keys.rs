@@ -207,7 +207,7 @@ async fn other_kind(
         return Ok(Vec::new());
     };
     let mut found = Vec::new();
-    for other in [KeyType::ApiKey, KeyType::AuthorizedKey, KeyType::StaticKey] {
+    for other in KeyType::ALL {
         if other != kind {
             let listed = other.list(client, &account.id).await?;
             found.extend(

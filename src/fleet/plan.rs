@@ -357,8 +357,7 @@ async fn read_keys(
         AccountState::Update { account, .. } | AccountState::Unchanged(account) => Some((i, account.id.clone())),
         _ => None,
     });
-    let kinds = [KeyType::ApiKey, KeyType::AuthorizedKey, KeyType::StaticKey];
-    let listings = listings.flat_map(|(i, id)| kinds.map(|kind| (i, id.clone(), kind)));
+    let listings = listings.flat_map(|(i, id)| KeyType::ALL.map(|kind| (i, id.clone(), kind)));
     let listed: Vec<(usize, Vec<ManagedKey>)> = futures_util::stream::iter(
         listings.map(|(i, id, kind)| async move { kind.list(client, &id).await.map(|k| (i, k)) }),
     )
