@@ -9,14 +9,14 @@
 //! cargo bench --bench e2e -- profile [--facade|--stubs|--stubs-spec|--gets] [--flows N] [--concurrency N]
 //!                                                      a plain loop of flows to run under callgrind
 //! cargo bench --bench e2e -- sinks [--rounds N] [--runs N]
-//!                                                      (5) provision into Lockbox vs into a key file,
+//!                                                      (8) provision into Lockbox vs into a key file,
 //!                                                      against one emulator, rounds alternated
 //! cargo bench --bench e2e -- audit [--rounds N] [--parallel N] [--latency-ms MS]
-//!                                                      (6) `yc_iam::audit` over 100 accounts × 3 keys
+//!                                                      (10) `yc_iam::audit` over 100 accounts × 3 keys
 //!                                                      vs the same listings one call at a time,
 //!                                                      rounds alternated; MS held on every call
 //! cargo bench --bench e2e -- fleet [--rounds N] [--parallel N] [--accounts N]
-//!                                                      (8) `yc-iam apply` of N accounts (one role,
+//!                                                      (9) `yc-iam apply` of N accounts (one role,
 //!                                                      one API key in a file each), its no-op
 //!                                                      re-apply, and N sequential `yc-iam
 //!                                                      provision` runs, all against one `yc-iam
@@ -191,7 +191,7 @@ async fn overhead(rounds: usize) {
     }
 }
 
-/// (5) `Provision::run` into a Lockbox secret against the same into a key file, on one emulator:
+/// (8) `Provision::run` into a Lockbox secret against the same into a key file, on one emulator:
 /// a first run (account, roles, key; for Lockbox also the secret and its first version), a second
 /// run (nothing to change) and a rotation. Each round times `runs` of each, file and Lockbox
 /// alternated; the medians over the rounds and their ratio (Lockbox / file) are printed.
@@ -322,7 +322,7 @@ async fn profile(use_stubs: bool, spec_headers: bool, gets: bool, flows: usize, 
     emu.shutdown().await;
 }
 
-/// (6) 100 service accounts with three keys each (API keys, static keys and one authorized key in
+/// (10) 100 service accounts with three keys each (API keys, static keys and one authorized key in
 /// ten), then `yc_iam::audit` and the same listings made one call at a time, alternated round by
 /// round: the median of each and their ratio. With `latency_ms`, the emulator holds every call
 /// that long before handling it, as a network between client and cloud would.
@@ -416,7 +416,7 @@ async fn audit(rounds: usize, parallel: usize, latency_ms: u64) {
     );
 }
 
-/// (8) A fleet of `accounts` service accounts, each with one folder role and one API key in a key
+/// (9) A fleet of `accounts` service accounts, each with one folder role and one API key in a key
 /// file, made by one `yc-iam apply --parallel N` process and by `accounts` sequential `yc-iam
 /// provision` processes doing the same, all against one `yc-iam emulator` process; then the
 /// apply again, which has nothing to change. Each round gives each side folders of its own (so

@@ -235,13 +235,13 @@ if want bulk; then
 fi
 
 if want fleet; then
-    say "== (8) a fleet of 100 accounts: one apply vs 100 provision processes, one emulator process (load $(load))"
+    say "== (9) a fleet of 100 accounts: one apply vs 100 provision processes, one emulator process (load $(load))"
     cargo bench -q --bench e2e -- fleet --rounds 5 --parallel 16 | sed 's/^/    /'
     say "    $ cargo bench --bench e2e -- fleet --rounds 5 --parallel 16   (targets: apply <= 1.5 s and >= 5x; no-op <= 300 ms)"
 fi
 
 if want audit; then
-    say "== (9) audit of 100 accounts x 3 keys vs the same listings one call at a time (load $(load))"
+    say "== (10) audit of 100 accounts x 3 keys vs the same listings one call at a time (load $(load))"
     cargo bench -q --bench e2e -- audit --rounds 7 --parallel 16 | sed 's/^/    /'
     say "    $ cargo bench --bench e2e -- audit --rounds 7 --parallel 16   (targets: <= 300 ms, ratio <= 0.1)"
     cargo bench -q --bench e2e -- audit --rounds 7 --parallel 16 --latency-ms 2 | sed 's/^/    /'

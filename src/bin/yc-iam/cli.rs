@@ -70,7 +70,7 @@ pub(crate) struct GlobalArgs {
     /// `--emulator`. Credentials given as flags are used; without any, the emulator's own token.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) emulator_state: Option<PathBuf>,
-    /// With --emulator: a new access binding takes effect only this long after it is made, as in
+    /// With --emulator or --emulator-state: a new access binding takes effect only this long after it is made, as in
     /// the cloud (AI Studio's models and Lockbox payloads refuse the role until then), e.g. `3s`.
     #[arg(long, global = true, value_name = "DURATION", value_parser = input::parse_duration)]
     pub(crate) emulator_binding_delay: Option<Duration>,

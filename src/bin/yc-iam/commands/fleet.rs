@@ -162,7 +162,7 @@ fn roles_view(roles: &[yc_iam::fleet::RoleSpec]) -> Value {
         .collect()
 }
 
-/// One key entry as the text plan shows it: what happens to it, and why; ids only.
+/// One key entry in the document (JSON or YAML) form of a plan: what happens to it, and why; ids only.
 fn key_view(key: &KeyChange) -> Value {
     let (action, id, reason, replaces, age) = match &key.action {
         KeyAction::Keep { id } => ("keep", Some(id), None, None, None),
