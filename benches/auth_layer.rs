@@ -35,16 +35,9 @@ use yc_iam::{
     },
 };
 
-use common::{run_concurrent, runtime};
+use common::{arg, median, run_concurrent, runtime};
 
 const OAUTH: &str = "y0_auth-layer-bench";
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 /// A tokenizer that checks only that a request is authorized and answers a constant.
 #[derive(Clone)]
@@ -143,11 +136,6 @@ async fn throughput(variant: &Variant, model_uri: &str, calls: usize, concurrenc
     calls as f64 / took.as_secs_f64()
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 /// The three variants against `endpoint`, `rounds` rounds, the order turned round each round.
 async fn compare(label: &str, endpoint: &str, client: &Client, rounds: usize, calls: usize, concurrency: usize) {
     let channel = Channel::from_shared(endpoint.to_owned())
@@ -185,7 +173,7 @@ async fn compare(label: &str, endpoint: &str, client: &Client, rounds: usize, ca
             results[i].push(throughput(&variants[i], &model_uri, calls, concurrency).await);
         }
     }
-    let medians: Vec<f64> = results.into_iter().map(median).collect();
+    let medians: Vec<f64> = results.into_iter().map(|mut v| median(&mut v)).collect();
     for (variant, m) in variants.iter().zip(&medians) {
         println!(
             "auth-layer/{label}: {:<38} {:>9.0} calls/s (median of {rounds})",

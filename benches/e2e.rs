@@ -34,16 +34,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Stubs, emulator, facade, facade_flow, run_concurrent, runtime, stub_flow, unique_name};
+use common::{Stubs, arg, emulator, facade, facade_flow, median, run_concurrent, runtime, stub_flow, unique_name};
 
 const GET_OPERATION: &str = "/yandex.cloud.operation.OperationService/Get";
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 /// (2) Sequential flows against an emulator whose operations take 1 s: wall time per flow and
 /// `OperationService.Get` calls per operation (from the emulator's journal).
@@ -168,12 +161,8 @@ async fn overhead(rounds: usize) {
             rates.push(1_000.0 / took.as_secs_f64());
         }
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let seq: Vec<f64> = sequential.into_iter().map(median).collect();
-    let rate: Vec<f64> = bulk.into_iter().map(median).collect();
+    let seq: Vec<f64> = sequential.into_iter().map(|mut v| median(&mut v)).collect();
+    let rate: Vec<f64> = bulk.into_iter().map(|mut v| median(&mut v)).collect();
     print_split(
         &format!("sequential flow (median of {rounds} rounds)"),
         VARIANTS.iter().zip(&seq).map(|(v, t)| format!("{v} {:.0} µs", t * 1e6)),
@@ -235,10 +224,6 @@ async fn sinks(rounds: usize, runs: usize) {
             }
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     for ((step, [file, lockbox]), [file_calls, lockbox_calls]) in STEPS.iter().zip(times.iter_mut()).zip(calls) {
         let (file, lockbox) = (median(file), median(lockbox));
         println!(
@@ -402,10 +387,6 @@ async fn audit(rounds: usize, parallel: usize, latency_ms: u64) {
         sequential.push(start.elapsed().as_secs_f64());
         assert_eq!(keys, 300);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (c, s) = (median(&mut concurrent), median(&mut sequential));
     println!(
         "audit: 100 accounts x 3 keys, 301 listings, {latency_ms} ms added per call: audit at --parallel {parallel} {:.1} ms, \
@@ -501,10 +482,6 @@ fn fleet(rounds: usize, parallel: usize, accounts: usize) {
     }
     emulator.0.kill().ok();
     emulator.0.wait().ok();
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (a, n, s) = (median(&mut apply), median(&mut again), median(&mut sequential));
     println!(
         "fleet: {accounts} accounts x (1 role + 1 API key to a file), median of {rounds}: apply --parallel {parallel} \

@@ -37,6 +37,20 @@ pub const ROLES: [&str; 2] = ["ai.languageModels.user", "ai.imageGeneration.user
 pub const SCOPE: &str = "yc.ai.languageModels.execute";
 
 /// A multi-threaded runtime over both cores, as a service would run.
+/// The value after `name` among the command-line `args`, if any.
+pub fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+/// The median of `values` (the upper one of an even count).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -158,11 +158,7 @@ async fn assert_provisioned(h: &Harness, client: &Client, name: &str, secret: &s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_into_lockbox_killed_at_any_moment_recovers_every_time() {
-    let kills: usize = std::env::var("YC_CRASH_MOMENTS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(50);
+    let kills = super::crash::kills();
     let started = Instant::now();
     let per_scenario = kills.div_ceil(SCENARIOS.len());
     let mut workers = Vec::new();
