@@ -543,8 +543,8 @@ pub(crate) struct AuditArgs {
     /// expiring, no-expiry, expired, account-suspended.
     #[arg(long, value_name = "FLAG,…", value_delimiter = ',', value_parser = input::parse_audit_flag)]
     pub(crate) fail_on: Vec<yc_iam::audit::Flag>,
-    /// Judge ages, use and expiry at this time (RFC 3339) instead of now: against an emulator
-    /// whose clock was moved, its time.
+    /// Judge ages, use and expiry at this time (RFC 3339) [default: the in-process emulator's
+    /// clock with --emulator/--emulator-state, else now].
     #[arg(long, value_name = "TIME", value_parser = input::parse_timestamp)]
     pub(crate) now: Option<OffsetDateTime>,
 }

@@ -1,5 +1,6 @@
 //! `yc-iam audit`: a folder's or a cloud's keys as a table or a document with their flags, exit 3
-//! when a `--fail-on` flag is raised and 0 otherwise, and bad flags refused before any call.
+//! when a `--fail-on` flag is raised and 0 otherwise, ages judged on a kept emulator's clock unless
+//! `--now` is given, and bad flags refused before any call.
 
 use std::time::Duration;
 
@@ -7,7 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use yc_iam::emulator::DEFAULT_IAM_TOKEN;
 use yc_iam::{Client, CreateAccessKey, CreateApiKey, CreateServiceAccount, Credentials};
 
-use super::{FOLDER, Harness, OTHER_FOLDER};
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
+
+use super::{FOLDER, Harness, OTHER_FOLDER, bare_command, run};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -167,4 +170,52 @@ async fn bad_audit_flags_are_usage_errors_and_nothing_is_sent() {
         assert_eq!(run.stderr_lines().len(), 1, "{args:?}: one line: {}", run.stderr);
     }
     assert!(h.emu.journal().is_empty(), "nothing was sent");
+}
+
+/// The binary against the emulator state kept in `dir`, its answer as JSON.
+async fn kept(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut cmd = bare_command(dir);
+    cmd.args([
+        "--emulator-state",
+        "emulator.json",
+        "--folder-id",
+        DEFAULT_FOLDER_ID,
+        "--format",
+        "json",
+    ])
+    .args(args);
+    let run = run(cmd).await;
+    assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_of_a_kept_emulator_judges_ages_by_its_clock_unless_now_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    kept(
+        dir.path(),
+        &["provision", "--name", "sa-app", "--output", "api-key.yaml"],
+    )
+    .await;
+    let emu = Emulator::builder()
+        .with_state_file(dir.path().join("emulator.json"))
+        .start()
+        .await
+        .expect("state loads");
+    let made_at = emu.now();
+    emu.advance(40 * DAY);
+    emu.shutdown().await;
+    let key = |doc: &serde_json::Value| {
+        let key = &doc["accounts"][0]["keys"][0];
+        (key["age_seconds"].as_u64().expect("age"), key["flags"].to_string())
+    };
+
+    let (age, flags) = key(&kept(dir.path(), &["audit", "--unused-for", "30d"]).await);
+    assert!(age >= 40 * 86_400, "aged by the emulator's clock: {age} s");
+    assert!(flags.contains("\"unused\""), "{flags}");
+
+    let then = (made_at + DAY).format(&Rfc3339).expect("formats");
+    let (age, flags) = key(&kept(dir.path(), &["audit", "--unused-for", "30d", "--now", &then]).await);
+    assert!(age < 2 * 86_400, "aged at --now: {age} s");
+    assert!(!flags.contains("\"unused\""), "{flags}");
 }

@@ -19,10 +19,12 @@ pub(crate) async fn run(settings: &Settings, args: AuditArgs) -> CliResult {
         .unused_for(args.unused_for)
         .expiring_within(args.expiring_within)
         .parallel(usize::from(args.parallel));
-    if let Some(now) = args.now {
+    let session = connect(settings).await?;
+    // Ages and flags are judged at --now, else by the in-process emulator's clock (which tests
+    // move), else by this machine's.
+    if let Some(now) = args.now.or_else(|| session.emulator_now()) {
         policy = policy.at(now);
     }
-    let session = connect(settings).await?;
     let inventory = audit(&session, &scope, &policy).await?;
     print(settings.format, &inventory)?;
     let failing: Vec<&str> = args
