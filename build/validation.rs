@@ -302,7 +302,7 @@ fn count_checks(out: &mut String, at: &str, this: &str, rules: &Rules) -> Result
         let (min, max) = bounds(size)?;
         writeln!(
             out,
-            "check::size({at}, {this}.len(), {}, {}, {size:?})?;",
+            "check::count({at}, check::Counted::Entries, {this}.len(), {}, {}, {size:?})?;",
             opt(min),
             opt(max)
         )
@@ -420,7 +420,7 @@ fn field_checks(
                 let (min, max) = bounds(length)?;
                 writeln!(
                     out,
-                    "check::byte_length({at}, {value}.len(), {}, {}, {length:?})?;",
+                    "check::count({at}, check::Counted::Bytes, {value}.len(), {}, {}, {length:?})?;",
                     opt(min),
                     opt(max)
                 )

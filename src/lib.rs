@@ -35,9 +35,9 @@ pub use retry::RetryPolicy;
 pub use secrecy::{self, ExposeSecret, SecretString};
 pub use services::{
     AccessBindingsOperation, AccessKeys, AccountKey, AccountKeys, AddVersion, ApiKeys, Clouds, CreateAccessKey,
-    CreateAccountKey, CreateApiKey, CreateKey, CreateSecret, CreateServiceAccount, CreatedAccessKey, CreatedApiKey,
-    CreatedKey, Folders, Keys, Lockbox, Operations, SecretRef, ServiceAccounts, UpdateAccessKey, UpdateAccountKey,
-    UpdateApiKey, UpdateKey, UpdateSecret, UpdateServiceAccount,
+    CreateAccountKey, CreateApiKey, CreateKey, CreateNamed, CreateSecret, CreateServiceAccount, CreatedAccessKey,
+    CreatedApiKey, CreatedKey, Folders, Keys, Lockbox, Operations, SecretRef, ServiceAccounts, UpdateAccessKey,
+    UpdateAccountKey, UpdateApiKey, UpdateKey, UpdateNamed, UpdateSecret, UpdateServiceAccount,
 };
 pub use validate::{Validate, Violation};
 

@@ -28,11 +28,25 @@ macro_rules! operation {
     };
 }
 
+/// Lists `$request` as `$method` through the generated client's method `$rpc` (of the calling
+/// module's `Stub` unless a client is named): a [`Paginator`](crate::Paginator) of the items.
+macro_rules! list {
+    ($self:ident, $method:expr, $request:expr, $rpc:ident) => {
+        list!($self, $method, $request, Stub::$rpc)
+    };
+    ($self:ident, $method:expr, $request:expr, $stub:ident :: $rpc:ident) => {
+        $self
+            .client
+            .paginate($method, $request, |ch, r| async move { $stub::new(ch).$rpc(r).await })
+    };
+}
+
 mod access_bindings;
 mod account_keys;
 mod create_once;
 mod key_kinds;
 mod lockbox;
+mod named;
 mod operations;
 mod service_accounts;
 mod update_mask;
@@ -44,6 +58,7 @@ pub use key_kinds::{
     UpdateAccessKey, UpdateApiKey, UpdateKey,
 };
 pub use lockbox::{AddVersion, CreateSecret, Lockbox, SecretRef, UpdateSecret};
+pub use named::{CreateNamed, UpdateNamed};
 pub(crate) use operations::GET_OPERATION;
 pub use operations::Operations;
 pub use service_accounts::{CreateServiceAccount, ServiceAccounts, UpdateServiceAccount};

@@ -159,20 +159,6 @@ pub(crate) mod check {
         })
     }
 
-    /// A binary value's length counts bytes.
-    pub(crate) fn byte_length(
-        field: &str,
-        len: usize,
-        min: Option<i64>,
-        max: Option<i64>,
-        rule: &str,
-    ) -> Result<(), Violation> {
-        let n = len as i64;
-        bounded(n, min, max, |bounds| {
-            Violation::new(field, "length", rule, format!("length must be {bounds} bytes, got {n}"))
-        })
-    }
-
     pub(crate) fn pattern(field: &str, value: &str, re: &Pattern, rule: &str) -> Result<(), Violation> {
         if re.is_match(value) {
             Ok(())
@@ -203,16 +189,26 @@ pub(crate) mod check {
         })
     }
 
-    pub(crate) fn size(
+    /// What a bound on a count counts: a binary value's bytes (rule `length`) or the entries of a
+    /// repeated or map field (rule `size`).
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum Counted {
+        Bytes,
+        Entries,
+    }
+
+    pub(crate) fn count(
         field: &str,
+        counted: Counted,
         len: usize,
         min: Option<i64>,
         max: Option<i64>,
         rule: &str,
     ) -> Result<(), Violation> {
         let n = len as i64;
-        bounded(n, min, max, |bounds| {
-            Violation::new(field, "size", rule, format!("must have {bounds} entries, got {n}"))
+        bounded(n, min, max, |bounds| match counted {
+            Counted::Bytes => Violation::new(field, "length", rule, format!("length must be {bounds} bytes, got {n}")),
+            Counted::Entries => Violation::new(field, "size", rule, format!("must have {bounds} entries, got {n}")),
         })
     }
 

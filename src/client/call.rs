@@ -51,19 +51,41 @@ impl Method {
 /// The per-attempt metadata the caller may want to read back (e.g. the poll interval).
 pub(crate) type Reply<T> = tonic::Response<T>;
 
+/// A generated client's RPC as the call path sends it: a channel and a request in, the reply or
+/// the server's status out. Any `Fn(Channel, tonic::Request<Req>) -> impl Future` is one.
+pub(crate) trait Rpc<Req, Resp> {
+    fn send(
+        &self,
+        channel: Channel,
+        request: tonic::Request<Req>,
+    ) -> impl Future<Output = Result<tonic::Response<Resp>, tonic::Status>>;
+}
+
+impl<Req, Resp, F, Fut> Rpc<Req, Resp> for F
+where
+    F: Fn(Channel, tonic::Request<Req>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    fn send(
+        &self,
+        channel: Channel,
+        request: tonic::Request<Req>,
+    ) -> impl Future<Output = Result<tonic::Response<Resp>, tonic::Status>> {
+        self(channel, request)
+    }
+}
+
 impl Client {
     /// Validates `request`, then sends it with retries per the client's policy.
-    pub(crate) async fn call<Req, Resp, F, Fut>(
+    pub(crate) async fn call<Req, Resp>(
         &self,
         method: &Method,
         request: Req,
-        f: F,
+        f: impl Rpc<Req, Resp>,
     ) -> Result<Reply<Resp>, Error>
     where
         Req: Validate + Clone + fmt::Debug,
         Resp: fmt::Debug,
-        F: Fn(Channel, tonic::Request<Req>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         self.call_observed(method, request, f, |_| {}).await
     }
@@ -71,19 +93,13 @@ impl Client {
     /// [`call`](Self::call), showing each failed attempt to `after_failure` before the retry
     /// policy decides whether to try again: how a caller learns that a failed attempt may have
     /// been applied (API-key creation cleans up after such attempts).
-    pub(crate) async fn call_observed<Req, Resp, F, Fut>(
+    pub(crate) async fn call_observed<Req: Validate + Clone + fmt::Debug, Resp: fmt::Debug>(
         &self,
         method: &Method,
         request: Req,
-        f: F,
+        f: impl Rpc<Req, Resp>,
         after_failure: impl FnMut(&Error),
-    ) -> Result<Reply<Resp>, Error>
-    where
-        Req: Validate + Clone + fmt::Debug,
-        Resp: fmt::Debug,
-        F: Fn(Channel, tonic::Request<Req>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
-    {
+    ) -> Result<Reply<Resp>, Error> {
         validate(method, &request)?;
         let idempotency_key = method.mutating.then(new_idempotency_key).transpose()?;
         let attempt = || self.attempt(method, &request, idempotency_key.as_ref(), &f);
@@ -124,19 +140,13 @@ impl Client {
 
     /// One attempt: a fresh `x-client-request-id`, the channel, metadata, authorization and the
     /// deadline (`grpc-timeout`, which tonic's channel enforces here as well).
-    async fn attempt<Req, Resp, F, Fut>(
+    async fn attempt<Req: Clone + fmt::Debug, Resp: fmt::Debug>(
         &self,
         method: &Method,
         request: &Req,
         idempotency_key: Option<&AsciiMetadataValue>,
-        f: &F,
-    ) -> Result<Reply<Resp>, Error>
-    where
-        Req: Clone + fmt::Debug,
-        Resp: fmt::Debug,
-        F: Fn(Channel, tonic::Request<Req>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
-    {
+        f: &impl Rpc<Req, Resp>,
+    ) -> Result<Reply<Resp>, Error> {
         let request_id = new_id()?;
         let call = method.what.trim_start_matches("cannot ");
         let started = Instant::now();
@@ -164,7 +174,7 @@ impl Client {
                 md.insert("grpc-timeout", value.clone());
             }
             let req = tonic::Request::from_parts(md, Default::default(), request.clone());
-            let result = f(channel, req).await.map_err(|status| match self.timeout() {
+            let result = f.send(channel, req).await.map_err(|status| match self.timeout() {
                 Some((t, _)) if deadline_passed(&status) => Error::new(
                     ErrorKind::Timeout,
                     method.what,

@@ -109,8 +109,8 @@ pub(crate) fn take(state: &State, clock: &Clock) -> Snapshot {
         .all()
         .map(|s| {
             (
-                s.id.clone(),
-                s.versions.iter().map(|v| v.to_proto(&s.id, clock)).collect(),
+                s.meta.id.clone(),
+                s.versions.iter().map(|v| v.to_proto(&s.meta.id, clock)).collect(),
             )
         })
         .collect();

@@ -65,14 +65,74 @@ pub(crate) struct FolderRec {
     pub(crate) created_at: Ts,
 }
 
+/// What every resource of a folder has (a service account, a Lockbox secret), saved flat in its
+/// record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SaRec {
+pub(crate) struct ResourceMeta {
     pub(crate) id: String,
     pub(crate) folder_id: String,
     pub(crate) name: String,
     pub(crate) description: String,
     pub(crate) labels: BTreeMap<String, String>,
     pub(crate) created_at: Ts,
+}
+
+impl ResourceMeta {
+    /// A resource made `now`, without a description or labels.
+    pub(crate) fn new(id: &str, folder_id: String, name: String, now: Timestamp) -> Self {
+        ResourceMeta {
+            id: id.to_owned(),
+            folder_id,
+            name,
+            description: String::new(),
+            labels: BTreeMap::new(),
+            created_at: (&now).into(),
+        }
+    }
+
+    /// The message of the resource with these fields set, and its own left to the caller.
+    pub(crate) fn to_proto<P: FromMeta>(&self) -> P {
+        P::from_meta(self)
+    }
+
+    pub(crate) fn described(self, description: String, labels: BTreeMap<String, String>) -> Self {
+        ResourceMeta {
+            description,
+            labels,
+            ..self
+        }
+    }
+}
+
+/// The message of a folder resource, made from the fields its record keeps in [`ResourceMeta`].
+pub(crate) trait FromMeta {
+    fn from_meta(meta: &ResourceMeta) -> Self;
+}
+
+macro_rules! from_meta {
+    ($($proto:ty),*) => {$(
+        impl FromMeta for $proto {
+            fn from_meta(meta: &ResourceMeta) -> Self {
+                Self {
+                    id: meta.id.clone(),
+                    folder_id: meta.folder_id.clone(),
+                    created_at: Some(meta.created_at.into()),
+                    name: meta.name.clone(),
+                    description: meta.description.clone(),
+                    labels: meta.labels.clone(),
+                    ..Default::default()
+                }
+            }
+        }
+    )*};
+}
+
+from_meta!(ServiceAccount, crate::proto::yandex::cloud::lockbox::v1::Secret);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SaRec {
+    #[serde(flatten)]
+    pub(crate) meta: ResourceMeta,
     pub(crate) expires_at: Option<Ts>,
     /// When one of its keys last authenticated (an `Api-Key` call, a JWT exchange).
     #[serde(default)]
@@ -309,18 +369,18 @@ impl Indexes {
         self.names
             .entry(cloud.to_owned())
             .or_default()
-            .entry(account.name.clone())
+            .entry(account.meta.name.clone())
             .or_default()
-            .push(account.id.clone());
+            .push(account.meta.id.clone());
     }
 
     fn remove_name(&mut self, cloud: &str, account: &SaRec) {
         if let Some(names) = self.names.get_mut(cloud)
-            && let Some(ids) = names.get_mut(&account.name)
+            && let Some(ids) = names.get_mut(&account.meta.name)
         {
-            ids.retain(|id| *id != account.id);
+            ids.retain(|id| *id != account.meta.id);
             if ids.is_empty() {
-                names.remove(&account.name);
+                names.remove(&account.meta.name);
             }
         }
     }
@@ -368,7 +428,7 @@ impl State {
         self.index = Indexes::default();
         for account in self.service_accounts.values() {
             self.index
-                .add_name(cloud_of(&self.folders, &account.folder_id), account);
+                .add_name(cloud_of(&self.folders, &account.meta.folder_id), account);
         }
         for key in self.api_keys.values() {
             self.index.add_key(key);
@@ -395,24 +455,25 @@ impl State {
 
     /// Whether a service account other than `except` has `name` in the cloud of `folder_id`.
     pub(crate) fn name_taken(&self, folder_id: &str, name: &str, except: &str) -> bool {
-        self.accounts_named(folder_id, name).any(|sa| sa.id != except)
+        self.accounts_named(folder_id, name).any(|sa| sa.meta.id != except)
     }
 
     /// Adds a service account, or replaces the one with its id.
     pub(crate) fn put_service_account(&mut self, account: SaRec) {
-        if let Some(old) = self.service_accounts.remove(&account.id) {
-            self.index.remove_name(cloud_of(&self.folders, &old.folder_id), &old);
+        if let Some(old) = self.service_accounts.remove(&account.meta.id) {
+            self.index
+                .remove_name(cloud_of(&self.folders, &old.meta.folder_id), &old);
         }
         self.index
-            .add_name(cloud_of(&self.folders, &account.folder_id), &account);
-        self.service_accounts.insert(account.id.clone(), account);
+            .add_name(cloud_of(&self.folders, &account.meta.folder_id), &account);
+        self.service_accounts.insert(account.meta.id.clone(), account);
     }
 
     /// Removes a service account; its API keys stop working (they stay, marked deleted).
     pub(crate) fn remove_service_account(&mut self, id: &str) -> Option<SaRec> {
         let account = self.service_accounts.remove(id)?;
         self.index
-            .remove_name(cloud_of(&self.folders, &account.folder_id), &account);
+            .remove_name(cloud_of(&self.folders, &account.meta.folder_id), &account);
         let keys: Vec<String> = self
             .index
             .keys_by_account
@@ -512,12 +573,6 @@ impl FolderRec {
 impl SaRec {
     pub(crate) fn to_proto(&self) -> ServiceAccount {
         ServiceAccount {
-            id: self.id.clone(),
-            folder_id: self.folder_id.clone(),
-            created_at: Some(self.created_at.into()),
-            name: self.name.clone(),
-            description: self.description.clone(),
-            labels: self.labels.clone(),
             last_authenticated_at: self.last_authenticated_at.map(Into::into),
             status: if self.suspended {
                 service_account::Status::Suspended
@@ -525,6 +580,7 @@ impl SaRec {
                 service_account::Status::Active
             } as i32,
             expires_at: self.expires_at.map(Into::into),
+            ..self.meta.to_proto()
         }
     }
 }

@@ -20,14 +20,8 @@ use crate::{
 const RM: ServiceId = ServiceId::ResourceManager;
 const GET_FOLDER: Method = Method::read(RM, "cannot get folder");
 const LIST_FOLDERS: Method = Method::read(RM, "cannot list folders");
-const LIST_FOLDER_BINDINGS: Method = Method::read(RM, "cannot list access bindings of folder");
-const SET_FOLDER_BINDINGS: Method = Method::mutate(RM, "cannot set access bindings of folder");
-const UPDATE_FOLDER_BINDINGS: Method = Method::mutate(RM, "cannot update access bindings of folder");
 const GET_CLOUD: Method = Method::read(RM, "cannot get cloud");
 const LIST_CLOUDS: Method = Method::read(RM, "cannot list clouds");
-const LIST_CLOUD_BINDINGS: Method = Method::read(RM, "cannot list access bindings of cloud");
-const SET_CLOUD_BINDINGS: Method = Method::mutate(RM, "cannot set access bindings of cloud");
-const UPDATE_CLOUD_BINDINGS: Method = Method::mutate(RM, "cannot update access bindings of cloud");
 
 /// The operation that changes access bindings; its response lists the effective changes.
 pub type AccessBindingsOperation<M> = Operation<AccessBindingsOperationResult, M>;
@@ -45,16 +39,15 @@ pub struct Clouds {
 }
 
 macro_rules! access_binding_methods {
-    ($stub:ident, $what:literal, $list:ident, $set:ident, $update:ident) => {
+    ($stub:ident, $what:literal) => {
         #[doc = concat!("Every access binding of a ", $what, ", as a stream.")]
         pub fn list_access_bindings(&self, resource_id: impl Into<String>) -> Paginator<AccessBinding> {
             let request = ListAccessBindingsRequest {
                 resource_id: resource_id.into(),
                 ..Default::default()
             };
-            self.client.paginate($list, request, |ch, r| async move {
-                $stub::new(ch).list_access_bindings(r).await
-            })
+            const LIST: Method = Method::read(RM, concat!("cannot list access bindings of ", $what));
+            list!(self, LIST, request, $stub::list_access_bindings)
         }
 
         #[doc = concat!("Adds and removes access bindings of a ", $what, " (at most 1000 deltas per call).")]
@@ -67,7 +60,8 @@ macro_rules! access_binding_methods {
                 resource_id: resource_id.into(),
                 access_binding_deltas: deltas,
             };
-            operation!(self, $update, request, $stub::update_access_bindings)
+            const UPDATE: Method = Method::mutate(RM, concat!("cannot update access bindings of ", $what));
+            operation!(self, UPDATE, request, $stub::update_access_bindings)
         }
 
         #[doc = concat!("Replaces all access bindings of a ", $what, ".")]
@@ -80,7 +74,8 @@ macro_rules! access_binding_methods {
                 resource_id: resource_id.into(),
                 access_bindings: bindings,
             };
-            operation!(self, $set, request, $stub::set_access_bindings)
+            const SET: Method = Method::mutate(RM, concat!("cannot set access bindings of ", $what));
+            operation!(self, SET, request, $stub::set_access_bindings)
         }
     };
 }
@@ -108,18 +103,10 @@ impl Folders {
             filter: filter.into(),
             ..Default::default()
         };
-        self.client.paginate(LIST_FOLDERS, request, |ch, r| async move {
-            FolderServiceClient::new(ch).list(r).await
-        })
+        list!(self, LIST_FOLDERS, request, FolderServiceClient::list)
     }
 
-    access_binding_methods!(
-        FolderServiceClient,
-        "folder",
-        LIST_FOLDER_BINDINGS,
-        SET_FOLDER_BINDINGS,
-        UPDATE_FOLDER_BINDINGS
-    );
+    access_binding_methods!(FolderServiceClient, "folder");
 }
 
 impl Clouds {
@@ -146,16 +133,8 @@ impl Clouds {
             filter: filter.into(),
             ..Default::default()
         };
-        self.client.paginate(LIST_CLOUDS, request, |ch, r| async move {
-            CloudServiceClient::new(ch).list(r).await
-        })
+        list!(self, LIST_CLOUDS, request, CloudServiceClient::list)
     }
 
-    access_binding_methods!(
-        CloudServiceClient,
-        "cloud",
-        LIST_CLOUD_BINDINGS,
-        SET_CLOUD_BINDINGS,
-        UPDATE_CLOUD_BINDINGS
-    );
+    access_binding_methods!(CloudServiceClient, "cloud");
 }

@@ -30,7 +30,7 @@ use crate::{
     proto::yandex::cloud::operation::Operation as RawOperation,
 };
 
-use super::update_mask::UpdateRequest;
+use super::update_mask::update_request;
 
 type Rpc<T> = Result<tonic::Response<T>, tonic::Status>;
 
@@ -128,10 +128,12 @@ const LIST_SCOPES: Method = Method::read(ServiceId::Iam, "cannot list api key sc
 impl ApiKeys {
     /// Every scope an API key may be given, as a stream.
     pub fn list_scopes(&self) -> Paginator<String> {
-        self.client
-            .paginate(LIST_SCOPES, ListApiKeyScopesRequest::default(), |ch, r| async move {
-                ApiKeyServiceClient::new(ch).list_scopes(r).await
-            })
+        list!(
+            self,
+            LIST_SCOPES,
+            ListApiKeyScopesRequest::default(),
+            ApiKeyServiceClient::list_scopes
+        )
     }
 }
 
@@ -491,17 +493,9 @@ impl AccountKey for AccessKey {
     }
 }
 
-macro_rules! update_request {
-    ($($request:ty),*) => {$(
-        impl UpdateRequest for $request {
-            fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
-                &mut self.update_mask
-            }
-        }
-    )*};
-}
-
-update_request!(UpdateApiKeyRequest, UpdateKeyRequest, UpdateAccessKeyRequest);
+update_request!(UpdateApiKeyRequest);
+update_request!(UpdateKeyRequest);
+update_request!(UpdateAccessKeyRequest);
 
 #[cfg(test)]
 mod tests {

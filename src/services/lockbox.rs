@@ -32,7 +32,7 @@ use crate::{
     },
 };
 
-use super::update_mask::{Update, UpdateRequest};
+use super::named::{CreateNamed, UpdateNamed, named_requests};
 
 const LB: ServiceId = ServiceId::Lockbox;
 const GET: Method = Method::read(LB, "cannot get lockbox secret");
@@ -96,37 +96,22 @@ fn text_entry(key: impl Into<String>, value: &SecretString) -> PayloadEntryChang
 }
 
 /// The request to create a secret: folder and name, optionally labels, a description and the
-/// entries of its first version.
-#[derive(Debug, Clone)]
-pub struct CreateSecret {
-    request: CreateSecretRequest,
+/// entries of its first version. Without entries it has no version until one is added.
+pub type CreateSecret = CreateNamed<CreateSecretRequest>;
+
+/// The request to change a secret; only the fields set are changed.
+pub type UpdateSecret = UpdateNamed<UpdateSecretRequest>;
+
+named_requests!(CreateSecretRequest, UpdateSecretRequest(secret_id), finish: without_empty_version);
+
+/// A secret given no entries is created without a version.
+fn without_empty_version(request: &mut CreateSecretRequest) {
+    if request.version_payload_entries.is_empty() {
+        request.create_version = Some(false);
+    }
 }
 
 impl CreateSecret {
-    /// A secret named `name` in folder `folder_id`. Without entries it has no version until one
-    /// is added.
-    pub fn new(folder_id: impl Into<String>, name: impl Into<String>) -> Self {
-        CreateSecret {
-            request: CreateSecretRequest {
-                folder_id: folder_id.into(),
-                name: name.into(),
-                ..Default::default()
-            },
-        }
-    }
-
-    /// The description (up to 1024 characters).
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.request.description = description.into();
-        self
-    }
-
-    /// One more label.
-    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.request.labels.insert(key.into(), value.into());
-        self
-    }
-
     /// A text entry of the first version.
     pub fn entry(mut self, key: impl Into<String>, value: &SecretString) -> Self {
         self.request.version_payload_entries.push(text_entry(key, value));
@@ -138,59 +123,12 @@ impl CreateSecret {
         self.request.deletion_protection = on;
         self
     }
-
-    /// The wire request. A secret given no entries is created without a version.
-    pub fn into_request(self) -> CreateSecretRequest {
-        let mut request = self.request;
-        if request.version_payload_entries.is_empty() {
-            request.create_version = Some(false);
-        }
-        request
-    }
-}
-
-/// The request to change a secret; only the fields set are changed.
-#[derive(Debug, Clone)]
-pub struct UpdateSecret(Update<UpdateSecretRequest>);
-
-impl UpdateRequest for UpdateSecretRequest {
-    fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
-        &mut self.update_mask
-    }
 }
 
 impl UpdateSecret {
-    /// A change to secret `id`.
-    pub fn new(id: impl Into<String>) -> Self {
-        UpdateSecret(Update::new(UpdateSecretRequest {
-            secret_id: id.into(),
-            ..Default::default()
-        }))
-    }
-
-    /// A new name.
-    pub fn name(self, name: impl Into<String>) -> Self {
-        Self(self.0.set("name", |r| r.name = name.into()))
-    }
-
-    /// A new description.
-    pub fn description(self, description: impl Into<String>) -> Self {
-        Self(self.0.set("description", |r| r.description = description.into()))
-    }
-
-    /// New labels (replacing all).
-    pub fn labels<K: Into<String>, V: Into<String>>(self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self(self.0.set("labels", |r| r.labels = super::label_map(labels)))
-    }
-
     /// Turns deletion protection on or off.
     pub fn deletion_protection(self, on: bool) -> Self {
         Self(self.0.set("deletion_protection", |r| r.deletion_protection = on))
-    }
-
-    /// The wire request (with its field mask).
-    pub fn into_request(self) -> UpdateSecretRequest {
-        self.0.into_request()
     }
 }
 
@@ -285,8 +223,7 @@ impl Lockbox {
             folder_id: folder_id.into(),
             ..Default::default()
         };
-        self.client
-            .paginate(LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
+        list!(self, LIST, request, list)
     }
 
     /// The secret with this name in the folder, if any (the API has no filter: the listing is
@@ -298,13 +235,8 @@ impl Lockbox {
     ) -> Result<Option<Secret>, Error> {
         use futures_util::TryStreamExt as _;
         let name = name.into();
-        let mut secrets = self.list(folder_id);
-        while let Some(secret) = secrets.try_next().await? {
-            if secret.name == name {
-                return Ok(Some(secret));
-            }
-        }
-        Ok(None)
+        let mut named = self.list(folder_id).try_filter(|s| std::future::ready(s.name == name));
+        named.try_next().await
     }
 
     /// Creates a secret; the operation's response is the new secret.
@@ -353,9 +285,7 @@ impl Lockbox {
             secret_id: secret_id.into(),
             ..Default::default()
         };
-        self.client.paginate(LIST_VERSIONS, request, |ch, r| async move {
-            Stub::new(ch).list_versions(r).await
-        })
+        list!(self, LIST_VERSIONS, request, list_versions)
     }
 
     /// Adds a version, which becomes the current one; the operation's response is the version.
@@ -418,9 +348,7 @@ impl Lockbox {
             resource_id: secret_id.into(),
             ..Default::default()
         };
-        self.client.paginate(LIST_BINDINGS, request, |ch, r| async move {
-            Stub::new(ch).list_access_bindings(r).await
-        })
+        list!(self, LIST_BINDINGS, request, list_access_bindings)
     }
 
     /// Adds and removes access bindings of a secret (at most 1000 deltas per call).

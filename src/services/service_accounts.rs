@@ -11,7 +11,7 @@ use crate::{
     },
 };
 
-use super::update_mask::{Update, UpdateRequest};
+use super::named::{CreateNamed, UpdateNamed, named_requests};
 
 const GET: Method = Method::read(ServiceId::Iam, "cannot get service account");
 const LIST: Method = Method::read(ServiceId::Iam, "cannot list service accounts");
@@ -27,95 +27,28 @@ pub struct ServiceAccounts {
 
 /// The request to create a service account: folder and name, optionally description, labels
 /// and an expiry.
-#[derive(Debug, Clone)]
-pub struct CreateServiceAccount {
-    request: CreateServiceAccountRequest,
-}
+pub type CreateServiceAccount = CreateNamed<CreateServiceAccountRequest>;
+
+/// The request to change a service account; only the fields set are changed.
+pub type UpdateServiceAccount = UpdateNamed<UpdateServiceAccountRequest>;
+
+named_requests!(
+    CreateServiceAccountRequest,
+    UpdateServiceAccountRequest(service_account_id)
+);
 
 impl CreateServiceAccount {
-    /// A service account named `name` in folder `folder_id`.
-    pub fn new(folder_id: impl Into<String>, name: impl Into<String>) -> Self {
-        CreateServiceAccount {
-            request: CreateServiceAccountRequest {
-                folder_id: folder_id.into(),
-                name: name.into(),
-                ..Default::default()
-            },
-        }
-    }
-
-    /// The description (up to 256 characters).
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.request.description = description.into();
-        self
-    }
-
-    /// The labels, replacing any set before.
-    pub fn labels<K: Into<String>, V: Into<String>>(mut self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.request.labels = super::label_map(labels);
-        self
-    }
-
-    /// One more label.
-    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.request.labels.insert(key.into(), value.into());
-        self
-    }
-
     /// When the service account expires (a `SystemTime` or a proto `Timestamp`).
     pub fn expires_at(mut self, at: impl Into<prost_types::Timestamp>) -> Self {
         self.request.expires_at = Some(at.into());
         self
     }
-
-    /// The wire request.
-    pub fn into_request(self) -> CreateServiceAccountRequest {
-        self.request
-    }
-}
-
-/// The request to change a service account; only the fields set are changed.
-#[derive(Debug, Clone)]
-pub struct UpdateServiceAccount(Update<UpdateServiceAccountRequest>);
-
-impl UpdateRequest for UpdateServiceAccountRequest {
-    fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
-        &mut self.update_mask
-    }
 }
 
 impl UpdateServiceAccount {
-    /// A change to service account `id`.
-    pub fn new(id: impl Into<String>) -> Self {
-        UpdateServiceAccount(Update::new(UpdateServiceAccountRequest {
-            service_account_id: id.into(),
-            ..Default::default()
-        }))
-    }
-
-    /// A new name.
-    pub fn name(self, name: impl Into<String>) -> Self {
-        Self(self.0.set("name", |r| r.name = name.into()))
-    }
-
-    /// A new description.
-    pub fn description(self, description: impl Into<String>) -> Self {
-        Self(self.0.set("description", |r| r.description = description.into()))
-    }
-
-    /// New labels (replacing all).
-    pub fn labels<K: Into<String>, V: Into<String>>(self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self(self.0.set("labels", |r| r.labels = super::label_map(labels)))
-    }
-
     /// A new expiry.
     pub fn expires_at(self, at: impl Into<prost_types::Timestamp>) -> Self {
         Self(self.0.set("expires_at", |r| r.expires_at = Some(at.into())))
-    }
-
-    /// The wire request (with its field mask).
-    pub fn into_request(self) -> UpdateServiceAccountRequest {
-        self.0.into_request()
     }
 }
 
@@ -145,8 +78,7 @@ impl ServiceAccounts {
             filter: filter.into(),
             ..Default::default()
         };
-        self.client
-            .paginate(LIST, request, |ch, r| async move { Stub::new(ch).list(r).await })
+        list!(self, LIST, request, list)
     }
 
     /// The service account with this name in the folder, if any. Names of any valid length work:
@@ -162,17 +94,13 @@ impl ServiceAccounts {
         let name = name.into();
         crate::provision::check_service_account_name("name", &name)
             .map_err(|e| Error::invalid_input("cannot find service account", e.to_string()))?;
-        let mut stream = if name.len() >= 3 {
+        let listing = if name.len() >= 3 {
             self.list_filtered(folder_id, format!("name=\"{name}\""))
         } else {
             self.list(folder_id)
         };
-        while let Some(sa) = stream.try_next().await? {
-            if sa.name == name {
-                return Ok(Some(sa));
-            }
-        }
-        Ok(None)
+        let mut named = listing.try_filter(|sa| std::future::ready(sa.name == name));
+        named.try_next().await
     }
 
     /// Creates a service account; the operation's response is the new account.

@@ -42,3 +42,15 @@ impl<R: UpdateRequest> Update<R> {
         self.request
     }
 }
+
+/// Names the field mask of an update request.
+macro_rules! update_request {
+    ($request:ty) => {
+        impl $crate::services::update_mask::UpdateRequest for $request {
+            fn update_mask(&mut self) -> &mut Option<prost_types::FieldMask> {
+                &mut self.update_mask
+            }
+        }
+    };
+}
+pub(super) use update_request;

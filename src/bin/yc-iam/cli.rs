@@ -206,6 +206,13 @@ pub(crate) struct KeyOwner {
 }
 
 #[derive(Debug, Subcommand)]
+// The shared subcommands, described in this group's words.
+#[command(
+    mut_subcommand("get", |c| c.about("Show an API key").mut_arg("id", |a| a.help("Key id"))),
+    mut_subcommand("list", |c| c.about("List the API keys of a service account")),
+    mut_subcommand("update", |c| c.about("Change an API key")),
+    mut_subcommand("delete", |c| c.about("Delete an API key"))
+)]
 pub(crate) enum ApiKeyCommand {
     /// Create an API key; prints the secret once, in the shape of `yc iam api-key create`.
     Create {
@@ -223,42 +230,14 @@ pub(crate) enum ApiKeyCommand {
         #[command(flatten)]
         expiry: Expiry,
     },
-    /// Show an API key.
-    Get {
-        /// Key id.
-        #[arg(value_name = "ID")]
-        id: String,
-    },
-    /// List the API keys of a service account.
-    List {
-        #[command(flatten)]
-        owner: KeyOwner,
-    },
-    /// Change an API key.
-    Update {
-        /// Key id.
-        #[arg(value_name = "ID")]
-        id: String,
-        /// New description.
-        #[arg(long)]
-        description: Option<String>,
-        /// New scopes, comma-separated.
-        #[arg(long, value_name = "A,B", value_delimiter = ',')]
-        scopes: Vec<String>,
-        #[command(flatten)]
-        expiry: Expiry,
-    },
-    /// Delete an API key.
-    Delete {
-        /// Key id.
-        #[arg(value_name = "ID")]
-        id: String,
-    },
+    #[command(flatten)]
+    Record(KeyRecordCommand<ApiKeyChange>),
     /// List the scopes API keys can have.
     ListScopes,
 }
 
 #[derive(Debug, Subcommand)]
+#[command(mut_subcommand("update", |c| c.about("Change a key's description")))]
 pub(crate) enum KeyCommand {
     /// Create an authorized key; the key file (private key included) goes to `--output`, or to
     /// stdout without it.
@@ -276,10 +255,11 @@ pub(crate) enum KeyCommand {
         output: Option<std::path::PathBuf>,
     },
     #[command(flatten)]
-    Record(KeyRecordCommand),
+    Record(KeyRecordCommand<NewDescription>),
 }
 
 #[derive(Debug, Subcommand)]
+#[command(mut_subcommand("update", |c| c.about("Change a key's description")))]
 pub(crate) enum AccessKeyCommand {
     /// Create a static access key; prints the key and its secret once, as `yc iam access-key create`.
     Create {
@@ -290,12 +270,12 @@ pub(crate) enum AccessKeyCommand {
         description: Option<String>,
     },
     #[command(flatten)]
-    Record(KeyRecordCommand),
+    Record(KeyRecordCommand<NewDescription>),
 }
 
-/// What `key` and `access-key` do besides `create`.
+/// What every key group does besides `create`; `U` is the group's `update` flags.
 #[derive(Debug, Subcommand)]
-pub(crate) enum KeyRecordCommand {
+pub(crate) enum KeyRecordCommand<U: Args> {
     /// Show a key.
     Get {
         /// Key id (the resource id; for a static access key, not its AWS key id).
@@ -307,14 +287,13 @@ pub(crate) enum KeyRecordCommand {
         #[command(flatten)]
         owner: KeyOwner,
     },
-    /// Change a key's description.
+    /// Change a key.
     Update {
         /// Key id.
         #[arg(value_name = "ID")]
         id: String,
-        /// New description.
-        #[arg(long)]
-        description: String,
+        #[command(flatten)]
+        change: U,
     },
     /// Delete a key.
     Delete {
@@ -322,6 +301,27 @@ pub(crate) enum KeyRecordCommand {
         #[arg(value_name = "ID")]
         id: String,
     },
+}
+
+/// `update` of an authorized or static access key: the description is all it changes.
+#[derive(Debug, Args)]
+pub(crate) struct NewDescription {
+    /// New description.
+    #[arg(long)]
+    pub(crate) description: String,
+}
+
+/// `api-key update`: what it changes.
+#[derive(Debug, Args)]
+pub(crate) struct ApiKeyChange {
+    /// New description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// New scopes, comma-separated.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub(crate) scopes: Vec<String>,
+    #[command(flatten)]
+    pub(crate) expiry: Expiry,
 }
 
 /// `--expires-at` or `--expires-in`.

@@ -70,14 +70,18 @@ fn readable_by_name<'a>(
     require_folder(state, folder_id)?;
     let on_folder = may_read(state, clock, principal, &[folder_id, state.cloud_of(folder_id)]);
     match state.lockbox.named(folder_id, name) {
-        Some(secret) if on_folder || may_read(state, clock, principal, &[&secret.id]) => Ok(secret),
+        Some(secret) if on_folder || may_read(state, clock, principal, &[&secret.meta.id]) => Ok(secret),
         None if on_folder => Err(not_found(format!("Secret {name} not found in folder {folder_id}"))),
         _ => Err(denied(name)),
     }
 }
 
 fn resources<'a>(state: &'a State, secret: &'a SecretRec) -> [&'a str; 3] {
-    [&secret.id, &secret.folder_id, state.cloud_of(&secret.folder_id)]
+    [
+        &secret.meta.id,
+        &secret.meta.folder_id,
+        state.cloud_of(&secret.meta.folder_id),
+    ]
 }
 
 /// The entries of a version (the current one when `version_id` is empty) that can be read now: the
@@ -90,7 +94,7 @@ fn readable_entries<'a>(
     if !secret.active {
         return Err(failed_precondition(format!(
             "Secret {} is deactivated; its payload cannot be read",
-            secret.id
+            secret.meta.id
         )));
     }
     let id = if version_id.is_empty() {
@@ -99,11 +103,11 @@ fn readable_entries<'a>(
         version_id
     };
     if id.is_empty() {
-        return Err(not_found(format!("Secret {} has no versions", secret.id)));
+        return Err(not_found(format!("Secret {} has no versions", secret.meta.id)));
     }
     let version = secret
         .version(id)
-        .ok_or_else(|| not_found(format!("Version {id} of secret {} not found", secret.id)))?;
+        .ok_or_else(|| not_found(format!("Version {id} of secret {} not found", secret.meta.id)))?;
     match version.state(clock) {
         VersionState::Active => Ok((version.id.clone(), &version.entries)),
         VersionState::ScheduledForDestruction => Err(failed_precondition(format!(
@@ -155,7 +159,7 @@ impl PayloadService for Svc {
                 };
                 let (version_id, entries) = readable_entries(secret, &request.version_id, clock)?;
                 Ok(GetExResponse {
-                    secret_id: secret.id.clone(),
+                    secret_id: secret.meta.id.clone(),
                     version_id,
                     entries: entries
                         .iter()

@@ -17,7 +17,9 @@ use crate::emulator::Inner;
 use crate::emulator::clock;
 use crate::emulator::errors::{already_exists, failed_precondition, invalid_argument, not_found, pack};
 use crate::emulator::page::page;
-use crate::emulator::state::{EntryRec, EntryValue, PasswordSpecRec, SecretRec, State, VersionRec, VersionState};
+use crate::emulator::state::{
+    EntryRec, EntryValue, PasswordSpecRec, ResourceMeta, SecretRec, State, VersionRec, VersionState,
+};
 use crate::proto::yandex::cloud::access::{
     ListAccessBindingsRequest, ListAccessBindingsResponse, SetAccessBindingsRequest, UpdateAccessBindingsRequest,
 };
@@ -70,13 +72,13 @@ pub(crate) fn require_secret<'a>(state: &'a State, id: &str) -> Result<&'a Secre
 fn require_version<'a>(secret: &'a SecretRec, id: &str) -> Result<&'a VersionRec, Status> {
     secret
         .version(id)
-        .ok_or_else(|| not_found(format!("Version {id} of secret {} not found", secret.id)))
+        .ok_or_else(|| not_found(format!("Version {id} of secret {} not found", secret.meta.id)))
 }
 
 /// ALREADY_EXISTS if another secret of the folder has `name` (unnamed secrets never clash).
 fn require_unique_name(state: &State, folder_id: &str, name: &str, except: &str) -> Result<(), Status> {
     match state.lockbox.named(folder_id, name) {
-        Some(other) if !name.is_empty() && other.id != except => Err(already_exists(format!(
+        Some(other) if !name.is_empty() && other.meta.id != except => Err(already_exists(format!(
             "Secret with name {name} already exists in folder {folder_id}"
         ))),
         _ => Ok(()),
@@ -266,7 +268,7 @@ impl SecretService for Svc {
                 state
                     .lockbox
                     .in_folder(&request.folder_id)
-                    .map(|s| (s.id.clone(), s.to_proto(clock)))
+                    .map(|s| (s.meta.id.clone(), s.to_proto(clock)))
                     .collect::<Vec<_>>(),
             )
         })?;
@@ -331,13 +333,9 @@ impl SecretService for Svc {
             };
             let version_id = version.as_ref().map(|v| v.id.clone()).unwrap_or_default();
             let secret = SecretRec {
-                id: id.clone(),
-                folder_id: body.folder_id,
-                name: body.name,
-                description: body.description,
-                labels: body.labels,
+                meta: ResourceMeta::new(&id, body.folder_id, body.name, inner.clock.now())
+                    .described(body.description, body.labels),
                 kms_key_id: body.kms_key_id,
-                created_at: (&inner.clock.now()).into(),
                 active: true,
                 deletion_protection: body.deletion_protection,
                 current_version: version_id.clone(),
@@ -372,16 +370,16 @@ impl SecretService for Svc {
                 .map(|update_secret_request::PayloadSpecification::PasswordPayloadSpecification(spec)| spec),
         )?;
         self.operation(call, move |inner, state| {
-            let folder_id = require_secret(state, &body.secret_id)?.folder_id.clone();
+            let folder_id = require_secret(state, &body.secret_id)?.meta.folder_id.clone();
             if paths.iter().any(|p| p == "name") {
                 require_unique_name(state, &folder_id, &body.name, &body.secret_id)?;
             }
             let rendered = change_secret(inner, state, &body.secret_id, |secret| {
                 for (i, path) in paths.iter().enumerate() {
                     match path.as_str() {
-                        "name" => secret.name = body.name.clone(),
-                        "description" => secret.description = body.description.clone(),
-                        "labels" => secret.labels = body.labels.clone(),
+                        "name" => secret.meta.name = body.name.clone(),
+                        "description" => secret.meta.description = body.description.clone(),
+                        "labels" => secret.meta.labels = body.labels.clone(),
                         "deletion_protection" => secret.deletion_protection = body.deletion_protection,
                         "password_payload_specification" => secret.password_spec = spec.clone(),
                         _ => return Err(invalid_argument(&format!("update_mask.paths[{i}]"), "unknown field")),
@@ -462,7 +460,7 @@ impl SecretService for Svc {
                     .versions
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| (format!("{i:010}"), v.to_proto(&secret.id, clock)))
+                    .map(|(i, v)| (format!("{i:010}"), v.to_proto(&secret.meta.id, clock)))
                     .collect::<Vec<_>>(),
             )
         })?;
@@ -568,7 +566,7 @@ impl SecretService for Svc {
             if body.version_id == secret.current_version {
                 return Err(failed_precondition(format!(
                     "Version {} is the current version of secret {} and cannot be destroyed",
-                    body.version_id, secret.id
+                    body.version_id, secret.meta.id
                 )));
             }
             if version.state(&inner.clock) != VersionState::Active {

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use super::{Call, Outcome, Svc, apply_mask, checked};
 use crate::emulator::errors::{already_exists, invalid_argument, not_found, pack, permission_denied};
 use crate::emulator::page::page;
-use crate::emulator::state::{SaRec, State};
+use crate::emulator::state::{ResourceMeta, SaRec, State};
 use crate::proto::yandex::cloud::iam::v1::service_account_service_server::ServiceAccountService;
 use crate::proto::yandex::cloud::iam::v1::{
     CreateServiceAccountMetadata, CreateServiceAccountRequest, DeleteServiceAccountMetadata,
@@ -96,8 +96,8 @@ impl ServiceAccountService for Svc {
         let name = name_filter(&request.filter)?;
         let items = self.inner.read(|state| {
             require_folder(state, &request.folder_id)?;
-            let in_folder = |sa: &&SaRec| sa.folder_id == request.folder_id;
-            let entry = |sa: &SaRec| (sa.id.clone(), sa.to_proto());
+            let in_folder = |sa: &&SaRec| sa.meta.folder_id == request.folder_id;
+            let entry = |sa: &SaRec| (sa.meta.id.clone(), sa.to_proto());
             Ok::<_, Status>(match &name {
                 // A name filter is an index lookup, not a scan.
                 Some(name) => state
@@ -122,12 +122,8 @@ impl ServiceAccountService for Svc {
             require_unique_name(state, &body.folder_id, &body.name, "")?;
             let id = inner.new_id("aje");
             let record = SaRec {
-                id: id.clone(),
-                folder_id: body.folder_id,
-                name: body.name,
-                description: body.description,
-                labels: body.labels,
-                created_at: (&inner.clock.now()).into(),
+                meta: ResourceMeta::new(&id, body.folder_id, body.name, inner.clock.now())
+                    .described(body.description, body.labels),
                 expires_at: body.expires_at.as_ref().map(Into::into),
                 last_authenticated_at: None,
                 suspended: false,
@@ -155,17 +151,17 @@ impl ServiceAccountService for Svc {
                 &["name", "description", "labels", "expires_at"],
                 |path| {
                     match path {
-                        "name" => updated.name.clone_from(&body.name),
-                        "description" => updated.description.clone_from(&body.description),
-                        "labels" => updated.labels.clone_from(&body.labels),
+                        "name" => updated.meta.name.clone_from(&body.name),
+                        "description" => updated.meta.description.clone_from(&body.description),
+                        "labels" => updated.meta.labels.clone_from(&body.labels),
                         "expires_at" => updated.expires_at = body.expires_at.as_ref().map(Into::into),
                         _ => return false,
                     }
                     true
                 },
             )?;
-            if updated.name != current.name {
-                require_unique_name(state, &updated.folder_id, &updated.name, &updated.id)?;
+            if updated.meta.name != current.meta.name {
+                require_unique_name(state, &updated.meta.folder_id, &updated.meta.name, &updated.meta.id)?;
             }
             let account = updated.to_proto();
             state.put_service_account(updated);

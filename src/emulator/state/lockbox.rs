@@ -3,12 +3,11 @@
 //! `Debug` shows only which kind of value an entry holds, and a destroyed version keeps its keys
 //! but not its values.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Map, Ts, hex_in, hex_out};
+use super::{Map, ResourceMeta, Ts, hex_in, hex_out};
 use crate::emulator::clock::Clock;
 use crate::proto::yandex::cloud::lockbox::v1::{
     PasswordPayloadSpecification, Secret, Version, payload, secret, version,
@@ -150,13 +149,9 @@ impl VersionRec {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SecretRec {
-    pub(crate) id: String,
-    pub(crate) folder_id: String,
-    pub(crate) name: String,
-    pub(crate) description: String,
-    pub(crate) labels: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub(crate) meta: ResourceMeta,
     pub(crate) kms_key_id: String,
-    pub(crate) created_at: Ts,
     pub(crate) active: bool,
     pub(crate) deletion_protection: bool,
     /// The id of the current version ("" while the secret has none).
@@ -184,20 +179,17 @@ impl SecretRec {
             secret::Status::Inactive
         };
         Secret {
-            id: self.id.clone(),
-            folder_id: self.folder_id.clone(),
-            created_at: Some(self.created_at.into()),
-            name: self.name.clone(),
-            description: self.description.clone(),
-            labels: self.labels.clone(),
             kms_key_id: self.kms_key_id.clone(),
             status: status as i32,
-            current_version: self.version(&self.current_version).map(|v| v.to_proto(&self.id, clock)),
+            current_version: self
+                .version(&self.current_version)
+                .map(|v| v.to_proto(&self.meta.id, clock)),
             deletion_protection: self.deletion_protection,
             payload_specification: self
                 .password_spec
                 .as_ref()
                 .map(|spec| secret::PayloadSpecification::PasswordPayloadSpecification(spec.to_proto())),
+            ..self.meta.to_proto()
         }
     }
 
@@ -238,8 +230,8 @@ impl Lockbox {
         self.names = self
             .secrets
             .values()
-            .filter(|s| !s.name.is_empty())
-            .map(|s| (name_key(&s.folder_id, &s.name), s.id.clone()))
+            .filter(|s| !s.meta.name.is_empty())
+            .map(|s| (name_key(&s.meta.folder_id, &s.meta.name), s.meta.id.clone()))
             .collect();
     }
 
@@ -256,7 +248,7 @@ impl Lockbox {
 
     /// The secrets of a folder.
     pub(crate) fn in_folder<'a>(&'a self, folder_id: &'a str) -> impl Iterator<Item = &'a SecretRec> + 'a {
-        self.secrets.values().filter(move |s| s.folder_id == folder_id)
+        self.secrets.values().filter(move |s| s.meta.folder_id == folder_id)
     }
 
     /// Every secret, in no particular order.
@@ -266,18 +258,20 @@ impl Lockbox {
 
     /// Adds a secret, or replaces the one with its id.
     pub(crate) fn put(&mut self, secret: SecretRec) {
-        self.remove(&secret.id);
-        if !secret.name.is_empty() {
-            self.names
-                .insert(name_key(&secret.folder_id, &secret.name), secret.id.clone());
+        self.remove(&secret.meta.id);
+        if !secret.meta.name.is_empty() {
+            self.names.insert(
+                name_key(&secret.meta.folder_id, &secret.meta.name),
+                secret.meta.id.clone(),
+            );
         }
-        self.secrets.insert(secret.id.clone(), secret);
+        self.secrets.insert(secret.meta.id.clone(), secret);
     }
 
     pub(crate) fn remove(&mut self, id: &str) -> Option<SecretRec> {
         let old = self.secrets.remove(id)?;
-        if !old.name.is_empty() {
-            self.names.remove(&name_key(&old.folder_id, &old.name));
+        if !old.meta.name.is_empty() {
+            self.names.remove(&name_key(&old.meta.folder_id, &old.meta.name));
         }
         Some(old)
     }

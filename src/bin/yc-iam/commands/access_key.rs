@@ -29,7 +29,10 @@ pub(crate) async fn run(settings: &Settings, cmd: AccessKeyCommand) -> CliResult
             let key = StaticKey::from(session.access_keys().create(request).await?);
             output::print_document(settings.format, &key.document())?;
         }
-        AccessKeyCommand::Record(cmd) => account_key::run::<AccessKeyView>(settings, cmd).await?,
+        AccessKeyCommand::Record(cmd) => {
+            let describe = |id, change| account_key::describe::<AccessKeyView>(settings, id, change);
+            account_key::run::<AccessKeyView, _>(settings, cmd, describe).await?
+        }
     }
     Ok(())
 }

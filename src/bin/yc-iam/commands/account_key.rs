@@ -6,28 +6,40 @@ use yc_iam::UpdateAccountKey;
 use yc_iam::provision::{check_description, check_id};
 
 use super::{AccountRef, finish};
-use crate::cli::{KeyOwner, KeyRecordCommand};
+use crate::cli::{KeyOwner, KeyRecordCommand, NewDescription};
 use crate::error::CliResult;
 use crate::output::{self, ShowsKey};
 use crate::session::{Session, connect};
 use crate::settings::Settings;
 
-/// `get`, `list`, `update` and `delete` of the groups that change only the description.
-pub(crate) async fn run<V: ShowsKey>(settings: &Settings, cmd: KeyRecordCommand) -> CliResult {
+/// `get`, `list` and `delete` of every key group; `update` sends what the group's flags change.
+pub(crate) async fn run<V: ShowsKey, U: clap::Args>(
+    settings: &Settings,
+    cmd: KeyRecordCommand<U>,
+    update: impl AsyncFnOnce(String, U) -> CliResult,
+) -> CliResult {
     match cmd {
         KeyRecordCommand::Get { id } => get::<V>(settings, &id).await,
         KeyRecordCommand::List { owner } => list::<V>(settings, &owner).await,
-        KeyRecordCommand::Update { id, description } => {
-            check_id("<ID>", &id)?;
-            check_description("--description", &description)?;
-            let session = connect(settings).await?;
-            update::<V>(settings, &session, UpdateAccountKey::new(&id).description(description)).await
-        }
+        KeyRecordCommand::Update { id, change } => update(id, change).await,
         KeyRecordCommand::Delete { id } => delete::<V>(settings, &id).await,
     }
 }
 
-pub(crate) async fn get<V: ShowsKey>(settings: &Settings, id: &str) -> CliResult {
+/// `update` of the groups that change only the description.
+pub(crate) async fn describe<V: ShowsKey>(settings: &Settings, id: String, change: NewDescription) -> CliResult {
+    check_id("<ID>", &id)?;
+    check_description("--description", &change.description)?;
+    let session = connect(settings).await?;
+    update::<V>(
+        settings,
+        &session,
+        UpdateAccountKey::new(&id).description(change.description),
+    )
+    .await
+}
+
+async fn get<V: ShowsKey>(settings: &Settings, id: &str) -> CliResult {
     check_id("<ID>", id)?;
     let session = connect(settings).await?;
     let key = session.account_keys::<V::Key>().get(id).await?;
@@ -35,7 +47,7 @@ pub(crate) async fn get<V: ShowsKey>(settings: &Settings, id: &str) -> CliResult
     Ok(())
 }
 
-pub(crate) async fn list<V: ShowsKey>(settings: &Settings, owner: &KeyOwner) -> CliResult {
+async fn list<V: ShowsKey>(settings: &Settings, owner: &KeyOwner) -> CliResult {
     let account = AccountRef::from_owner(settings, owner)?;
     let session = connect(settings).await?;
     let id = account.id(&session).await?;
@@ -58,7 +70,7 @@ pub(crate) async fn update<V: ShowsKey>(
     Ok(())
 }
 
-pub(crate) async fn delete<V: ShowsKey>(settings: &Settings, id: &str) -> CliResult {
+async fn delete<V: ShowsKey>(settings: &Settings, id: &str) -> CliResult {
     check_id("<ID>", id)?;
     let session = connect(settings).await?;
     let op = session.account_keys::<V::Key>().delete(id).await?;

@@ -8,7 +8,7 @@ use yc_iam::{CreateApiKey, UpdateApiKey};
 
 use super::AccountRef;
 use super::account_key;
-use crate::cli::{ApiKeyCommand, Expiry, Format, KeyOwner};
+use crate::cli::{ApiKeyChange, ApiKeyCommand, Expiry, Format, KeyOwner};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, ApiKeyView};
 use crate::session::connect;
@@ -50,15 +50,9 @@ pub(crate) async fn run(settings: &Settings, cmd: ApiKeyCommand) -> CliResult {
             description,
             expiry: e,
         } => create(settings, &owner, scopes, scope, description, &e).await?,
-        ApiKeyCommand::Get { id } => account_key::get::<ApiKeyView>(settings, &id).await?,
-        ApiKeyCommand::List { owner } => account_key::list::<ApiKeyView>(settings, &owner).await?,
-        ApiKeyCommand::Update {
-            id,
-            description,
-            scopes,
-            expiry: e,
-        } => update(settings, id, description, scopes, &e).await?,
-        ApiKeyCommand::Delete { id } => account_key::delete::<ApiKeyView>(settings, &id).await?,
+        ApiKeyCommand::Record(cmd) => {
+            account_key::run::<ApiKeyView, _>(settings, cmd, |id, change| update(settings, id, change)).await?
+        }
         ApiKeyCommand::ListScopes => {
             let session = connect(settings).await?;
             let scopes: Vec<String> = session.api_keys().list_scopes().try_collect().await?;
@@ -111,13 +105,12 @@ async fn create(
 }
 
 /// `api-key update`: the API wants 1 to 100 scopes in every update, so absent ones are kept.
-async fn update(
-    settings: &Settings,
-    id: String,
-    description: Option<String>,
-    scopes: Vec<String>,
-    e: &Expiry,
-) -> CliResult {
+async fn update(settings: &Settings, id: String, change: ApiKeyChange) -> CliResult {
+    let ApiKeyChange {
+        description,
+        scopes,
+        expiry: e,
+    } = change;
     check_id("<ID>", &id)?;
     if !scopes.is_empty() {
         check_scopes("--scopes", &scopes)?;
@@ -125,7 +118,7 @@ async fn update(
     if let Some(d) = &description {
         check_description("--description", d)?;
     }
-    let expires = expiry(e)?;
+    let expires = expiry(&e)?;
     if description.is_none() && scopes.is_empty() && expires.is_none() {
         return Err(CliError::usage(
             "nothing to change: pass --description, --scopes or --expires-at",

@@ -56,7 +56,10 @@ pub(crate) async fn run(settings: &Settings, cmd: KeyCommand) -> CliResult {
                 None => output::print_document(format, &key_file.document())?,
             }
         }
-        KeyCommand::Record(cmd) => account_key::run::<KeyView>(settings, cmd).await?,
+        KeyCommand::Record(cmd) => {
+            let describe = |id, change| account_key::describe::<KeyView>(settings, id, change);
+            account_key::run::<KeyView, _>(settings, cmd, describe).await?
+        }
     }
     Ok(())
 }
