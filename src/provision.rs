@@ -43,6 +43,7 @@ pub(crate) const AWS_PROFILE_RULE: &str =
 
 pub use key_file::{KeyFileError, StoredKey};
 pub use key_type::{KeyAlgorithm, KeyType, ManagedKey};
+pub(crate) use plan::Known;
 pub use plan::{AccountPlan, KeyPlan, Plan};
 pub use report::{KeyAction, KeyReason, ProvisionError, Report};
 pub use rules::{
@@ -329,7 +330,12 @@ impl Provision {
     /// Checks the inputs, reads the key file and the cloud, and returns what
     /// [`run`](Self::run) would change. Changes nothing.
     pub async fn plan(&self, client: &crate::Client) -> Result<Plan, ProvisionError> {
-        plan::read(self, client).await
+        plan::read(self, client, None).await
+    }
+
+    /// [`plan`](Self::plan), given the account and its keys of this kind, already read.
+    pub(crate) async fn plan_known(&self, client: &crate::Client, known: Known) -> Result<Plan, ProvisionError> {
+        plan::read(self, client, Some(known)).await
     }
 
     /// The id the sink holds its key by (a static key's AWS access key id), read the way

@@ -8,7 +8,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::manifest::{AccountSpec, KeySpec};
-use crate::provision::{KeyPlan, KeySink, KeyType, ManagedKey, Provision, SecretPlan};
+use crate::model::ServiceAccount;
+use crate::provision::{KeyPlan, KeySink, KeyType, Known, ManagedKey, Provision, SecretPlan};
 
 /// What the plan does about one key entry.
 #[derive(Debug, Clone)]
@@ -108,12 +109,22 @@ pub(super) fn provision(fleet: &str, account: &AccountSpec, key: &KeySpec, now: 
     p
 }
 
-/// Reads one key entry: what the provisioning flow would do, and rotation by age.
+/// Every key of one account, listed once per kind (the three kinds at once): the plans of its key
+/// entries, their leftovers and other-kind keys, and prune are all decided from this listing.
+pub(super) async fn list_all(client: &crate::Client, account_id: &str) -> Result<Vec<ManagedKey>, crate::Error> {
+    let lists = futures_util::future::try_join_all(KeyType::ALL.map(|kind| kind.list(client, account_id))).await?;
+    Ok(lists.into_iter().flatten().collect())
+}
+
+/// Reads one key entry of `account` (`found` in its folder, or not yet made) from `listed`,
+/// every key the account has ([`list_all`]): what the provisioning flow would do, and rotation
+/// by age.
 pub(super) async fn read(
     client: &crate::Client,
     fleet: &str,
-    account: &AccountSpec,
+    (account, found): (&AccountSpec, Option<&ServiceAccount>),
     key: &KeySpec,
+    listed: &[ManagedKey],
 ) -> Result<KeyChange, crate::Error> {
     if missing_folder(key).is_some() {
         // Nothing can be in a sink whose folder does not exist yet; apply makes the folder.
@@ -130,11 +141,15 @@ pub(super) async fn read(
         });
     }
     let now = OffsetDateTime::now_utc();
+    let known = Known {
+        account: found.cloned(),
+        keys: listed.iter().filter(|k| k.kind == key.kind).cloned().collect(),
+    };
     let plan = provision(fleet, account, key, now)
-        .plan(client)
+        .plan_known(client, known)
         .await
         .map_err(into_error("cannot plan the key"))?;
-    let (leftovers, left_alone) = leftovers(client, fleet, key, &plan).await?;
+    let (leftovers, left_alone) = leftovers(fleet, &plan, listed);
     let action = match &plan.key {
         KeyPlan::Keep(live) => {
             let created = live.created_at.as_ref().and_then(crate::timestamp::from_timestamp);
@@ -160,7 +175,7 @@ pub(super) async fn read(
     };
     // Looked for whatever the sink holds: a run killed after the new kind was written and before
     // the old kind's key was deleted leaves both, and the next run must finish it.
-    let other_kind = other_kind(client, fleet, key.kind, &plan).await?;
+    let other_kind = other_kind(fleet, &plan, listed);
     Ok(KeyChange {
         spec: key.clone(),
         action,
@@ -172,52 +187,32 @@ pub(super) async fn read(
 }
 
 /// The keys the provisioning flow would delete as an interrupted run's (they carry the sink's
-/// marker and the sink does not hold them), split into this fleet's (deleted) and the others
-/// (left alone). The account's keys are listed again only when there are any, so a steady
-/// fleet pays nothing for this.
-async fn leftovers(
-    client: &crate::Client,
-    fleet: &str,
-    key: &KeySpec,
-    plan: &crate::provision::Plan,
-) -> Result<(Vec<String>, Vec<String>), crate::Error> {
-    let marked: Vec<&String> = plan
-        .keys_to_delete
+/// marker and the sink does not hold them), split by the account's listing into this fleet's
+/// (deleted) and the others (left alone).
+fn leftovers(fleet: &str, plan: &crate::provision::Plan, listed: &[ManagedKey]) -> (Vec<String>, Vec<String>) {
+    let ours = |id: &str| {
+        listed
+            .iter()
+            .any(|k| k.kind == plan.key_type() && k.id == id && made_by(k, fleet))
+    };
+    plan.keys_to_delete
         .iter()
         .filter(|id| replaced(plan) != Some(id.as_str()))
-        .collect();
-    let account = match &plan.account {
-        crate::provision::AccountPlan::Existing(sa) if !marked.is_empty() => &sa.id,
-        _ => return Ok((Vec::new(), Vec::new())),
-    };
-    let listed = key.kind.list(client, account).await?;
-    let ours = |id: &str| listed.iter().any(|k| k.id == id && made_by(k, fleet));
-    Ok(marked.into_iter().cloned().partition(|id| ours(id)))
+        .cloned()
+        .partition(|id| ours(id))
 }
 
-/// This fleet's keys of the kinds other than `kind` made for the plan's sink: what the sink held
-/// before the entry's type changed.
-async fn other_kind(
-    client: &crate::Client,
-    fleet: &str,
-    kind: KeyType,
-    plan: &crate::provision::Plan,
-) -> Result<Vec<ManagedKey>, crate::Error> {
-    let (crate::provision::AccountPlan::Existing(account), Some(marker)) = (&plan.account, plan.marker()) else {
-        return Ok(Vec::new());
+/// This fleet's keys of the kinds other than the plan's made for its sink, among the account's
+/// listing: what the sink held before the entry's type changed.
+fn other_kind(fleet: &str, plan: &crate::provision::Plan, listed: &[ManagedKey]) -> Vec<ManagedKey> {
+    let (crate::provision::AccountPlan::Existing(_), Some(marker)) = (&plan.account, plan.marker()) else {
+        return Vec::new();
     };
-    let mut found = Vec::new();
-    for other in KeyType::ALL {
-        if other != kind {
-            let listed = other.list(client, &account.id).await?;
-            found.extend(
-                listed
-                    .into_iter()
-                    .filter(|k| made_by(k, fleet) && k.description.ends_with(marker)),
-            );
-        }
-    }
-    Ok(found)
+    listed
+        .iter()
+        .filter(|k| k.kind != plan.key_type() && made_by(k, fleet) && k.description.ends_with(marker))
+        .cloned()
+        .collect()
 }
 
 /// The key a provisioning plan replaces in its sink, if any.

@@ -9,7 +9,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use super::keys::{self, KeyAction, KeyChange};
 use super::manifest::{AccountSpec, Manifest, RESERVED_LABELS, RoleSpec};
 use crate::model::{AccessBinding, ServiceAccount};
-use crate::provision::{Grant, KeyType, ManagedKey};
+use crate::provision::{Grant, ManagedKey};
 use crate::{Client, Error};
 
 /// The label every account a fleet manages carries, with `fleet=<name>`.
@@ -323,8 +323,10 @@ fn account_plan(
     }
 }
 
-/// Reads every key entry of the accounts this fleet manages (concurrently), and with prune the
-/// keys the fleet made that no entry accounts for.
+/// Reads every key entry of the accounts this fleet manages, and with prune the keys the fleet
+/// made that no entry accounts for. Each account's keys are listed once per kind (the kinds at
+/// once, the accounts concurrently), and its entries, their leftovers and other-kind keys, and
+/// prune are all decided from that one listing.
 async fn read_keys(
     client: &Client,
     manifest: &Manifest,
@@ -332,45 +334,47 @@ async fn read_keys(
     prune: bool,
 ) -> Result<(), Error> {
     let fleet = manifest.name.as_str();
-    let entries = manifest
+    let reads = manifest
         .accounts
         .iter()
         .zip(accounts.iter())
         .enumerate()
-        .flat_map(|(i, (spec, plan))| {
-            let managed = !matches!(plan.state, AccountState::Foreign(_));
-            spec.keys.iter().filter(move |_| managed).map(move |key| (i, spec, key))
+        .filter_map(|(i, (spec, plan))| {
+            let found = match &plan.state {
+                AccountState::Update { account, .. } | AccountState::Unchanged(account) => Some(account),
+                AccountState::Create => None,
+                AccountState::Foreign(_) => return None,
+            };
+            Some(async move {
+                // An entry whose folder is missing holds nothing: it needs no listing.
+                let wanted = prune || spec.keys.iter().any(|k| keys::missing_folder(k).is_none());
+                let listed = match found {
+                    Some(sa) if wanted => keys::list_all(client, &sa.id).await?,
+                    _ => Vec::new(),
+                };
+                let entries = spec
+                    .keys
+                    .iter()
+                    .map(|key| keys::read(client, fleet, (spec, found), key, &listed));
+                let changes = futures_util::future::try_join_all(entries).await?;
+                Ok::<_, Error>((i, changes, listed))
+            })
         });
-    let changes: Vec<(usize, KeyChange)> = futures_util::stream::iter(
-        entries.map(|(i, spec, key)| async move { keys::read(client, fleet, spec, key).await.map(|c| (i, c)) }),
-    )
-    .buffered(READS_IN_FLIGHT)
-    .try_collect()
-    .await?;
-    for (i, change) in changes {
-        accounts[i].keys.push(change);
-    }
-    if !prune {
-        return Ok(());
-    }
-    let listings = accounts.iter().enumerate().filter_map(|(i, plan)| match &plan.state {
-        AccountState::Update { account, .. } | AccountState::Unchanged(account) => Some((i, account.id.clone())),
-        _ => None,
-    });
-    let listings = listings.flat_map(|(i, id)| KeyType::ALL.map(|kind| (i, id.clone(), kind)));
-    let listed: Vec<(usize, Vec<ManagedKey>)> = futures_util::stream::iter(
-        listings.map(|(i, id, kind)| async move { kind.list(client, &id).await.map(|k| (i, k)) }),
-    )
-    .buffered(READS_IN_FLIGHT)
-    .try_collect()
-    .await?;
-    for (i, keys_of_account) in listed {
+    let read: Vec<(usize, Vec<KeyChange>, Vec<ManagedKey>)> = futures_util::stream::iter(reads)
+        .buffered(READS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for (i, changes, listed) in read {
         let plan = &mut accounts[i];
-        let accounted: BTreeSet<&str> = plan.keys.iter().flat_map(KeyChange::key_ids).collect();
-        let prune = keys_of_account
-            .into_iter()
-            .filter(|k| keys::made_by(k, fleet) && !accounted.contains(k.id.as_str()));
-        plan.keys_to_prune.extend(prune);
+        plan.keys = changes;
+        if prune {
+            let accounted: BTreeSet<&str> = plan.keys.iter().flat_map(KeyChange::key_ids).collect();
+            let pruned: Vec<ManagedKey> = listed
+                .into_iter()
+                .filter(|k| keys::made_by(k, fleet) && !accounted.contains(k.id.as_str()))
+                .collect();
+            plan.keys_to_prune = pruned;
+        }
     }
     Ok(())
 }

@@ -132,17 +132,33 @@ impl Plan {
     }
 }
 
-/// Validates the inputs, reads the sink, then reads the account, its bindings and its keys.
-pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, ProvisionError> {
+/// What a caller has already read of the cloud for a plan, so the plan does not read it again:
+/// the account of the plan's name in its folder (`None`: there is none) and every key of the
+/// plan's kind that account has. A fleet reads them once for all the entries of an account.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    pub(crate) account: Option<ServiceAccount>,
+    pub(crate) keys: Vec<ManagedKey>,
+}
+
+/// Validates the inputs, reads the sink, then reads the account, its bindings and its keys
+/// (what `known` gives is not read again).
+pub(super) async fn read(p: &Provision, client: &Client, known: Option<Known>) -> Result<Plan, ProvisionError> {
     p.validate()?;
     let p = &p.for_kind();
     // Read a file sink before anything is sent: a file in another format is bad input.
     let held_in_file = p.output.read_file(p.key_type, p.profile())?;
     // The other profiles of a credentials file share its marker: their keys are never deleted.
     let elsewhere = p.output.held_in_other_profiles(p.key_type, p.profile())?;
+    let (known_account, known_keys) = known.map_or((None, None), |k| (Some(k.account), Some(k.keys)));
+    let lookup = async {
+        match known_account {
+            Some(account) => Ok(account),
+            None => client.service_accounts().find_by_name(&p.folder_id, &p.name).await,
+        }
+    };
     // The Lockbox secret is read beside the account: neither depends on the other.
-    let accounts = client.service_accounts();
-    let (account, found) = futures_util::future::join(accounts.find_by_name(&p.folder_id, &p.name), async {
+    let (account, found) = futures_util::future::join(lookup, async {
         match &p.output {
             KeySink::Lockbox(sink) => {
                 let folder = sink.folder_id.as_deref().unwrap_or(&p.folder_id);
@@ -173,13 +189,14 @@ pub(super) async fn read(p: &Provision, client: &Client) -> Result<Plan, Provisi
         }
     };
     let keys = async {
-        match &account {
-            Some(sa) => p.key_type.list(client, &sa.id).await.map_err(api(format!(
+        match (known_keys, &account) {
+            (Some(keys), _) => Ok(keys),
+            (None, Some(sa)) => p.key_type.list(client, &sa.id).await.map_err(api(format!(
                 "cannot list {}s of service account {}",
                 p.key_type.describe(),
                 sa.id
             ))),
-            None => Ok(Vec::new()),
+            (None, None) => Ok(Vec::new()),
         }
     };
     let ((roles_present, roles_missing), keys): (_, Vec<ManagedKey>) =

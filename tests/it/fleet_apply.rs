@@ -593,6 +593,51 @@ async fn a_type_change_cut_short_before_the_old_kind_was_deleted_is_finished_by_
     assert!(!after.plan(&client, false).await.unwrap().changes());
 }
 
+/// The `List` calls the emulator has journaled, counted by service (`ApiKeyService`…).
+fn lists(emu: &Emulator) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for entry in emu.journal() {
+        if let Some(service) = entry.method.strip_suffix("/List") {
+            let service = service.rsplit('.').next().unwrap_or(service).to_owned();
+            *counts.entry(service).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_no_op_plan_lists_each_accounts_keys_once_per_kind_however_many_entries_it_has() {
+    const N: usize = 5;
+    let (emu, client, dir) = start().await;
+    let body: String = (0..N)
+        .map(|i| {
+            let (file, env) = (dir.path().join(format!("sa-{i}.yaml")), dir.path().join(format!("sa-{i}.env")));
+            format!(
+                "  - name: sa-fleet-{i}\n    keys:\n      - {{ type: api-key, scopes: [yc.ai.languageModels.execute], output: {} }}\n      - {{ type: static-key, output: 'env:{}' }}\n",
+                file.display(),
+                env.display()
+            )
+        })
+        .collect();
+    let fleet = manifest(&body);
+    applied(&fleet, &client).await;
+    for prune in [false, true] {
+        emu.clear_journal();
+        let plan = fleet.plan(&client, prune).await.unwrap();
+        assert!(!plan.changes(), "{plan}");
+        // The folder's accounts once; then each account's keys once per kind, shared by its two
+        // entries, their other-kind keys and leftovers, and prune.
+        let expected = [
+            ("AccessKeyService", N),
+            ("ApiKeyService", N),
+            ("KeyService", N),
+            ("ServiceAccountService", 1),
+        ]
+        .map(|(service, n)| (service.to_owned(), n));
+        assert_eq!(lists(&emu), expected.into(), "prune: {prune}");
+    }
+}
+
 /// The value of `name` in a dotenv file.
 fn env_value(path: &Path, name: &str) -> String {
     let text = std::fs::read_to_string(path).unwrap();
