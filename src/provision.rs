@@ -343,17 +343,19 @@ impl Provision {
     /// call.
     pub(crate) async fn held_key(&self, client: &crate::Client) -> Result<HeldKeys, ProvisionError> {
         let p = self.for_kind();
-        let elsewhere = p.output.held_in_other_profiles(p.key_type, p.profile())?;
-        let held = match &p.output {
+        let in_sink = match &p.output {
             KeySink::Lockbox(sink) => {
                 let folder = sink.folder_id.as_deref().unwrap_or(&p.folder_id);
-                sink::lockbox::read(client, sink, folder).await?.held
+                sink::Holding {
+                    held: sink::lockbox::read(client, sink, folder).await?.held,
+                    elsewhere: Vec::new(),
+                }
             }
             output => output.read_file(p.key_type, p.profile())?,
         };
         Ok(HeldKeys {
-            held: held.map(|h| h.key_id),
-            elsewhere,
+            held: in_sink.held.map(|h| h.key_id),
+            elsewhere: in_sink.elsewhere,
         })
     }
 

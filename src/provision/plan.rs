@@ -7,7 +7,7 @@ use futures_util::TryStreamExt;
 use time::OffsetDateTime;
 
 use super::report::{KeyReason, ProvisionError};
-use super::sink::{Held, lockbox, marker};
+use super::sink::{Held, Holding, lockbox, marker};
 use super::{Grant, KeySink, KeyType, LockboxPlan, ManagedKey, Provision, SecretPlan, api, dedup};
 use crate::Client;
 use crate::model::{AccessBinding, ServiceAccount};
@@ -146,10 +146,12 @@ pub(crate) struct Known {
 pub(super) async fn read(p: &Provision, client: &Client, known: Option<Known>) -> Result<Plan, ProvisionError> {
     p.validate()?;
     let p = &p.for_kind();
-    // Read a file sink before anything is sent: a file in another format is bad input.
-    let held_in_file = p.output.read_file(p.key_type, p.profile())?;
-    // The other profiles of a credentials file share its marker: their keys are never deleted.
-    let elsewhere = p.output.held_in_other_profiles(p.key_type, p.profile())?;
+    // Read a file sink before anything is sent: a file in another format is bad input. The other
+    // profiles of a credentials file share its marker: their keys are never deleted.
+    let Holding {
+        held: held_in_file,
+        elsewhere,
+    } = p.output.read_file(p.key_type, p.profile())?;
     let (known_account, known_keys) = known.map_or((None, None), |k| (Some(k.account), Some(k.keys)));
     let lookup = async {
         match known_account {

@@ -263,6 +263,15 @@ pub(super) struct Held {
     pub(super) expires_at: Option<OffsetDateTime>,
 }
 
+/// What a sink holds, from one reading of it: its key, and the ids of the keys it holds in
+/// other places (the other profiles of a static key's AWS credentials file, which share its
+/// marker).
+#[derive(Debug, Default)]
+pub(super) struct Holding {
+    pub(super) held: Option<Held>,
+    pub(super) elsewhere: Vec<String>,
+}
+
 impl Held {
     pub(super) fn id(key_id: String) -> Self {
         Held {
@@ -340,20 +349,26 @@ impl KeySink {
         }
     }
 
-    /// The key a file sink holds; `None` for a file that does not exist or holds no key. A file
+    /// What a file sink holds: nothing for a file that does not exist or holds no key. A file
     /// in another format is bad input: it is left alone. `aws_profile` is the profile of a
-    /// static key's credentials file.
-    pub(super) fn read_file(&self, kind: KeyType, aws_profile: &str) -> Result<Option<Held>, KeyFileError> {
+    /// static key's credentials file, whose other profiles are read in the same pass.
+    pub(super) fn read_file(&self, kind: KeyType, aws_profile: &str) -> Result<Holding, KeyFileError> {
+        let key_file = |held| {
+            Ok(Holding {
+                held,
+                elsewhere: Vec::new(),
+            })
+        };
         let (path, value) = match (self, kind) {
             (KeySink::File(path), KeyType::ApiKey) => {
-                return Ok(StoredKey::read(path)?.map(|k| Held {
+                return key_file(StoredKey::read(path)?.map(|k| Held {
                     key_id: k.id,
                     service_account_id: Some(k.service_account_id),
                     expires_at: k.expires_at,
                 }));
             }
             (KeySink::File(path), KeyType::AuthorizedKey) => {
-                return Ok(AuthorizedKeyFile::read_ids(path)?.map(|(key_id, account)| Held {
+                return key_file(AuthorizedKeyFile::read_ids(path)?.map(|(key_id, account)| Held {
                     key_id,
                     service_account_id: Some(account),
                     expires_at: None,
@@ -361,43 +376,29 @@ impl KeySink {
             }
             (KeySink::File(path), KeyType::StaticKey) => (
                 path,
-                read_text(path)?.map(|t| aws_credentials::value_of(&t, aws_profile, aws_credentials::KEY_ID)),
+                read_text(path)?.map(|t| aws_credentials::values(&t, aws_profile, aws_credentials::KEY_ID)),
             ),
             (KeySink::Env { path, entries }, _) => (
                 path,
-                read_text(path)?.map(|t| dotenv::value_of(&t, &entries.api_key_id)),
+                read_text(path)?.map(|t| dotenv::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
             ),
             (KeySink::K8s { path, entries, .. }, _) => (
                 path,
-                read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key_id)),
+                read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
             ),
-            (KeySink::Lockbox(_) | KeySink::Caller, _) => return Ok(None),
+            (KeySink::Lockbox(_) | KeySink::Caller, _) => return key_file(None),
         };
         match value {
-            None => Ok(None),
-            Some(Ok(id)) => Ok(id.filter(|id| !id.trim().is_empty()).map(Held::id)),
+            None => key_file(None),
+            Some(Ok((id, elsewhere))) => Ok(Holding {
+                held: id.filter(|id| !id.trim().is_empty()).map(Held::id),
+                elsewhere,
+            }),
             Some(Err(problem)) => Err(KeyFileError::NotAKeyFile {
                 path: path.clone(),
                 problem,
             }),
         }
-    }
-
-    /// The access key ids a static key's AWS credentials file holds in profiles other than
-    /// `aws_profile` (the file's marker names them all); empty for any other sink.
-    pub(super) fn held_in_other_profiles(&self, kind: KeyType, aws_profile: &str) -> Result<Vec<String>, KeyFileError> {
-        let (KeySink::File(path), KeyType::StaticKey) = (self, kind) else {
-            return Ok(Vec::new());
-        };
-        let Some(text) = read_text(path)? else {
-            return Ok(Vec::new());
-        };
-        aws_credentials::values_elsewhere(&text, aws_profile, aws_credentials::KEY_ID).map_err(|problem| {
-            KeyFileError::NotAKeyFile {
-                path: path.clone(),
-                problem,
-            }
-        })
     }
 
     /// Writes `key` to a file sink, keeping what an existing dotenv file, manifest or AWS

@@ -63,32 +63,20 @@ fn push_pair(out: &mut String, name: &str, value: &str) {
     out.push('\n');
 }
 
-/// The value of `name` in `profile`, if set.
-pub(super) fn value_of(text: &str, profile: &str, name: &str) -> Result<Option<String>, String> {
-    let mut inside = false;
-    let mut found = None;
-    for (line, _) in lines(text)? {
-        match line {
-            Line::Section(s) => inside = s == profile,
-            Line::Pair(n, v) if inside && n == name => found = Some(v.to_owned()),
-            _ => {}
-        }
-    }
-    Ok(found)
-}
-
-/// The values of `name` in every profile but `profile` (and before the first header).
-pub(super) fn values_elsewhere(text: &str, profile: &str, name: &str) -> Result<Vec<String>, String> {
+/// The value of `name` in `profile`, if set (the last one there), and its non-empty values in
+/// every other profile (and before the first header), read in one pass over the text.
+pub(super) fn values(text: &str, profile: &str, name: &str) -> Result<(Option<String>, Vec<String>), String> {
     let mut current = None;
-    let mut found = Vec::new();
+    let (mut own, mut elsewhere) = (None, Vec::new());
     for (line, _) in lines(text)? {
         match line {
             Line::Section(s) => current = Some(s),
-            Line::Pair(n, v) if n == name && current != Some(profile) && !v.is_empty() => found.push(v.to_owned()),
+            Line::Pair(n, v) if n == name && current == Some(profile) => own = Some(v.to_owned()),
+            Line::Pair(n, v) if n == name && !v.is_empty() => elsewhere.push(v.to_owned()),
             _ => {}
         }
     }
-    Ok(found)
+    Ok((own, elsewhere))
 }
 
 /// `text` with each `(name, value)` set in `profile`: a pair already there is replaced where it
@@ -172,8 +160,11 @@ mod tests {
             text.as_str(),
             "[default]\naws_access_key_id = YCAJE1\naws_secret_access_key = YCs1\n"
         );
-        assert_eq!(value_of(&text, "default", KEY_ID).unwrap().as_deref(), Some("YCAJE1"));
-        assert_eq!(value_of(&text, "other", KEY_ID).unwrap(), None);
+        assert_eq!(
+            values(&text, "default", KEY_ID).unwrap(),
+            (Some("YCAJE1".into()), vec![])
+        );
+        assert_eq!(values(&text, "other", KEY_ID).unwrap(), (None, vec!["YCAJE1".into()]));
     }
 
     #[test]
@@ -205,7 +196,7 @@ mod tests {
 
     #[test]
     fn text_that_is_not_ini_is_refused_without_showing_it() {
-        let err = value_of("[default]\nYCsecretvalue\n", "default", KEY_ID).unwrap_err();
+        let err = values("[default]\nYCsecretvalue\n", "default", KEY_ID).unwrap_err();
         assert_eq!(err, "line 2 is not a [profile] header or a name = value pair");
         assert!(is_profile_name("default") && is_profile_name("ci-bucket.prod") && !is_profile_name("a]b"));
     }
