@@ -176,36 +176,39 @@ impl Plan {
         }
     }
 
-    /// The manifest's entry of an account of the plan.
-    fn spec_of(&self, plan: &AccountPlan) -> Option<&AccountSpec> {
-        self.manifest
-            .accounts
-            .iter()
-            .find(|a| a.name == plan.name && a.folder_id == plan.folder_id)
+    /// The manifest's entry of each account of the plan, in the plan's order (by name and
+    /// folder, one lookup each).
+    fn specs(&self) -> Vec<Option<&AccountSpec>> {
+        let mut by_name = BTreeMap::new();
+        for spec in &self.manifest.accounts {
+            by_name
+                .entry((spec.name.as_str(), spec.folder_id.as_str()))
+                .or_insert(spec);
+        }
+        let spec_of = |plan: &AccountPlan| by_name.get(&(plan.name.as_str(), plan.folder_id.as_str())).copied();
+        self.accounts.iter().map(spec_of).collect()
     }
 
     /// The first phase: accounts, in parallel.
     async fn accounts_phase(&self, client: &Client, parallel: usize, progress: Progress<'_>) -> Vec<Outcome> {
-        let steps = self
-            .accounts
-            .iter()
-            .filter(|a| !matches!(a.state, AccountState::Unchanged(_)))
-            .count();
-        let counter = Counter::start(progress, Phase::Accounts, steps);
+        // An unchanged account is no step: there is nothing to do for it.
+        let is_step = |plan: &AccountPlan| !matches!(plan.state, AccountState::Unchanged(_));
+        let counter = Counter::start(
+            progress,
+            Phase::Accounts,
+            self.accounts.iter().filter(|a| is_step(a)).count(),
+        );
         let fleet = self.fleet.as_str();
-        futures_util::stream::iter(self.accounts.iter().map(|plan| {
-            let spec = self.spec_of(plan);
-            async move { account(client, fleet, plan, spec).await }
+        futures_util::stream::iter(self.accounts.iter().zip(self.specs()).map(|(plan, spec)| {
+            let step = is_step(plan);
+            async move { (account(client, fleet, plan, spec).await, step) }
         }))
         .buffered(parallel)
-        .inspect(|outcome| {
-            let unchanged = self
-                .accounts
-                .iter()
-                .any(|a| a.name == outcome.name && matches!(a.state, AccountState::Unchanged(_)));
-            if !unchanged {
+        .map(|(outcome, step)| {
+            if step {
                 counter.step();
             }
+            outcome
         })
         .collect()
         .await
@@ -268,11 +271,11 @@ impl Plan {
         let runs: Vec<(usize, &AccountSpec, &KeyChange)> = self
             .accounts
             .iter()
+            .zip(self.specs())
             .zip(outcomes.iter())
             .enumerate()
             .filter(|(_, (_, outcome))| outcome.error.is_none() && outcome.id.is_some())
-            .flat_map(|(i, (plan, _))| {
-                let spec = self.spec_of(plan);
+            .flat_map(|(i, ((plan, spec), _))| {
                 plan.keys
                     .iter()
                     .filter(|k| k.changes())
