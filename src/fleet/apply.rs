@@ -144,6 +144,16 @@ impl<'a> Counter<'a> {
             total: self.total,
         });
     }
+
+    /// Runs the phase's steps, at most `parallel` at a time, reporting each as it ends; their
+    /// results in the order they end.
+    async fn run<T>(&self, parallel: usize, steps: impl IntoIterator<Item = impl Future<Output = T>>) -> Vec<T> {
+        futures_util::stream::iter(steps)
+            .buffer_unordered(parallel)
+            .inspect(|_| self.step())
+            .collect()
+            .await
+    }
 }
 
 impl Plan {
@@ -251,14 +261,16 @@ impl Plan {
             })
             .collect();
         let counter = Counter::start(progress, Phase::Bindings, calls.len());
-        let results: Vec<_> = futures_util::stream::iter(calls.into_iter().map(|(resource, chunk)| async move {
-            let result = update_bindings(client, &resource, chunk.iter().map(|(_, d)| d.clone()).collect()).await;
-            (resource, chunk, result)
-        }))
-        .buffer_unordered(parallel)
-        .inspect(|_| counter.step())
-        .collect()
-        .await;
+        let results = counter
+            .run(
+                parallel,
+                calls.into_iter().map(|(resource, chunk)| async move {
+                    let deltas = chunk.iter().map(|(_, d)| d.clone()).collect();
+                    let result = update_bindings(client, &resource, deltas).await;
+                    (resource, chunk, result)
+                }),
+            )
+            .await;
         for (resource, chunk, result) in results {
             for (i, delta) in chunk {
                 note_binding(&mut outcomes[i], &resource, &delta, &result);
@@ -284,17 +296,10 @@ impl Plan {
             .collect();
         let counter = Counter::start(progress, Phase::Keys, runs.len());
         let fleet = self.fleet.as_str();
-        let results: Vec<(usize, Result<String, Error>)> = futures_util::stream::iter(
-            runs.into_iter()
-                .map(|(i, spec, change)| async move { (i, keep_key(client, fleet, spec, change).await) }),
-        )
-        .buffer_unordered(parallel)
-        .inspect(|_| counter.step())
-        .collect()
-        .await;
-        for (i, result) in results {
-            note(&mut outcomes[i], result);
-        }
+        let kept = runs
+            .into_iter()
+            .map(|(i, spec, change)| async move { (i, keep_key(client, fleet, spec, change).await) });
+        note_each(outcomes, counter.run(parallel, kept).await);
     }
 
     /// The last phase: pruned keys, then deleted accounts once their bindings are gone. An account whose
@@ -321,37 +326,21 @@ impl Plan {
             .filter(|(j, _)| outcomes[base + *j].error.is_none())
             .collect();
         let counter = Counter::start(progress, Phase::Deletions, prunes.len() + deletable.len());
-        let pruned: Vec<(usize, Result<String, Error>)> =
-            futures_util::stream::iter(prunes.into_iter().map(|(i, key)| async move {
-                let result = key.kind.delete(client, &key.id).await;
-                (i, result.map(|()| format!("- key {}", key.id)))
-            }))
-            .buffer_unordered(parallel)
-            .inspect(|_| counter.step())
-            .collect()
-            .await;
-        for (i, result) in pruned {
-            note(&mut outcomes[i], result);
-        }
-        let deleted: Vec<_> = futures_util::stream::iter(deletable.into_iter().map(|(j, d)| async move {
-            let result = match client.service_accounts().delete(&d.account.id).await {
-                Ok(op) => op.wait().await,
-                Err(e) => Err(e),
-            };
+        let pruned = prunes.into_iter().map(|(i, key)| async move {
+            let result = key.kind.delete(client, &key.id).await;
+            (i, result.map(|()| format!("- key {}", key.id)))
+        });
+        note_each(outcomes, counter.run(parallel, pruned).await);
+        let deleted = deletable.into_iter().map(|(j, d)| async move {
+            let result = async { client.service_accounts().delete(&d.account.id).await?.wait().await }.await;
             // Gone already is deleted.
             let result = match result {
                 Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
                 other => other,
             };
             (base + j, result.map(|()| "deleted".to_owned()))
-        }))
-        .buffer_unordered(parallel)
-        .inspect(|_| counter.step())
-        .collect()
-        .await;
-        for (i, result) in deleted {
-            note(&mut outcomes[i], result);
-        }
+        });
+        note_each(outcomes, counter.run(parallel, deleted).await);
     }
 }
 
@@ -361,6 +350,13 @@ fn note(outcome: &mut Outcome, result: Result<String, Error>) {
         Ok(done) => outcome.done.push(done),
         Err(e) if outcome.error.is_none() => outcome.error = Some(e),
         Err(_) => {}
+    }
+}
+
+/// Adds what each step did to the outcome of its account (by index).
+fn note_each(outcomes: &mut [Outcome], results: Vec<(usize, Result<String, Error>)>) {
+    for (i, result) in results {
+        note(&mut outcomes[i], result);
     }
 }
 
@@ -426,12 +422,8 @@ async fn account(client: &Client, fleet: &str, plan: &AccountPlan, spec: Option<
             if let Some(l) = labels {
                 request = request.labels(l.clone());
             }
-            let result = match client.service_accounts().update(request).await {
-                Ok(op) => op.wait().await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(()) => outcome.done.push("updated".to_owned()),
+            match async { client.service_accounts().update(request).await?.wait().await }.await {
+                Ok(_) => outcome.done.push("updated".to_owned()),
                 Err(e) => outcome.error = Some(e),
             }
         }

@@ -418,12 +418,7 @@ impl fmt::Display for Plan {
                 write_key(f, key, &self.fleet)?;
             }
             for key in &account.keys_to_prune {
-                writeln!(
-                    f,
-                    "  - {} {} (its sink is no longer in the manifest)",
-                    key.kind.name(),
-                    key.id
-                )?;
+                write_deleted(f, key, format_args!("its sink is no longer in the manifest"))?;
             }
         }
         for deletion in &self.deletions {
@@ -472,12 +467,7 @@ fn write_key(f: &mut fmt::Formatter<'_>, key: &KeyChange, fleet: &str) -> fmt::R
         writeln!(f, "  - key {id} (made for {sink} by an interrupted run)")?;
     }
     for old in &key.other_kind {
-        writeln!(
-            f,
-            "  - {} {} (the type of {sink} changed to {kind})",
-            old.kind.name(),
-            old.id
-        )?;
+        write_deleted(f, old, format_args!("the type of {sink} changed to {kind}"))?;
     }
     for id in &key.left_alone {
         writeln!(
@@ -487,6 +477,11 @@ fn write_key(f: &mut fmt::Formatter<'_>, key: &KeyChange, fleet: &str) -> fmt::R
         )?;
     }
     Ok(())
+}
+
+/// The plan's line for a key of an account it deletes, and why.
+fn write_deleted(f: &mut fmt::Formatter<'_>, key: &ManagedKey, why: fmt::Arguments<'_>) -> fmt::Result {
+    writeln!(f, "  - {} {} ({why})", key.kind.name(), key.id)
 }
 
 fn show_labels(labels: &BTreeMap<String, String>) -> String {
