@@ -301,6 +301,54 @@ pub(crate) enum IdemRec {
     },
 }
 
+/// A kind of key whose `Create` hands out a secret once: its idempotency record keeps the secret
+/// for a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecretKind {
+    ApiKey,
+    Key,
+    AccessKey,
+}
+
+impl IdemRec {
+    /// The record of a `Create` that made key `id` of `kind` and handed out `secret`.
+    pub(crate) fn created(kind: SecretKind, id: String, secret: String) -> Self {
+        match kind {
+            SecretKind::ApiKey => IdemRec::ApiKey { api_key_id: id, secret },
+            SecretKind::Key => IdemRec::Key {
+                key_id: id,
+                private_key: secret,
+            },
+            SecretKind::AccessKey => IdemRec::AccessKey {
+                access_key_id: id,
+                secret,
+            },
+        }
+    }
+
+    /// The key id and secret of a `Create` of `kind`, if this is its record.
+    pub(crate) fn created_key(&self, kind: SecretKind) -> Option<(&str, &str)> {
+        match (self, kind) {
+            (IdemRec::ApiKey { api_key_id: id, secret }, SecretKind::ApiKey)
+            | (
+                IdemRec::Key {
+                    key_id: id,
+                    private_key: secret,
+                },
+                SecretKind::Key,
+            )
+            | (
+                IdemRec::AccessKey {
+                    access_key_id: id,
+                    secret,
+                },
+                SecretKind::AccessKey,
+            ) => Some((id, secret)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct TokenRec {
     pub(crate) subject: String,

@@ -142,6 +142,83 @@ fn no_key(kind: &KeyMethods, what: &str) -> Error {
     Error::new(ErrorKind::Other, kind.create.what, what)
 }
 
+/// The items of an [`AccountKey`] impl that differ between the kinds only in names: the calls as
+/// errors name them (`$noun`), the requests that carry only the key's id (the field `$id`) or
+/// its owner, the five RPCs of the kind's generated client, and the fields every kind of key
+/// and request has.
+macro_rules! alike_in_every_kind {
+    ($client:ident, $id:ident, $noun:literal $(, create { $($field:ident: $value:expr),* })?) => {
+        const METHODS: KeyMethods = KeyMethods {
+            get: Method::read(ServiceId::Iam, concat!("cannot get ", $noun)),
+            list: Method::read(ServiceId::Iam, concat!("cannot list ", $noun, "s")),
+            create: Method::mutate(ServiceId::Iam, concat!("cannot create ", $noun)),
+            update: Method::mutate(ServiceId::Iam, concat!("cannot update ", $noun)),
+            delete: Method::mutate(ServiceId::Iam, concat!("cannot delete ", $noun)),
+        };
+
+        #[allow(clippy::needless_update)]
+        fn get_request($id: String) -> Self::GetRequest {
+            Self::GetRequest { $id, ..Default::default() }
+        }
+
+        fn list_request(service_account_id: String) -> Self::ListRequest {
+            Self::ListRequest { service_account_id, ..Default::default() }
+        }
+
+        fn create_request(service_account_id: String) -> Self::CreateRequest {
+            Self::CreateRequest { service_account_id, $($($field: $value,)*)? ..Default::default() }
+        }
+
+        fn update_request($id: String) -> Self::UpdateRequest {
+            Self::UpdateRequest { $id, ..Default::default() }
+        }
+
+        fn delete_request($id: String) -> Self::DeleteRequest {
+            Self::DeleteRequest { $id }
+        }
+
+        async fn get(ch: Channel, r: tonic::Request<Self::GetRequest>) -> Rpc<Self> {
+            $client::new(ch).get(r).await
+        }
+
+        async fn list(ch: Channel, r: tonic::Request<Self::ListRequest>) -> Rpc<Self::ListResponse> {
+            $client::new(ch).list(r).await
+        }
+
+        async fn create(ch: Channel, r: tonic::Request<Self::CreateRequest>) -> Rpc<Self::CreateResponse> {
+            $client::new(ch).create(r).await
+        }
+
+        async fn update(ch: Channel, r: tonic::Request<Self::UpdateRequest>) -> Rpc<RawOperation> {
+            $client::new(ch).update(r).await
+        }
+
+        async fn delete(ch: Channel, r: tonic::Request<Self::DeleteRequest>) -> Rpc<RawOperation> {
+            $client::new(ch).delete(r).await
+        }
+
+        fn owner(request: &Self::CreateRequest) -> &str {
+            &request.service_account_id
+        }
+
+        fn id(&self) -> &str {
+            &self.id
+        }
+
+        fn created_at(&self) -> Option<&Timestamp> {
+            self.created_at.as_ref()
+        }
+
+        fn create_description(request: &mut Self::CreateRequest) -> &mut String {
+            &mut request.description
+        }
+
+        fn update_description(request: &mut Self::UpdateRequest) -> &mut String {
+            &mut request.description
+        }
+    };
+}
+
 impl Sealed for ApiKey {}
 
 impl AccountKey for ApiKey {
@@ -155,62 +232,8 @@ impl AccountKey for ApiKey {
     type CreateResponse = CreateApiKeyResponse;
     type UpdateRequest = UpdateApiKeyRequest;
     type DeleteRequest = DeleteApiKeyRequest;
-    const METHODS: KeyMethods = KeyMethods {
-        get: Method::read(ServiceId::Iam, "cannot get api key"),
-        list: Method::read(ServiceId::Iam, "cannot list api keys"),
-        create: Method::mutate(ServiceId::Iam, "cannot create api key"),
-        update: Method::mutate(ServiceId::Iam, "cannot update api key"),
-        delete: Method::mutate(ServiceId::Iam, "cannot delete api key"),
-    };
 
-    fn get_request(api_key_id: String) -> GetApiKeyRequest {
-        GetApiKeyRequest { api_key_id }
-    }
-
-    fn list_request(service_account_id: String) -> ListApiKeysRequest {
-        ListApiKeysRequest {
-            service_account_id,
-            ..Default::default()
-        }
-    }
-
-    fn create_request(service_account_id: String) -> CreateApiKeyRequest {
-        CreateApiKeyRequest {
-            service_account_id,
-            ..Default::default()
-        }
-    }
-
-    fn update_request(api_key_id: String) -> UpdateApiKeyRequest {
-        UpdateApiKeyRequest {
-            api_key_id,
-            ..Default::default()
-        }
-    }
-
-    fn delete_request(api_key_id: String) -> DeleteApiKeyRequest {
-        DeleteApiKeyRequest { api_key_id }
-    }
-
-    async fn get(ch: Channel, r: tonic::Request<GetApiKeyRequest>) -> Rpc<ApiKey> {
-        ApiKeyServiceClient::new(ch).get(r).await
-    }
-
-    async fn list(ch: Channel, r: tonic::Request<ListApiKeysRequest>) -> Rpc<ListApiKeysResponse> {
-        ApiKeyServiceClient::new(ch).list(r).await
-    }
-
-    async fn create(ch: Channel, r: tonic::Request<CreateApiKeyRequest>) -> Rpc<CreateApiKeyResponse> {
-        ApiKeyServiceClient::new(ch).create(r).await
-    }
-
-    async fn update(ch: Channel, r: tonic::Request<UpdateApiKeyRequest>) -> Rpc<RawOperation> {
-        ApiKeyServiceClient::new(ch).update(r).await
-    }
-
-    async fn delete(ch: Channel, r: tonic::Request<DeleteApiKeyRequest>) -> Rpc<RawOperation> {
-        ApiKeyServiceClient::new(ch).delete(r).await
-    }
+    alike_in_every_kind!(ApiKeyServiceClient, api_key_id, "api key");
 
     fn take_created(reply: &mut CreateApiKeyResponse) -> Result<CreatedApiKey, Error> {
         let secret = crate::secret::take(&mut reply.secret);
@@ -225,31 +248,11 @@ impl AccountKey for ApiKey {
         &created.api_key
     }
 
-    fn owner(request: &CreateApiKeyRequest) -> &str {
-        &request.service_account_id
-    }
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn created_at(&self) -> Option<&Timestamp> {
-        self.created_at.as_ref()
-    }
-
     fn made_by(&self, request: &CreateApiKeyRequest) -> bool {
         self.description == request.description
             && self.scopes == request.scopes
             // The server may store the expiry with less precision than was sent.
             && self.expires_at.as_ref().map(|t| t.seconds) == request.expires_at.as_ref().map(|t| t.seconds)
-    }
-
-    fn create_description(request: &mut CreateApiKeyRequest) -> &mut String {
-        &mut request.description
-    }
-
-    fn update_description(request: &mut UpdateApiKeyRequest) -> &mut String {
-        &mut request.description
     }
 
     /// The API's rules ask for at least one scope in every update; when the request does not
@@ -283,66 +286,15 @@ impl AccountKey for Key {
     type CreateResponse = CreateKeyResponse;
     type UpdateRequest = UpdateKeyRequest;
     type DeleteRequest = DeleteKeyRequest;
-    const METHODS: KeyMethods = KeyMethods {
-        get: Method::read(ServiceId::Iam, "cannot get authorized key"),
-        list: Method::read(ServiceId::Iam, "cannot list authorized keys"),
-        create: Method::mutate(ServiceId::Iam, "cannot create authorized key"),
-        update: Method::mutate(ServiceId::Iam, "cannot update authorized key"),
-        delete: Method::mutate(ServiceId::Iam, "cannot delete authorized key"),
-    };
 
-    fn get_request(key_id: String) -> GetKeyRequest {
-        GetKeyRequest {
-            key_id,
-            ..Default::default()
+    alike_in_every_kind!(
+        KeyServiceClient,
+        key_id,
+        "authorized key",
+        create {
+            key_algorithm: key::Algorithm::Rsa2048 as i32
         }
-    }
-
-    fn list_request(service_account_id: String) -> ListKeysRequest {
-        ListKeysRequest {
-            service_account_id,
-            ..Default::default()
-        }
-    }
-
-    fn create_request(service_account_id: String) -> CreateKeyRequest {
-        CreateKeyRequest {
-            service_account_id,
-            key_algorithm: key::Algorithm::Rsa2048 as i32,
-            ..Default::default()
-        }
-    }
-
-    fn update_request(key_id: String) -> UpdateKeyRequest {
-        UpdateKeyRequest {
-            key_id,
-            ..Default::default()
-        }
-    }
-
-    fn delete_request(key_id: String) -> DeleteKeyRequest {
-        DeleteKeyRequest { key_id }
-    }
-
-    async fn get(ch: Channel, r: tonic::Request<GetKeyRequest>) -> Rpc<Key> {
-        KeyServiceClient::new(ch).get(r).await
-    }
-
-    async fn list(ch: Channel, r: tonic::Request<ListKeysRequest>) -> Rpc<ListKeysResponse> {
-        KeyServiceClient::new(ch).list(r).await
-    }
-
-    async fn create(ch: Channel, r: tonic::Request<CreateKeyRequest>) -> Rpc<CreateKeyResponse> {
-        KeyServiceClient::new(ch).create(r).await
-    }
-
-    async fn update(ch: Channel, r: tonic::Request<UpdateKeyRequest>) -> Rpc<RawOperation> {
-        KeyServiceClient::new(ch).update(r).await
-    }
-
-    async fn delete(ch: Channel, r: tonic::Request<DeleteKeyRequest>) -> Rpc<RawOperation> {
-        KeyServiceClient::new(ch).delete(r).await
-    }
+    );
 
     fn take_created(reply: &mut CreateKeyResponse) -> Result<CreatedKey, Error> {
         let private_key = crate::secret::take(&mut reply.private_key);
@@ -357,18 +309,6 @@ impl AccountKey for Key {
         &created.key
     }
 
-    fn owner(request: &CreateKeyRequest) -> &str {
-        &request.service_account_id
-    }
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn created_at(&self) -> Option<&Timestamp> {
-        self.created_at.as_ref()
-    }
-
     fn made_by(&self, request: &CreateKeyRequest) -> bool {
         // An unspecified algorithm is made as RSA-2048.
         let wanted = match key::Algorithm::try_from(request.key_algorithm) {
@@ -376,14 +316,6 @@ impl AccountKey for Key {
             _ => request.key_algorithm,
         };
         self.description == request.description && self.key_algorithm == wanted
-    }
-
-    fn create_description(request: &mut CreateKeyRequest) -> &mut String {
-        &mut request.description
-    }
-
-    fn update_description(request: &mut UpdateKeyRequest) -> &mut String {
-        &mut request.description
     }
 }
 
@@ -400,62 +332,8 @@ impl AccountKey for AccessKey {
     type CreateResponse = CreateAccessKeyResponse;
     type UpdateRequest = UpdateAccessKeyRequest;
     type DeleteRequest = DeleteAccessKeyRequest;
-    const METHODS: KeyMethods = KeyMethods {
-        get: Method::read(ServiceId::Iam, "cannot get access key"),
-        list: Method::read(ServiceId::Iam, "cannot list access keys"),
-        create: Method::mutate(ServiceId::Iam, "cannot create access key"),
-        update: Method::mutate(ServiceId::Iam, "cannot update access key"),
-        delete: Method::mutate(ServiceId::Iam, "cannot delete access key"),
-    };
 
-    fn get_request(access_key_id: String) -> GetAccessKeyRequest {
-        GetAccessKeyRequest { access_key_id }
-    }
-
-    fn list_request(service_account_id: String) -> ListAccessKeysRequest {
-        ListAccessKeysRequest {
-            service_account_id,
-            ..Default::default()
-        }
-    }
-
-    fn create_request(service_account_id: String) -> CreateAccessKeyRequest {
-        CreateAccessKeyRequest {
-            service_account_id,
-            ..Default::default()
-        }
-    }
-
-    fn update_request(access_key_id: String) -> UpdateAccessKeyRequest {
-        UpdateAccessKeyRequest {
-            access_key_id,
-            ..Default::default()
-        }
-    }
-
-    fn delete_request(access_key_id: String) -> DeleteAccessKeyRequest {
-        DeleteAccessKeyRequest { access_key_id }
-    }
-
-    async fn get(ch: Channel, r: tonic::Request<GetAccessKeyRequest>) -> Rpc<AccessKey> {
-        AccessKeyServiceClient::new(ch).get(r).await
-    }
-
-    async fn list(ch: Channel, r: tonic::Request<ListAccessKeysRequest>) -> Rpc<ListAccessKeysResponse> {
-        AccessKeyServiceClient::new(ch).list(r).await
-    }
-
-    async fn create(ch: Channel, r: tonic::Request<CreateAccessKeyRequest>) -> Rpc<CreateAccessKeyResponse> {
-        AccessKeyServiceClient::new(ch).create(r).await
-    }
-
-    async fn update(ch: Channel, r: tonic::Request<UpdateAccessKeyRequest>) -> Rpc<RawOperation> {
-        AccessKeyServiceClient::new(ch).update(r).await
-    }
-
-    async fn delete(ch: Channel, r: tonic::Request<DeleteAccessKeyRequest>) -> Rpc<RawOperation> {
-        AccessKeyServiceClient::new(ch).delete(r).await
-    }
+    alike_in_every_kind!(AccessKeyServiceClient, access_key_id, "access key");
 
     fn take_created(reply: &mut CreateAccessKeyResponse) -> Result<CreatedAccessKey, Error> {
         let secret = crate::secret::take(&mut reply.secret);
@@ -468,28 +346,8 @@ impl AccountKey for AccessKey {
         &created.access_key
     }
 
-    fn owner(request: &CreateAccessKeyRequest) -> &str {
-        &request.service_account_id
-    }
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn created_at(&self) -> Option<&Timestamp> {
-        self.created_at.as_ref()
-    }
-
     fn made_by(&self, request: &CreateAccessKeyRequest) -> bool {
         self.description == request.description
-    }
-
-    fn create_description(request: &mut CreateAccessKeyRequest) -> &mut String {
-        &mut request.description
-    }
-
-    fn update_description(request: &mut UpdateAccessKeyRequest) -> &mut String {
-        &mut request.description
     }
 }
 

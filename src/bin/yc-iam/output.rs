@@ -21,8 +21,9 @@ pub(crate) fn timestamp(ts: Option<&prost_types::Timestamp>) -> Option<String> {
     yc_iam::model::from_timestamp(ts?)?.format(&Rfc3339).ok()
 }
 
+/// What a service account and a Lockbox secret show first.
 #[derive(Serialize)]
-pub(crate) struct ServiceAccountView {
+pub(crate) struct ResourceHead {
     pub(crate) id: String,
     pub(crate) folder_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,6 +33,32 @@ pub(crate) struct ServiceAccountView {
     pub(crate) description: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) labels: BTreeMap<String, String>,
+}
+
+/// Both messages name these fields alike.
+macro_rules! resource_head_of {
+    ($($message:ty),*) => {$(
+        impl From<&$message> for ResourceHead {
+            fn from(m: &$message) -> Self {
+                ResourceHead {
+                    id: m.id.clone(),
+                    folder_id: m.folder_id.clone(),
+                    created_at: timestamp(m.created_at.as_ref()),
+                    name: m.name.clone(),
+                    description: m.description.clone(),
+                    labels: m.labels.clone(),
+                }
+            }
+        }
+    )*};
+}
+
+resource_head_of!(ServiceAccount, yc_iam::model::LockboxSecret);
+
+#[derive(Serialize)]
+pub(crate) struct ServiceAccountView {
+    #[serde(flatten)]
+    pub(crate) head: ResourceHead,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) last_authenticated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,12 +69,7 @@ pub(crate) struct ServiceAccountView {
 impl From<&ServiceAccount> for ServiceAccountView {
     fn from(sa: &ServiceAccount) -> Self {
         Self {
-            id: sa.id.clone(),
-            folder_id: sa.folder_id.clone(),
-            created_at: timestamp(sa.created_at.as_ref()),
-            name: sa.name.clone(),
-            description: sa.description.clone(),
-            labels: sa.labels.clone(),
+            head: sa.into(),
             last_authenticated_at: timestamp(sa.last_authenticated_at.as_ref()),
             expires_at: timestamp(sa.expires_at.as_ref()),
             status: sa.status().as_str_name().to_owned(),

@@ -4,10 +4,9 @@
 use tonic::{Request, Response, Status};
 
 use super::account_key::{AccountKey, owner};
-use super::service_account::require_service_account;
 use super::{Call, Svc, checked, idempotency_key, principal};
 use crate::emulator::ids;
-use crate::emulator::state::{AccessKeyRec, IdemRec, State};
+use crate::emulator::state::{AccessKeyRec, SecretKind, State};
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::access_key_service_server::AccessKeyService;
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::{
     AccessKey, CreateAccessKeyRequest, CreateAccessKeyResponse, DeleteAccessKeyRequest, GetAccessKeyRequest,
@@ -29,6 +28,7 @@ impl AccountKey for AccessKeyRec {
     const UPDATE_DESCRIPTION: &'static str = "Update access key";
     const DELETE_DESCRIPTION: &'static str = "Delete access key";
     const FIELDS: &'static [&'static str] = &["description"];
+    const SECRET_KIND: SecretKind = SecretKind::AccessKey;
 
     fn id(&self) -> &str {
         &self.id
@@ -85,46 +85,23 @@ impl AccessKeyService for Svc {
         let principal = principal(&request);
         let body = checked(request)?;
         let sa = owner(&body.service_account_id, &principal)?;
-        let inner = &*self.inner;
-        let response = inner.mutate(|state| {
-            if let Some(idem) = &idem
-                && let Some(IdemRec::AccessKey { access_key_id, secret }) = state.idempotency.get(idem)
-                && let Some(existing) = state.keys.access.get(access_key_id)
-            {
-                return Ok(CreateAccessKeyResponse {
-                    access_key: Some(existing.to_proto()),
-                    secret: secret.clone(),
-                });
-            }
-            require_service_account(state, &sa)?;
-            let id = inner.new_id("aje");
+        let (access_key, secret) = self.create_key::<AccessKeyRec>(idem, &sa, |id, now| {
             let secret = ids::access_key_secret()?;
             let record = AccessKeyRec {
-                id: id.clone(),
-                service_account_id: sa,
+                id,
+                service_account_id: sa.clone(),
                 description: body.description,
                 key_id: ids::access_key_id()?,
                 secret: secret.clone(),
-                created_at: (&inner.clock.now()).into(),
+                created_at: (&now).into(),
                 last_used_at: None,
             };
-            let access_key = record.to_proto();
-            state.keys.access.put(record);
-            if let Some(idem) = idem {
-                state.idempotency.insert(
-                    idem,
-                    IdemRec::AccessKey {
-                        access_key_id: id,
-                        secret: secret.clone(),
-                    },
-                );
-            }
-            Ok(CreateAccessKeyResponse {
-                access_key: Some(access_key),
-                secret,
-            })
+            Ok((record, secret))
         })?;
-        Ok(Response::new(response))
+        Ok(Response::new(CreateAccessKeyResponse {
+            access_key: Some(access_key),
+            secret,
+        }))
     }
 
     async fn update(&self, request: Request<UpdateAccessKeyRequest>) -> Result<Response<Operation>, Status> {

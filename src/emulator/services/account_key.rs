@@ -3,7 +3,7 @@
 //! its operations. A kind of key says where its records live and how the API names it; the RPCs
 //! are written once here.
 
-use prost_types::FieldMask;
+use prost_types::{FieldMask, Timestamp};
 use tonic::{Response, Status};
 
 use super::service_account::{empty_any, require_service_account};
@@ -11,7 +11,7 @@ use super::{Call, Outcome, Svc, apply_mask};
 use crate::emulator::Principal;
 use crate::emulator::errors::{invalid_argument, not_found, pack};
 use crate::emulator::page::page;
-use crate::emulator::state::State;
+use crate::emulator::state::{IdemRec, SecretKind, State};
 use crate::proto::yandex::cloud::operation::Operation;
 
 /// One kind of key a service account owns: where its records are kept and how the API names it.
@@ -33,6 +33,8 @@ pub(crate) trait AccountKey: Clone + Send + 'static {
     const DELETE_DESCRIPTION: &'static str;
     /// The fields an update without a mask changes.
     const FIELDS: &'static [&'static str];
+    /// How the idempotency record of a `Create` names the kind.
+    const SECRET_KIND: SecretKind;
 
     fn id(&self) -> &str;
     fn to_proto(&self) -> Self::Proto;
@@ -40,6 +42,10 @@ pub(crate) trait AccountKey: Clone + Send + 'static {
     fn find<'a>(state: &'a State, id: &str) -> Option<&'a Self>;
     /// The live keys of a service account, in any order.
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self>;
+    /// The key `id` even if it was deleted (what a replayed `Create` shows).
+    fn stored<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
+        Self::find(state, id)
+    }
     /// Stores a new or changed key.
     fn put(state: &mut State, key: Self);
     /// Deletes a key: nothing authenticates with it afterwards.
@@ -67,7 +73,42 @@ pub(crate) fn owner(named: &str, principal: &Principal) -> Result<String, Status
     }
 }
 
+/// The answer of an earlier `Create` with the same idempotency key, if there was one: the key and
+/// the secret it handed out.
+pub(crate) fn replay<K: AccountKey>(state: &State, idem: Option<&String>) -> Option<(K::Proto, String)> {
+    let (id, secret) = state.idempotency.get(idem?)?.created_key(K::SECRET_KIND)?;
+    Some((K::stored(state, id)?.to_proto(), secret.to_owned()))
+}
+
 impl Svc {
+    /// `Create` of every kind, under the state lock: the replay of an earlier create with the same
+    /// idempotency key; or the key `make` builds from its new id and the time, stored, and its
+    /// secret kept for replays. Answers the key and the secret.
+    pub(crate) fn create_key<K: AccountKey>(
+        &self,
+        idem: Option<String>,
+        service_account_id: &str,
+        make: impl FnOnce(String, Timestamp) -> Result<(K, String), Status>,
+    ) -> Result<(K::Proto, String), Status> {
+        let inner = &*self.inner;
+        inner.mutate(|state| {
+            if let Some(replayed) = replay::<K>(state, idem.as_ref()) {
+                return Ok(replayed);
+            }
+            require_service_account(state, service_account_id)?;
+            let id = inner.new_id("aje");
+            let (record, secret) = make(id.clone(), inner.clock.now())?;
+            let key = record.to_proto();
+            K::put(state, record);
+            if let Some(idem) = idem {
+                state
+                    .idempotency
+                    .insert(idem, IdemRec::created(K::SECRET_KIND, id, secret.clone()));
+            }
+            Ok((key, secret))
+        })
+    }
+
     /// One page of a service account's keys (the caller's own when `named` is empty), and the
     /// next page token.
     pub(crate) fn list_keys<K: AccountKey>(

@@ -3,12 +3,11 @@
 use tonic::{Request, Response, Status};
 
 use super::account_key::{AccountKey, owner};
-use super::service_account::require_service_account;
 use super::{Call, Svc, checked, idempotency_key, principal};
 use crate::emulator::errors::invalid_argument;
 use crate::emulator::ids;
 use crate::emulator::page::page;
-use crate::emulator::state::{IdemRec, KeyRec, State};
+use crate::emulator::state::{KeyRec, SecretKind, State};
 use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyService;
 use crate::proto::yandex::cloud::iam::v1::{
     ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, DeleteApiKeyRequest, GetApiKeyRequest, ListApiKeyScopesRequest,
@@ -49,6 +48,7 @@ impl AccountKey for KeyRec {
     const UPDATE_DESCRIPTION: &'static str = "Update API key";
     const DELETE_DESCRIPTION: &'static str = "Delete API key";
     const FIELDS: &'static [&'static str] = &["description", "scopes", "expires_at"];
+    const SECRET_KIND: SecretKind = SecretKind::ApiKey;
 
     fn id(&self) -> &str {
         &self.id
@@ -61,6 +61,10 @@ impl AccountKey for KeyRec {
     /// A deleted key is kept (its id stays taken) but answers NOT_FOUND.
     fn find<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
         state.api_keys.get(id).filter(|k| !k.deleted)
+    }
+
+    fn stored<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
+        state.api_keys.get(id)
     }
 
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
@@ -120,48 +124,25 @@ impl ApiKeyService for Svc {
             scopes.push(body.scope.clone());
         }
         check_scopes(&scopes)?;
-        let inner = &*self.inner;
-        let response = inner.mutate(|state| {
-            if let Some(key) = &key
-                && let Some(IdemRec::ApiKey { api_key_id, secret }) = state.idempotency.get(key)
-                && let Some(existing) = state.api_keys.get(api_key_id)
-            {
-                return Ok(CreateApiKeyResponse {
-                    api_key: Some(existing.to_proto()),
-                    secret: secret.clone(),
-                });
-            }
-            require_service_account(state, &sa)?;
-            let id = inner.new_id("aje");
+        let (api_key, secret) = self.create_key::<KeyRec>(key, &sa, |id, now| {
             let secret = ids::api_key_secret()?;
             let record = KeyRec {
-                id: id.clone(),
-                service_account_id: sa,
+                id,
+                service_account_id: sa.clone(),
                 description: body.description,
                 scopes,
-                created_at: (&inner.clock.now()).into(),
+                created_at: (&now).into(),
                 expires_at: body.expires_at.as_ref().map(Into::into),
                 last_used_at: None,
                 secret: secret.clone(),
                 deleted: false,
             };
-            let api_key = record.to_proto();
-            state.put_api_key(record);
-            if let Some(key) = key {
-                state.idempotency.insert(
-                    key,
-                    IdemRec::ApiKey {
-                        api_key_id: id,
-                        secret: secret.clone(),
-                    },
-                );
-            }
-            Ok(CreateApiKeyResponse {
-                api_key: Some(api_key),
-                secret,
-            })
+            Ok((record, secret))
         })?;
-        Ok(Response::new(response))
+        Ok(Response::new(CreateApiKeyResponse {
+            api_key: Some(api_key),
+            secret,
+        }))
     }
 
     async fn update(&self, request: Request<UpdateApiKeyRequest>) -> Result<Response<Operation>, Status> {

@@ -4,12 +4,12 @@
 
 use tonic::{Request, Response, Status};
 
-use super::account_key::{AccountKey, owner};
+use super::account_key::{AccountKey, owner, replay};
 use super::service_account::require_service_account;
 use super::{Call, Svc, checked, idempotency_key, principal};
 use crate::emulator::errors::invalid_argument;
 use crate::emulator::key_pair;
-use crate::emulator::state::{AuthorizedKeyRec, IdemRec, State};
+use crate::emulator::state::{AuthorizedKeyRec, SecretKind, State};
 use crate::proto::yandex::cloud::iam::v1::key_service_server::KeyService;
 use crate::proto::yandex::cloud::iam::v1::{
     CreateKeyRequest, CreateKeyResponse, DeleteKeyRequest, GetKeyRequest, Key, KeyFormat, ListKeyOperationsRequest,
@@ -30,6 +30,7 @@ impl AccountKey for AuthorizedKeyRec {
     const UPDATE_DESCRIPTION: &'static str = "Update key";
     const DELETE_DESCRIPTION: &'static str = "Delete key";
     const FIELDS: &'static [&'static str] = &["description"];
+    const SECRET_KIND: SecretKind = SecretKind::Key;
 
     fn id(&self) -> &str {
         &self.id
@@ -77,18 +78,6 @@ fn private_key_text(key_id: &str, pem: &str) -> String {
     format!("PLEASE DO NOT REMOVE THIS LINE! Yandex.Cloud SA Key ID <{key_id}>\n{pem}")
 }
 
-/// The replay of an earlier `Create` with the same idempotency key, if there was one.
-fn replay(state: &State, key: Option<&String>) -> Option<CreateKeyResponse> {
-    let Some(IdemRec::Key { key_id, private_key }) = state.idempotency.get(key?) else {
-        return None;
-    };
-    let existing = state.keys.authorized.get(key_id)?;
-    Some(CreateKeyResponse {
-        key: Some(existing.to_proto()),
-        private_key: private_key.clone(),
-    })
-}
-
 #[tonic::async_trait]
 impl KeyService for Svc {
     async fn get(&self, request: Request<GetKeyRequest>) -> Result<Response<Key>, Status> {
@@ -119,48 +108,35 @@ impl KeyService for Svc {
         let sa = owner(&body.service_account_id, &principal)?;
         let inner = self.inner.clone();
         // Checked before the costly key generation, and again under the lock below.
-        if let Some(replayed) = inner.read(|state| {
+        if let Some((key, private_key)) = inner.read(|state| {
             require_service_account(state, &sa)?;
-            Ok::<_, Status>(replay(state, idem.as_ref()))
+            Ok::<_, Status>(replay::<AuthorizedKeyRec>(state, idem.as_ref()))
         })? {
-            return Ok(Response::new(replayed));
+            return Ok(Response::new(CreateKeyResponse {
+                key: Some(key),
+                private_key,
+            }));
         }
         let pair = tokio::task::spawn_blocking(move || key_pair::generate(bits))
             .await
             .map_err(|_| Status::internal("key generation stopped"))??;
-        let response = inner.mutate(|state| {
-            if let Some(replayed) = replay(state, idem.as_ref()) {
-                return Ok(replayed);
-            }
-            require_service_account(state, &sa)?;
-            let id = inner.new_id("aje");
+        let (key, private_key) = self.create_key::<AuthorizedKeyRec>(idem, &sa, |id, now| {
+            let private_key = private_key_text(&id, &pair.private_pem);
             let record = AuthorizedKeyRec {
-                id: id.clone(),
-                service_account_id: sa,
+                id,
+                service_account_id: sa.clone(),
                 description: body.description,
                 algorithm: algorithm as i32,
                 public_key: pair.public_pem,
-                created_at: (&inner.clock.now()).into(),
+                created_at: (&now).into(),
                 last_used_at: None,
             };
-            let key = record.to_proto();
-            state.keys.authorized.put(record);
-            let private_key = private_key_text(&id, &pair.private_pem);
-            if let Some(idem) = idem {
-                state.idempotency.insert(
-                    idem,
-                    IdemRec::Key {
-                        key_id: id,
-                        private_key: private_key.clone(),
-                    },
-                );
-            }
-            Ok(CreateKeyResponse {
-                key: Some(key),
-                private_key,
-            })
+            Ok((record, private_key))
         })?;
-        Ok(Response::new(response))
+        Ok(Response::new(CreateKeyResponse {
+            key: Some(key),
+            private_key,
+        }))
     }
 
     async fn update(&self, request: Request<UpdateKeyRequest>) -> Result<Response<Operation>, Status> {

@@ -25,14 +25,12 @@ use crate::proto::yandex::cloud::access::{
 };
 use crate::proto::yandex::cloud::lockbox::v1::secret_service_server::SecretService;
 use crate::proto::yandex::cloud::lockbox::v1::{
-    ActivateSecretMetadata, ActivateSecretRequest, AddVersionMetadata, AddVersionRequest,
-    CancelVersionDestructionMetadata, CancelVersionDestructionRequest, CreateSecretMetadata, CreateSecretRequest,
-    DeactivateSecretMetadata, DeactivateSecretRequest, DeleteSecretMetadata, DeleteSecretRequest, GetSecretRequest,
-    ListSecretOperationsRequest, ListSecretOperationsResponse, ListSecretsRequest, ListSecretsResponse,
-    ListVersionsRequest, ListVersionsResponse, PasswordPayloadSpecification, PayloadEntryChange,
-    ScheduleVersionDestructionMetadata, ScheduleVersionDestructionRequest, Secret, SetCurrentVersionMetadata,
-    SetCurrentVersionRequest, UpdateSecretMetadata, UpdateSecretRequest, Version, create_secret_request,
-    payload_entry_change, update_secret_request,
+    ActivateSecretMetadata, ActivateSecretRequest, AddVersionRequest, CancelVersionDestructionRequest,
+    CreateSecretMetadata, CreateSecretRequest, DeactivateSecretMetadata, DeactivateSecretRequest, DeleteSecretMetadata,
+    DeleteSecretRequest, GetSecretRequest, ListSecretOperationsRequest, ListSecretOperationsResponse,
+    ListSecretsRequest, ListSecretsResponse, ListVersionsRequest, ListVersionsResponse, PasswordPayloadSpecification,
+    PayloadEntryChange, ScheduleVersionDestructionRequest, Secret, SetCurrentVersionRequest, UpdateSecretMetadata,
+    UpdateSecretRequest, Version, create_secret_request, payload_entry_change, update_secret_request,
 };
 use crate::proto::yandex::cloud::operation::Operation;
 
@@ -174,7 +172,7 @@ fn change_secret(
 
 /// Applies `change` to one version of a copy of the secret, stores it and answers with the
 /// version as it is after.
-fn change_version(
+fn change_one_version(
     inner: &Inner,
     state: &mut State,
     secret_id: &str,
@@ -191,7 +189,49 @@ fn change_version(
     Ok(rendered)
 }
 
+/// An operation on a version that only a version in state `from` allows (otherwise
+/// FAILED_PRECONDITION: "Version {id} {refusal}"), and how its operation is described.
+struct VersionChange {
+    from: VersionState,
+    refusal: &'static str,
+    description: &'static str,
+    metadata_type: &'static str,
+}
+
 impl Svc {
+    /// `SetCurrentVersion`, `ScheduleVersionDestruction` and `CancelVersionDestruction`: the
+    /// version checked, then `apply` given the secret and version ids; it answers the version as it
+    /// is after, and when it will be destroyed.
+    fn change_version(
+        &self,
+        call: Call,
+        secret_id: String,
+        version_id: String,
+        change: VersionChange,
+        apply: impl FnOnce(&Inner, &mut State, (&str, &str)) -> Result<(Version, Option<prost_types::Timestamp>), Status>
+        + Send
+        + 'static,
+    ) -> Result<Response<Operation>, Status> {
+        self.operation(call, move |inner, state| {
+            let version = require_version(require_secret(state, &secret_id)?, &version_id)?;
+            if version.state(&inner.clock) != change.from {
+                return Err(failed_precondition(format!("Version {version_id} {}", change.refusal)));
+            }
+            let (rendered, destroy_at) = apply(inner, state, (&secret_id, &version_id))?;
+            let metadata = VersionMetadata {
+                secret_id,
+                version_id,
+                destroy_at,
+            };
+            Ok(version_outcome(
+                change.description,
+                change.metadata_type,
+                metadata,
+                &rendered,
+            ))
+        })
+    }
+
     /// `Activate` and `Deactivate`: the secret's status set, answered with the secret.
     fn set_active(
         &self,
@@ -507,17 +547,17 @@ impl SecretService for Svc {
                 secret.current_version = version_id.clone();
                 Ok(())
             })?;
-            Ok(Outcome {
-                description: "Add secret version",
-                metadata: pack(
-                    "yandex.cloud.lockbox.v1.AddVersionMetadata",
-                    &AddVersionMetadata {
-                        secret_id: body.secret_id.clone(),
-                        version_id,
-                    },
-                ),
-                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
-            })
+            let metadata = VersionMetadata {
+                secret_id: body.secret_id.clone(),
+                version_id,
+                destroy_at: None,
+            };
+            Ok(version_outcome(
+                "Add secret version",
+                "AddVersionMetadata",
+                metadata,
+                &rendered,
+            ))
         })
     }
 
@@ -526,31 +566,21 @@ impl SecretService for Svc {
         request: Request<SetCurrentVersionRequest>,
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, &method("SetCurrentVersion"))?;
-        self.operation(call, move |inner, state| {
-            let secret = require_secret(state, &body.secret_id)?;
-            let version = require_version(secret, &body.version_id)?;
-            if version.state(&inner.clock) != VersionState::Active {
-                return Err(failed_precondition(format!(
-                    "Version {} is not active and cannot become the current version",
-                    body.version_id
-                )));
-            }
-            let rendered = version.to_proto(&body.secret_id, &inner.clock);
-            change_secret(inner, state, &body.secret_id, |secret| {
-                secret.current_version = body.version_id.clone();
+        let change = VersionChange {
+            from: VersionState::Active,
+            refusal: "is not active and cannot become the current version",
+            description: "Set current secret version",
+            metadata_type: "SetCurrentVersionMetadata",
+        };
+        self.change_version(call, body.secret_id, body.version_id, change, |inner, state, ids| {
+            let (secret_id, version_id) = ids;
+            let version = require_version(require_secret(state, secret_id)?, version_id)?;
+            let rendered = version.to_proto(secret_id, &inner.clock);
+            change_secret(inner, state, secret_id, |secret| {
+                secret.current_version = version_id.to_owned();
                 Ok(())
             })?;
-            Ok(Outcome {
-                description: "Set current secret version",
-                metadata: pack(
-                    "yandex.cloud.lockbox.v1.SetCurrentVersionMetadata",
-                    &SetCurrentVersionMetadata {
-                        secret_id: body.secret_id.clone(),
-                        version_id: body.version_id.clone(),
-                    },
-                ),
-                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
-            })
+            Ok((rendered, None))
         })
     }
 
@@ -560,39 +590,32 @@ impl SecretService for Svc {
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, &method("ScheduleVersionDestruction"))?;
         let period = pending_period(body.pending_period.as_ref())?;
-        self.operation(call, move |inner, state| {
-            let secret = require_secret(state, &body.secret_id)?;
-            let version = require_version(secret, &body.version_id)?;
-            if body.version_id == secret.current_version {
-                return Err(failed_precondition(format!(
-                    "Version {} is the current version of secret {} and cannot be destroyed",
-                    body.version_id, secret.meta.id
-                )));
-            }
-            if version.state(&inner.clock) != VersionState::Active {
-                return Err(failed_precondition(format!(
-                    "Version {} is already scheduled for destruction or destroyed",
-                    body.version_id
-                )));
-            }
-            let destroy_at = clock::add(&inner.clock.now(), period);
-            let rendered = change_version(inner, state, &body.secret_id, &body.version_id, |version| {
-                version.destroy_at = Some((&destroy_at).into());
-            })?;
-            inner.destructions_changed.notify_one();
-            Ok(Outcome {
-                description: "Schedule secret version destruction",
-                metadata: pack(
-                    "yandex.cloud.lockbox.v1.ScheduleVersionDestructionMetadata",
-                    &ScheduleVersionDestructionMetadata {
-                        secret_id: body.secret_id.clone(),
-                        version_id: body.version_id.clone(),
-                        destroy_at: Some(destroy_at),
-                    },
-                ),
-                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
-            })
-        })
+        let change = VersionChange {
+            from: VersionState::Active,
+            refusal: "is already scheduled for destruction or destroyed",
+            description: "Schedule secret version destruction",
+            metadata_type: "ScheduleVersionDestructionMetadata",
+        };
+        self.change_version(
+            call,
+            body.secret_id,
+            body.version_id,
+            change,
+            move |inner, state, ids| {
+                let (secret_id, version_id) = ids;
+                if version_id == require_secret(state, secret_id)?.current_version {
+                    return Err(failed_precondition(format!(
+                        "Version {version_id} is the current version of secret {secret_id} and cannot be destroyed"
+                    )));
+                }
+                let destroy_at = clock::add(&inner.clock.now(), period);
+                let rendered = change_one_version(inner, state, secret_id, version_id, |version| {
+                    version.destroy_at = Some((&destroy_at).into());
+                })?;
+                inner.destructions_changed.notify_one();
+                Ok((rendered, Some(destroy_at)))
+            },
+        )
     }
 
     async fn cancel_version_destruction(
@@ -600,30 +623,19 @@ impl SecretService for Svc {
         request: Request<CancelVersionDestructionRequest>,
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, &method("CancelVersionDestruction"))?;
-        self.operation(call, move |inner, state| {
-            let secret = require_secret(state, &body.secret_id)?;
-            let version = require_version(secret, &body.version_id)?;
-            if version.state(&inner.clock) != VersionState::ScheduledForDestruction {
-                return Err(failed_precondition(format!(
-                    "Version {} is not scheduled for destruction",
-                    body.version_id
-                )));
-            }
-            let rendered = change_version(inner, state, &body.secret_id, &body.version_id, |version| {
+        let change = VersionChange {
+            from: VersionState::ScheduledForDestruction,
+            refusal: "is not scheduled for destruction",
+            description: "Cancel secret version destruction",
+            metadata_type: "CancelVersionDestructionMetadata",
+        };
+        self.change_version(call, body.secret_id, body.version_id, change, |inner, state, ids| {
+            let (secret_id, version_id) = ids;
+            let rendered = change_one_version(inner, state, secret_id, version_id, |version| {
                 version.destroy_at = None;
             })?;
             inner.destructions_changed.notify_one();
-            Ok(Outcome {
-                description: "Cancel secret version destruction",
-                metadata: pack(
-                    "yandex.cloud.lockbox.v1.CancelVersionDestructionMetadata",
-                    &CancelVersionDestructionMetadata {
-                        secret_id: body.secret_id.clone(),
-                        version_id: body.version_id.clone(),
-                    },
-                ),
-                response: pack("yandex.cloud.lockbox.v1.Version", &rendered),
-            })
+            Ok((rendered, None))
         })
     }
 
@@ -673,6 +685,34 @@ impl SecretService for Svc {
         request: Request<UpdateAccessBindingsRequest>,
     ) -> Result<Response<Operation>, Status> {
         self.update_bindings(Resource::LockboxSecret, request)
+    }
+}
+
+/// The metadata of every operation on a version: `AddVersionMetadata`,
+/// `SetCurrentVersionMetadata` and `CancelVersionDestructionMetadata` are fields 1 and 2,
+/// `ScheduleVersionDestructionMetadata` adds 3.
+#[derive(Clone, PartialEq, prost::Message)]
+struct VersionMetadata {
+    #[prost(string, tag = "1")]
+    secret_id: String,
+    #[prost(string, tag = "2")]
+    version_id: String,
+    #[prost(message, optional, tag = "3")]
+    destroy_at: Option<prost_types::Timestamp>,
+}
+
+/// The outcome of an operation on a version: `metadata` as the message `metadata_type` names, and
+/// the version as it is after.
+fn version_outcome(
+    description: &'static str,
+    metadata_type: &str,
+    metadata: VersionMetadata,
+    version: &Version,
+) -> Outcome {
+    Outcome {
+        description,
+        metadata: pack(&format!("yandex.cloud.lockbox.v1.{metadata_type}"), &metadata),
+        response: pack("yandex.cloud.lockbox.v1.Version", version),
     }
 }
 

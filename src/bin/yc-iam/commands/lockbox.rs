@@ -1,8 +1,6 @@
 //! `yc-iam lockbox secret list|get` and `yc-iam lockbox payload get`, in the shapes `yc lockbox`
 //! prints. Payload values are masked unless `--reveal` is given.
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
 use futures_util::TryStreamExt;
 use serde::Serialize;
@@ -11,7 +9,7 @@ use yc_iam::model::{LockboxSecret, LockboxVersion};
 
 use crate::cli::{LockboxCommand, PayloadCommand, SecretCommand, SecretSelector};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, timestamp};
+use crate::output::{self, ResourceHead, timestamp};
 use crate::session::connect;
 use crate::settings::Settings;
 use yc_iam::provision::{check_id, check_secret_name};
@@ -28,15 +26,8 @@ const COLUMNS: &[output::Column] = &[
 
 #[derive(Serialize)]
 struct SecretView {
-    id: String,
-    folder_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<String>,
-    name: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    description: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    labels: BTreeMap<String, String>,
+    #[serde(flatten)]
+    head: ResourceHead,
     #[serde(skip_serializing_if = "String::is_empty")]
     kms_key_id: String,
     status: String,
@@ -77,12 +68,7 @@ impl From<&LockboxVersion> for VersionView {
 impl From<&LockboxSecret> for SecretView {
     fn from(s: &LockboxSecret) -> Self {
         SecretView {
-            id: s.id.clone(),
-            folder_id: s.folder_id.clone(),
-            created_at: timestamp(s.created_at.as_ref()),
-            name: s.name.clone(),
-            description: s.description.clone(),
-            labels: s.labels.clone(),
+            head: s.into(),
             kms_key_id: s.kms_key_id.clone(),
             status: s.status().as_str_name().to_owned(),
             current_version: s.current_version.as_ref().map(VersionView::from),

@@ -71,8 +71,8 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         Err(e) => {
             // What was done before the failure, then the error.
             if let Some(done) = e.partial_report() {
-                let mut view = report_view(done, &output, Some(crate::error::chain(&e)));
-                view.verification = VerificationView::of_failure(&p, &e);
+                let verification = VerificationView::of_failure(&p, &e);
+                let view = report_view(done, &output, Some(crate::error::chain(&e)), verification);
                 if to_stdout {
                     // A key that was made and lives (its check failed, or the roles did) is
                     // still the caller's: nobody else holds its secret.
@@ -88,8 +88,7 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
         }
     };
 
-    let mut view = report_view(&report, &output, None);
-    view.verification = VerificationView::of_report(&p, &report);
+    let view = report_view(&report, &output, None, VerificationView::of_report(&p, &report));
     if let Some(key) = &report.secret_for_caller {
         // `--output -`: the key file's content on stdout, the summary on stderr.
         output::print_document(settings.format, &key.document())?;
@@ -239,7 +238,7 @@ impl VerificationView {
             ("planned", ..) => format!(
                 "the key will be tried with {} for up to {}",
                 self.model_uri,
-                whole(self.timeout_ms)
+                yc_iam::duration::format(std::time::Duration::from_millis(self.timeout_ms))
             ),
             ("verified", Some(after), _) => format!(
                 "usable after {} with {} ({})",
@@ -255,15 +254,6 @@ impl VerificationView {
             ),
             _ => "skipped: a kept key is read back only from a key file".to_owned(),
         }
-    }
-}
-
-/// A timeout as it is typed: `2m`, `30s`, `1500ms`.
-fn whole(ms: u64) -> String {
-    match ms {
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
-        ms => format!("{ms}ms"),
     }
 }
 
@@ -444,7 +434,7 @@ fn secret_folder(plan: &Plan) -> Option<String> {
     }
 }
 
-fn report_view(r: &Report, output: &str, error: Option<String>) -> ReportView {
+fn report_view(r: &Report, output: &str, error: Option<String>, verification: Option<VerificationView>) -> ReportView {
     let api_key = r.key.as_ref().map(|key| match key {
         KeyAction::Kept { key } => KeyView::of(key, "kept", output),
         KeyAction::Created { key, reason, replaces } => KeyView {
@@ -480,7 +470,7 @@ fn report_view(r: &Report, output: &str, error: Option<String>) -> ReportView {
         lockbox: r.lockbox.as_ref().map(LockboxView::of_report),
         deleted_api_keys: r.keys_deleted.clone(),
         undeleted_api_keys: r.keys_not_deleted.iter().map(|(id, _)| id.clone()).collect(),
-        verification: None,
+        verification,
         error,
     }
 }
