@@ -3,7 +3,8 @@
 //! emulator and against a tonic server answering a constant, rounds alternated.
 //!
 //! ```text
-//! cargo bench --bench auth_layer [-- [--rounds N] [--calls N] [--concurrency C] [--server emulator|constant|both]]
+//! cargo bench --bench auth_layer [-- [--rounds N] [--calls N] [--concurrency C] [--server emulator|constant|both]
+//!                                      [--variant hand|layer|ids]]
 //! ```
 //!
 //! Defaults: 7 rounds of 20,000 calls at 64, both servers; under `cargo test` one round of 256.
@@ -14,6 +15,10 @@
 //! `x-client-request-id`, the client's `x-client-trace-id`), splitting what the layer costs into
 //! the headers it must send and its own code. Throughput per variant is the median over the
 //! rounds; the ratio is layer / hand-set.
+//!
+//! `--variant` runs one variant alone (no ratio), for an instruction count that does not depend
+//! on the machine's load: under `valgrind --tool=callgrind`, the difference between two call
+//! counts divided by the difference in calls is the cost of one call, client and server together.
 
 mod common;
 
@@ -137,7 +142,8 @@ async fn throughput(variant: &Variant, model_uri: &str, calls: usize, concurrenc
 }
 
 /// The three variants against `endpoint`, `rounds` rounds, the order turned round each round.
-async fn compare(label: &str, endpoint: &str, client: &Client, rounds: usize, calls: usize, concurrency: usize) {
+async fn compare(label: &str, endpoint: &str, client: &Client, only: Option<&str>, shape: (usize, usize, usize)) {
+    let (rounds, calls, concurrency) = shape;
     let channel = Channel::from_shared(endpoint.to_owned())
         .expect("endpoint")
         .tcp_nodelay(true)
@@ -159,6 +165,19 @@ async fn compare(label: &str, endpoint: &str, client: &Client, rounds: usize, ca
         Variant::HandWithIds(TokenizerServiceClient::new(channel), authorization, trace),
     ];
     let model_uri = format!("gpt://{DEFAULT_FOLDER_ID}/yandexgpt-lite/latest");
+    if let Some(only) = only {
+        let variant = match only {
+            "hand" => &variants[0],
+            "layer" => &variants[1],
+            "ids" => &variants[2],
+            other => panic!("--variant {other}: expected hand, layer or ids"),
+        };
+        for _ in 0..rounds {
+            throughput(variant, &model_uri, calls, concurrency).await;
+        }
+        println!("auth-layer/{label}: {} alone, {rounds} x {calls} calls", variant.name());
+        return;
+    }
     // Connections, HTTP/2 windows and the server's caches warm up first.
     for variant in &variants {
         throughput(variant, &model_uri, calls / 4, concurrency).await;
@@ -203,6 +222,8 @@ fn main() {
     let calls = number("--calls", 20_000, 256);
     let concurrency = number("--concurrency", 64, 64);
     let server = arg(&args, "--server").unwrap_or_else(|| "both".to_owned());
+    let only = arg(&args, "--variant");
+    let shape = (rounds, calls, concurrency);
     let rt = runtime();
     rt.block_on(async {
         let emulator = Emulator::builder()
@@ -216,7 +237,7 @@ fn main() {
             .build()
             .expect("client builds");
         if server == "emulator" || server == "both" {
-            compare("emulator", &emulator.endpoint(), &client, rounds, calls, concurrency).await;
+            compare("emulator", &emulator.endpoint(), &client, only.as_deref(), shape).await;
         }
         if server == "constant" || server == "both" {
             let answer = TokenizeResponse {
@@ -228,7 +249,7 @@ fn main() {
                 model_version: "23.10.2024".to_owned(),
             };
             let endpoint = constant_tokenizer(answer).await;
-            compare("constant", &endpoint, &client, rounds, calls, concurrency).await;
+            compare("constant", &endpoint, &client, only.as_deref(), shape).await;
         }
         emulator.shutdown().await;
     });

@@ -16,7 +16,7 @@ pub(crate) mod token_cache;
 
 pub use credentials::Credentials;
 pub use key_file::AuthorizedKey;
-pub use layer::{AuthInterceptor, AuthLayer, AuthService};
+pub use layer::{AuthInterceptor, AuthLayer, AuthService, ResponseFuture};
 
 pub(crate) use authorize::static_authorization;
 pub(crate) use credentials::Kind as CredentialsKind;

@@ -26,11 +26,20 @@ const CREATE_IAM_TOKEN: Method =
 impl Client {
     /// The `authorization` value for the configured credentials, if any.
     pub(crate) async fn authorization(&self) -> Result<Option<AsciiMetadataValue>, Error> {
+        match self.authorization_at_hand() {
+            Some(authorization) => Ok(authorization),
+            None => Ok(Some(self.cached_iam_token().await?.authorization)),
+        }
+    }
+
+    /// The `authorization` value when it is at hand: static credentials, or a cached token not
+    /// yet due for a refresh. `None` when the call must wait for an exchange first.
+    pub(crate) fn authorization_at_hand(&self) -> Option<Option<AsciiMetadataValue>> {
         match self.credentials().kind() {
-            CredentialsKind::None => Ok(None),
+            CredentialsKind::None => Some(None),
             // Built once, when the client was built.
-            CredentialsKind::ApiKey(_) | CredentialsKind::IamToken(_) => Ok(self.static_authorization().cloned()),
-            _ => Ok(Some(self.cached_iam_token().await?.authorization)),
+            CredentialsKind::ApiKey(_) | CredentialsKind::IamToken(_) => Some(self.static_authorization().cloned()),
+            _ => self.tokens().fresh().map(Some),
         }
     }
 

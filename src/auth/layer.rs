@@ -4,13 +4,39 @@
 //! `x-client-request-id`, `x-client-trace-id`) from the client's one token cache, so any number of
 //! stubs, layers and facade calls share one exchange.
 
-use std::task::{Context, Poll};
+use std::{
+    pin::Pin,
+    sync::{
+        Arc, LazyLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, ready},
+};
 
 use futures_util::future::BoxFuture;
-use tonic::{Status, metadata::MetadataMap};
+use pin_project_lite::pin_project;
+use tonic::{
+    Status,
+    metadata::{AsciiMetadataKey, Entry, MetadataMap},
+};
 use tower::{BoxError, Layer, Service};
 
 use crate::{Client, Error, ErrorKind};
+
+/// The names of the headers the layer sets, parsed once rather than on every call.
+struct Keys {
+    authorization: AsciiMetadataKey,
+    request_id: AsciiMetadataKey,
+    trace_id: AsciiMetadataKey,
+}
+
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
+static KEYS: LazyLock<Keys> = LazyLock::new(|| Keys {
+    authorization: AsciiMetadataKey::from_static("authorization"),
+    request_id: AsciiMetadataKey::from_static("x-client-request-id"),
+    trace_id: AsciiMetadataKey::from_static("x-client-trace-id"),
+});
 
 /// A [`tower::Layer`] that authorizes every request with a [`Client`]'s credentials.
 ///
@@ -50,6 +76,7 @@ use crate::{Client, Error, ErrorKind};
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     client: Client,
+    name_sent: NameSent,
 }
 
 impl<S> Layer<S> for AuthLayer {
@@ -58,6 +85,7 @@ impl<S> Layer<S> for AuthLayer {
     fn layer(&self, service: S) -> AuthService<S> {
         AuthService {
             client: self.client.clone(),
+            name_sent: self.name_sent.clone(),
             service,
         }
     }
@@ -67,6 +95,7 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Clone, Debug)]
 pub struct AuthService<S> {
     client: Client,
+    name_sent: NameSent,
     service: S,
 }
 
@@ -79,30 +108,96 @@ where
 {
     type Response = http::Response<R>;
     type Error = BoxError;
-    type Future = BoxFuture<'static, Result<http::Response<R>, BoxError>>;
+    type Future = ResponseFuture<S::Future, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.service.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        // The ready service takes this request; a fresh clone waits for the next poll_ready.
+        // The usual case: the token is at hand, so the request is stamped here and goes to the
+        // ready service at once, with nothing boxed.
+        if let Some(authorization) = self.client.authorization_at_hand() {
+            let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
+            let stamped = self.client.stamp_ids(&mut metadata, &self.name_sent);
+            if let Some(value) = authorization {
+                metadata.insert(&KEYS.authorization, value);
+            }
+            *request.headers_mut() = metadata.into_headers();
+            if stamped.is_ok() {
+                return ResponseFuture::direct(self.service.call(request), self.client.clone());
+            }
+        }
+        // A token must be obtained first. The ready service takes this request; a fresh clone
+        // waits for the next poll_ready.
         let clone = self.service.clone();
         let mut service = std::mem::replace(&mut self.service, clone);
-        let client = self.client.clone();
-        Box::pin(async move {
+        let (client, name_sent) = (self.client.clone(), self.name_sent.clone());
+        ResponseFuture::waiting(Box::pin(async move {
             let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
-            let stamped = client.stamp(&mut metadata).await;
+            let stamped = client.stamp(&mut metadata, &name_sent).await;
             *request.headers_mut() = metadata.into_headers();
             stamped.map_err(|e| Box::new(status_of(&e)) as BoxError)?;
             let response = service.call(request).await.map_err(Into::into)?;
-            // An error answered at once comes in the headers; a refused token is dropped so that
-            // the next request obtains a new one, as the facade's calls do.
-            if response.headers().get("grpc-status").is_some_and(|s| s == "16") {
-                client.token_refused();
-            }
+            client.note_refusal(&response);
             Ok(response)
-        })
+        }))
+    }
+}
+
+pin_project! {
+    /// The future of an [`AuthService`] call: the inner service's own future when the token was at
+    /// hand, a boxed one that first waits for the token exchange otherwise.
+    pub struct ResponseFuture<F, R> {
+        #[pin]
+        state: State<F, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, R> {
+        Sent { #[pin] future: F, client: Client },
+        Waiting { future: BoxFuture<'static, Result<http::Response<R>, BoxError>> },
+    }
+}
+
+impl<F, R> ResponseFuture<F, R> {
+    fn direct(future: F, client: Client) -> Self {
+        ResponseFuture {
+            state: State::Sent { future, client },
+        }
+    }
+
+    fn waiting(future: BoxFuture<'static, Result<http::Response<R>, BoxError>>) -> Self {
+        ResponseFuture {
+            state: State::Waiting { future },
+        }
+    }
+}
+
+impl<F, R> std::fmt::Debug for ResponseFuture<F, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, R, E> Future for ResponseFuture<F, R>
+where
+    F: Future<Output = Result<http::Response<R>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<http::Response<R>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Sent { future, client } => {
+                let response = ready!(future.poll(cx)).map_err(Into::into)?;
+                client.note_refusal(&response);
+                Poll::Ready(Ok(response))
+            }
+            StateProj::Waiting { future } => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -117,12 +212,13 @@ where
 #[derive(Clone, Debug)]
 pub struct AuthInterceptor {
     client: Client,
+    name_sent: NameSent,
 }
 
 impl tonic::service::Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
         self.client
-            .stamp_now(request.metadata_mut())
+            .stamp_now(request.metadata_mut(), &self.name_sent)
             .map_err(|e| status_of(&e))?;
         Ok(request)
     }
@@ -132,7 +228,10 @@ impl Client {
     /// A [`tower::Layer`] that puts this client's credentials on every request of any tonic
     /// stub (see [`AuthLayer`]); it shares the client's token cache.
     pub fn auth_layer(&self) -> AuthLayer {
-        AuthLayer { client: self.clone() }
+        AuthLayer {
+            client: self.clone(),
+            name_sent: NameSent::default(),
+        }
     }
 
     /// An interceptor that puts this client's credentials on every request of a generated client
@@ -143,40 +242,66 @@ impl Client {
     /// When the first token cannot be obtained.
     pub async fn interceptor(&self) -> Result<AuthInterceptor, Error> {
         self.authorization().await?;
-        Ok(AuthInterceptor { client: self.clone() })
+        Ok(AuthInterceptor {
+            client: self.clone(),
+            name_sent: NameSent::default(),
+        })
     }
 
     /// Adds the ids and, once obtained, `authorization` to `metadata`; ids the caller set stay.
-    async fn stamp(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
-        self.stamp_ids(metadata)?;
+    async fn stamp(&self, metadata: &mut MetadataMap, name_sent: &NameSent) -> Result<(), Error> {
+        self.stamp_ids(metadata, name_sent)?;
         if let Some(value) = self.authorization().await? {
-            metadata.insert("authorization", value);
+            metadata.insert(&KEYS.authorization, value);
         }
         Ok(())
     }
 
     /// [`stamp`](Self::stamp) without waiting: a missing token fails and is fetched in the
     /// background, a token due for refresh is used while a fresh one is fetched.
-    fn stamp_now(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
-        self.stamp_ids(metadata)?;
+    fn stamp_now(&self, metadata: &mut MetadataMap, name_sent: &NameSent) -> Result<(), Error> {
+        self.stamp_ids(metadata, name_sent)?;
         if let Some(value) = self.authorization_now()? {
-            metadata.insert("authorization", value);
+            metadata.insert(&KEYS.authorization, value);
         }
         Ok(())
     }
 
-    fn stamp_ids(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
-        if !metadata.contains_key("x-client-request-id") {
-            // New on every call: never indexed in HPACK, where each id would push the constant
-            // headers (authorization, trace id) out of both ends' tables, as the facade's calls do.
+    fn stamp_ids(&self, metadata: &mut MetadataMap, name_sent: &NameSent) -> Result<(), Error> {
+        if let Ok(Entry::Vacant(slot)) = metadata.entry(&KEYS.request_id) {
             let mut id = crate::client::new_id()?;
-            id.set_sensitive(true);
-            metadata.insert("x-client-request-id", id);
+            id.set_sensitive(name_sent.already());
+            slot.insert(id);
         }
-        if !metadata.contains_key("x-client-trace-id") {
-            metadata.insert("x-client-trace-id", self.trace_value().clone());
+        if let Ok(Entry::Vacant(slot)) = metadata.entry(&KEYS.trace_id) {
+            slot.insert(self.trace_value().clone());
         }
         Ok(())
+    }
+
+    /// An error answered at once comes in the headers; a refused token (`UNAUTHENTICATED`) is
+    /// dropped so that the next request obtains a new one, as the facade's calls do.
+    fn note_refusal<R>(&self, response: &http::Response<R>) {
+        if response.headers().get(GRPC_STATUS).is_some_and(|s| s == "16") {
+            self.token_refused();
+        }
+    }
+}
+
+/// Whether a layer (or interceptor) has sent its first request id. An id is new on every call, so
+/// it goes out never indexed in HPACK, where each one would push the constant headers (the trace
+/// id, the path) out of both ends' tables. But a never-indexed header whose name is not in the
+/// table carries its name too, 19 bytes the server decodes and copies on every call. So the first
+/// id goes out indexable, which puts the name in the table of the connection it is sent on, and
+/// every later id refers to that entry by index. Only the first: the encoder compares a new value
+/// with every value of its name in the table, so each indexable id would make later ones dearer.
+#[derive(Clone, Debug, Default)]
+struct NameSent(Arc<AtomicBool>);
+
+impl NameSent {
+    /// True from the second call on.
+    fn already(&self) -> bool {
+        self.0.load(Ordering::Relaxed) || self.0.swap(true, Ordering::Relaxed)
     }
 }
 

@@ -44,21 +44,31 @@ struct Cached {
     token: Token,
     obtained: Instant,
     lifetime: Duration,
+    /// Until then the token is usable and not due for a refresh, which it is by one hour of age
+    /// or when a tenth of its lifetime is left, whichever is first: one comparison per call.
+    fresh_until: Instant,
 }
 
 impl Cached {
+    fn new(token: Token, obtained: Instant, lifetime: Duration) -> Self {
+        let expires = obtained + lifetime;
+        let due = expires
+            .checked_sub((lifetime / 10).max(EXPIRY_MARGIN))
+            .unwrap_or(obtained);
+        Cached {
+            token,
+            obtained,
+            lifetime,
+            fresh_until: due.min(obtained + MAX_AGE),
+        }
+    }
+
     fn expires(&self) -> Instant {
         self.obtained + self.lifetime
     }
 
     fn usable(&self, now: Instant) -> bool {
         now + EXPIRY_MARGIN < self.expires()
-    }
-
-    /// Refresh by one hour of age or when a tenth of the lifetime is left, whichever is first.
-    fn needs_refresh(&self, now: Instant) -> bool {
-        let age = now.saturating_duration_since(self.obtained);
-        age >= MAX_AGE || self.expires().saturating_duration_since(now) <= self.lifetime / 10
     }
 }
 
@@ -69,6 +79,16 @@ struct State {
     /// Counts exchanges that failed with no usable token, and the last such failure.
     failures: u64,
     last_failure: Option<Error>,
+}
+
+impl State {
+    /// The cached token when it is sent as it is: usable, and not due for a refresh (or due, but
+    /// a refresh just failed and the next try waits).
+    fn fresh(&self, now: Instant) -> Option<&Cached> {
+        let c = self.current.as_ref()?;
+        let waiting = || c.usable(now) && self.next_try.is_some_and(|t| now < t);
+        (now < c.fresh_until || waiting()).then_some(c)
+    }
 }
 
 /// One per client; shared by all its calls.
@@ -91,15 +111,11 @@ impl TokenCache {
 
     fn look(&self, now: Instant) -> Look {
         let state = self.lock();
+        if let Some(c) = state.fresh(now) {
+            return Look::Fresh(c.token.clone());
+        }
         match &state.current {
-            Some(c) if c.usable(now) && !c.needs_refresh(now) => Look::Fresh(c.token.clone()),
-            Some(c) if c.usable(now) => {
-                if state.next_try.is_some_and(|t| now < t) {
-                    Look::Fresh(c.token.clone())
-                } else {
-                    Look::Stale(c.token.clone())
-                }
-            }
+            Some(c) if c.usable(now) => Look::Stale(c.token.clone()),
             _ => Look::Missing,
         }
     }
@@ -111,11 +127,7 @@ impl TokenCache {
         } else {
             fetched.lifetime.min(MAX_LIFETIME)
         };
-        state.current = Some(Cached {
-            token: fetched.token.clone(),
-            obtained: Instant::now(),
-            lifetime,
-        });
+        state.current = Some(Cached::new(fetched.token.clone(), Instant::now(), lifetime));
         state.next_try = None;
         state.last_failure = None;
         fetched.token
@@ -140,6 +152,12 @@ impl TokenCache {
             Look::Stale(token) => Some((token, true)),
             Look::Missing => None,
         }
+    }
+
+    /// The `authorization` of the cached token when it is not due for a refresh.
+    pub(crate) fn fresh(&self) -> Option<AsciiMetadataValue> {
+        let state = self.lock();
+        state.fresh(Instant::now()).map(|c| c.token.authorization.clone())
     }
 
     /// The last exchange that failed with no usable token, if any.

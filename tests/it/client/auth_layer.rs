@@ -157,6 +157,24 @@ async fn a_token_the_server_refuses_is_exchanged_again_for_the_next_call() {
 }
 
 #[tokio::test]
+async fn a_token_refused_on_the_call_that_obtained_it_is_exchanged_again_for_the_next_call() {
+    let (emu, client, channel) = setup().await;
+    emu.set_fault(
+        FOLDER_GET,
+        Fault::FailFirst {
+            n: 1,
+            code: Code::Unauthenticated,
+        },
+    );
+    let mut stub = layered(&client, channel);
+    let refused = stub.get(get_folder()).await.expect_err("the server refuses");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(calls(&emu, TOKEN_CREATE).len(), 1);
+    stub.get(get_folder()).await.expect("a new token serves");
+    assert_eq!(calls(&emu, TOKEN_CREATE).len(), 2);
+}
+
+#[tokio::test]
 async fn an_api_key_goes_out_as_it_is() {
     let (emu, _, channel) = setup().await;
     let admin = client(&emu);
