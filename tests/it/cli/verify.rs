@@ -71,7 +71,9 @@ async fn a_key_without_the_models_scope_fails_verification_within_the_timeout_an
     let verification = &report["verification"];
     assert_eq!(verification["status"], "failed", "{report}");
     let waited = verification["waited_ms"].as_u64().expect("waited_ms");
-    assert!(waited <= 3000, "gave up within the timeout: {waited} ms");
+    // Refusals are tried again through the window, and no pause runs past its end; the upper
+    // bound leaves a second for a timer or a call that ends late on a loaded machine.
+    assert!((2_000..=4_000).contains(&waited), "gave up at the timeout: {waited} ms");
     // The emulator's PERMISSION_DENIED message, with the request ids of the last call.
     let message = "the API key does not have the scope yc.ai.languageModels.execute";
     assert!(stderr.contains(message), "{stderr}");
