@@ -365,21 +365,26 @@ pub async fn audit(client: &Client, scope: &Scope, policy: &Policy) -> Result<In
     accounts.sort_by(|a, b| (&a.folder_id, &a.name, &a.id).cmp(&(&b.folder_id, &b.name, &b.id)));
 
     let ids: Vec<String> = accounts.iter().map(|sa| sa.id.clone()).collect();
-    let listings = ids.into_iter().flat_map(|id| {
-        KeyType::ALL.map(move |kind| {
-            let id = id.clone();
-            async move {
-                Ok::<_, Error>(match kind {
-                    KeyType::ApiKey => Listed::ApiKeys(client.api_keys().list(id).try_collect().await?),
-                    KeyType::AuthorizedKey => {
-                        let keys = client.keys().list(id.clone()).try_collect().await?;
-                        Listed::Keys(id, keys)
-                    }
-                    KeyType::StaticKey => Listed::AccessKeys(client.access_keys().list(id).try_collect().await?),
-                })
-            }
+    // Made before they run, so that no borrowing closure is part of the audit's future, which then
+    // stays `Send` for a caller that spawns it.
+    let listings: Vec<_> = ids
+        .into_iter()
+        .flat_map(|id| {
+            KeyType::ALL.map(move |kind| {
+                let id = id.clone();
+                async move {
+                    Ok::<_, Error>(match kind {
+                        KeyType::ApiKey => Listed::ApiKeys(client.api_keys().list(id).try_collect().await?),
+                        KeyType::AuthorizedKey => {
+                            let keys = client.keys().list(id.clone()).try_collect().await?;
+                            Listed::Keys(id, keys)
+                        }
+                        KeyType::StaticKey => Listed::AccessKeys(client.access_keys().list(id).try_collect().await?),
+                    })
+                }
+            })
         })
-    });
+        .collect();
     let mut by_account: BTreeMap<String, Vec<KeyRecord>> = BTreeMap::new();
     let mut listed = futures_util::stream::iter(listings).buffer_unordered(parallel);
     while let Some(listing) = listed.try_next().await? {
@@ -425,13 +430,16 @@ async fn accounts_in(client: &Client, scope: &Scope, parallel: usize) -> Result<
             folders.into_iter().map(|f| f.id).collect()
         }
     };
-    let lists = folders.into_iter().map(|folder| async move {
-        client
-            .service_accounts()
-            .list(folder)
-            .try_collect::<Vec<ServiceAccount>>()
-            .await
-    });
+    let lists: Vec<_> = folders
+        .into_iter()
+        .map(|folder| async move {
+            client
+                .service_accounts()
+                .list(folder)
+                .try_collect::<Vec<ServiceAccount>>()
+                .await
+        })
+        .collect();
     let per_folder: Vec<Vec<ServiceAccount>> = futures_util::stream::iter(lists)
         .buffer_unordered(parallel)
         .try_collect()

@@ -146,8 +146,9 @@ impl<'a> Counter<'a> {
     }
 
     /// Runs the phase's steps, at most `parallel` at a time, reporting each as it ends; their
-    /// results in the order they end.
-    async fn run<T>(&self, parallel: usize, steps: impl IntoIterator<Item = impl Future<Output = T>>) -> Vec<T> {
+    /// results in the order they end. The steps are made before they run, so that no borrowing
+    /// closure is part of the apply's future, which then stays `Send` for a caller that spawns it.
+    async fn run<T>(&self, parallel: usize, steps: Vec<impl Future<Output = T>>) -> Vec<T> {
         futures_util::stream::iter(steps)
             .buffer_unordered(parallel)
             .inspect(|_| self.step())
@@ -209,19 +210,23 @@ impl Plan {
             self.accounts.iter().filter(|a| is_step(a)).count(),
         );
         let fleet = self.fleet.as_str();
-        futures_util::stream::iter(self.accounts.iter().zip(self.specs()).map(|(plan, spec)| {
-            let step = is_step(plan);
-            async move { (account(client, fleet, plan, spec).await, step) }
-        }))
-        .buffered(parallel)
-        .map(|(outcome, step)| {
-            if step {
-                counter.step();
-            }
-            outcome
-        })
-        .collect()
-        .await
+        // Made before they run, as in `Counter::run`, and run in order: outcomes follow the plan.
+        let steps: Vec<_> = (self.accounts.iter().zip(self.specs()))
+            .map(|(plan, spec)| {
+                let step = is_step(plan);
+                async move { (account(client, fleet, plan, spec).await, step) }
+            })
+            .collect();
+        futures_util::stream::iter(steps)
+            .buffered(parallel)
+            .map(|(outcome, step)| {
+                if step {
+                    counter.step();
+                }
+                outcome
+            })
+            .collect()
+            .await
     }
 
     /// The second phase, bindings: every delta of a resource in one call; the deletions' bindings too. The
@@ -264,11 +269,14 @@ impl Plan {
         let results = counter
             .run(
                 parallel,
-                calls.into_iter().map(|(resource, chunk)| async move {
-                    let deltas = chunk.iter().map(|(_, d)| d.clone()).collect();
-                    let result = update_bindings(client, &resource, deltas).await;
-                    (resource, chunk, result)
-                }),
+                calls
+                    .into_iter()
+                    .map(|(resource, chunk)| async move {
+                        let deltas = chunk.iter().map(|(_, d)| d.clone()).collect();
+                        let result = update_bindings(client, &resource, deltas).await;
+                        (resource, chunk, result)
+                    })
+                    .collect(),
             )
             .await;
         for (resource, chunk, result) in results {
@@ -298,7 +306,8 @@ impl Plan {
         let fleet = self.fleet.as_str();
         let kept = runs
             .into_iter()
-            .map(|(i, spec, change)| async move { (i, keep_key(client, fleet, spec, change).await) });
+            .map(|(i, spec, change)| async move { (i, keep_key(client, fleet, spec, change).await) })
+            .collect();
         note_each(outcomes, counter.run(parallel, kept).await);
     }
 
@@ -326,20 +335,26 @@ impl Plan {
             .filter(|(j, _)| outcomes[base + *j].error.is_none())
             .collect();
         let counter = Counter::start(progress, Phase::Deletions, prunes.len() + deletable.len());
-        let pruned = prunes.into_iter().map(|(i, key)| async move {
-            let result = key.kind.delete(client, &key.id).await;
-            (i, result.map(|()| format!("- key {}", key.id)))
-        });
+        let pruned = prunes
+            .into_iter()
+            .map(|(i, key)| async move {
+                let result = key.kind.delete(client, &key.id).await;
+                (i, result.map(|()| format!("- key {}", key.id)))
+            })
+            .collect();
         note_each(outcomes, counter.run(parallel, pruned).await);
-        let deleted = deletable.into_iter().map(|(j, d)| async move {
-            let result = async { client.service_accounts().delete(&d.account.id).await?.wait().await }.await;
-            // Gone already is deleted.
-            let result = match result {
-                Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
-                other => other,
-            };
-            (base + j, result.map(|()| "deleted".to_owned()))
-        });
+        let deleted = deletable
+            .into_iter()
+            .map(|(j, d)| async move {
+                let result = async { client.service_accounts().delete(&d.account.id).await?.wait().await }.await;
+                // Gone already is deleted.
+                let result = match result {
+                    Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
+                    other => other,
+                };
+                (base + j, result.map(|()| "deleted".to_owned()))
+            })
+            .collect();
         note_each(outcomes, counter.run(parallel, deleted).await);
     }
 }

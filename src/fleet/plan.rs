@@ -150,8 +150,19 @@ fn is_managed_by(account: &ServiceAccount, fleet: &str) -> bool {
         && account.labels.get(RESERVED_LABELS[1]).map(String::as_str) == Some(fleet)
 }
 
-/// How many listings run at once.
+/// How many reads run at once: folder and resource reads, account key listings (each lists the
+/// three kinds at once), key entries.
 const READS_IN_FLIGHT: usize = 16;
+
+/// Runs `reads` [`READS_IN_FLIGHT`] at a time and gives their results in order. They are made
+/// before they are streamed, so that no borrowing closure is part of the plan's future, which
+/// then stays `Send` for a caller that spawns it.
+async fn bounded<T>(reads: Vec<impl Future<Output = Result<T, Error>>>) -> Result<Vec<T>, Error> {
+    futures_util::stream::iter(reads)
+        .buffered(READS_IN_FLIGHT)
+        .try_collect()
+        .await
+}
 
 /// Reads the accounts of every folder the manifest names and the bindings of every resource it
 /// names, then compares.
@@ -160,12 +171,15 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
     if prune {
         folders.extend(manifest.default_folder.as_deref());
     }
-    let listed: Vec<Vec<ServiceAccount>> = futures_util::stream::iter(folders.iter().map(|folder| {
-        let accounts = client.service_accounts();
-        async move { accounts.list(*folder).try_collect::<Vec<_>>().await }
-    }))
-    .buffered(READS_IN_FLIGHT)
-    .try_collect()
+    let listed: Vec<Vec<ServiceAccount>> = bounded(
+        folders
+            .iter()
+            .map(|folder| {
+                let accounts = client.service_accounts();
+                async move { accounts.list(*folder).try_collect::<Vec<_>>().await }
+            })
+            .collect(),
+    )
     .await?;
     let existing: BTreeMap<(&str, &str), &ServiceAccount> = listed
         .iter()
@@ -181,17 +195,19 @@ pub(super) async fn read(manifest: &Manifest, client: &Client, prune: bool) -> R
     if prune {
         resources.extend(folders.iter().map(|f| Grant::Folder((*f).to_owned())));
     }
-    let bindings: Vec<(Grant, Vec<AccessBinding>)> =
-        futures_util::stream::iter(resources.into_iter().map(|resource| {
-            let client = client.clone();
-            async move {
-                let listing = resource.list_access_bindings(&client);
-                listing.try_collect::<Vec<_>>().await.map(|b| (resource, b))
-            }
-        }))
-        .buffered(READS_IN_FLIGHT)
-        .try_collect()
-        .await?;
+    let bindings: Vec<(Grant, Vec<AccessBinding>)> = bounded(
+        resources
+            .into_iter()
+            .map(|resource| {
+                let client = client.clone();
+                async move {
+                    let listing = resource.list_access_bindings(&client);
+                    listing.try_collect::<Vec<_>>().await.map(|b| (resource, b))
+                }
+            })
+            .collect(),
+    )
+    .await?;
     // The roles each service account has, on the resources read.
     let mut held: BTreeMap<&str, BTreeSet<RoleSpec>> = BTreeMap::new();
     for (resource, list) in &bindings {
@@ -325,8 +341,9 @@ fn account_plan(
 
 /// Reads every key entry of the accounts this fleet manages, and with prune the keys the fleet
 /// made that no entry accounts for. Each account's keys are listed once per kind (the kinds at
-/// once, the accounts concurrently), and its entries, their leftovers and other-kind keys, and
-/// prune are all decided from that one listing.
+/// once), and its entries, their leftovers and other-kind keys, and prune are all decided from
+/// that one listing. The listings, then the entries, run [`READS_IN_FLIGHT`] at a time, however
+/// many entries an account has.
 async fn read_keys(
     client: &Client,
     manifest: &Manifest,
@@ -334,39 +351,49 @@ async fn read_keys(
     prune: bool,
 ) -> Result<(), Error> {
     let fleet = manifest.name.as_str();
-    let reads = manifest
+    // Each managed account's index, spec, and the account found in its folder (None: not yet made).
+    let managed: Vec<(usize, &AccountSpec, Option<&ServiceAccount>)> = manifest
         .accounts
         .iter()
         .zip(accounts.iter())
         .enumerate()
-        .filter_map(|(i, (spec, plan))| {
-            let found = match &plan.state {
-                AccountState::Update { account, .. } | AccountState::Unchanged(account) => Some(account),
-                AccountState::Create => None,
-                AccountState::Foreign(_) => return None,
-            };
-            Some(async move {
+        .filter_map(|(i, (spec, plan))| match &plan.state {
+            AccountState::Update { account, .. } | AccountState::Unchanged(account) => Some((i, spec, Some(account))),
+            AccountState::Create => Some((i, spec, None)),
+            AccountState::Foreign(_) => None,
+        })
+        .collect();
+    let listings: Vec<Vec<ManagedKey>> = bounded(
+        managed
+            .iter()
+            .map(|&(_, spec, found)| async move {
                 // An entry whose folder is missing holds nothing: it needs no listing.
                 let wanted = prune || spec.keys.iter().any(|k| keys::missing_folder(k).is_none());
-                let listed = match found {
-                    Some(sa) if wanted => keys::list_all(client, &sa.id).await?,
-                    _ => Vec::new(),
-                };
-                let entries = spec
-                    .keys
-                    .iter()
-                    .map(|key| keys::read(client, fleet, (spec, found), key, &listed));
-                let changes = futures_util::future::try_join_all(entries).await?;
-                Ok::<_, Error>((i, changes, listed))
+                match found {
+                    Some(sa) if wanted => keys::list_all(client, &sa.id).await,
+                    _ => Ok(Vec::new()),
+                }
             })
-        });
-    let read: Vec<(usize, Vec<KeyChange>, Vec<ManagedKey>)> = futures_util::stream::iter(reads)
-        .buffered(READS_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    for (i, changes, listed) in read {
+            .collect(),
+    )
+    .await?;
+    let changes: Vec<KeyChange> = bounded(
+        managed
+            .iter()
+            .zip(&listings)
+            .flat_map(|(&(_, spec, found), listed)| {
+                spec.keys
+                    .iter()
+                    .map(move |key| keys::read(client, fleet, (spec, found), key, listed))
+            })
+            .collect(),
+    )
+    .await?;
+    let shape: Vec<(usize, usize)> = managed.iter().map(|&(i, spec, _)| (i, spec.keys.len())).collect();
+    let mut changes = changes.into_iter();
+    for ((i, entries), listed) in shape.into_iter().zip(listings) {
         let plan = &mut accounts[i];
-        plan.keys = changes;
+        plan.keys = changes.by_ref().take(entries).collect();
         if prune {
             let accounted: BTreeSet<&str> = plan.keys.iter().flat_map(KeyChange::key_ids).collect();
             let pruned: Vec<ManagedKey> = listed

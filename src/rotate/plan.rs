@@ -98,14 +98,18 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
             groups.extend(group(account, kind, managed, &r.sinks));
         }
     }
-    // What each reachable sink holds, read side by side, in order.
-    let reads = groups.into_iter().map(|g| async move {
-        let held = match &g.sink {
-            Ok(sink) => Some(new_key(r, g.account, g.kind, sink, None).held_key(client).await),
-            Err(_) => None,
-        };
-        (g, held)
-    });
+    // What each reachable sink holds, read side by side, in order. The reads are made before they
+    // run, so that no borrowing closure is part of the plan's future, which then stays `Send`.
+    let reads: Vec<_> = groups
+        .into_iter()
+        .map(|g| async move {
+            let held = match &g.sink {
+                Ok(sink) => Some(new_key(r, g.account, g.kind, sink, None).held_key(client).await),
+                Err(_) => None,
+            };
+            (g, held)
+        })
+        .collect();
     let mut read = futures_util::stream::iter(reads).buffered(parallel);
     while let Some((g, held)) = read.next().await {
         let held = match held {

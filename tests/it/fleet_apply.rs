@@ -4,6 +4,7 @@
 //! nothing this fleet does not manage is touched, whatever prune says.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt as _;
 use yc_iam::Client;
@@ -757,4 +758,39 @@ async fn prune_finds_the_fleets_accounts_in_the_default_folder_even_when_no_acco
     let plan = elsewhere.plan(&client, true).await.unwrap();
     assert_eq!(plan.prune_folders, [OTHER]);
     assert!(plan.deletions.is_empty(), "{plan}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_reads_an_accounts_many_key_entries_a_bounded_number_at_a_time() {
+    const ENTRIES: usize = 40;
+    const IN_FLIGHT: usize = 16;
+    const GET_EX: &str = "/yandex.cloud.lockbox.v1.PayloadService/GetEx";
+    let (emu, client, _dir) = start().await;
+    applied(&manifest("  - name: sa-many\n"), &client).await;
+    let entries: String = (0..ENTRIES)
+        .map(|i| {
+            format!(
+                "      - {{ type: api-key, scopes: [yc.ai.languageModels.execute], output: 'lockbox://many-{i}' }}\n"
+            )
+        })
+        .collect();
+    let fleet = manifest(&format!("  - name: sa-many\n    keys:\n{entries}"));
+    // Each entry's first read is its secret's payload; none is answered for a while.
+    emu.set_fault(GET_EX, yc_iam::emulator::Fault::Delay(Duration::from_secs(3)));
+    emu.clear_journal();
+    let plan = tokio::spawn({
+        let client = client.clone();
+        async move { fleet.plan(&client, false).await }
+    });
+    let started = || emu.journal().iter().filter(|e| e.method == GET_EX).count();
+    let waiting = Instant::now();
+    while started() < IN_FLIGHT && waiting.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Time for any read past the bound to arrive, while the first ones are still held.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(started(), IN_FLIGHT, "entry reads in flight at once");
+    emu.clear_faults();
+    let plan = plan.await.unwrap().expect("the plan");
+    assert_eq!(plan.accounts[0].keys.len(), ENTRIES);
 }

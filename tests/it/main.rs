@@ -13,5 +13,6 @@ mod provision_sinks;
 mod reliability;
 mod rotate;
 mod secret_debug;
+mod spawned;
 mod validation;
 mod wire;
