@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::common::client_with;
 use yc_iam::audit::{Flag, Inventory, Policy, Scope, audit};
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::provision::KeyType;
@@ -13,14 +14,6 @@ use yc_iam::{CreateAccessKey, CreateApiKey, CreateKey, CreateServiceAccount};
 
 const DAY: Duration = Duration::from_secs(86_400);
 const ACCOUNTS: usize = 100;
-
-fn client_with(emu: &Emulator, credentials: Credentials) -> Client {
-    Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(credentials)
-        .build()
-        .expect("client")
-}
 
 /// One account of the fleet and the secrets of its keys the test uses later.
 struct Made {

@@ -12,6 +12,7 @@ use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
 use yc_iam::fleet::{AccountState, Manifest};
 use yc_iam::{CreateServiceAccount, model::ServiceAccount};
 
+use crate::common::client_with;
 use crate::provision::start;
 
 fn manifest(body: &str) -> Manifest {
@@ -725,11 +726,10 @@ async fn prune_finds_the_fleets_accounts_in_the_default_folder_even_when_no_acco
         .start()
         .await
         .unwrap();
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(yc_iam::Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN))
-        .build()
-        .unwrap();
+    let client = client_with(
+        &emu,
+        yc_iam::Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN),
+    );
     let moved = format!("  - {{ name: sa-new, folder_id: {OTHER}, roles: [viewer] }}\n");
     applied(
         &manifest(&format!("  - {{ name: sa-old, roles: [viewer] }}\n{moved}")),

@@ -3,6 +3,7 @@
 mod audit;
 mod cli;
 mod client;
+mod common;
 mod descriptors;
 mod emulator;
 mod fleet_apply;

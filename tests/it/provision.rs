@@ -2,6 +2,7 @@
 //! no secret, and applying it makes exactly the changes it listed; a run that fails part way
 //! hands back what it had done.
 
+use crate::common::client_with;
 use tonic::Code;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault};
 use yc_iam::provision::StoredKey;
@@ -11,11 +12,7 @@ use yc_iam::{Client, Credentials, ExposeSecret};
 /// A fresh emulator, a client with its administrator's token, and a scratch directory.
 pub(crate) async fn start() -> (Emulator, Client, tempfile::TempDir) {
     let emu = Emulator::builder().start().await.expect("the emulator starts");
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
-        .build()
-        .expect("client");
+    let client = client_with(&emu, Credentials::iam_token(DEFAULT_IAM_TOKEN));
     (emu, client, tempfile::tempdir().expect("temp dir"))
 }
 

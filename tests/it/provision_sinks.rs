@@ -13,56 +13,16 @@ use std::time::Duration;
 use futures_util::TryStreamExt as _;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault};
 use yc_iam::model::{LockboxVersion, LockboxVersionStatus, Subject};
-use yc_iam::provision::{EntryNames, KeyAction, KeyReason, KeySink, LockboxSink, Provision, READER_ROLE, Report};
+use yc_iam::provision::{EntryNames, KeyAction, KeyReason, KeySink, LockboxSink, Provision, READER_ROLE};
 use yc_iam::{AddVersion, Client, Credentials, RetryPolicy, SecretRef};
 
+use crate::common::{authenticates, created, dotenv, get};
 use crate::provision::start;
-
-/// Reads a dotenv file the way python-dotenv does for the lines this tool writes and keeps:
-/// `NAME=value`, `NAME='value'`, comments and blank lines.
-fn dotenv(path: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
-        .expect("the dotenv file exists")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|l| {
-            let (name, value) = l.split_once('=').expect("NAME=value");
-            let value = value.trim_matches('\'');
-            (name.to_owned(), value.to_owned())
-        })
-        .collect()
-}
-
-fn get<'a>(entries: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    entries.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-}
 
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
-}
-
-fn created_key(report: &Report) -> String {
-    match &report.key {
-        Some(KeyAction::Created { key, .. }) => key.id.clone(),
-        other => panic!("a key was created: {other:?}"),
-    }
-}
-
-/// The emulator accepts `secret` as an API key of `account`.
-pub(crate) async fn authenticates(emu: &Emulator, secret: &str, account: &str) {
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::api_key(secret))
-        .build()
-        .expect("client");
-    let sa = client
-        .service_accounts()
-        .get(account)
-        .await
-        .expect("the secret is accepted");
-    assert_eq!(sa.id, account);
 }
 
 #[tokio::test]
@@ -72,7 +32,7 @@ async fn a_dotenv_file_holds_the_three_entries_privately_and_a_second_run_keeps_
     std::fs::write(&path, "# the app's settings\nDEBUG=1\n").expect("write");
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-env").output(KeySink::env(&path));
     let first = p.run(&client).await.expect("first run");
-    let id = created_key(&first);
+    let id = created(&first).0;
     assert!(matches!(
         first.key,
         Some(KeyAction::Created {
@@ -97,7 +57,7 @@ async fn a_dotenv_file_holds_the_three_entries_privately_and_a_second_run_keeps_
     assert_eq!(dotenv(&path), entries, "the file is unchanged");
 
     let rotated = p.clone().rotate(true).run(&client).await.expect("rotation");
-    let new_id = created_key(&rotated);
+    let new_id = created(&rotated).0;
     assert_ne!(new_id, id);
     assert_eq!(rotated.keys_deleted, vec![id]);
     assert_eq!(get(&dotenv(&path), "YC_API_KEY_ID"), Some(new_id.as_str()));
@@ -119,7 +79,7 @@ async fn a_kubernetes_manifest_is_an_opaque_secret_with_the_entries_and_a_second
     };
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-k8s").output(sink);
     let first = p.run(&client).await.expect("first run");
-    let id = created_key(&first);
+    let id = created(&first).0;
 
     let text = std::fs::read_to_string(&path).expect("the manifest exists");
     let doc: serde_norway::Value = serde_norway::from_str(&text).expect("YAML");
@@ -179,26 +139,13 @@ fn lockbox_sink(name: &str) -> KeySink {
     KeySink::Lockbox(LockboxSink::new(name))
 }
 
-/// The current payload of the secret named `name` in the default folder, read as the emulator's
-/// administrator.
+/// The current payload of the secret named `name` in the default folder.
 async fn payload(client: &Client, name: &str) -> (String, BTreeMap<String, String>) {
-    let payload = client
-        .lockbox()
-        .payload_ex(
-            SecretRef::Name {
-                folder_id: DEFAULT_FOLDER_ID.into(),
-                name: name.into(),
-            },
-            None,
-        )
-        .await
-        .expect("the payload is readable");
-    let entries = payload
-        .entries
-        .iter()
-        .map(|(k, v)| (k.clone(), String::from_utf8(v.clone()).expect("text")))
-        .collect();
-    (payload.version_id.clone(), entries)
+    let secret = SecretRef::Name {
+        folder_id: DEFAULT_FOLDER_ID.into(),
+        name: name.into(),
+    };
+    crate::common::payload(client, secret).await
 }
 
 async fn versions(client: &Client, secret_id: &str) -> Vec<LockboxVersion> {
@@ -240,7 +187,7 @@ async fn provision_into_lockbox_keeps_the_key_in_the_current_version_and_a_secon
     let (emu, client, _dir) = start().await;
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-lockbox").output(lockbox_sink("ai-key"));
     let first = p.run(&client).await.expect("first run");
-    let id = created_key(&first);
+    let id = created(&first).0;
     let placed = first.lockbox.clone().expect("the Lockbox report");
     assert!(placed.secret_created && placed.version_added, "{placed:?}");
 
@@ -278,13 +225,13 @@ async fn rotating_into_lockbox_adds_one_version_and_schedules_the_replaced_one()
     let (emu, client, _dir) = start().await;
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-rotate-lb").output(lockbox_sink("ai-key"));
     let first = p.run(&client).await.expect("first run");
-    let old = created_key(&first);
+    let old = created(&first).0;
     let secret_id = first.lockbox.clone().expect("report").secret_id;
     let (ours, _) = payload(&client, "ai-key").await;
     let before = versions(&client, &secret_id).await.len();
 
     let rotated = p.clone().rotate(true).run(&client).await.expect("rotation");
-    let new = created_key(&rotated);
+    let new = created(&rotated).0;
     let placed = rotated.lockbox.clone().expect("report");
     assert!(placed.version_added);
     assert_eq!(placed.versions_scheduled, vec![ours.clone()]);
@@ -309,7 +256,7 @@ async fn rotating_after_another_writer_schedules_only_our_versions_and_keeps_the
     let (emu, client, _dir) = start().await;
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-other-writer").output(lockbox_sink("ai-key"));
     let first = p.run(&client).await.expect("first run");
-    let old = created_key(&first);
+    let old = created(&first).0;
     let secret_id = first.lockbox.clone().expect("report").secret_id;
     // Someone else adds an entry of their own, in a version of theirs based on ours.
     let (ours, _) = payload(&client, "ai-key").await;
@@ -320,7 +267,7 @@ async fn rotating_after_another_writer_schedules_only_our_versions_and_keeps_the
     assert_eq!(planned.versions_to_destroy, vec![ours.clone()], "{planned:?}");
     assert_eq!(planned.replaced_version, None, "the current version is not ours");
     let rotated = plan.apply(&client).await.expect("rotation");
-    let new = created_key(&rotated);
+    let new = created(&rotated).0;
     let placed = rotated.lockbox.clone().expect("report");
     assert_eq!(placed.versions_scheduled, vec![ours.clone()]);
     assert_eq!(rotated.keys_deleted, vec![old]);
@@ -347,7 +294,7 @@ async fn a_version_added_between_plan_and_apply_is_not_overwritten_and_the_new_k
     let (emu, client, _dir) = start().await;
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-race").output(lockbox_sink("ai-key"));
     let first = p.run(&client).await.expect("first run");
-    let old = created_key(&first);
+    let old = created(&first).0;
     let secret_id = first.lockbox.clone().expect("report").secret_id;
     let plan = p.clone().rotate(true).plan(&client).await.expect("plan");
     client
@@ -403,7 +350,7 @@ async fn entries_another_writer_adds_while_the_new_version_is_on_its_way_are_put
     let theirs = add_their_version(&client, &secret_id, &ours).await;
 
     let rotated = rotation.await.expect("the task").expect("rotation");
-    let new = created_key(&rotated);
+    let new = created(&rotated).0;
     let (current, entries) = payload(&client, "ai-key").await;
     assert_eq!(
         Some(&current),
@@ -477,7 +424,7 @@ async fn a_replaced_version_that_could_not_be_scheduled_keeps_its_key_until_a_re
     let (emu, client, _dir) = start().await;
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-schedule").output(lockbox_sink("ai-key"));
     let first = p.run(&client).await.expect("first run");
-    let old = created_key(&first);
+    let old = created(&first).0;
     let secret_id = first.lockbox.clone().expect("report").secret_id;
     let (old_version, _) = payload(&client, "ai-key").await;
 
@@ -489,7 +436,7 @@ async fn a_replaced_version_that_could_not_be_scheduled_keeps_its_key_until_a_re
         },
     );
     let rotated = p.clone().rotate(true).run(&client).await.expect("rotation");
-    let new = created_key(&rotated);
+    let new = created(&rotated).0;
     assert!(
         rotated.keys_deleted.is_empty(),
         "the old key stays while its version is active"

@@ -9,22 +9,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault};
-use yc_iam::provision::{KeyAction, KeySink, KeyType, LockboxSink, Provision, Report, SinkAddress, StoredKey};
+use yc_iam::provision::{KeySink, KeyType, LockboxSink, Provision, SinkAddress, StoredKey};
 use yc_iam::rotate::{Action, Reason, Rotation, Select};
 use yc_iam::{AuthorizedKey, Client, CreateApiKey, Credentials, ExposeSecret, RetryPolicy, SecretRef};
 
+use crate::common::{authenticates, client_with, created, dotenv, payload};
 use crate::provision::start;
-use crate::provision_sinks::authenticates;
 
 const DAY: Duration = Duration::from_secs(86_400);
 const HOUR: Duration = Duration::from_secs(3600);
-
-fn created(report: &Report) -> (String, String) {
-    match &report.key {
-        Some(KeyAction::Created { key, .. }) => (key.id.clone(), report.service_account.id.clone()),
-        other => panic!("a key was created: {other:?}"),
-    }
-}
 
 fn live(emu: &Emulator, account: &str) -> Vec<String> {
     let snap = emu.snapshot();
@@ -57,29 +50,6 @@ fn mutations(emu: &Emulator) -> Vec<String> {
                 .any(|c| m.ends_with(c))
                 && !m.contains("IamTokenService")
         })
-        .collect()
-}
-
-/// The `KEY=value` lines of a dotenv file.
-fn dotenv(path: &Path) -> BTreeMap<String, String> {
-    std::fs::read_to_string(path)
-        .expect("dotenv")
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
-        .collect()
-}
-
-async fn lockbox_entries(client: &Client, secret_id: &str) -> BTreeMap<String, String> {
-    let payload = client
-        .lockbox()
-        .payload_ex(SecretRef::Id(secret_id.to_owned()), None)
-        .await
-        .expect("payload");
-    payload
-        .entries
-        .iter()
-        .map(|(k, v)| (k.clone(), String::from_utf8(v.clone()).expect("text")))
         .collect()
 }
 
@@ -202,20 +172,16 @@ async fn rotate_older_than_90d_replaces_exactly_the_old_managed_keys_and_deletes
     authenticates(&emu, stored.secret.expose_secret(), &sa_file).await;
     let authorized = AuthorizedKey::from_file(&json).expect("key.json");
     assert_eq!(authorized.id(), rotated[&old_json]);
-    let as_json = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::authorized_key(authorized))
-        .build()
-        .unwrap();
+    let as_json = client_with(&emu, Credentials::authorized_key(authorized));
     as_json
         .service_accounts()
         .get(&sa_json)
         .await
         .expect("the new key.json works");
-    let vars = dotenv(&env);
+    let vars: BTreeMap<_, _> = dotenv(&env).into_iter().collect();
     assert_eq!(vars["YC_API_KEY_ID"], rotated[&old_env]);
     authenticates(&emu, &vars["YC_API_KEY"], &sa_env).await;
-    let entries = lockbox_entries(&client, &secret_id).await;
+    let entries = payload(&client, SecretRef::Id(secret_id.clone())).await.1;
     let snap = emu.snapshot();
     let new_static = snap
         .access_keys_of(&sa_box)
@@ -302,7 +268,7 @@ async fn a_rotation_interrupted_after_making_its_key_is_finished_by_the_next_run
     let cut = rotation().run(&impatient).await.expect("planned");
     assert!(cut.failed());
     assert_eq!(
-        lockbox_entries(&client, &secret_id).await["api-key-id"],
+        payload(&client, SecretRef::Id(secret_id.clone())).await.1["api-key-id"],
         old,
         "the secret still holds the old key"
     );
@@ -325,7 +291,10 @@ async fn a_rotation_interrupted_after_making_its_key_is_finished_by_the_next_run
         .iter()
         .find_map(|e| e.new_key_id.clone())
         .expect("new key");
-    assert_eq!(lockbox_entries(&client, &secret_id).await["api-key-id"], new);
+    assert_eq!(
+        payload(&client, SecretRef::Id(secret_id.clone())).await.1["api-key-id"],
+        new
+    );
     let mut expected = vec![old, new];
     expected.sort();
     assert_eq!(

@@ -170,32 +170,64 @@ fn change_secret(
     Ok(rendered)
 }
 
-/// Applies `change` to one version of a copy of the secret, stores it and answers with the
-/// version as it is after.
-fn change_one_version(
+/// Sets when a version is destroyed (`None`: never) in a copy of the secret, stores it, wakes the
+/// destruction task, and answers with the version as it is after.
+fn set_destroy_at(
     inner: &Inner,
     state: &mut State,
-    secret_id: &str,
-    version_id: &str,
-    change: impl FnOnce(&mut VersionRec),
+    (secret_id, version_id): (&str, &str),
+    destroy_at: Option<prost_types::Timestamp>,
 ) -> Result<Version, Status> {
     let mut secret = require_secret(state, secret_id)?.clone();
     let version = secret
         .version_mut(version_id)
         .ok_or_else(|| not_found(format!("Version {version_id} of secret {secret_id} not found")))?;
-    change(version);
+    version.destroy_at = destroy_at.as_ref().map(Into::into);
     let rendered = version.to_proto(secret_id, &inner.clock);
     state.lockbox.put(secret);
+    inner.destructions_changed.notify_one();
     Ok(rendered)
 }
 
-/// An operation on a version that only a version in state `from` allows (otherwise
-/// FAILED_PRECONDITION: "Version {id} {refusal}"), and how its operation is described.
-struct VersionChange {
-    from: VersionState,
-    refusal: &'static str,
-    description: &'static str,
-    metadata_type: &'static str,
+/// The operations on one version that only a version in a given state allows.
+#[derive(Debug, Clone, Copy)]
+enum VersionOp {
+    SetCurrent,
+    ScheduleDestruction,
+    CancelDestruction,
+}
+
+impl VersionOp {
+    /// The state the version must be in, and the end of the FAILED_PRECONDITION message when it
+    /// is not ("Version {id} ...").
+    fn requires(self) -> (VersionState, &'static str) {
+        match self {
+            VersionOp::SetCurrent => (
+                VersionState::Active,
+                "is not active and cannot become the current version",
+            ),
+            VersionOp::ScheduleDestruction => (
+                VersionState::Active,
+                "is already scheduled for destruction or destroyed",
+            ),
+            VersionOp::CancelDestruction => (
+                VersionState::ScheduledForDestruction,
+                "is not scheduled for destruction",
+            ),
+        }
+    }
+
+    /// The operation's description and the name of its metadata message.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            VersionOp::SetCurrent => ("Set current secret version", "SetCurrentVersionMetadata"),
+            VersionOp::ScheduleDestruction => (
+                "Schedule secret version destruction",
+                "ScheduleVersionDestructionMetadata",
+            ),
+            VersionOp::CancelDestruction => ("Cancel secret version destruction", "CancelVersionDestructionMetadata"),
+        }
+    }
 }
 
 impl Svc {
@@ -205,17 +237,18 @@ impl Svc {
     fn change_version(
         &self,
         call: Call,
-        secret_id: String,
-        version_id: String,
-        change: VersionChange,
+        op: VersionOp,
+        ids: (String, String),
         apply: impl FnOnce(&Inner, &mut State, (&str, &str)) -> Result<(Version, Option<prost_types::Timestamp>), Status>
         + Send
         + 'static,
     ) -> Result<Response<Operation>, Status> {
+        let (secret_id, version_id) = ids;
         self.operation(call, move |inner, state| {
             let version = require_version(require_secret(state, &secret_id)?, &version_id)?;
-            if version.state(&inner.clock) != change.from {
-                return Err(failed_precondition(format!("Version {version_id} {}", change.refusal)));
+            let (required, refusal) = op.requires();
+            if version.state(&inner.clock) != required {
+                return Err(failed_precondition(format!("Version {version_id} {refusal}")));
             }
             let (rendered, destroy_at) = apply(inner, state, (&secret_id, &version_id))?;
             let metadata = VersionMetadata {
@@ -223,12 +256,8 @@ impl Svc {
                 version_id,
                 destroy_at,
             };
-            Ok(version_outcome(
-                change.description,
-                change.metadata_type,
-                metadata,
-                &rendered,
-            ))
+            let (description, metadata_type) = op.names();
+            Ok(version_outcome(description, metadata_type, metadata, &rendered))
         })
     }
 
@@ -566,22 +595,21 @@ impl SecretService for Svc {
         request: Request<SetCurrentVersionRequest>,
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, &method("SetCurrentVersion"))?;
-        let change = VersionChange {
-            from: VersionState::Active,
-            refusal: "is not active and cannot become the current version",
-            description: "Set current secret version",
-            metadata_type: "SetCurrentVersionMetadata",
-        };
-        self.change_version(call, body.secret_id, body.version_id, change, |inner, state, ids| {
-            let (secret_id, version_id) = ids;
-            let version = require_version(require_secret(state, secret_id)?, version_id)?;
-            let rendered = version.to_proto(secret_id, &inner.clock);
-            change_secret(inner, state, secret_id, |secret| {
-                secret.current_version = version_id.to_owned();
-                Ok(())
-            })?;
-            Ok((rendered, None))
-        })
+        let ids = (body.secret_id, body.version_id);
+        self.change_version(
+            call,
+            VersionOp::SetCurrent,
+            ids,
+            |inner, state, (secret_id, version_id)| {
+                let version = require_version(require_secret(state, secret_id)?, version_id)?;
+                let rendered = version.to_proto(secret_id, &inner.clock);
+                change_secret(inner, state, secret_id, |secret| {
+                    secret.current_version = version_id.to_owned();
+                    Ok(())
+                })?;
+                Ok((rendered, None))
+            },
+        )
     }
 
     async fn schedule_version_destruction(
@@ -590,32 +618,18 @@ impl SecretService for Svc {
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, &method("ScheduleVersionDestruction"))?;
         let period = pending_period(body.pending_period.as_ref())?;
-        let change = VersionChange {
-            from: VersionState::Active,
-            refusal: "is already scheduled for destruction or destroyed",
-            description: "Schedule secret version destruction",
-            metadata_type: "ScheduleVersionDestructionMetadata",
-        };
-        self.change_version(
-            call,
-            body.secret_id,
-            body.version_id,
-            change,
-            move |inner, state, ids| {
-                let (secret_id, version_id) = ids;
-                if version_id == require_secret(state, secret_id)?.current_version {
-                    return Err(failed_precondition(format!(
-                        "Version {version_id} is the current version of secret {secret_id} and cannot be destroyed"
-                    )));
-                }
-                let destroy_at = clock::add(&inner.clock.now(), period);
-                let rendered = change_one_version(inner, state, secret_id, version_id, |version| {
-                    version.destroy_at = Some((&destroy_at).into());
-                })?;
-                inner.destructions_changed.notify_one();
-                Ok((rendered, Some(destroy_at)))
-            },
-        )
+        let ids = (body.secret_id, body.version_id);
+        self.change_version(call, VersionOp::ScheduleDestruction, ids, move |inner, state, ids| {
+            let (secret_id, version_id) = ids;
+            if version_id == require_secret(state, secret_id)?.current_version {
+                return Err(failed_precondition(format!(
+                    "Version {version_id} is the current version of secret {secret_id} and cannot be destroyed"
+                )));
+            }
+            let destroy_at = clock::add(&inner.clock.now(), period);
+            let rendered = set_destroy_at(inner, state, ids, Some(destroy_at))?;
+            Ok((rendered, Some(destroy_at)))
+        })
     }
 
     async fn cancel_version_destruction(
@@ -623,19 +637,9 @@ impl SecretService for Svc {
         request: Request<CancelVersionDestructionRequest>,
     ) -> Result<Response<Operation>, Status> {
         let (call, body) = Call::checked(request, &method("CancelVersionDestruction"))?;
-        let change = VersionChange {
-            from: VersionState::ScheduledForDestruction,
-            refusal: "is not scheduled for destruction",
-            description: "Cancel secret version destruction",
-            metadata_type: "CancelVersionDestructionMetadata",
-        };
-        self.change_version(call, body.secret_id, body.version_id, change, |inner, state, ids| {
-            let (secret_id, version_id) = ids;
-            let rendered = change_one_version(inner, state, secret_id, version_id, |version| {
-                version.destroy_at = None;
-            })?;
-            inner.destructions_changed.notify_one();
-            Ok((rendered, None))
+        let ids = (body.secret_id, body.version_id);
+        self.change_version(call, VersionOp::CancelDestruction, ids, |inner, state, ids| {
+            Ok((set_destroy_at(inner, state, ids, None)?, None))
         })
     }
 

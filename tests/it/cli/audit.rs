@@ -6,22 +6,19 @@ use std::time::Duration;
 
 use time::format_description::well_known::Rfc3339;
 use yc_iam::emulator::DEFAULT_IAM_TOKEN;
-use yc_iam::{Client, CreateAccessKey, CreateApiKey, CreateServiceAccount, Credentials};
+use yc_iam::{CreateAccessKey, CreateApiKey, CreateServiceAccount, Credentials};
 
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
 
 use super::{FOLDER, Harness, OTHER_FOLDER, bare_command, run};
+use crate::common::client_with;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
 /// In FOLDER: `old` with a never-used API key and a managed static key; in OTHER_FOLDER: `other`
 /// with an API key expiring in 45 days. Then the clock moves 40 days on.
 async fn fleet(h: &Harness) -> String {
-    let client = Client::builder()
-        .with_endpoint(h.emu.endpoint())
-        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
-        .build()
-        .expect("client");
+    let client = client_with(&h.emu, Credentials::iam_token(DEFAULT_IAM_TOKEN));
     let make = |folder: &'static str, name: &'static str| {
         let client = client.clone();
         async move {

@@ -2,6 +2,7 @@
 //! no panic, and nothing reaches the emulator. An unreachable endpoint is a failure (exit 1).
 
 use super::{FOLDER, Harness};
+use crate::common::client_with;
 
 struct Case {
     args: &'static [&'static str],
@@ -709,11 +710,10 @@ async fn a_credential_after_the_command_is_refused_without_showing_its_value() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_folder_id_is_the_field_folder_id_to_the_library_and_the_flag_folder_id_to_the_cli() {
     let h = Harness::start().await;
-    let client = yc_iam::Client::builder()
-        .with_endpoint(h.emu.endpoint())
-        .with_credentials(yc_iam::Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN))
-        .build()
-        .expect("client");
+    let client = client_with(
+        &h.emu,
+        yc_iam::Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN),
+    );
     let rule = "may contain only Latin letters, digits, '-' and '_', not ' '";
     let err = yc_iam::provision::Provision::new("b1g folder", "sa-api")
         .output_file(h.path("api-key.yaml"))

@@ -6,9 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use yc_iam::emulator::DEFAULT_IAM_TOKEN;
-use yc_iam::{Client, CreateServiceAccount, Credentials};
+use yc_iam::{CreateServiceAccount, Credentials};
 
 use super::{FOLDER, Harness, bare_command};
+use crate::common::client_with;
 
 /// Runs `cmd`, reads its first line of stdout as `head -1` would, closes the pipe and waits.
 fn run_into_head(mut cmd: Command) -> (Option<i32>, String) {
@@ -48,11 +49,7 @@ fn completions_into_a_closed_pipe_end_quietly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_listing_into_a_closed_pipe_ends_quietly() {
     let h = Harness::start().await;
-    let client = Client::builder()
-        .with_endpoint(h.emu.endpoint())
-        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
-        .build()
-        .expect("client");
+    let client = client_with(&h.emu, Credentials::iam_token(DEFAULT_IAM_TOKEN));
     // 200 accounts with 200-character descriptions: far more than the 64 KiB a pipe buffers.
     let description = "d".repeat(200);
     for n in 0..200 {

@@ -17,12 +17,14 @@
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use yc_iam::emulator::{Emulator, Fault, Snapshot};
 use yc_iam::provision::{KeyType, StoredKey};
 
 use super::{FOLDER, Harness};
+use crate::common::client_with;
 
 /// How long operations take.
 pub(super) const OP_DELAY: Duration = Duration::from_millis(120);
@@ -123,11 +125,7 @@ impl Kind {
         match self.0 {
             KeyType::AuthorizedKey => {
                 let key = yc_iam::AuthorizedKey::from_file(h.path(file)).expect("a key file");
-                let client = yc_iam::Client::builder()
-                    .with_endpoint(h.emu.endpoint())
-                    .with_credentials(yc_iam::Credentials::authorized_key(key))
-                    .build()
-                    .unwrap();
+                let client = client_with(&h.emu, yc_iam::Credentials::authorized_key(key));
                 let got = client.service_accounts().get(&sa.id).await.expect("the key signs in");
                 assert_eq!(got.id, sa.id);
             }
@@ -221,86 +219,125 @@ async fn provision_killed_at_any_moment_recovers_every_time_for_static_keys() {
     kill_and_recover(Kind(KeyType::StaticKey), kills(), 0x57a7).await;
 }
 
+/// The skeleton of every crash soak: `kills` kills spread over `scenarios`. `WORKERS` workers, each
+/// with its own emulator whose operations take `OP_DELAY`, first time each scenario's
+/// uninterrupted run (`calibrate` runs scenario `s` and answers how long the part that is killed
+/// took), then share the kills: kill `i` of scenario `s` (`kill` runs it and checks the recovery)
+/// lands at a random point of its own slice of that run, so no stretch of the run is missed. The
+/// slices reach `stretch` times the run (1.05: past its very end); each worker's random points
+/// come from `seed` plus its number. Answers each kill's scenario and what `kill` found. Needs a
+/// multi-threaded runtime.
+pub(super) async fn spread_kills<S, O, C, CF, K, KF>(
+    (scenarios, kills): (&'static [S], usize),
+    (seed, stretch): (u64, f64),
+    calibrate: C,
+    kill: K,
+) -> Vec<(S, O)>
+where
+    S: Copy + Send + Sync + 'static,
+    O: Send + 'static,
+    C: Fn(Arc<Harness>, usize, S) -> CF + Clone + Send + 'static,
+    CF: Future<Output = Duration> + Send,
+    K: Fn(Arc<Harness>, usize, S, Duration) -> KF + Clone + Send + 'static,
+    KF: Future<Output = O> + Send,
+{
+    let per_scenario = kills.div_ceil(scenarios.len());
+    let mut workers = Vec::new();
+    for w in 0..WORKERS {
+        let (calibrate, kill) = (calibrate.clone(), kill.clone());
+        workers.push(tokio::spawn(async move {
+            let h = Arc::new(Harness::with(Emulator::builder().with_op_delay(OP_DELAY)).await);
+            let mut spans = Vec::new();
+            for (s, scenario) in scenarios.iter().enumerate() {
+                spans.push(calibrate(h.clone(), s, *scenario).await);
+            }
+            let mut rng = fastrand::Rng::with_seed(seed + w as u64);
+            let mut outcomes = Vec::new();
+            for i in (w..kills).step_by(WORKERS) {
+                let s = i % scenarios.len();
+                // Slice `i / scenarios` of the run, stretched.
+                let slice = (i / scenarios.len()) as f64;
+                let at = spans[s].mul_f64((slice + rng.f64()) / per_scenario as f64 * stretch);
+                outcomes.push((scenarios[s], kill(h.clone(), i, scenarios[s], at).await));
+            }
+            outcomes
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for w in workers {
+        outcomes.extend(w.await.expect("a worker finished"));
+    }
+    assert_eq!(outcomes.len(), kills);
+    outcomes
+}
+
+/// How many kills left one of the `wanted` outcomes, in any scenario.
+pub(super) fn landed<S, O: PartialEq>(seen: &BTreeMap<(S, O), usize>, wanted: &[O]) -> usize {
+    seen.iter()
+        .filter(|((_, outcome), _)| wanted.contains(outcome))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// How many kills of each scenario left each outcome.
+pub(super) fn tally<S: Ord, O: Ord>(outcomes: impl IntoIterator<Item = (S, O)>) -> BTreeMap<(S, O), usize> {
+    let mut seen = BTreeMap::new();
+    for outcome in outcomes {
+        *seen.entry(outcome).or_default() += 1;
+    }
+    seen
+}
+
 /// Kills `provision` at `kills` moments spread over the scenarios, reruns it after each kill, and
 /// checks the end state every time; panics on the first violation. Needs a multi-threaded runtime.
 async fn kill_and_recover(kind: Kind, kills: usize, seed: u64) {
     let started = Instant::now();
-    let per_scenario = kills.div_ceil(SCENARIOS.len());
-    let mut workers = Vec::new();
-    for w in 0..WORKERS {
-        workers.push(tokio::spawn(async move {
-            let h = Harness::with(Emulator::builder().with_op_delay(OP_DELAY)).await;
-            // How long each scenario takes uninterrupted, to spread the kill moments over it.
-            let mut spans = Vec::new();
-            for (s, scenario) in SCENARIOS.iter().enumerate() {
-                let (name, file) = (format!("sa-calibrate-{s}"), kind.file(&format!("calibrate-{s}")));
-                if *scenario == Scenario::Rotate {
-                    h.provision(&name, &file, &kind.args(Scenario::Fresh)).await.success();
-                }
-                scenario.prepare(&h.emu, kind);
-                let start = Instant::now();
-                h.provision(&name, &file, &kind.args(*scenario)).await.success();
-                spans.push(start.elapsed());
-            }
-            let mut rng = fastrand::Rng::with_seed(seed + w as u64);
-            let mut outcomes = Vec::new();
-            let mut running = 0;
-            for i in (w..kills).step_by(WORKERS) {
-                let s = i % SCENARIOS.len();
-                let scenario = SCENARIOS[s];
-                // Slice `i / 3` of the run (stretched by 5% to also catch the very end).
-                let slice = (i / SCENARIOS.len()) as f64;
-                let at = spans[s].mul_f64((slice + rng.f64()) / per_scenario as f64 * 1.05);
-                let (name, file) = (format!("sa-crash-{i}"), kind.file(&format!("crash-{i}")));
-                if scenario == Scenario::Rotate {
-                    h.emu.clear_faults();
-                    h.provision(&name, &file, &kind.args(Scenario::Fresh)).await.success();
-                }
-                scenario.prepare(&h.emu, kind);
-                running += usize::from(kill_at(&h, &name, &file, &kind.args(scenario), at).await);
-                outcomes.push((scenario, left_behind(&h, kind, &name, &file)));
-                h.emu.clear_faults();
-                let again = h.provision(&name, &file, &kind.args(Scenario::Fresh)).await;
-                assert_eq!(
-                    again.code,
-                    Some(0),
-                    "rerun after a kill at {at:?} ({scenario:?}): {}",
-                    again.stderr
-                );
-                kind.assert_provisioned(&h, &name, &file).await;
-                let leftovers: Vec<_> = std::fs::read_dir(h.dir.path())
-                    .expect("the scratch directory")
-                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .filter(|n| n.contains(".tmp"))
-                    .collect();
-                assert!(leftovers.is_empty(), "a temporary key file is left: {leftovers:?}");
-            }
-            (outcomes, running)
-        }));
-    }
-    let mut seen: BTreeMap<(Scenario, LeftBehind), usize> = BTreeMap::new();
-    let mut running = 0;
-    for w in workers {
-        let (outcomes, r) = w.await.expect("a worker finished");
-        running += r;
-        for o in outcomes {
-            *seen.entry(o).or_default() += 1;
+    let calibrate = move |h: Arc<Harness>, s: usize, scenario: Scenario| async move {
+        let (name, file) = (format!("sa-calibrate-{s}"), kind.file(&format!("calibrate-{s}")));
+        if scenario == Scenario::Rotate {
+            h.provision(&name, &file, &kind.args(Scenario::Fresh)).await.success();
         }
-    }
-    assert_eq!(seen.values().sum::<usize>(), kills);
-    // The kills landed in different steps, including the two dangerous windows.
-    let count = |wanted: &[LeftBehind]| {
-        seen.iter()
-            .filter(|((_, left), _)| wanted.contains(left))
-            .map(|(_, n)| n)
-            .sum::<usize>()
+        scenario.prepare(&h.emu, kind);
+        let start = Instant::now();
+        h.provision(&name, &file, &kind.args(scenario)).await.success();
+        start.elapsed()
     };
+    let kill = move |h: Arc<Harness>, i: usize, scenario: Scenario, at: Duration| async move {
+        let (name, file) = (format!("sa-crash-{i}"), kind.file(&format!("crash-{i}")));
+        if scenario == Scenario::Rotate {
+            h.emu.clear_faults();
+            h.provision(&name, &file, &kind.args(Scenario::Fresh)).await.success();
+        }
+        scenario.prepare(&h.emu, kind);
+        let running = kill_at(&h, &name, &file, &kind.args(scenario), at).await;
+        let left = left_behind(&h, kind, &name, &file);
+        h.emu.clear_faults();
+        let again = h.provision(&name, &file, &kind.args(Scenario::Fresh)).await;
+        assert_eq!(
+            again.code,
+            Some(0),
+            "rerun after a kill at {at:?} ({scenario:?}): {}",
+            again.stderr
+        );
+        kind.assert_provisioned(&h, &name, &file).await;
+        let leftovers: Vec<_> = std::fs::read_dir(h.dir.path())
+            .expect("the scratch directory")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "a temporary key file is left: {leftovers:?}");
+        (left, running)
+    };
+    let outcomes = spread_kills((&SCENARIOS, kills), (seed, 1.05), calibrate, kill).await;
+    let running = outcomes.iter().filter(|(_, (_, running))| *running).count();
+    let seen = tally(outcomes.into_iter().map(|(scenario, (left, _))| (scenario, left)));
+    // The kills landed in different steps, including the two dangerous windows.
     assert!(
-        count(&[LeftBehind::Nothing, LeftBehind::AccountWithoutKey]) > 0,
+        landed(&seen, &[LeftBehind::Nothing, LeftBehind::AccountWithoutKey]) > 0,
         "{seen:?}"
     );
     assert!(
-        count(&[LeftBehind::KeyNobodyHolds, LeftBehind::TwoLiveKeys]) > 0,
+        landed(&seen, &[LeftBehind::KeyNobodyHolds, LeftBehind::TwoLiveKeys]) > 0,
         "{seen:?}"
     );
     println!(

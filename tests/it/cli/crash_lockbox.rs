@@ -10,7 +10,7 @@
 //! uninterrupted run is cut into equal slices and each kill lands at a random point of its own
 //! slice. `cargo test` runs 50 kills; more with `YC_CRASH_MOMENTS=200`.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt as _;
@@ -18,8 +18,9 @@ use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator, Fault};
 use yc_iam::model::LockboxVersionStatus;
 use yc_iam::{Client, Credentials, SecretRef};
 
-use super::crash::{DELETE_KEY, OP_DELAY, WORKERS, kill_at};
+use super::crash::{DELETE_KEY, kill_at, landed, spread_kills, tally};
 use super::{FOLDER, Harness};
+use crate::common::client_with;
 
 const SCHEDULE: &str = "/yandex.cloud.lockbox.v1.SecretService/ScheduleVersionDestruction";
 
@@ -62,11 +63,7 @@ enum LeftBehind {
 }
 
 fn admin(emu: &Emulator) -> Client {
-    Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
-        .build()
-        .expect("client")
+    client_with(emu, Credentials::iam_token(DEFAULT_IAM_TOKEN))
 }
 
 /// The key id the current version of `secret` names, if it has one.
@@ -128,11 +125,7 @@ async fn assert_provisioned(h: &Harness, client: &Client, name: &str, secret: &s
     assert!(live[0].description.ends_with(&marker), "{:?}", live[0].description);
     let (held, api_key) = held_key(client, secret).await.expect("the current version holds a key");
     assert_eq!(held, live[0].id, "the current version names the live key");
-    let as_key = Client::builder()
-        .with_endpoint(h.emu.endpoint())
-        .with_credentials(Credentials::api_key(api_key))
-        .build()
-        .expect("client");
+    let as_key = client_with(&h.emu, Credentials::api_key(api_key));
     let got = as_key
         .service_accounts()
         .get(&sa.id)
@@ -158,76 +151,55 @@ async fn assert_provisioned(h: &Harness, client: &Client, name: &str, secret: &s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_into_lockbox_killed_at_any_moment_recovers_every_time() {
-    let kills = super::crash::kills();
-    let started = Instant::now();
-    let per_scenario = kills.div_ceil(SCENARIOS.len());
-    let mut workers = Vec::new();
-    for w in 0..WORKERS {
-        workers.push(tokio::spawn(async move {
-            let h = Harness::with(Emulator::builder().with_op_delay(OP_DELAY)).await;
-            let client = admin(&h.emu);
-            let mut spans = Vec::new();
-            for (s, scenario) in SCENARIOS.iter().enumerate() {
-                let (name, output) = (format!("sa-calibrate-{s}"), format!("lockbox://calibrate-{s}"));
-                if *scenario == Scenario::Rotate {
-                    h.provision(&name, &output, &[]).await.success();
-                }
-                scenario.prepare(&h.emu);
-                let start = Instant::now();
-                h.provision(&name, &output, scenario.extra()).await.success();
-                spans.push(start.elapsed());
-            }
-            let mut rng = fastrand::Rng::with_seed(0x10c4b0 + w as u64);
-            let mut outcomes = Vec::new();
-            for i in (w..kills).step_by(WORKERS) {
-                let s = i % SCENARIOS.len();
-                let scenario = SCENARIOS[s];
-                let slice = (i / SCENARIOS.len()) as f64;
-                let at = spans[s].mul_f64((slice + rng.f64()) / per_scenario as f64 * 1.05);
-                let (name, secret) = (format!("sa-crash-{i}"), format!("crash-{i}"));
-                let output = format!("lockbox://{secret}");
-                if scenario == Scenario::Rotate {
-                    h.emu.clear_faults();
-                    h.provision(&name, &output, &[]).await.success();
-                }
-                scenario.prepare(&h.emu);
-                kill_at(&h, &name, &output, scenario.extra(), at).await;
-                outcomes.push((scenario, left_behind(&h, &client, &name, &secret).await));
-                h.emu.clear_faults();
-                let again = h.provision(&name, &output, &[]).await;
-                assert_eq!(
-                    again.code,
-                    Some(0),
-                    "rerun after a kill at {at:?} ({scenario:?}): {}",
-                    again.stderr
-                );
-                assert_provisioned(&h, &client, &name, &secret).await;
-            }
-            outcomes
-        }));
-    }
-    let mut seen: BTreeMap<(Scenario, LeftBehind), usize> = BTreeMap::new();
-    for w in workers {
-        for o in w.await.expect("a worker finished") {
-            *seen.entry(o).or_default() += 1;
+    let (kills, started) = (super::crash::kills(), Instant::now());
+    let calibrate = |h: Arc<Harness>, s: usize, scenario: Scenario| async move {
+        let (name, output) = (format!("sa-calibrate-{s}"), format!("lockbox://calibrate-{s}"));
+        if scenario == Scenario::Rotate {
+            h.provision(&name, &output, &[]).await.success();
         }
-    }
-    assert_eq!(seen.values().sum::<usize>(), kills);
-    let count = |wanted: &[LeftBehind]| {
-        seen.iter()
-            .filter(|((_, left), _)| wanted.contains(left))
-            .map(|(_, n)| n)
-            .sum::<usize>()
+        scenario.prepare(&h.emu);
+        let start = Instant::now();
+        h.provision(&name, &output, scenario.extra()).await.success();
+        start.elapsed()
     };
+    let kill = |h: Arc<Harness>, i: usize, scenario: Scenario, at: Duration| async move {
+        let client = admin(&h.emu);
+        let (name, secret) = (format!("sa-crash-{i}"), format!("crash-{i}"));
+        let output = format!("lockbox://{secret}");
+        if scenario == Scenario::Rotate {
+            h.emu.clear_faults();
+            h.provision(&name, &output, &[]).await.success();
+        }
+        scenario.prepare(&h.emu);
+        kill_at(&h, &name, &output, scenario.extra(), at).await;
+        let left = left_behind(&h, &client, &name, &secret).await;
+        h.emu.clear_faults();
+        let again = h.provision(&name, &output, &[]).await;
+        assert_eq!(
+            again.code,
+            Some(0),
+            "rerun after a kill at {at:?} ({scenario:?}): {}",
+            again.stderr
+        );
+        assert_provisioned(&h, &client, &name, &secret).await;
+        left
+    };
+    let seen = tally(spread_kills((&SCENARIOS, kills), (0x10c4b0, 1.05), calibrate, kill).await);
     // The kills landed before the secret, between the secret and its first version, and in the
     // window where a key the secret does not hold is live.
-    assert!(count(&[LeftBehind::Nothing, LeftBehind::NoSecret]) > 0, "{seen:?}");
     assert!(
-        count(&[
-            LeftBehind::KeyTheSecretDoesNotHold,
-            LeftBehind::TwoLiveKeys,
-            LeftBehind::SecretWithoutKey
-        ]) > 0,
+        landed(&seen, &[LeftBehind::Nothing, LeftBehind::NoSecret]) > 0,
+        "{seen:?}"
+    );
+    assert!(
+        landed(
+            &seen,
+            &[
+                LeftBehind::KeyTheSecretDoesNotHold,
+                LeftBehind::TwoLiveKeys,
+                LeftBehind::SecretWithoutKey
+            ]
+        ) > 0,
         "{seen:?}"
     );
     println!(

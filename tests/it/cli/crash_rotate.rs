@@ -12,7 +12,7 @@
 //! little past the run's end, since the rotation is done only once the file is written and no
 //! call follows that. `cargo test` runs 50 kills; more with `YC_CRASH_MOMENTS=200`.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::format_description::well_known::Rfc3339;
@@ -20,7 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use yc_iam::emulator::{Emulator, Fault};
 use yc_iam::provision::StoredKey;
 
-use super::crash::{OP_DELAY, WORKERS, kill_command_at, kills};
+use super::crash::{kill_command_at, kills, landed, spread_kills, tally};
 use super::{FOLDER, Harness};
 
 const CREATE_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Create";
@@ -126,75 +126,50 @@ fn left_behind(h: &Harness, name: &str, file: &str, original: &str) -> LeftBehin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_killed_at_any_moment_never_loses_the_key_and_a_rerun_finishes_the_rotation() {
     let (kills, started) = (kills(), Instant::now());
-    let per_scenario = kills.div_ceil(SCENARIOS.len());
-    let mut workers = Vec::new();
-    for w in 0..WORKERS {
-        workers.push(tokio::spawn(async move {
-            let h = Harness::with(Emulator::builder().with_op_delay(OP_DELAY)).await;
-            let mut spans = Vec::new();
-            for (s, scenario) in SCENARIOS.iter().enumerate() {
-                let (name, file) = (format!("sa-calibrate-{s}"), format!("calibrate-{s}.yaml"));
-                provisioned(&h, &name, &file).await;
-                scenario.prepare(&h.emu);
-                let start = Instant::now();
-                run(&h, &rotate(&h, &name, &file, EVERY_KEY)).await.success();
-                spans.push(start.elapsed());
-            }
-            let mut rng = fastrand::Rng::with_seed(0x0707 + w as u64);
-            let mut outcomes = Vec::new();
-            for i in (w..kills).step_by(WORKERS) {
-                let s = i % SCENARIOS.len();
-                let slice = (i / SCENARIOS.len()) as f64;
-                let at = spans[s].mul_f64((slice + rng.f64()) / per_scenario as f64 * 1.15);
-                let (name, file) = (format!("sa-crash-{i}"), format!("crash-{i}.yaml"));
-                h.emu.clear_faults();
-                let original = provisioned(&h, &name, &file).await;
-                SCENARIOS[s].prepare(&h.emu);
-                let args = rotate(&h, &name, &file, EVERY_KEY);
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                kill_command_at(&h, &args, at).await;
-                h.emu.clear_faults();
-                let outcome = left_behind(&h, &name, &file, &original);
-                outcomes.push((SCENARIOS[s], outcome));
-                file_key_works(&h, &name, &file, &format!("after a kill at {at:?}")).await;
-
-                let rerun = run(&h, &rotate(&h, &name, &file, EVERY_KEY)).await;
-                assert_eq!(rerun.code, Some(0), "rerun after a kill at {at:?}: {}", rerun.stderr);
-                let held = file_key_works(&h, &name, &file, "after the rerun").await;
-                if outcome == LeftBehind::Rotated {
-                    assert_eq!(live_keys(&h, &name), 2, "the old key stays for the grace");
-                    let row = rerun.stdout.lines().find(|l| l.contains(&original));
-                    assert!(
-                        row.is_some_and(|r| r.contains("wait") && r.contains(&held)),
-                        "the old key waits: {}",
-                        rerun.stdout
-                    );
-                }
-                h.emu.advance(GRACE + Duration::from_secs(60));
-                let finish = run(&h, &rotate(&h, &name, &file, NONE_YOUNG)).await;
-                assert_eq!(finish.code, Some(0), "{}", finish.stderr);
-                let end = h.assert_provisioned(&name, &file).await;
-                assert_ne!(end, original, "rotated once the runs are done (kill at {at:?})");
-            }
-            outcomes
-        }));
-    }
-    let mut seen: BTreeMap<(Scenario, LeftBehind), usize> = BTreeMap::new();
-    for w in workers {
-        for o in w.await.expect("a worker finished") {
-            *seen.entry(o).or_default() += 1;
-        }
-    }
-    assert_eq!(seen.values().sum::<usize>(), kills);
-    let count = |wanted: LeftBehind| {
-        seen.iter()
-            .filter(|((_, l), _)| *l == wanted)
-            .map(|(_, n)| n)
-            .sum::<usize>()
+    let calibrate = |h: Arc<Harness>, s: usize, scenario: Scenario| async move {
+        let (name, file) = (format!("sa-calibrate-{s}"), format!("calibrate-{s}.yaml"));
+        provisioned(&h, &name, &file).await;
+        scenario.prepare(&h.emu);
+        let start = Instant::now();
+        run(&h, &rotate(&h, &name, &file, EVERY_KEY)).await.success();
+        start.elapsed()
     };
-    assert!(count(LeftBehind::NotRotated) > 0, "{seen:?}");
-    assert!(count(LeftBehind::KeyNobodyHolds) > 0, "{seen:?}");
-    assert!(count(LeftBehind::Rotated) > 0, "{seen:?}");
+    let kill = |h: Arc<Harness>, i: usize, scenario: Scenario, at: Duration| async move {
+        let (name, file) = (format!("sa-crash-{i}"), format!("crash-{i}.yaml"));
+        h.emu.clear_faults();
+        let original = provisioned(&h, &name, &file).await;
+        scenario.prepare(&h.emu);
+        let args = rotate(&h, &name, &file, EVERY_KEY);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        kill_command_at(&h, &args, at).await;
+        h.emu.clear_faults();
+        let outcome = left_behind(&h, &name, &file, &original);
+        file_key_works(&h, &name, &file, &format!("after a kill at {at:?}")).await;
+
+        let rerun = run(&h, &rotate(&h, &name, &file, EVERY_KEY)).await;
+        assert_eq!(rerun.code, Some(0), "rerun after a kill at {at:?}: {}", rerun.stderr);
+        let held = file_key_works(&h, &name, &file, "after the rerun").await;
+        if outcome == LeftBehind::Rotated {
+            assert_eq!(live_keys(&h, &name), 2, "the old key stays for the grace");
+            let row = rerun.stdout.lines().find(|l| l.contains(&original));
+            assert!(
+                row.is_some_and(|r| r.contains("wait") && r.contains(&held)),
+                "the old key waits: {}",
+                rerun.stdout
+            );
+        }
+        h.emu.advance(GRACE + Duration::from_secs(60));
+        let finish = run(&h, &rotate(&h, &name, &file, NONE_YOUNG)).await;
+        assert_eq!(finish.code, Some(0), "{}", finish.stderr);
+        let end = h.assert_provisioned(&name, &file).await;
+        assert_ne!(end, original, "rotated once the runs are done (kill at {at:?})");
+        outcome
+    };
+    // The slices reach 15% past the run: the rotation is done once the file is written.
+    let seen = tally(spread_kills((&SCENARIOS, kills), (0x0707, 1.15), calibrate, kill).await);
+    assert!(landed(&seen, &[LeftBehind::NotRotated]) > 0, "{seen:?}");
+    assert!(landed(&seen, &[LeftBehind::KeyNobodyHolds]) > 0, "{seen:?}");
+    assert!(landed(&seen, &[LeftBehind::Rotated]) > 0, "{seen:?}");
     println!(
         "rotate crash soak: {kills} SIGKILLs in {:.0} s; the file always held a working key, and every \
          rerun finished the rotation; left behind by the kills: {seen:?}",

@@ -25,6 +25,7 @@ mod verify;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::common::client_with;
 use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::provision::StoredKey;
 
@@ -114,11 +115,7 @@ impl Harness {
     /// The emulator accepts the stored secret as an API key of this account.
     pub(crate) async fn assert_secret_accepted(&self, stored: &StoredKey, sa_id: &str) {
         use yc_iam::ExposeSecret;
-        let client = yc_iam::Client::builder()
-            .with_endpoint(self.emu.endpoint())
-            .with_credentials(yc_iam::Credentials::api_key(stored.secret.expose_secret()))
-            .build()
-            .unwrap();
+        let client = client_with(&self.emu, yc_iam::Credentials::api_key(stored.secret.expose_secret()));
         let sa = client
             .service_accounts()
             .get(sa_id)

@@ -173,81 +173,25 @@ async fn api_key_ids(home: &Path, account: &str) -> Vec<String> {
 async fn bad_rotate_flags_are_usage_errors_and_nothing_is_sent() {
     let h = Harness::start().await;
     h.emu.clear_journal();
+    let rotate = |flags: &[&'static str]| [&["rotate", "--folder-id", FOLDER][..], flags].concat();
     for args in [
-        &["rotate", "--folder-id", FOLDER, "--all"][..],
-        &["rotate", "--folder-id", FOLDER, "--older-than", "90d"],
-        &[
-            "rotate",
-            "--folder-id",
-            FOLDER,
-            "--all",
-            "--service-account-name",
-            "sa",
-            "--all-keys",
-        ],
-        &[
-            "rotate",
-            "--folder-id",
-            FOLDER,
-            "--all",
-            "--older-than",
-            "90d",
-            "--all-keys",
-        ],
-        &["rotate", "--folder-id", FOLDER, "--all", "--older-than", "soon"],
-        &[
-            "rotate",
-            "--folder-id",
-            FOLDER,
-            "--all",
-            "--all-keys",
-            "--grace",
-            "a day",
-        ],
-        &[
-            "rotate",
-            "--folder-id",
-            FOLDER,
-            "--all",
-            "--all-keys",
-            "--key-type",
-            "ssh-key",
-        ],
-        &[
-            "rotate",
-            "--folder-id",
-            FOLDER,
-            "--all",
-            "--all-keys",
-            "--sink",
-            "lockbox://ci",
-        ],
-        &[
-            "rotate",
-            "--folder-id",
-            FOLDER,
-            "--service-account-name",
-            "Bad",
-            "--all-keys",
-        ],
-        &["rotate", "--folder-id", "not an id", "--all", "--all-keys"],
-        &[
-            "rotate",
-            "--folder-id",
-            FOLDER,
-            "--all",
-            "--all-keys",
-            "--aws-profile",
-            "no spaces",
-        ],
+        rotate(&["--all"]),
+        rotate(&["--older-than", "90d"]),
+        rotate(&["--all", "--service-account-name", "sa", "--all-keys"]),
+        rotate(&["--all", "--older-than", "90d", "--all-keys"]),
+        rotate(&["--all", "--older-than", "soon"]),
+        rotate(&["--all", "--all-keys", "--grace", "a day"]),
+        rotate(&["--all", "--all-keys", "--key-type", "ssh-key"]),
+        rotate(&["--all", "--all-keys", "--sink", "lockbox://ci"]),
+        rotate(&["--service-account-name", "Bad", "--all-keys"]),
+        vec!["rotate", "--folder-id", "not an id", "--all", "--all-keys"],
+        rotate(&["--all", "--all-keys", "--aws-profile", "no spaces"]),
     ] {
-        let run = h.run(args).await;
+        let run = h.run(&args).await;
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
         assert_eq!(run.stderr_lines().len(), 1, "{args:?}: one line: {}", run.stderr);
     }
-    let sink = h
-        .run(&["rotate", "--folder-id", FOLDER, "--all", "--all-keys", "--sink", "-"])
-        .await;
+    let sink = h.run(&rotate(&["--all", "--all-keys", "--sink", "-"])).await;
     assert!(sink.stderr.contains("--sink"), "{}", sink.stderr);
     // A time and a span whose sum is past the last time there is: refused, never a panic.
     let end = "9999-12-30T00:00:00Z";
@@ -255,7 +199,7 @@ async fn bad_rotate_flags_are_usage_errors_and_nothing_is_sent() {
         (&["--all-keys", "--grace", "1w"][..], "--grace"),
         (&["--expiring-within", "1w"], "--expiring-within"),
     ] {
-        let args = [&["rotate", "--folder-id", FOLDER, "--all", "--now", end][..], policy].concat();
+        let args = [&rotate(&["--all", "--now", end])[..], policy].concat();
         let run = h.run(&args).await;
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains(flag), "{}", run.stderr);

@@ -3,9 +3,10 @@
 //! tables, and stay escaped by the YAML and JSON encoders, which read back to the original.
 
 use yc_iam::emulator::DEFAULT_IAM_TOKEN;
-use yc_iam::{Client, CreateServiceAccount, Credentials};
+use yc_iam::{CreateServiceAccount, Credentials};
 
 use super::{FOLDER, Harness};
+use crate::common::client_with;
 
 /// Sets the terminal's title, rings the bell and clears the screen; then a C1 CSI, DEL and a
 /// line break that would forge an output line.
@@ -18,11 +19,7 @@ fn assert_inert(output: &str, what: &str) {
 }
 
 async fn hostile_account(h: &Harness) -> String {
-    let client = Client::builder()
-        .with_endpoint(h.emu.endpoint())
-        .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
-        .build()
-        .expect("client");
+    let client = client_with(&h.emu, Credentials::iam_token(DEFAULT_IAM_TOKEN));
     let op = client
         .service_accounts()
         .create(CreateServiceAccount::new(FOLDER, "sa-hostile").description(HOSTILE))

@@ -3,9 +3,10 @@
 
 use futures_util::TryStreamExt as _;
 use secrecy::ExposeSecret as _;
-use yc_iam::{Client, CreateApiKey, Credentials, emulator::Fault};
+use yc_iam::{CreateApiKey, Credentials, emulator::Fault};
 
 use super::{KEY_CREATE, calls, client, create_sa, emulator};
+use crate::common::client_with;
 
 #[tokio::test]
 async fn retried_create_with_a_dropped_response_leaves_one_live_key() {
@@ -31,11 +32,7 @@ async fn retried_create_with_a_dropped_response_leaves_one_live_key() {
     assert_eq!(live[0].id, created.api_key.id);
 
     // The secret the caller holds is the live key's.
-    let with_key = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::api_key(created.secret.expose_secret()))
-        .build()
-        .expect("client");
+    let with_key = client_with(&emu, Credentials::api_key(created.secret.expose_secret()));
     let listed: Vec<_> = with_key
         .api_keys()
         .list(&sa.id)

@@ -15,6 +15,7 @@ use yc_iam::{
 };
 
 use super::{FOLDER, TOKEN_CREATE, calls, client, create_sa, start};
+use crate::common::client_with;
 
 const OAUTH: &str = "y0_auth-layer-test";
 const FOLDER_GET: &str = "/yandex.cloud.resourcemanager.v1.FolderService/Get";
@@ -185,11 +186,7 @@ async fn an_api_key_goes_out_as_it_is() {
         .await
         .expect("a key");
     let secret = yc_iam::ExposeSecret::expose_secret(&created.secret).to_owned();
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::api_key(secret.clone()))
-        .build()
-        .expect("client builds");
+    let client = client_with(&emu, Credentials::api_key(secret.clone()));
     // The account has no role on the folder; what matters is what was sent.
     let _ = layered(&client, channel).get(get_folder()).await;
     let sent = calls(&emu, FOLDER_GET);

@@ -7,9 +7,10 @@ use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::TcpListener,
 };
-use yc_iam::{AuthorizedKey, Client, CreateApiKey, Credentials, ErrorKind, emulator::Emulator};
+use yc_iam::{AuthorizedKey, CreateApiKey, Credentials, ErrorKind, emulator::Emulator};
 
 use super::{FOLDER, TOKEN_CREATE, calls, client, create_sa, emulator, start};
+use crate::common::client_with;
 
 const KEY_ID: &str = "ajekeyid0000000000001";
 const SA_ID: &str = "ajesaid00000000000001";
@@ -44,14 +45,6 @@ fn key_file(camel: bool, preamble: bool, private_pem: &str) -> String {
 
 async fn key_emulator() -> Emulator {
     start(Emulator::builder().with_authorized_key(KEY_ID, SA_ID, fixture("sa.pub.pem"))).await
-}
-
-fn client_with(emu: &Emulator, credentials: Credentials) -> Client {
-    Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(credentials)
-        .build()
-        .expect("client builds")
 }
 
 #[tokio::test]

@@ -2,9 +2,10 @@
 //! `Debug` output.
 
 use secrecy::ExposeSecret as _;
-use yc_iam::{AuthorizedKey, Client, CreateApiKey, Credentials, ErrorKind, emulator::Emulator};
+use yc_iam::{AuthorizedKey, CreateApiKey, Credentials, ErrorKind, emulator::Emulator};
 
 use super::{FOLDER, builder, client, create_sa, emulator, start};
+use crate::common::client_with;
 
 #[tokio::test]
 async fn server_errors_carry_request_ids_and_read_as_one_line() {
@@ -60,11 +61,7 @@ async fn errors_and_debug_output_never_show_secrets() {
     let mut shown = Vec::new();
     for credentials in kinds {
         shown.push(format!("{credentials:?}"));
-        let client = Client::builder()
-            .with_endpoint(emu.endpoint())
-            .with_credentials(credentials)
-            .build()
-            .expect("client");
+        let client = client_with(&emu, credentials);
         shown.push(format!("{client:?}"));
         let err = client.folders().get(FOLDER).await.expect_err("refused");
         assert!(

@@ -6,11 +6,10 @@
 use futures_util::TryStreamExt as _;
 use secrecy::ExposeSecret as _;
 use yc_iam::model::KeyAlgorithm;
-use yc_iam::{
-    AuthorizedKey, Client, CreateAccessKey, CreateKey, Credentials, UpdateAccessKey, UpdateKey, emulator::Fault,
-};
+use yc_iam::{AuthorizedKey, CreateAccessKey, CreateKey, Credentials, UpdateAccessKey, UpdateKey, emulator::Fault};
 
 use super::{calls, client, create_sa, emulator};
+use crate::common::client_with;
 
 const KEY_CREATE: &str = "/yandex.cloud.iam.v1.KeyService/Create";
 const ACCESS_KEY_CREATE: &str = "/yandex.cloud.iam.v1.awscompatibility.AccessKeyService/Create";
@@ -38,11 +37,7 @@ async fn a_new_authorized_key_signs_in_at_once_and_can_be_listed_changed_and_del
     );
 
     let key = AuthorizedKey::new(&created.key.id, &sa.id, created.private_key.clone()).expect("a usable key");
-    let as_account = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::authorized_key(key))
-        .build()
-        .expect("client");
+    let as_account = client_with(&emu, Credentials::authorized_key(key));
     let listed: Vec<_> = as_account
         .keys()
         .list(&sa.id)

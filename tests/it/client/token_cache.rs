@@ -9,16 +9,13 @@ use yc_iam::{
 };
 
 use super::{FOLDER, TOKEN_CREATE, calls, start};
+use crate::common::client_with;
 
 const OAUTH: &str = "y0_token-cache-test";
 
 async fn setup() -> (Emulator, Client) {
     let emu = start(Emulator::builder().with_oauth_token(OAUTH)).await;
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::oauth_token(OAUTH))
-        .build()
-        .expect("client builds");
+    let client = client_with(&emu, Credentials::oauth_token(OAUTH));
     (emu, client)
 }
 

@@ -16,6 +16,7 @@ use yc_iam::{
 };
 
 use super::{FOLDER, client, emulator};
+use crate::common::client_with;
 
 type Case = (
     &'static str,
@@ -669,11 +670,7 @@ async fn every_rule_broken_fails_locally_naming_field_and_rule() {
 #[tokio::test]
 async fn an_oauth_token_too_long_for_the_exchange_is_refused_locally() {
     let emu = emulator().await;
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::oauth_token(long(4001)))
-        .build()
-        .expect("client");
+    let client = client_with(&emu, Credentials::oauth_token(long(4001)));
     let err = client.folders().get(FOLDER).await.expect_err("refused");
     assert!(err.is_invalid_input(), "{err}");
     assert!(

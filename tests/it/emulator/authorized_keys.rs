@@ -12,11 +12,12 @@ use yc_iam::proto::yandex::cloud::iam::v1::{
     CreateIamTokenRequest, CreateKeyRequest, CreateKeyResponse, DeleteKeyMetadata, DeleteKeyRequest, GetKeyRequest,
     Key, ListKeyOperationsRequest, ListKeysRequest, UpdateKeyMetadata, UpdateKeyRequest, key,
 };
-use yc_iam::{AuthorizedKey, Client, Credentials};
+use yc_iam::{AuthorizedKey, Credentials};
 
 use super::support::{
     Auth, Authed, bad_field, channel, clients, create_account, response_of, unpack, wait, with_idempotency_key,
 };
+use crate::common::client_with;
 
 const AUDIENCE: &str = "https://iam.api.cloud.yandex.net/iam/v1/tokens";
 
@@ -171,11 +172,7 @@ async fn a_key_file_written_from_create_authenticates_the_library_client() {
         "private_key": created.private_key,
     });
     let authorized = AuthorizedKey::from_json(&file.to_string()).expect("the key file reads");
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::authorized_key(authorized))
-        .build()
-        .expect("client builds");
+    let client = client_with(&emu, Credentials::authorized_key(authorized));
     let account = client
         .service_accounts()
         .get(&sa.id)

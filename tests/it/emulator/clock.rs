@@ -22,6 +22,7 @@ use yc_iam::proto::yandex::cloud::lockbox::v1::{
 };
 
 use super::support::{Auth, Clients, channel, clients, clients_with, create_account, create_secret, text_entry, wait};
+use crate::common::client_with;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -237,11 +238,7 @@ async fn key_use_stamps_last_used_at_and_the_accounts_last_authenticated_at_on_t
         created.private_key.clone().into(),
     )
     .expect("a key");
-    let client = yc_iam::Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(yc_iam::Credentials::authorized_key(authorized))
-        .build()
-        .expect("client");
+    let client = client_with(&emu, yc_iam::Credentials::authorized_key(authorized));
     client.iam_token().await.expect("the JWT is exchanged");
     let used = keys
         .get(GetKeyRequest {

@@ -13,9 +13,10 @@ use regex::Regex;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use yc_iam::emulator::Emulator;
 use yc_iam::model::{AccessBinding, AccessBindingDelta};
-use yc_iam::{Client, CreateApiKey, CreateServiceAccount, Credentials, ExposeSecret as _};
+use yc_iam::{CreateApiKey, CreateServiceAccount, Credentials, ExposeSecret as _};
 
 use crate::cli::{Run, bare_command, run};
+use crate::common::client_with;
 
 const FOLDER: &str = "b1ghygienefolder0001";
 const CLOUD: &str = "b1ghygienecloud00001";
@@ -290,11 +291,7 @@ async fn world() -> World {
     .expect("profile");
 
     // An API key to authenticate with, made through the library.
-    let client = Client::builder()
-        .with_endpoint(emu.endpoint())
-        .with_credentials(Credentials::iam_token(IAM))
-        .build()
-        .expect("client");
+    let client = client_with(&emu, Credentials::iam_token(IAM));
     let holder = client
         .service_accounts()
         .create(CreateServiceAccount::new(FOLDER, "key-holder"))
