@@ -56,6 +56,7 @@ impl Plan {
             secret_for_caller: None,
             lockbox: None,
             verification: None,
+            not_verified: None,
         };
         let mut target = Target {
             input: &input,
@@ -80,8 +81,9 @@ impl Plan {
         };
         delete_replaced(client, &target, &mut report, self.keys_to_delete).await;
         if let Some(verify) = &input.verify {
-            match verify::in_place(client, &input, verify, issued.as_ref()).await {
-                Ok(done) => report.verification = done,
+            match verify::in_place(client, &input, verify, issued.as_ref(), report.lockbox.as_ref()).await {
+                Ok(verify::Checked::Verified(done)) => report.verification = Some(done),
+                Ok(verify::Checked::Skipped(why)) => report.not_verified = Some(why),
                 Err(e) => return Err(e.with_partial(report)),
             }
         }

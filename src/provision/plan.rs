@@ -124,11 +124,10 @@ impl Plan {
         self.input.verify.as_ref()
     }
 
-    /// Whether applying the plan verifies a key: one was asked for, and the key is new or kept
-    /// in a key file (a kept key in another sink is not read back).
+    /// Whether applying the plan verifies a key: one was asked for. A kept key is read back
+    /// from its sink, whichever it is.
     pub fn verifies(&self) -> bool {
         self.input.verify.is_some()
-            && (matches!(self.key, KeyPlan::Create { .. }) || matches!(self.input.output, KeySink::File(_)))
     }
 }
 

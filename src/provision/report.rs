@@ -35,9 +35,13 @@ pub struct Report {
     pub secret_for_caller: Option<IssuedKey>,
     /// What was done to the Lockbox secret, when the key goes to Lockbox.
     pub lockbox: Option<LockboxReport>,
-    /// How long the key took to work, when verification was asked for ([`Provision::verify`](super::Provision::verify)); `None`
-    /// otherwise, and for a kept key in a sink other than a key file (it is not read back).
+    /// How long the key took to work, when verification was asked for
+    /// ([`Provision::verify`](super::Provision::verify)): the new key, or the kept key read back
+    /// from its sink. `None` otherwise, or when the key could not be tried (`not_verified`).
     pub verification: Option<Verification>,
+    /// Why a verification asked for was not made: the caller may not read the Lockbox payload
+    /// that holds the kept key. A sink that holds no usable key fails the run instead.
+    pub not_verified: Option<String>,
 }
 
 impl Report {

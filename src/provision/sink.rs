@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::ExposeSecret as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use time::OffsetDateTime;
 
 pub use address::{InvalidSinkAddress, SinkAddress};
@@ -399,6 +399,27 @@ impl KeySink {
                 problem,
             }),
         }
+    }
+
+    /// The secret a dotenv file or Kubernetes Secret manifest holds: the key in use (for an
+    /// authorized key, its JSON document). `None` for another sink, or when there is none; a file
+    /// in another format is bad input.
+    pub(super) fn read_secret(&self) -> Result<Option<SecretString>, KeyFileError> {
+        let (path, value) = match self {
+            KeySink::Env { path, entries } => (path, read_text(path)?.map(|t| dotenv::value_of(&t, &entries.api_key))),
+            KeySink::K8s { path, entries, .. } => {
+                (path, read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key)))
+            }
+            _ => return Ok(None),
+        };
+        let secret = value.transpose().map_err(|problem| KeyFileError::NotAKeyFile {
+            path: path.clone(),
+            problem,
+        })?;
+        Ok(secret
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .map(|mut s| crate::secret::take(&mut s)))
     }
 
     /// Writes `key` to a file sink, keeping what an existing dotenv file, manifest or AWS

@@ -11,10 +11,16 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{InvalidInput, IssuedKey, KeySink, KeyType, Provision, ProvisionError, StoredKey};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::{
+    InvalidInput, IssuedKey, KeySink, KeyType, LockboxReport, LockboxSink, Provision, ProvisionError, READER_ROLE,
+    StoredKey,
+};
 use crate::client::{Method, ServiceId};
-use crate::proto::yandex::cloud::ai::foundation_models::v1::{
-    TokenizeRequest, tokenizer_service_client::TokenizerServiceClient,
+use crate::proto::yandex::cloud::{
+    ai::foundation_models::v1::{TokenizeRequest, tokenizer_service_client::TokenizerServiceClient},
+    lockbox::v1::payload,
 };
 use crate::{Client, Credentials, Error, ErrorKind};
 
@@ -224,26 +230,37 @@ pub async fn verify_key(
     }
 }
 
-/// Verifies the key a run put in place: the new key, or a kept key read back from its key file.
-/// `None` for a kept key in another sink, which is not read back.
+/// What became of the check of the key a run put in place.
+pub(super) enum Checked {
+    /// The key worked.
+    Verified(Verification),
+    /// The key could not be tried; why.
+    Skipped(String),
+}
+
+/// Verifies the key a run put in place: the new key, or the kept key read back from its sink (a
+/// key file, the secret entry of a dotenv file, manifest or the Lockbox version `lockbox` names).
+/// A sink that holds no usable key fails; a Lockbox payload the caller may not read is a skip,
+/// with the reason.
 pub(super) async fn in_place(
     client: &Client,
     input: &Provision,
     verify: &Verify,
     issued: Option<&IssuedKey>,
-) -> Result<Option<Verification>, ProvisionError> {
-    let credentials = match (issued, &input.output) {
-        (Some(key), _) => key.credentials(),
-        (None, KeySink::File(path)) => kept_in_file(path, input.key_type)?,
-        (None, _) => None,
+    lockbox: Option<&LockboxReport>,
+) -> Result<Checked, ProvisionError> {
+    let credentials = match issued {
+        Some(key) => key.credentials().ok_or_else(|| STATIC_KEY.to_owned()),
+        None => kept(client, input, lockbox).await?,
     };
-    let Some(credentials) = credentials else {
-        return Ok(None);
+    let credentials = match credentials {
+        Ok(credentials) => credentials,
+        Err(why) => return Ok(Checked::Skipped(why)),
     };
     let model_uri = verify.model_for(&input.folder_id);
     let key_id = issued.map(|k| k.held_as().to_owned());
     match verify_key(client, credentials, &model_uri, verify.timeout).await {
-        Ok(done) => Ok(Some(done)),
+        Ok(done) => Ok(Checked::Verified(done)),
         Err(source) => Err(ProvisionError::NotVerified {
             key_id,
             source,
@@ -252,18 +269,93 @@ pub(super) async fn in_place(
     }
 }
 
-/// The credentials of a kept key, read from its key file.
-fn kept_in_file(path: &std::path::Path, kind: KeyType) -> Result<Option<Credentials>, ProvisionError> {
-    use secrecy::ExposeSecret as _;
-    match kind {
-        KeyType::ApiKey => Ok(StoredKey::read(path)?.map(|k| Credentials::api_key(k.secret.expose_secret()))),
-        KeyType::AuthorizedKey => Credentials::from_file(path).map(Some).map_err(|e| ProvisionError::Api {
-            step: format!("cannot read the kept key from {}", path.display()),
-            source: e,
-            partial: None,
-        }),
-        _ => Ok(None),
+/// Why a static access key is not verified (the inputs refuse `verify` for one).
+const STATIC_KEY: &str = "a static access key is not used with AI Studio";
+
+/// The credentials of the key the sink kept, or why they cannot be read.
+async fn kept(
+    client: &Client,
+    input: &Provision,
+    lockbox: Option<&LockboxReport>,
+) -> Result<Result<Credentials, String>, ProvisionError> {
+    let (secret, place) = match &input.output {
+        KeySink::File(path) => return kept_in_file(path, input.key_type),
+        sink @ (KeySink::Env { path, .. } | KeySink::K8s { path, .. }) => {
+            (sink.read_secret()?, path.display().to_string())
+        }
+        KeySink::Lockbox(sink) => match kept_in_lockbox(client, sink, lockbox).await? {
+            Ok(found) => found,
+            Err(why) => return Ok(Err(why)),
+        },
+        KeySink::Caller => return Ok(Err("a key for the caller is never kept".to_owned())),
+    };
+    let Some(secret) = secret else {
+        let missing = Error::credentials("it holds the key's id but not its secret");
+        return Err(unreadable(&place)(missing));
+    };
+    match input.key_type {
+        KeyType::ApiKey => Ok(Ok(Credentials::api_key(secret.expose_secret()))),
+        KeyType::AuthorizedKey => Credentials::from_json(secret.expose_secret())
+            .map(Ok)
+            .map_err(unreadable(&place)),
+        KeyType::StaticKey => Ok(Err(STATIC_KEY.to_owned())),
     }
+}
+
+/// The credentials of a kept key, read from its key file.
+fn kept_in_file(path: &std::path::Path, kind: KeyType) -> Result<Result<Credentials, String>, ProvisionError> {
+    let place = path.display();
+    match kind {
+        KeyType::ApiKey => match StoredKey::read(path)? {
+            Some(key) => Ok(Ok(Credentials::api_key(key.secret.expose_secret()))),
+            None => Err(unreadable(place)(Error::credentials("the file is gone"))),
+        },
+        KeyType::AuthorizedKey => Credentials::from_file(path).map(Ok).map_err(unreadable(place)),
+        KeyType::StaticKey => Ok(Err(STATIC_KEY.to_owned())),
+    }
+}
+
+/// The secret entry of the Lockbox version that holds the kept key, with where it was read;
+/// `Err` with the reason when the caller may not read the payload.
+async fn kept_in_lockbox(
+    client: &Client,
+    sink: &LockboxSink,
+    lockbox: Option<&LockboxReport>,
+) -> Result<Result<(Option<SecretString>, String), String>, ProvisionError> {
+    let Some(LockboxReport {
+        secret_id,
+        version_id: Some(version),
+        ..
+    }) = lockbox
+    else {
+        return Ok(Err("the Lockbox secret has no version holding the key".to_owned()));
+    };
+    let place = format!("lockbox secret {secret_id} (version {version})");
+    match client.lockbox().payload(secret_id.as_str(), Some(version)).await {
+        Ok(mut payload) => {
+            let secret = payload
+                .entries
+                .iter_mut()
+                .find(|entry| entry.key == sink.entries.api_key)
+                .and_then(|entry| match &mut entry.value {
+                    Some(payload::entry::Value::TextValue(text)) if !text.trim().is_empty() => {
+                        Some(crate::secret::take(text))
+                    }
+                    _ => None,
+                });
+            Ok(Ok((secret, place)))
+        }
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Ok(Err(format!(
+            "the caller may not read the payload of {place}, which holds the kept key ({READER_ROLE} is needed): {e}"
+        ))),
+        Err(e) => Err(unreadable(&place)(e)),
+    }
+}
+
+/// The failure to read back a kept key from `place`: a failure of the run, not bad input (the
+/// sink was read and written before).
+fn unreadable(place: impl std::fmt::Display) -> impl FnOnce(Error) -> ProvisionError {
+    super::api(format!("cannot read the kept key from {place}"))
 }
 
 /// How a binding or key that has not applied yet shows: the key is refused. A failed token

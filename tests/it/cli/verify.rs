@@ -3,7 +3,8 @@
 //! took is reported, and a key that never works fails the run (exit 1) while staying in place.
 
 use serde_json::Value;
-use yc_iam::provision::StoredKey;
+use tonic::Code;
+use yc_iam::{emulator::Fault, provision::StoredKey};
 
 use super::{Harness, bare_command, run};
 
@@ -181,4 +182,125 @@ async fn verify_is_refused_for_static_keys_and_planned_in_a_dry_run() {
     assert_eq!(plan["verification"]["timeout_ms"], 120_000);
     let tokenized = h.emu.journal().iter().any(|e| e.method.contains("Tokenize"));
     assert!(!tokenized, "a dry run sends no model call");
+}
+
+/// The report of a second `provision --verify` run into `sink` for `name`, after a first.
+async fn rerun_verified(h: &Harness, name: &str, sink: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["--verify"];
+    args.extend_from_slice(extra);
+    h.provision(name, sink, &args).await.success();
+    args.extend_from_slice(&["--format", "json"]);
+    let again = h.provision(name, sink, &args).await;
+    again.success();
+    serde_json::from_str(&again.stdout).unwrap_or_else(|e| panic!("a JSON report ({e}): {}", again.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_key_in_a_dotenv_file_or_a_kubernetes_manifest_is_read_back_and_verified_again() {
+    let h = Harness::start().await;
+    for (name, sink) in [("sa-env", "env:{kind}.env"), ("sa-k8s", "k8s:{kind}.yaml")] {
+        for kind in ["api-key", "authorized-key"] {
+            let tokenized_before = tokenize_calls(&h);
+            let sink = sink.replace("{kind}", kind);
+            let report = rerun_verified(&h, &format!("{name}-{kind}"), &sink, &["--key-type", kind]).await;
+            assert_eq!(report["api_key"]["action"], "kept", "{sink} {kind}: {report}");
+            assert_eq!(report["verification"]["status"], "verified", "{sink} {kind}: {report}");
+            assert_eq!(report["verification"]["attempts"], 1, "{sink} {kind}: {report}");
+            assert_eq!(tokenize_calls(&h), tokenized_before + 2, "one check per run");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_key_in_lockbox_is_read_back_from_its_payload_and_verified_again() {
+    let h = Harness::start().await;
+    let report = rerun_verified(&h, "sa-lockbox", "lockbox://ai-key", &[]).await;
+    assert_eq!(report["api_key"]["action"], "kept", "{report}");
+    assert_eq!(report["verification"]["status"], "verified", "{report}");
+    let read = h.emu.journal().iter().filter(|e| e.method == PAYLOAD_GET).count();
+    assert_eq!(
+        read, 1,
+        "the kept key's version is read once, by the second run's check"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_key_in_a_lockbox_payload_the_caller_may_not_read_is_reported_as_not_tried_and_why() {
+    let h = Harness::start().await;
+    h.provision("sa-lockbox", "lockbox://ai-key", &["--verify"])
+        .await
+        .success();
+    h.emu.set_fault(
+        PAYLOAD_GET,
+        Fault::FailFirst {
+            n: 1,
+            code: Code::PermissionDenied,
+        },
+    );
+    let again = h
+        .provision("sa-lockbox", "lockbox://ai-key", &["--verify", "--format", "json"])
+        .await;
+    again.success();
+    let report: Value = serde_json::from_str(&again.stdout).unwrap();
+    let verification = &report["verification"];
+    assert_eq!(verification["status"], "skipped", "{report}");
+    let reason = verification["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("may not read the payload of lockbox secret"),
+        "{reason}"
+    );
+    assert!(reason.contains("lockbox.payloadViewer"), "{reason}");
+    let text = h.provision("sa-lockbox", "lockbox://ai-key", &["--verify"]).await;
+    text.success();
+    assert!(text.stdout.contains("verification:"), "{}", text.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unparsable_kept_authorized_key_fails_verification_naming_the_file_without_its_secret() {
+    let h = Harness::start().await;
+    let kind = ["--key-type", "authorized-key", "--verify"];
+    h.provision("sa-json", "key.json", &kind).await.success();
+    h.provision("sa-env", "env:.env", &kind).await.success();
+    // The key file: its private key broken, its ids intact.
+    let path = h.path("key.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    doc["private_key"] = Value::from("PLEASE-DO-NOT-SHOW-this-private-key");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    // The dotenv file: the key's document cut short, its id intact.
+    let env = std::fs::read_to_string(h.path(".env")).unwrap();
+    let broken: String = env
+        .lines()
+        .map(|l| match l.strip_prefix("YC_AUTHORIZED_KEY=") {
+            Some(_) => "YC_AUTHORIZED_KEY='{\"id\": \"PLEASE-DO-NOT-SHOW\"'\n".to_owned(),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(h.path(".env"), broken).unwrap();
+
+    for (name, sink, file) in [("sa-json", "key.json", "key.json"), ("sa-env", "env:.env", ".env")] {
+        let run = h.provision(name, sink, &kind).await;
+        assert_eq!(run.code, Some(1), "{sink}: {}\n{}", run.stdout, run.stderr);
+        let error = run
+            .stderr_lines()
+            .into_iter()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_default();
+        assert!(
+            error.contains(&format!("cannot read the kept key from {file}")),
+            "{sink}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("PLEASE-DO-NOT-SHOW"), "{}", run.stderr);
+        assert!(!run.stdout.contains("PLEASE-DO-NOT-SHOW"), "{}", run.stdout);
+    }
+}
+
+const PAYLOAD_GET: &str = "/yandex.cloud.lockbox.v1.PayloadService/Get";
+
+fn tokenize_calls(h: &Harness) -> usize {
+    h.emu
+        .journal()
+        .iter()
+        .filter(|e| e.method.ends_with("/Tokenize"))
+        .count()
 }

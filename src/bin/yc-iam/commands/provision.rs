@@ -171,8 +171,11 @@ struct ReportView {
 #[derive(Serialize)]
 struct VerificationView {
     model_uri: String,
-    /// `planned` (dry run), `verified`, `failed`, or `skipped` (a kept key outside a key file).
+    /// `planned` (dry run), `verified`, `failed`, or `skipped` (the key could not be read back).
     status: &'static str,
+    /// Why the key was not tried, when it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     /// How long after the first call the key was first accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     usable_after_ms: Option<u64>,
@@ -190,6 +193,7 @@ impl VerificationView {
         VerificationView {
             model_uri: verify.model_for(folder_id),
             status,
+            reason: None,
             usable_after_ms: None,
             waited_ms: None,
             attempts: None,
@@ -198,8 +202,7 @@ impl VerificationView {
     }
 
     fn of_plan(plan: &Plan) -> Option<Self> {
-        let status = if plan.verifies() { "planned" } else { "skipped" };
-        Some(Self::new(plan.verify()?, plan.folder_id(), status))
+        Some(Self::new(plan.verify()?, plan.folder_id(), "planned"))
     }
 
     fn of_report(p: &Provision, report: &Report) -> Option<Self> {
@@ -211,7 +214,10 @@ impl VerificationView {
                 attempts: Some(done.attempts),
                 ..Self::new(verify, &p.folder_id, "verified")
             },
-            None => Self::new(verify, &p.folder_id, "skipped"),
+            None => VerificationView {
+                reason: report.not_verified.clone(),
+                ..Self::new(verify, &p.folder_id, "skipped")
+            },
         })
     }
 
@@ -252,7 +258,10 @@ impl VerificationView {
                 seconds(waited),
                 calls(self.attempts)
             ),
-            _ => "skipped: a kept key is read back only from a key file".to_owned(),
+            _ => format!(
+                "not tried: {}",
+                self.reason.as_deref().unwrap_or("the key could not be read back")
+            ),
         }
     }
 }
