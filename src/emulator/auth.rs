@@ -95,10 +95,10 @@ fn api_key(inner: &Inner, secret: &str) -> Result<Principal, Status> {
     if key.expires_at.is_some_and(|e| e <= now) {
         return Err(unauthenticated("The API key has expired"));
     }
-    let account = key.service_account_id.clone();
+    let account = key.meta.service_account_id.clone();
     state.account_authenticated(&account, now).map_err(unauthenticated)?;
     if let Some(key) = state.live_key_by_secret(secret) {
-        key.last_used_at = Some(now);
+        key.meta.last_used_at = Some(now);
     }
     drop(state);
     inner.note_change();
@@ -167,7 +167,7 @@ pub(crate) fn check_jwt(inner: &Inner, jwt: &str) -> Result<String, Status> {
     // configured keys and their accounts need not be in the state.
     inner.mutate(|state| {
         if let Some(created) = state.keys.authorized.get_mut(&kid) {
-            created.last_used_at = Some((&now).into());
+            created.meta.last_used_at = Some((&now).into());
         }
         match state.account_authenticated(&key.service_account_id, (&now).into()) {
             Err(why) if state.service_accounts.contains_key(&key.service_account_id) => Err(unauthenticated(why)),
@@ -184,8 +184,8 @@ fn created_key(inner: &Inner, key_id: &str) -> Option<AuthorizedKey> {
     // The emulator wrote this PEM itself; one it cannot read counts as an unknown key.
     let decoding_key = jsonwebtoken::DecodingKey::from_rsa_pem(created.public_key.as_bytes()).ok()?;
     Some(AuthorizedKey {
-        key_id: created.id.clone(),
-        service_account_id: created.service_account_id.clone(),
+        key_id: created.meta.id.clone(),
+        service_account_id: created.meta.service_account_id.clone(),
         decoding_key,
     })
 }

@@ -143,15 +143,36 @@ pub(crate) struct SaRec {
     pub(crate) suspended: bool,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
-pub(crate) struct KeyRec {
+/// What every kind of key has (an API key, an authorized key, a static access key), saved flat in
+/// its record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KeyMeta {
     pub(crate) id: String,
     pub(crate) service_account_id: String,
     pub(crate) description: String,
-    pub(crate) scopes: Vec<String>,
     pub(crate) created_at: Ts,
-    pub(crate) expires_at: Option<Ts>,
     pub(crate) last_used_at: Option<Ts>,
+}
+
+impl KeyMeta {
+    /// A key of `service_account_id` made `now`, never used yet.
+    pub(crate) fn new(id: String, service_account_id: String, description: String, now: Timestamp) -> Self {
+        KeyMeta {
+            id,
+            service_account_id,
+            description,
+            created_at: (&now).into(),
+            last_used_at: None,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct KeyRec {
+    #[serde(flatten)]
+    pub(crate) meta: KeyMeta,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires_at: Option<Ts>,
     pub(crate) secret: String,
     pub(crate) deleted: bool,
 }
@@ -159,7 +180,7 @@ pub(crate) struct KeyRec {
 impl fmt::Debug for KeyRec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRec")
-            .field("id", &self.id)
+            .field("id", &self.meta.id)
             .field("deleted", &self.deleted)
             .finish_non_exhaustive()
     }
@@ -435,12 +456,12 @@ impl Indexes {
 
     fn add_key(&mut self, key: &KeyRec) {
         if !key.deleted {
-            self.secrets.insert(key.secret.clone(), key.id.clone());
+            self.secrets.insert(key.secret.clone(), key.meta.id.clone());
         }
         self.keys_by_account
-            .entry(key.service_account_id.clone())
+            .entry(key.meta.service_account_id.clone())
             .or_default()
-            .insert(key.id.clone());
+            .insert(key.meta.id.clone());
     }
 }
 
@@ -537,11 +558,11 @@ impl State {
 
     /// Adds an API key, or replaces the one with its id.
     pub(crate) fn put_api_key(&mut self, key: KeyRec) {
-        if let Some(old) = self.api_keys.remove(&key.id) {
+        if let Some(old) = self.api_keys.remove(&key.meta.id) {
             self.index.secrets.remove(&old.secret);
         }
         self.index.add_key(&key);
-        self.api_keys.insert(key.id.clone(), key);
+        self.api_keys.insert(key.meta.id.clone(), key);
     }
 
     /// Marks an API key deleted: its secret no longer authenticates.
@@ -638,11 +659,11 @@ impl KeyRec {
     #[allow(deprecated)]
     pub(crate) fn to_proto(&self) -> ApiKey {
         ApiKey {
-            id: self.id.clone(),
-            service_account_id: self.service_account_id.clone(),
-            created_at: Some(self.created_at.into()),
-            description: self.description.clone(),
-            last_used_at: self.last_used_at.map(Into::into),
+            id: self.meta.id.clone(),
+            service_account_id: self.meta.service_account_id.clone(),
+            created_at: Some(self.meta.created_at.into()),
+            description: self.meta.description.clone(),
+            last_used_at: self.meta.last_used_at.map(Into::into),
             scope: self.scopes.first().cloned().unwrap_or_default(),
             expires_at: self.expires_at.map(Into::into),
             scopes: self.scopes.clone(),

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use super::account_key::{AccountKey, owner};
 use super::{Call, Svc, checked, idempotency_key, principal};
 use crate::emulator::ids;
-use crate::emulator::state::{AccessKeyRec, SecretKind, State};
+use crate::emulator::state::{AccessKeyRec, KeyMeta, SecretKind, State};
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::access_key_service_server::AccessKeyService;
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::{
     AccessKey, CreateAccessKeyRequest, CreateAccessKeyResponse, DeleteAccessKeyRequest, GetAccessKeyRequest,
@@ -30,8 +30,8 @@ impl AccountKey for AccessKeyRec {
     const FIELDS: &'static [&'static str] = &["description"];
     const SECRET_KIND: SecretKind = SecretKind::AccessKey;
 
-    fn id(&self) -> &str {
-        &self.id
+    fn meta(&self) -> &KeyMeta {
+        &self.meta
     }
 
     fn to_proto(&self) -> AccessKey {
@@ -88,13 +88,9 @@ impl AccessKeyService for Svc {
         let (access_key, secret) = self.create_key::<AccessKeyRec>(idem, &sa, |id, now| {
             let secret = ids::access_key_secret()?;
             let record = AccessKeyRec {
-                id,
-                service_account_id: sa.clone(),
-                description: body.description,
+                meta: KeyMeta::new(id, sa.clone(), body.description, now),
                 key_id: ids::access_key_id()?,
                 secret: secret.clone(),
-                created_at: (&now).into(),
-                last_used_at: None,
             };
             Ok((record, secret))
         })?;
@@ -117,7 +113,7 @@ impl AccessKeyService for Svc {
             update_mask,
             move |key: &mut AccessKeyRec, field| {
                 match field {
-                    "description" => key.description.clone_from(&description),
+                    "description" => key.meta.description.clone_from(&description),
                     _ => return false,
                 }
                 true

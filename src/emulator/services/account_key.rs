@@ -11,7 +11,7 @@ use super::{Call, Outcome, Svc, apply_mask};
 use crate::emulator::Principal;
 use crate::emulator::errors::{invalid_argument, not_found, pack};
 use crate::emulator::page::page;
-use crate::emulator::state::{IdemRec, SecretKind, State};
+use crate::emulator::state::{IdemRec, KeyMeta, SecretKind, State};
 use crate::proto::yandex::cloud::operation::Operation;
 
 /// One kind of key a service account owns: where its records are kept and how the API names it.
@@ -36,7 +36,8 @@ pub(crate) trait AccountKey: Clone + Send + 'static {
     /// How the idempotency record of a `Create` names the kind.
     const SECRET_KIND: SecretKind;
 
-    fn id(&self) -> &str;
+    /// What every kind of key has: its id, owner, description and times.
+    fn meta(&self) -> &KeyMeta;
     fn to_proto(&self) -> Self::Proto;
     /// The key `id` if it exists and is not deleted.
     fn find<'a>(state: &'a State, id: &str) -> Option<&'a Self>;
@@ -123,7 +124,7 @@ impl Svc {
             require_service_account(state, &sa)?;
             Ok::<_, Status>(
                 K::of_account(state, &sa)
-                    .map(|k| (k.id().to_owned(), k.to_proto()))
+                    .map(|k| (k.meta().id.clone(), k.to_proto()))
                     .collect(),
             )
         })?;

@@ -7,7 +7,7 @@ use super::{Call, Svc, checked, idempotency_key, principal};
 use crate::emulator::errors::invalid_argument;
 use crate::emulator::ids;
 use crate::emulator::page::page;
-use crate::emulator::state::{KeyRec, SecretKind, State};
+use crate::emulator::state::{KeyMeta, KeyRec, SecretKind, State};
 use crate::proto::yandex::cloud::iam::v1::api_key_service_server::ApiKeyService;
 use crate::proto::yandex::cloud::iam::v1::{
     ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, DeleteApiKeyRequest, GetApiKeyRequest, ListApiKeyScopesRequest,
@@ -50,8 +50,8 @@ impl AccountKey for KeyRec {
     const FIELDS: &'static [&'static str] = &["description", "scopes", "expires_at"];
     const SECRET_KIND: SecretKind = SecretKind::ApiKey;
 
-    fn id(&self) -> &str {
-        &self.id
+    fn meta(&self) -> &KeyMeta {
+        &self.meta
     }
 
     fn to_proto(&self) -> ApiKey {
@@ -127,13 +127,9 @@ impl ApiKeyService for Svc {
         let (api_key, secret) = self.create_key::<KeyRec>(key, &sa, |id, now| {
             let secret = ids::api_key_secret()?;
             let record = KeyRec {
-                id,
-                service_account_id: sa.clone(),
-                description: body.description,
+                meta: KeyMeta::new(id, sa.clone(), body.description, now),
                 scopes,
-                created_at: (&now).into(),
                 expires_at: body.expires_at.as_ref().map(Into::into),
-                last_used_at: None,
                 secret: secret.clone(),
                 deleted: false,
             };
@@ -157,7 +153,7 @@ impl ApiKeyService for Svc {
         } = body;
         self.update_key(call, api_key_id, update_mask, move |key: &mut KeyRec, field| {
             match field {
-                "description" => key.description.clone_from(&description),
+                "description" => key.meta.description.clone_from(&description),
                 "scopes" => key.scopes.clone_from(&scopes),
                 "expires_at" => key.expires_at = expires_at.as_ref().map(Into::into),
                 _ => return false,

@@ -9,7 +9,7 @@ use super::service_account::require_service_account;
 use super::{Call, Svc, checked, idempotency_key, principal};
 use crate::emulator::errors::invalid_argument;
 use crate::emulator::key_pair;
-use crate::emulator::state::{AuthorizedKeyRec, SecretKind, State};
+use crate::emulator::state::{AuthorizedKeyRec, KeyMeta, SecretKind, State};
 use crate::proto::yandex::cloud::iam::v1::key_service_server::KeyService;
 use crate::proto::yandex::cloud::iam::v1::{
     CreateKeyRequest, CreateKeyResponse, DeleteKeyRequest, GetKeyRequest, Key, KeyFormat, ListKeyOperationsRequest,
@@ -32,8 +32,8 @@ impl AccountKey for AuthorizedKeyRec {
     const FIELDS: &'static [&'static str] = &["description"];
     const SECRET_KIND: SecretKind = SecretKind::Key;
 
-    fn id(&self) -> &str {
-        &self.id
+    fn meta(&self) -> &KeyMeta {
+        &self.meta
     }
 
     fn to_proto(&self) -> Key {
@@ -123,13 +123,9 @@ impl KeyService for Svc {
         let (key, private_key) = self.create_key::<AuthorizedKeyRec>(idem, &sa, |id, now| {
             let private_key = private_key_text(&id, &pair.private_pem);
             let record = AuthorizedKeyRec {
-                id,
-                service_account_id: sa.clone(),
-                description: body.description,
+                meta: KeyMeta::new(id, sa.clone(), body.description, now),
                 algorithm: algorithm as i32,
                 public_key: pair.public_pem,
-                created_at: (&now).into(),
-                last_used_at: None,
             };
             Ok((record, private_key))
         })?;
@@ -148,7 +144,7 @@ impl KeyService for Svc {
         } = body;
         self.update_key(call, key_id, update_mask, move |key: &mut AuthorizedKeyRec, field| {
             match field {
-                "description" => key.description.clone_from(&description),
+                "description" => key.meta.description.clone_from(&description),
                 _ => return false,
             }
             true

@@ -7,34 +7,31 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Map, Ts, sorted};
+use super::{KeyMeta, Map, sorted};
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::AccessKey;
 use crate::proto::yandex::cloud::iam::v1::{Key, key};
 
 /// An authorized key: an RSA public key whose JWTs `IamTokenService.Create` accepts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AuthorizedKeyRec {
-    pub(crate) id: String,
-    pub(crate) service_account_id: String,
-    pub(crate) description: String,
+    #[serde(flatten)]
+    pub(crate) meta: KeyMeta,
     /// A `Key.Algorithm` value.
     pub(crate) algorithm: i32,
     /// The public key as PEM (SubjectPublicKeyInfo).
     pub(crate) public_key: String,
-    pub(crate) created_at: Ts,
-    pub(crate) last_used_at: Option<Ts>,
 }
 
 impl AuthorizedKeyRec {
     pub(crate) fn to_proto(&self) -> Key {
         Key {
-            id: self.id.clone(),
-            created_at: Some(self.created_at.into()),
-            description: self.description.clone(),
+            id: self.meta.id.clone(),
+            created_at: Some(self.meta.created_at.into()),
+            description: self.meta.description.clone(),
             key_algorithm: self.algorithm,
             public_key: self.public_key.clone(),
-            last_used_at: self.last_used_at.map(Into::into),
-            subject: Some(key::Subject::ServiceAccountId(self.service_account_id.clone())),
+            last_used_at: self.meta.last_used_at.map(Into::into),
+            subject: Some(key::Subject::ServiceAccountId(self.meta.service_account_id.clone())),
         }
     }
 }
@@ -43,19 +40,16 @@ impl AuthorizedKeyRec {
 /// access key.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct AccessKeyRec {
-    pub(crate) id: String,
-    pub(crate) service_account_id: String,
-    pub(crate) description: String,
+    #[serde(flatten)]
+    pub(crate) meta: KeyMeta,
     pub(crate) key_id: String,
     pub(crate) secret: String,
-    pub(crate) created_at: Ts,
-    pub(crate) last_used_at: Option<Ts>,
 }
 
 impl fmt::Debug for AccessKeyRec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessKeyRec")
-            .field("id", &self.id)
+            .field("id", &self.meta.id)
             .field("key_id", &self.key_id)
             .finish_non_exhaustive()
     }
@@ -64,12 +58,12 @@ impl fmt::Debug for AccessKeyRec {
 impl AccessKeyRec {
     pub(crate) fn to_proto(&self) -> AccessKey {
         AccessKey {
-            id: self.id.clone(),
-            service_account_id: self.service_account_id.clone(),
-            created_at: Some(self.created_at.into()),
-            description: self.description.clone(),
+            id: self.meta.id.clone(),
+            service_account_id: self.meta.service_account_id.clone(),
+            created_at: Some(self.meta.created_at.into()),
+            description: self.meta.description.clone(),
             key_id: self.key_id.clone(),
-            last_used_at: self.last_used_at.map(Into::into),
+            last_used_at: self.meta.last_used_at.map(Into::into),
         }
     }
 }
@@ -82,29 +76,20 @@ pub(crate) struct Keys {
     pub(crate) access: ByAccount<AccessKeyRec>,
 }
 
-/// A key record's id and owner, which its kind's index is kept by.
+/// A key record, which its kind's index keeps by id and owner.
 pub(crate) trait Owned {
-    fn id(&self) -> &str;
-    fn owner(&self) -> &str;
+    fn meta(&self) -> &KeyMeta;
 }
 
 impl Owned for AuthorizedKeyRec {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn owner(&self) -> &str {
-        &self.service_account_id
+    fn meta(&self) -> &KeyMeta {
+        &self.meta
     }
 }
 
 impl Owned for AccessKeyRec {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn owner(&self) -> &str {
-        &self.service_account_id
+    fn meta(&self) -> &KeyMeta {
+        &self.meta
     }
 }
 
@@ -148,10 +133,10 @@ impl<R: Owned> ByAccount<R> {
 
     /// Adds a key, or replaces the one with its id.
     pub(crate) fn put(&mut self, key: R) {
-        self.remove(key.id());
-        let ids = self.by_account.entry(key.owner().to_owned()).or_default();
-        ids.insert(key.id().to_owned());
-        self.records.insert(key.id().to_owned(), key);
+        let (id, owner) = (key.meta().id.clone(), key.meta().service_account_id.clone());
+        self.remove(&id);
+        self.by_account.entry(owner).or_default().insert(id.clone());
+        self.records.insert(id, key);
     }
 
     /// Removes a key.
@@ -159,10 +144,10 @@ impl<R: Owned> ByAccount<R> {
         let Some(old) = self.records.remove(id) else {
             return;
         };
-        if let Some(ids) = self.by_account.get_mut(old.owner()) {
+        if let Some(ids) = self.by_account.get_mut(&old.meta().service_account_id) {
             ids.remove(id);
             if ids.is_empty() {
-                self.by_account.remove(old.owner());
+                self.by_account.remove(&old.meta().service_account_id);
             }
         }
     }
