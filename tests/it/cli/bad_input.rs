@@ -5,6 +5,8 @@ use super::{FOLDER, Harness};
 use crate::common::client_with;
 
 struct Case {
+    /// The command and the flags every case of its kind shares, then the case's own.
+    prefix: &'static [&'static str],
     args: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
     /// A phrase the one error line must contain.
@@ -12,11 +14,26 @@ struct Case {
 }
 
 const fn case(args: &'static [&'static str], says: &'static str) -> Case {
-    Case { args, env: &[], says }
+    Case {
+        prefix: &[],
+        args,
+        env: &[],
+        says,
+    }
 }
 
 const P: &str = "provision";
 const F: &str = FOLDER;
+
+/// A `provision` of the account `sa-api` in the folder with `flags`.
+const fn provision(flags: &'static [&'static str], says: &'static str) -> Case {
+    Case {
+        prefix: &[P, "--folder-id", F, "--name", "sa-api"],
+        args: flags,
+        env: &[],
+        says,
+    }
+}
 
 const CASES: &[Case] = &[
     // Service-account names.
@@ -80,18 +97,12 @@ const CASES: &[Case] = &[
     case(&["operation", "get", "op id"], "invalid <ID> \"op id\""),
     case(&["api-key", "delete", "key;rm"], "invalid <ID> \"key;rm\""),
     // Roles.
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--role", "ai..user"],
+    provision(
+        &["--role", "ai..user"],
         "invalid --role \"ai..user\": has an empty segment",
     ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--role", "ai.user!"],
-        "invalid --role \"ai.user!\"",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--role", ""],
-        "invalid --role \"\": must not be empty",
-    ),
+    provision(&["--role", "ai.user!"], "invalid --role \"ai.user!\""),
+    provision(&["--role", ""], "invalid --role \"\": must not be empty"),
     case(
         &[
             "folder",
@@ -170,14 +181,8 @@ const CASES: &[Case] = &[
         "a subject is needed",
     ),
     // Scopes.
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--scope", "yc..x"],
-        "invalid --scope \"yc..x\"",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--scopes", "a,,b"],
-        "invalid --scope \"\": must not be empty",
-    ),
+    provision(&["--scope", "yc..x"], "invalid --scope \"yc..x\""),
+    provision(&["--scopes", "a,,b"], "invalid --scope \"\": must not be empty"),
     case(
         &["api-key", "create", "--service-account-id", "aje1", "--scopes", "a b"],
         "invalid --scopes \"a b\"",
@@ -187,18 +192,9 @@ const CASES: &[Case] = &[
         "invalid --scopes \"a\": given twice",
     ),
     // Labels.
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--labels", "env"],
-        "expected key=value pairs",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--labels", "Env=x"],
-        "label keys must start with a lowercase",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--labels", "a=1,a=2"],
-        "label key \"a\" is given twice",
-    ),
+    provision(&["--labels", "env"], "expected key=value pairs"),
+    provision(&["--labels", "Env=x"], "label keys must start with a lowercase"),
+    provision(&["--labels", "a=1,a=2"], "label key \"a\" is given twice"),
     case(
         &[
             "sa",
@@ -213,58 +209,17 @@ const CASES: &[Case] = &[
         "label values may contain only",
     ),
     // Timestamps and durations.
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--expires-at", "tomorrow"],
-        "expected an RFC 3339 time",
-    ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--expires-at",
-            "2020-01-01T00:00:00Z",
-        ],
+    provision(&["--expires-at", "tomorrow"], "expected an RFC 3339 time"),
+    provision(
+        &["--expires-at", "2020-01-01T00:00:00Z"],
         "invalid --expires-at \"2020-01-01T00:00:00Z\": must be in the future",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--expires-at",
-            "2200-01-01T00:00:00Z",
-        ],
-        "must be no later than 2105",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--expires-in", "90"],
-        "a unit is missing after 90",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--expires-in", "0d"],
-        "longer than zero",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--expires-in", "12x"],
-        "expected a duration",
-    ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--expires-in",
-            "1d",
-            "--expires-at",
-            "2030-01-01T00:00:00Z",
-        ],
+    provision(&["--expires-at", "2200-01-01T00:00:00Z"], "must be no later than 2105"),
+    provision(&["--expires-in", "90"], "a unit is missing after 90"),
+    provision(&["--expires-in", "0d"], "longer than zero"),
+    provision(&["--expires-in", "12x"], "expected a duration"),
+    provision(
+        &["--expires-in", "1d", "--expires-at", "2030-01-01T00:00:00Z"],
         "cannot be used with",
     ),
     case(&["sa", "list", "--folder-id", F, "--timeout", "5"], "a unit is missing"),
@@ -284,60 +239,43 @@ const CASES: &[Case] = &[
         "the following required arguments were not provided: --name <NAME>",
     ),
     // Other text inputs.
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--key-description",
-            "line\nbreak",
-        ],
+    provision(
+        &["--key-description", "line\nbreak"],
         "must not contain control characters",
     ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--output", "."],
-        "invalid --output",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--output", "notes.yaml"],
-        "exists but is not an API-key file",
-    ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "no/such/dir/key.yaml",
-        ],
+    provision(&["--output", "."], "invalid --output"),
+    provision(&["--output", "notes.yaml"], "exists but is not an API-key file"),
+    provision(
+        &["--output", "no/such/dir/key.yaml"],
         "directory no/such/dir does not exist",
     ),
     // Configuration and key files.
     Case {
+        prefix: &[],
         args: &["sa", "list", "--folder-id", F],
         env: &[("HOME", "home-bad-yaml"), ("YC_IAM_TOKEN", "")],
         says: "config.yaml: not valid YAML",
     },
     Case {
+        prefix: &[],
         args: &["sa", "list", "--folder-id", F],
         env: &[("HOME", "home-bad-key"), ("YC_IAM_TOKEN", "")],
         says: "config.yaml: profiles.default.service-account-key: missing field `private_key`",
     },
     Case {
+        prefix: &[],
         args: &["sa", "list", "--folder-id", F],
         env: &[("HOME", "home-bad-pem"), ("YC_IAM_TOKEN", "")],
         says: "config.yaml: profiles.default.service-account-key: field `private_key` is not an RSA private key",
     },
     Case {
+        prefix: &[],
         args: &["sa", "list", "--profile", "nope"],
         env: &[("HOME", "home-good")],
         says: "no profile named \"nope\"",
     },
     Case {
+        prefix: &[],
         args: &["sa", "list", "--folder-id", F],
         env: &[("YC_IAM_TOKEN", ""), ("YC_SERVICE_ACCOUNT_KEY_FILE", "missing.json")],
         says: "$YC_SERVICE_ACCOUNT_KEY_FILE missing.json: cannot read",
@@ -347,162 +285,66 @@ const CASES: &[Case] = &[
         "--service-account-key notes.yaml: not valid JSON",
     ),
     Case {
+        prefix: &[],
         args: &["sa", "list", "--folder-id", F],
         env: &[("YC_IAM_TOKEN", "")],
         says: "no credentials",
     },
     // Outputs and the flags of each sink.
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--output", "lockbox://"],
-        "lockbox:// needs a secret name or id",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--output", "lockbox:ai"],
-        "lockbox://NAME or lockbox://ID",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--output", "env:"],
-        "env: needs a file path",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--output", "k8s:"],
-        "k8s: needs a file path",
-    ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--output", "lockbox://a b"],
+    provision(&["--output", "lockbox://"], "lockbox:// needs a secret name or id"),
+    provision(&["--output", "lockbox:ai"], "lockbox://NAME or lockbox://ID"),
+    provision(&["--output", "env:"], "env: needs a file path"),
+    provision(&["--output", "k8s:"], "k8s: needs a file path"),
+    provision(
+        &["--output", "lockbox://a b"],
         "invalid --output \"lockbox://a b\": a Lockbox secret name is",
     ),
     case(
         &["lockbox", "payload", "get", "--folder-id", F, "--name", "a b"],
         "invalid --name \"a b\": a Lockbox secret name is",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "env:.env",
-            "--entry",
-            "secret=X",
-        ],
+    provision(
+        &["--output", "env:.env", "--entry", "secret=X"],
         "expected api-key=NAME, api-key-id=NAME or folder-id=NAME",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "env:.env",
-            "--entry",
-            "api-key=1KEY",
-        ],
+    provision(
+        &["--output", "env:.env", "--entry", "api-key=1KEY"],
         "invalid --entry \"api-key=1KEY\": a dotenv name is",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "k8s:s.yaml",
-            "--entry",
-            "api-key=YC_FOLDER_ID",
-        ],
+    provision(
+        &["--output", "k8s:s.yaml", "--entry", "api-key=YC_FOLDER_ID"],
         "the three entries need different names",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "lockbox://ai",
-            "--entry",
-            "api-key=a b",
-        ],
+    provision(
+        &["--output", "lockbox://ai", "--entry", "api-key=a b"],
         "a Lockbox entry key is",
     ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--entry", "api-key=KEY"],
+    provision(
+        &["--entry", "api-key=KEY"],
         "invalid --entry: applies only to env:, k8s: and lockbox:// outputs",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "k8s:s.yaml",
-            "--k8s-secret-name",
-            "Bad",
-        ],
+    provision(
+        &["--output", "k8s:s.yaml", "--k8s-secret-name", "Bad"],
         "invalid --k8s-secret-name \"Bad\"",
     ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--k8s-secret-name", "s"],
+    provision(
+        &["--k8s-secret-name", "s"],
         "invalid --k8s-secret-name: applies only to k8s: outputs",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "env:.env",
-            "--lockbox-reader",
-            "serviceAccount:aje1",
-        ],
+    provision(
+        &["--output", "env:.env", "--lockbox-reader", "serviceAccount:aje1"],
         "invalid --lockbox-reader: applies only to lockbox:// outputs",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "lockbox://ai",
-            "--lockbox-reader",
-            "nobody",
-        ],
+    provision(
+        &["--output", "lockbox://ai", "--lockbox-reader", "nobody"],
         "expected TYPE:ID",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "lockbox://ai",
-            "--lockbox-reader",
-            "system:allUsers",
-        ],
+    provision(
+        &["--output", "lockbox://ai", "--lockbox-reader", "system:allUsers"],
         "invalid --lockbox-reader \"system:allUsers\": would let anyone read the key",
     ),
-    case(
+    provision(
         &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
             "--output",
             "lockbox://ai",
             "--lockbox-reader",
@@ -510,60 +352,20 @@ const CASES: &[Case] = &[
         ],
         "invalid --lockbox-reader \"system:allAuthenticatedUsers\": would let anyone read the key",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "lockbox://ai",
-            "--lockbox-pending-period",
-            "0s",
-        ],
+    provision(
+        &["--output", "lockbox://ai", "--lockbox-pending-period", "0s"],
         "the duration must be longer than zero",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "lockbox://ai",
-            "--lockbox-pending-period",
-            "7x",
-        ],
+    provision(
+        &["--output", "lockbox://ai", "--lockbox-pending-period", "7x"],
         "expected a duration such as",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "lockbox://ai",
-            "--lockbox-folder-id",
-            "b1g x",
-        ],
+    provision(
+        &["--output", "lockbox://ai", "--lockbox-folder-id", "b1g x"],
         "invalid --lockbox-folder-id",
     ),
-    case(
-        &[
-            P,
-            "--folder-id",
-            F,
-            "--name",
-            "sa-api",
-            "--output",
-            "lockbox://e6q00000000000000001",
-            "--lockbox-folder-id",
-            F,
-        ],
+    provision(
+        &["--output", "lockbox://e6q00000000000000001", "--lockbox-folder-id", F],
         "applies only to a secret given by name (lockbox://NAME)",
     ),
     // Credentials are flags of `yc-iam`, before the command.
@@ -571,11 +373,12 @@ const CASES: &[Case] = &[
         &["sa", "list", "--folder-id", F, "--token", "y0_x"],
         "unexpected argument '--token' found; credentials go before the command, as in `yc-iam --token",
     ),
-    case(
-        &[P, "--folder-id", F, "--name", "sa-api", "--api-key=AQVNx"],
+    provision(
+        &["--api-key=AQVNx"],
         "credentials go before the command, as in `yc-iam --api-key",
     ),
     Case {
+        prefix: &[],
         args: &["sa", "list", "--folder-id", F],
         env: &[("YC_ENDPOINT", "not an endpoint")],
         says: "invalid endpoint",
@@ -609,7 +412,7 @@ async fn bad_inputs_give_one_clear_line_exit_2_and_send_nothing() {
     let mut failures = Vec::new();
     for c in CASES {
         let mut cmd = h.command();
-        cmd.args(c.args);
+        cmd.args(c.prefix).args(c.args);
         for (k, v) in c.env {
             if v.is_empty() {
                 cmd.env_remove(k);
@@ -626,7 +429,10 @@ async fn bad_inputs_give_one_clear_line_exit_2_and_send_nothing() {
             && !r.stderr.contains("panicked")
             && r.stdout.is_empty();
         if !ok {
-            failures.push(format!("{:?}: exit {:?}, stderr {:?}", c.args, r.code, r.stderr));
+            failures.push(format!(
+                "{:?} {:?}: exit {:?}, stderr {:?}",
+                c.prefix, c.args, r.code, r.stderr
+            ));
         }
     }
     assert!(
