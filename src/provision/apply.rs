@@ -35,20 +35,32 @@ impl Plan {
     /// On failure the error carries the report of what was done before it
     /// ([`ProvisionError::partial_report`]); running the flow again finishes the job.
     pub async fn apply(self, client: &Client) -> Result<Report, ProvisionError> {
-        let input = self.input;
+        // Taken apart whole, so that a field added to the plan cannot go unapplied unnoticed.
+        let Plan {
+            account,
+            grant,
+            roles_present,
+            roles_missing,
+            key,
+            lockbox,
+            keys_to_delete,
+            input,
+            marker,
+            existing_keys,
+        } = self;
         if let Some(path) = input.output.path() {
             crate::private_file::remove_temporaries(path);
         }
-        let (service_account, service_account_created) = match self.account {
+        let (service_account, service_account_created) = match account {
             AccountPlan::Existing(sa) => (sa, false),
             AccountPlan::Create => (create_account(&input, client).await?, true),
         };
         let mut report = Report {
             service_account,
             service_account_created,
-            grant: self.grant,
+            grant,
             roles_added: Vec::new(),
-            roles_present: self.roles_present,
+            roles_present,
             key_type: input.key_type,
             key: None,
             keys_deleted: Vec::new(),
@@ -60,16 +72,16 @@ impl Plan {
         };
         let mut target = Target {
             input: &input,
-            marker: self.marker,
+            marker,
             lockbox: None,
-            existing_keys: self.existing_keys,
+            existing_keys,
         };
         // The roles and the key at once: one round trip less (see the module docs).
         let (grant, account_id) = (report.grant.clone(), report.service_account.id.clone());
         let mut roles_added = Vec::new();
         let (bound, keyed) = futures_util::future::join(
-            add_bindings(client, &grant, &account_id, &self.roles_missing, &mut roles_added),
-            make_key(client, &mut target, &mut report, self.lockbox, self.key),
+            add_bindings(client, &grant, &account_id, &roles_missing, &mut roles_added),
+            make_key(client, &mut target, &mut report, lockbox, key),
         )
         .await;
         report.roles_added = roles_added;
@@ -79,7 +91,7 @@ impl Plan {
             // key, and the next run grants the roles either way.
             (_, Err(e)) | (Err(e), Ok(_)) => return Err(e.with_partial(report)),
         };
-        delete_replaced(client, &target, &mut report, self.keys_to_delete).await;
+        delete_replaced(client, &target, &mut report, keys_to_delete).await;
         if let Some(verify) = &input.verify {
             match verify::in_place(client, &input, verify, issued.as_ref(), report.lockbox.as_ref()).await {
                 Ok(verify::Checked::Verified(done)) => report.verification = Some(done),

@@ -134,7 +134,7 @@ impl Plan {
 /// What a caller has already read of the cloud for a plan, so the plan does not read it again:
 /// the account of the plan's name in its folder (`None`: there is none) and every key of the
 /// plan's kind that account has. A fleet reads them once for all the entries of an account.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Known {
     pub(crate) account: Option<ServiceAccount>,
     pub(crate) keys: Vec<ManagedKey>,

@@ -353,7 +353,7 @@ impl KeySink {
     /// in another format is bad input: it is left alone. `aws_profile` is the profile of a
     /// static key's credentials file, whose other profiles are read in the same pass.
     pub(super) fn read_file(&self, kind: KeyType, aws_profile: &str) -> Result<Holding, KeyFileError> {
-        let key_file = |held| {
+        let holding = |held| {
             Ok(Holding {
                 held,
                 elsewhere: Vec::new(),
@@ -361,14 +361,14 @@ impl KeySink {
         };
         let (path, value) = match (self, kind) {
             (KeySink::File(path), KeyType::ApiKey) => {
-                return key_file(StoredKey::read(path)?.map(|k| Held {
+                return holding(StoredKey::read(path)?.map(|k| Held {
                     key_id: k.id,
                     service_account_id: Some(k.service_account_id),
                     expires_at: k.expires_at,
                 }));
             }
             (KeySink::File(path), KeyType::AuthorizedKey) => {
-                return key_file(AuthorizedKeyFile::read_ids(path)?.map(|(key_id, account)| Held {
+                return holding(AuthorizedKeyFile::read_ids(path)?.map(|(key_id, account)| Held {
                     key_id,
                     service_account_id: Some(account),
                     expires_at: None,
@@ -386,10 +386,10 @@ impl KeySink {
                 path,
                 read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
             ),
-            (KeySink::Lockbox(_) | KeySink::Caller, _) => return key_file(None),
+            (KeySink::Lockbox(_) | KeySink::Caller, _) => return holding(None),
         };
         match value {
-            None => key_file(None),
+            None => holding(None),
             Some(Ok((id, elsewhere))) => Ok(Holding {
                 held: id.filter(|id| !id.trim().is_empty()).map(Held::id),
                 elsewhere,

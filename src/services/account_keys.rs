@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// What a generated client's RPC answers.
-type Rpc<T> = Result<tonic::Response<T>, tonic::Status>;
+type RpcResult<T> = Result<tonic::Response<T>, tonic::Status>;
 
 mod sealed {
     pub trait Sealed {}
@@ -67,21 +67,27 @@ pub trait AccountKey: Sealed + OperationPayload + Clone + fmt::Debug + Send + Sy
     fn delete_request(id: String) -> Self::DeleteRequest;
 
     #[doc(hidden)]
-    fn get(ch: Channel, r: tonic::Request<Self::GetRequest>) -> impl Future<Output = Rpc<Self>> + Send;
+    fn get(ch: Channel, r: tonic::Request<Self::GetRequest>) -> impl Future<Output = RpcResult<Self>> + Send;
     #[doc(hidden)]
     fn list(
         ch: Channel,
         r: tonic::Request<Self::ListRequest>,
-    ) -> impl Future<Output = Rpc<Self::ListResponse>> + Send + 'static;
+    ) -> impl Future<Output = RpcResult<Self::ListResponse>> + Send + 'static;
     #[doc(hidden)]
     fn create(
         ch: Channel,
         r: tonic::Request<Self::CreateRequest>,
-    ) -> impl Future<Output = Rpc<Self::CreateResponse>> + Send;
+    ) -> impl Future<Output = RpcResult<Self::CreateResponse>> + Send;
     #[doc(hidden)]
-    fn update(ch: Channel, r: tonic::Request<Self::UpdateRequest>) -> impl Future<Output = Rpc<RawOperation>> + Send;
+    fn update(
+        ch: Channel,
+        r: tonic::Request<Self::UpdateRequest>,
+    ) -> impl Future<Output = RpcResult<RawOperation>> + Send;
     #[doc(hidden)]
-    fn delete(ch: Channel, r: tonic::Request<Self::DeleteRequest>) -> impl Future<Output = Rpc<RawOperation>> + Send;
+    fn delete(
+        ch: Channel,
+        r: tonic::Request<Self::DeleteRequest>,
+    ) -> impl Future<Output = RpcResult<RawOperation>> + Send;
 
     /// The new key and its secret, moved out of the reply so that no plain copy is left.
     #[doc(hidden)]

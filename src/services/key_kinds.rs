@@ -32,7 +32,7 @@ use crate::{
 
 use super::update_mask::update_request;
 
-type Rpc<T> = Result<tonic::Response<T>, tonic::Status>;
+type RpcResult<T> = Result<tonic::Response<T>, tonic::Status>;
 
 /// API keys: `client.api_keys()`.
 pub type ApiKeys = AccountKeys<ApiKey>;
@@ -177,23 +177,23 @@ macro_rules! alike_in_every_kind {
             Self::DeleteRequest { $id }
         }
 
-        async fn get(ch: Channel, r: tonic::Request<Self::GetRequest>) -> Rpc<Self> {
+        async fn get(ch: Channel, r: tonic::Request<Self::GetRequest>) -> RpcResult<Self> {
             $client::new(ch).get(r).await
         }
 
-        async fn list(ch: Channel, r: tonic::Request<Self::ListRequest>) -> Rpc<Self::ListResponse> {
+        async fn list(ch: Channel, r: tonic::Request<Self::ListRequest>) -> RpcResult<Self::ListResponse> {
             $client::new(ch).list(r).await
         }
 
-        async fn create(ch: Channel, r: tonic::Request<Self::CreateRequest>) -> Rpc<Self::CreateResponse> {
+        async fn create(ch: Channel, r: tonic::Request<Self::CreateRequest>) -> RpcResult<Self::CreateResponse> {
             $client::new(ch).create(r).await
         }
 
-        async fn update(ch: Channel, r: tonic::Request<Self::UpdateRequest>) -> Rpc<RawOperation> {
+        async fn update(ch: Channel, r: tonic::Request<Self::UpdateRequest>) -> RpcResult<RawOperation> {
             $client::new(ch).update(r).await
         }
 
-        async fn delete(ch: Channel, r: tonic::Request<Self::DeleteRequest>) -> Rpc<RawOperation> {
+        async fn delete(ch: Channel, r: tonic::Request<Self::DeleteRequest>) -> RpcResult<RawOperation> {
             $client::new(ch).delete(r).await
         }
 

@@ -30,8 +30,8 @@ pub(crate) async fn run(settings: &Settings, cmd: AccessKeyCommand) -> CliResult
             output::print_document(settings.format, &key.document())?;
         }
         AccessKeyCommand::Record(cmd) => {
-            let describe = |id, change| account_key::describe::<AccessKeyView>(settings, id, change);
-            account_key::run::<AccessKeyView, _>(settings, cmd, describe).await?
+            let update = |id, change| account_key::update_description::<AccessKeyView>(settings, id, change);
+            account_key::run::<AccessKeyView, _>(settings, cmd, update).await?
         }
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! What `yc-iam api-key`, `key` and `access-key` do alike, through the library's one key handle:
-//! show, list, describe and delete a key. Each group names its kind by the view it prints.
+//! show, list, update and delete a key. Each group names its kind by the view it prints.
 
 use futures_util::TryStreamExt;
 use yc_iam::UpdateAccountKey;
@@ -16,18 +16,22 @@ use crate::settings::Settings;
 pub(crate) async fn run<V: ShowsKey, U: clap::Args>(
     settings: &Settings,
     cmd: KeyRecordCommand<U>,
-    update: impl AsyncFnOnce(String, U) -> CliResult,
+    send_update: impl AsyncFnOnce(String, U) -> CliResult,
 ) -> CliResult {
     match cmd {
         KeyRecordCommand::Get { id } => get::<V>(settings, &id).await,
         KeyRecordCommand::List { owner } => list::<V>(settings, &owner).await,
-        KeyRecordCommand::Update { id, change } => update(id, change).await,
+        KeyRecordCommand::Update { id, change } => send_update(id, change).await,
         KeyRecordCommand::Delete { id } => delete::<V>(settings, &id).await,
     }
 }
 
 /// `update` of the groups that change only the description.
-pub(crate) async fn describe<V: ShowsKey>(settings: &Settings, id: String, change: NewDescription) -> CliResult {
+pub(crate) async fn update_description<V: ShowsKey>(
+    settings: &Settings,
+    id: String,
+    change: NewDescription,
+) -> CliResult {
     check_id("<ID>", &id)?;
     check_description("--description", &change.description)?;
     let session = connect(settings).await?;

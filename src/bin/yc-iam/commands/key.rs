@@ -57,8 +57,8 @@ pub(crate) async fn run(settings: &Settings, cmd: KeyCommand) -> CliResult {
             }
         }
         KeyCommand::Record(cmd) => {
-            let describe = |id, change| account_key::describe::<KeyView>(settings, id, change);
-            account_key::run::<KeyView, _>(settings, cmd, describe).await?
+            let update = |id, change| account_key::update_description::<KeyView>(settings, id, change);
+            account_key::run::<KeyView, _>(settings, cmd, update).await?
         }
     }
     Ok(())
