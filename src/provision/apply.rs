@@ -93,7 +93,11 @@ impl Plan {
         };
         delete_replaced(client, &target, &mut report, keys_to_delete).await;
         if let Some(verify) = &input.verify {
-            match verify::in_place(client, &input, verify, issued.as_ref(), report.lockbox.as_ref()).await {
+            let kept = match &report.key {
+                Some(KeyAction::Kept { key }) => Some(key),
+                _ => None,
+            };
+            match verify::in_place(client, &input, verify, (issued.as_ref(), kept), report.lockbox.as_ref()).await {
                 Ok(verify::Checked::Verified(done)) => report.verification = Some(done),
                 Ok(verify::Checked::Skipped(why)) => report.not_verified = Some(why),
                 Err(e) => return Err(e.with_partial(report)),

@@ -39,8 +39,9 @@ pub struct Report {
     /// ([`Provision::verify`](super::Provision::verify)): the new key, or the kept key read back
     /// from its sink. `None` otherwise, or when the key could not be tried (`not_verified`).
     pub verification: Option<Verification>,
-    /// Why a verification asked for was not made: the caller may not read the Lockbox payload
-    /// that holds the kept key. A sink that holds no usable key fails the run instead.
+    /// Why a verification asked for was not made: the caller may no longer read the Lockbox
+    /// payload that holds the kept key (the run read it a moment before). A sink that holds no
+    /// usable key fails the run instead.
     pub not_verified: Option<String>,
 }
 

@@ -14,9 +14,10 @@ use tokio::time::Instant;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{
-    InvalidInput, IssuedKey, KeySink, KeyType, LockboxReport, LockboxSink, Provision, ProvisionError, READER_ROLE,
-    StoredKey,
+    InvalidInput, IssuedKey, KeySink, KeyType, LockboxReport, LockboxSink, ManagedKey, Provision, ProvisionError,
+    READER_ROLE, StoredKey,
 };
+use crate::auth::AuthorizedKey;
 use crate::client::{Method, ServiceId};
 use crate::proto::yandex::cloud::{
     ai::foundation_models::v1::{TokenizeRequest, tokenizer_service_client::TokenizerServiceClient},
@@ -240,25 +241,29 @@ pub(super) enum Checked {
 
 /// Verifies the key a run put in place: the new key, or the kept key read back from its sink (a
 /// key file, the secret entry of a dotenv file, manifest or the Lockbox version `lockbox` names).
-/// A sink that holds no usable key fails; a Lockbox payload the caller may not read is a skip,
+/// A sink that holds no usable key, or an authorized key other than the kept one, fails; a
+/// Lockbox payload the caller may not read (a role taken away since the plan read it) is a skip,
 /// with the reason.
 pub(super) async fn in_place(
     client: &Client,
     input: &Provision,
     verify: &Verify,
-    issued: Option<&IssuedKey>,
+    (issued, kept_key): (Option<&IssuedKey>, Option<&ManagedKey>),
     lockbox: Option<&LockboxReport>,
 ) -> Result<Checked, ProvisionError> {
-    let credentials = match issued {
-        Some(key) => key.credentials().ok_or_else(|| STATIC_KEY.to_owned()),
-        None => kept(client, input, lockbox).await?,
+    let credentials = match (issued, kept_key) {
+        (Some(key), _) => key.credentials().ok_or_else(|| STATIC_KEY.to_owned()),
+        (None, Some(held)) => kept(client, input, held, lockbox).await?,
+        (None, None) => Err("no key was put in place".to_owned()),
     };
     let credentials = match credentials {
         Ok(credentials) => credentials,
         Err(why) => return Ok(Checked::Skipped(why)),
     };
     let model_uri = verify.model_for(&input.folder_id);
-    let key_id = issued.map(|k| k.held_as().to_owned());
+    let key_id = issued
+        .map(|k| k.held_as().to_owned())
+        .or_else(|| kept_key.map(|k| k.held_as.clone()));
     match verify_key(client, credentials, &model_uri, verify.timeout).await {
         Ok(done) => Ok(Checked::Verified(done)),
         Err(source) => Err(ProvisionError::NotVerified {
@@ -272,16 +277,21 @@ pub(super) async fn in_place(
 /// Why a static access key is not verified (the inputs refuse `verify` for one).
 const STATIC_KEY: &str = "a static access key is not used with AI Studio";
 
-/// The credentials of the key the sink kept, or why they cannot be read.
+/// The credentials of the key the sink kept (`held`), or why they cannot be read.
 async fn kept(
     client: &Client,
     input: &Provision,
+    held: &ManagedKey,
     lockbox: Option<&LockboxReport>,
 ) -> Result<Result<Credentials, String>, ProvisionError> {
     let (secret, place) = match &input.output {
-        KeySink::File(path) => return kept_in_file(path, input.key_type),
+        KeySink::File(path) => return kept_in_file(path, input.key_type, held),
         sink @ (KeySink::Env { path, .. } | KeySink::K8s { path, .. }) => {
-            (sink.read_secret()?, path.display().to_string())
+            let place = path.display().to_string();
+            let secret = sink
+                .read_secret()
+                .map_err(|e| unreadable(&place)(Error::credentials(e.to_string())))?;
+            (secret, place)
         }
         KeySink::Lockbox(sink) => match kept_in_lockbox(client, sink, lockbox).await? {
             Ok(found) => found,
@@ -295,22 +305,48 @@ async fn kept(
     };
     match input.key_type {
         KeyType::ApiKey => Ok(Ok(Credentials::api_key(secret.expose_secret()))),
-        KeyType::AuthorizedKey => Credentials::from_json(secret.expose_secret())
-            .map(Ok)
+        KeyType::AuthorizedKey => AuthorizedKey::from_json(secret.expose_secret())
+            .and_then(|key| the_kept(key, held))
+            .map(|key| Ok(Credentials::authorized_key(key)))
             .map_err(unreadable(&place)),
         KeyType::StaticKey => Ok(Err(STATIC_KEY.to_owned())),
     }
 }
 
-/// The credentials of a kept key, read from its key file.
-fn kept_in_file(path: &std::path::Path, kind: KeyType) -> Result<Result<Credentials, String>, ProvisionError> {
+/// `key` when it is the kept key `held`: an authorized key's document names its id and account,
+/// and one put there by another hand would verify a key that is not the one reported. (An API
+/// key's secret does not name its key, so it cannot be checked so.)
+fn the_kept(key: AuthorizedKey, held: &ManagedKey) -> Result<AuthorizedKey, Error> {
+    if key.id() == held.id && key.service_account_id() == held.service_account_id {
+        return Ok(key);
+    }
+    Err(Error::credentials(format!(
+        "it holds authorized key {} of service account {}, not the kept key {} of {}",
+        key.id(),
+        key.service_account_id(),
+        held.id,
+        held.service_account_id
+    )))
+}
+
+/// The credentials of a kept key (`held`), read from its key file.
+fn kept_in_file(
+    path: &std::path::Path,
+    kind: KeyType,
+    held: &ManagedKey,
+) -> Result<Result<Credentials, String>, ProvisionError> {
     let place = path.display();
     match kind {
-        KeyType::ApiKey => match StoredKey::read(path)? {
-            Some(key) => Ok(Ok(Credentials::api_key(key.secret.expose_secret()))),
-            None => Err(unreadable(place)(Error::credentials("the file is gone"))),
-        },
-        KeyType::AuthorizedKey => Credentials::from_file(path).map(Ok).map_err(unreadable(place)),
+        KeyType::ApiKey => {
+            match StoredKey::read(path).map_err(|e| unreadable(&place)(Error::credentials(e.to_string())))? {
+                Some(key) => Ok(Ok(Credentials::api_key(key.secret.expose_secret()))),
+                None => Err(unreadable(place)(Error::credentials("the file is gone"))),
+            }
+        }
+        KeyType::AuthorizedKey => AuthorizedKey::from_file(path)
+            .and_then(|key| the_kept(key, held))
+            .map(|key| Ok(Credentials::authorized_key(key)))
+            .map_err(unreadable(place)),
         KeyType::StaticKey => Ok(Err(STATIC_KEY.to_owned())),
     }
 }

@@ -295,6 +295,33 @@ async fn an_unparsable_kept_authorized_key_fails_verification_naming_the_file_wi
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dotenv_file_whose_authorized_key_was_swapped_for_another_fails_verification_naming_both() {
+    let h = Harness::start().await;
+    let kind = ["--key-type", "authorized-key", "--verify"];
+    h.provision("sa-kept", "env:kept.env", &kind).await.success();
+    h.provision("sa-other", "env:other.env", &kind).await.success();
+    // The other account's key document put in place of the kept one; the kept key's id stays.
+    let document = |file: &str| {
+        let text = std::fs::read_to_string(h.path(file)).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("YC_AUTHORIZED_KEY="))
+            .expect("the key's entry")
+            .to_owned()
+    };
+    let (kept, other) = (document("kept.env"), document("other.env"));
+    let swapped = std::fs::read_to_string(h.path("kept.env"))
+        .unwrap()
+        .replace(&kept, &other);
+    std::fs::write(h.path("kept.env"), swapped).unwrap();
+
+    let run = h.provision("sa-kept", "env:kept.env", &kind).await;
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("cannot read the kept key from"), "{}", run.stderr);
+    assert!(run.stderr.contains("not the kept key"), "{}", run.stderr);
+    assert!(!run.stderr.contains("PRIVATE KEY"), "{}", run.stderr);
+}
+
 const PAYLOAD_GET: &str = "/yandex.cloud.lockbox.v1.PayloadService/Get";
 
 fn tokenize_calls(h: &Harness) -> usize {
