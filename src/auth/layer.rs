@@ -6,10 +6,7 @@
 
 use std::{
     pin::Pin,
-    sync::{
-        Arc, LazyLock,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::LazyLock,
     task::{Context, Poll, ready},
 };
 
@@ -23,7 +20,9 @@ use tower::{BoxError, Layer, Service};
 
 use crate::{Client, Error, ErrorKind};
 
-/// The names of the headers the layer sets, parsed once rather than on every call.
+/// The names of the headers the layer sets, parsed once rather than on every call: against a
+/// server that does nothing per call, parsing them each time costs the layer about 2% of its
+/// throughput (see benches/README.md).
 struct Keys {
     authorization: AsciiMetadataKey,
     request_id: AsciiMetadataKey,
@@ -76,7 +75,6 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| Keys {
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     client: Client,
-    name_sent: NameSent,
 }
 
 impl<S> Layer<S> for AuthLayer {
@@ -85,7 +83,6 @@ impl<S> Layer<S> for AuthLayer {
     fn layer(&self, service: S) -> AuthService<S> {
         AuthService {
             client: self.client.clone(),
-            name_sent: self.name_sent.clone(),
             service,
         }
     }
@@ -95,7 +92,6 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Clone, Debug)]
 pub struct AuthService<S> {
     client: Client,
-    name_sent: NameSent,
     service: S,
 }
 
@@ -119,7 +115,7 @@ where
         // ready service at once, with nothing boxed.
         if let Some(authorization) = self.client.authorization_at_hand() {
             let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
-            let stamped = self.client.stamp_ids(&mut metadata, &self.name_sent);
+            let stamped = self.client.stamp_ids(&mut metadata);
             if let Some(value) = authorization {
                 metadata.insert(&KEYS.authorization, value);
             }
@@ -132,10 +128,10 @@ where
         // waits for the next poll_ready.
         let clone = self.service.clone();
         let mut service = std::mem::replace(&mut self.service, clone);
-        let (client, name_sent) = (self.client.clone(), self.name_sent.clone());
+        let client = self.client.clone();
         ResponseFuture::waiting(Box::pin(async move {
             let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
-            let stamped = client.stamp(&mut metadata, &name_sent).await;
+            let stamped = client.stamp(&mut metadata).await;
             *request.headers_mut() = metadata.into_headers();
             stamped.map_err(|e| Box::new(status_of(&e)) as BoxError)?;
             let response = service.call(request).await.map_err(Into::into)?;
@@ -212,13 +208,12 @@ where
 #[derive(Clone, Debug)]
 pub struct AuthInterceptor {
     client: Client,
-    name_sent: NameSent,
 }
 
 impl tonic::service::Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
         self.client
-            .stamp_now(request.metadata_mut(), &self.name_sent)
+            .stamp_now(request.metadata_mut())
             .map_err(|e| status_of(&e))?;
         Ok(request)
     }
@@ -228,10 +223,7 @@ impl Client {
     /// A [`tower::Layer`] that puts this client's credentials on every request of any tonic
     /// stub (see [`AuthLayer`]); it shares the client's token cache.
     pub fn auth_layer(&self) -> AuthLayer {
-        AuthLayer {
-            client: self.clone(),
-            name_sent: NameSent::default(),
-        }
+        AuthLayer { client: self.clone() }
     }
 
     /// An interceptor that puts this client's credentials on every request of a generated client
@@ -242,15 +234,12 @@ impl Client {
     /// When the first token cannot be obtained.
     pub async fn interceptor(&self) -> Result<AuthInterceptor, Error> {
         self.authorization().await?;
-        Ok(AuthInterceptor {
-            client: self.clone(),
-            name_sent: NameSent::default(),
-        })
+        Ok(AuthInterceptor { client: self.clone() })
     }
 
     /// Adds the ids and, once obtained, `authorization` to `metadata`; ids the caller set stay.
-    async fn stamp(&self, metadata: &mut MetadataMap, name_sent: &NameSent) -> Result<(), Error> {
-        self.stamp_ids(metadata, name_sent)?;
+    async fn stamp(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
+        self.stamp_ids(metadata)?;
         if let Some(value) = self.authorization().await? {
             metadata.insert(&KEYS.authorization, value);
         }
@@ -259,18 +248,20 @@ impl Client {
 
     /// [`stamp`](Self::stamp) without waiting: a missing token fails and is fetched in the
     /// background, a token due for refresh is used while a fresh one is fetched.
-    fn stamp_now(&self, metadata: &mut MetadataMap, name_sent: &NameSent) -> Result<(), Error> {
-        self.stamp_ids(metadata, name_sent)?;
+    fn stamp_now(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
+        self.stamp_ids(metadata)?;
         if let Some(value) = self.authorization_now()? {
             metadata.insert(&KEYS.authorization, value);
         }
         Ok(())
     }
 
-    fn stamp_ids(&self, metadata: &mut MetadataMap, name_sent: &NameSent) -> Result<(), Error> {
+    fn stamp_ids(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
         if let Ok(Entry::Vacant(slot)) = metadata.entry(&KEYS.request_id) {
+            // New on every call: never indexed in HPACK, where each id would push the constant
+            // headers (authorization, trace id) out of both ends' tables.
             let mut id = crate::client::new_id()?;
-            id.set_sensitive(name_sent.already());
+            id.set_sensitive(true);
             slot.insert(id);
         }
         if let Ok(Entry::Vacant(slot)) = metadata.entry(&KEYS.trace_id) {
@@ -285,23 +276,6 @@ impl Client {
         if response.headers().get(GRPC_STATUS).is_some_and(|s| s == "16") {
             self.token_refused();
         }
-    }
-}
-
-/// Whether a layer (or interceptor) has sent its first request id. An id is new on every call, so
-/// it goes out never indexed in HPACK, where each one would push the constant headers (the trace
-/// id, the path) out of both ends' tables. But a never-indexed header whose name is not in the
-/// table carries its name too, 19 bytes the server decodes and copies on every call. So the first
-/// id goes out indexable, which puts the name in the table of the connection it is sent on, and
-/// every later id refers to that entry by index. Only the first: the encoder compares a new value
-/// with every value of its name in the table, so each indexable id would make later ones dearer.
-#[derive(Clone, Debug, Default)]
-struct NameSent(Arc<AtomicBool>);
-
-impl NameSent {
-    /// True from the second call on.
-    fn already(&self) -> bool {
-        self.0.load(Ordering::Relaxed) || self.0.swap(true, Ordering::Relaxed)
     }
 }
 

@@ -237,29 +237,9 @@ pub(crate) fn validate<Req: Validate>(method: &Method, request: &Req) -> Result<
 ///
 /// Its bits come from the thread's fast generator rather than one system call per id: a request
 /// id must be unique, not unpredictable, it is shown in errors and logs, and every call makes one.
-/// For the same reason no id allocates: each is written into a block per thread with room for
-/// [`IDS_PER_BLOCK`], and its header value is a slice of it (the block is freed once its last id
-/// is dropped).
 pub(crate) fn new_id() -> Result<AsciiMetadataValue, Error> {
-    const LEN: usize = uuid::fmt::Hyphenated::LENGTH;
-    thread_local! {
-        static BLOCK: std::cell::RefCell<bytes::BytesMut> = std::cell::RefCell::new(bytes::BytesMut::new());
-    }
-    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_ne_bytes()).into_uuid();
-    let mut text = [0u8; LEN];
-    let text = id.hyphenated().encode_lower(&mut text);
-    let value = BLOCK.with_borrow_mut(|block| {
-        if block.capacity() < LEN {
-            *block = bytes::BytesMut::with_capacity(LEN * IDS_PER_BLOCK);
-        }
-        block.extend_from_slice(text.as_bytes());
-        block.split().freeze()
-    });
-    AsciiMetadataValue::try_from(value).map_err(|_| Error::config("a UUID is not a valid header value"))
+    header_uuid(uuid::Builder::from_random_bytes(fastrand::u128(..).to_ne_bytes()).into_uuid())
 }
-
-/// How many request ids share one allocation.
-const IDS_PER_BLOCK: usize = 64;
 
 /// A fresh idempotency key, from the system's generator: a key that named a mutating call whose
 /// answer carries a secret must not be guessable from the request ids a log shows.
