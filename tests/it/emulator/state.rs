@@ -223,3 +223,21 @@ async fn a_symlink_planted_where_the_state_was_once_staged_is_never_followed() {
     let mode = std::fs::metadata(&path).expect("state").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn a_state_file_an_earlier_build_wrote_loads_and_is_written_back_field_for_field() {
+    // Written by an earlier build after provisioning an API key to a file, an authorized key to a
+    // file and a static key to Lockbox; its secrets replaced by placeholders.
+    let written = include_str!("../../fixtures/emulator/state-v1.json");
+    let (_dir, path) = state_file();
+    std::fs::write(&path, written).unwrap();
+    start_on(&path).await.shutdown().await;
+    let rewritten = std::fs::read_to_string(&path).unwrap();
+    assert_ne!(
+        rewritten, written,
+        "the file was written again (in the emulator's own layout)"
+    );
+    let before: serde_json::Value = serde_json::from_str(written).unwrap();
+    let after: serde_json::Value = serde_json::from_str(&rewritten).unwrap();
+    assert_eq!(after, before);
+}
