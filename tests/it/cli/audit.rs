@@ -8,9 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use yc_iam::emulator::DEFAULT_IAM_TOKEN;
 use yc_iam::{CreateAccessKey, CreateApiKey, CreateServiceAccount, Credentials};
 
-use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
+use yc_iam::emulator::Emulator;
 
-use super::{FOLDER, Harness, OTHER_FOLDER, bare_command, run};
+use super::{FOLDER, Harness, OTHER_FOLDER, json, on_kept_emulator};
 use crate::common::client_with;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -169,21 +169,9 @@ async fn bad_audit_flags_are_usage_errors_and_nothing_is_sent() {
     assert!(h.emu.journal().is_empty(), "nothing was sent");
 }
 
-/// The binary against the emulator state kept in `dir`, its answer as JSON.
+/// The JSON answer of the binary against the emulator state kept in `dir`.
 async fn kept(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let mut cmd = bare_command(dir);
-    cmd.args([
-        "--emulator-state",
-        "emulator.json",
-        "--folder-id",
-        DEFAULT_FOLDER_ID,
-        "--format",
-        "json",
-    ])
-    .args(args);
-    let run = run(cmd).await;
-    assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+    json(&on_kept_emulator(dir, &[&["--format", "json"], args].concat()).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

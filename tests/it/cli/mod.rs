@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::common::client_with;
-use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::provision::StoredKey;
 
 pub(crate) const FOLDER: &str = "b1gclitestfolder0001";
@@ -135,6 +135,20 @@ pub(crate) fn bare_command(home: &Path) -> Command {
     }
     cmd.env("HOME", home).current_dir(home).stdin(Stdio::null());
     cmd
+}
+
+/// The binary against the emulator state kept in `dir` (`emulator.json`), in its default folder.
+pub(crate) async fn on_kept_emulator(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = bare_command(dir);
+    cmd.args(["--emulator-state", "emulator.json", "--folder-id", DEFAULT_FOLDER_ID])
+        .args(args);
+    run(cmd).await
+}
+
+/// The document a successful run printed.
+pub(crate) fn json(run: &Run) -> serde_json::Value {
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
 }
 
 /// A finished run of the binary.

@@ -8,25 +8,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use time::format_description::well_known::Rfc3339;
-use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator};
+use yc_iam::emulator::Emulator;
 use yc_iam::provision::StoredKey;
 
-use super::{FOLDER, Harness, Run, bare_command, run};
+use super::{FOLDER, Harness, json, on_kept_emulator};
 
 const DAY: Duration = Duration::from_secs(86_400);
-
-/// The binary against the emulator state in `dir`.
-async fn yc_iam(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = bare_command(dir);
-    cmd.args(["--emulator-state", "emulator.json", "--folder-id", DEFAULT_FOLDER_ID])
-        .args(args);
-    run(cmd).await
-}
-
-fn json(run: &Run) -> serde_json::Value {
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
 
 /// The entry of key `id` in a JSON report.
 fn key<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -42,14 +29,14 @@ fn key<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    yc_iam(home, &["provision", "--name", "sa-app", "--output", "api-key.yaml"])
+    on_kept_emulator(home, &["provision", "--name", "sa-app", "--output", "api-key.yaml"])
         .await
         .success();
     let old = StoredKey::read(&home.join("api-key.yaml"))
         .unwrap()
         .expect("key file")
         .id;
-    let hand = yc_iam(
+    let hand = on_kept_emulator(
         home,
         &[
             "--format",
@@ -83,7 +70,7 @@ async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace
         "json",
     ];
     let before = std::fs::read(home.join("api-key.yaml")).unwrap();
-    let dry = json(&yc_iam(home, &[&rotate[..], &["--dry-run"]].concat()).await);
+    let dry = json(&on_kept_emulator(home, &[&rotate[..], &["--dry-run"]].concat()).await);
     assert_eq!(dry["dry_run"], true);
     assert_eq!(key(&dry, &old)["action"], "rotate");
     assert_eq!(key(&dry, &old)["new_key_id"], serde_json::Value::Null);
@@ -93,7 +80,7 @@ async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace
         "a dry run changes nothing"
     );
 
-    let done = json(&yc_iam(home, &rotate).await);
+    let done = json(&on_kept_emulator(home, &rotate).await);
     let now = time::OffsetDateTime::parse(done["now"].as_str().expect("now"), &Rfc3339).unwrap();
     assert!(
         now > time::OffsetDateTime::now_utc() + 99 * DAY,
@@ -118,7 +105,7 @@ async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace
     assert_eq!(stored.id, new, "the file holds the new key");
 
     // Within the grace: the table says the old key waits; nothing new is made.
-    let waiting = yc_iam(
+    let waiting = on_kept_emulator(
         home,
         &["rotate", "--all", "--older-than", "90d", "--sink", "api-key.yaml"],
     )
@@ -147,7 +134,7 @@ async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace
 
     // Judged a day and more later (--now): the old key goes, the others stay.
     let later = (due + Duration::from_secs(60)).format(&Rfc3339).unwrap();
-    let after = json(&yc_iam(home, &[&rotate[..], &["--now", &later]].concat()).await);
+    let after = json(&on_kept_emulator(home, &[&rotate[..], &["--now", &later]].concat()).await);
     assert_eq!(key(&after, &old)["action"], "delete");
     assert_eq!(key(&after, &new)["action"], "leave");
     let mut expected = vec![new, hand];
@@ -158,7 +145,7 @@ async fn rotate_replaces_the_old_managed_key_and_deletes_it_only_after_the_grace
 /// The ids of an account's API keys, sorted, as `api-key list` shows them.
 async fn api_key_ids(home: &Path, account: &str) -> Vec<String> {
     let args = ["--format", "json", "api-key", "list", "--service-account-name", account];
-    let listed = json(&yc_iam(home, &args).await);
+    let listed = json(&on_kept_emulator(home, &args).await);
     let mut ids: Vec<String> = listed
         .as_array()
         .expect("keys")
