@@ -24,7 +24,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use futures_util::TryStreamExt as _;
 use time::OffsetDateTime;
 
 use crate::model::{AccessKey, ApiKey, Key, ServiceAccount, ServiceAccountStatus};
@@ -365,8 +365,6 @@ pub async fn audit(client: &Client, scope: &Scope, policy: &Policy) -> Result<In
     accounts.sort_by(|a, b| (&a.folder_id, &a.name, &a.id).cmp(&(&b.folder_id, &b.name, &b.id)));
 
     let ids: Vec<String> = accounts.iter().map(|sa| sa.id.clone()).collect();
-    // Made before they run, so that no borrowing closure is part of the audit's future, which then
-    // stays `Send` for a caller that spawns it.
     let listings: Vec<_> = ids
         .into_iter()
         .flat_map(|id| {
@@ -386,7 +384,7 @@ pub async fn audit(client: &Client, scope: &Scope, policy: &Policy) -> Result<In
         })
         .collect();
     let mut by_account: BTreeMap<String, Vec<KeyRecord>> = BTreeMap::new();
-    let mut listed = futures_util::stream::iter(listings).buffer_unordered(parallel);
+    let mut listed = crate::bounded::as_they_end(listings, parallel);
     while let Some(listing) = listed.try_next().await? {
         let records: Vec<KeyRecord> = match &listing {
             Listed::ApiKeys(keys) => keys.iter().map(KeyRecord::from_api_key).collect(),
@@ -440,10 +438,7 @@ async fn accounts_in(client: &Client, scope: &Scope, parallel: usize) -> Result<
                 .await
         })
         .collect();
-    let per_folder: Vec<Vec<ServiceAccount>> = futures_util::stream::iter(lists)
-        .buffer_unordered(parallel)
-        .try_collect()
-        .await?;
+    let per_folder: Vec<Vec<ServiceAccount>> = crate::bounded::as_they_end(lists, parallel).try_collect().await?;
     Ok(per_folder.into_iter().flatten().collect())
 }
 

@@ -4,6 +4,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod audit;
+mod bounded;
 pub mod config;
 pub mod duration;
 #[cfg(feature = "emulator")]

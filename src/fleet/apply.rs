@@ -146,11 +146,9 @@ impl<'a> Counter<'a> {
     }
 
     /// Runs the phase's steps, at most `parallel` at a time, reporting each as it ends; their
-    /// results in the order they end. The steps are made before they run, so that no borrowing
-    /// closure is part of the apply's future, which then stays `Send` for a caller that spawns it.
+    /// results in the order they end.
     async fn run<T>(&self, parallel: usize, steps: Vec<impl Future<Output = T>>) -> Vec<T> {
-        futures_util::stream::iter(steps)
-            .buffer_unordered(parallel)
+        crate::bounded::as_they_end(steps, parallel)
             .inspect(|_| self.step())
             .collect()
             .await
@@ -210,15 +208,14 @@ impl Plan {
             self.accounts.iter().filter(|a| is_step(a)).count(),
         );
         let fleet = self.fleet.as_str();
-        // Made before they run, as in `Counter::run`, and run in order: outcomes follow the plan.
+        // Run in order: outcomes follow the plan.
         let steps: Vec<_> = (self.accounts.iter().zip(self.specs()))
             .map(|(plan, spec)| {
                 let step = is_step(plan);
                 async move { (account(client, fleet, plan, spec).await, step) }
             })
             .collect();
-        futures_util::stream::iter(steps)
-            .buffered(parallel)
+        crate::bounded::in_order(steps, parallel)
             .map(|(outcome, step)| {
                 if step {
                     counter.step();

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use futures_util::TryStreamExt as _;
 
 use super::keys::{self, KeyAction, KeyChange};
 use super::manifest::{AccountSpec, Manifest, RESERVED_LABELS, RoleSpec};
@@ -154,14 +154,9 @@ fn is_managed_by(account: &ServiceAccount, fleet: &str) -> bool {
 /// three kinds at once), key entries.
 const READS_IN_FLIGHT: usize = 16;
 
-/// Runs `reads` [`READS_IN_FLIGHT`] at a time and gives their results in order. They are made
-/// before they are streamed, so that no borrowing closure is part of the plan's future, which
-/// then stays `Send` for a caller that spawns it.
+/// Runs `reads` [`READS_IN_FLIGHT`] at a time and gives their results in order.
 async fn bounded<T>(reads: Vec<impl Future<Output = Result<T, Error>>>) -> Result<Vec<T>, Error> {
-    futures_util::stream::iter(reads)
-        .buffered(READS_IN_FLIGHT)
-        .try_collect()
-        .await
+    crate::bounded::in_order(reads, READS_IN_FLIGHT).try_collect().await
 }
 
 /// Reads the accounts of every folder the manifest names and the bindings of every resource it

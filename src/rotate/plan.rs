@@ -98,8 +98,7 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
             groups.extend(group(account, kind, managed, &r.sinks));
         }
     }
-    // What each reachable sink holds, read side by side, in order. The reads are made before they
-    // run, so that no borrowing closure is part of the plan's future, which then stays `Send`.
+    // What each reachable sink holds, read side by side, in order.
     let reads: Vec<_> = groups
         .into_iter()
         .map(|g| async move {
@@ -110,7 +109,7 @@ pub(super) async fn read(r: &Rotation, client: &Client) -> Result<Plan, RotateEr
             (g, held)
         })
         .collect();
-    let mut read = futures_util::stream::iter(reads).buffered(parallel);
+    let mut read = crate::bounded::in_order(reads, parallel);
     while let Some((g, held)) = read.next().await {
         let held = match held {
             Some(Ok(held)) => held,
