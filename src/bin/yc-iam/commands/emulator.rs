@@ -13,7 +13,7 @@ use crate::error::{CliError, CliResult, chain};
 use crate::input::{parse_duration, parse_timestamp};
 use crate::{output, settings};
 
-/// Flags of `yc-iam emulator`: run the emulator as a local service until SIGINT or SIGTERM.
+// Flags of `yc-iam emulator`: run the emulator as a local service until SIGINT or SIGTERM.
 #[derive(Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("fail").args(["fail_rate", "fail_first"]).multiple(true)))]
 pub(crate) struct EmulatorArgs {

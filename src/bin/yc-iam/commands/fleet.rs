@@ -17,7 +17,7 @@ use crate::progress;
 use crate::session::connect_seeded;
 use crate::settings::Settings;
 
-/// `yc-iam plan`.
+// `yc-iam plan`.
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
     /// The fleet manifest (YAML).
@@ -28,7 +28,7 @@ pub(crate) struct PlanArgs {
     prune: bool,
 }
 
-/// `yc-iam apply`.
+// `yc-iam apply`.
 #[derive(Debug, Args)]
 pub(crate) struct ApplyArgs {
     /// The fleet manifest (YAML).
