@@ -34,7 +34,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Stubs, arg, emulator, facade, facade_flow, median, run_concurrent, runtime, stub_flow, unique_name};
+use common::{
+    Stubs, arg, emulator, facade, facade_flow, median, process_cpu, run_concurrent, runtime, stub_flow, unique_name,
+};
 
 const GET_OPERATION: &str = "/yandex.cloud.operation.OperationService/Get";
 
@@ -359,13 +361,17 @@ async fn audit(rounds: usize, parallel: usize, latency_ms: u64) {
     let scope = Scope::Folder(folder.to_owned());
     let policy = Policy::default().parallel(parallel);
     let (mut concurrent, mut sequential) = (Vec::new(), Vec::new());
+    // CPU time of the whole process (client and in-process emulator) per variant: divided by the
+    // wall time, how many cores each kept busy.
+    let (mut concurrent_cpu, mut sequential_cpu) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..rounds {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), process_cpu());
         let inventory = yc_iam::audit::audit(&client, &scope, &policy).await.expect("audit");
         concurrent.push(start.elapsed().as_secs_f64());
+        concurrent_cpu += process_cpu() - cpu;
         assert_eq!(inventory.keys().count(), 300);
 
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), process_cpu());
         let mut keys = 0;
         let accounts: Vec<yc_iam::model::ServiceAccount> = client
             .service_accounts()
@@ -385,12 +391,16 @@ async fn audit(rounds: usize, parallel: usize, latency_ms: u64) {
             keys += api.len() + authorized.len() + access.len();
         }
         sequential.push(start.elapsed().as_secs_f64());
+        sequential_cpu += process_cpu() - cpu;
         assert_eq!(keys, 300);
     }
+    let cores = |cpu: Duration, wall: &[f64]| cpu.as_secs_f64() / wall.iter().sum::<f64>();
+    let (concurrent_cores, sequential_cores) = (cores(concurrent_cpu, &concurrent), cores(sequential_cpu, &sequential));
     let (c, s) = (median(&mut concurrent), median(&mut sequential));
     println!(
         "audit: 100 accounts x 3 keys, 301 listings, {latency_ms} ms added per call: audit at --parallel {parallel} {:.1} ms, \
-         one call at a time {:.1} ms, ratio {:.3} (median of {rounds})",
+         one call at a time {:.1} ms, ratio {:.3} (median of {rounds}); cores kept busy (process CPU / wall): \
+         audit {concurrent_cores:.2}, one at a time {sequential_cores:.2}",
         c * 1e3,
         s * 1e3,
         c / s
