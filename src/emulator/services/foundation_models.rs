@@ -37,6 +37,8 @@ use crate::proto::yandex::cloud::ai::foundation_models::v1::{
 
 /// The scope an API key needs to call the text models.
 pub(crate) const SCOPE: &str = "yc.ai.languageModels.execute";
+/// The scope that admits an API key to every AI Studio model, the text models among them.
+const ALL_MODELS_SCOPE: &str = "yc.ai.foundationModels.execute";
 /// The roles that let a service account call the text models.
 pub(crate) const MODEL_ROLES: &[&str] = &["ai.languageModels.user", "ai.editor", "ai.admin", "editor", "admin"];
 /// The `model_version` of every answer.
@@ -94,7 +96,7 @@ impl Svc {
         let folder = model_folder(model_uri)?;
         if let Some(scopes) = &caller.key_scopes
             && !scopes.is_empty()
-            && !scopes.iter().any(|s| s == SCOPE)
+            && !scopes.iter().any(|s| s == SCOPE || s == ALL_MODELS_SCOPE)
         {
             return Err(permission_denied(format!(
                 "Permission denied: the API key does not have the scope {SCOPE}"

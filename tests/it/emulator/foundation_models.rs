@@ -157,6 +157,21 @@ async fn a_key_without_the_scope_is_denied_naming_the_scope() {
 }
 
 #[tokio::test]
+async fn a_key_scoped_to_every_ai_studio_model_may_call_the_text_models() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let mut admin = clients(&emu).await;
+    let (account, secret) = account_key(&mut admin, "fm-all", &["yc.ai.foundationModels.execute"]).await;
+    grant(&mut admin, DEFAULT_FOLDER_ID, "ai.languageModels.user", &account).await;
+    let tokens = tokenizer(&emu, Auth::api_key(&secret))
+        .await
+        .tokenize(tokenize_request("hi"))
+        .await
+        .expect("the all-models scope includes the text models")
+        .into_inner();
+    assert!(!tokens.tokens.is_empty());
+}
+
+#[tokio::test]
 async fn a_malformed_model_uri_is_an_invalid_argument() {
     let emu = Emulator::builder().start().await.expect("start");
     let mut stub = tokenizer(&emu, Auth::bearer(DEFAULT_IAM_TOKEN)).await;

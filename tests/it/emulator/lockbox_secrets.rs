@@ -321,16 +321,25 @@ async fn deactivate_and_activate_answer_with_the_secret_in_its_new_status() {
         "type.googleapis.com/yandex.cloud.lockbox.v1.ActivateSecretMetadata"
     );
 
-    let ops = c
-        .secrets
-        .list_operations(ListSecretOperationsRequest {
-            secret_id: secret.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("operations")
-        .into_inner();
-    let described: Vec<_> = ops.operations.iter().map(|o| o.description.as_str()).collect();
+    // A page at a time: each next_page_token must be one the request accepts back.
+    let (mut described, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = c
+            .secrets
+            .list_operations(ListSecretOperationsRequest {
+                secret_id: secret.id.clone(),
+                page_size: 1,
+                page_token: token,
+            })
+            .await
+            .expect("operations")
+            .into_inner();
+        described.extend(page.operations.into_iter().map(|o| o.description));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
     assert_eq!(described, ["Create secret", "Deactivate secret", "Activate secret"]);
 }
 
