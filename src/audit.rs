@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 use crate::model::{AccessKey, ApiKey, Key, ServiceAccount, ServiceAccountStatus};
 use crate::provision::KeyType;
 use crate::provision::marker;
-use crate::timestamp::from_timestamp;
+use crate::timestamp::{earlier, from_timestamp, later};
 use crate::{Client, Error};
 
 /// Where to look: every service account of one folder, or of every folder of one cloud.
@@ -46,9 +46,11 @@ pub enum Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
-    /// A key not used for this long (or never, and older than this) is [`Flag::Unused`].
+    /// A key not used for this long (or never, and older than this) is [`Flag::Unused`]. A window
+    /// that would start before the year -9999 has no start: no key is unused.
     pub unused_for: Duration,
-    /// A key that expires within this long is [`Flag::Expiring`].
+    /// A key that expires within this long is [`Flag::Expiring`]. A window that would end past the
+    /// year 9999 has no end: every later expiry falls within it.
     pub expiring_within: Duration,
     /// How many listings run at once (at least 1).
     pub parallel: usize,
@@ -271,15 +273,18 @@ impl KeyRecord {
     /// The flags this key raises at `now` under `policy`.
     fn review(&mut self, suspended: bool, now: OffsetDateTime, policy: &Policy) {
         let flags = &mut self.flags;
-        let window_start = now - policy.unused_for;
+        // A window reaching past either end of time has no limit there: nothing was used before
+        // its start, and every expiry comes before its end.
+        let window_start = earlier(now, policy.unused_for);
+        let before_window = |at: OffsetDateTime| window_start.is_some_and(|start| at < start);
         match self.last_used_at {
-            Some(used) if used < window_start => {
+            Some(used) if before_window(used) => {
                 flags.insert(Flag::Unused);
             }
             Some(_) => {}
             None => {
                 flags.insert(Flag::NeverUsed);
-                if self.created_at.is_some_and(|made| made < window_start) {
+                if self.created_at.is_some_and(before_window) {
                     flags.insert(Flag::Unused);
                 }
             }
@@ -288,7 +293,7 @@ impl KeyRecord {
             Some(at) if at <= now => {
                 flags.insert(Flag::Expired);
             }
-            Some(at) if at <= now + policy.expiring_within => {
+            Some(at) if later(now, policy.expiring_within).is_none_or(|end| at <= end) => {
                 flags.insert(Flag::Expiring);
             }
             Some(_) => {}

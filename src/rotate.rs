@@ -53,6 +53,7 @@ use crate::provision::{
     AWS_PROFILE_RULE, InvalidInput, KeyType, ProvisionError, SinkAddress, check_id, check_service_account_name,
     is_profile_name,
 };
+use crate::timestamp::later;
 
 /// How long a replaced key stays unless another grace is given: one day.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
@@ -233,11 +234,6 @@ impl Rotation {
             .filter(|k| self.key_types.is_empty() || self.key_types.contains(k))
             .collect()
     }
-}
-
-/// `at` plus `span`, or `None` past the last time there is.
-pub(crate) fn later(at: OffsetDateTime, span: Duration) -> Option<OffsetDateTime> {
-    at.checked_add(time::Duration::try_from(span).ok()?)
 }
 
 /// What happens to a key.

@@ -1,5 +1,7 @@
 //! The one conversion between the wire's `google.protobuf.Timestamp` and the times the library
-//! and the emulator compute with. Times from a server are checked, never trusted to be in range.
+//! and the emulator compute with, and the one way a span is added to or taken from such a time.
+//! Times from a server, and spans from a caller, are checked, never trusted to be in range: `time`
+//! panics when a sum leaves its years (-9999 to 9999), so no plain `+` or `-` is used on them.
 
 use prost_types::Timestamp;
 use time::OffsetDateTime;
@@ -31,6 +33,16 @@ pub(crate) fn from_unix_nanos(nanos: i128) -> Timestamp {
         // In 0..10⁹ by construction.
         nanos: nanos.rem_euclid(NANOS_PER_SECOND) as i32,
     }
+}
+
+/// `at` plus `span`, or `None` past the last time there is.
+pub(crate) fn later(at: OffsetDateTime, span: std::time::Duration) -> Option<OffsetDateTime> {
+    at.checked_add(time::Duration::try_from(span).ok()?)
+}
+
+/// `at` minus `span`, or `None` before the first time there is.
+pub(crate) fn earlier(at: OffsetDateTime, span: std::time::Duration) -> Option<OffsetDateTime> {
+    at.checked_sub(time::Duration::try_from(span).ok()?)
 }
 
 #[cfg(test)]
@@ -76,5 +88,16 @@ mod tests {
             // The nanoseconds carry past the end of the seconds' range: saturated, not wrapped.
             assert_eq!(from_unix_nanos(unix_nanos(&ts)).seconds, ts.seconds);
         }
+    }
+
+    #[test]
+    fn a_span_past_either_end_of_time_is_none_not_a_panic() {
+        let span = std::time::Duration::from_secs(100 * 86_400);
+        let end = datetime!(9999-12-30 00:00 UTC);
+        let start = datetime!(-9999-01-02 00:00 UTC);
+        assert_eq!(later(end, span), None);
+        assert_eq!(earlier(start, span), None);
+        assert_eq!(later(start, span), start.checked_add(time::Duration::days(100)));
+        assert_eq!(later(end, std::time::Duration::MAX), None);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Action, Entry, Plan, Report};
 use crate::Client;
 use crate::provision::{KeyAction, KeyPlan, KeyType, ManagedKey, Provision, ProvisionError};
-use crate::timestamp::from_timestamp;
+use crate::timestamp::{from_timestamp, later};
 
 impl Plan {
     /// Makes the changes this plan lists: deletes the keys whose deletion is due (and those an
@@ -46,7 +46,7 @@ impl Plan {
                             .created_at
                             .as_ref()
                             .and_then(from_timestamp)
-                            .and_then(|at| super::later(at, grace));
+                            .and_then(|at| later(at, grace));
                         entry.new_key_id = Some(new.id);
                     }
                     Err(e) => fail(entry, e),

@@ -8,13 +8,14 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use time::OffsetDateTime;
 
-use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select, later};
+use super::{Accounts, Action, Entry, Reason, RotateError, Rotation, Select};
 use crate::Client;
 use crate::audit::{AccountRecord, KeyRecord, Policy, Scope, audit};
 use crate::provision::marker::{self, Named};
 use crate::provision::{
     HeldKeys, KeySink, KeyType, LockboxSecret, LockboxSink, Provision, ProvisionError, SinkAddress,
 };
+use crate::timestamp::later;
 
 /// What [`Plan::apply`] will do, as read by [`Rotation::plan`]: every key in scope with its
 /// action and reason. It holds ids, names and reasons, never a secret.

@@ -251,3 +251,32 @@ async fn a_cloud_scope_covers_every_folder_and_an_unknown_folder_is_an_error() {
     .expect_err("unknown folder");
     assert_eq!(err.kind(), yc_iam::ErrorKind::PermissionDenied, "{err}");
 }
+
+#[tokio::test]
+async fn windows_reaching_past_either_end_of_time_have_no_limit_there_instead_of_panicking() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let client = client_with(&emu, Credentials::iam_token(DEFAULT_IAM_TOKEN));
+    let sa = client
+        .service_accounts()
+        .create(CreateServiceAccount::new(DEFAULT_FOLDER_ID, "edge"))
+        .await
+        .expect("create")
+        .wait()
+        .await
+        .expect("made");
+    let expires = emu.now() + 50 * DAY;
+    let expiring = CreateApiKey::new(&sa.id).expires_at(yc_iam::model::to_timestamp(expires));
+    client.api_keys().create(expiring).await.expect("key");
+    let scope = Scope::Folder(DEFAULT_FOLDER_ID.into());
+
+    // The unused window starts before the year -9999: no key is unused.
+    let first_days = time::macros::datetime!(-9999-01-02 00:00 UTC);
+    let policy = Policy::default().unused_for(100 * DAY).at(first_days);
+    let inventory = audit(&client, &scope, &policy).await.expect("audit");
+    assert_eq!(inventory.raised(), BTreeSet::from([Flag::NeverUsed]));
+
+    // The expiring window ends past the year 9999: the key's expiry falls within it.
+    let policy = Policy::default().expiring_within(Duration::MAX).at(expires - DAY);
+    let inventory = audit(&client, &scope, &policy).await.expect("audit");
+    assert!(inventory.raised().contains(&Flag::Expiring), "{:?}", inventory.raised());
+}

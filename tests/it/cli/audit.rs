@@ -204,3 +204,34 @@ async fn audit_of_a_kept_emulator_judges_ages_by_its_clock_unless_now_is_given()
     assert!(age < 2 * 86_400, "aged at --now: {age} s");
     assert!(!flags.contains("\"unused\""), "{flags}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_at_the_end_of_time_counts_every_later_expiry_as_expiring_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    kept(
+        dir.path(),
+        &[
+            "provision",
+            "--name",
+            "sa-app",
+            "--output",
+            "api-key.yaml",
+            "--expires-in",
+            "30d",
+        ],
+    )
+    .await;
+    // A server may send any expiry: this one is the last day of the year 9999.
+    let state = dir.path().join("emulator.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    for key in doc["api_keys"].as_object_mut().expect("api keys").values_mut() {
+        key["expires_at"]["seconds"] = 253_402_214_400_i64.into();
+    }
+    std::fs::write(&state, serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    let args = ["audit", "--now", "9999-12-30T00:00:00Z", "--expiring-within", "100d"];
+    let doc = kept(dir.path(), &args).await;
+    let flags = doc["accounts"][0]["keys"][0]["flags"].to_string();
+    assert!(flags.contains("\"expiring\""), "{flags}");
+    assert!(!flags.contains("\"expired\""), "{flags}");
+}
