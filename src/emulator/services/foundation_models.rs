@@ -15,8 +15,9 @@
 //!   hash of its text, so the same text always has the same id.
 //! - `TokenizeCompletion`: the same, over the messages' texts joined by new lines.
 //! - `Completion`: the assistant answers with the text of the last `user` message, unchanged. With
-//!   `completion_options.stream`, one partial answer per word (each holding the answer so far),
-//!   then the final one; otherwise the final one alone. A `max_tokens` below the answer's token
+//!   `completion_options.stream`, partial answers (each holding the answer so far, one more word
+//!   each, or for an answer of more than 17 words an equal share of its words each, so at most 16),
+//!   then the final one; otherwise the final one alone. Each answer is made as the stream is read. A `max_tokens` below the answer's token
 //!   count cuts the answer to that many tokens, with status `TRUNCATED_FINAL`. Usage counts tokens
 //!   as `Tokenize` does, without `<s>`.
 
@@ -135,26 +136,53 @@ fn fnv1a(text: &str) -> u32 {
     })
 }
 
-/// The text's words and punctuation, in order.
-fn words(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
-            start.get_or_insert(i);
-            continue;
+/// The text's words and punctuation, in order, found as they are read.
+struct Tokens<'a> {
+    text: &'a str,
+    chars: std::str::CharIndices<'a>,
+    /// Where the run of letters and digits being read began.
+    run: Option<usize>,
+    /// The punctuation that ended the run just returned.
+    pending: Option<&'a str>,
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if let Some(mark) = self.pending.take() {
+            return Some(mark);
         }
-        if let Some(s) = start.take() {
-            out.push(&text[s..i]);
+        for (i, c) in self.chars.by_ref() {
+            if c.is_alphanumeric() {
+                self.run.get_or_insert(i);
+                continue;
+            }
+            let mark = (!c.is_whitespace()).then(|| &self.text[i..i + c.len_utf8()]);
+            if let Some(start) = self.run.take() {
+                self.pending = mark;
+                return Some(&self.text[start..i]);
+            }
+            if mark.is_some() {
+                return mark;
+            }
         }
-        if !c.is_whitespace() {
-            out.push(&text[i..i + c.len_utf8()]);
-        }
+        self.run.take().map(|start| &self.text[start..])
     }
-    if let Some(s) = start {
-        out.push(&text[s..]);
+}
+
+fn tokens(text: &str) -> Tokens<'_> {
+    Tokens {
+        text,
+        chars: text.char_indices(),
+        run: None,
+        pending: None,
     }
-    out
+}
+
+/// How many tokens the text holds, counted without keeping them.
+fn token_count(text: &str) -> i64 {
+    tokens(text).count() as i64
 }
 
 fn token(text: &str) -> Token {
@@ -172,9 +200,7 @@ fn tokenize(text: &str) -> TokenizeResponse {
         special: true,
     };
     TokenizeResponse {
-        tokens: std::iter::once(start)
-            .chain(words(text).into_iter().map(token))
-            .collect(),
+        tokens: std::iter::once(start).chain(tokens(text).map(token)).collect(),
         model_version: MODEL_VERSION.to_owned(),
     }
 }
@@ -191,8 +217,73 @@ fn joined_texts(messages: &[Message]) -> String {
     messages.iter().filter_map(text_of).collect::<Vec<_>>().join("\n")
 }
 
-/// The answers of a completion: partial ones when streaming, then the final one.
-fn complete(request: &CompletionRequest) -> Result<Vec<CompletionResponse>, Status> {
+/// The most partial answers a streamed completion sends before the final one. A longer answer
+/// grows by several words per partial, so what a stream sends stays linear in the answer's size.
+const MAX_PARTIALS: usize = 16;
+
+/// The answers of one completion, each made only when the stream is read: when streaming, the
+/// partial ones (each holding the answer so far), then the final one.
+struct Answers {
+    answer: String,
+    status: AlternativeStatus,
+    input_tokens: i64,
+    completion_tokens: i64,
+    /// How many words (runs without white space) each partial answer adds; 0 without streaming.
+    step: usize,
+    /// The end of the answer the last partial held, and its tokens.
+    sent: usize,
+    sent_tokens: i64,
+    done: bool,
+}
+
+impl Answers {
+    fn response(&self, text: String, status: AlternativeStatus, tokens: i64) -> CompletionResponse {
+        CompletionResponse {
+            alternatives: vec![Alternative {
+                message: Some(Message {
+                    role: "assistant".to_owned(),
+                    content: Some(message::Content::Text(text)),
+                }),
+                status: status as i32,
+            }],
+            usage: Some(ContentUsage {
+                input_text_tokens: self.input_tokens,
+                completion_tokens: tokens,
+                total_tokens: self.input_tokens + tokens,
+                completion_tokens_details: None,
+            }),
+            model_version: MODEL_VERSION.to_owned(),
+        }
+    }
+}
+
+impl Iterator for Answers {
+    type Item = CompletionResponse;
+
+    fn next(&mut self) -> Option<CompletionResponse> {
+        if self.done {
+            return None;
+        }
+        if self.step > 0 {
+            let (mut end, mut tokens) = (self.sent, self.sent_tokens);
+            for word in self.answer[self.sent..].split_whitespace().take(self.step) {
+                end = offset(&self.answer, word) + word.len();
+                tokens += token_count(word);
+            }
+            // The words that end the answer come in the final answer, not in a partial one.
+            if !self.answer[end..].trim_start().is_empty() {
+                (self.sent, self.sent_tokens) = (end, tokens);
+                return Some(self.response(self.answer[..end].to_owned(), AlternativeStatus::Partial, tokens));
+            }
+        }
+        self.done = true;
+        let answer = std::mem::take(&mut self.answer);
+        Some(self.response(answer, self.status, self.completion_tokens))
+    }
+}
+
+/// The answers of a completion, made lazily: partial ones when streaming, then the final one.
+fn complete(request: &CompletionRequest) -> Result<Answers, Status> {
     let question = request
         .messages
         .iter()
@@ -200,54 +291,39 @@ fn complete(request: &CompletionRequest) -> Result<Vec<CompletionResponse>, Stat
         .filter(|m| m.role == "user")
         .find_map(text_of)
         .ok_or_else(|| invalid_argument("messages", "must include a message with role user and text"))?;
-    let input_tokens = words(&joined_texts(&request.messages)).len() as i64;
-    let answer_words = words(question);
+    let input_tokens = request.messages.iter().filter_map(text_of).map(token_count).sum();
     let limit = request
         .completion_options
         .as_ref()
         .and_then(|o| o.max_tokens)
-        .map(|n| n.max(0) as usize);
-    let (answer, status) = match limit {
-        Some(n) if n < answer_words.len() => {
-            // Cut after the n-th token, keeping the text between tokens as it was.
-            let end = answer_words
-                .get(n)
-                .map_or(question.len(), |next| offset(question, next));
-            (question[..end].trim_end(), AlternativeStatus::TruncatedFinal)
-        }
-        _ => (question, AlternativeStatus::Final),
-    };
-    let completion_tokens = answer_words.len().min(limit.unwrap_or(usize::MAX)) as i64;
-    let response = |text: &str, status: AlternativeStatus, tokens: i64| CompletionResponse {
-        alternatives: vec![Alternative {
-            message: Some(Message {
-                role: "assistant".to_owned(),
-                content: Some(message::Content::Text(text.to_owned())),
-            }),
-            status: status as i32,
-        }],
-        usage: Some(ContentUsage {
-            input_text_tokens: input_tokens,
-            completion_tokens: tokens,
-            total_tokens: input_tokens + tokens,
-            completion_tokens_details: None,
-        }),
-        model_version: MODEL_VERSION.to_owned(),
+        .map(|n| n.max(0));
+    // The first token past `max_tokens`, if the answer has one.
+    let cut = limit.and_then(|n| tokens(question).nth(usize::try_from(n).unwrap_or(usize::MAX)));
+    let (answer, status, completion_tokens) = match (cut, limit) {
+        // Cut before that token, keeping the text between tokens as it was.
+        (Some(next), Some(n)) => (
+            question[..offset(question, next)].trim_end(),
+            AlternativeStatus::TruncatedFinal,
+            n,
+        ),
+        _ => (question, AlternativeStatus::Final, token_count(question)),
     };
     let streaming = request.completion_options.as_ref().is_some_and(|o| o.stream);
-    let mut out = Vec::new();
-    if streaming {
-        for piece in answer.split_whitespace() {
-            let end = offset(answer, piece) + piece.len();
-            if end == answer.len() {
-                break;
-            }
-            let so_far = &answer[..end];
-            out.push(response(so_far, AlternativeStatus::Partial, words(so_far).len() as i64));
-        }
-    }
-    out.push(response(answer, status, completion_tokens));
-    Ok(out)
+    let step = if streaming {
+        answer.split_whitespace().count().div_ceil(MAX_PARTIALS + 1).max(1)
+    } else {
+        0
+    };
+    Ok(Answers {
+        answer: answer.to_owned(),
+        status,
+        input_tokens,
+        completion_tokens,
+        step,
+        sent: 0,
+        sent_tokens: 0,
+        done: false,
+    })
 }
 
 /// The byte offset of `part`, a slice of `whole`, within it.
@@ -286,9 +362,8 @@ impl TextGenerationService for Svc {
         let request = checked(request)?;
         self.authorize_model(&caller, &request.model_uri)?;
         let answers = complete(&request)?;
-        Ok(Response::new(Box::pin(futures_util::stream::iter(
-            answers.into_iter().map(Ok),
-        ))))
+        // Each answer is made when the transport asks for it, so memory holds one at a time.
+        Ok(Response::new(Box::pin(futures_util::stream::iter(answers.map(Ok)))))
     }
 }
 
@@ -299,11 +374,12 @@ mod tests {
     #[test]
     fn words_and_punctuation_are_tokens() {
         assert_eq!(
-            words("Hello, world!  It's 42."),
+            tokens("Hello, world!  It's 42.").collect::<Vec<_>>(),
             ["Hello", ",", "world", "!", "It", "'", "s", "42", "."]
         );
-        assert_eq!(words("  "), Vec::<&str>::new());
-        assert_eq!(words("Привет, мир"), ["Привет", ",", "мир"]);
+        assert_eq!(tokens("  ").count(), 0);
+        assert_eq!(tokens("Привет, мир").collect::<Vec<_>>(), ["Привет", ",", "мир"]);
+        assert_eq!(tokens("a.").collect::<Vec<_>>(), ["a", "."]);
     }
 
     #[test]

@@ -335,6 +335,43 @@ async fn a_streamed_completion_sends_the_answer_so_far_then_the_final_one() {
 }
 
 #[tokio::test]
+async fn a_long_streamed_completion_sends_at_most_sixteen_partials_whose_size_is_linear_in_the_answer() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let text = (0..20_000).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+    let options = CompletionOptions {
+        stream: true,
+        ..Default::default()
+    };
+    let answers = complete(&emu, completion(&text, Some(options))).await.expect("answers");
+    let (last, partials) = answers.split_last().expect("a final answer");
+    assert_eq!(answer_of(last), (text.as_str(), AlternativeStatus::Final));
+    assert_eq!(last.usage.expect("usage").completion_tokens, 20_000);
+    assert!((2..=16).contains(&partials.len()), "{} partial answers", partials.len());
+    let mut before = 0;
+    for partial in partials {
+        let (so_far, status) = answer_of(partial);
+        assert_eq!(status, AlternativeStatus::Partial);
+        assert!(
+            text.starts_with(so_far) && so_far.len() > before,
+            "each partial grows the one before"
+        );
+        before = so_far.len();
+        // Each word here is one token.
+        let words = so_far.split_whitespace().count() as i64;
+        let usage = partial.usage.expect("usage");
+        assert_eq!((usage.completion_tokens, usage.input_text_tokens), (words, 20_003));
+    }
+    let sent: usize = answers.iter().map(prost::Message::encoded_len).sum();
+    // At most 17 messages, none longer than the answer; a partial per word would send the
+    // answer's size about 10,000 times over.
+    assert!(
+        sent <= 18 * text.len(),
+        "{sent} bytes sent for an answer of {}",
+        text.len()
+    );
+}
+
+#[tokio::test]
 async fn max_tokens_cuts_the_answer() {
     let emu = Emulator::builder().start().await.expect("start");
     let options = CompletionOptions {
