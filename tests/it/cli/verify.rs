@@ -61,7 +61,7 @@ async fn a_key_without_the_models_scope_fails_verification_within_the_timeout_an
     let dir = tempfile::tempdir().unwrap();
     let args = [
         "--scope",
-        "yc.ai.foundationModels.execute",
+        "yc.ai.imageGeneration.execute",
         "--verify-timeout",
         "3s",
         "--output",
@@ -92,7 +92,7 @@ async fn a_key_for_the_caller_that_fails_verification_is_still_printed_since_it_
     let mut cmd = bare_command(dir.path());
     cmd.args(["--emulator", "--format", "json", "provision", "--name", "sa-verified"])
         .args(["--verify", "--verify-timeout", "1s", "--output", "-"])
-        .args(["--scope", "yc.ai.foundationModels.execute"]);
+        .args(["--scope", "yc.ai.imageGeneration.execute"]);
     let done = run(cmd).await;
     assert_eq!(done.code, Some(1), "{}\n{}", done.stdout, done.stderr);
     let key: Value = serde_json::from_str(&done.stdout)

@@ -1,6 +1,8 @@
 //! Page tokens, sizes and filters sent to the emulator's list calls: a bad one is INVALID_ARGUMENT,
 //! a good one a page; never another code, and the emulator keeps serving.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use tonic::{Code, Request, Status};
@@ -23,7 +25,7 @@ fn bearer(mut request: Request<()>) -> Result<Request<()>, Status> {
     Ok(request)
 }
 
-/// A token: arbitrary text, hex of arbitrary bytes, or a real token with a few characters changed.
+/// A token: arbitrary text, base64 of arbitrary bytes, or a real token with a few characters changed.
 fn token(real: Vec<String>) -> impl Strategy<Value = String> {
     let mutated = (
         proptest::sample::select(real),
@@ -41,8 +43,8 @@ fn token(real: Vec<String>) -> impl Strategy<Value = String> {
         });
     prop_oneof![
         any::<String>(),
-        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| b.iter().map(|x| format!("{x:02x}")).collect()),
-        "[0-9a-fA-F+-]{0,80}",
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| URL_SAFE_NO_PAD.encode(b)),
+        "[0-9a-zA-Z_+/=-]{0,80}",
         mutated,
     ]
 }
@@ -201,15 +203,15 @@ proptest! {
 
     #[test]
     fn the_decoder_refuses_anything_but_its_own_tokens(token in any::<String>(), key in any::<String>()) {
-        // Arbitrary text: refused unless it is even-length hex.
+        // Arbitrary text: refused unless it is unpadded URL-safe base64.
         if yc_iam::emulator::fuzz_page_token(&token) {
-            prop_assert!(token.len() % 2 == 0 && token.is_ascii(), "{:?}", token);
+            prop_assert!(URL_SAFE_NO_PAD.decode(&token).is_ok(), "{:?}", token);
         }
-        // The shape the emulator hands out: hex of `ycemu1:` and the last key.
-        let real: String = format!("ycemu1:{key}").bytes().map(|b| format!("{b:02x}")).collect();
+        // The shape the emulator hands out: base64 of `ycemu1:` and the last key.
+        let real = URL_SAFE_NO_PAD.encode(format!("ycemu1:{key}"));
         prop_assert!(yc_iam::emulator::fuzz_page_token(&real));
         // Without the prefix it is refused.
-        let bare: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        let bare = URL_SAFE_NO_PAD.encode(&key);
         prop_assert!(!yc_iam::emulator::fuzz_page_token(&bare) || key.starts_with("ycemu1:"));
     }
 }
