@@ -17,10 +17,21 @@ pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
     };
     match tokio::fs::read(path).await {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(State::default()),
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| wrap(Box::new(e))),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| wrap(unquoted(&e).into())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
         Err(e) => Err(wrap(Box::new(e))),
     }
+}
+
+/// A state file that does not parse, said by the error's class and position only: serde_json's
+/// message can quote the offending value, and in this file that may be a secret.
+fn unquoted(error: &serde_json::Error) -> String {
+    format!(
+        "not a valid state file ({:?} error at line {} column {})",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
 }
 
 /// Writes the current state to `path` through a temporary file and a rename.

@@ -134,6 +134,28 @@ async fn a_corrupt_state_file_is_an_error_at_start() {
 }
 
 #[tokio::test]
+async fn a_state_file_with_a_value_of_the_wrong_type_is_refused_without_quoting_the_value() {
+    let (_dir, path) = state_file();
+    let written = include_str!("../../fixtures/emulator/state-v1.json")
+        .replace("\"deleted\": false", "\"deleted\": \"AQVNwrongly-placed-secret\"");
+    std::fs::write(&path, &written).expect("write");
+    let err = Emulator::builder()
+        .with_state_file(&path)
+        .start()
+        .await
+        .expect_err("a string where a boolean belongs");
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain = format!("{chain}: {cause}");
+        source = cause.source();
+    }
+    assert!(!chain.contains("AQVN"), "{chain}");
+    let line = written.lines().position(|l| l.contains("AQVN")).expect("the line") + 1;
+    assert!(chain.contains(&format!("line {line} column")), "{chain}");
+}
+
+#[tokio::test]
 async fn every_change_reaches_the_state_file_without_a_shutdown() {
     let (_dir, path) = state_file();
     let emu = start_on(&path).await;
