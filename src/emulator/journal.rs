@@ -1,5 +1,7 @@
-//! The journal of calls the emulator received, for tests that assert what a client sent. Requests
-//! that carry Lockbox payload values are kept with every value masked.
+//! The journal of calls the emulator received, for tests that assert what a client sent. No
+//! credential is kept: the `authorization` header is recorded as its scheme and a fingerprint, an
+//! `IamTokenService.Create` request with its JWT or OAuth token masked, and requests that carry
+//! Lockbox payload values with every value masked.
 
 use std::fmt;
 
@@ -7,6 +9,8 @@ use http::HeaderMap;
 use prost::Message;
 use tonic::codegen::Bytes;
 
+use super::state::sha256_hex;
+use crate::proto::yandex::cloud::iam::v1::{CreateIamTokenRequest, create_iam_token_request::Identity};
 use crate::proto::yandex::cloud::lockbox::v1::{
     AddVersionRequest, CreateSecretRequest, PayloadEntryChange, payload_entry_change,
 };
@@ -14,12 +18,17 @@ use crate::proto::yandex::cloud::lockbox::v1::{
 /// Request headers whose values are secrets and are masked in `Debug`.
 const SECRET_HEADERS: &[&str] = &["authorization"];
 
+/// How many hex digits of a credential's SHA-256 the journal keeps: enough to tell the
+/// credentials of one test apart, far too few to stand for the credential.
+const FINGERPRINT_LEN: usize = 8;
+
 /// One call as the emulator received it, before authentication and fault injection.
 #[derive(Clone)]
 pub struct JournalEntry {
     /// The gRPC method path, e.g. `/yandex.cloud.iam.v1.ServiceAccountService/Create`.
     pub method: String,
-    /// The request metadata (HTTP/2 headers), including `authorization` and `idempotency-key`.
+    /// The request metadata (HTTP/2 headers), including `idempotency-key`; `authorization` holds
+    /// its scheme and a fingerprint of the credential (`Bearer ***1a2b3c4d`), never the credential.
     pub metadata: HeaderMap,
     /// The encoded request message (without gRPC framing; the raw body if it was not one frame).
     pub request: Vec<u8>,
@@ -38,6 +47,37 @@ impl JournalEntry {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.metadata.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Whether the call's `authorization` header was `value` (`Bearer t1.…`, `Api-Key AQVN…`), as
+    /// far as the scheme and the fingerprint the journal keeps can tell.
+    pub fn sent_authorization(&self, value: &str) -> bool {
+        self.header(http::header::AUTHORIZATION.as_str()) == Some(masked_authorization(value).as_str())
+    }
+}
+
+/// An `authorization` value as the journal keeps it: the scheme, then `***` and the first
+/// [`FINGERPRINT_LEN`] hex digits of the credential's SHA-256.
+fn masked_authorization(value: &str) -> String {
+    let (scheme, credential) = value.split_once(' ').unwrap_or(("", value));
+    let mut fingerprint = sha256_hex(credential.trim().as_bytes());
+    fingerprint.truncate(FINGERPRINT_LEN);
+    if scheme.is_empty() {
+        format!("{MASK}{fingerprint}")
+    } else {
+        format!("{scheme} {MASK}{fingerprint}")
+    }
+}
+
+/// The request headers to journal: all of them, with `authorization` masked.
+pub(crate) fn journaled_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = headers.clone();
+    if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+        let text = value.to_str().unwrap_or_default();
+        let masked = http::HeaderValue::from_str(&masked_authorization(text))
+            .unwrap_or_else(|_| http::HeaderValue::from_static(MASK));
+        kept.insert(http::header::AUTHORIZATION, masked);
+    }
+    kept
 }
 
 impl fmt::Debug for JournalEntry {
@@ -84,26 +124,30 @@ impl Recorded {
 /// What text and binary payload values read as in the journal.
 pub(crate) const MASK: &str = "***";
 
-/// The body to journal for a call of `method`: the body itself, or for a request that carries
-/// payload values, the request with each value replaced by [`MASK`] (and nothing at all when it
-/// cannot be decoded, since its bytes may hold a value in clear).
+/// The body to journal for a call of `method`: the body itself, or for a request that carries a
+/// credential or payload values, the request with each of them replaced by [`MASK`] (and nothing
+/// at all when it cannot be decoded, since its bytes may hold a secret in clear).
 pub(crate) fn journaled_body(method: &str, body: &Bytes) -> Bytes {
     match method {
+        "/yandex.cloud.iam.v1.IamTokenService/Create" => masked::<CreateIamTokenRequest>(body, |m| {
+            // In place: the decoded credential is cleared, not just dropped.
+            if let Some(Identity::Jwt(credential) | Identity::YandexPassportOauthToken(credential)) = &mut m.identity {
+                secrecy::zeroize::Zeroize::zeroize(credential);
+                credential.push_str(MASK);
+            }
+        }),
         "/yandex.cloud.lockbox.v1.SecretService/Create" => {
-            masked::<CreateSecretRequest>(body, |m| &mut m.version_payload_entries)
+            masked::<CreateSecretRequest>(body, |m| mask_values(&mut m.version_payload_entries))
         }
         "/yandex.cloud.lockbox.v1.SecretService/AddVersion" => {
-            masked::<AddVersionRequest>(body, |m| &mut m.payload_entries)
+            masked::<AddVersionRequest>(body, |m| mask_values(&mut m.payload_entries))
         }
         _ => body.clone(),
     }
 }
 
-fn masked<M: Message + Default>(body: &[u8], entries: fn(&mut M) -> &mut Vec<PayloadEntryChange>) -> Bytes {
-    let Some(mut message) = one_frame(body).and_then(|m| M::decode(m).ok()) else {
-        return Bytes::new();
-    };
-    for entry in entries(&mut message) {
+fn mask_values(entries: &mut [PayloadEntryChange]) {
+    for entry in entries {
         entry.value = entry.value.as_ref().map(|value| match value {
             payload_entry_change::Value::TextValue(_) => payload_entry_change::Value::TextValue(MASK.to_owned()),
             payload_entry_change::Value::BinaryValue(_) => {
@@ -111,6 +155,14 @@ fn masked<M: Message + Default>(body: &[u8], entries: fn(&mut M) -> &mut Vec<Pay
             }
         });
     }
+}
+
+/// The body's one message with `mask` applied, framed again.
+fn masked<M: Message + Default>(body: &[u8], mask: fn(&mut M)) -> Bytes {
+    let Some(mut message) = one_frame(body).and_then(|m| M::decode(m).ok()) else {
+        return Bytes::new();
+    };
+    mask(&mut message);
     let encoded = message.encode_to_vec();
     let mut framed = Vec::with_capacity(5 + encoded.len());
     framed.push(0);

@@ -19,7 +19,7 @@ use tower::{Layer, Service};
 
 use super::errors::{add_request_info, injected};
 use super::fault::Action;
-use super::journal::{Recorded, journaled_body};
+use super::journal::{Recorded, journaled_body, journaled_headers};
 use super::{Inner, MAX_MESSAGE_SIZE, lock};
 
 /// Methods callable without `authorization`.
@@ -92,10 +92,11 @@ where
     }
     let bytes = read_body(body).await?;
     if inner.journal_capacity > 0 {
-        // Shares the body and the header values; decoded into a JournalEntry only when read.
+        // Shares the body and the header values (credentials masked); decoded into a JournalEntry
+        // only when read.
         let call = Recorded {
             uri: parts.uri.clone(),
-            metadata: parts.headers.clone(),
+            metadata: journaled_headers(&parts.headers),
             body: journaled_body(method, &bytes),
         };
         let mut journal = lock(&inner.journal);

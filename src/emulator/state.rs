@@ -672,6 +672,12 @@ impl KeyRec {
     }
 }
 
+/// The SHA-256 of `bytes` in hex: what the emulator keeps of a credential it only has to
+/// recognise (an issued IAM token, an API-key secret).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
 // Table-driven: these run for every operation, inside the state lock.
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

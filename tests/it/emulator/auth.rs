@@ -2,7 +2,7 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use tonic::Code;
-use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_OAUTH_TOKEN, Emulator};
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, DEFAULT_OAUTH_TOKEN, Emulator};
 use yc_iam::proto::yandex::cloud::endpoint::{GetApiEndpointRequest, ListApiEndpointsRequest};
 use yc_iam::proto::yandex::cloud::iam::v1::create_iam_token_request::Identity;
 use yc_iam::proto::yandex::cloud::iam::v1::{CreateIamTokenRequest, DeleteApiKeyRequest, ListServiceAccountsRequest};
@@ -131,6 +131,61 @@ async fn jwt_signed_with_the_authorized_key_is_exchanged() {
         .list(list_request())
         .await
         .expect("issued token accepted");
+}
+
+#[tokio::test]
+async fn the_journal_keeps_the_scheme_of_each_credential_and_never_the_credential() {
+    let emu = Emulator::builder()
+        .with_authorized_key(KEY_ID, SA_ID, SA_PUB)
+        .start()
+        .await
+        .expect("start");
+    let signed = jwt(SA_KEY, KEY_ID, SA_ID, 3600);
+    let from_jwt = exchange(&emu, Identity::Jwt(signed.clone())).await.expect("jwt");
+    let from_oauth = exchange(&emu, Identity::YandexPassportOauthToken(DEFAULT_OAUTH_TOKEN.into()))
+        .await
+        .expect("oauth");
+    let mut c = clients_with(&emu, Auth::bearer(&from_oauth)).await;
+    c.accounts
+        .list(list_request())
+        .await
+        .expect("a call with the exchanged token");
+    let journal = emu.journal();
+    let credentials = [
+        signed.as_str(),
+        DEFAULT_OAUTH_TOKEN,
+        &from_jwt,
+        &from_oauth,
+        DEFAULT_IAM_TOKEN,
+    ];
+    for entry in &journal {
+        let body = String::from_utf8_lossy(&entry.request);
+        let authorization = entry.header("authorization").unwrap_or_default();
+        for credential in credentials {
+            assert!(!body.contains(credential), "{} body: {body}", entry.method);
+            assert!(!authorization.contains(credential), "{}: {authorization}", entry.method);
+        }
+    }
+    let exchanges: Vec<_> = journal
+        .iter()
+        .filter(|e| e.method.ends_with("IamTokenService/Create"))
+        .collect();
+    let [by_jwt, by_oauth] = exchanges[..] else {
+        panic!("two exchanges: {exchanges:?}");
+    };
+    // The kind of credential exchanged stays readable.
+    assert!(matches!(
+        by_jwt.decode::<CreateIamTokenRequest>().expect("decodes").identity,
+        Some(Identity::Jwt(_))
+    ));
+    assert!(matches!(
+        by_oauth.decode::<CreateIamTokenRequest>().expect("decodes").identity,
+        Some(Identity::YandexPassportOauthToken(_))
+    ));
+    let listed = journal.last().expect("the list");
+    assert!(listed.header("authorization").is_some_and(|v| v.starts_with("Bearer ")));
+    assert!(listed.sent_authorization(&format!("Bearer {from_oauth}")));
+    assert!(!listed.sent_authorization(&format!("Bearer {from_jwt}")));
 }
 
 #[tokio::test]
