@@ -1,6 +1,8 @@
 //! Files that hold secrets (the API-key file, the emulator's state file), written so that a
 //! reader sees the old file or the whole new one and nobody but the owner can read either, and
-//! read without leaving a copy of their text behind.
+//! read without leaving a copy of their text behind. Reading lives here too, for every file a user
+//! hands us (a fleet manifest holds no secret but is read the same way): the checks on what
+//! such a file may be, and how much of it is read, then have one home and one wording.
 //!
 //! The new contents go to a temporary file beside the target, created exclusively (`O_EXCL`: a
 //! file or symlink already at that name is never opened, so a planted link cannot redirect the
@@ -100,23 +102,92 @@ fn create_temporary(names: Vec<PathBuf>) -> std::io::Result<(PathBuf, std::fs::F
     Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AlreadyExists)))
 }
 
-/// The text of a file that may hold a secret (a key file, a dotenv file, a profile file), `None`
-/// when it does not exist. It is read into a buffer sized to the file, so that it never grows
-/// and leaves no copy behind, and cleared when dropped; text that is not UTF-8 is an
-/// `InvalidData` error, its bytes cleared too.
-pub(crate) fn read_text(path: &Path) -> std::io::Result<Option<Zeroizing<String>>> {
+/// The most read from a key file, a profile file or a file sink (dotenv, Kubernetes manifest, AWS
+/// credentials): each holds a few keys, so anything larger is not one of them.
+pub(crate) const TEXT_LIMIT: Limit = Limit::mib(1);
+
+/// The most read from a fleet manifest: thousands of accounts fit well within it.
+pub(crate) const MANIFEST_LIMIT: Limit = Limit::mib(16);
+
+/// The most read from the emulator's state file: a store of 100,000 accounts fits within it.
+pub(crate) const STATE_LIMIT: Limit = Limit::mib(256);
+
+/// How many bytes a reader takes from one file, in whole mebibytes so that errors say it plainly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limit {
+    mib: u64,
+}
+
+impl Limit {
+    const fn mib(mib: u64) -> Self {
+        Self { mib }
+    }
+
+    fn bytes(self) -> u64 {
+        self.mib << 20
+    }
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} MiB", self.mib)
+    }
+}
+
+/// The one reader of the files a user or another tool hands us (key, profile, sink and manifest
+/// files, the emulator's state), so each refuses the same things with the same words: anything
+/// but a regular file once symlinks are followed (a named pipe would block the open, a device
+/// such as `/dev/zero` never ends), and more than `limit` bytes (a sparse file can claim
+/// terabytes). Both refusals, and text that is not UTF-8, are `InvalidData` errors whose message
+/// is the rule broken (`not a regular file`, `larger than 1 MiB, …`), to follow the file's name. `None` when the file does not exist. The bytes
+/// are cleared when dropped: the file may hold a secret.
+pub(crate) fn read_bytes(path: &Path, limit: Limit) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
     use std::io::Read as _;
 
-    let mut file = match std::fs::File::open(path) {
+    let refused = |rule: String| std::io::Error::new(std::io::ErrorKind::InvalidData, rule);
+    let not_regular = || refused("not a regular file".to_owned());
+    // Checked before opening, since opening a named pipe waits for a writer.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return Err(not_regular()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let size = file.metadata()?.len();
-    // One byte more than the file, so that reading to its end needs no probe beyond it.
-    let capacity = usize::try_from(size).unwrap_or(usize::MAX).saturating_add(1);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    file.read_to_end(&mut bytes)?;
+    // Again on what was opened, in case the name was pointed elsewhere in between.
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let too_large = || refused(format!("larger than {limit}, the limit for this kind of file"));
+    if meta.len() > limit.bytes() {
+        return Err(too_large());
+    }
+    // Sized to the file and one byte more, so reading to its end needs no probe beyond it and the
+    // buffer never grows (a grown buffer would leave a copy of the text behind).
+    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
+    // A file that grew since: one byte past the limit is enough to know.
+    file.take(limit.bytes() + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit.bytes() {
+        return Err(too_large());
+    }
+    Ok(Some(bytes))
+}
+
+/// [`read_bytes`] as text, at most [`TEXT_LIMIT`] (a key, profile or sink file).
+pub(crate) fn read_text(path: &Path) -> std::io::Result<Option<Zeroizing<String>>> {
+    read_text_within(path, TEXT_LIMIT)
+}
+
+/// [`read_bytes`] as text: text that is not UTF-8 is an `InvalidData` error, its bytes cleared too.
+pub(crate) fn read_text_within(path: &Path, limit: Limit) -> std::io::Result<Option<Zeroizing<String>>> {
+    let Some(mut bytes) = read_bytes(path, limit)? else {
+        return Ok(None);
+    };
     match String::from_utf8(std::mem::take(&mut *bytes)) {
         Ok(text) => Ok(Some(Zeroizing::new(text))),
         Err(e) => {
@@ -186,5 +257,23 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("victim")]);
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    }
+
+    #[test]
+    fn a_file_of_exactly_the_limit_is_read_and_one_byte_more_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file");
+        std::fs::write(&path, vec![b'a'; 1 << 20]).unwrap();
+        assert_eq!(read_bytes(&path, Limit::mib(1)).unwrap().unwrap().len(), 1 << 20);
+        std::fs::write(&path, vec![b'a'; (1 << 20) + 1]).unwrap();
+        let err = read_bytes(&path, Limit::mib(1)).unwrap_err();
+        assert_eq!(err.to_string(), "larger than 1 MiB, the limit for this kind of file");
+        assert!(
+            read_bytes(&dir.path().join("missing"), Limit::mib(1))
+                .unwrap()
+                .is_none()
+        );
+        let err = read_bytes(dir.path(), Limit::mib(1)).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
     }
 }

@@ -53,7 +53,8 @@ impl AuthorizedKey {
         Self::parse_json(json).map_err(Error::credentials)
     }
 
-    /// A key from an authorized key file.
+    /// A key from an authorized key file. A file that is not a regular one (a pipe, a device) or
+    /// is larger than 1 MiB is refused unread.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let cannot_read = || Error::credentials(format!("cannot read authorized key file {}", path.display()));

@@ -15,10 +15,17 @@ pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
         path: path.to_owned(),
         source,
     };
-    match tokio::fs::read(path).await {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(State::default()),
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| wrap(unquoted(&e).into())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+    // The one bounded reader: a pipe or a device is refused unopened, and at most STATE_LIMIT read.
+    let owned = path.to_owned();
+    let read =
+        tokio::task::spawn_blocking(move || crate::private_file::read_bytes(&owned, crate::private_file::STATE_LIMIT))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|read| read);
+    match read {
+        Ok(Some(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(State::default()),
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).map_err(|e| wrap(unquoted(&e).into())),
+        Ok(None) => Ok(State::default()),
         Err(e) => Err(wrap(Box::new(e))),
     }
 }

@@ -114,14 +114,17 @@ impl std::error::Error for ManifestError {}
 
 impl Manifest {
     /// Reads and checks the manifest at `file`; relative sink paths are resolved against the
-    /// file's folder.
+    /// file's folder. A file that is not a regular one (a pipe, a device) or is larger than 16 MiB
+    /// is refused unread.
     pub fn load(file: &FsPath) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(file).map_err(|e| ManifestError {
-            file: file.to_owned(),
-            position: None,
-            path: String::new(),
-            message: format!("cannot read the manifest: {e}"),
-        })?;
+        let text = crate::private_file::read_text_within(file, crate::private_file::MANIFEST_LIMIT)
+            .and_then(|text| text.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)))
+            .map_err(|e| ManifestError {
+                file: file.to_owned(),
+                position: None,
+                path: String::new(),
+                message: format!("cannot read the manifest: {e}"),
+            })?;
         let base = file.parent().unwrap_or(FsPath::new(""));
         Self::parse(&text, file, base)
     }

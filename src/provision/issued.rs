@@ -87,6 +87,9 @@ fn rfc3339(at: Option<&Timestamp>) -> Option<String> {
     at.and_then(from_timestamp).and_then(|t| t.format(&Rfc3339).ok())
 }
 
+/// The format [`AuthorizedKeyFile`] reads and writes, as [`KeyFileError::NotAKeyFile`] names it.
+pub(super) const AUTHORIZED_KEY_FILE: &str = "an authorized-key file";
+
 /// An authorized key file, exactly as `yc iam key create --output key.json` writes it: `id`,
 /// `service_account_id`, `created_at`, `key_algorithm`, `public_key`, `private_key` (with
 /// Yandex's first line, as the API returned it). `yc-iam --service-account-key`, `yc` and the
@@ -185,15 +188,16 @@ impl AuthorizedKeyFile {
     }
 
     /// The key id and service account of the key file at `path`; `None` when there is none. A
-    /// file that is not an authorized key file is refused without quoting it.
+    /// file that is not an authorized-key file is refused without quoting it.
     pub(super) fn read_ids(path: &Path) -> Result<Option<(String, String)>, KeyFileError> {
-        let Some(text) = super::key_file::read_text(path)? else {
+        let Some(text) = super::key_file::read_text(path, AUTHORIZED_KEY_FILE)? else {
             return Ok(None);
         };
         let fields: HeldFields = serde_json::from_str(&text).map_err(|e| KeyFileError::NotAKeyFile {
             path: path.to_owned(),
+            expected: AUTHORIZED_KEY_FILE,
             problem: format!(
-                "not an authorized key file (JSON with id, service_account_id and private_key; line {}, column {})",
+                "expected JSON with id, service_account_id and private_key; line {}, column {}",
                 e.line(),
                 e.column()
             ),
@@ -330,7 +334,7 @@ mod tests {
         std::fs::write(&path, "{\"id\": \"PLEASE-DO-NOT-SHOW\"}").unwrap();
         let err = AuthorizedKeyFile::read_ids(&path).unwrap_err().to_string();
         assert!(
-            err.contains("not an authorized key file") && !err.contains("PLEASE-DO-NOT-SHOW"),
+            err.contains("exists but is not an authorized-key file") && !err.contains("PLEASE-DO-NOT-SHOW"),
             "{err}"
         );
     }

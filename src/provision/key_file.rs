@@ -75,11 +75,14 @@ pub enum KeyFileError {
         #[source]
         source: std::io::Error,
     },
-    /// The file exists but is not a key file this tool can use; it is left alone.
-    #[error("{}: exists but is not an API-key file ({problem})", path.display())]
+    /// The file exists but is not of the format its sink writes; it is left alone.
+    #[error("{}: exists but is not {expected} ({problem})", path.display())]
     NotAKeyFile {
         /// The file.
         path: PathBuf,
+        /// The format its sink writes, as a phrase: `an API-key file`, `an authorized-key file`,
+        /// `an AWS credentials file`, `a dotenv file`, `a Kubernetes Secret manifest`.
+        expected: &'static str,
         /// What is wrong with it.
         problem: String,
     },
@@ -148,15 +151,17 @@ impl StoredKey {
         })
     }
 
-    /// Reads the key file at `path`: `Ok(None)` when there is none.
+    /// Reads the key file at `path`: `Ok(None)` when there is none. A file that is not a regular
+    /// one (a pipe, a device) or is larger than 1 MiB is [`KeyFileError::NotAKeyFile`], unread.
     pub fn read(path: &Path) -> Result<Option<Self>, KeyFileError> {
-        let Some(text) = read_text(path)? else {
+        let Some(text) = read_text(path, API_KEY_FILE)? else {
             return Ok(None);
         };
         Self::from_yaml(&text)
             .map(Some)
             .map_err(|problem| KeyFileError::NotAKeyFile {
                 path: path.to_owned(),
+                expected: API_KEY_FILE,
                 problem,
             })
     }
@@ -179,13 +184,18 @@ pub(super) fn write_private(path: &Path, text: &str) -> Result<(), KeyFileError>
     })
 }
 
+/// The format [`StoredKey`] reads and writes, as [`KeyFileError::NotAKeyFile`] names it.
+pub(super) const API_KEY_FILE: &str = "an API-key file";
+
 /// The text of a file that may hold a secret (see [`private_file::read_text`]), `None` when it
-/// does not exist.
-pub(super) fn read_text(path: &Path) -> Result<Option<Zeroizing<String>>, KeyFileError> {
+/// does not exist; a file that cannot be `expected` (a format, as [`KeyFileError::NotAKeyFile`]
+/// names it) is one, whatever is in it: not a regular file, too large, not UTF-8.
+pub(super) fn read_text(path: &Path, expected: &'static str) -> Result<Option<Zeroizing<String>>, KeyFileError> {
     private_file::read_text(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::InvalidData => KeyFileError::NotAKeyFile {
             path: path.to_owned(),
-            problem: "not UTF-8 text".into(),
+            expected,
+            problem: source.to_string(),
         },
         _ => KeyFileError::Io {
             path: path.to_owned(),

@@ -25,7 +25,8 @@ use time::OffsetDateTime;
 pub use address::{InvalidSinkAddress, SinkAddress};
 pub use lockbox::{LockboxPlan, LockboxReport, READER_ROLE, SecretPlan};
 
-use super::key_file::read_text;
+use super::issued::AUTHORIZED_KEY_FILE;
+use super::key_file::{API_KEY_FILE, read_text};
 use super::{
     AuthorizedKeyFile, InvalidInput, IssuedKey, KeyFileError, KeyType, StoredKey, check_id, check_secret_name,
 };
@@ -310,7 +311,7 @@ impl KeySink {
                 secret_name: None,
                 entries,
             } => {
-                let text = read_text(&path).ok().flatten();
+                let text = read_text(&path, manifest::FORMAT).ok().flatten();
                 let secret_name = text.and_then(|t| manifest::name_of(&t));
                 KeySink::K8s {
                     path,
@@ -319,6 +320,20 @@ impl KeySink {
                 }
             }
             other => other,
+        }
+    }
+
+    /// The format of the file this sink keeps a key of `kind` in, as
+    /// [`KeyFileError::NotAKeyFile`] names it (`a dotenv file`); the caller's and Lockbox's have
+    /// none.
+    fn format(&self, kind: KeyType) -> &'static str {
+        match (self, kind) {
+            (KeySink::File(_), KeyType::ApiKey) => API_KEY_FILE,
+            (KeySink::File(_), KeyType::AuthorizedKey) => AUTHORIZED_KEY_FILE,
+            (KeySink::File(_), KeyType::StaticKey) => aws_credentials::FORMAT,
+            (KeySink::Env { .. }, _) => dotenv::FORMAT,
+            (KeySink::K8s { .. }, _) => manifest::FORMAT,
+            (KeySink::Lockbox(_) | KeySink::Caller, _) => "a file",
         }
     }
 
@@ -376,15 +391,18 @@ impl KeySink {
             }
             (KeySink::File(path), KeyType::StaticKey) => (
                 path,
-                read_text(path)?.map(|t| aws_credentials::values(&t, aws_profile, aws_credentials::KEY_ID)),
+                read_text(path, aws_credentials::FORMAT)?
+                    .map(|t| aws_credentials::values(&t, aws_profile, aws_credentials::KEY_ID)),
             ),
             (KeySink::Env { path, entries }, _) => (
                 path,
-                read_text(path)?.map(|t| dotenv::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
+                read_text(path, dotenv::FORMAT)?
+                    .map(|t| dotenv::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
             ),
             (KeySink::K8s { path, entries, .. }, _) => (
                 path,
-                read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
+                read_text(path, manifest::FORMAT)?
+                    .map(|t| manifest::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
             ),
             (KeySink::Lockbox(_) | KeySink::Caller, _) => return holding(None),
         };
@@ -396,6 +414,7 @@ impl KeySink {
             }),
             Some(Err(problem)) => Err(KeyFileError::NotAKeyFile {
                 path: path.clone(),
+                expected: self.format(kind),
                 problem,
             }),
         }
@@ -406,14 +425,21 @@ impl KeySink {
     /// in another format is bad input.
     pub(super) fn read_secret(&self) -> Result<Option<SecretString>, KeyFileError> {
         let (path, value) = match self {
-            KeySink::Env { path, entries } => (path, read_text(path)?.map(|t| dotenv::value_of(&t, &entries.api_key))),
-            KeySink::K8s { path, entries, .. } => {
-                (path, read_text(path)?.map(|t| manifest::value_of(&t, &entries.api_key)))
-            }
+            KeySink::Env { path, entries } => (
+                path,
+                read_text(path, dotenv::FORMAT)?.map(|t| dotenv::value_of(&t, &entries.api_key)),
+            ),
+            KeySink::K8s { path, entries, .. } => (
+                path,
+                read_text(path, manifest::FORMAT)?.map(|t| manifest::value_of(&t, &entries.api_key)),
+            ),
             _ => return Ok(None),
         };
         let secret = value.transpose().map_err(|problem| KeyFileError::NotAKeyFile {
             path: path.clone(),
+            // Only the dotenv and Kubernetes sinks hold a secret to read; their format is the same
+            // whatever the kind.
+            expected: self.format(KeyType::ApiKey),
             problem,
         })?;
         Ok(secret
@@ -437,7 +463,7 @@ impl KeySink {
             (KeySink::File(path), IssuedKey::Api(key)) => return key.write(path),
             (KeySink::File(path), IssuedKey::Authorized(key)) => (path, Ok(key.to_json())),
             (KeySink::File(path), IssuedKey::Static(key)) => {
-                let old = read_text(path)?.unwrap_or_default();
+                let old = read_text(path, aws_credentials::FORMAT)?.unwrap_or_default();
                 let entries = [
                     (aws_credentials::KEY_ID, key.key_id.as_str()),
                     (aws_credentials::SECRET, secret),
@@ -445,7 +471,7 @@ impl KeySink {
                 (path, aws_credentials::set(&old, aws_profile, &entries))
             }
             (KeySink::Env { path, entries }, _) => {
-                let old = read_text(path)?.unwrap_or_default();
+                let old = read_text(path, dotenv::FORMAT)?.unwrap_or_default();
                 (path, dotenv::set(&old, &entries.values(secret, key, folder_id)))
             }
             (
@@ -456,7 +482,7 @@ impl KeySink {
                 },
                 _,
             ) => {
-                let old = read_text(path)?.unwrap_or_default();
+                let old = read_text(path, manifest::FORMAT)?.unwrap_or_default();
                 let name = secret_name.as_deref().unwrap_or(account_name);
                 (path, manifest::set(&old, name, &entries.values(secret, key, folder_id)))
             }
@@ -464,6 +490,7 @@ impl KeySink {
         };
         let text = rendered.map_err(|problem| KeyFileError::NotAKeyFile {
             path: path.clone(),
+            expected: self.format(key.kind()),
             problem,
         })?;
         super::key_file::write_private(path, &text)

@@ -7,6 +7,9 @@
 
 use secrecy::zeroize::Zeroizing;
 
+/// This format, as an error about a file that is not in it names it.
+pub(super) const FORMAT: &str = "an AWS credentials file";
+
 /// The access key id's name in a profile.
 pub(super) const KEY_ID: &str = "aws_access_key_id";
 /// The secret access key's name in a profile.

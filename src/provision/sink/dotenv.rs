@@ -11,6 +11,9 @@ use std::ops::Range;
 
 use secrecy::zeroize::Zeroizing;
 
+/// This format, as an error about a file that is not in it names it.
+pub(super) const FORMAT: &str = "a dotenv file";
+
 /// One `NAME=value` assignment and where it sits in the text (through its line end).
 #[derive(Debug)]
 struct Assignment {

@@ -5,6 +5,9 @@
 use secrecy::zeroize::Zeroizing;
 use serde_norway::{Mapping, Value};
 
+/// This format, as an error about a file that is not in it names it.
+pub(super) const FORMAT: &str = "a Kubernetes Secret manifest";
+
 /// The label that says who manages the secret.
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 

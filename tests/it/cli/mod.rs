@@ -13,6 +13,7 @@ mod durations;
 mod errors;
 mod failed_run;
 mod fleet;
+mod input_files;
 mod key_kinds;
 mod oauth_retirement;
 mod output;
@@ -181,9 +182,38 @@ pub(crate) async fn run(mut cmd: Command) -> Run {
         .await
         .unwrap()
         .expect("binary runs");
+    finished(output)
+}
+
+fn finished(output: Output) -> Run {
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// [`run`], killing the binary and failing the test if it has not ended within `limit`: for runs
+/// that could block forever (on a named pipe), so that the suite itself cannot hang.
+pub(crate) async fn run_within(mut cmd: Command, limit: std::time::Duration) -> Run {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("binary runs");
+    let started = std::time::Instant::now();
+    // Polled on a blocking thread: the outputs are a few lines, far below a pipe's buffer, so the
+    // binary never waits for them to be read.
+    let output = tokio::task::spawn_blocking(move || {
+        while child.try_wait().expect("wait").is_none() {
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Some(child.wait_with_output().expect("output"))
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|| panic!("still running after {limit:?}: killed"));
+    finished(output)
 }
