@@ -57,6 +57,20 @@ pub(crate) use auth::{EMULATOR_USER_ID, Principal};
 pub(crate) use inner::{Inner, lock};
 use journal::Recorded;
 
+/// The bytes of a file that configures the emulator (an authorized key's JSON, a TLS certificate
+/// or key), read as yc-iam reads every file a user names: a regular file of at most 1 MiB, so
+/// that a named pipe cannot block the start and a device cannot fill memory.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, EmulatorError> {
+    let error = |source: std::io::Error| EmulatorError::File {
+        path: path.to_owned(),
+        source: Box::new(source),
+    };
+    let bytes = crate::private_file::read_bytes(path, crate::private_file::TEXT_LIMIT)
+        .map_err(error)?
+        .ok_or_else(|| error(std::io::ErrorKind::NotFound.into()))?;
+    Ok(bytes.to_vec())
+}
+
 /// Whether the emulator accepts `token` as a page token: the entry point of the fuzz targets
 /// and property tests for the page-token decoder, which must reject garbage without panicking.
 #[doc(hidden)]

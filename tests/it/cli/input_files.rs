@@ -1,5 +1,5 @@
 //! Files the user names (a key file, the profile file, a sink, a fleet manifest, the emulator's
-//! state): anything but a regular file is refused unopened, so a named pipe cannot block a run and
+//! state, the files of a served emulator): anything but a regular file is refused unopened, so a named pipe cannot block a run and
 //! a device cannot feed it forever; a file larger than its limit is refused unread, so a sparse
 //! file claiming terabytes cannot exhaust memory; a sink file in another format is named by the
 //! format its sink writes. Each is one line, exit 2, and nothing is sent.
@@ -134,6 +134,24 @@ async fn an_emulator_state_file_that_is_a_pipe_or_a_device_stops_the_start_inste
             "{state}: {}",
             run.stderr
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_files_of_a_served_emulator_that_are_pipes_are_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    mkfifo(&dir.path().join("pipe"));
+    let serve = ["emulator", "--listen", "127.0.0.1:0"];
+    for flags in [
+        &["--authorized-key", "pipe"][..],
+        &["--tls-cert", "pipe", "--tls-key", "pipe"],
+    ] {
+        let args = [&serve[..], flags].concat();
+        let mut cmd = bare_command(dir.path());
+        cmd.args(&args);
+        let run = run_within(cmd, LIMIT).await;
+        assert_refused(&run, &args, "emulator: cannot read pipe: not a regular file");
+        assert!(run.stdout.is_empty(), "{args:?}: never listened: {}", run.stdout);
     }
 }
 

@@ -232,9 +232,12 @@ struct KeyFile {
 }
 
 async fn read(path: &Path) -> CliResult<Vec<u8>> {
-    tokio::fs::read(path)
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || yc_iam::emulator::read_file(&owned))
         .await
-        .map_err(|e| CliError::failure(format!("emulator: cannot read {}: {e}", path.display())))
+        .map_err(|e| CliError::failure(format!("emulator: cannot read {}: {e}", path.display())))?
+        // A file named on the command line that cannot be used is bad input, like a key file.
+        .map_err(|e| CliError::usage(format!("emulator: {}", chain(&e))))
 }
 
 /// The builder the flags describe (reads the key and TLS files).
@@ -257,7 +260,7 @@ async fn builder(args: &EmulatorArgs, tokens: Tokens) -> CliResult<EmulatorBuild
     }
     for path in &args.authorized_keys {
         let key: KeyFile = serde_json::from_slice(&read(path).await?)
-            .map_err(|e| CliError::failure(format!("emulator: cannot read {}: {e}", path.display())))?;
+            .map_err(|e| CliError::usage(format!("emulator: cannot read {}: {e}", path.display())))?;
         builder = builder.with_authorized_key(key.id, key.service_account_id, key.public_key);
     }
     if let Some(fault) = fault(args) {
