@@ -420,7 +420,10 @@ fn fleet(rounds: usize, parallel: usize, accounts: usize) {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let folder = |side: &str, round: usize| format!("b1gbench{side}{round:06}");
+    // A cloud whose quotas were raised: every round leaves both sides' accounts, a key each.
+    let made = 2 * rounds * accounts;
     let mut args = vec!["emulator".to_owned(), "--listen".to_owned(), "127.0.0.1:0".to_owned()];
+    args.extend(["--quota".to_owned(), format!("service-accounts={made},api-keys={made}")]);
     for round in 0..rounds {
         for side in ["fleet", "prov"] {
             args.extend(["--folder".to_owned(), folder(side, round)]);

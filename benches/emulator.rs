@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use yc_iam::{
-    emulator::{DEFAULT_FOLDER_ID, Emulator},
+    emulator::{DEFAULT_FOLDER_ID, Emulator, Quota},
     proto::yandex::cloud::iam::v1::{
         CreateServiceAccountRequest, GetServiceAccountRequest,
         service_account_service_client::ServiceAccountServiceClient,
@@ -62,8 +62,11 @@ fn emulator_with(rt: &tokio::runtime::Runtime, n: usize, dir: &std::path::Path) 
         }
         let _ = op;
         std::fs::write(&path, serde_json::to_vec(&state).expect("json")).expect("write state");
+        // A cloud whose quota was raised to hold them (a state file over the quota loads anyway;
+        // this keeps the store a cloud could have).
         let emu = Emulator::builder()
             .with_state_file(&path)
+            .with_quota(Quota::ServiceAccountsPerCloud, n as u64)
             .start()
             .await
             .expect("emulator");

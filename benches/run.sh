@@ -58,7 +58,10 @@ python_sdk() {
 
 start_emulator() {
     rm -f "$WORK/emulator.out"
-    "$BIN" emulator --listen 127.0.0.1:0 >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
+    # A cloud whose quotas were raised: the CLI runs and the bulk rounds make thousands of
+    # accounts and keys in it.
+    "$BIN" emulator --listen 127.0.0.1:0 --quota service-accounts=10000000,api-keys=10000000 \
+        >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
     EMU_PID=$!
     for _ in $(seq 100); do
         ADDR=$(head -n1 "$WORK/emulator.out" 2>/dev/null | grep -oE '127\.0\.0\.1:[0-9]+' || true)
@@ -177,7 +180,7 @@ fi
 if want cli || want bulk; then
     python_sdk
     start_emulator
-    say "-- emulator: $BIN emulator --listen 127.0.0.1:0 -> $ADDR (instant operations)"
+    say "-- emulator: $BIN emulator --listen 127.0.0.1:0 --quota … -> $ADDR (instant operations, quotas raised)"
 fi
 
 if want cli; then

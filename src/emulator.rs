@@ -6,7 +6,8 @@
 //! `PayloadService`, and `OperationService`. Requests are validated
 //! with the proto rules, callers must authenticate, mutations return operations that finish after a
 //! configurable delay, `idempotency-key` is honoured, lists paginate with opaque tokens, and every
-//! response carries `x-request-id` and `x-server-trace-id`. Tests can read the journal of received
+//! response carries `x-request-id` and `x-server-trace-id`. A cloud's quotas ([`Quota`]) are enforced
+//! with Yandex Cloud's defaults unless the builder raises them. Tests can read the journal of received
 //! calls, inject faults per method and audit a snapshot of the state.
 //!
 //! # Example
@@ -43,6 +44,7 @@ mod key_pair;
 mod layer;
 mod page;
 mod persist;
+mod quota;
 mod services;
 mod snapshot;
 mod state;
@@ -51,11 +53,13 @@ pub use builder::EmulatorBuilder;
 pub use error::EmulatorError;
 pub use fault::{ALL_METHODS, Fault};
 pub use journal::JournalEntry;
+pub use quota::Quota;
 pub use snapshot::{ApiKeyState, Snapshot};
 
 pub(crate) use auth::{EMULATOR_USER_ID, Principal};
 pub(crate) use inner::{Inner, lock};
 use journal::Recorded;
+pub(crate) use quota::Quotas;
 
 /// The bytes of a file that configures the emulator (an authorized key's JSON, a TLS certificate
 /// or key), read as yc-iam reads every file a user names: a regular file of at most 1 MiB, so

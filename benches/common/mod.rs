@@ -19,7 +19,7 @@ use tonic::{
 };
 use yc_iam::{
     Client, CreateApiKey, CreateServiceAccount, Credentials, RetryPolicy,
-    emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator},
+    emulator::{DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Quota},
     model::{AccessBinding, AccessBindingDelta, ServiceAccount},
     proto::yandex::cloud::{
         access::UpdateAccessBindingsRequest,
@@ -69,10 +69,16 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-/// An emulator whose operations take `op_delay`.
+/// Quotas far beyond what any bench makes in one cloud (each flow makes an account and a key;
+/// bulk and overhead rounds make thousands).
+pub const RAISED_QUOTA: u64 = 10_000_000;
+
+/// An emulator whose operations take `op_delay`, in a cloud whose quotas were raised.
 pub async fn emulator(op_delay: Duration) -> Emulator {
     Emulator::builder()
         .with_op_delay(op_delay)
+        .with_quota(Quota::ServiceAccountsPerCloud, RAISED_QUOTA)
+        .with_quota(Quota::ApiKeysPerCloud, RAISED_QUOTA)
         .start()
         .await
         .expect("emulator starts")

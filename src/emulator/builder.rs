@@ -16,7 +16,7 @@ use super::fault::FaultTable;
 use super::state::{CloudRec, FolderRec, State};
 use super::{
     DEFAULT_CLOUD_ID, DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, DEFAULT_OAUTH_TOKEN, Emulator, EmulatorError, Fault, Inner,
-    JOURNAL_CAPACITY, destruction, persist, services,
+    JOURNAL_CAPACITY, Quota, Quotas, destruction, persist, services,
 };
 
 /// Configures and starts an [`Emulator`]; see [`Emulator::builder`].
@@ -37,6 +37,7 @@ pub struct EmulatorBuilder {
     journal_capacity: usize,
     discovered: Vec<(String, String)>,
     start_time: Option<time::OffsetDateTime>,
+    quotas: Quotas,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -65,6 +66,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("journal_capacity", &self.journal_capacity)
             .field("discovered", &self.discovered)
             .field("start_time", &self.start_time)
+            .field("quotas", &self.quotas)
             .finish()
     }
 }
@@ -87,6 +89,7 @@ impl Default for EmulatorBuilder {
             journal_capacity: JOURNAL_CAPACITY,
             discovered: Vec::new(),
             start_time: None,
+            quotas: Quotas::default(),
         }
     }
 }
@@ -218,6 +221,17 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Sets a quota of every cloud to `limit` instead of Yandex Cloud's default
+    /// ([`Quota::default_limit`]), as the real cloud raises a quota on request. A create beyond a
+    /// quota is refused with RESOURCE_EXHAUSTED. Quotas are configuration: a state file does not
+    /// keep them, and one holding more than a quota allows still loads (only new creates are
+    /// refused).
+    #[must_use]
+    pub fn with_quota(mut self, quota: Quota, limit: u64) -> Self {
+        self.quotas.set(quota, limit);
+        self
+    }
+
     /// Binds the socket and starts serving in a background task of the current runtime.
     ///
     /// # Errors
@@ -277,6 +291,7 @@ impl EmulatorBuilder {
             op_delay: self.op_delay,
             binding_delay: self.binding_delay,
             poll_interval: self.poll_interval,
+            quotas: self.quotas,
             advertised,
             discovered: self.discovered,
             saving: Mutex::new(()),

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use tokio::time::Duration;
 use tonic::Status;
 
+use super::Quotas;
 use super::auth::{self, AuthorizedKey, Principal};
 use super::clock::Clock;
 use super::fault::FaultTable;
@@ -33,6 +34,8 @@ pub(crate) struct Inner {
     /// How long a new access binding takes to take effect.
     pub(crate) binding_delay: Duration,
     pub(crate) poll_interval: Option<Duration>,
+    /// What each cloud may hold.
+    pub(crate) quotas: Quotas,
     /// `host:port` that `ApiEndpointService` hands out.
     pub(crate) advertised: String,
     /// Endpoint ids that `ApiEndpointService` points elsewhere, with their addresses.

@@ -426,6 +426,10 @@ struct Indexes {
     secrets: Map<String>,
     /// API-key ids (live or not) by service account.
     keys_by_account: Map<BTreeSet<String>>,
+    /// How many service accounts each cloud holds, for its quota.
+    accounts_by_cloud: Map<usize>,
+    /// How many live API keys the accounts of each cloud hold, for its quota.
+    live_keys_by_cloud: Map<usize>,
 }
 
 /// The cloud a folder belongs to ("" for an unknown folder).
@@ -441,6 +445,7 @@ impl Indexes {
             .entry(account.meta.name.clone())
             .or_default()
             .push(account.meta.id.clone());
+        *self.accounts_by_cloud.entry(cloud.to_owned()).or_default() += 1;
     }
 
     fn remove_name(&mut self, cloud: &str, account: &SaRec) {
@@ -452,6 +457,16 @@ impl Indexes {
                 names.remove(&account.meta.name);
             }
         }
+        count_down(&mut self.accounts_by_cloud, cloud);
+    }
+
+    /// Counts a live key of an account in `cloud`, or one no longer live (`live` false).
+    fn count_live_key(&mut self, cloud: &str, live: bool) {
+        if live {
+            *self.live_keys_by_cloud.entry(cloud.to_owned()).or_default() += 1;
+        } else {
+            count_down(&mut self.live_keys_by_cloud, cloud);
+        }
     }
 
     fn add_key(&mut self, key: &KeyRec) {
@@ -462,6 +477,12 @@ impl Indexes {
             .entry(key.meta.service_account_id.clone())
             .or_default()
             .insert(key.meta.id.clone());
+    }
+}
+
+fn count_down(counts: &mut Map<usize>, key: &str) {
+    if let Some(count) = counts.get_mut(key) {
+        *count = count.saturating_sub(1);
     }
 }
 
@@ -501,6 +522,10 @@ impl State {
         }
         for key in self.api_keys.values() {
             self.index.add_key(key);
+            if !key.deleted {
+                let cloud = self.key_cloud(key).to_owned();
+                self.index.count_live_key(&cloud, true);
+            }
         }
         self.lockbox.rebuild_index();
         self.keys.rebuild_index();
@@ -509,6 +534,23 @@ impl State {
     /// The cloud a folder belongs to ("" for an unknown folder).
     pub(crate) fn cloud_of(&self, folder_id: &str) -> &str {
         cloud_of(&self.folders, folder_id)
+    }
+
+    /// The cloud of the account that owns `key` ("" if the account is gone).
+    fn key_cloud(&self, key: &KeyRec) -> &str {
+        self.service_accounts
+            .get(&key.meta.service_account_id)
+            .map_or("", |account| cloud_of(&self.folders, &account.meta.folder_id))
+    }
+
+    /// How many service accounts the cloud holds.
+    pub(crate) fn accounts_in_cloud(&self, cloud_id: &str) -> usize {
+        self.index.accounts_by_cloud.get(cloud_id).copied().unwrap_or(0)
+    }
+
+    /// How many API keys that are not deleted the service accounts of the cloud hold.
+    pub(crate) fn live_api_keys_in_cloud(&self, cloud_id: &str) -> usize {
+        self.index.live_keys_by_cloud.get(cloud_id).copied().unwrap_or(0)
     }
 
     /// The service accounts named `name` in the cloud of `folder_id` (any folder of that cloud).
@@ -540,18 +582,22 @@ impl State {
 
     /// Removes a service account; its API keys stop working (they stay, marked deleted).
     pub(crate) fn remove_service_account(&mut self, id: &str) -> Option<SaRec> {
-        let account = self.service_accounts.remove(id)?;
-        self.index
-            .remove_name(cloud_of(&self.folders, &account.meta.folder_id), &account);
+        if !self.service_accounts.contains_key(id) {
+            return None;
+        }
         let keys: Vec<String> = self
             .index
             .keys_by_account
             .get(id)
             .map(|keys| keys.iter().cloned().collect())
             .unwrap_or_default();
+        // While the account is there, so each key is counted off its cloud.
         for key in keys {
             self.delete_api_key(&key);
         }
+        let account = self.service_accounts.remove(id)?;
+        self.index
+            .remove_name(cloud_of(&self.folders, &account.meta.folder_id), &account);
         self.keys.remove_account(id);
         Some(account)
     }
@@ -560,13 +606,26 @@ impl State {
     pub(crate) fn put_api_key(&mut self, key: KeyRec) {
         if let Some(old) = self.api_keys.remove(&key.meta.id) {
             self.index.secrets.remove(&old.secret);
+            if !old.deleted {
+                let cloud = self.key_cloud(&old).to_owned();
+                self.index.count_live_key(&cloud, false);
+            }
         }
         self.index.add_key(&key);
+        if !key.deleted {
+            let cloud = self.key_cloud(&key).to_owned();
+            self.index.count_live_key(&cloud, true);
+        }
         self.api_keys.insert(key.meta.id.clone(), key);
     }
 
     /// Marks an API key deleted: its secret no longer authenticates.
     pub(crate) fn delete_api_key(&mut self, id: &str) {
+        let Some(key) = self.api_keys.get(id).filter(|k| !k.deleted) else {
+            return;
+        };
+        let cloud = self.key_cloud(key).to_owned();
+        self.index.count_live_key(&cloud, false);
         if let Some(key) = self.api_keys.get_mut(id) {
             key.deleted = true;
             self.index.secrets.remove(&key.secret);

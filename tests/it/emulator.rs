@@ -17,6 +17,7 @@ mod lockbox_secrets;
 mod lockbox_versions;
 mod operations;
 mod python_sdk;
+mod quotas;
 mod resources;
 mod robustness;
 mod service_accounts;

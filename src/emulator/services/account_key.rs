@@ -8,10 +8,10 @@ use tonic::{Response, Status};
 
 use super::service_account::{empty_any, require_service_account};
 use super::{Call, Outcome, Svc, apply_mask};
-use crate::emulator::Principal;
 use crate::emulator::errors::{invalid_argument, not_found, pack};
 use crate::emulator::page::page;
 use crate::emulator::state::{IdemRec, KeyMeta, SecretKind, State};
+use crate::emulator::{Principal, Quota};
 use crate::proto::yandex::cloud::operation::Operation;
 
 /// One kind of key a service account owns: where its records are kept and how the API names it.
@@ -35,6 +35,8 @@ pub(crate) trait AccountKey: Clone + Send + 'static {
     const FIELDS: &'static [&'static str];
     /// How the idempotency record of a `Create` names the kind.
     const SECRET_KIND: SecretKind;
+    /// The per-cloud quota a `Create` of this kind counts against, if any.
+    const QUOTA: Option<Quota> = None;
 
     /// What every kind of key has: its id, owner, description and times.
     fn meta(&self) -> &KeyMeta;
@@ -96,7 +98,10 @@ impl Svc {
             if let Some(replayed) = replay::<K>(state, idem.as_ref()) {
                 return Ok(replayed);
             }
-            require_service_account(state, service_account_id)?;
+            let account = require_service_account(state, service_account_id)?;
+            if let Some(quota) = K::QUOTA {
+                inner.quotas.check_room(quota, state, &account.meta.folder_id)?;
+            }
             let id = inner.new_id("aje");
             let (record, secret) = make(id.clone(), inner.clock.now())?;
             let key = record.to_proto();

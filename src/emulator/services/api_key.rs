@@ -4,6 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::account_key::{AccountKey, owner};
 use super::{Call, Svc, checked, idempotency_key, principal};
+use crate::emulator::Quota;
 use crate::emulator::errors::invalid_argument;
 use crate::emulator::ids;
 use crate::emulator::page::page;
@@ -49,6 +50,7 @@ impl AccountKey for KeyRec {
     const DELETE_DESCRIPTION: &'static str = "Delete API key";
     const FIELDS: &'static [&'static str] = &["description", "scopes", "expires_at"];
     const SECRET_KIND: SecretKind = SecretKind::ApiKey;
+    const QUOTA: Option<Quota> = Some(Quota::ApiKeysPerCloud);
 
     fn meta(&self) -> &KeyMeta {
         &self.meta

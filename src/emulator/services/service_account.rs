@@ -4,6 +4,7 @@ use prost_types::Any;
 use tonic::{Request, Response, Status};
 
 use super::{Call, Outcome, Svc, apply_mask, checked};
+use crate::emulator::Quota;
 use crate::emulator::errors::{already_exists, invalid_argument, not_found, pack, permission_denied};
 use crate::emulator::page::page;
 use crate::emulator::state::{ResourceMeta, SaRec, State};
@@ -120,6 +121,9 @@ impl ServiceAccountService for Svc {
         self.operation(call, move |inner, state| {
             require_folder(state, &body.folder_id)?;
             require_unique_name(state, &body.folder_id, &body.name, "")?;
+            inner
+                .quotas
+                .check_room(Quota::ServiceAccountsPerCloud, state, &body.folder_id)?;
             let id = inner.new_id("aje");
             let record = SaRec {
                 meta: ResourceMeta::new(&id, body.folder_id, body.name, inner.clock.now())

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use yc_iam::emulator::DEFAULT_IAM_TOKEN;
+use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator, Quota};
 use yc_iam::{CreateServiceAccount, Credentials};
 
 use super::{FOLDER, Harness, bare_command};
@@ -48,7 +48,8 @@ fn completions_into_a_closed_pipe_end_quietly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_listing_into_a_closed_pipe_ends_quietly() {
-    let h = Harness::start().await;
+    // A cloud whose quota was raised to hold 200 accounts.
+    let h = Harness::with(Emulator::builder().with_quota(Quota::ServiceAccountsPerCloud, 200)).await;
     let client = client_with(&h.emu, Credentials::iam_token(DEFAULT_IAM_TOKEN));
     // 200 accounts with 200-character descriptions: far more than the 64 KiB a pipe buffers.
     let description = "d".repeat(200);

@@ -9,7 +9,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use yc_iam::emulator::Emulator;
+use yc_iam::emulator::{Emulator, Quota};
 use yc_iam::provision::StoredKey;
 
 use super::{FOLDER, Harness};
@@ -97,7 +97,15 @@ async fn apply_killed_at_any_moment_converges_on_the_rerun_and_touches_nothing_u
     let mut workers = Vec::new();
     for w in 0..WORKERS {
         workers.push(tokio::spawn(async move {
-            let h = Harness::with(Emulator::builder().with_op_delay(Duration::from_millis(40))).await;
+            // A cloud whose quotas were raised: each worker's fleets (two to time, one per kill)
+            // and the hand-made account stay, each account with a key (two while a rerun
+            // replaces one a kill left).
+            let accounts = ((kills.div_ceil(WORKERS) + 2) * ACCOUNTS + 1) as u64;
+            let builder = Emulator::builder()
+                .with_op_delay(Duration::from_millis(40))
+                .with_quota(Quota::ServiceAccountsPerCloud, accounts)
+                .with_quota(Quota::ApiKeysPerCloud, 2 * accounts);
+            let h = Harness::with(builder).await;
             // Made by hand beside the fleets: never touched by them.
             let own = h
                 .run(&["sa", "create", "--folder-id", FOLDER, "--name", "by-hand"])

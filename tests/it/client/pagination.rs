@@ -4,12 +4,14 @@ use std::collections::HashSet;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use yc_iam::CreateServiceAccount;
+use yc_iam::emulator::{Emulator, Quota};
 
-use super::{FOLDER, SA_LIST, calls, client, emulator};
+use super::{FOLDER, SA_LIST, calls, client, emulator, start};
 
 #[tokio::test]
 async fn twenty_five_hundred_service_accounts_stream_exactly_once() {
-    let emu = emulator().await;
+    // A cloud whose quota was raised to hold them.
+    let emu = start(Emulator::builder().with_quota(Quota::ServiceAccountsPerCloud, 2500)).await;
     let client = client(&emu);
     let names: Vec<String> = (0..2500).map(|i| format!("sa-{i:04}")).collect();
     futures_util::stream::iter(names.clone())

@@ -244,10 +244,55 @@ fn emulator_command_rejects_bad_flags_with_usage_errors() {
         &["--token", " "],
         &["--start-time", "next tuesday"],
         &["--start-time", "2030-01-01"],
+        &["--quota", "folders=3"],
+        &["--quota", "api-keys=many"],
+        &["--quota", "service-accounts"],
     ] {
         let output = run_expecting_exit(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
+}
+
+#[test]
+fn a_bad_quota_is_one_line_naming_the_flag_and_the_known_quotas() {
+    let output = run_expecting_exit(&["--quota", "service-accounts=5,folders=3"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--quota"), "{stderr}");
+    assert!(stderr.contains("service-accounts, api-keys"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_command_enforces_the_quotas_its_quota_flag_sets() {
+    let (child, addr) = spawn(&["--quota", "service-accounts=2,api-keys=1"]);
+    let mut c = connect(&addr).await;
+    let account = create_account(&mut c, "first").await;
+    create_account(&mut c, "second").await;
+    let request = |name: &str| CreateServiceAccountRequest {
+        folder_id: DEFAULT_FOLDER_ID.into(),
+        name: name.into(),
+        ..Default::default()
+    };
+    let refused = c.accounts.create(request("third")).await.expect_err("over the quota");
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("2 service accounts"), "{refused:?}");
+    create_key(&mut c, &account.id).await;
+    let refused = c
+        .keys
+        .create(yc_iam::proto::yandex::cloud::iam::v1::CreateApiKeyRequest {
+            service_account_id: account.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("over the quota");
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("1 API keys"), "{refused:?}");
+    drop(c);
+    tokio::task::spawn_blocking(move || terminate(child))
+        .await
+        .expect("join");
 }
 
 #[cfg(unix)]

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use futures_util::StreamExt as _;
 use tonic::Code;
-use yc_iam::emulator::{ALL_METHODS, DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault};
+use yc_iam::emulator::{ALL_METHODS, DEFAULT_FOLDER_ID, DEFAULT_IAM_TOKEN, Emulator, Fault, Quota};
 use yc_iam::model::AccessBinding;
 use yc_iam::provision::{Provision, StoredKey};
 use yc_iam::{Client, Credentials, ErrorKind, ExposeSecret as _, RetryPolicy, SecretString};
@@ -109,7 +109,12 @@ async fn flow(client: &Client, tally: &Tally, dir: &Path, name: String) -> Resul
 }
 
 async fn soak(flows: usize) {
-    let emu = Emulator::builder().start().await.expect("the emulator starts");
+    // A cloud whose quota was raised: one service account per flow.
+    let emu = Emulator::builder()
+        .with_quota(Quota::ServiceAccountsPerCloud, flows as u64)
+        .start()
+        .await
+        .expect("the emulator starts");
     let before = emu.snapshot();
     let baseline: BTreeSet<String> = before
         .access_bindings

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use yc_iam::emulator::{ALL_METHODS, DEFAULT_IAM_TOKEN, DEFAULT_OAUTH_TOKEN, Emulator, EmulatorBuilder, Fault};
+use yc_iam::emulator::{ALL_METHODS, DEFAULT_IAM_TOKEN, DEFAULT_OAUTH_TOKEN, Emulator, EmulatorBuilder, Fault, Quota};
 
 use crate::error::{CliError, CliResult, chain};
 use crate::input::{parse_duration, parse_timestamp};
@@ -73,6 +73,11 @@ pub(crate) struct EmulatorArgs {
     /// the clock the --state file was saved with.
     #[arg(long, value_name = "TIME", value_parser = parse_timestamp)]
     start_time: Option<time::OffsetDateTime>,
+    /// Quotas of every cloud, raised or lowered from Yandex Cloud's defaults (100 service accounts,
+    /// 1,000 API keys), e.g. `service-accounts=500,api-keys=5000`; a create beyond one fails with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long = "quota", value_name = "NAME=N", value_delimiter = ',', value_parser = parse_quota)]
+    quotas: Vec<(Quota, u64)>,
     /// TLS certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -109,6 +114,7 @@ impl fmt::Debug for EmulatorArgs {
             .field("seed", &self.seed)
             .field("state", &self.state)
             .field("start_time", &self.start_time)
+            .field("quotas", &self.quotas)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .finish()
@@ -272,6 +278,9 @@ async fn builder(args: &EmulatorArgs, tokens: Tokens) -> CliResult<EmulatorBuild
     if let Some(at) = args.start_time {
         builder = builder.with_start_time(at);
     }
+    for &(quota, limit) in &args.quotas {
+        builder = builder.with_quota(quota, limit);
+    }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         builder = builder.with_tls(read(cert).await?, read(key).await?);
     }
@@ -311,9 +320,48 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The names `--quota` knows, with the quota each sets.
+const QUOTA_NAMES: [(&str, Quota); 2] = [
+    ("service-accounts", Quota::ServiceAccountsPerCloud),
+    ("api-keys", Quota::ApiKeysPerCloud),
+];
+
+/// One `NAME=N` of `--quota`.
+fn parse_quota(text: &str) -> Result<(Quota, u64), String> {
+    let names = || QUOTA_NAMES.map(|(name, _)| name).join(", ");
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=N, where NAME is one of {}", names()))?;
+    let quota = QUOTA_NAMES
+        .iter()
+        .find(|(known, _)| *known == name.trim())
+        .map(|&(_, quota)| quota)
+        .ok_or_else(|| format!("unknown quota {:?}: expected one of {}", name.trim(), names()))?;
+    let limit = value.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "invalid value {:?} for quota {}: expected a whole number",
+            value.trim(),
+            name.trim()
+        )
+    })?;
+    Ok((quota, limit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotas_are_a_known_name_and_a_whole_number() {
+        assert_eq!(
+            parse_quota("service-accounts=500"),
+            Ok((Quota::ServiceAccountsPerCloud, 500))
+        );
+        assert_eq!(parse_quota(" api-keys = 0"), Ok((Quota::ApiKeysPerCloud, 0)));
+        for bad in ["folders=3", "api-keys", "api-keys=-1", "service-accounts=lots"] {
+            assert!(parse_quota(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn rates_are_fractions_between_0_and_1() {
