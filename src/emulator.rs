@@ -71,7 +71,7 @@ pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, EmulatorError> {
     };
     let bytes = crate::private_file::read_bytes(path, crate::private_file::TEXT_LIMIT)
         .map_err(error)?
-        .ok_or_else(|| error(std::io::ErrorKind::NotFound.into()))?;
+        .ok_or_else(|| error(crate::private_file::missing()))?;
     Ok(bytes.to_vec())
 }
 

@@ -178,6 +178,12 @@ pub(crate) fn read_bytes(path: &Path, limit: Limit) -> std::io::Result<Option<Ze
     Ok(Some(bytes))
 }
 
+/// The error of a file that must exist and does not, for readers that take `None` as one: worded
+/// for the error line it ends (`cannot read the manifest: no such file`).
+pub(crate) fn missing() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")
+}
+
 /// [`read_bytes`] as text, at most [`TEXT_LIMIT`] (a key, profile or sink file).
 pub(crate) fn read_text(path: &Path) -> std::io::Result<Option<Zeroizing<String>>> {
     read_text_within(path, TEXT_LIMIT)

@@ -61,7 +61,7 @@ impl AuthorizedKey {
         // The private key is in the text: it is cleared when dropped.
         let text = crate::private_file::read_text(path)
             .map_err(|e| cannot_read().with_source(e))?
-            .ok_or_else(|| cannot_read().with_source(std::io::Error::from(std::io::ErrorKind::NotFound)))?;
+            .ok_or_else(|| cannot_read().with_source(crate::private_file::missing()))?;
         AuthorizedKey::from_json(&text).map_err(|mut e| {
             e.set_what(format!("cannot use authorized key file {}", path.display()));
             e

@@ -168,7 +168,7 @@ pub fn load_key_file(origin: &str, path: &Path) -> Result<AuthorizedKey, ConfigE
     };
     // The private key is in the text: it is cleared when dropped.
     let text = crate::private_file::read_text(path)
-        .and_then(|text| text.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)))
+        .and_then(|text| text.ok_or_else(crate::private_file::missing))
         .map_err(|e| problem(format!("cannot read: {e}")))?;
     AuthorizedKey::parse_json(&text).map_err(problem)
 }

@@ -118,7 +118,7 @@ impl Manifest {
     /// is refused unread.
     pub fn load(file: &FsPath) -> Result<Manifest, ManifestError> {
         let text = crate::private_file::read_text_within(file, crate::private_file::MANIFEST_LIMIT)
-            .and_then(|text| text.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)))
+            .and_then(|text| text.ok_or_else(crate::private_file::missing))
             .map_err(|e| ManifestError {
                 file: file.to_owned(),
                 position: None,

@@ -278,7 +278,7 @@ const CASES: &[Case] = &[
         prefix: &[],
         args: &["sa", "list", "--folder-id", F],
         env: &[("YC_IAM_TOKEN", ""), ("YC_SERVICE_ACCOUNT_KEY_FILE", "missing.json")],
-        says: "$YC_SERVICE_ACCOUNT_KEY_FILE missing.json: cannot read",
+        says: "$YC_SERVICE_ACCOUNT_KEY_FILE missing.json: cannot read: no such file",
     },
     case(
         &["--service-account-key", "notes.yaml", "sa", "list", "--folder-id", F],

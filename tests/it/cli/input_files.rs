@@ -99,6 +99,10 @@ async fn pipes_devices_and_oversized_files_are_refused_in_one_line_with_exit_2_a
         ),
         (vec!["plan", "-f", "pipe"], not_regular.into()),
         (
+            vec!["plan", "-f", "missing.yaml"],
+            "missing.yaml: cannot read the manifest: no such file".into(),
+        ),
+        (
             vec!["plan", "-f", "seventeen-mib.yaml"],
             "cannot read the manifest: larger than 16 MiB".into(),
         ),
