@@ -88,7 +88,7 @@ impl Quotas {
         Err(with_details(
             Code::ResourceExhausted,
             format!(
-                "Quota exceeded: cloud {cloud_id} has {used} {noun} and its quota is {limit} {noun} per cloud; \
+                "Quota exceeded: the quota of {noun} per cloud is {limit} and cloud {cloud_id} has {used}; \
                  delete some or have the quota raised",
                 noun = quota.noun()
             ),

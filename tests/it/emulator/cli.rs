@@ -277,7 +277,10 @@ async fn emulator_command_enforces_the_quotas_its_quota_flag_sets() {
     };
     let refused = c.accounts.create(request("third")).await.expect_err("over the quota");
     assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
-    assert!(refused.message().contains("2 service accounts"), "{refused:?}");
+    assert!(
+        refused.message().contains("service accounts per cloud is 2"),
+        "{refused:?}"
+    );
     create_key(&mut c, &account.id).await;
     let refused = c
         .keys
@@ -288,7 +291,7 @@ async fn emulator_command_enforces_the_quotas_its_quota_flag_sets() {
         .await
         .expect_err("over the quota");
     assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
-    assert!(refused.message().contains("1 API keys"), "{refused:?}");
+    assert!(refused.message().contains("API keys per cloud is 1"), "{refused:?}");
     drop(c);
     tokio::task::spawn_blocking(move || terminate(child))
         .await

@@ -49,7 +49,7 @@ fn assert_exhausted(status: &Status, what: &str) {
     );
 }
 
-/// Checks that creating the account `name` is refused, the message saying `what` the cloud holds.
+/// Checks that creating the account `name` is refused, the message saying `what` (the quota).
 async fn refused_account(c: &mut Clients, name: &str, what: &str) {
     let refused = c
         .accounts
@@ -59,7 +59,7 @@ async fn refused_account(c: &mut Clients, name: &str, what: &str) {
     assert_exhausted(&refused, what);
 }
 
-/// Checks that creating a key of the account is refused, the message saying `what` the cloud holds.
+/// Checks that creating a key of the account is refused, the message saying `what` (the quota).
 async fn refused_key(c: &mut Clients, service_account_id: &str, what: &str) {
     let refused = c
         .keys
@@ -82,7 +82,7 @@ async fn a_cloud_holds_100_service_accounts_and_the_next_create_is_refused_makin
     for i in 1..100 {
         create_account(&mut c, &format!("sa-{i}")).await;
     }
-    refused_account(&mut c, "sa-100", "100 service accounts").await;
+    refused_account(&mut c, "sa-100", "service accounts per cloud is 100").await;
     assert_eq!(account_count(&mut c).await, 100, "nothing was made");
     let replayed = c
         .accounts
@@ -131,7 +131,7 @@ async fn a_cloud_holds_1000_live_api_keys_and_deleting_a_key_or_its_account_make
     for _ in 0..500 {
         last = create_key(&mut c, &second.id).await.api_key;
     }
-    refused_key(&mut c, &second.id, "1000 API keys").await;
+    refused_key(&mut c, &second.id, "API keys per cloud is 1000").await;
     let again = c
         .keys
         .create(with_idempotency_key(key_request(&first.id), "first-key"))
@@ -169,10 +169,10 @@ async fn quotas_set_on_the_builder_are_enforced_instead_of_the_defaults() {
     for i in 1..120 {
         create_account(&mut c, &format!("raised-{i}")).await;
     }
-    refused_account(&mut c, "raised-120", "120 service accounts").await;
+    refused_account(&mut c, "raised-120", "service accounts per cloud is 120").await;
     create_key(&mut c, &account.id).await;
     create_key(&mut c, &account.id).await;
-    refused_key(&mut c, &account.id, "2 API keys").await;
+    refused_key(&mut c, &account.id, "API keys per cloud is 2").await;
 }
 
 #[tokio::test]
@@ -199,8 +199,18 @@ async fn quotas_are_configuration_so_a_state_file_holding_more_than_a_lowered_qu
     let emu = lowered(2).start().await.expect("loads over the quota");
     let mut c = clients(&emu).await;
     assert_eq!(account_count(&mut c).await, 3);
-    refused_account(&mut c, "one-more", "3 service accounts").await;
-    refused_key(&mut c, &kept[2].id, "2 API keys").await;
+    refused_account(
+        &mut c,
+        "one-more",
+        "service accounts per cloud is 2 and cloud b1gemulatorcloud0001 has 3",
+    )
+    .await;
+    refused_key(
+        &mut c,
+        &kept[2].id,
+        "API keys per cloud is 2 and cloud b1gemulatorcloud0001 has 2",
+    )
+    .await;
     drop(c);
     emu.shutdown().await;
 
