@@ -210,11 +210,12 @@ impl Emulator {
     /// Whether `secret` is the secret access key of the live static access key `key_id` (the
     /// AWS access key id): the check an S3-compatible service makes of a signed request.
     pub fn accepts_access_key(&self, key_id: &str, secret: &str) -> bool {
+        let digest = state::sha256_hex(secret.as_bytes());
         lock(&self.inner.state)
             .keys
             .access
             .values()
-            .any(|k| k.key_id == key_id && k.secret == secret)
+            .any(|k| k.key_id == key_id && k.secret_sha256 == digest)
     }
 
     /// Stops serving, waits for open calls to finish (at most 5 s) and saves the state file.

@@ -9,7 +9,7 @@ use tokio::time::Duration;
 use tonic::Status;
 
 use super::errors::unauthenticated;
-use super::state::{State, TokenRec, Ts};
+use super::state::{State, TokenRec, Ts, sha256_hex};
 use super::{Inner, clock, ids, lock};
 
 /// Who made a call, as established by the `authorization` header.
@@ -66,7 +66,7 @@ pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Princip
             return Ok(Principal::User(EMULATOR_USER_ID.to_owned()));
         }
         let state = lock(&inner.state);
-        return match state.tokens.get(credential) {
+        return match state.tokens.get(&sha256_hex(credential.as_bytes())) {
             Some(rec) if !inner.clock.is_past(&rec.expires_at.into()) => Ok(if rec.subject == EMULATOR_USER_ID {
                 Principal::User(rec.subject.clone())
             } else {
@@ -111,8 +111,10 @@ pub(crate) fn issue_token(inner: &Inner, state: &mut State, subject: &str) -> Re
     let expires_at = clock::add(&inner.clock.now(), TOKEN_LIFETIME);
     let clock = &inner.clock;
     state.tokens.retain(|_, rec| !clock.is_past(&rec.expires_at.into()));
+    // The state keeps the token's digest only: enough to recognise it, useless to a reader of the
+    // state file.
     state.tokens.insert(
-        token.clone(),
+        sha256_hex(token.as_bytes()),
         TokenRec {
             subject: subject.to_owned(),
             expires_at: (&expires_at).into(),

@@ -167,14 +167,74 @@ impl KeyMeta {
     }
 }
 
+/// An API key. The secret itself is not kept: its SHA-256 recognises it, and its mask is what
+/// `ApiKey.masked_secret` shows.
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(from = "SavedKeyRec")]
 pub(crate) struct KeyRec {
     #[serde(flatten)]
     pub(crate) meta: KeyMeta,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires_at: Option<Ts>,
-    pub(crate) secret: String,
+    pub(crate) masked_secret: String,
+    /// Hex SHA-256 of the secret; empty once the key is deleted.
+    pub(crate) secret_sha256: String,
     pub(crate) deleted: bool,
+}
+
+impl KeyRec {
+    /// A live key whose secret is `secret`.
+    pub(crate) fn new(meta: KeyMeta, scopes: Vec<String>, expires_at: Option<Ts>, secret: &str) -> Self {
+        KeyRec {
+            meta,
+            scopes,
+            expires_at,
+            masked_secret: super::ids::mask_secret(secret),
+            secret_sha256: sha256_hex(secret.as_bytes()),
+            deleted: false,
+        }
+    }
+}
+
+/// An API key as state files hold it: earlier builds kept the secret itself, which is turned
+/// into its digest and mask on load.
+#[derive(Deserialize)]
+struct SavedKeyRec {
+    #[serde(flatten)]
+    meta: KeyMeta,
+    scopes: Vec<String>,
+    expires_at: Option<Ts>,
+    #[serde(default)]
+    masked_secret: String,
+    #[serde(default)]
+    secret_sha256: String,
+    #[serde(default)]
+    secret: Option<String>,
+    deleted: bool,
+}
+
+impl From<SavedKeyRec> for KeyRec {
+    fn from(saved: SavedKeyRec) -> Self {
+        let mut key = KeyRec {
+            meta: saved.meta,
+            scopes: saved.scopes,
+            expires_at: saved.expires_at,
+            masked_secret: saved.masked_secret,
+            secret_sha256: saved.secret_sha256,
+            deleted: saved.deleted,
+        };
+        if let Some(mut secret) = saved.secret {
+            key = KeyRec {
+                deleted: saved.deleted,
+                ..KeyRec::new(key.meta, key.scopes, key.expires_at, &secret)
+            };
+            secrecy::zeroize::Zeroize::zeroize(&mut secret);
+        }
+        if key.deleted {
+            key.secret_sha256.clear();
+        }
+        key
+    }
 }
 
 impl fmt::Debug for KeyRec {
@@ -301,29 +361,35 @@ impl OpRec {
     }
 }
 
-/// What an `idempotency-key` already produced.
+/// What an `idempotency-key` of a mutation that answers with an operation already produced.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) enum IdemRec {
+    Operation { operation_id: String },
+}
+
+/// An idempotency record as state files hold it. Earlier builds also saved each key `Create`
+/// with the secret it handed out; those records are dropped on load.
+#[derive(Deserialize)]
+enum SavedIdem {
     Operation {
         operation_id: String,
     },
-    ApiKey {
-        api_key_id: String,
-        secret: String,
-    },
-    /// An authorized key's `Create`: the private key is kept here only, for the replay.
-    Key {
-        key_id: String,
-        private_key: String,
-    },
-    AccessKey {
-        access_key_id: String,
-        secret: String,
-    },
+    #[serde(alias = "Key", alias = "AccessKey")]
+    ApiKey(serde::de::IgnoredAny),
 }
 
-/// A kind of key whose `Create` hands out a secret once: its idempotency record keeps the secret
-/// for a replay.
+fn operations_only<'de, D: Deserializer<'de>>(d: D) -> Result<Map<IdemRec>, D::Error> {
+    let saved = Map::<SavedIdem>::deserialize(d)?;
+    Ok(saved
+        .into_iter()
+        .filter_map(|(key, record)| match record {
+            SavedIdem::Operation { operation_id } => Some((key, IdemRec::Operation { operation_id })),
+            SavedIdem::ApiKey(_) => None,
+        })
+        .collect())
+}
+
+/// A kind of key whose `Create` hands out a secret once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SecretKind {
     ApiKey,
@@ -331,41 +397,83 @@ pub(crate) enum SecretKind {
     AccessKey,
 }
 
-impl IdemRec {
-    /// The record of a `Create` that made key `id` of `kind` and handed out `secret`.
-    pub(crate) fn created(kind: SecretKind, id: String, secret: String) -> Self {
-        match kind {
-            SecretKind::ApiKey => IdemRec::ApiKey { api_key_id: id, secret },
-            SecretKind::Key => IdemRec::Key {
-                key_id: id,
-                private_key: secret,
-            },
-            SecretKind::AccessKey => IdemRec::AccessKey {
-                access_key_id: id,
+/// How long the answer of a key `Create` with an idempotency key can be replayed, secret
+/// included, on the emulator's clock. Yandex keeps idempotency keys for a limited time it does
+/// not state; this is the emulator's choice, far beyond the client's retries (a minute by
+/// default).
+pub(crate) const REPLAY_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// One key `Create`'s answer: the key made and the secret handed out.
+#[derive(Clone)]
+struct Replay {
+    kind: SecretKind,
+    key_id: String,
+    secret: secrecy::zeroize::Zeroizing<String>,
+    expires_at: Ts,
+}
+
+/// The answers of recent key `Create`s by idempotency key, so a retried call gets the same key
+/// and secret. Held in memory only: never written to the state file, forgotten when the key is
+/// deleted and after [`REPLAY_LIFETIME`]. A repeat after a restart makes a new key, as one after
+/// the record expired would; a client that retried reconciles (`create_once` deletes the key
+/// whose secret it never received), so one live key remains and its secret is held.
+#[derive(Default, Clone)]
+pub(crate) struct Replays {
+    by_idem: Map<Replay>,
+    /// The idempotency key of each key id's `Create`.
+    by_key: Map<String>,
+    /// Idempotency keys in the order they were recorded, with when each expires.
+    order: std::collections::VecDeque<(Ts, String)>,
+}
+
+impl Replays {
+    /// The key id and secret a `Create` of `kind` with idempotency key `idem` handed out, unless
+    /// that answer expired by `now`.
+    pub(crate) fn get(&self, idem: &str, kind: SecretKind, now: Ts) -> Option<(&str, &str)> {
+        let replay = self
+            .by_idem
+            .get(idem)
+            .filter(|r| r.kind == kind && now < r.expires_at)?;
+        Some((&replay.key_id, &replay.secret))
+    }
+
+    /// Records the answer of a `Create` at `now`, and forgets the answers expired by then.
+    pub(crate) fn insert(&mut self, idem: String, kind: SecretKind, key_id: String, secret: &str, now: Ts) {
+        while let Some((expires_at, _)) = self.order.front()
+            && *expires_at <= now
+        {
+            if let Some((expires_at, idem)) = self.order.pop_front()
+                && self.by_idem.get(&idem).is_some_and(|r| r.expires_at == expires_at)
+            {
+                self.forget(&idem);
+            }
+        }
+        let later: Timestamp = now.into();
+        let expires_at = (&super::clock::add(&later, REPLAY_LIFETIME)).into();
+        self.order.push_back((expires_at, idem.clone()));
+        self.by_key.insert(key_id.clone(), idem.clone());
+        let secret = secrecy::zeroize::Zeroizing::new(secret.to_owned());
+        self.by_idem.insert(
+            idem,
+            Replay {
+                kind,
+                key_id,
                 secret,
+                expires_at,
             },
+        );
+    }
+
+    /// Forgets the answer of the `Create` that made key `key_id` (it was deleted).
+    pub(crate) fn forget_key(&mut self, key_id: &str) {
+        if let Some(idem) = self.by_key.get(key_id).cloned() {
+            self.forget(&idem);
         }
     }
 
-    /// The key id and secret of a `Create` of `kind`, if this is its record.
-    pub(crate) fn created_key(&self, kind: SecretKind) -> Option<(&str, &str)> {
-        match (self, kind) {
-            (IdemRec::ApiKey { api_key_id: id, secret }, SecretKind::ApiKey)
-            | (
-                IdemRec::Key {
-                    key_id: id,
-                    private_key: secret,
-                },
-                SecretKind::Key,
-            )
-            | (
-                IdemRec::AccessKey {
-                    access_key_id: id,
-                    secret,
-                },
-                SecretKind::AccessKey,
-            ) => Some((id, secret)),
-            _ => None,
+    fn forget(&mut self, idem: &str) {
+        if let Some(replay) = self.by_idem.remove(idem) {
+            self.by_key.remove(&replay.key_id);
         }
     }
 }
@@ -404,9 +512,14 @@ pub(crate) struct State {
     pub(crate) keys: Keys,
     #[serde(serialize_with = "sorted")]
     pub(crate) operations: Map<OpRec>,
-    #[serde(serialize_with = "sorted")]
+    #[serde(serialize_with = "sorted", deserialize_with = "operations_only")]
     pub(crate) idempotency: Map<IdemRec>,
-    #[serde(serialize_with = "sorted")]
+    /// Key `Create` answers for replays, secrets included: in memory only.
+    #[serde(skip)]
+    pub(crate) replays: Replays,
+    /// Issued IAM tokens by the hex SHA-256 of the token (earlier builds keyed them by the token
+    /// itself; those are rekeyed on load).
+    #[serde(serialize_with = "sorted", deserialize_with = "tokens_by_digest")]
     pub(crate) tokens: Map<TokenRec>,
     /// Nanoseconds the emulator's clock ran ahead of the real time when this was saved (set only
     /// on the copy that is saved; the running clock keeps its own), so a restart resumes it.
@@ -417,12 +530,33 @@ pub(crate) struct State {
     index: Indexes,
 }
 
+/// Whether `key` is a hex SHA-256, as the state keeps tokens; an IAM token never is.
+fn is_digest(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn tokens_by_digest<'de, D: Deserializer<'de>>(d: D) -> Result<Map<TokenRec>, D::Error> {
+    let saved = Map::<TokenRec>::deserialize(d)?;
+    Ok(saved
+        .into_iter()
+        .map(|(key, token)| {
+            if is_digest(&key) {
+                (key, token)
+            } else {
+                let key = secrecy::zeroize::Zeroizing::new(key);
+                (sha256_hex(key.as_bytes()), token)
+            }
+        })
+        .collect())
+}
+
 /// Lookups that would otherwise scan every record.
 #[derive(Default, Clone)]
 struct Indexes {
     /// Service-account ids by cloud id and name (names are unique within a cloud).
     names: Map<Map<Vec<String>>>,
-    /// Live (not deleted) API-key ids by secret, for `Api-Key` authentication.
+    /// Live (not deleted) API-key ids by the hex SHA-256 of their secret, for `Api-Key`
+    /// authentication.
     secrets: Map<String>,
     /// API-key ids (live or not) by service account.
     keys_by_account: Map<BTreeSet<String>>,
@@ -471,7 +605,7 @@ impl Indexes {
 
     fn add_key(&mut self, key: &KeyRec) {
         if !key.deleted {
-            self.secrets.insert(key.secret.clone(), key.meta.id.clone());
+            self.secrets.insert(key.secret_sha256.clone(), key.meta.id.clone());
         }
         self.keys_by_account
             .entry(key.meta.service_account_id.clone())
@@ -507,6 +641,7 @@ impl State {
             keys: self.keys.clone(),
             operations: self.operations.clone(),
             idempotency: self.idempotency.clone(),
+            replays: Replays::default(),
             tokens: self.tokens.clone(),
             clock_shift: self.clock_shift,
             index: Indexes::default(),
@@ -591,9 +726,17 @@ impl State {
             .get(id)
             .map(|keys| keys.iter().cloned().collect())
             .unwrap_or_default();
+        let others = self.keys.authorized.of(id).map(|k| &k.meta.id);
+        let others: Vec<String> = others
+            .chain(self.keys.access.of(id).map(|k| &k.meta.id))
+            .cloned()
+            .collect();
         // While the account is there, so each key is counted off its cloud.
         for key in keys {
             self.delete_api_key(&key);
+        }
+        for key in others {
+            self.replays.forget_key(&key);
         }
         let account = self.service_accounts.remove(id)?;
         self.index
@@ -605,7 +748,7 @@ impl State {
     /// Adds an API key, or replaces the one with its id.
     pub(crate) fn put_api_key(&mut self, key: KeyRec) {
         if let Some(old) = self.api_keys.remove(&key.meta.id) {
-            self.index.secrets.remove(&old.secret);
+            self.index.secrets.remove(&old.secret_sha256);
             if !old.deleted {
                 let cloud = self.key_cloud(&old).to_owned();
                 self.index.count_live_key(&cloud, false);
@@ -619,7 +762,8 @@ impl State {
         self.api_keys.insert(key.meta.id.clone(), key);
     }
 
-    /// Marks an API key deleted: its secret no longer authenticates.
+    /// Marks an API key deleted: its secret no longer authenticates, and nothing of it is kept
+    /// (its digest is cleared, the answer of its `Create` forgotten).
     pub(crate) fn delete_api_key(&mut self, id: &str) {
         let Some(key) = self.api_keys.get(id).filter(|k| !k.deleted) else {
             return;
@@ -628,13 +772,15 @@ impl State {
         self.index.count_live_key(&cloud, false);
         if let Some(key) = self.api_keys.get_mut(id) {
             key.deleted = true;
-            self.index.secrets.remove(&key.secret);
+            self.index.secrets.remove(&key.secret_sha256);
+            key.secret_sha256.clear();
         }
+        self.replays.forget_key(id);
     }
 
     /// The live API key with this secret.
     pub(crate) fn live_key_by_secret(&mut self, secret: &str) -> Option<&mut KeyRec> {
-        let id = self.index.secrets.get(secret)?;
+        let id = self.index.secrets.get(&sha256_hex(secret.as_bytes()))?;
         self.api_keys.get_mut(id).filter(|k| !k.deleted)
     }
 
@@ -653,7 +799,7 @@ impl State {
 
     /// The scopes of the live API key with this secret.
     pub(crate) fn live_key_scopes(&self, secret: &str) -> Option<&[String]> {
-        let id = self.index.secrets.get(secret)?;
+        let id = self.index.secrets.get(&sha256_hex(secret.as_bytes()))?;
         self.api_keys
             .get(id)
             .filter(|k| !k.deleted)
@@ -726,7 +872,7 @@ impl KeyRec {
             scope: self.scopes.first().cloned().unwrap_or_default(),
             expires_at: self.expires_at.map(Into::into),
             scopes: self.scopes.clone(),
-            masked_secret: super::ids::mask_secret(&self.secret),
+            masked_secret: self.masked_secret.clone(),
         }
     }
 }

@@ -1,12 +1,12 @@
 //! `awscompatibility.AccessKeyService`: static access keys of service accounts. `Create` hands out
-//! the secret once; the emulator keeps it so that it could check it later.
+//! the secret once; the emulator keeps its digest, enough to check it later.
 
 use tonic::{Request, Response, Status};
 
 use super::account_key::{AccountKey, owner};
 use super::{Call, Svc, checked, idempotency_key, principal};
 use crate::emulator::ids;
-use crate::emulator::state::{AccessKeyRec, KeyMeta, SecretKind, State};
+use crate::emulator::state::{AccessKeyRec, KeyMeta, SecretKind, State, sha256_hex};
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::access_key_service_server::AccessKeyService;
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::{
     AccessKey, CreateAccessKeyRequest, CreateAccessKeyResponse, DeleteAccessKeyRequest, GetAccessKeyRequest,
@@ -90,7 +90,7 @@ impl AccessKeyService for Svc {
             let record = AccessKeyRec {
                 meta: KeyMeta::new(id, sa.clone(), body.description, now),
                 key_id: ids::access_key_id()?,
-                secret: secret.clone(),
+                secret_sha256: sha256_hex(secret.as_bytes()),
             };
             Ok((record, secret))
         })?;

@@ -10,7 +10,7 @@ use super::service_account::{empty_any, require_service_account};
 use super::{Call, Outcome, Svc, apply_mask};
 use crate::emulator::errors::{invalid_argument, not_found, pack};
 use crate::emulator::page::page;
-use crate::emulator::state::{IdemRec, KeyMeta, SecretKind, State};
+use crate::emulator::state::{KeyMeta, SecretKind, State};
 use crate::emulator::{Principal, Quota};
 use crate::proto::yandex::cloud::operation::Operation;
 
@@ -45,10 +45,6 @@ pub(crate) trait AccountKey: Clone + Send + 'static {
     fn find<'a>(state: &'a State, id: &str) -> Option<&'a Self>;
     /// The live keys of a service account, in any order.
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self>;
-    /// The key `id` even if it was deleted (what a replayed `Create` shows).
-    fn stored<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
-        Self::find(state, id)
-    }
     /// Stores a new or changed key.
     fn put(state: &mut State, key: Self);
     /// Deletes a key: nothing authenticates with it afterwards.
@@ -76,11 +72,16 @@ pub(crate) fn owner(named: &str, principal: &Principal) -> Result<String, Status
     }
 }
 
-/// The answer of an earlier `Create` with the same idempotency key, if there was one: the key and
-/// the secret it handed out.
-pub(crate) fn replay<K: AccountKey>(state: &State, idem: Option<&String>) -> Option<(K::Proto, String)> {
-    let (id, secret) = state.idempotency.get(idem?)?.created_key(K::SECRET_KIND)?;
-    Some((K::stored(state, id)?.to_proto(), secret.to_owned()))
+/// The answer of an earlier `Create` with the same idempotency key at most
+/// [`REPLAY_LIFETIME`](crate::emulator::state::REPLAY_LIFETIME) ago, if the key it made was not
+/// deleted since: the key and the secret it handed out.
+pub(crate) fn replay<K: AccountKey>(
+    state: &State,
+    idem: Option<&String>,
+    now: &Timestamp,
+) -> Option<(K::Proto, String)> {
+    let (id, secret) = state.replays.get(idem?, K::SECRET_KIND, now.into())?;
+    Some((K::find(state, id)?.to_proto(), secret.to_owned()))
 }
 
 impl Svc {
@@ -95,7 +96,8 @@ impl Svc {
     ) -> Result<(K::Proto, String), Status> {
         let inner = &*self.inner;
         inner.mutate(|state| {
-            if let Some(replayed) = replay::<K>(state, idem.as_ref()) {
+            let now = inner.clock.now();
+            if let Some(replayed) = replay::<K>(state, idem.as_ref(), &now) {
                 return Ok(replayed);
             }
             let account = require_service_account(state, service_account_id)?;
@@ -103,13 +105,11 @@ impl Svc {
                 inner.quotas.check_room(quota, state, &account.meta.folder_id)?;
             }
             let id = inner.new_id("aje");
-            let (record, secret) = make(id.clone(), inner.clock.now())?;
+            let (record, secret) = make(id.clone(), now)?;
             let key = record.to_proto();
             K::put(state, record);
             if let Some(idem) = idem {
-                state
-                    .idempotency
-                    .insert(idem, IdemRec::created(K::SECRET_KIND, id, secret.clone()));
+                state.replays.insert(idem, K::SECRET_KIND, id, &secret, (&now).into());
             }
             Ok((key, secret))
         })
@@ -170,6 +170,7 @@ impl Svc {
         self.operation(call, move |_inner, state| {
             require::<K>(state, &id)?;
             K::remove(state, &id);
+            state.replays.forget_key(&id);
             Ok(Outcome {
                 description: K::DELETE_DESCRIPTION,
                 metadata: pack(K::DELETE_METADATA, &KeyIdMetadata { id }),

@@ -65,10 +65,6 @@ impl AccountKey for KeyRec {
         state.api_keys.get(id).filter(|k| !k.deleted)
     }
 
-    fn stored<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
-        state.api_keys.get(id)
-    }
-
     fn of_account<'a>(state: &'a State, service_account_id: &'a str) -> impl Iterator<Item = &'a Self> {
         state.keys_of(service_account_id).filter(|k| !k.deleted)
     }
@@ -128,13 +124,8 @@ impl ApiKeyService for Svc {
         check_scopes(&scopes)?;
         let (api_key, secret) = self.create_key::<KeyRec>(key, &sa, |id, now| {
             let secret = ids::api_key_secret()?;
-            let record = KeyRec {
-                meta: KeyMeta::new(id, sa.clone(), body.description, now),
-                scopes,
-                expires_at: body.expires_at.as_ref().map(Into::into),
-                secret: secret.clone(),
-                deleted: false,
-            };
+            let meta = KeyMeta::new(id, sa.clone(), body.description, now);
+            let record = KeyRec::new(meta, scopes, body.expires_at.as_ref().map(Into::into), &secret);
             Ok((record, secret))
         })?;
         Ok(Response::new(CreateApiKeyResponse {

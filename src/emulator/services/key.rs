@@ -110,7 +110,7 @@ impl KeyService for Svc {
         // Checked before the costly key generation, and again under the lock below.
         if let Some((key, private_key)) = inner.read(|state| {
             require_service_account(state, &sa)?;
-            Ok::<_, Status>(replay::<AuthorizedKeyRec>(state, idem.as_ref()))
+            Ok::<_, Status>(replay::<AuthorizedKeyRec>(state, idem.as_ref(), &inner.clock.now()))
         })? {
             return Ok(Response::new(CreateKeyResponse {
                 key: Some(key),

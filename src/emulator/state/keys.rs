@@ -1,13 +1,13 @@
 //! Authorized keys and static access keys as the emulator keeps them. An authorized key keeps only
-//! its public half (the private key is handed out once, by `Create`); a static access key keeps its
-//! secret so the emulator can check it, and neither `Debug` shows that secret.
+//! its public half (the private key is handed out once, by `Create`); a static access key keeps the
+//! SHA-256 of its secret, enough to check a presented secret and useless to a reader.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{KeyMeta, Map, sorted};
+use super::{KeyMeta, Map, sha256_hex, sorted};
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::AccessKey;
 use crate::proto::yandex::cloud::iam::v1::{Key, key};
 
@@ -36,14 +36,46 @@ impl AuthorizedKeyRec {
     }
 }
 
-/// A static (AWS-compatible) access key: `key_id` is the public access key id, `secret` the secret
-/// access key.
+/// A static (AWS-compatible) access key: `key_id` is the public access key id, `secret_sha256`
+/// the hex SHA-256 of the secret access key.
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(from = "SavedAccessKeyRec")]
 pub(crate) struct AccessKeyRec {
     #[serde(flatten)]
     pub(crate) meta: KeyMeta,
     pub(crate) key_id: String,
-    pub(crate) secret: String,
+    pub(crate) secret_sha256: String,
+}
+
+/// A static key as state files hold it: earlier builds kept the secret itself, which is turned
+/// into its digest on load.
+#[derive(Deserialize)]
+struct SavedAccessKeyRec {
+    #[serde(flatten)]
+    meta: KeyMeta,
+    key_id: String,
+    #[serde(default)]
+    secret_sha256: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+impl From<SavedAccessKeyRec> for AccessKeyRec {
+    fn from(saved: SavedAccessKeyRec) -> Self {
+        let secret_sha256 = match saved.secret {
+            Some(mut secret) => {
+                let digest = sha256_hex(secret.as_bytes());
+                secrecy::zeroize::Zeroize::zeroize(&mut secret);
+                digest
+            }
+            None => saved.secret_sha256,
+        };
+        AccessKeyRec {
+            meta: saved.meta,
+            key_id: saved.key_id,
+            secret_sha256,
+        }
+    }
 }
 
 impl fmt::Debug for AccessKeyRec {

@@ -321,3 +321,46 @@ async fn the_key_and_access_key_groups_create_list_change_and_delete_in_yc_shape
     h.run(&["access-key", "delete", id]).await.success();
     assert!(!h.emu.accepts_access_key(key_id, secret));
 }
+
+#[tokio::test]
+async fn the_emulator_state_file_holds_no_secret_of_any_key_kind_it_handed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let provision = |name: &'static str, kind: &'static str, output: &'static str| {
+        let mut cmd = bare_command(dir.path());
+        cmd.args(["--emulator-state", "state.json", "provision", "--folder-id", FOLDER])
+            .args(["--name", name, "--key-type", kind, "--output", output]);
+        run(cmd)
+    };
+    provision("sa-api", "api-key", "api.yaml").await.success();
+    provision("sa-auth", "authorized-key", "key.json").await.success();
+    provision("sa-s3", "static-key", "env:s3.env").await.success();
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let field = |name: &str, field: &str| {
+        let document: serde_json::Value = serde_json::from_str(&read(name)).unwrap();
+        document[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} in {name}"))
+            .to_owned()
+    };
+    let s3 = read("s3.env");
+    let static_secret = s3
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY="))
+        .expect("the secret entry")
+        .trim_matches('\'');
+    let api_key = yc_iam::provision::StoredKey::read(&dir.path().join("api.yaml"))
+        .unwrap()
+        .expect("the key file");
+    let api_secret = yc_iam::ExposeSecret::expose_secret(&api_key.secret).to_owned();
+    let private_key = field("key.json", "private_key");
+    let pem_body = private_key.lines().nth(2).expect("a line of the PEM body");
+    let state = read("state.json");
+    for (what, secret) in [
+        ("API key secret", api_secret.as_str()),
+        ("private key", pem_body),
+        ("static key secret", static_secret),
+        ("PEM header", "PRIVATE KEY"),
+    ] {
+        assert!(!state.contains(secret), "the state file holds the {what}");
+    }
+}
