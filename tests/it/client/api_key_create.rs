@@ -69,3 +69,68 @@ async fn other_keys_of_the_service_account_are_left_alone() {
     expected.sort();
     assert_eq!(live, expected);
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_and_the_emulator_restarted_still_leaves_one_live_key_the_caller_holds() {
+    use std::time::Duration;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let dir = tempfile::tempdir().expect("dir");
+    let state = dir.path().join("state.json");
+    let on_addr = || {
+        yc_iam::emulator::Emulator::builder()
+            .with_listen(addr)
+            .with_state_file(&state)
+    };
+    let first = super::start(on_addr()).await;
+    // The retry comes at least a second after the lost answer: the restart happens in between.
+    let client = yc_iam::Client::builder()
+        .with_endpoint(format!("http://{addr}"))
+        .with_credentials(Credentials::iam_token(yc_iam::emulator::DEFAULT_IAM_TOKEN))
+        .with_retry(
+            yc_iam::RetryPolicy::default()
+                .with_max_attempts(10)
+                .with_initial_backoff(Duration::from_secs(2))
+                .with_max_backoff(Duration::from_secs(2)),
+        )
+        .build()
+        .expect("client");
+    let sa = create_sa(&client, "restarted").await;
+    first.set_fault(KEY_CREATE, Fault::DropResponseAfterApply { n: 1 });
+    let creating = {
+        let (client, sa) = (client.clone(), sa.id.clone());
+        tokio::spawn(async move {
+            client
+                .api_keys()
+                .create(CreateApiKey::new(&sa).description("across a restart"))
+                .await
+        })
+    };
+    while calls(&first, KEY_CREATE).is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.shutdown().await;
+    // The restarted emulator cannot answer the retry with the first key's secret (it never saved
+    // it), so it makes a key; the client deletes the first one, whose secret it never received.
+    let second = super::start(on_addr()).await;
+    let created = creating.await.expect("task").expect("the create is retried to success");
+    assert_eq!(
+        calls(&second, KEY_CREATE).len(),
+        1,
+        "the retry reached the restarted emulator"
+    );
+    let snapshot = second.snapshot();
+    let live = snapshot.live_keys_of(&sa.id);
+    assert_eq!(live.len(), 1, "exactly one live key: {live:?}");
+    assert_eq!(live[0].id, created.api_key.id);
+    let with_key = client_with(&second, Credentials::api_key(created.secret.expose_secret()));
+    let listed: Vec<_> = with_key
+        .api_keys()
+        .list(&sa.id)
+        .try_collect()
+        .await
+        .expect("the secret the caller holds authenticates");
+    assert_eq!(listed.len(), 1);
+    second.shutdown().await;
+}
