@@ -48,6 +48,18 @@ impl CliError {
         Self::usage(chain(err))
     }
 
+    /// An emulator that did not start: a state, key or TLS file the user named that cannot be
+    /// used is bad input (exit 2), as any other file named on the command line; anything else,
+    /// such as an address already in use, is a failure.
+    pub(crate) fn emulator_start(context: &str, err: &yc_iam::emulator::EmulatorError) -> Self {
+        use yc_iam::emulator::EmulatorError;
+        let message = format!("{context}: {}", chain(err));
+        match err {
+            EmulatorError::State { .. } | EmulatorError::File { .. } | EmulatorError::Tls(_) => Self::usage(message),
+            _ => Self::failure(message),
+        }
+    }
+
     /// An API error: exit 2 only when it was refused locally before sending; with its ids.
     /// Its `Display` is already the whole story (the gRPC status underneath is not repeated).
     pub(crate) fn api(context: Option<&str>, err: &yc_iam::Error) -> Self {

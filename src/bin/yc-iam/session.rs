@@ -6,7 +6,7 @@ use std::ops::Deref;
 use yc_iam::emulator::{DEFAULT_IAM_TOKEN, Emulator};
 use yc_iam::{Client, Credentials, RetryPolicy};
 
-use crate::error::{CliError, CliResult, EXIT_USAGE, chain};
+use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::settings::Settings;
 
 /// A connected client. Dropping it stops the in-process emulator behind `--emulator`, if any
@@ -147,7 +147,7 @@ async fn start_emulator(settings: &Settings, folders: &[&str]) -> CliResult<Emul
     builder
         .start()
         .await
-        .map_err(|e| CliError::failure(format!("cannot start the emulator: {}", chain(&e))))
+        .map_err(|e| CliError::emulator_start("cannot start the emulator", &e))
 }
 
 /// The `authorization` header every call carries, masked: the scheme, never the credential.

@@ -131,13 +131,30 @@ async fn an_emulator_state_file_that_is_a_pipe_or_a_device_stops_the_start_inste
         cmd.args(["--emulator-state", state, "sa", "list", "--folder-id", FOLDER]);
         let run = run_within(cmd, LIMIT).await;
         let lines = run.stderr_lines();
-        assert_eq!(run.code, Some(1), "{state}: {}", run.stderr);
+        assert_eq!(
+            run.code,
+            Some(2),
+            "{state}: a file the user named is bad input: {}",
+            run.stderr
+        );
         assert!(
             lines.len() == 1
                 && lines[0].contains(&format!("cannot load emulator state from {state}: not a regular file")),
             "{state}: {}",
             run.stderr
         );
+    }
+    // A state file that does not parse is bad input too, for the in-process emulator and the
+    // served one alike.
+    std::fs::write(dir.path().join("broken.json"), "{\"service_accounts\": 7}").unwrap();
+    for args in [
+        &["--emulator-state", "broken.json", "sa", "list", "--folder-id", FOLDER][..],
+        &["emulator", "--listen", "127.0.0.1:0", "--state", "broken.json"],
+    ] {
+        let mut cmd = bare_command(dir.path());
+        cmd.args(args);
+        let run = run_within(cmd, LIMIT).await;
+        assert_refused(&run, args, "broken.json: not a valid state file");
     }
 }
 

@@ -200,7 +200,7 @@ pub(crate) async fn run(args: EmulatorArgs) -> CliResult {
         .with_journal_capacity(0)
         .start()
         .await
-        .map_err(|e| CliError::failure(format!("emulator: {}", chain(&e))))?;
+        .map_err(|e| CliError::emulator_start("emulator", &e))?;
     // The handlers are in place before the address is announced: whoever reads it may send
     // SIGTERM at once, and the default action would skip the final save.
     let terminated = terminated();
