@@ -109,9 +109,6 @@ pub(crate) const TEXT_LIMIT: Limit = Limit::mib(1);
 /// The most read from a fleet manifest: thousands of accounts fit well within it.
 pub(crate) const MANIFEST_LIMIT: Limit = Limit::mib(16);
 
-/// The most read from the emulator's state file: a store of 100,000 accounts fits within it.
-pub(crate) const STATE_LIMIT: Limit = Limit::mib(256);
-
 /// How many bytes a reader takes from one file, in whole mebibytes so that errors say it plainly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limit {
@@ -135,16 +132,37 @@ impl std::fmt::Display for Limit {
 }
 
 /// The one reader of the files a user or another tool hands us (key, profile, sink and manifest
-/// files, the emulator's state), so each refuses the same things with the same words: anything
-/// but a regular file once symlinks are followed (a named pipe would block the open, a device
-/// such as `/dev/zero` never ends), and more than `limit` bytes (a sparse file can claim
-/// terabytes). Both refusals, and text that is not UTF-8, are `InvalidData` errors whose message
-/// is the rule broken (`not a regular file`, `larger than 1 MiB, …`), to follow the file's name. `None` when the file does not exist. The bytes
-/// are cleared when dropped: the file may hold a secret.
+/// files), so each refuses the same things with the same words: anything but a regular file once
+/// symlinks are followed (see [`open_regular`]), and more than `limit` bytes (a sparse file can
+/// claim terabytes). Both refusals, and text that is not UTF-8, are `InvalidData` errors whose
+/// message is the rule broken (`not a regular file`, `larger than 1 MiB, …`), to follow the
+/// file's name. `None` when the file does not exist. The bytes are cleared when dropped: the file
+/// may hold a secret.
 pub(crate) fn read_bytes(path: &Path, limit: Limit) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
     use std::io::Read as _;
 
-    let refused = |rule: String| std::io::Error::new(std::io::ErrorKind::InvalidData, rule);
+    let Some((file, len)) = open_regular(path)? else {
+        return Ok(None);
+    };
+    let too_large = || refused(format!("larger than {limit}, the limit for this kind of file"));
+    if len > limit.bytes() {
+        return Err(too_large());
+    }
+    // Sized to the file and one byte more, so reading to its end needs no probe beyond it and the
+    // buffer never grows (a grown buffer would leave a copy of the text behind).
+    let mut bytes = Zeroizing::new(Vec::with_capacity(len as usize + 1));
+    // A file that grew since: one byte past the limit is enough to know.
+    file.take(limit.bytes() + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit.bytes() {
+        return Err(too_large());
+    }
+    Ok(Some(bytes))
+}
+
+/// Opens `path` for reading only if it is a regular file once symlinks are followed: a named pipe
+/// would block the open and a device such as `/dev/zero` never ends. The file and its length;
+/// `None` when it does not exist.
+pub(crate) fn open_regular(path: &Path) -> std::io::Result<Option<(std::fs::File, u64)>> {
     let not_regular = || refused("not a regular file".to_owned());
     // Checked before opening, since opening a named pipe waits for a writer.
     match std::fs::metadata(path) {
@@ -163,19 +181,11 @@ pub(crate) fn read_bytes(path: &Path, limit: Limit) -> std::io::Result<Option<Ze
     if !meta.is_file() {
         return Err(not_regular());
     }
-    let too_large = || refused(format!("larger than {limit}, the limit for this kind of file"));
-    if meta.len() > limit.bytes() {
-        return Err(too_large());
-    }
-    // Sized to the file and one byte more, so reading to its end needs no probe beyond it and the
-    // buffer never grows (a grown buffer would leave a copy of the text behind).
-    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
-    // A file that grew since: one byte past the limit is enough to know.
-    file.take(limit.bytes() + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit.bytes() {
-        return Err(too_large());
-    }
-    Ok(Some(bytes))
+    Ok(Some((file, meta.len())))
+}
+
+fn refused(rule: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, rule)
 }
 
 /// The error of a file that must exist and does not, for readers that take `None` as one: worded

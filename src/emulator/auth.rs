@@ -65,8 +65,10 @@ pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Princip
         if inner.iam_tokens.iter().any(|t| t == credential) {
             return Ok(Principal::User(EMULATOR_USER_ID.to_owned()));
         }
+        // Hashed before the lock is taken: every call with a token passes here.
+        let digest = sha256_hex(credential.as_bytes());
         let state = lock(&inner.state);
-        return match state.tokens.get(&sha256_hex(credential.as_bytes())) {
+        return match state.tokens.get(&digest) {
             Some(rec) if !inner.clock.is_past(&rec.expires_at.into()) => Ok(if rec.subject == EMULATOR_USER_ID {
                 Principal::User(rec.subject.clone())
             } else {
@@ -88,16 +90,17 @@ pub(crate) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<Princip
 /// its account's `last_authenticated_at` become now.
 fn api_key(inner: &Inner, secret: &str) -> Result<Principal, Status> {
     let now: Ts = (&inner.clock.now()).into();
+    let digest = sha256_hex(secret.as_bytes());
     let mut state = lock(&inner.state);
     let key = state
-        .live_key_by_secret(secret)
+        .live_key_by_digest(&digest)
         .ok_or_else(|| unauthenticated("The API key is invalid"))?;
     if key.expires_at.is_some_and(|e| e <= now) {
         return Err(unauthenticated("The API key has expired"));
     }
     let account = key.meta.service_account_id.clone();
     state.account_authenticated(&account, now).map_err(unauthenticated)?;
-    if let Some(key) = state.live_key_by_secret(secret) {
+    if let Some(key) = state.live_key_by_digest(&digest) {
         key.meta.last_used_at = Some(now);
     }
     drop(state);

@@ -15,18 +15,29 @@ pub(crate) async fn load(path: &Path) -> Result<State, EmulatorError> {
         path: path.to_owned(),
         source,
     };
-    // The one bounded reader: a pipe or a device is refused unopened, and at most STATE_LIMIT read.
+    // A pipe or a device is refused unopened. No size limit, unlike the files a user writes: the
+    // emulator wrote this one and never prunes what it keeps, so a limit here could refuse a
+    // file it saved itself. It is parsed as it is read, so its size is never trusted up front
+    // (a sparse file of zeros fails at its first byte).
     let owned = path.to_owned();
-    let read =
-        tokio::task::spawn_blocking(move || crate::private_file::read_bytes(&owned, crate::private_file::STATE_LIMIT))
-            .await
-            .map_err(std::io::Error::other)
-            .and_then(|read| read);
-    match read {
-        Ok(Some(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(State::default()),
-        Ok(Some(bytes)) => serde_json::from_slice(&bytes).map_err(|e| wrap(unquoted(&e).into())),
-        Ok(None) => Ok(State::default()),
-        Err(e) => Err(wrap(Box::new(e))),
+    let parsed = tokio::task::spawn_blocking(move || parse(&owned))
+        .await
+        .map_err(|e| wrap(Box::new(std::io::Error::other(e))))?;
+    parsed.map_err(wrap)
+}
+
+/// The state in the file at `path`: empty when it is missing or holds only white space.
+fn parse(path: &Path) -> Result<State, Box<dyn std::error::Error + Send + Sync>> {
+    let Some((file, _)) = crate::private_file::open_regular(path)? else {
+        return Ok(State::default());
+    };
+    let reader = std::io::BufReader::new(file);
+    let mut values = serde_json::Deserializer::from_reader(reader).into_iter::<State>();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(State::default()),
+        (Some(Ok(state)), None) => Ok(state),
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(unquoted(&e).into()),
+        (Some(Ok(_)), Some(Ok(_))) => Err("not a valid state file (more than one JSON value)".into()),
     }
 }
 

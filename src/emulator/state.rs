@@ -414,7 +414,8 @@ struct Replay {
 
 /// The answers of recent key `Create`s by idempotency key, so a retried call gets the same key
 /// and secret. Held in memory only: never written to the state file, forgotten when the key is
-/// deleted and after [`REPLAY_LIFETIME`]. A repeat after a restart makes a new key, as one after
+/// deleted; not replayed after [`REPLAY_LIFETIME`], and dropped from memory by the next key
+/// `Create` after that. A repeat after a restart makes a new key, as one after
 /// the record expired would; a client that retried reconciles (`create_once` deletes the key
 /// whose secret it never received), so one live key remains and its secret is held.
 #[derive(Default, Clone)]
@@ -778,9 +779,9 @@ impl State {
         self.replays.forget_key(id);
     }
 
-    /// The live API key with this secret.
-    pub(crate) fn live_key_by_secret(&mut self, secret: &str) -> Option<&mut KeyRec> {
-        let id = self.index.secrets.get(&sha256_hex(secret.as_bytes()))?;
+    /// The live API key whose secret has this digest ([`sha256_hex`]).
+    pub(crate) fn live_key_by_digest(&mut self, digest: &str) -> Option<&mut KeyRec> {
+        let id = self.index.secrets.get(digest)?;
         self.api_keys.get_mut(id).filter(|k| !k.deleted)
     }
 
@@ -797,9 +798,9 @@ impl State {
         }
     }
 
-    /// The scopes of the live API key with this secret.
-    pub(crate) fn live_key_scopes(&self, secret: &str) -> Option<&[String]> {
-        let id = self.index.secrets.get(&sha256_hex(secret.as_bytes()))?;
+    /// The scopes of the live API key whose secret has this digest ([`sha256_hex`]).
+    pub(crate) fn live_key_scopes(&self, digest: &str) -> Option<&[String]> {
+        let id = self.index.secrets.get(digest)?;
         self.api_keys
             .get(id)
             .filter(|k| !k.deleted)

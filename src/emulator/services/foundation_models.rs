@@ -85,8 +85,9 @@ impl Svc {
         Caller {
             principal: principal(request),
             key_scopes: api_key.and_then(|secret| {
+                let digest = crate::emulator::state::sha256_hex(secret.as_bytes());
                 self.inner
-                    .read(|state| state.live_key_scopes(secret).map(<[String]>::to_vec))
+                    .read(|state| state.live_key_scopes(&digest).map(<[String]>::to_vec))
             }),
         }
     }

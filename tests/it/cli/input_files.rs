@@ -146,15 +146,20 @@ async fn an_emulator_state_file_that_is_a_pipe_or_a_device_stops_the_start_inste
     }
     // A state file that does not parse is bad input too, for the in-process emulator and the
     // served one alike.
+    // The state file has no size limit (the emulator wrote it), so it is parsed as it is read: a
+    // sparse file of 4 TiB of zeros fails at its first byte instead of being read whole.
     std::fs::write(dir.path().join("broken.json"), "{\"service_accounts\": 7}").unwrap();
-    for args in [
-        &["--emulator-state", "broken.json", "sa", "list", "--folder-id", FOLDER][..],
-        &["emulator", "--listen", "127.0.0.1:0", "--state", "broken.json"],
-    ] {
-        let mut cmd = bare_command(dir.path());
-        cmd.args(args);
-        let run = run_within(cmd, LIMIT).await;
-        assert_refused(&run, args, "broken.json: not a valid state file");
+    sparse(&dir.path().join("zeros.json"), 4 << 40);
+    for state in ["broken.json", "zeros.json"] {
+        for args in [
+            &["--emulator-state", state, "sa", "list", "--folder-id", FOLDER][..],
+            &["emulator", "--listen", "127.0.0.1:0", "--state", state],
+        ] {
+            let mut cmd = bare_command(dir.path());
+            cmd.args(args);
+            let run = run_within(cmd, LIMIT).await;
+            assert_refused(&run, args, &format!("{state}: not a valid state file"));
+        }
     }
 }
 
