@@ -1,8 +1,10 @@
 //! Files that hold secrets (the API-key file, the emulator's state file), written so that a
-//! reader sees the old file or the whole new one and nobody but the owner can read either, and
-//! read without leaving a copy of their text behind. Reading lives here too, for every file a user
-//! hands us (a fleet manifest holds no secret but is read the same way): the checks on what
-//! such a file may be, and how much of it is read, then have one home and one wording.
+//! reader sees the old file or the whole new one and nobody but the owner can read either. Reading
+//! lives here too, for every file a user hands us (a fleet manifest holds no secret but is read
+//! the same way): the checks on what such a file may be, and how much of it is read, then have
+//! one home and one wording, and [`read_bytes`] leaves no copy of the text behind. The emulator's
+//! state file only shares the checks ([`open_regular`]): it is parsed as it is read, and what it
+//! holds (Lockbox payloads; no credential) lives on in the emulator's memory anyway.
 //!
 //! The new contents go to a temporary file beside the target, created exclusively (`O_EXCL`: a
 //! file or symlink already at that name is never opened, so a planted link cannot redirect the

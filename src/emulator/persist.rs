@@ -36,6 +36,8 @@ fn parse(path: &Path) -> Result<State, Box<dyn std::error::Error + Send + Sync>>
     match (values.next(), values.next()) {
         (None, _) => Ok(State::default()),
         (Some(Ok(state)), None) => Ok(state),
+        // A read that failed part way is the reader's error, not a parse position.
+        (Some(Err(e)), _) | (_, Some(Err(e))) if e.is_io() => Err(Box::new(std::io::Error::from(e))),
         (Some(Err(e)), _) | (_, Some(Err(e))) => Err(unquoted(&e).into()),
         (Some(Ok(_)), Some(Ok(_))) => Err("not a valid state file (more than one JSON value)".into()),
     }

@@ -415,7 +415,7 @@ struct Replay {
 /// The answers of recent key `Create`s by idempotency key, so a retried call gets the same key
 /// and secret. Held in memory only: never written to the state file, forgotten when the key is
 /// deleted; not replayed after [`REPLAY_LIFETIME`], and dropped from memory by the next key
-/// `Create` after that. A repeat after a restart makes a new key, as one after
+/// `Create` sent with an idempotency key after that. A repeat after a restart makes a new key, as one after
 /// the record expired would; a client that retried reconciles (`create_once` deletes the key
 /// whose secret it never received), so one live key remains and its secret is held.
 #[derive(Default, Clone)]

@@ -48,14 +48,17 @@ impl CliError {
         Self::usage(chain(err))
     }
 
-    /// An emulator that did not start: a state, key or TLS file the user named that cannot be
+    /// An emulator that did not start: a state, authorized-key or TLS file the user named that cannot be
     /// used is bad input (exit 2), as any other file named on the command line; anything else,
     /// such as an address already in use, is a failure.
     pub(crate) fn emulator_start(context: &str, err: &yc_iam::emulator::EmulatorError) -> Self {
         use yc_iam::emulator::EmulatorError;
         let message = format!("{context}: {}", chain(err));
         match err {
-            EmulatorError::State { .. } | EmulatorError::File { .. } | EmulatorError::Tls(_) => Self::usage(message),
+            EmulatorError::State { .. }
+            | EmulatorError::File { .. }
+            | EmulatorError::AuthorizedKey { .. }
+            | EmulatorError::Tls(_) => Self::usage(message),
             _ => Self::failure(message),
         }
     }

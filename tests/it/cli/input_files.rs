@@ -179,6 +179,20 @@ async fn the_files_of_a_served_emulator_that_are_pipes_are_refused_before_it_sta
         assert_refused(&run, &args, "emulator: cannot read pipe: not a regular file");
         assert!(run.stdout.is_empty(), "{args:?}: never listened: {}", run.stdout);
     }
+    // A key file that reads but whose public key is not one is bad input too.
+    let key =
+        r#"{"id": "ajebadkey00000000000", "service_account_id": "ajeaccount0000000000", "public_key": "not a key"}"#;
+    std::fs::write(dir.path().join("key.json"), key).unwrap();
+    let args = [&serve[..], &["--authorized-key", "key.json"]].concat();
+    let mut cmd = bare_command(dir.path());
+    cmd.args(&args);
+    let run = run_within(cmd, LIMIT).await;
+    assert_refused(
+        &run,
+        &args,
+        "invalid public key for authorized key ajebadkey00000000000",
+    );
+    assert!(run.stdout.is_empty(), "never listened: {}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
