@@ -215,25 +215,29 @@ struct SavedKeyRec {
 
 impl From<SavedKeyRec> for KeyRec {
     fn from(saved: SavedKeyRec) -> Self {
-        let mut key = KeyRec {
+        let masked_secret = match &saved.secret {
+            Some(secret) => super::ids::mask_secret(secret),
+            None => saved.masked_secret,
+        };
+        let secret_sha256 = saved_digest(saved.secret, saved.secret_sha256);
+        KeyRec {
             meta: saved.meta,
             scopes: saved.scopes,
             expires_at: saved.expires_at,
-            masked_secret: saved.masked_secret,
-            secret_sha256: saved.secret_sha256,
+            masked_secret,
+            // A deleted key keeps no digest.
+            secret_sha256: if saved.deleted { String::new() } else { secret_sha256 },
             deleted: saved.deleted,
-        };
-        if let Some(mut secret) = saved.secret {
-            key = KeyRec {
-                deleted: saved.deleted,
-                ..KeyRec::new(key.meta, key.scopes, key.expires_at, &secret)
-            };
-            secrecy::zeroize::Zeroize::zeroize(&mut secret);
         }
-        if key.deleted {
-            key.secret_sha256.clear();
-        }
-        key
+    }
+}
+
+/// The digest a key read from a state file keeps: of its secret, which an earlier build saved
+/// in clear (cleared here once hashed), or the digest saved.
+pub(super) fn saved_digest(secret: Option<String>, digest: String) -> String {
+    match secret {
+        Some(secret) => sha256_hex(secrecy::zeroize::Zeroizing::new(secret).as_bytes()),
+        None => digest,
     }
 }
 

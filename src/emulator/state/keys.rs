@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{KeyMeta, Map, sha256_hex, sorted};
+use super::{KeyMeta, Map, saved_digest, sorted};
 use crate::proto::yandex::cloud::iam::v1::awscompatibility::AccessKey;
 use crate::proto::yandex::cloud::iam::v1::{Key, key};
 
@@ -62,18 +62,10 @@ struct SavedAccessKeyRec {
 
 impl From<SavedAccessKeyRec> for AccessKeyRec {
     fn from(saved: SavedAccessKeyRec) -> Self {
-        let secret_sha256 = match saved.secret {
-            Some(mut secret) => {
-                let digest = sha256_hex(secret.as_bytes());
-                secrecy::zeroize::Zeroize::zeroize(&mut secret);
-                digest
-            }
-            None => saved.secret_sha256,
-        };
         AccessKeyRec {
             meta: saved.meta,
             key_id: saved.key_id,
-            secret_sha256,
+            secret_sha256: saved_digest(saved.secret, saved.secret_sha256),
         }
     }
 }
