@@ -374,6 +374,7 @@ impl KeySink {
                 elsewhere: Vec::new(),
             })
         };
+        let expected = self.format(kind);
         let (path, value) = match (self, kind) {
             (KeySink::File(path), KeyType::ApiKey) => {
                 return holding(StoredKey::read(path)?.map(|k| Held {
@@ -391,17 +392,16 @@ impl KeySink {
             }
             (KeySink::File(path), KeyType::StaticKey) => (
                 path,
-                read_text(path, aws_credentials::FORMAT)?
-                    .map(|t| aws_credentials::values(&t, aws_profile, aws_credentials::KEY_ID)),
+                read_text(path, expected)?.map(|t| aws_credentials::values(&t, aws_profile, aws_credentials::KEY_ID)),
             ),
             (KeySink::Env { path, entries }, _) => (
                 path,
-                read_text(path, dotenv::FORMAT)?
+                read_text(path, expected)?
                     .map(|t| dotenv::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
             ),
             (KeySink::K8s { path, entries, .. }, _) => (
                 path,
-                read_text(path, manifest::FORMAT)?
+                read_text(path, expected)?
                     .map(|t| manifest::value_of(&t, &entries.api_key_id).map(|id| (id, Vec::new()))),
             ),
             (KeySink::Lockbox(_) | KeySink::Caller, _) => return holding(None),
@@ -414,7 +414,7 @@ impl KeySink {
             }),
             Some(Err(problem)) => Err(KeyFileError::NotAKeyFile {
                 path: path.clone(),
-                expected: self.format(kind),
+                expected,
                 problem,
             }),
         }
@@ -424,22 +424,23 @@ impl KeySink {
     /// authorized key, its JSON document). `None` for another sink, or when there is none; a file
     /// in another format is bad input.
     pub(super) fn read_secret(&self) -> Result<Option<SecretString>, KeyFileError> {
+        // Only the dotenv and Kubernetes sinks hold a secret to read; their format is the same
+        // whatever the kind.
+        let expected = self.format(KeyType::ApiKey);
         let (path, value) = match self {
             KeySink::Env { path, entries } => (
                 path,
-                read_text(path, dotenv::FORMAT)?.map(|t| dotenv::value_of(&t, &entries.api_key)),
+                read_text(path, expected)?.map(|t| dotenv::value_of(&t, &entries.api_key)),
             ),
             KeySink::K8s { path, entries, .. } => (
                 path,
-                read_text(path, manifest::FORMAT)?.map(|t| manifest::value_of(&t, &entries.api_key)),
+                read_text(path, expected)?.map(|t| manifest::value_of(&t, &entries.api_key)),
             ),
             _ => return Ok(None),
         };
         let secret = value.transpose().map_err(|problem| KeyFileError::NotAKeyFile {
             path: path.clone(),
-            // Only the dotenv and Kubernetes sinks hold a secret to read; their format is the same
-            // whatever the kind.
-            expected: self.format(KeyType::ApiKey),
+            expected,
             problem,
         })?;
         Ok(secret
