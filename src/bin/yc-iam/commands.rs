@@ -16,6 +16,7 @@ mod rotate;
 mod service_account;
 mod token;
 
+use std::pin::pin;
 use yc_iam::{Client, Operation, OperationPayload};
 
 pub(crate) use emulator::EmulatorArgs;
@@ -34,7 +35,7 @@ pub(crate) async fn run(cli: Cli) -> CliResult {
         Command::Completions { shell } => {
             // Generated into a buffer: clap_complete panics when its own write fails (`| head`).
             let mut script = Vec::new();
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "yc-iam", &mut script);
             return output::write_stdout_bytes(&script).map_err(CliError::from);
         }
@@ -86,7 +87,7 @@ pub(crate) async fn finish<R: OperationPayload, M: OperationPayload>(
         output::print_one(settings.format, &OperationView::from(op.raw()))?;
         return Ok(None);
     }
-    let result = progress::show(label, op.wait())
+    let result = progress::show(label, pin!(op.wait()))
         .await
         .map_err(|e| CliError::api(None, &e))?;
     Ok(Some(result))

@@ -22,7 +22,8 @@ use std::process::ExitCode;
 use crate::error::{CliError, EXIT_USAGE};
 
 fn main() -> ExitCode {
-    let cli = match parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::Cli::parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
@@ -34,20 +35,6 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
-}
-
-/// Parses the command line. The command tree clap builds to parse it is left for the process's
-/// exit to free: dropping it, node by node, costs a tenth of the instructions of a whole
-/// `provision` run.
-fn parse() -> Result<cli::Cli, clap::Error> {
-    use clap::{CommandFactory as _, FromArgMatches as _};
-    let mut command = cli::Cli::command();
-    let parsed = match command.try_get_matches_from_mut(std::env::args_os()) {
-        Ok(mut matches) => cli::Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command)),
-        Err(e) => Err(e),
-    };
-    std::mem::forget(command);
-    parsed
 }
 
 /// A command is a short chain of sequential calls: one thread runs it without a hop between

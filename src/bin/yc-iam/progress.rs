@@ -4,16 +4,18 @@
 
 use std::future::Future;
 use std::io::{IsTerminal, Write};
+use std::pin::Pin;
 use std::time::Duration;
 
-/// Runs `work`, showing `label` and the seconds that pass while it runs.
-pub(crate) async fn show<F: Future>(label: &str, work: F) -> F::Output {
+/// Runs `work`, showing `label` and the seconds that pass while it runs. `work` is pinned by the
+/// caller, in the caller's own future: taken by value, it would be held twice here (as the
+/// argument and as the pinned local), doubling the size of every future that awaits this one.
+pub(crate) async fn show<F: Future>(label: &str, mut work: Pin<&mut F>) -> F::Output {
     if !std::io::stderr().is_terminal() {
         return work.await;
     }
     let start = tokio::time::Instant::now();
     let _ = write!(std::io::stderr(), "{label}...");
-    tokio::pin!(work);
     let mut ticks = tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
     let output = loop {
         tokio::select! {

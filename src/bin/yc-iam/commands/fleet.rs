@@ -4,6 +4,7 @@
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::path::PathBuf;
+use std::pin::pin;
 
 use clap::Args;
 use serde_json::{Value, json};
@@ -129,7 +130,7 @@ fn folders(manifest: &Manifest) -> Vec<&str> {
 }
 
 async fn read(client: &yc_iam::Client, manifest: &Manifest, prune: bool) -> CliResult<Plan> {
-    progress::show("planning", manifest.plan(client, prune))
+    progress::show("planning", pin!(manifest.plan(client, prune)))
         .await
         .map_err(|e| CliError::api(Some("cannot read the cloud"), &e))
 }

@@ -1,5 +1,6 @@
 //! `yc-iam operation get|wait <ID>`.
 
+use std::pin::pin;
 use yc_iam::proto::yandex::cloud::operation::operation;
 
 use crate::cli::OperationCommand;
@@ -18,7 +19,7 @@ pub(crate) async fn run(settings: &Settings, cmd: OperationCommand) -> CliResult
     check_id("<ID>", id)?;
     let session = connect(settings).await?;
     let op = if wait {
-        progress::show("waiting for operation", session.operations().wait(id)).await
+        progress::show("waiting for operation", pin!(session.operations().wait(id))).await
     } else {
         session.operations().get(id).await
     }?;

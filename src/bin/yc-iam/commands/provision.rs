@@ -4,6 +4,7 @@
 mod sink;
 
 use serde::Serialize;
+use std::pin::pin;
 use yc_iam::provision::{
     AccountPlan, KeyAction, KeyFileError, KeyPlan, KeySink, KeyType, LockboxPlan, LockboxReport, LockboxSecret,
     ManagedKey, Plan, Provision, ProvisionError, Report, SecretPlan, Verify,
@@ -61,12 +62,12 @@ pub(crate) async fn run(settings: &Settings, args: ProvisionArgs) -> CliResult {
 
     let session = connect(settings).await?;
     if args.dry_run {
-        let plan = progress::show("planning", p.plan(&session))
+        let plan = progress::show("planning", pin!(p.plan(&session)))
             .await
             .map_err(|e| provision_error(&e))?;
         return print(settings.format, &plan_view(&plan, &output), &[]);
     }
-    let report = match progress::show("provisioning", p.run(&session)).await {
+    let report = match progress::show("provisioning", pin!(p.run(&session))).await {
         Ok(report) => report,
         Err(e) => {
             // What was done before the failure, then the error.
