@@ -477,7 +477,7 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
     }
     let rotate = matches!(change.action, KeyAction::Rotate { .. });
     let provision = keys::provision(fleet, spec, &change.spec, time::OffsetDateTime::now_utc()).rotate(rotate);
-    let report = keys::keep(client, &provision, change).await?;
+    let report = keys::keep(client, fleet, &provision, change).await?;
     let sink = &change.spec.output;
     let mut done = match &report.key {
         Some(crate::provision::KeyAction::Created { key, .. }) if rotate => format!("↻ key {} → {sink}", key.id),

@@ -1,0 +1,159 @@
+//! Kill-safety of key replacement: a run killed while it replaces a key (the `provision` flow, a
+//! fleet's apply, a rotation) and then run again ends with exactly one live key in the sink, and
+//! no key whose secret nobody holds, whatever made the replaced key.
+//!
+//! A run is killed by dropping it while the emulator holds the call it is making
+//! ([`Fault::Delay`]): the held call is never applied, and nothing after it is sent.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator, Fault};
+use yc_iam::fleet::Manifest;
+use yc_iam::provision::{DEFAULT_SCOPE, Provision, StoredKey};
+use yc_iam::{Client, CreateApiKey, CreateServiceAccount};
+
+use crate::common::created;
+use crate::provision::start;
+
+const DELETE_API_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
+
+/// Runs `run` until the emulator receives a call of `method`, holds that call, and drops the run
+/// with it in flight: a kill at that moment. Panics if the run ends first.
+async fn killed_at<F: Future>(emu: &Emulator, method: &str, run: F) {
+    emu.set_fault(method, Fault::Delay(Duration::from_secs(30)));
+    let before = calls(emu, method);
+    let reached = async {
+        while calls(emu, method) == before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        _ = run => panic!("the run ended before it called {method}"),
+        _ = tokio::time::timeout(Duration::from_secs(20), reached) => {}
+    }
+    emu.clear_faults();
+}
+
+fn calls(emu: &Emulator, method: &str) -> usize {
+    emu.journal().iter().filter(|e| e.method == method).count()
+}
+
+/// The account's live API keys, sorted.
+fn live(emu: &Emulator, account: &str) -> Vec<String> {
+    let mut ids: Vec<String> = emu
+        .snapshot()
+        .live_keys_of(account)
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A service account with an API key made the way `yc iam api-key create` makes it (no marker in
+/// its description), written to `file` as the key file.
+async fn account_with_yc_key(client: &Client, name: &str, file: &Path) -> (String, String) {
+    let account = client
+        .service_accounts()
+        .create(CreateServiceAccount::new(DEFAULT_FOLDER_ID, name))
+        .await
+        .expect("create")
+        .wait()
+        .await
+        .expect("the account");
+    let made = client
+        .api_keys()
+        .create(
+            CreateApiKey::new(&account.id)
+                .scopes([DEFAULT_SCOPE])
+                .description("for the chat bot"),
+        )
+        .await
+        .expect("a key made with yc");
+    let stored = StoredKey {
+        id: made.api_key.id.clone(),
+        service_account_id: account.id.clone(),
+        created_at: None,
+        scopes: vec![DEFAULT_SCOPE.to_owned()],
+        expires_at: None,
+        secret: made.secret,
+    };
+    stored.write(file).expect("the key file");
+    (account.id, made.api_key.id)
+}
+
+#[tokio::test]
+async fn a_key_from_yc_that_a_killed_rotation_replaced_is_deleted_by_the_next_run() {
+    let (emu, client, dir) = start().await;
+    let file = dir.path().join("key.yaml");
+    let (account, yc_key) = account_with_yc_key(&client, "sa-yc", &file).await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-yc").output_file(&file);
+
+    killed_at(&emu, DELETE_API_KEY, p.clone().rotate(true).run(&client)).await;
+    let held = StoredKey::read(&file).unwrap().expect("the key file").id;
+    assert_ne!(held, yc_key, "the new key reached the file before the kill");
+
+    p.run(&client).await.expect("the next run");
+    p.run(&client).await.expect("the one after");
+    assert_eq!(live(&emu, &account), vec![held], "the replaced key is gone");
+    let kept = client.api_keys().get(&live(&emu, &account)[0]).await.unwrap();
+    assert!(kept.description.contains("[yc-iam:"), "{}", kept.description);
+}
+
+fn manifest(file: &Path, scopes: &str) -> Manifest {
+    let text = format!(
+        "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {{ name: ai-prod }}\ndefaults: {{ folder_id: {DEFAULT_FOLDER_ID} }}\nservice_accounts:\n  - name: sa-chat\n    keys:\n      - {{ type: api-key, scopes: [{scopes}], output: '{}' }}\n",
+        file.display()
+    );
+    Manifest::parse(&text, Path::new("fleet.yaml"), Path::new(".")).expect("a valid manifest")
+}
+
+async fn apply(fleet: &Manifest, client: &Client) -> yc_iam::fleet::Report {
+    let report = fleet.plan(client, false).await.expect("plan").apply(client, 4).await;
+    assert!(report.succeeded(), "{report}");
+    report
+}
+
+#[tokio::test]
+async fn a_provision_key_a_killed_fleet_apply_replaced_is_deleted_by_the_next_apply() {
+    let (emu, client, dir) = start().await;
+    let file = dir.path().join("key.yaml");
+    let labels = BTreeMap::from([
+        ("managed-by".to_owned(), "yc-iam".to_owned()),
+        ("fleet".to_owned(), "ai-prod".to_owned()),
+    ]);
+    let first = Provision::new(DEFAULT_FOLDER_ID, "sa-chat")
+        .labels(labels)
+        .output_file(&file)
+        .run(&client)
+        .await
+        .expect("provision");
+    let (old, account) = created(&first);
+    // The fleet adopts the account and the key its sink holds...
+    apply(&manifest(&file, DEFAULT_SCOPE), &client).await;
+    assert_eq!(live(&emu, &account), vec![old.clone()]);
+
+    // ...then the entry's scopes change, and the apply that replaces the key is killed.
+    let changed = manifest(&file, &format!("{DEFAULT_SCOPE}, yc.ai.foundationModels.execute"));
+    killed_at(&emu, DELETE_API_KEY, async {
+        changed
+            .plan(&client, false)
+            .await
+            .expect("plan")
+            .apply(&client, 4)
+            .await
+    })
+    .await;
+    let held = StoredKey::read(&file).unwrap().expect("the key file").id;
+    assert_ne!(held, old, "the new key reached the file before the kill");
+
+    let next = apply(&changed, &client).await;
+    let last = apply(&changed, &client).await;
+    assert_eq!(live(&emu, &account), vec![held]);
+    for report in [next, last] {
+        assert!(!report.to_string().contains("left alone"), "{report}");
+    }
+}
