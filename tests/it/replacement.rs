@@ -10,10 +10,11 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
+use tonic::Code;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator, Fault};
 use yc_iam::fleet::Manifest;
-use yc_iam::provision::{DEFAULT_SCOPE, Provision, StoredKey};
-use yc_iam::{Client, CreateApiKey, CreateServiceAccount};
+use yc_iam::provision::{DEFAULT_SCOPE, IssuedKey, Provision, StoredKey};
+use yc_iam::{Client, CreateApiKey, CreateServiceAccount, ExposeSecret};
 
 use crate::common::created;
 use crate::provision::start;
@@ -156,4 +157,33 @@ async fn a_provision_key_a_killed_fleet_apply_replaced_is_deleted_by_the_next_ap
     for report in [next, last] {
         assert!(!report.to_string().contains("left alone"), "{report}");
     }
+}
+
+#[tokio::test]
+async fn a_key_whose_lost_answer_was_retried_reaches_the_caller_even_when_the_clean_up_cannot_list() {
+    let (emu, client, _dir) = start().await;
+    emu.set_fault(
+        "/yandex.cloud.iam.v1.ApiKeyService/Create",
+        Fault::DropResponseAfterApply { n: 1 },
+    );
+    // Every listing fails until the client's retries run out.
+    let always = Fault::FailFirst {
+        n: u32::MAX,
+        code: Code::Unavailable,
+    };
+    emu.set_fault("/yandex.cloud.iam.v1.ApiKeyService/List", always);
+    let report = Provision::new(DEFAULT_FOLDER_ID, "sa-lost-answer")
+        .output_to_caller()
+        .run(&client)
+        .await
+        .expect("the key arrived: the run succeeds");
+    emu.clear_faults();
+    let Some(IssuedKey::Api(key)) = &report.secret_for_caller else {
+        panic!("the caller gets the key: {report:?}");
+    };
+    assert!(!key.secret.expose_secret().is_empty());
+    let account = report.service_account.id.clone();
+    // The clean-up could not list, so the first attempt's key may still be there; the one the
+    // caller holds is live.
+    assert!(live(&emu, &account).contains(&key.id));
 }
