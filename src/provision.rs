@@ -35,6 +35,7 @@ pub(crate) fn has_sink_marker(description: &str) -> bool {
     sink::marker::parse(description).is_some()
 }
 pub use issued::{AuthorizedKeyFile, IssuedKey, StaticKey};
+pub(crate) use sink::lockbox::retire_replaced as retire_replaced_versions;
 pub(crate) use sink::{check_address, is_profile_name, marker};
 
 /// The rule an AWS profile name keeps.

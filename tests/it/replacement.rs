@@ -10,16 +10,20 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
+use futures_util::TryStreamExt as _;
 use tonic::Code;
 use yc_iam::emulator::{DEFAULT_FOLDER_ID, Emulator, Fault};
 use yc_iam::fleet::Manifest;
-use yc_iam::provision::{DEFAULT_SCOPE, IssuedKey, Provision, StoredKey};
+use yc_iam::model::LockboxVersionStatus;
+use yc_iam::provision::{DEFAULT_SCOPE, IssuedKey, KeySink, LockboxSink, Provision, StoredKey};
+use yc_iam::rotate::{Rotation, Select};
 use yc_iam::{Client, CreateApiKey, CreateServiceAccount, ExposeSecret};
 
 use crate::common::created;
 use crate::provision::start;
 
 const DELETE_API_KEY: &str = "/yandex.cloud.iam.v1.ApiKeyService/Delete";
+const DAY: Duration = Duration::from_secs(86_400);
 
 /// Runs `run` until the emulator receives a call of `method`, holds that call, and drops the run
 /// with it in flight: a kill at that moment. Panics if the run ends first.
@@ -186,4 +190,52 @@ async fn a_key_whose_lost_answer_was_retried_reaches_the_caller_even_when_the_cl
     // The clean-up could not list, so the first attempt's key may still be there; the one the
     // caller holds is live.
     assert!(live(&emu, &account).contains(&key.id));
+}
+
+async fn active_versions(client: &Client, secret_id: &str) -> Vec<String> {
+    let versions: Vec<_> = client
+        .lockbox()
+        .list_versions(secret_id)
+        .try_collect()
+        .await
+        .expect("versions");
+    versions
+        .into_iter()
+        .filter(|v| v.status() == LockboxVersionStatus::Active)
+        .map(|v| v.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_lockbox_version_a_killed_rotation_left_active_is_scheduled_when_its_key_is_deleted() {
+    let (emu, client, _dir) = start().await;
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-box").output(KeySink::Lockbox(LockboxSink::new("box")));
+    let first = p.run(&client).await.expect("provision");
+    let (old, account) = created(&first);
+    let secret_id = first.lockbox.clone().expect("lockbox").secret_id;
+    emu.advance(100 * DAY);
+    let rotation = |emu: &Emulator| Rotation::new(DEFAULT_FOLDER_ID, Select::OlderThan(90 * DAY)).at(emu.now());
+
+    killed_at(
+        &emu,
+        "/yandex.cloud.lockbox.v1.SecretService/ScheduleVersionDestruction",
+        rotation(&emu).run(&client),
+    )
+    .await;
+    assert_eq!(active_versions(&client, &secret_id).await.len(), 2);
+    // During the grace nothing is due; after it the old key goes, and provision finds nothing to do.
+    let during = rotation(&emu).run(&client).await.expect("during the grace");
+    assert!(!during.failed(), "{:?}", during.entries);
+    emu.advance(2 * DAY);
+    let after = rotation(&emu).run(&client).await.expect("after the grace");
+    assert!(!after.failed(), "{:?}", after.entries);
+    assert!(!live(&emu, &account).contains(&old), "the replaced key is deleted");
+    p.run(&client).await.expect("provision again");
+
+    let (current, _) = crate::common::payload(&client, yc_iam::SecretRef::Id(secret_id.clone())).await;
+    assert_eq!(
+        active_versions(&client, &secret_id).await,
+        vec![current],
+        "no version naming the deleted key is left active"
+    );
 }

@@ -439,6 +439,35 @@ async fn restore_entries(
     Ok(version.id)
 }
 
+/// Schedules for destruction every version of the secret that carries its marker, is active and
+/// is not current, and returns their ids: what a rotation does before it deletes a replaced key
+/// of the secret, since a run killed after making the successor and before scheduling the
+/// version it replaced leaves that version active, and once the key is gone nothing else would
+/// ever look for it.
+pub(crate) async fn retire_replaced(
+    client: &Client,
+    sink: &LockboxSink,
+    secret_id: &str,
+) -> Result<Vec<String>, ProvisionError> {
+    let marker = super::marker::lockbox(secret_id);
+    let (ours, current) = futures_util::future::try_join(active_versions_with(client, secret_id, &marker), async {
+        current_version(client, secret_id)
+            .await
+            .map_err(api(format!("cannot read lockbox secret {secret_id}")))
+    })
+    .await?;
+    let mut scheduled = Vec::new();
+    for version in ours.into_iter().filter(|v| Some(v) != current.as_ref()) {
+        schedule_destruction(client, sink, secret_id, &version)
+            .await
+            .map_err(api(format!(
+                "cannot schedule version {version} of lockbox secret {secret_id} for destruction"
+            )))?;
+        scheduled.push(version);
+    }
+    Ok(scheduled)
+}
+
 /// The ids of the secret's versions.
 async fn version_ids(client: &Client, secret_id: &str) -> Result<Vec<String>, Error> {
     client
