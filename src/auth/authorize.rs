@@ -84,11 +84,12 @@ impl Client {
         }
     }
 
-    /// The server refused the token a call carried (`UNAUTHENTICATED`): the next call obtains a
-    /// new one. Static credentials have nothing to renew.
-    pub(crate) fn token_refused(&self) {
+    /// The server refused the `authorization` a call carried (`UNAUTHENTICATED`): unless a newer
+    /// token replaced it meanwhile, the next call obtains a new one. Static credentials have
+    /// nothing to renew.
+    pub(crate) fn token_refused(&self, refused: &AsciiMetadataValue) {
         if self.credentials().exchanges_tokens() {
-            self.tokens().invalidate();
+            self.tokens().invalidate(refused);
         }
     }
 

@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
 use tonic::{
     Status,
-    metadata::{AsciiMetadataKey, Entry, MetadataMap},
+    metadata::{AsciiMetadataKey, AsciiMetadataValue, Entry, MetadataMap},
 };
 use tower::{BoxError, Layer, Service};
 
@@ -116,12 +116,13 @@ where
         if let Some(authorization) = self.client.authorization_at_hand() {
             let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
             let stamped = self.client.stamp_ids(&mut metadata);
-            if let Some(value) = authorization {
-                metadata.insert(&KEYS.authorization, value);
+            if let Some(value) = &authorization {
+                metadata.insert(&KEYS.authorization, value.clone());
             }
             *request.headers_mut() = metadata.into_headers();
             if stamped.is_ok() {
-                return ResponseFuture::direct(self.service.call(request), self.client.clone());
+                let client = self.client.clone();
+                return ResponseFuture::direct(self.service.call(request), client, authorization);
             }
         }
         // A token must be obtained first. The ready service takes this request; a fresh clone
@@ -132,10 +133,11 @@ where
         ResponseFuture::waiting(Box::pin(async move {
             let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
             let stamped = client.stamp(&mut metadata).await;
+            let authorization = metadata.get(&KEYS.authorization).cloned();
             *request.headers_mut() = metadata.into_headers();
             stamped.map_err(|e| Box::new(status_of(&e)) as BoxError)?;
             let response = service.call(request).await.map_err(Into::into)?;
-            client.note_refusal(&response);
+            client.note_refusal(&response, authorization.as_ref());
             Ok(response)
         }))
     }
@@ -153,15 +155,19 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, R> {
-        Sent { #[pin] future: F, client: Client },
+        Sent { #[pin] future: F, client: Client, authorization: Option<AsciiMetadataValue> },
         Waiting { future: BoxFuture<'static, Result<http::Response<R>, BoxError>> },
     }
 }
 
 impl<F, R> ResponseFuture<F, R> {
-    fn direct(future: F, client: Client) -> Self {
+    fn direct(future: F, client: Client, authorization: Option<AsciiMetadataValue>) -> Self {
         ResponseFuture {
-            state: State::Sent { future, client },
+            state: State::Sent {
+                future,
+                client,
+                authorization,
+            },
         }
     }
 
@@ -187,9 +193,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Sent { future, client } => {
+            StateProj::Sent {
+                future,
+                client,
+                authorization,
+            } => {
                 let response = ready!(future.poll(cx)).map_err(Into::into)?;
-                client.note_refusal(&response);
+                client.note_refusal(&response, authorization.as_ref());
                 Poll::Ready(Ok(response))
             }
             StateProj::Waiting { future } => future.as_mut().poll(cx),
@@ -272,9 +282,11 @@ impl Client {
 
     /// An error answered at once comes in the headers; a refused token (`UNAUTHENTICATED`) is
     /// dropped so that the next request obtains a new one, as the facade's calls do.
-    fn note_refusal<R>(&self, response: &http::Response<R>) {
-        if response.headers().get(GRPC_STATUS).is_some_and(|s| s == "16") {
-            self.token_refused();
+    fn note_refusal<R>(&self, response: &http::Response<R>, authorization: Option<&AsciiMetadataValue>) {
+        if let Some(refused) = authorization
+            && response.headers().get(GRPC_STATUS).is_some_and(|s| s == "16")
+        {
+            self.token_refused(refused);
         }
     }
 }

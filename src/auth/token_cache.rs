@@ -138,10 +138,18 @@ impl TokenCache {
         state.next_try = Some(Instant::now() + RETRY_AFTER_FAILURE);
     }
 
-    /// Forgets the cached token (the server refused it), so the next call obtains a new one.
-    pub(crate) fn invalidate(&self) {
+    /// Forgets the cached token if it is the one the server refused, so the next call obtains a
+    /// new one. A refusal of an older token (a call sent before the last renewal, answered late)
+    /// says nothing about the current one, which stays.
+    pub(crate) fn invalidate(&self, refused: &AsciiMetadataValue) {
         let mut state = self.lock();
-        *state = State::default();
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|c| c.token.authorization == *refused)
+        {
+            *state = State::default();
+        }
     }
 
     /// The token to send now without waiting, and whether it is due for a refresh; `None` when
