@@ -115,7 +115,7 @@ impl std::fmt::Debug for Client {
 }
 
 /// `timeout` in the `grpc-timeout` format, as tonic writes it.
-fn grpc_timeout(timeout: Duration) -> Result<AsciiMetadataValue, Error> {
+pub(crate) fn grpc_timeout(timeout: Duration) -> Result<AsciiMetadataValue, Error> {
     let mut request = tonic::Request::new(());
     request.set_timeout(timeout);
     request

@@ -10,6 +10,7 @@ use std::{
 };
 
 use secrecy::ExposeSecret as _;
+use tokio::time::Instant;
 use tonic::{Code, transport::Channel};
 use yc_iam::{
     Client, Credentials, RetryPolicy,
@@ -306,5 +307,24 @@ async fn a_late_refusal_of_an_old_token_keeps_the_token_obtained_since() {
         calls(&emu, TOKEN_CREATE).len(),
         2,
         "the refusal of the old token cost no exchange"
+    );
+}
+#[tokio::test(start_paused = true)]
+async fn a_call_through_the_layer_waits_for_a_token_no_longer_than_its_deadline() {
+    let (emu, client, channel) = setup().await;
+    emu.set_fault(TOKEN_CREATE, Fault::Delay(Duration::from_secs(4)));
+    let mut request = tonic::Request::new(get_folder());
+    request.set_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let status = layered(&client, channel)
+        .get(request)
+        .await
+        .expect_err("no token came within the deadline");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // On the paused clock this is exact: the call ends at its deadline, not when IAM answers.
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
     );
 }
