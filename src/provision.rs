@@ -568,6 +568,29 @@ fn as_replaced(description: &str, marker: &str, tag: Option<&str>) -> Option<Str
     })
 }
 
+/// Drops from `sink` the entries of the `kind` key `held_as` while they still name it, once the
+/// sink keeps keys of kind `now` (a fleet entry whose type changed), before that key is deleted:
+/// a file sink's on a blocking thread, like every write of a file sink; a Lockbox secret's
+/// (`secret_id`) in a new version, the versions left behind scheduled for destruction.
+pub(crate) async fn forget_key(
+    client: &crate::Client,
+    (sink, secret_id): (&KeySink, Option<&str>),
+    kind: KeyType,
+    held_as: &str,
+    now: KeyType,
+) -> Result<(), ProvisionError> {
+    if let (KeySink::Lockbox(lockbox), Some(secret_id)) = (sink, secret_id) {
+        let (old, new) = (lockbox.entries.for_kind(kind), lockbox.entries.for_kind(now));
+        let names = old.not_in(&new);
+        return sink::lockbox::drop_entries(client, lockbox, secret_id, (&names, &old.api_key_id), held_as).await;
+    }
+    let (sink, held_as) = (sink.clone(), held_as.to_owned());
+    tokio::task::spawn_blocking(move || sink.drop_entries(kind, &held_as, now))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        .map_err(ProvisionError::from)
+}
+
 /// The API key's file document from the key and its secret.
 fn stored_from(key: &crate::model::ApiKey, secret: secrecy::SecretString) -> StoredKey {
     let rfc3339 = |at: &prost_types::Timestamp| {

@@ -485,8 +485,19 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
         _ if !report.keys_deleted.is_empty() => format!("- keys {} (left for {sink})", report.keys_deleted.join(", ")),
         _ => format!("= key → {sink}"),
     };
-    // The sink now holds the entry's kind: the key of the kind it held before goes.
+    // The sink now holds the entry's kind: the key of the kind it held before goes, its entries
+    // first (a kill in between leaves the key, which the next apply finds again).
     for old in &change.other_kind {
+        let secret_id = report.lockbox.as_ref().map(|l| l.secret_id.as_str());
+        crate::provision::forget_key(
+            client,
+            (&provision.output, secret_id),
+            old.kind,
+            &old.held_as,
+            change.spec.kind,
+        )
+        .await
+        .map_err(keys::into_error("cannot drop the entries of a replaced key"))?;
         old.kind.delete(client, &old.id).await?;
         done.push_str(&format!(", - {} {}", old.kind.name(), old.id));
     }

@@ -239,3 +239,55 @@ async fn a_lockbox_version_a_killed_rotation_left_active_is_scheduled_when_its_k
         "no version naming the deleted key is left active"
     );
 }
+
+#[tokio::test]
+async fn a_fleet_entry_whose_type_changes_leaves_none_of_the_old_kinds_entries_in_its_sink() {
+    let (emu, client, dir) = start().await;
+    let (env, k8s) = (dir.path().join("chat.env"), dir.path().join("chat-secret.yaml"));
+    std::fs::write(&env, "# the app's own settings\nDEBUG=1\n").unwrap();
+    let entries = |kind: &str| {
+        let text = format!(
+            "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {{ name: ai-prod }}\ndefaults: {{ folder_id: {DEFAULT_FOLDER_ID} }}\nservice_accounts:\n  - name: sa-chat\n    keys:\n      - {{ type: {kind}, output: 'env:{}' }}\n      - {{ type: {kind}, output: 'k8s:{}' }}\n      - {{ type: {kind}, output: 'lockbox://chat-key' }}\n",
+            env.display(),
+            k8s.display()
+        );
+        Manifest::parse(&text, Path::new("fleet.yaml"), Path::new(".")).expect("a valid manifest")
+    };
+    apply(&entries("api-key, scopes: [yc.ai.languageModels.execute]"), &client).await;
+    assert!(std::fs::read_to_string(&k8s).unwrap().contains("YC_API_KEY_ID"));
+
+    let after = entries("authorized-key");
+    apply(&after, &client).await;
+    let account = account_named(&emu, "sa-chat");
+    assert!(live(&emu, &account).is_empty(), "the API keys are gone");
+    let lines = crate::common::dotenv(&env);
+    let mut names: Vec<&str> = lines.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["DEBUG", "YC_AUTHORIZED_KEY", "YC_AUTHORIZED_KEY_ID", "YC_FOLDER_ID"],
+        "the app's line and the new kind's entries only"
+    );
+    let manifest = std::fs::read_to_string(&k8s).unwrap();
+    assert!(!manifest.contains("YC_API_KEY"), "{}", manifest.lines().count());
+    assert!(manifest.contains("YC_AUTHORIZED_KEY_ID"));
+    let secret_id = emu
+        .snapshot()
+        .lockbox_secret_named("chat-key")
+        .expect("the secret")
+        .id
+        .clone();
+    let (current, entries) = crate::common::payload(&client, yc_iam::SecretRef::Id(secret_id.clone())).await;
+    let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+    assert_eq!(names, ["authorized-key", "authorized-key-id", "folder-id"]);
+    assert_eq!(active_versions(&client, &secret_id).await, vec![current]);
+    assert!(!after.plan(&client, false).await.unwrap().changes());
+}
+
+fn account_named(emu: &Emulator, name: &str) -> String {
+    emu.snapshot()
+        .service_account_named(name)
+        .expect("the account")
+        .id
+        .clone()
+}
