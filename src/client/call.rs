@@ -165,15 +165,14 @@ impl Client {
             if let Some(key) = idempotency_key {
                 md.insert("idempotency-key", never_indexed(key));
             }
-            if method.auth
-                && let Some(value) = self.authorization().await?
-            {
-                md.insert("authorization", value);
+            // Kept to tell the token cache which token a refusal was for.
+            let sent_authorization = if method.auth { self.authorization().await? } else { None };
+            if let Some(value) = &sent_authorization {
+                md.insert("authorization", value.clone());
             }
             if let Some((_, value)) = self.timeout() {
                 md.insert("grpc-timeout", value.clone());
             }
-            let sent_authorization = md.get("authorization").cloned();
             let req = tonic::Request::from_parts(md, Default::default(), request.clone());
             let result = match self.timeout() {
                 // tonic's channel enforces `grpc-timeout` only until the response headers come;

@@ -4,27 +4,40 @@
 
 use std::{
     convert::Infallible,
+    marker::PhantomData,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
 
 use tokio::time::Instant;
-use tonic::{codegen::Bytes, transport::server::TcpIncoming};
-use yc_iam::{Client, CreateServiceAccount, Credentials, ErrorKind, RetryPolicy, emulator::Fault};
+use tonic::{codegen::Bytes, server::NamedService, transport::server::TcpIncoming};
+use yc_iam::{
+    Client, ClientBuilder, CreateServiceAccount, Credentials, ErrorKind, RetryPolicy,
+    emulator::Fault,
+    proto::yandex::cloud::{
+        iam::v1::iam_token_service_server::IamTokenServiceServer,
+        resourcemanager::v1::folder_service_server::FolderServiceServer,
+    },
+};
 
 use super::{FOLDER, OP_GET, client, start};
 
-/// A `FolderService` that answers every call with its response headers and then sends nothing
-/// more: no message, no trailers, the stream left open.
-#[derive(Clone)]
-struct StallsAfterHeaders;
+/// The service `S` names (a generated server type) answering every call with its response headers
+/// and then nothing more: no message, no trailers, the stream left open.
+struct StallsAfterHeaders<S>(PhantomData<fn() -> S>);
 
-impl tonic::server::NamedService for StallsAfterHeaders {
-    const NAME: &'static str = "yandex.cloud.resourcemanager.v1.FolderService";
+impl<S> Clone for StallsAfterHeaders<S> {
+    fn clone(&self) -> Self {
+        StallsAfterHeaders(PhantomData)
+    }
 }
 
-impl tower::Service<http::Request<tonic::body::Body>> for StallsAfterHeaders {
+impl<S: NamedService> NamedService for StallsAfterHeaders<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for StallsAfterHeaders<S> {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
@@ -57,20 +70,27 @@ impl http_body::Body for Silence {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_call_whose_answer_stalls_after_the_headers_fails_at_its_timeout() {
+/// Serves `S` stalling after its headers; a client builder for it (every call through `service`,
+/// one attempt of at most 500 ms).
+async fn stalling<S: NamedService + Send + 'static>(service: &str) -> ClientBuilder {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
     let server = tonic::transport::Server::builder()
-        .add_service(StallsAfterHeaders)
+        .add_service(StallsAfterHeaders::<S>(PhantomData))
         .serve_with_incoming(TcpIncoming::from(listener));
     tokio::spawn(server);
-    let client = Client::builder()
+    Client::builder()
         .with_endpoint(&endpoint)
-        .with_service_endpoint("resource-manager", &endpoint)
-        .with_credentials(Credentials::iam_token("t1.test"))
+        .with_service_endpoint(service, &endpoint)
         .with_retry(RetryPolicy::disabled())
         .with_timeout(Duration::from_millis(500))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_whose_answer_stalls_after_the_headers_fails_at_its_timeout() {
+    let client = stalling::<FolderServiceServer<()>>("resource-manager")
+        .await
+        .with_credentials(Credentials::iam_token("t1.test"))
         .build()
         .expect("client");
     // The guard only turns a hang into a failure; the clock is paused, so it costs nothing.
@@ -80,6 +100,23 @@ async fn a_call_whose_answer_stalls_after_the_headers_fails_at_its_timeout() {
         .expect_err("no answer came");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("no answer within 500 ms"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_exchange_that_stalls_after_the_headers_fails_at_its_timeout_and_blocks_no_later_call() {
+    let client = stalling::<IamTokenServiceServer<()>>("iam")
+        .await
+        .with_credentials(Credentials::oauth_token("y0_stalled-exchange"))
+        .build()
+        .expect("client");
+    // The second exchange shows the first one let go of the cache when it failed.
+    for _ in 0..2 {
+        let err = tokio::time::timeout(Duration::from_secs(600), client.iam_token())
+            .await
+            .expect("the exchange ends")
+            .expect_err("no token came");
+        assert!(err.to_string().contains("no answer within 500 ms"), "{err}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
