@@ -32,6 +32,15 @@ pub const DEFAULT_ENDPOINT: &str = "api.cloud.yandex.net:443";
 const USER_AGENT: &str = concat!("yc-iam/", env!("CARGO_PKG_VERSION"));
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 keepalive: a ping after this long without anything received, even with no call open.
+/// Below the idle timeouts of common NATs, firewalls and cloud load balancers (one to several
+/// minutes), so an idle connection's mapping is kept; and a mapping lost anyway (a NAT that
+/// restarted, a path that went away without a reset) is found within a minute instead of every
+/// later call timing out on a dead connection. One small frame per half minute costs nothing.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// A ping unanswered this long means the connection is dead: it is closed and the next call opens
+/// a new one. Generous next to any round trip, so a slow network is not taken for a dead one.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A Yandex Cloud IAM and Resource Manager client.
 ///
@@ -83,8 +92,8 @@ struct Inner {
     static_authorization: Option<AsciiMetadataValue>,
     tokens: TokenCache,
     retry: RetryPolicy,
-    /// The per-attempt timeout with its `grpc-timeout` value, formatted once. tonic's channel
-    /// enforces the deadline it carries on this side too, and the server learns when to give up.
+    /// The per-attempt timeout with its `grpc-timeout` value, formatted once: the call path bounds
+    /// each attempt by it, and the header tells the server when to give up.
     timeout: Option<(Duration, AsciiMetadataValue)>,
     operation_timeout: Duration,
     trace_id: String,
@@ -106,7 +115,7 @@ impl std::fmt::Debug for Client {
 }
 
 /// `timeout` in the `grpc-timeout` format, as tonic writes it.
-fn grpc_timeout(timeout: Duration) -> Result<AsciiMetadataValue, Error> {
+pub(crate) fn grpc_timeout(timeout: Duration) -> Result<AsciiMetadataValue, Error> {
     let mut request = tonic::Request::new(());
     request.set_timeout(timeout);
     request
@@ -420,7 +429,10 @@ impl Client {
             .user_agent(USER_AGENT)
             .map_err(bad)?
             .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(true);
         if target.tls {
             let mut tls = ClientTlsConfig::new()
                 .with_native_roots()

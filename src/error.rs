@@ -202,10 +202,12 @@ impl Error {
         err.with_source(status)
     }
 
-    /// A copy without the source (which need not be cloneable), for sharing one failure with
-    /// several callers.
+    /// A copy for sharing one failure with several callers: a source that is itself an `Error`
+    /// (a failed token exchange behind a credentials error, whose code a status reports) is
+    /// copied the same way, any other source (which need not be cloneable) is left out.
     pub(crate) fn shallow_clone(&self) -> Self {
         let i = &self.inner;
+        let source = i.source.as_deref().and_then(|s| s.downcast_ref::<Error>());
         Error {
             inner: Box::new(Inner {
                 kind: i.kind,
@@ -218,7 +220,7 @@ impl Error {
                 server_request_id: i.server_request_id.clone(),
                 server_trace_id: i.server_trace_id.clone(),
                 retry_delay: i.retry_delay,
-                source: None,
+                source: source.map(|s| Box::new(s.shallow_clone()) as Box<dyn StdError + Send + Sync + 'static>),
             }),
         }
     }

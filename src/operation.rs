@@ -178,18 +178,26 @@ impl Poller {
         while !self.raw.done {
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    "operation did not finish in time",
-                    format!("still running after {}", fmt_duration(self.timeout)),
-                )
-                .with_operation_id(self.raw.id.clone()));
+                return Err(self.timed_out());
             }
             // The last pause is shortened so the final poll happens at the deadline.
             tokio::time::sleep(self.next_pause().min(deadline - now)).await;
-            self.poll().await?;
+            // A poll may take as long as a call's own time limit: the wait ends at its deadline.
+            match tokio::time::timeout_at(deadline, self.poll()).await {
+                Ok(polled) => polled?,
+                Err(_) => return Err(self.timed_out()),
+            };
         }
         Ok(())
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            "operation did not finish in time",
+            format!("still running after {}", fmt_duration(self.timeout)),
+        )
+        .with_operation_id(self.raw.id.clone())
     }
 }
 

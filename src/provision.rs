@@ -35,6 +35,7 @@ pub(crate) fn has_sink_marker(description: &str) -> bool {
     sink::marker::parse(description).is_some()
 }
 pub use issued::{AuthorizedKeyFile, IssuedKey, StaticKey};
+pub(crate) use sink::lockbox::retire_replaced as retire_replaced_versions;
 pub(crate) use sink::{check_address, is_profile_name, marker};
 
 /// The rule an AWS profile name keeps.
@@ -536,6 +537,60 @@ fn with_marker(description: Option<&str>, marker: &str, path: Option<&std::path:
     format!("made by yc-iam provision {marker}")
 }
 
+/// The description a key gets before a successor replaces it in the sink, so that a run killed
+/// between the two finds it as a leftover by the sink's marker (and, in a fleet, by the fleet's
+/// `tag`): its text kept (another sink's marker it ended with dropped), the tag put first, the
+/// marker last, the text cut to fit the API's 256 characters. `None` when it already has both.
+fn as_replaced(description: &str, marker: &str, tag: Option<&str>) -> Option<String> {
+    let (text, marked) = match sink::marker::parse(description) {
+        Some((found, _)) => (description[..description.len() - found.len()].trim(), found == marker),
+        None => (description.trim(), false),
+    };
+    let tagged = tag.is_none_or(|tag| {
+        text.strip_prefix(tag)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(": "))
+    });
+    if marked && tagged {
+        return None;
+    }
+    let text = match tag {
+        Some(tag) if !tagged && text.is_empty() => tag.to_owned(),
+        Some(tag) if !tagged => format!("{tag}: {text}"),
+        _ => text.to_owned(),
+    };
+    let room = 256usize.saturating_sub(marker.chars().count() + 1);
+    let text: String = text.chars().take(room).collect();
+    let text = text.trim_end();
+    Some(if text.is_empty() {
+        marker.to_owned()
+    } else {
+        format!("{text} {marker}")
+    })
+}
+
+/// Drops from `sink` the entries of the `kind` key `held_as` while they still name it, once the
+/// sink keeps keys of kind `now` (a fleet entry whose type changed), before that key is deleted:
+/// a file sink's on a blocking thread, like every write of a file sink; a Lockbox secret's
+/// (`secret_id`) in a new version, the versions left behind scheduled for destruction.
+pub(crate) async fn forget_key(
+    client: &crate::Client,
+    (sink, secret_id): (&KeySink, Option<&str>),
+    kind: KeyType,
+    held_as: &str,
+    now: KeyType,
+) -> Result<(), ProvisionError> {
+    if let (KeySink::Lockbox(lockbox), Some(secret_id)) = (sink, secret_id) {
+        let (old, new) = (lockbox.entries.for_kind(kind), lockbox.entries.for_kind(now));
+        let names = old.not_in(&new);
+        return sink::lockbox::drop_entries(client, lockbox, secret_id, (&names, &old.api_key_id), held_as).await;
+    }
+    let (sink, held_as) = (sink.clone(), held_as.to_owned());
+    tokio::task::spawn_blocking(move || sink.drop_entries(kind, &held_as, now))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        .map_err(ProvisionError::from)
+}
+
 /// The API key's file document from the key and its secret.
 fn stored_from(key: &crate::model::ApiKey, secret: secrecy::SecretString) -> StoredKey {
     let rfc3339 = |at: &prost_types::Timestamp| {
@@ -590,6 +645,36 @@ mod tests {
         assert_eq!(err.field, "scopes");
         let err = Provision::new("b1g", "sa").output_file("").validate().unwrap_err();
         assert_eq!(err.field, "output");
+    }
+
+    #[test]
+    fn a_replaced_key_keeps_its_text_and_gains_the_marker_and_tag_it_lacks() {
+        let m = sink::marker::file(std::path::Path::new("/tmp/a/api-key.yaml"));
+        let other = sink::marker::file(std::path::Path::new("/tmp/b/api-key.yaml"));
+        assert_eq!(as_replaced("for CI", &m, None), Some(format!("for CI {m}")));
+        assert_eq!(as_replaced("", &m, None), Some(m.clone()));
+        assert_eq!(
+            as_replaced(&format!("for CI {other}"), &m, None),
+            Some(format!("for CI {m}"))
+        );
+        assert_eq!(as_replaced(&format!("for CI {m}"), &m, None), None);
+        assert_eq!(
+            as_replaced(&format!("for CI {m}"), &m, Some("fleet ai")),
+            Some(format!("fleet ai: for CI {m}"))
+        );
+        assert_eq!(as_replaced("", &m, Some("fleet ai")), Some(format!("fleet ai {m}")));
+        assert_eq!(as_replaced(&format!("fleet ai: x {m}"), &m, Some("fleet ai")), None);
+        assert_eq!(as_replaced(&format!("fleet ai {m}"), &m, Some("fleet ai")), None);
+        assert_eq!(
+            as_replaced(&format!("fleet aix {m}"), &m, Some("fleet ai")),
+            Some(format!("fleet ai: fleet aix {m}"))
+        );
+        let long = as_replaced(&"é".repeat(256), &m, Some("fleet ai")).unwrap();
+        assert_eq!(long.chars().count(), 256);
+        assert!(
+            long.starts_with("fleet ai: é") && long.ends_with(&format!("é {m}")),
+            "{long}"
+        );
     }
 
     #[test]

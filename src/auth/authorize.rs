@@ -50,50 +50,37 @@ impl Client {
         match self.credentials().kind() {
             CredentialsKind::None => Ok(None),
             CredentialsKind::ApiKey(_) | CredentialsKind::IamToken(_) => Ok(self.static_authorization().cloned()),
-            _ => match self.tokens().peek() {
-                Some((token, due)) => {
-                    if due {
-                        self.refresh_in_background();
-                    }
-                    Ok(Some(token.authorization))
-                }
-                None => {
-                    self.refresh_in_background();
-                    Err(self.tokens().last_failure().unwrap_or_else(|| {
-                        Error::new(
-                            ErrorKind::Unavailable,
-                            "cannot authorize the call",
-                            "no valid IAM token yet; one is being obtained",
-                        )
-                    }))
-                }
+            _ => match self.tokens().at_once(self.exchange_on_its_own()) {
+                Some(token) => Ok(Some(token.authorization)),
+                None => Err(self.tokens().last_failure().unwrap_or_else(|| {
+                    Error::new(
+                        ErrorKind::Unavailable,
+                        "cannot authorize the call",
+                        "no valid IAM token yet; one is being obtained",
+                    )
+                })),
             },
         }
     }
 
-    /// Starts obtaining a token on the current runtime, if there is one; the cache lets one
-    /// exchange run at a time however often this is called.
-    fn refresh_in_background(&self) {
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let client = self.clone();
-            runtime.spawn(async move {
-                if let Err(e) = client.cached_iam_token().await {
-                    tracing::debug!(error = %e, "background token exchange failed");
-                }
-            });
-        }
-    }
-
-    /// The server refused the token a call carried (`UNAUTHENTICATED`): the next call obtains a
-    /// new one. Static credentials have nothing to renew.
-    pub(crate) fn token_refused(&self) {
+    /// The server refused the `authorization` a call carried (`UNAUTHENTICATED`): unless a newer
+    /// token replaced it meanwhile, the next call obtains a new one. Static credentials have
+    /// nothing to renew.
+    pub(crate) fn token_refused(&self, refused: &AsciiMetadataValue) {
         if self.credentials().exchanges_tokens() {
-            self.tokens().invalidate();
+            self.tokens().invalidate(refused);
         }
     }
 
     async fn cached_iam_token(&self) -> Result<Token, Error> {
-        self.tokens().get(|| self.exchange()).await
+        self.tokens().get(self.exchange_on_its_own()).await
+    }
+
+    /// The exchange as the token cache runs it: on a task of its own, holding a clone of the
+    /// client, so that it ends however many of the calls waiting for it give up.
+    fn exchange_on_its_own(&self) -> impl FnOnce() -> BoxFuture<'static, Result<Fetched, Error>> {
+        let client = self.clone();
+        move || Box::pin(async move { client.exchange().await })
     }
 
     /// An IAM token for the configured credentials (for `yc-iam create-token`): the static token,

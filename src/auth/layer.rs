@@ -8,13 +8,15 @@ use std::{
     pin::Pin,
     sync::LazyLock,
     task::{Context, Poll, ready},
+    time::Duration,
 };
 
 use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
+use tokio::time::Instant;
 use tonic::{
     Status,
-    metadata::{AsciiMetadataKey, Entry, MetadataMap},
+    metadata::{AsciiMetadataKey, AsciiMetadataValue, Entry, MetadataMap},
 };
 use tower::{BoxError, Layer, Service};
 
@@ -30,6 +32,7 @@ struct Keys {
 }
 
 const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
 
 static KEYS: LazyLock<Keys> = LazyLock::new(|| Keys {
     authorization: AsciiMetadataKey::from_static("authorization"),
@@ -48,8 +51,10 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| Keys {
 /// A failed token exchange fails the request with a [`tonic::Status`] (through the service's
 /// error type, which tonic's stubs turn back into that status): its code is the exchange's
 /// (`UNAUTHENTICATED` for refused credentials, `UNAVAILABLE` when IAM could not be reached) and
-/// its message says what failed, with the request ids, and never a secret. An `UNAUTHENTICATED`
-/// answer makes the next request obtain a new token.
+/// its message says what failed, with the request ids, and never a secret. A request's deadline
+/// (`grpc-timeout`, as `tonic::Request::set_timeout` sets it) bounds its wait for a token: past it
+/// the request fails with `DEADLINE_EXCEEDED`, and the exchange goes on for the requests after it.
+/// An `UNAUTHENTICATED` answer to a token makes the next request obtain a new one.
 ///
 /// # Example
 ///
@@ -116,12 +121,13 @@ where
         if let Some(authorization) = self.client.authorization_at_hand() {
             let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
             let stamped = self.client.stamp_ids(&mut metadata);
-            if let Some(value) = authorization {
-                metadata.insert(&KEYS.authorization, value);
+            if let Some(value) = &authorization {
+                metadata.insert(&KEYS.authorization, value.clone());
             }
             *request.headers_mut() = metadata.into_headers();
             if stamped.is_ok() {
-                return ResponseFuture::direct(self.service.call(request), self.client.clone());
+                let client = self.client.clone();
+                return ResponseFuture::direct(self.service.call(request), client, authorization);
             }
         }
         // A token must be obtained first. The ready service takes this request; a fresh clone
@@ -129,13 +135,18 @@ where
         let clone = self.service.clone();
         let mut service = std::mem::replace(&mut self.service, clone);
         let client = self.client.clone();
+        let deadline = caller_timeout(request.headers()).map(|t| Instant::now() + t);
         ResponseFuture::waiting(Box::pin(async move {
             let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
-            let stamped = client.stamp(&mut metadata).await;
+            let stamped = match deadline {
+                Some(deadline) => client.stamp_by(deadline, &mut metadata).await,
+                None => client.stamp(&mut metadata).await,
+            };
+            let authorization = metadata.get(&KEYS.authorization).cloned();
             *request.headers_mut() = metadata.into_headers();
             stamped.map_err(|e| Box::new(status_of(&e)) as BoxError)?;
             let response = service.call(request).await.map_err(Into::into)?;
-            client.note_refusal(&response);
+            client.note_refusal(&response, authorization.as_ref());
             Ok(response)
         }))
     }
@@ -153,15 +164,19 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, R> {
-        Sent { #[pin] future: F, client: Client },
+        Sent { #[pin] future: F, client: Client, authorization: Option<AsciiMetadataValue> },
         Waiting { future: BoxFuture<'static, Result<http::Response<R>, BoxError>> },
     }
 }
 
 impl<F, R> ResponseFuture<F, R> {
-    fn direct(future: F, client: Client) -> Self {
+    fn direct(future: F, client: Client, authorization: Option<AsciiMetadataValue>) -> Self {
         ResponseFuture {
-            state: State::Sent { future, client },
+            state: State::Sent {
+                future,
+                client,
+                authorization,
+            },
         }
     }
 
@@ -187,9 +202,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Sent { future, client } => {
+            StateProj::Sent {
+                future,
+                client,
+                authorization,
+            } => {
                 let response = ready!(future.poll(cx)).map_err(Into::into)?;
-                client.note_refusal(&response);
+                client.note_refusal(&response, authorization.as_ref());
                 Poll::Ready(Ok(response))
             }
             StateProj::Waiting { future } => future.as_mut().poll(cx),
@@ -246,6 +265,25 @@ impl Client {
         Ok(())
     }
 
+    /// [`stamp`](Self::stamp) for a request with a deadline: the wait for a token ends at it (the
+    /// exchange goes on for later requests), and `grpc-timeout` is cut to the time left, so the
+    /// request as a whole keeps its caller's deadline.
+    async fn stamp_by(&self, deadline: Instant, metadata: &mut MetadataMap) -> Result<(), Error> {
+        let late = || {
+            Error::new(
+                ErrorKind::Timeout,
+                "cannot authorize the call",
+                "no IAM token within the call's deadline",
+            )
+        };
+        tokio::time::timeout_at(deadline, self.stamp(metadata))
+            .await
+            .map_err(|_| late())??;
+        let left = deadline.checked_duration_since(Instant::now()).ok_or_else(late)?;
+        metadata.insert("grpc-timeout", crate::client::grpc_timeout(left)?);
+        Ok(())
+    }
+
     /// [`stamp`](Self::stamp) without waiting: a missing token fails and is fetched in the
     /// background, a token due for refresh is used while a fresh one is fetched.
     fn stamp_now(&self, metadata: &mut MetadataMap) -> Result<(), Error> {
@@ -272,11 +310,32 @@ impl Client {
 
     /// An error answered at once comes in the headers; a refused token (`UNAUTHENTICATED`) is
     /// dropped so that the next request obtains a new one, as the facade's calls do.
-    fn note_refusal<R>(&self, response: &http::Response<R>) {
-        if response.headers().get(GRPC_STATUS).is_some_and(|s| s == "16") {
-            self.token_refused();
+    fn note_refusal<R>(&self, response: &http::Response<R>, authorization: Option<&AsciiMetadataValue>) {
+        if let Some(refused) = authorization
+            && response.headers().get(GRPC_STATUS).is_some_and(|s| s == "16")
+        {
+            self.token_refused(refused);
         }
     }
+}
+
+/// The caller's time limit, as tonic sends it in `grpc-timeout`: at most eight digits and a unit.
+fn caller_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let text = headers.get(GRPC_TIMEOUT)?.to_str().ok()?;
+    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 /// A failed exchange as the status a stub's caller sees: the exchange's own code when the server
@@ -304,4 +363,28 @@ fn status_of(err: &Error) -> Status {
         message.push_str(&format!(" ({})", ids.join(", ")));
     }
     Status::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeout_of(value: &str) -> Option<Duration> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(GRPC_TIMEOUT, http::HeaderValue::from_str(value).ok()?);
+        caller_timeout(&headers)
+    }
+
+    #[test]
+    fn a_deadline_is_read_in_every_unit_and_a_malformed_one_is_ignored() {
+        assert_eq!(timeout_of("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(timeout_of("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(timeout_of("30S"), Some(Duration::from_secs(30)));
+        assert_eq!(timeout_of("300m"), Some(Duration::from_millis(300)));
+        assert_eq!(timeout_of("300000u"), Some(Duration::from_millis(300)));
+        assert_eq!(timeout_of("5n"), Some(Duration::from_nanos(5)));
+        for bad in ["", "m", "123456789m", "12x", "-1S", "1.5S", "S5"] {
+            assert_eq!(timeout_of(bad), None, "{bad:?}");
+        }
+    }
 }

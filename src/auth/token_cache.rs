@@ -1,14 +1,15 @@
-//! The IAM-token cache: one exchange at a time, refreshed ahead of expiry, and an old token kept
-//! while it is still valid if a refresh fails.
+//! The IAM-token cache: one exchange at a time, run on a task of its own so that no caller giving
+//! up abandons it, refreshed ahead of expiry while the old token goes on serving, and an old token
+//! kept while it is still valid if a refresh fails.
 
 use std::{
     future::Future,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
 use secrecy::SecretString;
-use tokio::time::Instant;
+use tokio::{sync::watch, time::Instant};
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::Error;
@@ -72,12 +73,16 @@ impl Cached {
     }
 }
 
+/// How an exchange ended, once it has: the token it stored, or its error.
+type Outcome = Option<Result<Token, Error>>;
+
 #[derive(Default)]
 struct State {
     current: Option<Cached>,
     next_try: Option<Instant>,
-    /// Counts exchanges that failed with no usable token, and the last such failure.
-    failures: u64,
+    /// The exchange in flight, if any: every caller that must wait for a token waits for this one.
+    exchange: Option<watch::Receiver<Outcome>>,
+    /// The last exchange that failed, for callers that cannot wait (the interceptor).
     last_failure: Option<Error>,
 }
 
@@ -89,139 +94,143 @@ impl State {
         let waiting = || c.usable(now) && self.next_try.is_some_and(|t| now < t);
         (now < c.fresh_until || waiting()).then_some(c)
     }
+
+    /// Records how an exchange ended and hands its outcome to the callers waiting for it.
+    fn settle(&mut self, outcome: Result<Fetched, Error>) -> Result<Token, Error> {
+        self.exchange = None;
+        match outcome {
+            Ok(fetched) => {
+                let lifetime = if fetched.lifetime.is_zero() {
+                    DEFAULT_LIFETIME
+                } else {
+                    fetched.lifetime.min(MAX_LIFETIME)
+                };
+                self.current = Some(Cached::new(fetched.token.clone(), Instant::now(), lifetime));
+                self.next_try = None;
+                self.last_failure = None;
+                Ok(fetched.token)
+            }
+            Err(err) => {
+                self.next_try = Some(Instant::now() + RETRY_AFTER_FAILURE);
+                self.last_failure = Some(err.shallow_clone());
+                Err(err)
+            }
+        }
+    }
 }
 
 /// One per client; shared by all its calls.
 #[derive(Default)]
 pub(crate) struct TokenCache {
-    state: Mutex<State>,
-    refresh: tokio::sync::Mutex<()>,
+    /// Shared with the task of the exchange in flight, which stores its token here.
+    state: Arc<Mutex<State>>,
 }
 
-enum Look {
-    Fresh(Token),
-    Stale(Token),
-    Missing,
+/// What a caller gets at once: a token to send, or the exchange to wait for.
+enum Lookup {
+    Ready(Token),
+    Wait(watch::Receiver<Outcome>),
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl TokenCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn look(&self, now: Instant) -> Look {
-        let state = self.lock();
+    /// The token to send now if there is one, starting an exchange when none is cached or the
+    /// cached one is due (unless one is in flight). A due token is still sent: the caller does not
+    /// wait for its replacement.
+    fn lookup<F, Fut>(&self, fetch: F) -> Lookup
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched, Error>> + Send + 'static,
+    {
+        let now = Instant::now();
+        let mut state = lock(&self.state);
         if let Some(c) = state.fresh(now) {
-            return Look::Fresh(c.token.clone());
+            return Lookup::Ready(c.token.clone());
         }
-        match &state.current {
-            Some(c) if c.usable(now) => Look::Stale(c.token.clone()),
-            _ => Look::Missing,
-        }
-    }
-
-    fn store(&self, fetched: Fetched) -> Token {
-        let mut state = self.lock();
-        let lifetime = if fetched.lifetime.is_zero() {
-            DEFAULT_LIFETIME
-        } else {
-            fetched.lifetime.min(MAX_LIFETIME)
+        // A closed channel in the slot is an exchange whose task died (a panic): start another.
+        let exchange = match state.exchange.as_ref().filter(|e| e.has_changed().is_ok()) {
+            Some(running) => running.clone(),
+            None => {
+                let (done, exchange) = watch::channel(None);
+                // Without a runtime nothing can run the exchange: `done` is dropped, and waiters
+                // see the exchange end without a token.
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let shared = self.state.clone();
+                    let fetch = fetch();
+                    runtime.spawn(async move {
+                        let outcome = fetch.await;
+                        let outcome = lock(&shared).settle(outcome);
+                        done.send_replace(Some(outcome));
+                    });
+                    state.exchange = Some(exchange.clone());
+                }
+                exchange
+            }
         };
-        state.current = Some(Cached::new(fetched.token.clone(), Instant::now(), lifetime));
-        state.next_try = None;
-        state.last_failure = None;
-        fetched.token
+        match &state.current {
+            Some(c) if c.usable(now) => Lookup::Ready(c.token.clone()),
+            _ => Lookup::Wait(exchange),
+        }
     }
 
-    fn note_failure(&self) {
-        let mut state = self.lock();
-        state.next_try = Some(Instant::now() + RETRY_AFTER_FAILURE);
+    /// Forgets the cached token if it is the one the server refused, so the next call obtains a
+    /// new one. A refusal of an older token (a call sent before the last renewal, answered late)
+    /// says nothing about the current one, which stays.
+    pub(crate) fn invalidate(&self, refused: &AsciiMetadataValue) {
+        let mut state = lock(&self.state);
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|c| c.token.authorization == *refused)
+        {
+            state.current = None;
+            state.next_try = None;
+        }
     }
 
-    /// Forgets the cached token (the server refused it), so the next call obtains a new one.
-    pub(crate) fn invalidate(&self) {
-        let mut state = self.lock();
-        *state = State::default();
-    }
-
-    /// The token to send now without waiting, and whether it is due for a refresh; `None` when
-    /// no usable token is cached.
-    pub(crate) fn peek(&self) -> Option<(Token, bool)> {
-        match self.look(Instant::now()) {
-            Look::Fresh(token) => Some((token, false)),
-            Look::Stale(token) => Some((token, true)),
-            Look::Missing => None,
+    /// The token to send now without waiting (for an interceptor, which cannot wait); `None`
+    /// when no usable token is cached. Either way an exchange starts if one is needed.
+    pub(crate) fn at_once<F, Fut>(&self, fetch: F) -> Option<Token>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched, Error>> + Send + 'static,
+    {
+        match self.lookup(fetch) {
+            Lookup::Ready(token) => Some(token),
+            Lookup::Wait(_) => None,
         }
     }
 
     /// The `authorization` of the cached token when it is not due for a refresh.
     pub(crate) fn fresh(&self) -> Option<AsciiMetadataValue> {
-        let state = self.lock();
+        let state = lock(&self.state);
         state.fresh(Instant::now()).map(|c| c.token.authorization.clone())
     }
 
-    /// The last exchange that failed with no usable token, if any.
+    /// The last exchange that failed, if any since the last token was obtained.
     pub(crate) fn last_failure(&self) -> Option<Error> {
-        self.lock().last_failure.as_ref().map(Error::shallow_clone)
+        lock(&self.state).last_failure.as_ref().map(Error::shallow_clone)
     }
 
-    /// A token to send now. `fetch` is called at most once at a time across all callers.
+    /// A token to send now, waiting for an exchange only when no usable token is cached. `fetch`
+    /// makes the exchange, which runs on a task of its own, one at a time across all callers: a
+    /// caller that stops waiting leaves it running for the others and the next call.
     pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<Token, Error>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Fetched, Error>>,
+        Fut: Future<Output = Result<Fetched, Error>> + Send + 'static,
     {
-        match self.look(Instant::now()) {
-            Look::Fresh(token) => Ok(token),
-            Look::Stale(old) => {
-                // Refresh ahead: whoever gets the lock refreshes; everyone else keeps using the
-                // still-valid token instead of waiting.
-                let Ok(_guard) = self.refresh.try_lock() else {
-                    return Ok(old);
-                };
-                match self.look(Instant::now()) {
-                    Look::Fresh(token) => return Ok(token),
-                    Look::Missing => {}
-                    Look::Stale(_) => {}
-                }
-                match fetch().await {
-                    Ok(fetched) => Ok(self.store(fetched)),
-                    Err(err) => {
-                        self.note_failure();
-                        match self.look(Instant::now()) {
-                            Look::Fresh(token) | Look::Stale(token) => Ok(token),
-                            Look::Missing => Err(err),
-                        }
-                    }
-                }
-            }
-            Look::Missing => {
-                // No usable token: wait for the one exchange in flight, or make it.
-                let failures_before = self.lock().failures;
-                let _guard = self.refresh.lock().await;
-                if let Look::Fresh(token) | Look::Stale(token) = self.look(Instant::now()) {
-                    return Ok(token);
-                }
-                // The exchange this caller waited for failed: share its error rather than
-                // queue one more exchange per waiting call.
-                {
-                    let state = self.lock();
-                    if state.failures != failures_before
-                        && let Some(err) = &state.last_failure
-                    {
-                        return Err(err.shallow_clone());
-                    }
-                }
-                match fetch().await {
-                    Ok(fetched) => Ok(self.store(fetched)),
-                    Err(err) => {
-                        let mut state = self.lock();
-                        state.failures += 1;
-                        state.last_failure = Some(err.shallow_clone());
-                        Err(err)
-                    }
-                }
-            }
+        let mut exchange = match self.lookup(fetch) {
+            Lookup::Ready(token) => return Ok(token),
+            Lookup::Wait(exchange) => exchange,
+        };
+        match exchange.wait_for(Option::is_some).await.as_deref() {
+            Ok(Some(Ok(token))) => Ok(token.clone()),
+            Ok(Some(Err(err))) => Err(err.shallow_clone()),
+            _ => Err(Error::credentials("the token exchange stopped without an answer")),
         }
     }
 }
@@ -258,7 +267,7 @@ mod tests {
             let calls = calls.clone();
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get(|| async {
+                    .get(move || async move {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         Ok(fetched("t1", 43_200))
@@ -272,17 +281,31 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
+    /// Lets a background exchange run to its end (the clock is paused: this costs nothing).
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
     #[tokio::test(start_paused = true)]
     async fn token_is_refreshed_after_an_hour_and_kept_when_refresh_fails() {
         let cache = TokenCache::default();
-        let first = cache.get(|| async { Ok(fetched("a", 43_200)) }).await.ok();
-        assert_eq!(first.map(secret).as_deref(), Some("a"));
+        let get = |outcome: Result<&'static str, &'static str>| {
+            cache.get(move || async move { outcome.map(|name| fetched(name, 43_200)).map_err(Error::credentials) })
+        };
+        assert_eq!(get(Ok("a")).await.ok().map(secret).as_deref(), Some("a"));
         tokio::time::advance(Duration::from_secs(3601)).await;
-        let failed = cache.get(|| async { Err(Error::credentials("down")) }).await.ok();
-        assert_eq!(failed.map(secret).as_deref(), Some("a"));
+        // Due: the old token goes out while the refresh runs, and fails.
+        assert_eq!(get(Err("down")).await.ok().map(secret).as_deref(), Some("a"));
+        settle().await;
+        assert_eq!(
+            get(Ok("x")).await.ok().map(secret).as_deref(),
+            Some("a"),
+            "the next try waits"
+        );
         tokio::time::advance(Duration::from_secs(11)).await;
-        let refreshed = cache.get(|| async { Ok(fetched("b", 43_200)) }).await.ok();
-        assert_eq!(refreshed.map(secret).as_deref(), Some("b"));
+        assert_eq!(get(Ok("b")).await.ok().map(secret).as_deref(), Some("a"));
+        settle().await;
+        assert_eq!(get(Ok("y")).await.ok().map(secret).as_deref(), Some("b"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -293,7 +316,29 @@ mod tests {
         tokio::time::advance(Duration::from_secs(850)).await;
         assert_eq!(get("b").await.ok().map(secret).as_deref(), Some("a"));
         tokio::time::advance(Duration::from_secs(55)).await;
-        assert_eq!(get("c").await.ok().map(secret).as_deref(), Some("c"));
+        assert_eq!(
+            get("c").await.ok().map(secret).as_deref(),
+            Some("a"),
+            "due, still valid"
+        );
+        settle().await;
+        assert_eq!(get("d").await.ok().map(secret).as_deref(), Some("c"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_refused_token_is_forgotten() {
+        let cache = TokenCache::default();
+        let old = cache.get(|| async { Ok(fetched("a", 43_200)) }).await.ok();
+        let old = old.map(|t| t.authorization).expect("a token");
+        tokio::time::advance(Duration::from_secs(3601)).await;
+        assert!(cache.get(|| async { Ok(fetched("b", 43_200)) }).await.is_ok());
+        settle().await;
+        cache.invalidate(&old);
+        let kept = cache.get(|| async { Ok(fetched("c", 43_200)) }).await.ok();
+        assert_eq!(kept.clone().map(secret).as_deref(), Some("b"));
+        cache.invalidate(&kept.map(|t| t.authorization).expect("a token"));
+        let renewed = cache.get(|| async { Ok(fetched("c", 43_200)) }).await.ok();
+        assert_eq!(renewed.map(secret).as_deref(), Some("c"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -313,7 +358,7 @@ mod tests {
             let (cache, calls) = (cache.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get(|| async {
+                    .get(move || async move {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         Err::<Fetched, _>(Error::credentials("iam is down"))

@@ -139,7 +139,7 @@ impl Client {
     }
 
     /// One attempt: a fresh `x-client-request-id`, the channel, metadata, authorization and the
-    /// deadline (`grpc-timeout`, which tonic's channel enforces here as well).
+    /// deadline (sent as `grpc-timeout`, and bounding the whole exchange here).
     async fn attempt<Req: Clone + fmt::Debug, Resp: fmt::Debug>(
         &self,
         method: &Method,
@@ -165,29 +165,35 @@ impl Client {
             if let Some(key) = idempotency_key {
                 md.insert("idempotency-key", never_indexed(key));
             }
-            if method.auth
-                && let Some(value) = self.authorization().await?
-            {
-                md.insert("authorization", value);
+            // Kept to tell the token cache which token a refusal was for.
+            let sent_authorization = if method.auth { self.authorization().await? } else { None };
+            if let Some(value) = &sent_authorization {
+                md.insert("authorization", value.clone());
             }
             if let Some((_, value)) = self.timeout() {
                 md.insert("grpc-timeout", value.clone());
             }
             let req = tonic::Request::from_parts(md, Default::default(), request.clone());
-            let result = f.send(channel, req).await.map_err(|status| match self.timeout() {
-                Some((t, _)) if deadline_passed(&status) => Error::new(
-                    ErrorKind::Timeout,
-                    method.what,
-                    format!("no answer within {}", fmt_duration(t)),
-                ),
-                _ => Error::from_status(method.what, status),
-            });
+            let result = match self.timeout() {
+                // tonic's channel enforces `grpc-timeout` only until the response headers come;
+                // a server that sends them and then stalls would hold the call for ever. The
+                // whole attempt, body and trailers included, is bounded here.
+                Some((t, _)) => match tokio::time::timeout(t, f.send(channel, req)).await {
+                    Ok(Err(status)) if deadline_passed(&status) => Err(timed_out(method, t)),
+                    Ok(answer) => answer.map_err(|status| Error::from_status(method.what, status)),
+                    Err(_) => Err(timed_out(method, t)),
+                },
+                None => f
+                    .send(channel, req)
+                    .await
+                    .map_err(|status| Error::from_status(method.what, status)),
+            };
             if let Err(e) = &result
-                && method.auth
                 && e.kind() == ErrorKind::Unauthenticated
+                && let Some(refused) = &sent_authorization
             {
                 // A revoked or otherwise refused token: the next call gets a fresh one.
-                self.token_refused();
+                self.token_refused(refused);
             }
             result
         }
@@ -216,7 +222,17 @@ fn never_indexed(value: &AsciiMetadataValue) -> AsciiMetadataValue {
     value
 }
 
-/// Whether tonic's channel gave up on the call at the deadline of its `grpc-timeout`.
+/// The error of an attempt that ran out of its time limit.
+fn timed_out(method: &Method, limit: Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        method.what,
+        format!("no answer within {}", fmt_duration(limit)),
+    )
+}
+
+/// Whether tonic's channel gave up on the call at the deadline of its `grpc-timeout` (it may,
+/// at the same instant as the client's own limit, while the headers are awaited).
 fn deadline_passed(status: &tonic::Status) -> bool {
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {

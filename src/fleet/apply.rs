@@ -477,7 +477,7 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
     }
     let rotate = matches!(change.action, KeyAction::Rotate { .. });
     let provision = keys::provision(fleet, spec, &change.spec, time::OffsetDateTime::now_utc()).rotate(rotate);
-    let report = keys::keep(client, &provision, change).await?;
+    let report = keys::keep(client, fleet, &provision, change).await?;
     let sink = &change.spec.output;
     let mut done = match &report.key {
         Some(crate::provision::KeyAction::Created { key, .. }) if rotate => format!("↻ key {} → {sink}", key.id),
@@ -485,8 +485,19 @@ async fn keep_key(client: &Client, fleet: &str, spec: &AccountSpec, change: &Key
         _ if !report.keys_deleted.is_empty() => format!("- keys {} (left for {sink})", report.keys_deleted.join(", ")),
         _ => format!("= key → {sink}"),
     };
-    // The sink now holds the entry's kind: the key of the kind it held before goes.
+    // The sink now holds the entry's kind: the key of the kind it held before goes, its entries
+    // first (a kill in between leaves the key, which the next apply finds again).
     for old in &change.other_kind {
+        let secret_id = report.lockbox.as_ref().map(|l| l.secret_id.as_str());
+        crate::provision::forget_key(
+            client,
+            (&provision.output, secret_id),
+            old.kind,
+            &old.held_as,
+            change.spec.kind,
+        )
+        .await
+        .map_err(keys::into_error("cannot drop the entries of a replaced key"))?;
         old.kind.delete(client, &old.id).await?;
         done.push_str(&format!(", - {} {}", old.kind.name(), old.id));
     }

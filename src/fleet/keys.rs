@@ -225,9 +225,11 @@ fn replaced(plan: &crate::provision::Plan) -> Option<&str> {
 
 /// Runs one key entry through the provisioning flow, deleting only the key its sink held and
 /// the leftovers the fleet's plan found to be its own: a marked key without the fleet's tag, or
-/// one that appeared since the plan, is never deleted.
+/// one that appeared since the plan, is never deleted. The key the sink held is tagged as the
+/// fleet's before it is replaced, since the fleet deletes it.
 pub(super) async fn keep(
     client: &crate::Client,
+    fleet: &str,
     provision: &Provision,
     change: &KeyChange,
 ) -> Result<crate::provision::Report, crate::Error> {
@@ -235,6 +237,9 @@ pub(super) async fn keep(
         .plan(client)
         .await
         .map_err(into_error("cannot plan the key"))?;
+    // The replaced key gets this fleet's tag before its successor is made: a run killed before
+    // deleting it leaves a leftover the next apply knows as its own.
+    plan.tag_replaced(tag(fleet));
     let old = replaced(&plan).map(str::to_owned);
     plan.keys_to_delete
         .retain(|id| Some(id) == old.as_ref() || change.leftovers.contains(id));

@@ -3,7 +3,9 @@
 //! The account first; then the missing roles and the key together, since neither needs the
 //! other; then the deletions: a new key's secret reaches the sink before any other key is deleted,
 //! so a run killed in between leaves a sink that works and keys the next run recognises (by the
-//! sink's marker) and deletes. A run killed (or failed) once the key is in the sink but before the
+//! sink's marker) and deletes. The key a new one replaces is given that marker first when it
+//! lacks it (made by `yc`, or for another spelling of the sink's path), so that it too is
+//! recognised. A run killed (or failed) once the key is in the sink but before the
 //! roles are granted leaves a key the next run keeps, and that run grants the roles. A failure
 //! stops the run and hands back the report of what was already done.
 //!
@@ -47,6 +49,8 @@ impl Plan {
             input,
             marker,
             existing_keys,
+            replaced,
+            replaced_tag,
         } = self;
         if let Some(path) = input.output.path() {
             crate::private_file::remove_temporaries(path);
@@ -75,6 +79,8 @@ impl Plan {
             marker,
             lockbox: None,
             existing_keys,
+            replaced,
+            replaced_tag,
         };
         // The roles and the key at once: one round trip less (see the module docs).
         let (grant, account_id) = (report.grant.clone(), report.service_account.id.clone());
@@ -122,6 +128,9 @@ async fn make_key(
     let (action, issued) = match key {
         KeyPlan::Keep(key) => (KeyAction::Kept { key }, None),
         KeyPlan::Create { reason, replaces } => {
+            if replaces.is_some() {
+                mark_replaced(client, target).await?;
+            }
             let (key, new, version) = create_key(client, target, &report.service_account).await?;
             if target.input.output == KeySink::Caller {
                 report.secret_for_caller = Some(new.clone());
@@ -135,6 +144,27 @@ async fn make_key(
     };
     report.key = Some(action);
     Ok(issued)
+}
+
+/// Gives the key the sink holds, which a new one is about to replace, the sink's marker (and the
+/// tag the plan asks for) unless it has them: a run killed after the new key is in the sink and
+/// before this one is deleted then leaves a key the next run recognises as a leftover and
+/// deletes. Nothing is made when this fails.
+async fn mark_replaced(client: &Client, target: &Target<'_>) -> Result<(), ProvisionError> {
+    let (Some(key), Some(marker)) = (&target.replaced, &target.marker) else {
+        return Ok(());
+    };
+    let Some(description) = super::as_replaced(&key.description, marker, target.replaced_tag.as_deref()) else {
+        return Ok(());
+    };
+    key.kind
+        .describe_key(client, &key.id, description)
+        .await
+        .map_err(api(format!(
+            "cannot mark {} {} as replaced",
+            key.kind.describe(),
+            key.id
+        )))
 }
 
 /// Deletes the keys the sink no longer holds, now that it holds a good one; the version a new
@@ -170,6 +200,8 @@ struct Target<'a> {
     marker: Option<String>,
     lockbox: Option<LockboxPlan>,
     existing_keys: Vec<String>,
+    replaced: Option<ManagedKey>,
+    replaced_tag: Option<String>,
 }
 
 impl Target<'_> {

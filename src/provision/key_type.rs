@@ -79,6 +79,40 @@ impl KeyType {
         })
     }
 
+    /// Sets the description of the key with this (resource) id and waits; a key already gone
+    /// counts as done.
+    pub(crate) async fn describe_key(self, client: &Client, id: &str, description: String) -> Result<(), Error> {
+        use crate::{UpdateAccessKey, UpdateApiKey, UpdateKey};
+        let result = match self {
+            KeyType::ApiKey => match client
+                .api_keys()
+                .update(UpdateApiKey::new(id).description(description))
+                .await
+            {
+                Ok(op) => op.wait().await.map(drop),
+                Err(e) => Err(e),
+            },
+            KeyType::AuthorizedKey => match client.keys().update(UpdateKey::new(id).description(description)).await {
+                Ok(op) => op.wait().await.map(drop),
+                Err(e) => Err(e),
+            },
+            KeyType::StaticKey => {
+                match client
+                    .access_keys()
+                    .update(UpdateAccessKey::new(id).description(description))
+                    .await
+                {
+                    Ok(op) => op.wait().await.map(drop),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match result {
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
     /// Deletes the key with this (resource) id and waits; a key already gone counts as deleted.
     pub(crate) async fn delete(self, client: &Client, id: &str) -> Result<(), Error> {
         let result = match self {

@@ -56,6 +56,12 @@ pub struct Plan {
     /// Every key of the kind the account had when the plan was made: a create that has to clean
     /// up after a lost answer never deletes one of them.
     pub(super) existing_keys: Vec<String>,
+    /// The key the sink holds that a new one replaces, as listed: apply gives it the sink's
+    /// marker (and `replaced_tag`) before making its successor, so a run killed before deleting
+    /// it leaves a key the next run recognises.
+    pub(super) replaced: Option<ManagedKey>,
+    /// What the replaced key's description must start with besides (a fleet's tag).
+    pub(super) replaced_tag: Option<String>,
 }
 
 /// The service account as the plan found it.
@@ -117,6 +123,13 @@ impl Plan {
     /// none).
     pub(crate) fn marker(&self) -> Option<&str> {
         self.marker.as_deref()
+    }
+
+    /// Makes the key this plan replaces carry `tag` at the start of its description (besides the
+    /// sink's marker at its end) before its successor is made: a fleet deletes only leftovers
+    /// with its tag.
+    pub(crate) fn tag_replaced(&mut self, tag: String) {
+        self.replaced_tag = Some(tag);
     }
 
     /// The verification asked for, if any.
@@ -221,11 +234,13 @@ pub(super) async fn read(p: &Provision, client: &Client, known: Option<Known>) -
         }
         _ => None,
     };
+    let mut replaced = None;
     if let KeyPlan::Create {
         replaces: Some(old), ..
     } = &key
     {
         keys_to_delete.push(old.clone());
+        replaced = keys.iter().find(|k| k.id == *old).cloned();
     }
     Ok(Plan {
         account: account.map_or(AccountPlan::Create, AccountPlan::Existing),
@@ -238,6 +253,8 @@ pub(super) async fn read(p: &Provision, client: &Client, known: Option<Known>) -
         input: p.clone(),
         marker,
         existing_keys: keys.into_iter().map(|k| k.id).collect(),
+        replaced,
+        replaced_tag: None,
     })
 }
 

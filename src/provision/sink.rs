@@ -157,6 +157,14 @@ impl EntryNames {
         EntryNames::new(secret, id, "folder-id")
     }
 
+    /// The names of the secret and id entries that `other` does not also use.
+    pub(super) fn not_in(&self, other: &EntryNames) -> Vec<&str> {
+        [self.api_key.as_str(), self.api_key_id.as_str()]
+            .into_iter()
+            .filter(|name| other.named().iter().all(|(_, kept)| kept != name))
+            .collect()
+    }
+
     /// Checks each name with `valid` (which states the rule) and that the three differ.
     fn check(&self, valid: fn(&str) -> bool, rule: &str) -> Result<(), InvalidInput> {
         for (role, name) in self.named() {
@@ -495,6 +503,43 @@ impl KeySink {
             problem,
         })?;
         super::key_file::write_private(path, &text)
+    }
+
+    /// Drops the entries of a `kind` key, `held_as`, from a dotenv file or Kubernetes manifest
+    /// that now keeps keys of kind `now` (a fleet entry whose type changed), while they still name
+    /// that key: the secret and id entries of `kind` that `now` does not share. Any other sink, a
+    /// file that names another key there, and entries whose names the kinds share are left alone.
+    pub(super) fn drop_entries(&self, kind: KeyType, held_as: &str, now: KeyType) -> Result<(), KeyFileError> {
+        let (KeySink::Env { path, entries } | KeySink::K8s { path, entries, .. }) = self else {
+            return Ok(());
+        };
+        let (old, new) = (entries.for_kind(kind), entries.for_kind(now));
+        let names = old.not_in(&new);
+        let expected = self.format(kind);
+        let text = match read_text(path, expected)? {
+            Some(text) if !names.is_empty() => text,
+            _ => return Ok(()),
+        };
+        let env = matches!(self, KeySink::Env { .. });
+        let not_ours = |problem| KeyFileError::NotAKeyFile {
+            path: path.clone(),
+            expected,
+            problem,
+        };
+        let named = match env {
+            true => dotenv::value_of(&text, &old.api_key_id),
+            false => manifest::value_of(&text, &old.api_key_id),
+        }
+        .map_err(not_ours)?;
+        if named.as_deref() != Some(held_as) {
+            return Ok(());
+        }
+        let rendered = match env {
+            true => dotenv::unset(&text, &names),
+            false => manifest::unset(&text, &names),
+        }
+        .map_err(not_ours)?;
+        super::key_file::write_private(path, &rendered)
     }
 
     /// Checks the sink's inputs. An error names the field as a path from

@@ -28,6 +28,14 @@ impl Plan {
             };
             match step.rotate {
                 None => {
+                    if let Some((sink, secret_id)) = &step.lockbox {
+                        // A version left active names this key: scheduled first, or the key
+                        // stays so that the next run tries again.
+                        if let Err(e) = crate::provision::retire_replaced_versions(client, sink, secret_id).await {
+                            fail(entry, e);
+                            continue;
+                        }
+                    }
                     if let Err(source) = step.kind.delete(client, &step.key_id).await {
                         let step = format!("cannot delete {} {}", step.kind.describe(), step.key_id);
                         fail(

@@ -46,6 +46,9 @@ pub(super) struct Step {
     pub(super) kind: KeyType,
     /// For a rotation, the provisioning inputs that make the new key; `None` deletes the key.
     pub(super) rotate: Option<Box<Provision>>,
+    /// For a deletion, the key's Lockbox secret (by id) when that is its sink: the versions a
+    /// killed run left active there are scheduled before the key goes.
+    pub(super) lockbox: Option<(LockboxSink, String)>,
 }
 
 /// The managed keys of one account and kind whose markers name one sink.
@@ -237,10 +240,18 @@ fn plan_group(plan: &mut Plan, r: &Rotation, g: Group<'_>, held: HeldKeys) {
                 continue;
             }
         };
+        let lockbox = match sink {
+            KeySink::Lockbox(lockbox) if rotate.is_none() => match &lockbox.secret {
+                LockboxSecret::Id(id) => Some((lockbox.clone(), id.clone())),
+                LockboxSecret::Name(_) => None,
+            },
+            _ => None,
+        };
         plan.steps.push(Step {
             key_id: key.id.clone(),
             kind: g.kind,
             rotate,
+            lockbox,
         });
         plan.entries.push(e);
     }

@@ -10,7 +10,8 @@
 //! deleted. "During this call" is read on the server's clock, anchored by the `created_at` of the
 //! key received, to within about a second: a key made just before the call that the caller does
 //! not name could be taken for one of this call's. A retried call thus leaves exactly one new live
-//! key.
+//! key, unless that clean-up fails: it is best effort, and the key received is returned all the
+//! same (its secret exists nowhere else), with a warning.
 
 use super::account_keys::{AccountKey, AccountKeys};
 use crate::{Error, ErrorKind};
@@ -115,7 +116,11 @@ pub(super) async fn create_once<K: AccountKey>(
             }
             None => Window::local(call_started),
         };
-        remove_orphans(keys, &request, &window, existing, Some(made.id())).await?;
+        // Best effort, as after a failure: the key has arrived, and the caller is the only one
+        // who can keep its secret now.
+        if let Err(cleanup) = remove_orphans(keys, &request, &window, existing, Some(made.id())).await {
+            tracing::warn!(error = %cleanup, "could not remove keys left by an earlier attempt of this create");
+        }
     }
     Ok(created)
 }

@@ -170,6 +170,15 @@ impl AddVersion {
         self
     }
 
+    /// Leaves the base version's entry `key` out of the new version (a change without a value).
+    pub fn without_entry(mut self, key: impl Into<String>) -> Self {
+        self.request.payload_entries.push(PayloadEntryChange {
+            key: key.into(),
+            value: None,
+        });
+        self
+    }
+
     /// An entry copied from a version's payload as it is, text or binary (the copy is cleared
     /// when the request is dropped).
     pub(crate) fn copied_entry(mut self, entry: &payload::Entry) -> Self {

@@ -12,6 +12,7 @@ mod props;
 mod provision;
 mod provision_sinks;
 mod reliability;
+mod replacement;
 mod rotate;
 mod secret_debug;
 mod spawned;

@@ -75,6 +75,19 @@ pub(super) fn set(text: &str, entries: &[(&str, &str)]) -> Result<Zeroizing<Stri
     Ok(out)
 }
 
+/// `text` without any assignment of `names` (each line that sets one goes, with its line end);
+/// every other line is kept as it was. The result is cleared when dropped.
+pub(super) fn unset(text: &str, names: &[&str]) -> Result<Zeroizing<String>, String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    let mut at = 0;
+    for a in parse(text)?.iter().filter(|a| names.contains(&a.name.as_str())) {
+        out.push_str(&text[at..a.span.start]);
+        at = a.span.end;
+    }
+    out.push_str(&text[at..]);
+    Ok(out)
+}
+
 /// Whether `name` is a variable name every loader and shell accepts.
 pub(crate) fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -207,6 +220,14 @@ mod tests {
         );
         assert_eq!(set("", &[("A", "1")]).unwrap().as_str(), "A=1\n");
         assert_eq!(set("X=1", &[("A", "1")]).unwrap().as_str(), "X=1\nA=1\n");
+    }
+
+    #[test]
+    fn unsetting_entries_drops_their_lines_only() {
+        let text = "# keep me\nexport YC_API_KEY=old\nDEBUG=1\nYC_API_KEY_ID=id\nYC_API_KEY='again'\n";
+        let out = unset(text, &["YC_API_KEY", "YC_API_KEY_ID"]).unwrap();
+        assert_eq!(out.as_str(), "# keep me\nDEBUG=1\n");
+        assert_eq!(unset("A=1", &["B"]).unwrap().as_str(), "A=1");
     }
 
     #[test]

@@ -439,6 +439,88 @@ async fn restore_entries(
     Ok(version.id)
 }
 
+/// Schedules for destruction every version of the secret that carries its marker, is active and
+/// is not current, and returns their ids: what a rotation does before it deletes a replaced key
+/// of the secret, since a run killed after making the successor and before scheduling the
+/// version it replaced leaves that version active, and once the key is gone nothing else would
+/// ever look for it.
+pub(crate) async fn retire_replaced(
+    client: &Client,
+    sink: &LockboxSink,
+    secret_id: &str,
+) -> Result<Vec<String>, ProvisionError> {
+    let marker = super::marker::lockbox(secret_id);
+    let (ours, current) = futures_util::future::try_join(active_versions_with(client, secret_id, &marker), async {
+        current_version(client, secret_id)
+            .await
+            .map_err(api(format!("cannot read lockbox secret {secret_id}")))
+    })
+    .await?;
+    let mut scheduled = Vec::new();
+    for version in ours.into_iter().filter(|v| Some(v) != current.as_ref()) {
+        schedule_destruction(client, sink, secret_id, &version)
+            .await
+            .map_err(api(format!(
+                "cannot schedule version {version} of lockbox secret {secret_id} for destruction"
+            )))?;
+        scheduled.push(version);
+    }
+    Ok(scheduled)
+}
+
+/// Drops the entries `names` of a key of another kind, `held_as`, from the secret once a key of
+/// the sink's kind replaced it (a fleet entry whose type changed), then schedules the versions
+/// left behind. Only while the current version is ours (it carries the sink's marker) and its
+/// `id_entry` still names that key is a version added: based on the current one, without those
+/// entries. Every marked, active, non-current version is then scheduled ([`retire_replaced`]), so
+/// a run killed in between is finished by the next. A version another writer added meanwhile
+/// fails the step and keeps the key, which the next run finds again.
+pub(crate) async fn drop_entries(
+    client: &Client,
+    sink: &LockboxSink,
+    secret_id: &str,
+    (names, id_entry): (&[&str], &str),
+    held_as: &str,
+) -> Result<(), ProvisionError> {
+    use crate::proto::yandex::cloud::lockbox::v1::payload::entry::Value;
+    let step = || format!("cannot drop the entries of key {held_as} from lockbox secret {secret_id}");
+    let lockbox = client.lockbox();
+    let secret = lockbox.get(secret_id).await.map_err(api(step()))?;
+    let marker = super::marker::lockbox(secret_id);
+    if let Some(current) = secret.current_version.filter(|v| v.description.ends_with(&marker)) {
+        let payload = lockbox
+            .payload(secret_id, Some(&current.id))
+            .await
+            .map_err(api(step()))?;
+        let names_it = payload
+            .entries
+            .iter()
+            .any(|e| e.key == id_entry && matches!(&e.value, Some(Value::TextValue(id)) if id.trim() == held_as));
+        let present: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|name| payload.entries.iter().any(|e| e.key == *name))
+            .collect();
+        if names_it && !present.is_empty() {
+            let known = version_ids(client, secret_id).await.map_err(api(step()))?;
+            let mut request = AddVersion::new(secret_id)
+                .base_version_id(&current.id)
+                .description(current.description.clone());
+            for name in present {
+                request = request.without_entry(name);
+            }
+            let added = async { lockbox.add_version(request).await?.wait().await }
+                .await
+                .map_err(api(step()))?;
+            let after = version_ids(client, secret_id).await.map_err(api(step()))?;
+            if let Some(theirs) = after.iter().find(|v| **v != added.id && !known.contains(v)) {
+                return Err(api(step())(another_writer(secret_id, &added.id, Some(theirs))));
+            }
+        }
+    }
+    retire_replaced(client, sink, secret_id).await.map(drop)
+}
+
 /// The ids of the secret's versions.
 async fn version_ids(client: &Client, secret_id: &str) -> Result<Vec<String>, Error> {
     client

@@ -69,6 +69,24 @@ pub(super) fn set(text: &str, secret_name: &str, entries: &[(&str, &str)]) -> Re
         .map_err(|_| "cannot render the manifest".to_owned())
 }
 
+/// The manifest `text` without the entries `names` (in `stringData` or `data`); everything else
+/// is kept. The result is cleared when dropped.
+pub(super) fn unset(text: &str, names: &[&str]) -> Result<Zeroizing<String>, String> {
+    let mut cleared = Cleared(parse(text)?);
+    for section in ["stringData", "data"] {
+        if let Some(Value::Mapping(entries)) = cleared.0.get_mut(section) {
+            for name in names {
+                if let Some(mut gone) = entries.remove(*name) {
+                    crate::secret::clear_yaml(&mut gone);
+                }
+            }
+        }
+    }
+    serde_norway::to_string(&cleared.0)
+        .map(Zeroizing::new)
+        .map_err(|_| "cannot render the manifest".to_owned())
+}
+
 /// A parsed manifest whose string values (the secret among them) are cleared when it is dropped.
 struct Cleared(Value);
 
@@ -158,6 +176,25 @@ mod tests {
         assert!(doc["data"].get("YC_API_KEY").is_none());
         assert_eq!(doc["stringData"]["KEEP"].as_str(), Some("me"));
         assert_eq!(doc["stringData"]["YC_API_KEY"].as_str(), Some("AQVN2"));
+    }
+
+    #[test]
+    fn unsetting_entries_keeps_the_others() {
+        let text = set(
+            "",
+            "sa",
+            &[
+                ("YC_API_KEY", "AQVN"),
+                ("YC_API_KEY_ID", "aje"),
+                ("YC_FOLDER_ID", "b1g"),
+            ],
+        )
+        .unwrap();
+        let out = unset(&text, &["YC_API_KEY", "YC_API_KEY_ID"]).unwrap();
+        assert_eq!(value_of(&out, "YC_API_KEY").unwrap(), None);
+        assert_eq!(value_of(&out, "YC_API_KEY_ID").unwrap(), None);
+        assert_eq!(value_of(&out, "YC_FOLDER_ID").unwrap().as_deref(), Some("b1g"));
+        assert_eq!(name_of(&out).as_deref(), Some("sa"));
     }
 
     #[test]

@@ -2,8 +2,15 @@
 //! for `with_interceptor` stamp `authorization` and the request ids from the client's one token
 //! cache; a failed exchange reaches the stub's caller as a `tonic::Status` without the secret.
 
-use std::collections::HashSet;
+use std::{
+    collections::HashSet,
+    convert::Infallible,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
+use secrecy::ExposeSecret as _;
+use tokio::time::Instant;
 use tonic::{Code, transport::Channel};
 use yc_iam::{
     Client, Credentials, RetryPolicy,
@@ -260,4 +267,64 @@ async fn a_thousand_concurrent_tokenize_calls_through_the_layer_make_one_token_e
     .await;
     assert!(answers.iter().all(Result::is_ok), "every call is answered");
     assert_eq!(calls(&emu, TOKEN_CREATE).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_refusal_of_an_old_token_keeps_the_token_obtained_since() {
+    let emu = start(Emulator::builder().with_oauth_token(OAUTH)).await;
+    let client = oauth_client(&emu, OAUTH);
+    let old = client.iam_token().await.expect("a first token");
+    // A server that holds its first request until told, then refuses it as UNAUTHENTICATED.
+    let (release, held) = tokio::sync::oneshot::channel::<()>();
+    let held = Arc::new(Mutex::new(Some(held)));
+    let server = tower::service_fn(move |_: http::Request<()>| {
+        let held = held.clone();
+        async move {
+            let first = held.lock().expect("not poisoned").take();
+            if let Some(first) = first {
+                let _ = first.await;
+            }
+            let mut response = http::Response::new(());
+            response
+                .headers_mut()
+                .insert("grpc-status", http::HeaderValue::from_static("16"));
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let layered = tower::ServiceBuilder::new().layer(client.auth_layer()).service(server);
+    let slow = tokio::spawn(tower::ServiceExt::oneshot(layered, http::Request::new(())));
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    // The token is an hour old: the client obtains a new one while the old one's call is held.
+    tokio::time::advance(Duration::from_secs(61 * 60)).await;
+    client.iam_token().await.expect("a token");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(calls(&emu, TOKEN_CREATE).len(), 2, "the token was renewed");
+    let _ = release.send(());
+    slow.await.expect("the held call ends").expect("an answer");
+    let now = client.iam_token().await.expect("a token");
+    assert_ne!(now.expose_secret(), old.expose_secret(), "the new token is in use");
+    assert_eq!(
+        calls(&emu, TOKEN_CREATE).len(),
+        2,
+        "the refusal of the old token cost no exchange"
+    );
+}
+#[tokio::test(start_paused = true)]
+async fn a_call_through_the_layer_waits_for_a_token_no_longer_than_its_deadline() {
+    let (emu, client, channel) = setup().await;
+    emu.set_fault(TOKEN_CREATE, Fault::Delay(Duration::from_secs(4)));
+    let mut request = tonic::Request::new(get_folder());
+    request.set_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let status = layered(&client, channel)
+        .get(request)
+        .await
+        .expect_err("no token came within the deadline");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // On the paused clock this is exact: the call ends at its deadline, not when IAM answers.
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
 }

@@ -65,3 +65,42 @@ async fn refresh_that_fails_while_the_token_is_valid_does_not_fail_calls() {
     client.folders().get(FOLDER).await.expect("another call");
     assert_eq!(calls(&emu, TOKEN_CREATE).len(), last, "the refreshed token is reused");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_exchange_goes_on_for_later_calls_when_the_calls_waiting_for_it_give_up() {
+    let (emu, client) = setup().await;
+    emu.set_fault(TOKEN_CREATE, Fault::Delay(Duration::from_millis(1500)));
+    let impatient = futures_util::future::join_all((0..6).map(|_| {
+        let client = client.clone();
+        async move { tokio::time::timeout(Duration::from_secs(1), client.folders().get(FOLDER)).await }
+    }))
+    .await;
+    assert!(
+        impatient.iter().all(Result::is_err),
+        "IAM answers after the callers gave up"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    emu.clear_faults();
+    client
+        .folders()
+        .get(FOLDER)
+        .await
+        .expect("the token obtained meanwhile serves");
+    assert_eq!(calls(&emu, TOKEN_CREATE).len(), 1, "one exchange, seen through");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_finds_its_token_due_for_renewal_goes_out_with_it_without_waiting() {
+    let (emu, client) = setup().await;
+    client.folders().get(FOLDER).await.expect("first call");
+    tokio::time::advance(Duration::from_secs(61 * 60)).await;
+    emu.set_fault(TOKEN_CREATE, Fault::Delay(Duration::from_secs(5)));
+    // On the paused clock, one second is a bound on waiting, not on speed: the renewal takes five.
+    let call = tokio::time::timeout(Duration::from_secs(1), client.folders().get(FOLDER)).await;
+    assert!(
+        matches!(call, Ok(Ok(_))),
+        "the still-valid token went out at once: {call:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(calls(&emu, TOKEN_CREATE).len(), 2, "renewed in the background");
+}
