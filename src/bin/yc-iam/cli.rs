@@ -38,10 +38,11 @@ impl Cli {
 
     /// The tree with only the subcommand `args` names, or `None` when they name none (help, a
     /// typo). clap copies every global flag into each subcommand of the tree it builds: for the
-    /// whole tree that is a fifth of a `provision` run's instructions.
+    /// whole tree that costs a tenth of a `provision` run's instructions.
     pub(crate) fn command_for(args: &[OsString]) -> Option<clap::Command> {
         let root = Root::command();
         let name = first_word(&root, args)?;
+        // Left for the exit to free, like the trees below.
         let subcommands = std::mem::ManuallyDrop::new(Command::augment_subcommands(clap::Command::new("yc-iam")));
         let chosen = subcommands.find_subcommand(name)?.clone();
         Some(root.subcommand(chosen))
