@@ -32,11 +32,11 @@ pub const DEFAULT_ENDPOINT: &str = "api.cloud.yandex.net:443";
 const USER_AGENT: &str = concat!("yc-iam/", env!("CARGO_PKG_VERSION"));
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// HTTP/2 keepalive: a ping after this long without anything received, even with no call open.
-/// Below the idle timeouts of common NATs, firewalls and cloud load balancers (one to several
-/// minutes), so an idle connection's mapping is kept; and a mapping lost anyway (a NAT that
-/// restarted, a path that went away without a reset) is found within a minute instead of every
-/// later call timing out on a dead connection. One small frame per half minute costs nothing.
+/// HTTP/2 keepalive: a ping after this long without anything received, while a call is open. A
+/// call on a connection that has been quiet longer (a NAT or a path that forgot it without a
+/// reset) sends a ping at once, and the connection is found dead within the ping's timeout, not
+/// at every later call's own timeout. No pings without a call: gRPC servers by default allow
+/// those at most every five minutes and answer more with GOAWAY (`too_many_pings`).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// A ping unanswered this long means the connection is dead: it is closed and the next call opens
 /// a new one. Generous next to any round trip, so a slow network is not taken for a dead one.
@@ -432,7 +432,7 @@ impl Client {
             .tcp_nodelay(true)
             .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
             .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-            .keep_alive_while_idle(true);
+            .keep_alive_while_idle(false);
         if target.tls {
             let mut tls = ClientTlsConfig::new()
                 .with_native_roots()

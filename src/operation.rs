@@ -182,8 +182,17 @@ impl Poller {
             }
             // The last pause is shortened so the final poll happens at the deadline.
             tokio::time::sleep(self.next_pause().min(deadline - now)).await;
-            // A poll may take as long as a call's own time limit: the wait ends at its deadline.
-            match tokio::time::timeout_at(deadline, self.poll()).await {
+            // A poll started before the deadline ends there (with its retries, one could run for
+            // minutes). The final one, started at the deadline, has one attempt's time limit of
+            // its own: an operation that finished just before the deadline is seen done.
+            let polled = if Instant::now() < deadline {
+                tokio::time::timeout_at(deadline, self.poll()).await
+            } else if let Some((attempt, _)) = self.client.timeout() {
+                tokio::time::timeout(attempt, self.poll()).await
+            } else {
+                Ok(self.poll().await)
+            };
+            match polled {
                 Ok(polled) => polled?,
                 Err(_) => return Err(self.timed_out()),
             };

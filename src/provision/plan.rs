@@ -216,17 +216,7 @@ pub(super) async fn read(p: &Provision, client: &Client, known: Option<Known>) -
     let ((roles_present, roles_missing), keys): (_, Vec<ManagedKey>) =
         futures_util::future::try_join(roles, keys).await?;
     let key = decide_key(p, account.as_ref(), held.as_ref(), &keys, OffsetDateTime::now_utc());
-    let held_id = held.as_ref().map(|k| k.key_id.as_str());
-    // Keys an earlier run made for this sink that the sink does not hold.
-    let mut keys_to_delete: Vec<String> = match &marker {
-        Some(marker) => keys
-            .iter()
-            .filter(|k| k.description.ends_with(marker.as_str()) && Some(k.held_as.as_str()) != held_id)
-            .filter(|k| !elsewhere.contains(&k.held_as))
-            .map(|k| k.id.clone())
-            .collect(),
-        None => Vec::new(),
-    };
+    let mut keys_to_delete = leftovers(&keys, marker.as_deref(), held.as_ref(), &elsewhere);
     let lockbox = match (found, &p.output) {
         (Some(found), KeySink::Lockbox(sink)) => {
             let leftovers = !keys_to_delete.is_empty();
@@ -256,6 +246,20 @@ pub(super) async fn read(p: &Provision, client: &Client, known: Option<Known>) -
         replaced,
         replaced_tag: None,
     })
+}
+
+/// Keys an earlier run made for this sink (they carry its `marker`) that the sink does not hold,
+/// nor another profile of the same credentials file (`elsewhere`).
+fn leftovers(keys: &[ManagedKey], marker: Option<&str>, held: Option<&Held>, elsewhere: &[String]) -> Vec<String> {
+    let Some(marker) = marker else {
+        return Vec::new();
+    };
+    let held_id = held.map(|k| k.key_id.as_str());
+    keys.iter()
+        .filter(|k| k.description.ends_with(marker) && Some(k.held_as.as_str()) != held_id)
+        .filter(|k| !elsewhere.contains(&k.held_as))
+        .map(|k| k.id.clone())
+        .collect()
 }
 
 fn secret_id(secret: &SecretPlan) -> Option<&str> {

@@ -659,8 +659,8 @@ mod tests {
 
     #[test]
     fn the_tree_of_the_named_command_parses_as_the_whole_tree_does() {
-        let whole = |args: &[OsString]| Cli::parse_with(Cli::command(), args);
-        for args in [
+        let shown = |r: Result<Cli, clap::Error>| r.map(|c| format!("{c:?}")).map_err(|e| e.render().to_string());
+        let parses = [
             &["yc-iam", "--profile", "provision", "sa", "list", "--format", "json"][..],
             &[
                 "yc-iam",
@@ -675,16 +675,26 @@ mod tests {
                 "2s",
             ],
             &["yc-iam", "--token", "t", "api-key", "list", "--service-account-id", "x"],
-            &["yc-iam", "provision", "--token", "t", "--name", "a"],
+            &["yc-iam", "--debug", "audit", "--emulator", "--fail-on", "unused"],
+        ];
+        for args in parses.map(os_args) {
+            let whole = Cli::parse_with(Cli::command(), &args);
+            assert!(whole.is_ok(), "{args:?}");
+            let named = Cli::command_for(&args).expect("the arguments name a command");
+            assert_eq!(shown(Cli::parse_with(named, &args)), shown(whole), "{args:?}");
+        }
+        // What the named command's tree refuses, the whole tree answers, help included.
+        let refused = [
+            &["yc-iam", "provision", "--token", "t", "--name", "a"][..],
             &["yc-iam", "provision", "--help"],
             &["yc-iam", "sa", "lst"],
             &["yc-iam", "provison"],
             &["yc-iam", "--format", "xml", "audit"],
-        ] {
-            let args = os_args(args);
-            let (pruned, whole) = (Cli::parse_from(&args), whole(&args));
-            let shown = |r: Result<Cli, clap::Error>| r.map(|c| format!("{c:?}")).map_err(|e| e.render().to_string());
-            assert_eq!(shown(pruned), shown(whole), "{args:?}");
+        ];
+        for args in refused.map(os_args) {
+            let whole = Cli::parse_with(Cli::command(), &args);
+            assert!(whole.is_err(), "{args:?}");
+            assert_eq!(shown(Cli::parse_from(&args)), shown(whole), "{args:?}");
         }
     }
 

@@ -143,3 +143,25 @@ async fn waiting_for_an_operation_ends_at_its_timeout_while_a_poll_is_still_unan
         started.elapsed()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_operation_that_finishes_just_before_the_wait_ends_is_seen_done_by_the_final_poll() {
+    // Polls a second apart, as the server asks: at 1 s (not done yet), then, the pause cut
+    // short, at the deadline, 1.7 s; the operation finished at 1.5 s.
+    let builder = yc_iam::emulator::Emulator::builder()
+        .with_op_delay(Duration::from_millis(1500))
+        .with_poll_interval(Duration::from_secs(1));
+    let emu = start(builder).await;
+    let client = client(&emu);
+    let operation = client
+        .service_accounts()
+        .create(CreateServiceAccount::new(FOLDER, "just-in-time"))
+        .await
+        .expect("create is accepted");
+    let account = operation
+        .with_timeout(Duration::from_millis(1700))
+        .wait()
+        .await
+        .expect("the final poll sees the operation done");
+    assert_eq!(account.name, "just-in-time");
+}

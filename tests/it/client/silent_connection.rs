@@ -18,7 +18,7 @@ use tokio::{
     },
 };
 use yc_iam::{
-    Client, Credentials, RetryPolicy,
+    Client, Credentials,
     emulator::{DEFAULT_IAM_TOKEN, Emulator},
 };
 
@@ -87,16 +87,23 @@ async fn a_call_after_the_connection_went_silent_goes_over_a_new_one() {
         .with_endpoint(&endpoint)
         .with_service_endpoint("resource-manager", &endpoint)
         .with_credentials(Credentials::iam_token(DEFAULT_IAM_TOKEN))
-        .with_retry(RetryPolicy::disabled())
         .build()
         .expect("client");
     client.folders().get(FOLDER).await.expect("a call over the proxy");
     proxy.forget();
     // The client sits idle for a while, as a backend between requests does (paused clock).
     tokio::time::sleep(Duration::from_secs(120)).await;
+    let started = tokio::time::Instant::now();
     client
         .folders()
         .get(FOLDER)
         .await
         .expect("the next call goes over a new connection");
+    // The call's ping went unanswered (10 s) and its retry took a new connection, long before the
+    // call's own 30 s timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
 }
