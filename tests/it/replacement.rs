@@ -291,3 +291,91 @@ fn account_named(emu: &Emulator, name: &str) -> String {
         .id
         .clone()
 }
+
+#[tokio::test]
+async fn a_key_from_yc_without_scopes_is_replaced_and_deleted_by_provision() {
+    let (emu, client, dir) = start().await;
+    let file = dir.path().join("key.yaml");
+    let account = client
+        .service_accounts()
+        .create(CreateServiceAccount::new(DEFAULT_FOLDER_ID, "sa-old"))
+        .await
+        .expect("create")
+        .wait()
+        .await
+        .expect("the account");
+    // Older keys carry no scopes: the create allows none, an update asks for one to a hundred.
+    let made = client
+        .api_keys()
+        .create(CreateApiKey::new(&account.id).description("made long ago"))
+        .await
+        .expect("a key without scopes");
+    let stored = StoredKey {
+        id: made.api_key.id.clone(),
+        service_account_id: account.id.clone(),
+        created_at: None,
+        scopes: Vec::new(),
+        expires_at: None,
+        secret: made.secret,
+    };
+    stored.write(&file).expect("the key file");
+
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-old").output_file(&file);
+    p.run(&client).await.expect("the run replaces the key");
+    let held = StoredKey::read(&file).unwrap().expect("the key file");
+    assert_ne!(held.id, made.api_key.id);
+    assert_eq!(held.scopes, [DEFAULT_SCOPE]);
+    assert_eq!(live(&emu, &account.id), vec![held.id], "the scope-less key is gone");
+}
+
+#[tokio::test]
+async fn a_fleet_keeps_the_old_kinds_key_while_another_writers_current_lockbox_version_names_it() {
+    let (emu, client, _dir) = start().await;
+    let entry = |kind: &str| {
+        let text = format!(
+            "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {{ name: ai-prod }}\ndefaults: {{ folder_id: {DEFAULT_FOLDER_ID} }}\nservice_accounts:\n  - name: sa-chat\n    keys:\n      - {{ type: {kind}, output: 'lockbox://chat-key' }}\n"
+        );
+        Manifest::parse(&text, Path::new("fleet.yaml"), Path::new(".")).expect("a valid manifest")
+    };
+    apply(&entry("api-key, scopes: [yc.ai.languageModels.execute]"), &client).await;
+    let account = account_named(&emu, "sa-chat");
+    let old = live(&emu, &account);
+    assert_eq!(old.len(), 1);
+
+    // The type changes; the apply is killed as it reads the version it would drop the old entries from.
+    let after = entry("authorized-key");
+    let plan = after.plan(&client, false).await.expect("plan");
+    killed_at(
+        &emu,
+        "/yandex.cloud.lockbox.v1.PayloadService/Get",
+        plan.apply(&client, 4),
+    )
+    .await;
+    // Another writer adds a version of its own, based on the current one: it names the old key.
+    let secret_id = emu
+        .snapshot()
+        .lockbox_secret_named("chat-key")
+        .expect("the secret")
+        .id
+        .clone();
+    let current = client.lockbox().get(&secret_id).await.unwrap().current_version.unwrap();
+    let theirs = client
+        .lockbox()
+        .add_version(
+            yc_iam::AddVersion::new(&secret_id)
+                .base_version_id(&current.id)
+                .description("edited by hand"),
+        )
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+
+    let report = after.plan(&client, false).await.expect("plan").apply(&client, 4).await;
+    assert!(!report.succeeded(), "{report}");
+    let (current, entries) = crate::common::payload(&client, yc_iam::SecretRef::Id(secret_id.clone())).await;
+    assert_eq!(current, theirs.id);
+    assert_eq!(entries.get("api-key-id").map(String::as_str), Some(old[0].as_str()));
+    assert_eq!(live(&emu, &account), old, "the key the current version names is kept");
+}
