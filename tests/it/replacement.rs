@@ -379,3 +379,33 @@ async fn a_fleet_keeps_the_old_kinds_key_while_another_writers_current_lockbox_v
     assert_eq!(entries.get("api-key-id").map(String::as_str), Some(old[0].as_str()));
     assert_eq!(live(&emu, &account), old, "the key the current version names is kept");
 }
+
+#[tokio::test]
+async fn marking_a_key_without_scopes_leaves_it_without_scopes() {
+    let (_emu, client, _dir) = start().await;
+    let account = client
+        .service_accounts()
+        .create(CreateServiceAccount::new(DEFAULT_FOLDER_ID, "sa-bare"))
+        .await
+        .expect("create")
+        .wait()
+        .await
+        .expect("the account");
+    let made = client
+        .api_keys()
+        .create(CreateApiKey::new(&account.id).description("made long ago"))
+        .await
+        .expect("a key without scopes");
+    let id = made.api_key.id.clone();
+    client
+        .api_keys()
+        .update(yc_iam::UpdateApiKey::new(&id).description("made long ago [yc-iam:0badf00d]"))
+        .await
+        .expect("the update is sent")
+        .wait()
+        .await
+        .expect("the update is applied");
+    let key = client.api_keys().get(&id).await.expect("the key");
+    assert_eq!(key.description, "made long ago [yc-iam:0badf00d]");
+    assert!(key.scopes.is_empty(), "{:?}", key.scopes);
+}
