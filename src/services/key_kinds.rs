@@ -255,8 +255,11 @@ impl AccountKey for ApiKey {
             && self.expires_at.as_ref().map(|t| t.seconds) == request.expires_at.as_ref().map(|t| t.seconds)
     }
 
-    /// The API's rules ask for at least one scope in every update; when the request does not
-    /// change the scopes, the current ones are read first and sent unchanged.
+    /// The API's rules ask for one to a hundred scopes in every update, even one whose mask
+    /// leaves them out; when the request does not change the scopes, the current ones are read
+    /// first and sent unchanged. A key made without scopes (the create allows none; older keys
+    /// carry at most the deprecated `scope`) has none to send: that `scope`, else a stand-in,
+    /// fills the field, which the mask keeps the server from applying.
     async fn complete_update(keys: &ApiKeys, request: &mut UpdateApiKeyRequest) -> Result<(), Error> {
         let touches_scopes = request
             .update_mask
@@ -267,9 +270,23 @@ impl AccountKey for ApiKey {
             let mut probe = request.clone();
             probe.scopes = vec!["unchanged".to_owned()];
             validate(&Self::METHODS.update, &probe)?;
-            request.scopes = keys.get(request.api_key_id.clone()).await?.scopes;
+            let key = keys.get(request.api_key_id.clone()).await?;
+            request.scopes = scopes_to_resend(key);
         }
         Ok(())
+    }
+}
+
+/// The scopes an update that leaves them alone sends for `key` (see `complete_update`).
+#[allow(deprecated)]
+fn scopes_to_resend(key: ApiKey) -> Vec<String> {
+    if !key.scopes.is_empty() {
+        key.scopes
+    } else if !key.scope.is_empty() {
+        vec![key.scope]
+    } else {
+        // Any scope the API knows: it only satisfies the rule, since the mask leaves it out.
+        vec![crate::provision::DEFAULT_SCOPE.to_owned()]
     }
 }
 

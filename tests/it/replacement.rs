@@ -59,8 +59,8 @@ fn live(emu: &Emulator, account: &str) -> Vec<String> {
 }
 
 /// A service account with an API key made the way `yc iam api-key create` makes it (no marker in
-/// its description), written to `file` as the key file.
-async fn account_with_yc_key(client: &Client, name: &str, file: &Path) -> (String, String) {
+/// its description) with `scopes`, written to `file` as the key file.
+async fn account_with_yc_key(client: &Client, name: &str, scopes: &[&str], file: &Path) -> (String, String) {
     let account = client
         .service_accounts()
         .create(CreateServiceAccount::new(DEFAULT_FOLDER_ID, name))
@@ -73,7 +73,7 @@ async fn account_with_yc_key(client: &Client, name: &str, file: &Path) -> (Strin
         .api_keys()
         .create(
             CreateApiKey::new(&account.id)
-                .scopes([DEFAULT_SCOPE])
+                .scopes(scopes.iter().copied())
                 .description("for the chat bot"),
         )
         .await
@@ -82,7 +82,7 @@ async fn account_with_yc_key(client: &Client, name: &str, file: &Path) -> (Strin
         id: made.api_key.id.clone(),
         service_account_id: account.id.clone(),
         created_at: None,
-        scopes: vec![DEFAULT_SCOPE.to_owned()],
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         expires_at: None,
         secret: made.secret,
     };
@@ -94,7 +94,7 @@ async fn account_with_yc_key(client: &Client, name: &str, file: &Path) -> (Strin
 async fn a_key_from_yc_that_a_killed_rotation_replaced_is_deleted_by_the_next_run() {
     let (emu, client, dir) = start().await;
     let file = dir.path().join("key.yaml");
-    let (account, yc_key) = account_with_yc_key(&client, "sa-yc", &file).await;
+    let (account, yc_key) = account_with_yc_key(&client, "sa-yc", &[DEFAULT_SCOPE], &file).await;
     let p = Provision::new(DEFAULT_FOLDER_ID, "sa-yc").output_file(&file);
 
     killed_at(&emu, DELETE_API_KEY, p.clone().rotate(true).run(&client)).await;
@@ -271,17 +271,20 @@ async fn a_fleet_entry_whose_type_changes_leaves_none_of_the_old_kinds_entries_i
     let manifest = std::fs::read_to_string(&k8s).unwrap();
     assert!(!manifest.contains("YC_API_KEY"), "{}", manifest.lines().count());
     assert!(manifest.contains("YC_AUTHORIZED_KEY_ID"));
-    let secret_id = emu
-        .snapshot()
-        .lockbox_secret_named("chat-key")
-        .expect("the secret")
-        .id
-        .clone();
+    let secret_id = secret_named(&emu, "chat-key");
     let (current, entries) = crate::common::payload(&client, yc_iam::SecretRef::Id(secret_id.clone())).await;
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
     assert_eq!(names, ["authorized-key", "authorized-key-id", "folder-id"]);
     assert_eq!(active_versions(&client, &secret_id).await, vec![current]);
     assert!(!after.plan(&client, false).await.unwrap().changes());
+}
+
+fn secret_named(emu: &Emulator, name: &str) -> String {
+    emu.snapshot()
+        .lockbox_secret_named(name)
+        .expect("the secret")
+        .id
+        .clone()
 }
 
 fn account_named(emu: &Emulator, name: &str) -> String {
@@ -290,4 +293,83 @@ fn account_named(emu: &Emulator, name: &str) -> String {
         .expect("the account")
         .id
         .clone()
+}
+
+#[tokio::test]
+async fn a_key_from_yc_without_scopes_is_replaced_and_deleted_by_provision() {
+    let (emu, client, dir) = start().await;
+    let file = dir.path().join("key.yaml");
+    // Older keys carry no scopes: the create allows none, an update asks for one to a hundred.
+    let (account, old) = account_with_yc_key(&client, "sa-old", &[], &file).await;
+
+    let p = Provision::new(DEFAULT_FOLDER_ID, "sa-old").output_file(&file);
+    p.run(&client).await.expect("the run replaces the key");
+    let held = StoredKey::read(&file).unwrap().expect("the key file");
+    assert_ne!(held.id, old);
+    assert_eq!(held.scopes, [DEFAULT_SCOPE]);
+    assert_eq!(live(&emu, &account), vec![held.id], "the scope-less key is gone");
+}
+
+#[tokio::test]
+async fn a_fleet_keeps_the_old_kinds_key_while_another_writers_current_lockbox_version_names_it() {
+    let (emu, client, _dir) = start().await;
+    let entry = |kind: &str| {
+        let text = format!(
+            "apiVersion: yc-iam/v1\nkind: Fleet\nmetadata: {{ name: ai-prod }}\ndefaults: {{ folder_id: {DEFAULT_FOLDER_ID} }}\nservice_accounts:\n  - name: sa-chat\n    keys:\n      - {{ type: {kind}, output: 'lockbox://chat-key' }}\n"
+        );
+        Manifest::parse(&text, Path::new("fleet.yaml"), Path::new(".")).expect("a valid manifest")
+    };
+    apply(&entry("api-key, scopes: [yc.ai.languageModels.execute]"), &client).await;
+    let account = account_named(&emu, "sa-chat");
+    let old = live(&emu, &account);
+    assert_eq!(old.len(), 1);
+
+    // The type changes; the apply is killed as it reads the version it would drop the old entries from.
+    let after = entry("authorized-key");
+    let plan = after.plan(&client, false).await.expect("plan");
+    killed_at(
+        &emu,
+        "/yandex.cloud.lockbox.v1.PayloadService/Get",
+        plan.apply(&client, 4),
+    )
+    .await;
+    // Another writer adds a version of its own, based on the current one: it names the old key.
+    let secret_id = secret_named(&emu, "chat-key");
+    let current = client.lockbox().get(&secret_id).await.unwrap().current_version.unwrap();
+    let theirs = client
+        .lockbox()
+        .add_version(
+            yc_iam::AddVersion::new(&secret_id)
+                .base_version_id(&current.id)
+                .description("edited by hand"),
+        )
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+
+    let report = after.plan(&client, false).await.expect("plan").apply(&client, 4).await;
+    assert!(!report.succeeded(), "{report}");
+    let (current, entries) = crate::common::payload(&client, yc_iam::SecretRef::Id(secret_id.clone())).await;
+    assert_eq!(current, theirs.id);
+    assert_eq!(entries.get("api-key-id").map(String::as_str), Some(old[0].as_str()));
+    assert_eq!(live(&emu, &account), old, "the key the current version names is kept");
+}
+
+#[tokio::test]
+async fn marking_a_key_without_scopes_leaves_it_without_scopes() {
+    let (_emu, client, dir) = start().await;
+    let (_, id) = account_with_yc_key(&client, "sa-bare", &[], &dir.path().join("key.yaml")).await;
+    client
+        .api_keys()
+        .update(yc_iam::UpdateApiKey::new(&id).description("for the chat bot [yc-iam:0badf00d]"))
+        .await
+        .expect("the update is sent")
+        .wait()
+        .await
+        .expect("the update is applied");
+    let key = client.api_keys().get(&id).await.expect("the key");
+    assert_eq!(key.description, "for the chat bot [yc-iam:0badf00d]");
+    assert!(key.scopes.is_empty(), "{:?}", key.scopes);
 }

@@ -474,7 +474,8 @@ pub(crate) async fn retire_replaced(
 /// `id_entry` still names that key is a version added: based on the current one, without those
 /// entries. Every marked, active, non-current version is then scheduled ([`retire_replaced`]), so
 /// a run killed in between is finished by the next. A version another writer added meanwhile
-/// fails the step and keeps the key, which the next run finds again.
+/// fails the step and keeps the key, which the next run finds again; so does a current version
+/// another writer added that still names the key.
 pub(crate) async fn drop_entries(
     client: &Client,
     sink: &LockboxSink,
@@ -487,7 +488,7 @@ pub(crate) async fn drop_entries(
     let lockbox = client.lockbox();
     let secret = lockbox.get(secret_id).await.map_err(api(step()))?;
     let marker = super::marker::lockbox(secret_id);
-    if let Some(current) = secret.current_version.filter(|v| v.description.ends_with(&marker)) {
+    if let Some(current) = secret.current_version {
         let payload = lockbox
             .payload(secret_id, Some(&current.id))
             .await
@@ -496,12 +497,16 @@ pub(crate) async fn drop_entries(
             .entries
             .iter()
             .any(|e| e.key == id_entry && matches!(&e.value, Some(Value::TextValue(id)) if id.trim() == held_as));
+        let ours = current.description.ends_with(&marker);
+        if !ours && names_it {
+            return Err(api(step())(still_named(secret_id, &current.id, held_as)));
+        }
         let present: Vec<&str> = names
             .iter()
             .copied()
             .filter(|name| payload.entries.iter().any(|e| e.key == *name))
             .collect();
-        if names_it && !present.is_empty() {
+        if ours && names_it && !present.is_empty() {
             let known = version_ids(client, secret_id).await.map_err(api(step()))?;
             let mut request = AddVersion::new(secret_id)
                 .base_version_id(&current.id)
@@ -546,6 +551,16 @@ fn another_writer(secret_id: &str, expected: &str, current: Option<&str>) -> Err
             "another writer changed the current version (expected {expected}, found {})",
             current.unwrap_or("none")
         ),
+    )
+}
+
+/// The error of a key that another writer's current version still names: deleting it would
+/// leave the sink naming a deleted key, so it is kept until a version without it is current.
+fn still_named(secret_id: &str, version_id: &str, key_id: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("lockbox secret {secret_id}"),
+        format!("its current version {version_id}, added by another writer, still names key {key_id}"),
     )
 }
 
