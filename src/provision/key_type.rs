@@ -83,56 +83,38 @@ impl KeyType {
     /// counts as done.
     pub(crate) async fn describe_key(self, client: &Client, id: &str, description: String) -> Result<(), Error> {
         use crate::{UpdateAccessKey, UpdateApiKey, UpdateKey};
-        let result = match self {
-            KeyType::ApiKey => match client
-                .api_keys()
-                .update(UpdateApiKey::new(id).description(description))
-                .await
-            {
-                Ok(op) => op.wait().await.map(drop),
-                Err(e) => Err(e),
-            },
-            KeyType::AuthorizedKey => match client.keys().update(UpdateKey::new(id).description(description)).await {
-                Ok(op) => op.wait().await.map(drop),
-                Err(e) => Err(e),
-            },
-            KeyType::StaticKey => {
-                match client
-                    .access_keys()
-                    .update(UpdateAccessKey::new(id).description(description))
-                    .await
-                {
-                    Ok(op) => op.wait().await.map(drop),
-                    Err(e) => Err(e),
-                }
+        unless_gone(match self {
+            KeyType::ApiKey => {
+                let update = UpdateApiKey::new(id).description(description);
+                async { client.api_keys().update(update).await?.wait().await.map(drop) }.await
             }
-        };
-        match result {
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
-            other => other,
-        }
+            KeyType::AuthorizedKey => {
+                let update = UpdateKey::new(id).description(description);
+                async { client.keys().update(update).await?.wait().await.map(drop) }.await
+            }
+            KeyType::StaticKey => {
+                let update = UpdateAccessKey::new(id).description(description);
+                async { client.access_keys().update(update).await?.wait().await.map(drop) }.await
+            }
+        })
     }
 
     /// Deletes the key with this (resource) id and waits; a key already gone counts as deleted.
     pub(crate) async fn delete(self, client: &Client, id: &str) -> Result<(), Error> {
-        let result = match self {
-            KeyType::ApiKey => match client.api_keys().delete(id).await {
-                Ok(op) => op.wait().await,
-                Err(e) => Err(e),
-            },
-            KeyType::AuthorizedKey => match client.keys().delete(id).await {
-                Ok(op) => op.wait().await,
-                Err(e) => Err(e),
-            },
-            KeyType::StaticKey => match client.access_keys().delete(id).await {
-                Ok(op) => op.wait().await,
-                Err(e) => Err(e),
-            },
-        };
-        match result {
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
-            other => other,
-        }
+        unless_gone(match self {
+            KeyType::ApiKey => async { client.api_keys().delete(id).await?.wait().await }.await,
+            KeyType::AuthorizedKey => async { client.keys().delete(id).await?.wait().await }.await,
+            KeyType::StaticKey => async { client.access_keys().delete(id).await?.wait().await }.await,
+        })
+    }
+}
+
+/// A change to a key that is already gone (the call or its operation answered NOT_FOUND) has
+/// nothing left to do.
+fn unless_gone(result: Result<(), Error>) -> Result<(), Error> {
+    match result {
+        Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 
