@@ -453,8 +453,8 @@ impl Replays {
                 self.forget(&idem);
             }
         }
-        let later: Timestamp = now.into();
-        let expires_at = (&super::clock::add(&later, REPLAY_LIFETIME)).into();
+        let recorded: Timestamp = now.into();
+        let expires_at = (&super::clock::add(&recorded, REPLAY_LIFETIME)).into();
         self.order.push_back((expires_at, idem.clone()));
         self.by_key.insert(key_id.clone(), idem.clone());
         let secret = secrecy::zeroize::Zeroizing::new(secret.to_owned());
